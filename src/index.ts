@@ -1,0 +1,30 @@
+// The public surface of qmp-blockjob. Everything a caller needs is exported from here.
+export {
+  QmpClient,
+  ConnectionState,
+  type QmpClientOptions,
+  type QmpClientEvents,
+  type ConnectTarget,
+  type CommandOptions,
+  type EventWaitOptions,
+  type EventStreamOptions,
+  type TrafficDirection,
+  type TrafficSink,
+} from './protocol/client.js';
+export {
+  QmpError,
+  ConnectError,
+  ProtocolError,
+  QmpCommandError,
+  ConnectionClosedError,
+  StateError,
+  QmpTimeoutError,
+  AbortedError,
+  type QmpErrorOptions,
+} from './protocol/errors.js';
+export { EventHistory, matchesFilter, type EventFilter } from './protocol/events.js';
+export { LineFramer, DEFAULT_MAX_MESSAGE_BYTES, type QmpMessage } from './framing.js';
+export type { Transport, TransportHandlers, ConnectOptions } from './transport/transport.js';
+export { SocketTransport, describeAddress, type SocketAddress } from './transport/socket.js';
+export * from './qapi/types.js';
+export type { WaitOptions } from './util/wait.js';

@@ -1,0 +1,472 @@
+import { EventEmitter } from 'eventemitter3';
+import { DEFAULT_MAX_MESSAGE_BYTES, LineFramer, type QmpMessage } from '../framing.js';
+import {
+  AbortedError,
+  ConnectError,
+  ConnectionClosedError,
+  ProtocolError,
+  QmpCommandError,
+  QmpError,
+  StateError,
+} from './errors.js';
+import { EventHistory, EventQueue, matchesData, type EventFilter } from './events.js';
+import type {
+  CommandArgs,
+  CommandReturn,
+  QmpCommandName,
+  QmpEvent,
+  QmpEventMap,
+  QmpEventName,
+  QmpGreeting,
+  TypedEvent,
+} from '../qapi/types.js';
+import { SocketTransport, type SocketAddress } from '../transport/socket.js';
+import type { ConnectOptions, Transport } from '../transport/transport.js';
+import { boundedWait, type WaitOptions } from '../util/wait.js';
+
+export enum ConnectionState {
+  /** Transport open, waiting for QEMU's greeting. */
+  Greeting = 'greeting',
+  /** Greeting received, qmp_capabilities in flight. */
+  Negotiating = 'negotiating',
+  /** Commands may be sent. */
+  Running = 'running',
+  /** close() called; waiting for the transport to finish. */
+  Closing = 'closing',
+  Closed = 'closed',
+}
+
+export type TrafficDirection = 'in' | 'out';
+/** Sees every message both ways: "in" is QEMU → client, "out" is client → QEMU. */
+export type TrafficSink = (direction: TrafficDirection, message: QmpMessage) => void;
+
+export interface QmpClientOptions extends ConnectOptions {
+  /** Largest message accepted from the peer (bytes). Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Enable out-of-band execution when QEMU offers it. Default false. */
+  oob?: boolean;
+  /** Send qmp_capabilities during connect. Default true; false leaves negotiation to the caller. */
+  negotiate?: boolean;
+  /** How many recent events to keep for late waiters. Default 1000. */
+  eventHistory?: number;
+  /** Timeout for commands that do not give their own. Default: none. */
+  commandTimeoutMs?: number;
+  /** Receives every message both ways (for traces and debugging). */
+  traffic?: TrafficSink;
+}
+
+export type ConnectTarget = SocketAddress | { transport: Transport };
+
+export interface CommandOptions extends WaitOptions {}
+
+export interface EventWaitOptions extends WaitOptions {
+  /** Also consider buffered events from this cursor on (see `eventCursor`). */
+  since?: number;
+}
+
+export interface EventStreamOptions extends EventFilter {
+  signal?: AbortSignal;
+  /** Replay buffered events from this cursor first. */
+  since?: number;
+  /** Queue bound before the stream fails as too slow. Default 10,000. */
+  maxQueued?: number;
+}
+
+export interface QmpClientEvents {
+  event: [QmpEvent];
+  /** Emitted once; `error` is set when the connection did not end by our own close(). */
+  close: [error: Error | undefined];
+  /** Something the peer sent that we dropped (e.g. a reply to an unknown id). */
+  warning: [QmpError];
+}
+
+interface PendingCommand {
+  command: string;
+  args: Record<string, unknown> | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+/** Remember this many abandoned ids (timed out / aborted) so their late replies are dropped quietly. */
+const ABANDONED_MEMORY = 1024;
+
+export class QmpClient extends EventEmitter<QmpClientEvents> {
+  private readonly transport: Transport;
+  private readonly framer: LineFramer;
+  private readonly history: EventHistory;
+  private readonly pending = new Map<string, PendingCommand>();
+  private readonly abandoned = new Set<string>();
+  private readonly queues = new Set<EventQueue>();
+  private readonly traffic: TrafficSink | undefined;
+  private readonly defaultTimeoutMs: number | undefined;
+  private nextId = 1;
+  private stateValue: ConnectionState = ConnectionState.Greeting;
+  private greetingValue: QmpGreeting | undefined;
+  private greetingWaiter: ((greeting: QmpGreeting) => void) | undefined;
+  private oobEnabled = false;
+  private closeReason: Error | undefined;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  private constructor(transport: Transport, options: QmpClientOptions) {
+    super();
+    this.transport = transport;
+    this.framer = new LineFramer(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.history = new EventHistory(options.eventHistory ?? 1000);
+    this.traffic = options.traffic;
+    this.defaultTimeoutMs = options.commandTimeoutMs;
+    this.closedPromise = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  /**
+   * Connects to a QMP monitor, waits for the greeting and negotiates capabilities.
+   * `connectTimeoutMs` (default 10 s) bounds the whole sequence, retries included.
+   */
+  static async connect(target: ConnectTarget, options: QmpClientOptions = {}): Promise<QmpClient> {
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const startedAt = Date.now();
+    const transport =
+      'transport' in target ? target.transport : await SocketTransport.connect(target, options);
+    const client = new QmpClient(transport, options);
+    transport.start({
+      onData: (chunk) => client.onData(chunk),
+      onClose: (error) => client.onTransportClose(error),
+    });
+    const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - startedAt));
+    try {
+      const greeting = await boundedWait<QmpGreeting>(
+        `waiting for the QMP greeting from ${transport.peer}`,
+        { timeoutMs: remaining(), signal: options.signal },
+        (resolve, reject) => {
+          if (client.greetingValue) resolve(client.greetingValue);
+          client.greetingWaiter = resolve;
+          const onClose = (error: Error | undefined): void =>
+            reject(new ConnectionClosedError(`${transport.peer} closed before sending a QMP greeting`, { cause: error }));
+          client.once('close', onClose);
+          return () => {
+            client.greetingWaiter = undefined;
+            client.off('close', onClose);
+          };
+        },
+      );
+      if (options.negotiate === false) {
+        client.stateValue = ConnectionState.Running;
+        return client;
+      }
+      client.stateValue = ConnectionState.Negotiating;
+      const offered = greeting.QMP.capabilities;
+      const enable = options.oob && offered.includes('oob') ? (['oob'] as const) : [];
+      await client.send('qmp_capabilities', enable.length ? { enable: [...enable] } : undefined, {
+        timeoutMs: remaining(),
+        signal: options.signal,
+      });
+      client.oobEnabled = enable.length > 0;
+      client.stateValue = ConnectionState.Running;
+      return client;
+    } catch (error) {
+      transport.destroy();
+      await client.closedPromise;
+      if (error instanceof AbortedError) throw error;
+      throw new ConnectError(transport.peer, error instanceof Error ? error.message : String(error), { cause: error });
+    }
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The greeting QEMU sent (version and offered capabilities). */
+  get greeting(): QmpGreeting {
+    if (!this.greetingValue) throw new StateError('no greeting received yet');
+    return this.greetingValue;
+  }
+
+  get peer(): string {
+    return this.transport.peer;
+  }
+
+  /** Whether out-of-band execution was negotiated. */
+  get oob(): boolean {
+    return this.oobEnabled;
+  }
+
+  /** Commands sent and not yet answered. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** A position in the event stream; pass it as `since` to see events that arrive after this point. */
+  eventCursor(): number {
+    return this.history.cursor;
+  }
+
+  /** Buffered recent events from `since` on (oldest first). */
+  recentEvents(since = 0): QmpEvent[] {
+    return this.history.since(since);
+  }
+
+  /** Executes a QMP command and resolves with its `return` value. */
+  execute<K extends QmpCommandName>(name: K, args?: CommandArgs<K>, options?: CommandOptions): Promise<CommandReturn<K>>;
+  execute(name: string, args?: Record<string, unknown>, options?: CommandOptions): Promise<unknown>;
+  execute(name: string, args?: object, options: CommandOptions = {}): Promise<unknown> {
+    if (this.stateValue !== ConnectionState.Running) {
+      return Promise.reject(this.stateErrorFor(name));
+    }
+    return this.send(name, args as Record<string, unknown> | undefined, options);
+  }
+
+  /** Executes a command out of band (`exec-oob`); needs `oob: true` at connect and QEMU's consent. */
+  executeOob(name: string, args?: Record<string, unknown>, options: CommandOptions = {}): Promise<unknown> {
+    if (this.stateValue !== ConnectionState.Running) return Promise.reject(this.stateErrorFor(name));
+    if (!this.oobEnabled) {
+      return Promise.reject(new StateError(`cannot send ${name} out of band: OOB was not negotiated with ${this.peer}`));
+    }
+    return this.send(name, args, options, 'exec-oob');
+  }
+
+  /**
+   * Resolves with the first event named `name` whose data matches `match` (a shallow pattern or a
+   * predicate). With `since`, events already buffered from that cursor on count too.
+   */
+  waitForEvent<K extends QmpEventName>(
+    name: K,
+    match?: Partial<QmpEventMap[K]> | ((event: TypedEvent<K>) => boolean),
+    options?: EventWaitOptions,
+  ): Promise<TypedEvent<K>>;
+  waitForEvent(
+    name: string,
+    match?: Record<string, unknown> | ((event: QmpEvent) => boolean),
+    options?: EventWaitOptions,
+  ): Promise<QmpEvent>;
+  waitForEvent(
+    name: string,
+    match?: Record<string, unknown> | ((event: QmpEvent) => boolean),
+    options: EventWaitOptions = {},
+  ): Promise<QmpEvent> {
+    const accepts = (event: QmpEvent): boolean =>
+      event.event === name &&
+      (match === undefined || (typeof match === 'function' ? match(event) : matchesData(event.data, match)));
+    return boundedWait<QmpEvent>(`waiting for event ${name}`, options, (resolve, reject) => {
+      if (options.since !== undefined) {
+        const found = this.history.since(options.since).find(accepts);
+        if (found) {
+          resolve(found);
+          return () => {};
+        }
+      }
+      if (this.stateValue === ConnectionState.Closed) {
+        reject(new ConnectionClosedError(`connection to ${this.peer} is closed; ${name} will not arrive`, { cause: this.closeReason }));
+        return () => {};
+      }
+      const onEvent = (event: QmpEvent): void => {
+        if (accepts(event)) resolve(event);
+      };
+      const onClose = (error: Error | undefined): void =>
+        reject(new ConnectionClosedError(`connection to ${this.peer} closed while waiting for ${name}`, { cause: error }));
+      this.on('event', onEvent);
+      this.once('close', onClose);
+      return () => {
+        this.off('event', onEvent);
+        this.off('close', onClose);
+      };
+    });
+  }
+
+  /**
+   * An async iterator of events matching `filter`, listening from the moment it is created.
+   * It ends when the signal fires or the client is closed by us, and throws ConnectionClosedError
+   * (after the queued events) when the connection is lost.
+   */
+  events(options: EventStreamOptions = {}): AsyncIterableIterator<QmpEvent> {
+    const queue = new EventQueue(options, options.maxQueued ?? 10_000, (q) => this.queues.delete(q));
+    if (options.since !== undefined) {
+      for (const event of this.history.since(options.since)) queue.offer(event);
+    }
+    if (this.stateValue === ConnectionState.Closed) {
+      queue.end(this.closeReason ? new ConnectionClosedError(`connection to ${this.peer} is closed`, { cause: this.closeReason }) : undefined);
+      return queue;
+    }
+    this.queues.add(queue);
+    if (options.signal) {
+      if (options.signal.aborted) queue.end();
+      else options.signal.addEventListener('abort', () => queue.end(), { once: true });
+    }
+    return queue;
+  }
+
+  /** Closes the connection. Pending commands are rejected with ConnectionClosedError. */
+  async close(): Promise<void> {
+    if (this.stateValue === ConnectionState.Closed) return;
+    if (this.stateValue !== ConnectionState.Closing) {
+      this.stateValue = ConnectionState.Closing;
+      await this.transport.close();
+    }
+    await this.closedPromise;
+  }
+
+  /** Resolves when the connection has closed, for whatever reason. */
+  closed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private stateErrorFor(command: string): QmpError {
+    if (this.stateValue === ConnectionState.Closed || this.stateValue === ConnectionState.Closing) {
+      return new ConnectionClosedError(`cannot execute ${command}: connection to ${this.peer} is ${this.stateValue}`, {
+        cause: this.closeReason,
+      });
+    }
+    return new StateError(`cannot execute ${command}: connection is in state ${this.stateValue}`);
+  }
+
+  private send(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    options: CommandOptions,
+    verb: 'execute' | 'exec-oob' = 'execute',
+  ): Promise<unknown> {
+    const id = `qbj-${this.nextId++}`;
+    const message: QmpMessage = args === undefined ? { [verb]: name, id } : { [verb]: name, arguments: args, id };
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    return boundedWait<unknown>(`${name} on ${this.peer}`, { timeoutMs, signal: options.signal }, (resolve, reject) => {
+      this.pending.set(id, { command: name, args, resolve, reject });
+      try {
+        this.traffic?.(`out`, message);
+        this.transport.write(`${JSON.stringify(message)}\n`);
+      } catch (error) {
+        this.pending.delete(id);
+        reject(new ConnectionClosedError(`cannot send ${name} to ${this.peer}`, { cause: error }));
+      }
+      return () => {
+        // Still pending here means we gave up (timeout/abort): remember the id so its late reply is dropped quietly.
+        if (this.pending.delete(id)) this.forget(id);
+      };
+    });
+  }
+
+  private forget(id: string): void {
+    this.abandoned.add(id);
+    if (this.abandoned.size > ABANDONED_MEMORY) {
+      const oldest = this.abandoned.values().next().value;
+      if (oldest !== undefined) this.abandoned.delete(oldest);
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.framer.push(chunk, (message) => this.dispatch(message));
+    } catch (error) {
+      const protocolError = error instanceof QmpError ? error : new ProtocolError(String(error), { cause: error });
+      this.fatal(protocolError);
+    }
+  }
+
+  private fatal(error: QmpError): void {
+    this.closeReason ??= error;
+    this.transport.destroy(error);
+  }
+
+  private dispatch(message: QmpMessage): void {
+    this.traffic?.('in', message);
+    if ('event' in message) {
+      this.onEvent(message);
+      return;
+    }
+    if ('return' in message || 'error' in message) {
+      this.onReply(message);
+      return;
+    }
+    if ('QMP' in message) {
+      this.onGreeting(message);
+      return;
+    }
+    this.emit('warning', new ProtocolError(`dropped a message that is not QMP: ${JSON.stringify(message).slice(0, 200)}`));
+  }
+
+  private onGreeting(message: QmpMessage): void {
+    const qmp = message.QMP as { version?: unknown; capabilities?: unknown } | null;
+    const valid =
+      qmp !== null && typeof qmp === 'object' && typeof qmp.version === 'object' && qmp.version !== null && Array.isArray(qmp.capabilities);
+    if (!valid) {
+      this.fatal(new ProtocolError(`malformed QMP greeting: ${JSON.stringify(message).slice(0, 200)}`));
+      return;
+    }
+    if (this.greetingValue) {
+      this.emit('warning', new ProtocolError('dropped a second QMP greeting'));
+      return;
+    }
+    this.greetingValue = message as unknown as QmpGreeting;
+    this.greetingWaiter?.(this.greetingValue);
+  }
+
+  private onEvent(message: QmpMessage): void {
+    if (typeof message.event !== 'string') {
+      this.emit('warning', new ProtocolError(`dropped an event without a name: ${JSON.stringify(message).slice(0, 200)}`));
+      return;
+    }
+    const data = message.data;
+    const event: QmpEvent = {
+      event: message.event,
+      data: data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {},
+      timestamp: (message.timestamp as QmpEvent['timestamp'] | undefined) ?? { seconds: -1, microseconds: -1 },
+    };
+    this.history.add(event);
+    for (const queue of this.queues) queue.offer(event);
+    this.emit('event', event);
+  }
+
+  private onReply(message: QmpMessage): void {
+    const id = message.id;
+    if (id === undefined) {
+      // QEMU answers without an id only when it could not parse what we sent: the stream is out of step.
+      const error = message.error as { class?: string; desc?: string } | undefined;
+      this.fatal(new ProtocolError(`QEMU replied without an id${error ? `: ${error.class}: ${error.desc}` : ''}`));
+      return;
+    }
+    const key = typeof id === 'string' ? id : JSON.stringify(id);
+    const pending = this.pending.get(key);
+    if (!pending) {
+      if (!this.abandoned.delete(key)) {
+        this.emit('warning', new ProtocolError(`dropped a reply with unknown id ${JSON.stringify(id)}`));
+      }
+      return;
+    }
+    this.pending.delete(key);
+    if ('error' in message) {
+      const error = (message.error ?? {}) as { class?: unknown; desc?: unknown };
+      pending.reject(
+        new QmpCommandError(
+          pending.command,
+          pending.args,
+          typeof error.class === 'string' ? error.class : 'GenericError',
+          typeof error.desc === 'string' ? error.desc : JSON.stringify(error),
+        ),
+      );
+    } else {
+      pending.resolve(message.return);
+    }
+  }
+
+  private onTransportClose(error: Error | undefined): void {
+    if (this.stateValue === ConnectionState.Closed) return;
+    const byUs = this.stateValue === ConnectionState.Closing && this.closeReason === undefined && error === undefined;
+    const reason = this.closeReason ?? error;
+    this.closeReason = reason;
+    this.stateValue = ConnectionState.Closed;
+    this.framer.reset();
+    const closed = (what: string): ConnectionClosedError =>
+      new ConnectionClosedError(
+        reason ? `connection to ${this.peer} lost during ${what}: ${reason.message}` : `connection to ${this.peer} closed during ${what}`,
+        { cause: reason },
+      );
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const command of pending) command.reject(closed(command.command));
+    for (const queue of [...this.queues]) queue.end(byUs ? undefined : closed('an event stream'));
+    this.emit('close', byUs ? undefined : (reason ?? new ConnectionClosedError(`${this.peer} closed the connection`)));
+    this.resolveClosed();
+  }
+}

@@ -1,0 +1,78 @@
+/*
+ * Every error this library throws is a QmpError, so a caller can catch one class
+ * and still tell the cases apart by subclass:
+ *
+ *   QmpError
+ *    ├── ConnectError           the monitor could not be reached, or the greeting/negotiation failed
+ *    ├── ProtocolError          the peer sent something that is not QMP (bad JSON, oversized, no id)
+ *    ├── QmpCommandError        QEMU answered a command with {"error": {class, desc}}
+ *    ├── ConnectionClosedError  the connection ended while something was waiting on it
+ *    ├── StateError             a method was called in a state that does not allow it
+ *    ├── QmpTimeoutError        a command or wait ran out of time
+ *    └── AbortedError           the caller's AbortSignal fired
+ *
+ * The block layer adds its own subclasses (see src/block/errors.ts and src/jobs/errors.ts).
+ * Every constructor takes `{ cause }` so the original error is never lost.
+ */
+
+export interface QmpErrorOptions {
+  cause?: unknown;
+}
+
+export class QmpError extends Error {
+  constructor(message: string, options?: QmpErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+  }
+}
+
+export class ConnectError extends QmpError {
+  /** What we tried to reach: a socket path, host:port, or a libvirt domain. */
+  readonly target: string;
+  constructor(target: string, message: string, options?: QmpErrorOptions) {
+    super(`cannot connect to ${target}: ${message}`, options);
+    this.target = target;
+  }
+}
+
+export class ProtocolError extends QmpError {}
+
+export class QmpCommandError extends QmpError {
+  /** QMP error class, e.g. "GenericError", "DeviceNotFound", "CommandNotFound". */
+  readonly errorClass: string;
+  /** QEMU's own human-readable description. */
+  readonly desc: string;
+  readonly command: string;
+  readonly args: Readonly<Record<string, unknown>> | undefined;
+  constructor(
+    command: string,
+    args: Readonly<Record<string, unknown>> | undefined,
+    errorClass: string,
+    desc: string,
+    options?: QmpErrorOptions,
+  ) {
+    super(`${command}: ${errorClass}: ${desc}`, options);
+    this.errorClass = errorClass;
+    this.desc = desc;
+    this.command = command;
+    this.args = args;
+  }
+}
+
+export class ConnectionClosedError extends QmpError {}
+
+export class StateError extends QmpError {}
+
+export class QmpTimeoutError extends QmpError {
+  readonly timeoutMs: number;
+  constructor(what: string, timeoutMs: number, options?: QmpErrorOptions) {
+    super(`${what} timed out after ${timeoutMs} ms`, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export class AbortedError extends QmpError {
+  constructor(what: string, options?: QmpErrorOptions) {
+    super(`${what} was aborted`, options);
+  }
+}

@@ -1,0 +1,309 @@
+/*
+ * Types for the subset of QMP this project speaks, written from QEMU's QAPI schema
+ * (qapi/block-core.json, qapi/job.json, qapi/transaction.json, qapi/control.json,
+ * qapi/misc.json, qapi/run-state.json) as of QEMU 7.2, with later optional members
+ * marked optional. Names keep QEMU's spelling (kebab-case members) so they map 1:1 to the wire.
+ */
+
+// ---------------------------------------------------------------- greeting & basics
+
+export interface VersionTriple {
+  major: number;
+  minor: number;
+  micro: number;
+}
+
+export interface VersionInfo {
+  qemu: VersionTriple;
+  package: string;
+}
+
+export type QmpCapability = 'oob';
+
+export interface QmpGreeting {
+  QMP: {
+    version: VersionInfo;
+    capabilities: string[];
+  };
+}
+
+export type RunState =
+  | 'debug' | 'inmigrate' | 'internal-error' | 'io-error' | 'paused' | 'postmigrate'
+  | 'prelaunch' | 'finish-migrate' | 'restore-vm' | 'running' | 'save-vm' | 'shutdown'
+  | 'suspended' | 'watchdog' | 'guest-panicked' | 'colo';
+
+export interface StatusInfo {
+  running: boolean;
+  singlestep?: boolean;
+  status: RunState;
+}
+
+// ---------------------------------------------------------------- block devices
+
+export interface ImageInfo {
+  filename: string;
+  format: string;
+  'dirty-flag'?: boolean;
+  'actual-size'?: number;
+  'virtual-size': number;
+  'cluster-size'?: number;
+  encrypted?: boolean;
+  compressed?: boolean;
+  'backing-filename'?: string;
+  'full-backing-filename'?: string;
+  'backing-filename-format'?: string;
+  'backing-image'?: ImageInfo;
+  'format-specific'?: Record<string, unknown>;
+}
+
+/** One block node as `query-named-block-nodes` and `query-block`'s `inserted` report it. */
+export interface BlockDeviceInfo {
+  file: string;
+  'node-name'?: string;
+  ro: boolean;
+  drv: string;
+  backing_file?: string;
+  backing_file_depth: number;
+  encrypted: boolean;
+  detect_zeroes: 'off' | 'on' | 'unmap';
+  bps: number;
+  bps_rd: number;
+  bps_wr: number;
+  iops: number;
+  iops_rd: number;
+  iops_wr: number;
+  image: ImageInfo;
+  cache: { writeback: boolean; direct: boolean; 'no-flush': boolean };
+  write_threshold: number;
+  [member: string]: unknown;
+}
+
+export type BlockDeviceIoStatus = 'ok' | 'failed' | 'nospace';
+
+export interface BlockInfo {
+  /** The -drive id; empty for devices attached to a -blockdev node. */
+  device: string;
+  /** QOM path of the guest device, e.g. "/machine/peripheral/vda/virtio-backend". */
+  qdev?: string;
+  type: string;
+  removable: boolean;
+  locked: boolean;
+  inserted?: BlockDeviceInfo;
+  tray_open?: boolean;
+  'io-status'?: BlockDeviceIoStatus;
+  [member: string]: unknown;
+}
+
+// ---------------------------------------------------------------- jobs
+
+export type JobType =
+  | 'commit' | 'stream' | 'mirror' | 'backup' | 'create' | 'amend' | 'snapshot-load'
+  | 'snapshot-save' | 'snapshot-delete';
+
+/** QEMU's job lifecycle (qapi/job.json JobStatus). */
+export type JobStatus =
+  | 'undefined' | 'created' | 'running' | 'paused' | 'ready' | 'standby' | 'waiting'
+  | 'pending' | 'aborting' | 'concluded' | 'null';
+
+export type BlockdevOnError = 'report' | 'ignore' | 'enospc' | 'stop' | 'auto';
+
+export interface BlockJobInfo {
+  type: JobType | string;
+  /** The job id (named "device" for historical reasons). */
+  device: string;
+  len: number;
+  offset: number;
+  busy: boolean;
+  paused: boolean;
+  speed: number;
+  'io-status': BlockDeviceIoStatus;
+  ready: boolean;
+  status: JobStatus;
+  'auto-finalize': boolean;
+  'auto-dismiss': boolean;
+  error?: string;
+}
+
+export interface JobInfo {
+  id: string;
+  type: JobType | string;
+  status: JobStatus;
+  'current-progress': number;
+  'total-progress': number;
+  error?: string;
+}
+
+export interface BlockCommitArguments {
+  'job-id'?: string;
+  device: string;
+  'base-node'?: string;
+  base?: string;
+  'top-node'?: string;
+  top?: string;
+  'backing-file'?: string;
+  /** Since QEMU 8.0. */
+  'backing-mask-protocol'?: boolean;
+  speed?: number;
+  'on-error'?: BlockdevOnError;
+  'filter-node-name'?: string;
+  'auto-finalize'?: boolean;
+  'auto-dismiss'?: boolean;
+}
+
+// ---------------------------------------------------------------- snapshots & nodes
+
+export type NewImageMode = 'existing' | 'absolute-paths';
+
+export interface BlockdevSnapshotSyncArguments {
+  device?: string;
+  'node-name'?: string;
+  'snapshot-file': string;
+  'snapshot-node-name'?: string;
+  format?: string;
+  mode?: NewImageMode;
+}
+
+export interface BlockdevSnapshotArguments {
+  node: string;
+  overlay: string;
+}
+
+/** blockdev-add takes a union keyed by driver; we type the common members and pass the rest through. */
+export interface BlockdevOptions {
+  driver: string;
+  'node-name'?: string;
+  'read-only'?: boolean;
+  'auto-read-only'?: boolean;
+  discard?: 'ignore' | 'unmap';
+  'detect-zeroes'?: 'off' | 'on' | 'unmap';
+  [member: string]: unknown;
+}
+
+export type TransactionAction =
+  | { type: 'blockdev-snapshot-sync'; data: BlockdevSnapshotSyncArguments }
+  | { type: 'blockdev-snapshot'; data: BlockdevSnapshotArguments }
+  | { type: 'abort'; data: Record<string, never> }
+  | { type: string; data: Record<string, unknown> };
+
+export interface TransactionArguments {
+  actions: TransactionAction[];
+  properties?: { 'completion-mode'?: 'individual' | 'grouped' };
+}
+
+// ---------------------------------------------------------------- the command map
+
+type NoArgs = Record<string, never>;
+type Empty = Record<string, never>;
+
+/** Command name → arguments and return type. `execute` is typed from this map. */
+export interface QmpCommandMap {
+  qmp_capabilities: { args: { enable?: QmpCapability[] }; ret: Empty };
+  'query-version': { args: NoArgs; ret: VersionInfo };
+  'query-status': { args: NoArgs; ret: StatusInfo };
+  'query-commands': { args: NoArgs; ret: Array<{ name: string }> };
+  'query-block': { args: NoArgs; ret: BlockInfo[] };
+  'query-named-block-nodes': { args: { flat?: boolean }; ret: BlockDeviceInfo[] };
+  'query-block-jobs': { args: NoArgs; ret: BlockJobInfo[] };
+  'query-jobs': { args: NoArgs; ret: JobInfo[] };
+  'block-commit': { args: BlockCommitArguments; ret: Empty };
+  'block-job-complete': { args: { device: string }; ret: Empty };
+  'block-job-cancel': { args: { device: string; force?: boolean }; ret: Empty };
+  'block-job-pause': { args: { device: string }; ret: Empty };
+  'block-job-resume': { args: { device: string }; ret: Empty };
+  'block-job-set-speed': { args: { device: string; speed: number }; ret: Empty };
+  'block-job-finalize': { args: { id: string }; ret: Empty };
+  'block-job-dismiss': { args: { id: string }; ret: Empty };
+  'job-pause': { args: { id: string }; ret: Empty };
+  'job-resume': { args: { id: string }; ret: Empty };
+  'job-cancel': { args: { id: string }; ret: Empty };
+  'job-complete': { args: { id: string }; ret: Empty };
+  'job-finalize': { args: { id: string }; ret: Empty };
+  'job-dismiss': { args: { id: string }; ret: Empty };
+  'blockdev-add': { args: BlockdevOptions; ret: Empty };
+  'blockdev-del': { args: { 'node-name': string }; ret: Empty };
+  'blockdev-snapshot': { args: BlockdevSnapshotArguments; ret: Empty };
+  'blockdev-snapshot-sync': { args: BlockdevSnapshotSyncArguments; ret: Empty };
+  transaction: { args: TransactionArguments; ret: Empty };
+  'human-monitor-command': { args: { 'command-line': string; 'cpu-index'?: number }; ret: string };
+  stop: { args: NoArgs; ret: Empty };
+  cont: { args: NoArgs; ret: Empty };
+  quit: { args: NoArgs; ret: Empty };
+}
+
+export type QmpCommandName = keyof QmpCommandMap;
+export type CommandArgs<K extends QmpCommandName> = QmpCommandMap[K]['args'];
+export type CommandReturn<K extends QmpCommandName> = QmpCommandMap[K]['ret'];
+
+// ---------------------------------------------------------------- events
+
+export interface QmpTimestamp {
+  seconds: number;
+  microseconds: number;
+}
+
+export interface BlockJobEventData {
+  type: JobType | string;
+  /** The job id. */
+  device: string;
+  len: number;
+  offset: number;
+  speed: number;
+}
+
+/** Event name → `data` payload. */
+export interface QmpEventMap {
+  JOB_STATUS_CHANGE: { id: string; status: JobStatus };
+  BLOCK_JOB_COMPLETED: BlockJobEventData & { error?: string };
+  BLOCK_JOB_CANCELLED: BlockJobEventData;
+  BLOCK_JOB_READY: BlockJobEventData;
+  BLOCK_JOB_PENDING: { type: JobType | string; id: string };
+  BLOCK_JOB_ERROR: { device: string; operation: 'read' | 'write'; action: 'ignore' | 'report' | 'stop' };
+  BLOCK_IO_ERROR: {
+    device: string;
+    'node-name'?: string;
+    operation: 'read' | 'write';
+    action: 'ignore' | 'report' | 'stop';
+    nospace?: boolean;
+    reason: string;
+  };
+  SHUTDOWN: { guest: boolean; reason: string };
+  STOP: Empty;
+  RESUME: Empty;
+}
+
+export type QmpEventName = keyof QmpEventMap;
+
+/** An event as QEMU sends it. `data` is absent for events without payload. */
+export interface QmpEvent<Data = Record<string, unknown>> {
+  event: string;
+  data: Data;
+  timestamp: QmpTimestamp;
+}
+
+export type TypedEvent<K extends QmpEventName> = QmpEvent<QmpEventMap[K]> & { event: K };
+
+export function isEvent<K extends QmpEventName>(event: QmpEvent, name: K): event is QmpEvent & TypedEvent<K> {
+  return event.event === name;
+}
+
+/** Seconds since the epoch, as a float, from a QMP timestamp. */
+export function timestampSeconds(timestamp: QmpTimestamp): number {
+  return timestamp.seconds + timestamp.microseconds / 1e6;
+}
+
+/** The job id an event is about, or undefined for events not about a job. */
+export function eventJobId(event: QmpEvent): string | undefined {
+  const data = event.data as { id?: unknown; device?: unknown };
+  switch (event.event) {
+    case 'JOB_STATUS_CHANGE':
+    case 'BLOCK_JOB_PENDING':
+      return typeof data.id === 'string' ? data.id : undefined;
+    case 'BLOCK_JOB_COMPLETED':
+    case 'BLOCK_JOB_CANCELLED':
+    case 'BLOCK_JOB_READY':
+    case 'BLOCK_JOB_ERROR':
+      return typeof data.device === 'string' ? data.device : undefined;
+    default:
+      return undefined;
+  }
+}

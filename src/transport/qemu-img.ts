@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { QmpError } from '../protocol/errors.js';
+
+/** A qemu-img / qemu-io run that failed; carries the tool's own stderr. */
+export class ImageToolError extends QmpError {
+  constructor(
+    readonly tool: string,
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${tool} ${args.join(' ')} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim() || 'no message'}`, options);
+  }
+}
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+function run(tool: string, args: readonly string[], okCodes: readonly number[] = [0], timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(tool, [...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      if (okCodes.includes(code)) resolve({ stdout, stderr, code });
+      else reject(new ImageToolError(tool, args, code === -1 ? null : code, stderr || (error?.message ?? ''), { cause: error }));
+    });
+  });
+}
+
+export interface CreateImageOptions {
+  format?: 'qcow2' | 'raw';
+  /** Size such as "64M"; may be omitted for an overlay (it takes the backing file's size). */
+  size?: string;
+  backing?: string;
+  backingFormat?: string;
+}
+
+/** `qemu-img create`. */
+export async function createImage(file: string, options: CreateImageOptions = {}): Promise<void> {
+  const args = ['create', '-q', '-f', options.format ?? 'qcow2'];
+  if (options.backing) args.push('-b', options.backing, '-F', options.backingFormat ?? 'qcow2');
+  args.push(file);
+  if (options.size) args.push(options.size);
+  await run('qemu-img', args);
+}
+
+export interface QemuIoOptions {
+  format?: string;
+  /** Read an image that a running QEMU holds (`-U`). */
+  forceShare?: boolean;
+}
+
+/**
+ * Runs qemu-io commands against an image file (e.g. `write -P 0xaa 0 1M`, `read -P 0xaa 0 1M`).
+ * qemu-io exits 0 even when a pattern check fails, so its output is checked for the failure text.
+ */
+export async function qemuIo(file: string, commands: readonly string[], options: QemuIoOptions = {}): Promise<string> {
+  const args: string[] = [];
+  if (options.format) args.push('-f', options.format);
+  if (options.forceShare) args.push('-U');
+  for (const command of commands) args.push('-c', command);
+  args.push(file);
+  const { stdout, stderr } = await run('qemu-io', args);
+  const failure = /Pattern verification failed|failed: |error|Error/.exec(stdout + stderr);
+  if (failure) throw new ImageToolError('qemu-io', args, 0, stdout + stderr);
+  return stdout;
+}
+
+/** `qemu-img compare`: true when the guest-visible contents are identical. */
+export async function compareImages(a: string, b: string, options: { forceShare?: boolean } = {}): Promise<boolean> {
+  const args = ['compare', '-q'];
+  if (options.forceShare) args.push('-U');
+  args.push(a, b);
+  const { code } = await run('qemu-img', args, [0, 1]);
+  return code === 0;
+}
+
+export interface ImageInfoJson {
+  filename: string;
+  format: string;
+  'virtual-size': number;
+  'backing-filename'?: string;
+  'full-backing-filename'?: string;
+  'backing-filename-format'?: string;
+  [member: string]: unknown;
+}
+
+/** `qemu-img info --backing-chain --output=json`: the on-disk chain, top first. */
+export async function imageChain(file: string, options: { forceShare?: boolean } = {}): Promise<ImageInfoJson[]> {
+  const args = ['info', '--backing-chain', '--output=json'];
+  if (options.forceShare) args.push('-U');
+  args.push(file);
+  const { stdout } = await run('qemu-img', args);
+  return JSON.parse(stdout) as ImageInfoJson[];
+}
+
+/** `qemu-img convert` to a standalone copy (flattens the chain). */
+export async function convertImage(source: string, target: string, format: 'qcow2' | 'raw' = 'raw', options: { forceShare?: boolean } = {}): Promise<void> {
+  const args = ['convert', '-O', format];
+  if (options.forceShare) args.push('-U');
+  args.push(source, target);
+  await run('qemu-img', args);
+}

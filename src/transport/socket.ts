@@ -1,0 +1,126 @@
+import net from 'node:net';
+import pRetry, { AbortError as RetryAbort } from 'p-retry';
+import { AbortedError, ConnectError, QmpTimeoutError } from '../protocol/errors.js';
+import type { ConnectOptions, Transport, TransportHandlers } from './transport.js';
+
+export type SocketAddress = { path: string } | { host: string; port: number };
+
+export function describeAddress(address: SocketAddress): string {
+  return 'path' in address ? `unix:${address.path}` : `tcp:${address.host}:${address.port}`;
+}
+
+/** Errors that mean "QEMU is not listening yet": worth another try until the deadline. */
+const RETRYABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
+
+/** A UNIX or TCP socket carrying QMP. The only place that touches node:net on the client side. */
+export class SocketTransport implements Transport {
+  readonly peer: string;
+  private readonly socket: net.Socket;
+  private handlers: TransportHandlers | undefined;
+  private readonly early: Buffer[] = [];
+  private closed = false;
+  private closeError: Error | undefined;
+  private closedPromise: Promise<void>;
+
+  private constructor(socket: net.Socket, peer: string) {
+    this.socket = socket;
+    this.peer = peer;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.handlers) this.handlers.onData(chunk);
+      else this.early.push(chunk);
+    });
+    socket.on('error', (error) => {
+      this.closeError ??= error;
+    });
+    this.closedPromise = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.closed = true;
+        this.handlers?.onClose(this.closeError);
+        resolve();
+      });
+    });
+  }
+
+  /** Connects, retrying while the socket does not exist or refuses (QEMU still starting). */
+  static async connect(address: SocketAddress, options: ConnectOptions = {}): Promise<SocketTransport> {
+    const peer = describeAddress(address);
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    try {
+      const socket = await pRetry(
+        () => connectOnce(address, signal),
+        {
+          // Back off from 5 ms to 100 ms, then keep trying every 100 ms until the deadline signal fires.
+          retries: 20,
+          forever: true,
+          minTimeout: 5,
+          maxTimeout: 100,
+          factor: 1.5,
+          signal,
+          shouldRetry: (error) => RETRYABLE.has((error as NodeJS.ErrnoException).code ?? ''),
+        },
+      );
+      return new SocketTransport(socket, peer);
+    } catch (error) {
+      if (options.signal?.aborted) throw new AbortedError(`connecting to ${peer}`, { cause: options.signal.reason });
+      if (deadline.aborted) {
+        throw new ConnectError(peer, `no QMP monitor answered within ${timeoutMs} ms`, {
+          cause: new QmpTimeoutError(`connect to ${peer}`, timeoutMs, { cause: error }),
+        });
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ConnectError(peer, code ? `${code}: ${(error as Error).message}` : String(error), { cause: error });
+    }
+  }
+
+  start(handlers: TransportHandlers): void {
+    this.handlers = handlers;
+    for (const chunk of this.early.splice(0)) handlers.onData(chunk);
+    if (this.closed) handlers.onClose(this.closeError);
+  }
+
+  write(data: string): void {
+    if (this.closed || this.socket.destroyed) throw new Error(`${this.peer} is closed`);
+    this.socket.write(data);
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) this.socket.end();
+    // A peer that never closes its side must not keep us waiting forever.
+    const force = setTimeout(() => this.socket.destroy(), 1000);
+    force.unref();
+    return this.closedPromise.finally(() => clearTimeout(force));
+  }
+
+  destroy(error?: Error): void {
+    if (error) this.closeError ??= error;
+    this.socket.destroy();
+  }
+}
+
+function connectOnce(address: SocketAddress, signal: AbortSignal): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new RetryAbort('aborted'));
+      return;
+    }
+    const socket = net.connect(address);
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(new RetryAbort('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      signal.removeEventListener('abort', onAbort);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(error);
+    });
+  });
+}

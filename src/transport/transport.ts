@@ -1,0 +1,31 @@
+/**
+ * The seam between bytes and QMP. A Transport is an already-connected duplex byte stream:
+ * the socket transports carry QEMU's own bytes, the virsh transport synthesises the same
+ * byte stream from `virsh qemu-monitor-command` replies and `qemu-monitor-event` output.
+ * Everything above this file (framing, protocol, jobs, CLI) sees only this interface.
+ */
+export interface TransportHandlers {
+  /** A chunk of QMP output, in arrival order. Chunk boundaries carry no meaning. */
+  onData(chunk: Buffer): void;
+  /** Called once when the stream ends; `error` is set when it ended abnormally. */
+  onClose(error?: Error): void;
+}
+
+export interface Transport {
+  /** Human-readable peer description for error messages, e.g. "unix:/tmp/qmp.sock". */
+  readonly peer: string;
+  /** Starts delivering data. Data that arrived before this call is kept and delivered first. */
+  start(handlers: TransportHandlers): void;
+  /** Writes bytes to the peer. Throws if the transport is closed. */
+  write(data: string): void;
+  /** Ends the stream gracefully and resolves when it is fully closed. */
+  close(): Promise<void>;
+  /** Tears the stream down at once. */
+  destroy(error?: Error): void;
+}
+
+export interface ConnectOptions {
+  /** Total time allowed to reach the peer, retries included. Default 10 s. */
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+}
