@@ -1,0 +1,94 @@
+// The framer gives the same messages however the byte stream is cut: at every position, and byte by byte.
+import { readdirSync, readFileSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { LineFramer, ProtocolError, type QmpMessage } from '../src/index.js';
+import { startQemu, tempDir, fixturePath } from './helpers/qemu.js';
+import { buildSeedChain, blockdevChainArgs } from './helpers/chain.js';
+import { captureRawStream } from './helpers/raw-capture.js';
+
+function parseAll(chunks: Buffer[], max?: number): QmpMessage[] {
+  const framer = new LineFramer(max);
+  const out: QmpMessage[] = [];
+  for (const chunk of chunks) framer.push(chunk, (m) => out.push(m));
+  return out;
+}
+
+function checkEverySplit(t: Test, stream: Buffer, label: string): void {
+  const whole = parseAll([stream]);
+  t.ok(whole.length > 0, `${label}: the stream should hold messages`);
+  let mismatches = 0;
+  for (let cut = 1; cut < stream.length; cut++) {
+    const parts = parseAll([stream.subarray(0, cut), stream.subarray(cut)]);
+    if (JSON.stringify(parts) !== JSON.stringify(whole)) mismatches++;
+  }
+  t.equal(mismatches, 0, `${label}: splitting at ${mismatches} of ${stream.length - 1} positions changed the messages`);
+  const bytes = Array.from({ length: stream.length }, (_, i) => stream.subarray(i, i + 1));
+  t.same(parseAll(bytes), whole, `${label}: one byte at a time should give the same messages`);
+}
+
+
+t.test('a stream captured live from QEMU splits cleanly everywhere', async (t) => {
+  const dir = tempDir(t);
+  const layers = await buildSeedChain(dir);
+  const { qemu, client } = await startQemu(t, { dir, args: blockdevChainArgs(layers) });
+  await client.close(); // free the monitor for the raw capture
+  const stream = await captureRawStream(qemu.socketPath, [
+    { execute: 'qmp_capabilities' },
+    { execute: 'query-named-block-nodes', id: 'nodes' },
+    { execute: 'stop', id: 1 },
+    { execute: 'cont', id: 2 },
+    { execute: 'block-job-complete', arguments: { device: 'none' }, id: 'err' },
+    { execute: 'query-status', id: 'last' },
+  ]);
+  t.ok(stream.includes('\r\n'), 'QEMU should end its messages with CRLF');
+  const messages = parseAll([stream]);
+  t.ok(messages.some((m) => m.event === 'STOP'), 'the capture should include an event');
+  t.ok(messages.some((m) => 'error' in m), 'the capture should include an error reply');
+  checkEverySplit(t, stream, 'live capture');
+});
+
+t.test('every recorded fixture splits cleanly everywhere', (t) => {
+  let files: string[] = [];
+  try {
+    files = readdirSync(fixturePath('')).filter((f) => f.endsWith('.jsonl'));
+  } catch {
+    // no fixtures folder yet
+  }
+  for (const file of files) {
+    const lines = readFileSync(fixturePath(file), 'utf8').split('\n').filter((l) => l.trim());
+    const incoming = lines
+      .map((l) => JSON.parse(l) as { dir?: string; msg?: unknown })
+      .filter((r) => r.dir === 'in')
+      .map((r) => `${JSON.stringify(r.msg)}\r\n`)
+      .join('');
+    if (incoming.length) checkEverySplit(t, Buffer.from(incoming), file);
+  }
+  t.pass(`${files.length} fixture files checked`);
+  t.end();
+});
+
+t.test('a multi-byte UTF-8 character cut in half survives', (t) => {
+  const stream = Buffer.from('{"return": "dïsk-€-😀.qcow2", "id": 1}\r\n', 'utf8');
+  checkEverySplit(t, stream, 'utf-8');
+  t.equal(parseAll([stream])[0]?.return, 'dïsk-€-😀.qcow2', 'the text should decode intact');
+  t.end();
+});
+
+t.test('a message over the limit is a ProtocolError, whole or in pieces', (t) => {
+  const big = Buffer.from(`{"return": "${'x'.repeat(2000)}"}\r\n`);
+  t.throws(() => parseAll([big], 1024), ProtocolError, 'a whole oversized line should be refused');
+  const pieces = Array.from({ length: 40 }, (_, i) => big.subarray(i * 50, i * 50 + 50));
+  t.throws(() => parseAll(pieces, 1024), ProtocolError, 'an oversized line arriving in pieces should be refused before it is complete');
+  const framer = new LineFramer(1024);
+  try { framer.push(big.subarray(0, 1500), () => {}); } catch { /* expected */ }
+  t.equal(framer.bufferedBytes, 0, 'the framer should not keep the oversized bytes');
+  t.end();
+});
+
+t.test('malformed JSON and non-objects are ProtocolErrors', (t) => {
+  t.throws(() => parseAll([Buffer.from('{"return": \r\n')]), ProtocolError, 'truncated JSON should be refused');
+  t.throws(() => parseAll([Buffer.from('[1,2]\r\n')]), ProtocolError, 'an array should be refused');
+  t.throws(() => parseAll([Buffer.from('42\r\n')]), ProtocolError, 'a number should be refused');
+  t.same(parseAll([Buffer.from('\r\n\r\n{"a":1}\r\n')]), [{ a: 1 }], 'blank lines should be skipped');
+  t.end();
+});
