@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# libvirt-up.sh — bring up a real libvirtd (qemu:///system) in a container/sandbox
+# without systemd and without KVM (TCG only). Idempotent. Must run as root.
+#
+# Env:
+#   QMPBJ_LIBVIRT_STATE   state dir (default /tmp/qmpbj-libvirt); pids of daemons
+#                         that THIS script started are written there
+#                         (virtlogd.pid, libvirtd.pid), plus logs.
+#   QMPBJ_LIBVIRT_TIMEOUT seconds to wait for libvirt to answer (default 30)
+#   QMPBJ_APT_LOCK_WAIT   seconds to keep retrying apt-get if dpkg is locked (default 600)
+#
+# Exit codes: 0 ok, 1 failure (message on stderr).
+set -euo pipefail
+
+STATE="${QMPBJ_LIBVIRT_STATE:-/tmp/qmpbj-libvirt}"
+TIMEOUT="${QMPBJ_LIBVIRT_TIMEOUT:-30}"
+APT_WAIT="${QMPBJ_APT_LOCK_WAIT:-600}"
+URI="qemu:///system"
+
+die() { echo "libvirt-up: ERROR: $*" >&2; exit 1; }
+log() { echo "libvirt-up: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+mkdir -p "$STATE"
+
+# ---------------------------------------------------------------- packages
+PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils)
+missing=()
+for p in "${PKGS[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$st" = "install ok installed" ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # apt-get update only if the package lists lack a candidate for a missing package
+  need_update=0
+  for p in "${missing[@]}"; do
+    cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/{print $2}')
+    if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then need_update=1; fi
+  done
+  deadline=$(( $(date +%s) + APT_WAIT ))
+  if [ "$need_update" = 1 ]; then
+    until apt-get update -q >"$STATE/apt-update.log" 2>&1; do
+      [ "$(date +%s)" -lt "$deadline" ] || die "apt-get update failed (see $STATE/apt-update.log)"
+      log "apt-get update failed (dpkg/apt lock?), retrying in 5s"; sleep 5
+    done
+  fi
+  until apt-get install -y -q --no-install-recommends "${missing[@]}" >"$STATE/apt-install.log" 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "apt-get install failed (see $STATE/apt-install.log)"
+    log "apt-get install failed (dpkg lock held by another apt?), retrying in 5s"; sleep 5
+  done
+fi
+for b in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img; do
+  command -v "$b" >/dev/null || die "$b not found after install"
+done
+
+# ---------------------------------------------------------------- user/group
+# Debian's libvirtd resolves its compiled-in default user AND group 'libvirt-qemu'
+# before it reads qemu.conf ("Failed to parse group 'libvirt-qemu'" otherwise).
+getent group kvm >/dev/null || groupadd --system kvm
+getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /var/lib/libvirt \
+  --shell /usr/sbin/nologin -g libvirt-qemu -G kvm libvirt-qemu
+
+# ---------------------------------------------------------------- qemu.conf
+CONF=/etc/libvirt/qemu.conf
+MARK="# qmp-blockjob sandbox config (written by libvirt-up.sh)"
+if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF" && [ ! -e "$CONF.qmpbj-orig" ]; then
+  cp -p "$CONF" "$CONF.qmpbj-orig"
+  log "backed up $CONF to $CONF.qmpbj-orig"
+fi
+NEWCONF=$(cat <<EOF
+$MARK
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+swtpm_user = "root"
+swtpm_group = "root"
+EOF
+)
+if [ "$(cat "$CONF" 2>/dev/null)" != "$NEWCONF" ]; then
+  mkdir -p /etc/libvirt
+  printf '%s\n' "$NEWCONF" > "$CONF"
+  CONF_CHANGED=1
+else
+  CONF_CHANGED=0
+fi
+
+mkdir -p /var/run/libvirt /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt
+
+# ---------------------------------------------------------------- daemons
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# pid of a running daemon by its own pidfile (not by name-matching everything)
+daemon_pid() { local f="/var/run/$1.pid"; [ -f "$f" ] && pid_alive "$(cat "$f")" && cat "$f"; }
+
+if p=$(daemon_pid virtlogd); then
+  log "virtlogd already running (pid $p)"
+else
+  virtlogd -d || die "virtlogd -d failed"
+  for _ in $(seq 50); do p=$(daemon_pid virtlogd) && break; sleep 0.1; done
+  p=$(daemon_pid virtlogd) || die "virtlogd did not start (no /var/run/virtlogd.pid)"
+  echo "$p" > "$STATE/virtlogd.pid"
+  log "started virtlogd (pid $p)"
+fi
+
+if p=$(daemon_pid libvirtd); then
+  log "libvirtd already running (pid $p)"
+  [ "$CONF_CHANGED" = 0 ] || log "WARNING: qemu.conf changed but libvirtd was already running; restart it to apply"
+else
+  libvirtd -d --pid-file /var/run/libvirtd.pid 2>"$STATE/libvirtd.stderr" || die "libvirtd -d failed: $(cat "$STATE/libvirtd.stderr")"
+  for _ in $(seq 50); do p=$(daemon_pid libvirtd) && break; sleep 0.1; done
+  p=$(daemon_pid libvirtd) || die "libvirtd did not start (no /var/run/libvirtd.pid); stderr: $(cat "$STATE/libvirtd.stderr")"
+  echo "$p" > "$STATE/libvirtd.pid"
+  log "started libvirtd (pid $p)"
+fi
+
+# ---------------------------------------------------------------- wait
+deadline=$(( $(date +%s) + TIMEOUT ))
+until out=$(timeout 10 virsh -c "$URI" version 2>&1); do
+  if lp=$(cat "$STATE/libvirtd.pid" 2>/dev/null) && ! pid_alive "$lp"; then
+    rm -f "$STATE/libvirtd.pid"
+    die "libvirtd (pid $lp) exited during startup; last errors in /var/log/libvirt/libvirtd.log:
+$(grep ' error : ' /var/log/libvirt/libvirtd.log 2>/dev/null | tail -4)"
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    die "libvirt did not answer on $URI within ${TIMEOUT}s: $out"
+  fi
+  sleep 0.2
+done
+log "libvirt is up:"
+printf '%s\n' "$out" >&2

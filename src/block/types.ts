@@ -1,0 +1,56 @@
+/*
+ * The shared vocabulary of the block layer (src/block: chains, addressing, snapshots) and the job
+ * layer (src/jobs: commit, state machine). Both build on these types; the CLI renders them.
+ */
+
+/** One image of a live backing chain, as QEMU has it open now. */
+export interface ChainLayer {
+  /** Position in the chain: 1 is the bottom image (base), rising to the active layer (as libvirt's vda[N] in the seed). */
+  index: number;
+  /** The format node's name (explicit with -blockdev, "#blockNNN" with -drive). */
+  nodeName: string;
+  /** The image file name as QEMU reports it (`image.filename`, or `file` for non-file protocols). */
+  file: string;
+  /** Format driver: qcow2, raw, … */
+  format: string;
+  /** The backing file string recorded in this image (as written, may be relative); undefined for the base. */
+  backingFile?: string;
+  /** Virtual size in bytes. */
+  virtualSize: number;
+}
+
+/** A guest disk and its live chain. */
+export interface DiskChain {
+  /**
+   * The name to pass as `device` to block-commit/blockdev-snapshot-sync: the -drive id when there is
+   * one, else the active layer's node name (QEMU accepts a node name there; a qdev id it does not).
+   */
+  device: string;
+  /** -drive id (query-block `device`), empty for -blockdev disks. */
+  driveId?: string;
+  /** Guest device id (e.g. "vda" from /machine/peripheral/vda/virtio-backend), when a device is attached. */
+  qdevId?: string;
+  /** Full QOM path of the guest device, when attached. */
+  qdevPath?: string;
+  /** Layers, base first: layers[0].index === 1, the last one is the active layer. */
+  layers: ChainLayer[];
+}
+
+/** What `block-commit` is asked to merge, resolved against a DiskChain before anything is sent. */
+export interface CommitRange {
+  disk: DiskChain;
+  /** The image merged down from (inclusive). Active layer ⇒ active commit. */
+  top: ChainLayer;
+  /** The image merged into. */
+  base: ChainLayer;
+  /** True when top is the active layer (the job will reach READY and needs complete/cancel). */
+  active: boolean;
+}
+
+/** Which images a finished commit left invalid on their own (Eric Blake's note in the seed). */
+export interface InvalidatedImages {
+  /** Files that are no longer valid in isolation: the intermediates, plus the old top after a pivot. */
+  files: string[];
+  /** Files that stay valid: the base, and the top after an intermediate commit or a cancel after READY. */
+  stillValid: string[];
+}
