@@ -331,15 +331,26 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     const id = `qbj-${this.nextId++}`;
     const message: QmpMessage = args === undefined ? { [verb]: name, id } : { [verb]: name, arguments: args, id };
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-    return boundedWait<unknown>(`${name} on ${this.peer}`, { timeoutMs, signal: options.signal }, (resolve, reject) => {
-      this.pending.set(id, { command: name, args, resolve, reject });
+    const line = `${JSON.stringify(message)}\n`;
+    const write = (reject: (error: Error) => void): void => {
       try {
-        this.traffic?.(`out`, message);
-        this.transport.write(`${JSON.stringify(message)}\n`);
+        this.traffic?.('out', message);
+        this.transport.write(line);
       } catch (error) {
         this.pending.delete(id);
         reject(new ConnectionClosedError(`cannot send ${name} to ${this.peer}`, { cause: error }));
       }
+    };
+    if (timeoutMs === undefined && options.signal === undefined) {
+      // Hot path (most commands): no timer, no abort listener, nothing to clean up but the map entry.
+      return new Promise((resolve, reject) => {
+        this.pending.set(id, { command: name, args, resolve, reject });
+        write(reject);
+      });
+    }
+    return boundedWait<unknown>(`${name} on ${this.peer}`, { timeoutMs, signal: options.signal }, (resolve, reject) => {
+      this.pending.set(id, { command: name, args, resolve, reject });
+      write(reject);
       return () => {
         // Still pending here means we gave up (timeout/abort): remember the id so its late reply is dropped quietly.
         if (this.pending.delete(id)) this.forget(id);
