@@ -28,3 +28,16 @@ export type { Transport, TransportHandlers, ConnectOptions } from './transport/t
 export { SocketTransport, describeAddress, type SocketAddress } from './transport/socket.js';
 export * from './qapi/types.js';
 export type { WaitOptions } from './util/wait.js';
+export { QemuProcess, type QemuLaunchOptions, type QemuExit } from './transport/qemu-process.js';
+export {
+  ImageToolError,
+  createImage,
+  qemuIo,
+  compareImages,
+  imageChain,
+  convertImage,
+  type CreateImageOptions,
+  type QemuIoOptions,
+  type ImageInfoJson,
+} from './transport/qemu-img.js';
+export type { ChainLayer, DiskChain, CommitRange, InvalidatedImages } from './block/types.js';
