@@ -1,12 +1,14 @@
 // `npm run bench` (short) and `npm run bench -- --full`. Not part of the tests.
 import { benchFraming } from './framing.js';
 import { benchRoundTrip } from './roundtrip.js';
+import { benchStartup } from './startup.js';
 
 const full = process.argv.includes('--full');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const benches: Record<string, (full: boolean) => Promise<void>> = {
   framing: benchFraming,
   roundtrip: benchRoundTrip,
+  startup: benchStartup,
 };
 for (const [name, run] of Object.entries(benches)) {
   if (only && !only.split(',').includes(name)) continue;

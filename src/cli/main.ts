@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// Entry point of the qmp-blockjob command. Commands live in src/cli/commands/; this file only dispatches.
-import { runCli } from './run.js';
-
-process.exitCode = await runCli(process.argv.slice(2));
+// Entry point of the qmp-blockjob command. `--version` answers before loading anything else, so that
+// scripts probing for the tool pay only node's own start-up.
+if (process.argv[2] === '--version' || process.argv[2] === '-V') {
+  process.stdout.write('qmp-blockjob 0.1.0\n');
+} else {
+  const { runCli } = await import('./run.js');
+  process.exitCode = await runCli(process.argv.slice(2));
+}

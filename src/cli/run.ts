@@ -1,45 +1,111 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { QmpClient } from '../protocol/client.js';
-import { QmpError } from '../protocol/errors.js';
-import { QemuProcess } from '../transport/qemu-process.js';
+import { QmpCommandError, QmpError } from '../protocol/errors.js';
+import { parseCommandLine, UsageError, type OptionSpecs } from './args.js';
+import { connectFromOptions } from './connect.js';
+import type { CliContext, CommandSpec } from './context.js';
+import { Output, type OutputStreams } from './output.js';
+import { COMMANDS } from './commands/index.js';
 
 export const VERSION = '0.1.0';
 
+const GLOBAL_HELP = `Connection (every command): --socket PATH | --tcp HOST:PORT | --domain NAME [--connect URI]
+Global options: --json (one JSON object per line)  --trace FILE (record QMP both ways, mock-qmp format)
+                --connect-timeout SECONDS (default 10)  --help
+Global options may stand before or after the command.`;
+
+function commandTable(): Map<string, CommandSpec> {
+  return new Map(COMMANDS.map((c) => [c.name, c]));
+}
+
+function mainHelp(): string {
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`);
+  return `qmp-blockjob ${VERSION} — drive QEMU block jobs over QMP
+
+usage: qmp-blockjob [global options] COMMAND [options]
+
+Commands:
+${lines.join('\n')}
+
+${GLOBAL_HELP}
+
+Run 'qmp-blockjob COMMAND --help' for a command's options and examples.
+Exit status: 0 success, 1 the operation failed, 2 usage error.
+`;
+}
+
+function commandHelp(spec: CommandSpec): string {
+  return `usage: qmp-blockjob [global options] ${spec.usage}
+
+${spec.summary}
+${spec.details ? `\n${spec.details}\n` : ''}
+${GLOBAL_HELP}
+
+Examples:
+${spec.examples.map((e) => `  ${e}`).join('\n')}
+`;
+}
+
 /** Runs the CLI and returns the exit code: 0 success, 1 the operation failed, 2 usage error. */
-export async function runCli(argv: string[]): Promise<number> {
-  const [command] = argv;
+export async function runCli(argv: string[], streams?: OutputStreams): Promise<number> {
+  const table = commandTable();
+  if (argv[0] === '--version' || argv[0] === 'version' || argv[0] === '-V') {
+    process.stdout.write(`qmp-blockjob ${VERSION}\n`);
+    return 0;
+  }
+  const allOptions: OptionSpecs = Object.assign({}, ...COMMANDS.map((c) => c.options));
+  let parsed;
   try {
-    switch (command) {
-      case '--version':
-      case 'version':
-        process.stdout.write(`qmp-blockjob ${VERSION}\n`);
-        return 0;
-      case 'demo':
-        return await demo();
-      default:
-        process.stderr.write(`error: unknown command ${command ?? '(none)'}\nusage: qmp-blockjob demo | --version\n`);
-        return 2;
-    }
+    parsed = parseCommandLine(argv, (name) => table.get(name)?.options, allOptions);
   } catch (error) {
-    process.stderr.write(`error: ${error instanceof QmpError ? error.message : String(error)}\n`);
+    return usageFailure(error, table);
+  }
+  const spec = parsed.command === undefined ? undefined : table.get(parsed.command);
+  if (!spec) {
+    process.stdout.write(mainHelp());
+    return parsed.global.help ? 0 : 2;
+  }
+  if (parsed.global.help) {
+    process.stdout.write(commandHelp(spec));
+    return 0;
+  }
+  const out = new Output(parsed.global.json, streams);
+  const interrupt = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => interrupt.abort(new Error(`interrupted by ${name}`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const context: CliContext = {
+    global: parsed.global,
+    positionals: parsed.positionals,
+    values: parsed.values,
+    out,
+    signal: interrupt.signal,
+    connect: () => connectFromOptions(parsed.global, interrupt.signal),
+  };
+  try {
+    return await spec.run(context);
+  } catch (error) {
+    if (error instanceof UsageError) return usageFailure(error, table);
+    out.error(describeFailure(error));
     return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
-async function demo(): Promise<number> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'qbj-demo-'));
-  const qemu = await QemuProcess.start({ dir });
-  try {
-    const client = await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }));
-    const version = await client.execute('query-version');
-    process.stdout.write(`QEMU ${version.qemu.major}.${version.qemu.minor}.${version.qemu.micro} ${version.package}\n`);
-    process.stdout.write(`block devices: ${JSON.stringify(await client.execute('query-block'))}\n`);
-    await client.close();
-    return 0;
-  } finally {
-    await qemu.stop();
-    rmSync(dir, { recursive: true, force: true });
+function usageFailure(error: unknown, table: Map<string, CommandSpec>): number {
+  const usage = error instanceof UsageError && error.command ? table.get(error.command)?.usage : undefined;
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(usage ? `usage: qmp-blockjob [global options] ${usage}\n` : "Run 'qmp-blockjob --help' for usage.\n");
+  return 2;
+}
+
+/** One line: what failed and why, with QEMU's error class and text when QEMU refused. Never a stack. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof QmpCommandError) return `${error.command} failed: ${error.errorClass}: ${error.desc}`;
+  if (error instanceof QmpError) {
+    const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${error.cause.message})` : '';
+    return `${error.message}${cause}`;
   }
+  if (error instanceof Error) return error.message;
+  return String(error);
 }

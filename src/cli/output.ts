@@ -1,0 +1,96 @@
+import type { QmpEvent } from '../qapi/types.js';
+import { timestampSeconds } from '../qapi/types.js';
+
+export interface OutputStreams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/**
+ * Everything the CLI prints goes through here, so `--json` (one JSON object per line on stdout) and
+ * the human form (virsh's wording, progress on stderr) stay consistent.
+ */
+export class Output {
+  private progressShown = false;
+  private lastPlainBucket = -1;
+
+  constructor(
+    readonly json: boolean,
+    private readonly streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr },
+  ) {}
+
+  /** A result: human text on stdout, or the object as one JSON line. */
+  result(human: string | undefined, object: Record<string, unknown>): void {
+    if (this.json) this.line(this.streams.stdout, JSON.stringify(object));
+    else if (human !== undefined) this.line(this.streams.stdout, human);
+  }
+
+  /** A QMP event: a JSON line in --json mode, else virsh qemu-monitor-event --timestamp style. */
+  event(event: QmpEvent, humanAlways = false): void {
+    if (this.json) {
+      this.line(this.streams.stdout, JSON.stringify({ type: 'event', event: event.event, data: event.data, timestamp: event.timestamp }));
+    } else if (humanAlways) {
+      this.line(this.streams.stdout, `${formatTimestamp(event)}: event ${event.event}: ${Object.keys(event.data).length ? JSON.stringify(event.data) : '<null>'}`);
+    }
+  }
+
+  /** virsh's closing words ("Successfully pivoted", "Commit complete", …). */
+  message(text: string): void {
+    this.endProgress();
+    if (this.json) this.line(this.streams.stdout, JSON.stringify({ type: 'message', message: text }));
+    else this.line(this.streams.stdout, text);
+  }
+
+  /** Something the user should know that is not the result (stderr in both modes). */
+  warn(text: string): void {
+    this.endProgress();
+    this.line(this.streams.stderr, `warning: ${text}`);
+  }
+
+  error(text: string): void {
+    this.endProgress();
+    this.line(this.streams.stderr, `error: ${text}`);
+  }
+
+  /**
+   * virsh's `Block commit: [ 42.00 %]`: redrawn in place on a terminal; on a pipe or file a plain
+   * line only every 10 % (and at 100 %), not a flood. In --json mode a progress object per call.
+   */
+  progress(label: string, percent: number, extra: Record<string, unknown> = {}): void {
+    if (this.json) {
+      this.line(this.streams.stdout, JSON.stringify({ type: 'progress', percent: Number(percent.toFixed(2)), ...extra }));
+      return;
+    }
+    const text = `${label}: [${percent.toFixed(2).padStart(6)} %]`;
+    if (this.streams.stderr.isTTY) {
+      this.streams.stderr.write(`\r${text}`);
+      this.progressShown = true;
+      return;
+    }
+    const bucket = percent >= 100 ? 10 : Math.floor(percent / 10);
+    if (bucket !== this.lastPlainBucket) {
+      this.lastPlainBucket = bucket;
+      this.line(this.streams.stderr, text);
+    }
+  }
+
+  endProgress(): void {
+    if (this.progressShown) {
+      this.streams.stderr.write('\n');
+      this.progressShown = false;
+    }
+  }
+
+  private line(stream: NodeJS.WritableStream, text: string): void {
+    stream.write(`${text}\n`);
+  }
+}
+
+/** `2026-11-22 16:17:20.024+0000`, as virsh qemu-monitor-event --timestamp prints it (in UTC). */
+export function formatTimestamp(event: QmpEvent): string {
+  const seconds = timestampSeconds(event.timestamp);
+  if (!(seconds > 0)) return 'unknown time';
+  const date = new Date(seconds * 1000);
+  const iso = date.toISOString(); // 2026-11-22T16:17:20.024Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}+0000`;
+}
