@@ -28,6 +28,8 @@ export const eventsCommand: CommandSpec = {
     let received = 0;
     try {
       const stream = client.events({ signal, where: filters ? (e) => filters.includes(e.event.toUpperCase()) : undefined });
+      // Scripts (and our tests) can wait for this line instead of guessing when we are listening.
+      context.out.result(undefined, { type: 'listening', peer: client.peer });
       if (received < count) {
         for await (const event of stream) {
           context.out.event(event, true);
