@@ -217,6 +217,7 @@ class Session {
   private timer: NodeJS.Timeout | undefined;
   private writing = false;
   private done = false;
+  private endScheduled = false;
 
   constructor(script: Script, options: MockQmpOptions, stream: ByteStream) {
     this.script = script;
@@ -384,6 +385,7 @@ class Session {
       // A query whose events already flowed on (see flowOn): only its reply is left to send.
       this.pos = exchange.index + 1;
       if (exchange.reply) this.replyNow(now, reply(this.mapOut(stripId(exchange.reply.msg), name)), name);
+      this.maybeEnd();
       return;
     }
     // Events of skipped exchanges (queries) happened before this command was sent: send them now.
@@ -421,9 +423,20 @@ class Session {
       for (const event of [...query.before, ...query.after]) this.scheduleTimed(event);
       this.eventsUpTo += 1;
     }
-    if (this.eventsUpTo >= exchanges.length && this.script.qemuEndT !== undefined) {
-      this.enqueue(this.dueFor(this.script.qemuEndT), { kind: 'close' });
-    }
+    this.maybeEnd();
+  }
+
+  /**
+   * A recording that ended with QEMU going away ends the same way once all of it was played. In
+   * real time that is at the recorded moment; with --instant time means nothing, so the close
+   * waits until the client has also sent every recorded command.
+   */
+  private maybeEnd(): void {
+    const total = this.script.exchanges.length;
+    if (this.endScheduled || this.script.qemuEndT === undefined || this.eventsUpTo < total) return;
+    if (this.options.instant && this.pos < total) return;
+    this.endScheduled = true;
+    this.enqueue(this.dueFor(this.script.qemuEndT), { kind: 'close' });
   }
 
   /** Wall-clock due time of something recorded at `t`, keeping the recorded spacing. */
