@@ -53,7 +53,7 @@ export class TraceFormatError extends QmpError {
     readonly line: number,
     reason: string,
   ) {
-    super(`${source}:${line}: ${reason}`);
+    super(`${source}${line > 0 ? `:${line}` : ''}: ${reason}`);
   }
 }
 
