@@ -1,0 +1,123 @@
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import { ConnectError } from '../protocol/errors.js';
+import { describeAddress, type SocketAddress } from './socket.js';
+
+/**
+ * A raw, byte-exact socket for the QMP mock server and the recorder (mock-qmp/): they must
+ * forward and emit bytes exactly, which the string-based Transport does not promise.
+ */
+export interface ByteStreamHandlers {
+  onData(chunk: Buffer): void;
+  /** Once, when the stream is gone; `error` when it ended abnormally. */
+  onClose(error?: Error): void;
+}
+
+export class ByteStream {
+  readonly peer: string;
+  private readonly socket: net.Socket;
+  private handlers: ByteStreamHandlers | undefined;
+  private readonly early: Buffer[] = [];
+  private closeError: Error | undefined;
+  private isClosed = false;
+
+  constructor(socket: net.Socket, peer: string) {
+    this.socket = socket;
+    this.peer = peer;
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.handlers) this.handlers.onData(chunk);
+      else this.early.push(chunk);
+    });
+    socket.on('error', (error) => {
+      this.closeError ??= error;
+    });
+    socket.once('close', () => {
+      this.isClosed = true;
+      this.handlers?.onClose(this.closeError);
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed || this.socket.destroyed;
+  }
+
+  /** Starts delivering data; what arrived before is delivered first. */
+  start(handlers: ByteStreamHandlers): void {
+    this.handlers = handlers;
+    for (const chunk of this.early.splice(0)) handlers.onData(chunk);
+    if (this.isClosed) handlers.onClose(this.closeError);
+  }
+
+  /** Writes bytes; resolves when they were handed to the OS (false if the stream is closed). */
+  write(data: Uint8Array | string): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => this.socket.write(data, (error) => resolve(!error)));
+  }
+
+  /** Half-closes after pending writes. */
+  end(): void {
+    if (!this.closed) this.socket.end();
+  }
+
+  destroy(error?: Error): void {
+    if (error) this.closeError ??= error;
+    this.socket.destroy();
+  }
+}
+
+export interface StreamListener {
+  /** The bound address (for TCP port 0, the port the OS chose). */
+  readonly address: SocketAddress;
+  /** Stops listening and destroys every open connection. */
+  close(): Promise<void>;
+}
+
+/** Listens on a UNIX socket path (replacing a stale file) or TCP host:port. */
+export async function listenStreams(address: SocketAddress, onConnection: (stream: ByteStream) => void): Promise<StreamListener> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    onConnection(new ByteStream(socket, `client of ${describeAddress(address)}`));
+  });
+  if ('path' in address) rmSync(address.path, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if ('path' in address) server.listen(address.path, resolve);
+    else server.listen(address.port, address.host, resolve);
+  });
+  const bound = server.address();
+  const actual: SocketAddress =
+    'path' in address ? address : { host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
+  return {
+    address: actual,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Connects once (no retries: the recorder's upstream QEMU is already listening). */
+export function connectStream(address: SocketAddress, timeoutMs = 10_000): Promise<ByteStream> {
+  const peer = describeAddress(address);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(address);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ConnectError(peer, `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(new ByteStream(socket, peer));
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new ConnectError(peer, `${error.code ?? ''} ${error.message}`.trim(), { cause: error }));
+    });
+  });
+}

@@ -1,0 +1,24 @@
+// --speed scales the recorded spacing and --instant removes it: a slowed replay takes at least the
+// recorded span divided by the speed, an instant one takes less than the recorded span itself.
+import t from 'tap';
+import { fixturePath } from './helpers/qemu.js';
+import { playCommands, readTrace, recordedCommands, recordedEvents, serveTrace } from './helpers/replay.js';
+
+t.test('speed scaling', async (t) => {
+  const trace = readTrace(fixturePath('active-commit-pivot.jsonl'));
+  // The server paces what QEMU took (gaps ending in an "in" message); the client's own think time
+  // between a message and its next command is not the server's to reproduce.
+  const pacedSpan = trace.messages.reduce((sum, m, i) => (i > 0 && m.dir === 'in' ? sum + (m.t - trace.messages[i - 1]!.t) : sum), 0);
+  const timed = async (options: { instant?: boolean; speed?: number }): Promise<number> => {
+    const server = await serveTrace(t, { trace, ...options });
+    const started = performance.now();
+    await playCommands(server.path!, recordedCommands(trace), recordedEvents(trace).length);
+    return (performance.now() - started) / 1000;
+  };
+  const speed = 0.05;
+  const slowed = await timed({ speed });
+  const instant = await timed({ instant: true });
+  t.ok(slowed >= (pacedSpan / speed) * 0.9, `at speed ${speed} the replay (${slowed.toFixed(3)} s) should take at least the recorded ${pacedSpan.toFixed(3)} s / ${speed}`);
+  t.ok(instant < slowed / 4, `instant replay (${instant.toFixed(3)} s) should be far faster than the slowed one (${slowed.toFixed(3)} s)`);
+  t.ok(instant < (pacedSpan / speed) / 4, `instant replay (${instant.toFixed(3)} s) should take well under the scaled recorded time (${(pacedSpan / speed).toFixed(3)} s)`);
+});

@@ -1,0 +1,48 @@
+// Each recorded fixture, replayed by mock-qmp, gives a plain QmpClient repeating the recorded commands
+// the same replies and the same events (names and data) as QEMU gave; job names follow the client's.
+import { readdirSync } from 'node:fs';
+import t from 'tap';
+import { fixturePath } from './helpers/qemu.js';
+import { playCommands, readTrace, recordedCommands, recordedEvents, recordedOutcomes, renameJob, serveTrace } from './helpers/replay.js';
+
+const fixtures = readdirSync(fixturePath('')).filter((f) => f.endsWith('.jsonl')).sort();
+
+t.test('there are fixtures to replay', async (t) => {
+  t.ok(fixtures.length >= 9, `expected the recorded fixtures, found ${fixtures.join(', ')}`);
+});
+
+for (const file of fixtures) {
+  t.test(`${file} replays as recorded`, async (t) => {
+    const trace = readTrace(fixturePath(file));
+    const server = await serveTrace(t, { trace, instant: true });
+    const events = recordedEvents(trace);
+    const result = await playCommands(server.path!, recordedCommands(trace), events.length, { expectClose: trace.end?.end === 'qemu' });
+    t.same(result.outcomes, recordedOutcomes(trace), `${file}: the replies should be the recorded ones`);
+    t.same(result.events, events, `${file}: the whole event sequence should be the recorded one`);
+    t.equal(result.closedByServer, trace.end?.end === 'qemu', `${file}: the server should close only where QEMU went away`);
+  });
+
+  t.test(`${file} replays for a client that names its job my-job`, async (t) => {
+    const trace = readTrace(fixturePath(file));
+    const server = await serveTrace(t, { trace, instant: true });
+    const commands = renameJob(recordedCommands(trace), 'commit-job', 'my-job');
+    const events = recordedEvents(trace);
+    const result = await playCommands(server.path!, commands, events.length);
+    t.same(result.outcomes, renameJob(recordedOutcomes(trace), 'commit-job', 'my-job'), `${file}: replies should name the client's job`);
+    t.same(result.events, renameJob(events, 'commit-job', 'my-job'), `${file}: events should name the client's job`);
+  });
+}
+
+t.test('a client that gives no job-id sees the job named after the device, as QEMU would name it', async (t) => {
+  const trace = readTrace(fixturePath('active-commit-pivot.jsonl'));
+  const server = await serveTrace(t, { trace, instant: true });
+  const commands = recordedCommands(trace).map((c) => {
+    if (c.name !== 'block-commit') return renameJob(c, 'commit-job', 'drive0');
+    const { 'job-id': _jobId, ...args } = c.args ?? {};
+    return { name: c.name, args };
+  });
+  const events = recordedEvents(trace);
+  const result = await playCommands(server.path!, commands, events.length);
+  t.same(result.events, renameJob(events, 'commit-job', 'drive0'), 'events should carry the device name as the job name');
+  t.same(result.outcomes, renameJob(recordedOutcomes(trace), 'commit-job', 'drive0'), 'query-block-jobs should list the job under the device name');
+});

@@ -1,0 +1,25 @@
+// --strict answers the first command that deviates from the recording with a GenericError naming the
+// trace line, what was expected and what came, reports it to onError, and ends the connection.
+import t from 'tap';
+import { QmpClient, QmpCommandError, type QmpError } from '../src/index.js';
+import { ReplayDeviationError } from '../mock-qmp/index.js';
+import { fixturePath } from './helpers/qemu.js';
+import { readTrace, serveTrace } from './helpers/replay.js';
+
+t.test('a wrong command in strict mode is a clear error reply and an onError report', async (t) => {
+  const errors: QmpError[] = [];
+  const file = fixturePath('active-commit-pivot.jsonl');
+  const server = await serveTrace(t, { trace: readTrace(file), instant: true, strict: true, onError: (e) => errors.push(e) });
+  const client = await QmpClient.connect({ path: server.path! }, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
+  t.teardown(() => client.close());
+  const error = await client.execute('block-job-complete', { device: 'commit-job' }).catch((e: unknown) => e);
+  t.ok(error instanceof QmpCommandError, `expected a QmpCommandError, got ${String(error)}`);
+  const e = error as QmpCommandError;
+  t.equal(e.errorClass, 'GenericError', 'the deviation should be a GenericError');
+  t.match(e.desc, /active-commit-pivot\.jsonl:5: expected \{"execute":"block-commit".*got \{"execute":"block-job-complete"/, 'desc should name the line, the expected and the received command');
+  t.equal(errors.length, 1, 'onError should be called once');
+  t.ok(errors[0] instanceof ReplayDeviationError, 'the report should be a ReplayDeviationError');
+  t.equal((errors[0] as ReplayDeviationError).line, 5, 'the report should carry the trace line');
+  await client.closed();
+  t.pass('the server should end the connection after the deviation');
+});
