@@ -1,7 +1,13 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import type { DiskChain } from '../../src/block/index.js';
 import type { QmpClient } from '../../src/index.js';
 import { imageChain } from '../../src/transport/qemu-img.js';
+import type { Layer } from './chain.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * Asserts that `disk` has exactly the images of `files` (base first), each with the index, format,
@@ -28,4 +34,15 @@ export async function hmpQemuIo(client: QmpClient, target: string, command: stri
   const line = `qemu-io ${target.startsWith('/') ? '-d ' : ''}${target} "${command}"`;
   const reply = await client.execute('human-monitor-command', { 'command-line': line }, { timeoutMs: 20_000 });
   if (/^Error:|Permission conflict|failed|not found|unknown/im.test(reply)) throw new Error(`HMP ${line} failed: ${reply.trim()}`);
+}
+
+/**
+ * Rewrites each overlay's backing string to the bare file name of the image below (as libvirt's and
+ * many users' chains are: "base.raw" rather than "/tmp/…/base.raw"). Data is untouched (rebase -u).
+ */
+export async function makeBackingStringsRelative(layers: readonly Layer[]): Promise<void> {
+  for (let i = 1; i < layers.length; i++) {
+    const below = layers[i - 1] as Layer;
+    await execFileAsync('qemu-img', ['rebase', '-u', '-b', path.basename(below.file), '-F', below.format, (layers[i] as Layer).file], { timeout: 30_000 });
+  }
 }
