@@ -207,11 +207,10 @@ export function disksFromQueries(blocks: readonly BlockInfo[], allNodes: readonl
     const below = links.below(node);
     if (below) isBacking.add(below['node-name']);
   }
-  for (const node of images) {
-    if (isBacking.has(node['node-name']) || claimed.has(node['node-name'])) continue;
-    const layers = buildChain(node, links, nodes, node['node-name']);
-    disks.push({ device: node['node-name'], layers });
-  }
+  // QEMU lists nodes newest first; sort the bare chains by name so the order does not depend on that.
+  const roots = images.filter((n) => !isBacking.has(n['node-name']) && !claimed.has(n['node-name']));
+  roots.sort((a, b) => a['node-name'].localeCompare(b['node-name'], 'en', { numeric: true }));
+  for (const node of roots) disks.push({ device: node['node-name'], layers: buildChain(node, links, nodes, node['node-name']) });
   return disks;
 }
 
