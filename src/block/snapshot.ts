@@ -73,6 +73,11 @@ function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): Plan
     if (!path.posix.isAbsolute(spec.file)) {
       throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`, label);
     }
+    if (!disk.driveId && !disk.qdevPath && !disk.qdevId) {
+      // Measured on QEMU 7.2: the transaction succeeds and creates the file, but the new node has no
+      // parent to hold it and is dropped at once; the chain is unchanged.
+      throw new InvalidSnapshotSpecError(`snapshot of disk '${label}' refused: it is a bare -blockdev chain that no device or drive uses, so QEMU would create '${spec.file}' and drop the new overlay at once`, label);
+    }
     const twin = planned.find((p) => p.disk.device === disk.device);
     if (twin) {
       throw new ConflictingArgumentsError(['disk'], `disk '${label}' is named twice ('${twin.spec.disk}' and '${spec.disk}'): one snapshot per disk per transaction`, label);

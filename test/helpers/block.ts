@@ -46,3 +46,13 @@ export async function makeBackingStringsRelative(layers: readonly Layer[]): Prom
     await execFileAsync('qemu-img', ['rebase', '-u', '-b', path.basename(below.file), '-F', below.format, (layers[i] as Layer).file], { timeout: 30_000 });
   }
 }
+
+/**
+ * qemu-io read checks on an image a running QEMU holds (-r -U). `image` may be a json:{…} spec, e.g.
+ * to cut the backing off. Throws when a pattern check fails (qemu-io itself exits 0 then).
+ */
+export async function readChecksPass(image: string, commands: readonly string[]): Promise<void> {
+  const args = ['-r', '-U', ...commands.flatMap((c) => ['-c', c]), image];
+  const { stdout, stderr } = await execFileAsync('qemu-io', args, { timeout: 30_000 });
+  if (/Pattern verification failed|failed|error/i.test(stdout + stderr)) throw new Error(`qemu-io ${args.join(' ')}: ${stdout}${stderr}`);
+}
