@@ -190,6 +190,27 @@ export interface TransactionArguments {
   properties?: { 'completion-mode'?: 'individual' | 'grouped' };
 }
 
+/** `x-debug-query-block-graph` (unstable API): the whole block graph with its edges. */
+export interface XDbgBlockGraphNode {
+  id: number;
+  type: 'block-backend' | 'block-job' | 'block-driver' | string;
+  name: string;
+}
+
+export interface XDbgBlockGraphEdge {
+  parent: number;
+  child: number;
+  /** The child's role in the parent: "backing", "file", "root", … */
+  name: string;
+  perm: string[];
+  'shared-perm': string[];
+}
+
+export interface XDbgBlockGraph {
+  nodes: XDbgBlockGraphNode[];
+  edges: XDbgBlockGraphEdge[];
+}
+
 // ---------------------------------------------------------------- the command map
 
 type NoArgs = Record<string, never>;
@@ -204,6 +225,7 @@ export interface QmpCommandMap {
   'query-block': { args: NoArgs; ret: BlockInfo[] };
   'query-named-block-nodes': { args: { flat?: boolean }; ret: BlockDeviceInfo[] };
   'query-block-jobs': { args: NoArgs; ret: BlockJobInfo[] };
+  'x-debug-query-block-graph': { args: NoArgs; ret: XDbgBlockGraph };
   'query-jobs': { args: NoArgs; ret: JobInfo[] };
   'block-commit': { args: BlockCommitArguments; ret: Empty };
   'block-job-complete': { args: { device: string }; ret: Empty };

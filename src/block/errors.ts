@@ -1,0 +1,75 @@
+/*
+ * Errors of the block layer. Every one is raised BEFORE anything is sent to QEMU, so catching one
+ * means the VM was not touched. They extend QmpError, so one catch still covers the whole library:
+ *
+ *   QmpError
+ *    └── BlockError                    something about disks, chains or images is wrong
+ *         ├── DiskNotFoundError         no disk has that name (lists the known ones)
+ *         ├── ImageNotInChainError      an image spec names nothing in this disk's chain (says where it is, if elsewhere)
+ *         ├── InvalidCommitRangeError   top/base are the same image, or base is above top
+ *         ├── ConflictingArgumentsError two arguments that exclude each other were given
+ *         ├── ChainResolutionError      QEMU's node list does not form a chain we can follow
+ *         ├── SnapshotTargetExistsError a snapshot would overwrite an existing or open file
+ *         └── InvalidSnapshotSpecError  a snapshot spec is malformed (relative path, bad node name…)
+ */
+import { QmpError, type QmpErrorOptions } from '../protocol/errors.js';
+
+export class BlockError extends QmpError {
+  /** The disk the error is about, when there is one. */
+  readonly disk: string | undefined;
+  constructor(message: string, disk?: string, options?: QmpErrorOptions) {
+    super(message, options);
+    this.disk = disk;
+  }
+}
+
+export class DiskNotFoundError extends BlockError {
+  /** The names that would have worked (one per disk: qdev id, else drive id, else node name). */
+  readonly known: readonly string[];
+  constructor(name: string, known: readonly string[], hint?: string) {
+    const list = known.length ? known.map((k) => `'${k}'`).join(', ') : 'none';
+    super(`disk '${name}' not found${hint ? ` (${hint})` : ''}; known disks: ${list}`, name);
+    this.known = known;
+  }
+}
+
+export class ImageNotInChainError extends BlockError {
+  /** What the caller asked for (file name, node name or dev[N]). */
+  readonly spec: string;
+  /** The disk whose chain does hold it, when it is another disk's image. */
+  readonly otherDisk: string | undefined;
+  constructor(spec: string, disk: string, reason: string, otherDisk?: string) {
+    super(`'${spec}' is not in the backing chain of disk '${disk}': ${reason}`, disk);
+    this.spec = spec;
+    this.otherDisk = otherDisk;
+  }
+}
+
+export class InvalidCommitRangeError extends BlockError {
+  readonly reason: 'same-image' | 'base-above-top';
+  constructor(disk: string, reason: 'same-image' | 'base-above-top', message: string) {
+    super(`invalid commit range on disk '${disk}': ${message}`, disk);
+    this.reason = reason;
+  }
+}
+
+export class ConflictingArgumentsError extends BlockError {
+  /** The arguments that cannot be given together. */
+  readonly arguments: readonly string[];
+  constructor(args: readonly string[], message: string, disk?: string) {
+    super(message, disk);
+    this.arguments = args;
+  }
+}
+
+export class ChainResolutionError extends BlockError {}
+
+export class SnapshotTargetExistsError extends BlockError {
+  readonly file: string;
+  constructor(file: string, disk: string, why: string) {
+    super(`snapshot of disk '${disk}' refused: target '${file}' ${why}`, disk);
+    this.file = file;
+  }
+}
+
+export class InvalidSnapshotSpecError extends BlockError {}

@@ -1,0 +1,26 @@
+// The block layer: disks and their live chains, naming images, live external snapshots.
+export type { ChainLayer, DiskChain, CommitRange, InvalidatedImages } from './types.js';
+export {
+  listDisks,
+  resolveDisk,
+  findDisk,
+  diskLabel,
+  diskNames,
+  disksFromQueries,
+  realFileName,
+  isFilterDriver,
+  type BlockQueryClient,
+  type ChainQueryOptions,
+} from './chain.js';
+export { resolveLayer, resolveCommitRange, type CommitRangeSpec } from './address.js';
+export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
+export {
+  BlockError,
+  DiskNotFoundError,
+  ImageNotInChainError,
+  InvalidCommitRangeError,
+  ConflictingArgumentsError,
+  ChainResolutionError,
+  SnapshotTargetExistsError,
+  InvalidSnapshotSpecError,
+} from './errors.js';
