@@ -40,4 +40,4 @@ export {
   type QemuIoOptions,
   type ImageInfoJson,
 } from './transport/qemu-img.js';
-export type { ChainLayer, DiskChain, CommitRange, InvalidatedImages } from './block/types.js';
+export * from './block/index.js';
