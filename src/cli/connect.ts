@@ -1,11 +1,33 @@
+import { createTraceSink } from '../../mock-qmp/trace.js';
 import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
 
-/** Opens the monitor the global options name. Trace and virsh hooks are added by later layers. */
-export async function connectFromOptions(global: GlobalOptions, signal: AbortSignal, extra: QmpClientOptions = {}): Promise<QmpClient> {
+export interface CliConnection {
+  client: QmpClient;
+  /** Closes the client and flushes the trace file, if any. */
+  close(): Promise<void>;
+}
+
+/** Opens the monitor the global options name, recording a trace when --trace FILE was given. */
+export async function connectFromOptions(global: GlobalOptions, signal: AbortSignal, argv: readonly string[], extra: QmpClientOptions = {}): Promise<CliConnection> {
+  const trace = global.trace ? createTraceSink(global.trace, { command: `qmp-blockjob ${argv.join(' ')}`, note: 'recorded by qmp-blockjob --trace' }) : undefined;
   const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, signal, ...extra };
-  if (global.socket) return QmpClient.connect({ path: global.socket }, options);
-  if (global.tcp) return QmpClient.connect(global.tcp, options);
-  throw new UsageError('name the monitor: --socket PATH or --tcp HOST:PORT (or --domain NAME for a libvirt guest)');
+  if (trace) options.traffic = trace.sink;
+  let client: QmpClient;
+  try {
+    if (global.socket) client = await QmpClient.connect({ path: global.socket }, options);
+    else if (global.tcp) client = await QmpClient.connect(global.tcp, options);
+    else throw new UsageError('name the monitor: --socket PATH or --tcp HOST:PORT (or --domain NAME for a libvirt guest)');
+  } catch (error) {
+    await trace?.close();
+    throw error;
+  }
+  return {
+    client,
+    close: async () => {
+      await client.close();
+      await trace?.close();
+    },
+  };
 }

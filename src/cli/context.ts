@@ -9,7 +9,10 @@ export interface CliContext {
   out: Output;
   /** Fires on SIGINT/SIGTERM: commands that wait stop waiting (and `commit` aborts its job). */
   signal: AbortSignal;
-  /** Connects to the monitor named by --socket / --tcp / --domain (with --trace and --connect-timeout). */
+  /**
+   * Connects to the monitor named by --socket / --tcp / --domain (with --trace and --connect-timeout).
+   * The runner closes it (and flushes the trace) when the command returns.
+   */
   connect(): Promise<QmpClient>;
 }
 

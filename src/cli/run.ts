@@ -1,6 +1,6 @@
 import { QmpCommandError, QmpError } from '../protocol/errors.js';
 import { parseCommandLine, UsageError, type OptionSpecs } from './args.js';
-import { connectFromOptions } from './connect.js';
+import { connectFromOptions, type CliConnection } from './connect.js';
 import type { CliContext, CommandSpec } from './context.js';
 import { Output, type OutputStreams } from './output.js';
 import { COMMANDS } from './commands/index.js';
@@ -72,13 +72,18 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
   const onSignal = (name: NodeJS.Signals): void => interrupt.abort(new Error(`interrupted by ${name}`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const connections: CliConnection[] = [];
   const context: CliContext = {
     global: parsed.global,
     positionals: parsed.positionals,
     values: parsed.values,
     out,
     signal: interrupt.signal,
-    connect: () => connectFromOptions(parsed.global, interrupt.signal),
+    connect: async () => {
+      const connection = await connectFromOptions(parsed.global, interrupt.signal, argv);
+      connections.push(connection);
+      return connection.client;
+    },
   };
   try {
     return await spec.run(context);
@@ -87,6 +92,8 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     out.error(describeFailure(error));
     return 1;
   } finally {
+    out.endProgress();
+    await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -38,8 +38,6 @@ export const eventsCommand: CommandSpec = {
       }
     } catch (error) {
       if (!(error instanceof AbortedError)) throw error;
-    } finally {
-      await client.close();
     }
     if (!context.out.json && received < count) {
       process.stderr.write(`${context.signal.aborted ? 'event loop interrupted' : 'event loop timed out'}\nevents received: ${received}\n`);

@@ -71,8 +71,6 @@ export const qmpCommand: CommandSpec = {
         context.out.result(undefined, { type: 'reply', command: name, error: { class: error.errorClass, desc: error.desc } });
       }
       throw error;
-    } finally {
-      await client.close();
     }
   },
 };

@@ -1,0 +1,36 @@
+import { resolveDisk } from '../../block/chain.js';
+import { UsageError } from '../args.js';
+import type { CommandSpec } from '../context.js';
+
+export const chainCommand: CommandSpec = {
+  name: 'chain',
+  summary: 'show the live backing chain of a disk, active layer first, with [N] indices (base = 1)',
+  usage: 'chain DISK',
+  details: 'Like `qemu-img info --backing-chain`, but as QEMU has the chain open right now. DISK is a device id, -drive id or node name.\nThe [N] index addresses an image in `commit --top/--base DISK[N]`.',
+  examples: ['qmp-blockjob --socket /tmp/qmp.sock chain vda', 'qmp-blockjob --socket /tmp/qmp.sock chain drive0 --json'],
+  options: {},
+  async run(context) {
+    const [name, ...extra] = context.positionals;
+    if (!name) throw new UsageError('chain wants a DISK', 'chain');
+    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'chain');
+    const client = await context.connect();
+    const disk = await resolveDisk(client, name, { signal: context.signal });
+    const layers = [...disk.layers].reverse();
+    if (context.out.json) {
+      context.out.result(undefined, { type: 'chain', disk: name, device: disk.device, layers });
+      return 0;
+    }
+    const rows = layers.map((layer, i) => [
+      `${name}[${layer.index}]`,
+      layer.nodeName,
+      layer.format,
+      layer.file,
+      i === 0 ? '(active)' : layer.backingFile === undefined && i === layers.length - 1 ? '(base)' : '',
+    ]);
+    const header = ['Index', 'Node', 'Format', 'File', ''];
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+    const fmt = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+    context.out.result([fmt(header), ...rows.map(fmt)].join('\n'), {});
+    return 0;
+  },
+};
