@@ -271,18 +271,23 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     if (options.autoFinalize !== undefined) args['auto-finalize'] = options.autoFinalize;
     if (options.autoDismiss !== undefined) args['auto-dismiss'] = options.autoDismiss;
 
-    const stream = client.events({ names: JOB_EVENT_NAMES, jobId: id });
-    const machine = new JobStateMachine(id);
+    // Events that arrive before the reply are kept in the client's history from this cursor on.
+    const cursor = client.eventCursor();
     try {
       await client.execute('block-commit', args, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (error) {
-      await stream.return?.();
       if (isWrappedQmpError(error, /Need a root block node|already in use/)) {
         throw new JobAlreadyRunningError(`cannot start commit on ${device}: ${(error as QmpCommandError).desc} (another job holds the disk)`, context, [], { cause: error });
       }
       if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start commit on ${device}`, context, error);
       throw error;
     }
+    // Synchronously from the reply on: the events before it from the history, the later ones from the stream.
+    const machine = new JobStateMachine(id);
+    for (const event of client.recentEvents(cursor)) {
+      if (JOB_EVENT_NAMES.includes(event.event)) machine.apply(event);
+    }
+    const stream = client.events({ names: JOB_EVENT_NAMES, jobId: id });
     const job = new CommitJob({
       client,
       id,
@@ -296,6 +301,8 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       resyncing: false,
     });
     job.follow();
+    // The job may already wait for us, or even be gone, by the time the reply came.
+    job.catchUp();
     return job;
   }
 
@@ -365,8 +372,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     });
     if (jobInfo.error !== undefined) job.dismissedError = jobInfo.error;
     job.follow();
-    // A job that already waits for us (pending without auto-finalize, concluded without auto-dismiss).
-    void job.react(status).catch((error: unknown) => job.fail(error));
+    job.catchUp();
     return job;
   }
 
@@ -536,6 +542,17 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} commit job '${this.id}' on ${this.disk}`, this.context(), error);
       throw error;
     }
+  }
+
+  /** Acts on a status reached before we followed: a job that waits for finalize/dismiss, or one already gone. */
+  private catchUp(): void {
+    const status = this.machine.status;
+    if (status === 'null') {
+      this.succeed();
+      void this.stream.return?.();
+      return;
+    }
+    void this.react(status).catch((error: unknown) => this.fail(error));
   }
 
   private follow(): void {
