@@ -467,6 +467,28 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     });
   }
 
+  /**
+   * Resolves when the job is in `status` (at once if it is now), e.g. "paused" after an I/O error
+   * with on-error "stop"; rejects if the job ends first.
+   */
+  waitForStatus(status: JobStatus, options: WaitOptions = {}): Promise<void> {
+    return boundedWait<void>(`waiting for commit job '${this.id}' to be ${status}`, options, (resolve, reject) => {
+      if (this.machine.status === status) {
+        resolve();
+        return () => {};
+      }
+      const onState = (change: JobStateChange): void => {
+        if (change.status === status) resolve();
+      };
+      this.machine.on('state', onState);
+      this.finished.then(
+        (result) => reject(new JobFailedError(`commit job '${this.id}' ended (${result.outcome}) without reaching ${status}`, this.context(), result)),
+        reject,
+      );
+      return () => this.machine.off('state', onState);
+    });
+  }
+
   /** Active commit after READY: switch the guest to base (block-job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<CommitResult> {
     this.requireReady('pivot');
