@@ -34,5 +34,9 @@ export function blkdebugChainArgs(layers: readonly Layer[], faultyIndex: number,
   return args;
 }
 
-/** The whole state sequence of a READY job whose drains (HMP qemu-io) may add standby/ready blips. */
-export const ACTIVE_WITH_BLIPS = /^created,running,ready(,standby,ready)*,waiting,pending,concluded,null$/;
+/**
+ * The whole state sequence of a pivoted active commit on a disk that is drained now and then (HMP
+ * qemu-io, a running machine): each drain pauses the job briefly, running→paused→running before
+ * READY and ready→standby→ready after it (measured on QEMU 7.2).
+ */
+export const ACTIVE_WITH_BLIPS = /^created,running(,paused,running)*,ready(,standby,ready)*,waiting,pending,concluded,null$/;
