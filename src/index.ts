@@ -41,3 +41,4 @@ export {
   type ImageInfoJson,
 } from './transport/qemu-img.js';
 export * from './block/index.js';
+export * from './jobs/index.js';

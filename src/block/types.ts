@@ -53,4 +53,6 @@ export interface InvalidatedImages {
   files: string[];
   /** Files that stay valid: the base, and the top after an intermediate commit or a cancel after READY. */
   stillValid: string[];
+  /** Files QEMU no longer uses for this disk after the job (the old top and intermediates); optional, added by the job layer. */
+  removedFromChain?: string[];
 }

@@ -60,7 +60,8 @@ export interface QemuIoOptions {
 export async function qemuIo(file: string, commands: readonly string[], options: QemuIoOptions = {}): Promise<string> {
   const args: string[] = [];
   if (options.format) args.push('-f', options.format);
-  if (options.forceShare) args.push('-U');
+  // force-share is only allowed read-only; the image stays QEMU's.
+  if (options.forceShare) args.push('-r', '-U');
   for (const command of commands) args.push('-c', command);
   args.push(file);
   const { stdout, stderr } = await run('qemu-io', args);

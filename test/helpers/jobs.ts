@@ -1,0 +1,42 @@
+// Shared bits of the commit-job tests: a flattened copy of the guest view, and -drive launch args.
+import path from 'node:path';
+import { convertImage } from '../../src/transport/qemu-img.js';
+import type { Layer } from './chain.js';
+
+/** A raw copy of what the guest sees through the top of `layers`, made before any job runs. */
+export async function flatCopy(dir: string, layers: readonly Layer[], name = 'flat.raw'): Promise<string> {
+  const top = layers[layers.length - 1] as Layer;
+  const flat = path.join(dir, name);
+  await convertImage(top.file, flat, 'raw', { forceShare: true });
+  return flat;
+}
+
+/** -drive arguments opening the chain from its top as drive0 (a BlockBackend, so a pivot is visible in query-block). */
+export function driveArgs(layers: readonly Layer[], id = 'drive0'): string[] {
+  const top = layers[layers.length - 1] as Layer;
+  return ['-drive', `if=none,id=${id},file=${top.file},format=${top.format}`];
+}
+
+/**
+ * -blockdev chain args like blockdevChainArgs, but with a blkdebug node between the format node
+ * `faultyIndex` and its file that fails the first `event` (read_aio / write_aio) with EIO.
+ */
+export function blkdebugChainArgs(layers: readonly Layer[], faultyIndex: number, event: 'read_aio' | 'write_aio'): string[] {
+  const args: string[] = [];
+  layers.forEach((layer, i) => {
+    const index = i + 1;
+    const file = { driver: 'file', filename: layer.file };
+    const image = index === faultyIndex ? { driver: 'blkdebug', 'inject-error': [{ event, errno: 5, once: true }], image: file } : file;
+    const format: Record<string, unknown> = { driver: layer.format, 'node-name': `n${index}`, file: image };
+    if (layer.format === 'qcow2') format.backing = i === 0 ? null : `n${i}`;
+    args.push('-blockdev', JSON.stringify(format));
+  });
+  return args;
+}
+
+/**
+ * The whole state sequence of a pivoted active commit on a disk that is drained now and then (HMP
+ * qemu-io, a running machine): each drain pauses the job briefly, running→paused→running before
+ * READY and ready→standby→ready after it (measured on QEMU 7.2).
+ */
+export const ACTIVE_WITH_BLIPS = /^created,running(,paused,running)*,ready(,standby,ready)*,waiting,pending,concluded,null$/;

@@ -1,0 +1,41 @@
+// auto-finalize/auto-dismiss false: the job waits in "pending" for our job-finalize and in "concluded"
+// for our job-dismiss (after we read its error from query-jobs). The wire order proves it.
+import t from 'tap';
+import { CommitJob } from '../src/jobs/index.js';
+import type { QmpMessage } from '../src/index.js';
+import { compareImages } from '../src/transport/qemu-img.js';
+import { blockdevChainArgs, buildSeedChain } from './helpers/chain.js';
+import { flatCopy } from './helpers/jobs.js';
+import { startQemu, tempDir } from './helpers/qemu.js';
+import { blockdevRange } from './helpers/range.js';
+
+t.test('manual finalize and dismiss', async (t) => {
+  const dir = tempDir(t);
+  const layers = await buildSeedChain(dir);
+  const flat = await flatCopy(dir, layers);
+  const wire: string[] = [];
+  const describe = (dir: string, m: QmpMessage): string | undefined => {
+    if (dir === 'out' && typeof m.execute === 'string') return `> ${m.execute}`;
+    if (m.event === 'JOB_STATUS_CHANGE') return `< ${(m.data as { status: string }).status}`;
+    if (typeof m.event === 'string' && m.event.startsWith('BLOCK_JOB')) return `< ${m.event}`;
+    return undefined;
+  };
+  const { client } = await startQemu(t, {
+    dir,
+    args: blockdevChainArgs(layers),
+    client: { traffic: (d, m) => { const s = describe(d, m); if (s) wire.push(s); } },
+  });
+  const job = await CommitJob.start(client, blockdevRange(layers, 4, 1), { autoFinalize: false, autoDismiss: false });
+  await job.waitUntilReady({ timeoutMs: 30_000 });
+  const result = await job.pivot({ timeoutMs: 30_000 });
+  t.same(result.states, ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence with manual finalize/dismiss');
+  t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
+  const from = wire.indexOf('> block-job-complete');
+  t.same(
+    wire.slice(from),
+    ['> block-job-complete', '< waiting', '< pending', '< BLOCK_JOB_PENDING', '> job-finalize', '< BLOCK_JOB_COMPLETED', '< concluded', '> query-jobs', '> job-dismiss', '< null'],
+    `the job should wait for our finalize at pending and our dismiss at concluded: ${wire.slice(from).join(' ')}`,
+  );
+  t.same(await client.execute('query-jobs'), [], 'no job should be left behind');
+  t.ok(await compareImages(layers[0]!.file, flat, { forceShare: true }), 'base must equal the pre-commit guest view');
+});
