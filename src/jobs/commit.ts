@@ -123,8 +123,9 @@ const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top']);
 const ON_ERROR = new Set(['report', 'stop', 'ignore', 'enospc']);
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
-export function defaultCommitJobId(device: string): string {
-  return `commit-${device}`;
+/** `commit-<name>`: the guest device id when there is one (commit-vda), else the -drive id or node name. */
+export function defaultCommitJobId(disk: DiskChain | string): string {
+  return `commit-${typeof disk === 'string' ? disk : (disk.qdevId ?? disk.driveId ?? disk.device)}`;
 }
 
 /** The relative backing string for the image above top after the commit (virsh --keep-relative). */
@@ -175,6 +176,29 @@ async function jobsOnDisk(client: QmpClient, disk: DiskChain, timeoutMs: number)
   const files = new Set(disk.layers.map((l) => l.file));
   const diskBusy = nodes.some((n) => COMMIT_FILTER_DRIVERS.has(n.drv) && files.has(n.file));
   return { jobs, diskBusy };
+}
+
+/**
+ * The block job that holds `disk`: the one named after it (`commit-<device>` or a disk name), else the
+ * only job of the given types whose filter node sits on the disk's images. Throws JobNotFoundError when
+ * there is none, or when several could be meant (then the caller must name the job id).
+ */
+export async function findDiskJob(
+  client: QmpClient,
+  disk: DiskChain,
+  options: { timeoutMs?: number; types?: readonly string[] } = {},
+): Promise<BlockJobInfo> {
+  const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
+  const byName = jobs.find((j) => names.has(j.device));
+  if (byName) return byName;
+  const candidates = jobs.filter((j) => !options.types || options.types.includes(j.type));
+  const kinds = options.types ? `${options.types.join('/')} jobs` : 'jobs';
+  if (diskBusy && candidates.length === 1 && candidates[0]) return candidates[0];
+  if (diskBusy) {
+    throw new JobNotFoundError(`disk ${disk.device} has a job, but ${candidates.length} ${kinds} run (${candidates.map((j) => j.device).join(', ')}): name the job id`, { disk: disk.device });
+  }
+  throw new JobNotFoundError(`no ${options.types ? kinds.replace(/s$/, '') : 'block job'} runs on disk ${disk.device}`, { disk: disk.device });
 }
 
 export class CommitJob extends EventEmitter<JobStateEvents> {
@@ -236,7 +260,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
    */
   static async start(client: QmpClient, range: CommitRange, options: CommitOptions = {}): Promise<CommitJob> {
     const device = range.disk.device;
-    const id = options.jobId ?? defaultCommitJobId(device);
+    const id = options.jobId ?? defaultCommitJobId(range.disk);
     const context = { jobId: id, disk: device };
     validateOptions(range, options, context);
     const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -317,16 +341,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     const disk = range?.disk.device;
     const byRange = target.jobId === undefined;
     let id = target.jobId;
-    if (id === undefined && range) {
-      const { jobs, diskBusy } = await jobsOnDisk(client, range.disk, timeoutMs);
-      const byDefault = jobs.find((j) => j.device === defaultCommitJobId(range.disk.device));
-      const commits = jobs.filter((j) => j.type === 'commit');
-      if (byDefault) id = byDefault.device;
-      else if (diskBusy && commits.length === 1) id = commits[0]?.device;
-      else if (diskBusy) {
-        throw new JobNotFoundError(`disk ${range.disk.device} has a job, but ${commits.length} commit jobs run (${commits.map((j) => j.device).join(', ')}): attach by job id`, { disk });
-      } else throw new JobNotFoundError(`no commit job runs on disk ${range.disk.device}`, { disk });
-    }
+    if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: ['commit'] })).device;
     if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
     const context = { jobId: id, disk };
     // Follow first, then query: an event between the query and the subscription cannot be lost.

@@ -2,6 +2,7 @@
 export {
   CommitJob,
   defaultCommitJobId,
+  findDiskJob,
   relativeBackingFile,
   type CommitOptions,
   type CommitOnError,

@@ -1,28 +1,126 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { resolveCommitRange } from '../../block/address.js';
+import { diskLabel, listDisks, resolveDisk } from '../../block/chain.js';
+import { createSnapshots } from '../../block/snapshot.js';
+import type { DiskChain } from '../../block/types.js';
+import { CommitJob } from '../../jobs/commit.js';
 import { QmpClient } from '../../protocol/client.js';
+import { QmpError } from '../../protocol/errors.js';
+import { createImage, qemuIo } from '../../transport/qemu-img.js';
 import { QemuProcess } from '../../transport/qemu-process.js';
-import type { CommandSpec } from '../context.js';
+import type { CliContext, CommandSpec } from '../context.js';
+import { showProgress } from './commit.js';
+
+const MIB = 1024 * 1024;
+const DISK_MIB = 64;
+/** What each step writes, as in Eric Blake's diagram: [first MiB, MiB count, byte]. */
+const PLAN: ReadonlyArray<{ file: string; writes: ReadonlyArray<readonly [number, number, number]> }> = [
+  { file: 'base.raw', writes: [[0, 16, 0x41]] }, //            AAAA--------
+  { file: 'sn1.qcow2', writes: [[8, 16, 0x42]] }, //           --BBBB------
+  { file: 'sn2.qcow2', writes: [[20, 16, 0x43]] }, //          -----CCCC---
+  { file: 'cur.qcow2', writes: [[0, 4, 0x44], [32, 8, 0x44]] }, // D-------DD--
+];
+
+class DemoFailure extends QmpError {}
+
+function chainText(disk: DiskChain, name: string): string {
+  return [...disk.layers]
+    .reverse()
+    .map((l, i) => `  ${name}[${l.index}]  ${l.format.padEnd(5)}  ${l.file}${i === 0 ? '  (active)' : ''}`)
+    .join('\n');
+}
+
+/** The seed procedure, live: snapshots with data in between, active commit, pivot, verify, clean up. */
+async function runDemo(context: CliContext, dir: string): Promise<number> {
+  const { out, signal } = context;
+  const say = (text: string, object: Record<string, unknown> = {}): void => out.result(text, { type: 'demo', step: text, ...object });
+  const file = (name: string): string => path.join(dir, name);
+
+  say(`Working in ${dir}`);
+  await createImage(file('base.raw'), { format: 'raw', size: `${DISK_MIB}M` });
+  await qemuIo(file('base.raw'), PLAN[0]!.writes.map(([o, n, b]) => `write -P ${b} ${o}M ${n}M`), { format: 'raw' });
+
+  const qemu = await QemuProcess.start({
+    dir,
+    machine: 'pc',
+    args: [
+      '-accel', 'tcg', '-m', '64',
+      '-blockdev', JSON.stringify({ driver: 'file', filename: file('base.raw'), 'node-name': 'base-file' }),
+      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
+      '-device', 'virtio-blk-pci,id=vda,drive=base',
+    ],
+  });
+  try {
+    const client = await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }, { signal, connectTimeoutMs: 30_000 }));
+    try {
+      const version = await client.execute('query-version');
+      say(`Started QEMU ${version.qemu.major}.${version.qemu.minor}.${version.qemu.micro} (pid ${qemu.pid}), guest disk vda on base.raw`);
+      for (const disk of await listDisks(client, { signal })) say(`  ${diskLabel(disk)}  ${disk.layers.at(-1)?.file}`);
+
+      // Three live external snapshots, the guest writing different data into each new overlay.
+      for (const step of PLAN.slice(1)) {
+        await createSnapshots(client, [{ disk: 'vda', file: file(step.file) }], { signal });
+        for (const [offset, count, byte] of step.writes) {
+          const line = `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${byte} ${offset}M ${count}M"`;
+          const reply = await client.execute('human-monitor-command', { 'command-line': line }, { signal });
+          if (/^Error:/m.test(reply)) throw new DemoFailure(`guest write failed: ${reply.trim()}`);
+        }
+        await client.execute('human-monitor-command', { 'command-line': 'qemu-io -d /machine/peripheral/vda/virtio-backend "flush"' }, { signal });
+        say(`Snapshot: vda now writes into ${step.file} (guest wrote ${step.writes.map(([o, n]) => `${n} MiB at ${o} MiB`).join(' and ')})`);
+      }
+      const before = await resolveDisk(client, 'vda', { signal });
+      say(`Live chain:\n${chainText(before, 'vda')}`, { chain: before });
+
+      // virsh blockcommit vm1 vda --active --pivot --verbose
+      const range = resolveCommitRange(before, {});
+      const job = await CommitJob.start(client, range, { speed: 48 * MIB, signal });
+      say(`Active commit of ${range.top.file} down to ${range.base.file} started (job ${job.id}, limited to 48 MiB/s so the progress is visible)`);
+      const stop = showProgress(job, out, 'Block commit', signal);
+      try {
+        await job.waitUntilReady({ signal, timeoutMs: 5 * 60_000 });
+      } finally {
+        stop();
+      }
+      out.progress('Block commit', 100);
+      const result = await job.pivot({ signal, timeoutMs: 60_000 });
+      out.message('Successfully pivoted');
+      const after = await resolveDisk(client, 'vda', { signal });
+      say(`Live chain now:\n${chainText(after, 'vda')}`, { chain: after, states: result.states });
+      say(`Job states: ${result.states.join(' → ')}; QEMU's own job time ${result.timings.totalSeconds?.toFixed(3) ?? '?'} s`);
+      say(`No longer valid on their own (Eric Blake's note): ${result.invalidated?.files.map((f) => path.basename(f)).join(', ') ?? 'unknown'}`);
+      await client.execute('quit').catch(() => undefined);
+    } finally {
+      await client.close();
+    }
+    await qemu.exited;
+
+    // Every MiB of base.raw must now read what the guest saw: the top-most layer's byte, or zero.
+    const expected = new Array<number>(DISK_MIB).fill(0);
+    for (const step of PLAN) for (const [o, n, b] of step.writes) for (let m = o; m < o + n; m++) expected[m] = b;
+    await qemuIo(file('base.raw'), expected.map((b, m) => `read -P ${b} ${m}M 1M`), { format: 'raw' });
+    say(`Verified: all ${DISK_MIB} MiB of base.raw read exactly what the guest saw before the commit`);
+    return 0;
+  } finally {
+    await qemu.stop();
+  }
+}
 
 export const demoCommand: CommandSpec = {
   name: 'demo',
-  summary: 'run the seed procedure live on a throwaway QEMU it starts itself, then clean up',
+  summary: 'run the seed procedure live on a throwaway QEMU it starts itself, verify, clean up',
   usage: 'demo [--keep]',
+  details: 'Creates base.raw, starts qemu-system-x86_64 (TCG, no KVM needed) with it as virtio disk vda, takes three live\nsnapshots with the guest writing distinct data between them, runs an active commit with progress, pivots,\nchecks every byte of base.raw, and removes everything (--keep leaves the folder).',
   examples: ['qmp-blockjob demo', 'qmp-blockjob demo --json'],
   options: { keep: { type: 'boolean' } },
   async run(context) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'qbj-demo-'));
-    const qemu = await QemuProcess.start({ dir });
     try {
-      const client = await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }, { signal: context.signal }));
-      const version = await client.execute('query-version');
-      context.out.result(`QEMU ${version.qemu.major}.${version.qemu.minor}.${version.qemu.micro} ${version.package}`, { type: 'version', ...version });
-      await client.close();
-      return 0;
+      return await runDemo(context, dir);
     } finally {
-      await qemu.stop();
-      if (context.values.keep !== true) rmSync(dir, { recursive: true, force: true });
+      if (context.values.keep === true) context.out.result(`Kept ${dir}`, { type: 'demo', kept: dir });
+      else rmSync(dir, { recursive: true, force: true });
     }
   },
 };

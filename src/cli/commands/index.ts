@@ -1,10 +1,23 @@
 import type { CommandSpec } from '../context.js';
 import { blocksCommand } from './blocks.js';
 import { chainCommand } from './chain.js';
+import { commitCommand } from './commit.js';
 import { demoCommand } from './demo.js';
 import { eventsCommand } from './events.js';
+import { jobCommand } from './job.js';
+import { jobsCommand } from './jobs.js';
 import { qmpCommand } from './qmp.js';
 import { snapshotCommand } from './snapshot.js';
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [blocksCommand, chainCommand, snapshotCommand, eventsCommand, qmpCommand, demoCommand];
+export const COMMANDS: readonly CommandSpec[] = [
+  blocksCommand,
+  chainCommand,
+  snapshotCommand,
+  commitCommand,
+  jobsCommand,
+  jobCommand,
+  eventsCommand,
+  qmpCommand,
+  demoCommand,
+];

@@ -1,0 +1,220 @@
+import { resolveCommitRange } from '../../block/address.js';
+import { listDisks, findDisk } from '../../block/chain.js';
+import { CommitJob, type CommitResult } from '../../jobs/commit.js';
+import { JobFailedError } from '../../jobs/errors.js';
+import { deleteInvalidated } from '../../jobs/invalidated.js';
+import { AbortedError, QmpError } from '../../protocol/errors.js';
+import { eventJobId, type QmpEvent } from '../../qapi/types.js';
+import { parseSeconds, UsageError } from '../args.js';
+import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
+import type { Output } from '../output.js';
+
+const MIB = 1024 * 1024;
+
+/** `--bandwidth N` in MiB/s (virsh's default unit) or bytes/s with `--bytes`. */
+export function parseBandwidth(context: CliContext, command: string): number | undefined {
+  const text = stringOption(context, 'bandwidth');
+  if (text === undefined) {
+    if (flag(context, 'bytes')) throw new UsageError('--bytes goes with --bandwidth', command);
+    return undefined;
+  }
+  if (!/^\d+$/.test(text)) throw new UsageError(`--bandwidth wants a whole number (${flag(context, 'bytes') ? 'bytes' : 'MiB'}/s), got '${text}'`, command);
+  const value = Number(text) * (flag(context, 'bytes') ? 1 : MIB);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`--bandwidth ${text} is too large`, command);
+  return value;
+}
+
+/** Prints progress from query-jobs while a job runs: display only, never a decision. */
+export function showProgress(job: CommitJob, out: Output, label: string, signal: AbortSignal): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      const progress = await job.progress({ signal, timeoutMs: 5000 });
+      // Like virsh: below 100 % until the job is ready or done, whatever offset == len says.
+      const percent = progress.ready ? 100 : Math.min(progress.percent, 99.99);
+      if (!stopped) out.progress(label, percent, { offset: progress.offset, len: progress.len, status: progress.status });
+    } catch {
+      // The job may have just ended between two ticks; its own events decide what happens next.
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), 250);
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}
+
+function reportInvalidated(out: Output, result: CommitResult, deleted: string[]): void {
+  const invalid = result.invalidated?.files ?? [];
+  if (invalid.length === 0) return;
+  const remaining = invalid.filter((f) => !deleted.includes(f));
+  if (out.json) {
+    out.result(undefined, { type: 'invalidated', files: invalid, stillValid: result.invalidated?.stillValid ?? [], deleted });
+    return;
+  }
+  if (remaining.length) out.result(`Images no longer valid on their own: ${remaining.join(', ')}`, {});
+  if (deleted.length) out.result(`Deleted: ${deleted.join(', ')}`, {});
+}
+
+export const commitCommand: CommandSpec = {
+  name: 'commit',
+  summary: 'merge images of a disk\'s chain down into a base, live (virsh blockcommit)',
+  usage: 'commit DISK [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--job-id ID]',
+  details: `X is a file name, a node name or DISK[N] (see 'chain': base = 1).
+Without --top the active layer is the top, which needs --active (as in virsh).
+--active       commit the active layer too: the job reaches a synchronized phase (READY)
+--pivot        after READY switch the guest onto base (implies --active --wait)
+--keep-overlay after READY stop, the guest stays on top, base holds the merged data (implies --active --wait)
+--wait         wait for the job; with --active and neither of the above, return at READY, job left running
+--verbose      progress like virsh: Block commit: [ 42.00 %]
+--timeout S    abort the job if not done after S seconds (implies --wait); Ctrl-C aborts it too
+--async        with --timeout/Ctrl-C: request the abort and return without waiting for it to finish
+--bandwidth N  MiB/s (bytes/s with --bytes); change it later with 'job DISK --bandwidth N'
+--shallow      base is the image directly below top
+--keep-relative keep the backing file string relative
+--delete       after success, delete the images the commit made invalid (never the base, never on failure)
+Decisions come from the job's own QMP events; progress is only for display.`,
+  examples: [
+    'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --pivot --verbose',
+    "qmp-blockjob --socket /tmp/qmp.sock commit vda --base /images/base.raw --top /images/b.qcow2 --wait --verbose",
+    "qmp-blockjob --socket /tmp/qmp.sock commit vda --base 'vda[1]' --top 'vda[3]' --wait",
+    'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --keep-overlay --bandwidth 50 --timeout 600',
+  ],
+  options: {
+    base: { type: 'string' },
+    top: { type: 'string' },
+    shallow: { type: 'boolean' },
+    active: { type: 'boolean' },
+    pivot: { type: 'boolean' },
+    'keep-overlay': { type: 'boolean' },
+    wait: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    timeout: { type: 'string' },
+    async: { type: 'boolean' },
+    bandwidth: { type: 'string' },
+    bytes: { type: 'boolean' },
+    'keep-relative': { type: 'boolean' },
+    delete: { type: 'boolean' },
+    'job-id': { type: 'string' },
+  },
+  async run(context) {
+    const [diskName, ...extra] = context.positionals;
+    if (!diskName) throw new UsageError('commit wants a DISK', 'commit');
+    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'commit');
+    const pivot = flag(context, 'pivot');
+    const keepOverlay = flag(context, 'keep-overlay');
+    if (pivot && keepOverlay) throw new UsageError('--pivot and --keep-overlay exclude each other', 'commit');
+    if (flag(context, 'shallow') && stringOption(context, 'base')) throw new UsageError('--shallow and --base exclude each other', 'commit');
+    const timeoutText = stringOption(context, 'timeout');
+    const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'commit') * 1000;
+    const active = flag(context, 'active') || pivot || keepOverlay;
+    const wait = flag(context, 'wait') || pivot || keepOverlay || timeoutMs !== undefined;
+    if (flag(context, 'verbose') && !wait) throw new UsageError('--verbose needs --wait (or --pivot, --keep-overlay, --timeout)', 'commit');
+    if (flag(context, 'async') && !wait) throw new UsageError('--async goes with --timeout or --wait', 'commit');
+    if (flag(context, 'delete') && !wait) throw new UsageError('--delete needs the job to be waited for (--wait, --pivot or --keep-overlay)', 'commit');
+    const speed = parseBandwidth(context, 'commit');
+    const out = context.out;
+
+    const client = await context.connect();
+    const disks = await listDisks(client, { signal: context.signal });
+    const disk = findDisk(disks, diskName);
+    const others = disks.filter((d) => d !== disk);
+    const topSpec = stringOption(context, 'top');
+    let baseSpec = stringOption(context, 'base');
+    if (flag(context, 'shallow')) {
+      // The image directly below top.
+      const topRange = resolveCommitRange(disk, { ...(topSpec ? { top: topSpec } : {}) }, others);
+      const below = disk.layers[disk.layers.indexOf(topRange.top) - 1];
+      if (!below) throw new UsageError(`--shallow: ${topRange.top.file} has no image below it`, 'commit');
+      baseSpec = below.nodeName;
+    }
+    const range = resolveCommitRange(disk, { ...(topSpec ? { top: topSpec } : {}), ...(baseSpec ? { base: baseSpec } : {}) }, others);
+    if (range.active && !active) {
+      throw new QmpError(`top ${range.top.file} is the active layer of ${diskName}: committing it needs --active (and --pivot or --keep-overlay to finish)`);
+    }
+    if (!range.active && (pivot || keepOverlay)) {
+      throw new UsageError(`${pivot ? '--pivot' : '--keep-overlay'} applies to an active commit, but top ${range.top.file} is not the active layer`, 'commit');
+    }
+    const jobId = stringOption(context, 'job-id');
+    // Every event of this job, in --json mode (the job's id is known once start() returns).
+    let ownJobId: string | undefined = jobId;
+    const onEvent = (e: QmpEvent): void => {
+      if (ownJobId !== undefined && eventJobId(e) === ownJobId) out.event(e);
+    };
+    if (out.json) client.on('event', onEvent);
+    const cursor = client.eventCursor();
+    const job = await CommitJob.start(client, range, {
+      ...(jobId ? { jobId } : {}),
+      ...(speed !== undefined ? { speed } : {}),
+      ...(flag(context, 'keep-relative') ? { keepRelative: true } : {}),
+      signal: context.signal,
+    });
+    if (out.json && ownJobId === undefined) {
+      ownJobId = job.id;
+      for (const e of client.recentEvents(cursor)) if (eventJobId(e) === job.id) out.event(e);
+    }
+    out.result(undefined, { type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active });
+    if (!wait) {
+      out.message(range.active ? 'Active Block Commit started' : 'Block Commit started');
+      await job.detach();
+      return 0;
+    }
+
+    const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
+    const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block commit', stopSignal) : () => {};
+    try {
+      let result: CommitResult;
+      if (range.active) {
+        await job.waitUntilReady({ signal: stopSignal });
+        stopProgress();
+        if (flag(context, 'verbose')) out.progress('Block commit', 100);
+        if (pivot) {
+          result = await job.pivot({ signal: context.signal });
+          out.message('Successfully pivoted');
+        } else if (keepOverlay) {
+          result = await job.keepOverlay({ signal: context.signal });
+          out.message('Commit complete, overlay image kept');
+        } else {
+          out.message('Now in synchronized phase');
+          await job.detach();
+          return 0;
+        }
+      } else {
+        result = await job.wait({ signal: stopSignal });
+        stopProgress();
+        if (flag(context, 'verbose')) out.progress('Block commit', 100);
+        out.message('Commit complete');
+      }
+      const deleted = flag(context, 'delete') ? await deleteInvalidated(result) : [];
+      reportInvalidated(out, result, deleted);
+      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings });
+      return 0;
+    } catch (error) {
+      stopProgress();
+      if (error instanceof AbortedError && stopSignal.aborted) {
+        // --timeout or Ctrl-C: abort the job, as virsh does, and leave the guest where it was.
+        const why = deadline?.aborted ? `timeout of ${timeoutText} s reached` : 'interrupted';
+        if (flag(context, 'async')) {
+          await client.execute('block-job-cancel', { device: job.id, force: true }).catch(() => undefined);
+          out.message(`Commit abort requested (${why})`);
+          return 1;
+        }
+        const result = await job.abort({ timeoutMs: 60_000 });
+        out.message('Commit aborted');
+        out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, reason: why });
+        return 1;
+      }
+      if (error instanceof JobFailedError) {
+        out.error(`Commit failed: ${error.result.error ?? error.message}`);
+        out.result(undefined, { type: 'result', job: job.id, outcome: error.result.outcome, states: error.result.states, error: error.result.error });
+        return 1;
+      }
+      throw error;
+    } finally {
+      client.off('event', onEvent);
+    }
+  },
+};

@@ -1,0 +1,100 @@
+import { resolveDisk } from '../../block/chain.js';
+import { CommitJob, findDiskJob } from '../../jobs/commit.js';
+import { UsageError } from '../args.js';
+import { flag, type CommandSpec } from '../context.js';
+import { parseBandwidth, showProgress } from './commit.js';
+
+const ACTIONS = ['abort', 'pivot', 'pause', 'resume', 'info'] as const;
+
+export const jobCommand: CommandSpec = {
+  name: 'job',
+  summary: 'act on the block job of a disk: abort, pivot, pause, resume, bandwidth, info (virsh blockjob)',
+  usage: 'job DISK (--abort [--async] | --pivot [--async] | --pause | --resume | --bandwidth N [--bytes] | --info [--verbose])',
+  details: `DISK is a disk name (the job is found by its id commit-DISK, or as the one job on the disk) or a job id.
+--abort    cancel the job (forced: also a paused one); the guest stays on top
+--pivot    after READY, switch the guest onto base (block-job-complete); waits for the switch unless --async
+--info     show the job's progress; with --verbose keep showing it until the job is ready or gone`,
+  examples: [
+    'qmp-blockjob --socket /tmp/qmp.sock job vda --info',
+    'qmp-blockjob --socket /tmp/qmp.sock job vda --pivot',
+    'qmp-blockjob --socket /tmp/qmp.sock job vda --bandwidth 100',
+  ],
+  options: {
+    abort: { type: 'boolean' },
+    pivot: { type: 'boolean' },
+    pause: { type: 'boolean' },
+    resume: { type: 'boolean' },
+    info: { type: 'boolean' },
+    async: { type: 'boolean' },
+    bandwidth: { type: 'string' },
+    bytes: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+  },
+  async run(context) {
+    const [name, ...extra] = context.positionals;
+    if (!name) throw new UsageError('job wants a DISK (or a job id)', 'job');
+    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'job');
+    const actions = ACTIONS.filter((a) => flag(context, a));
+    const speed = parseBandwidth(context, 'job');
+    if (actions.length + (speed !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --pause, --resume, --bandwidth, --info`, 'job');
+    const action = actions[0] ?? (speed !== undefined ? 'bandwidth' : 'info');
+    const client = await context.connect();
+    const out = context.out;
+
+    // A job id works directly; else the disk's job.
+    const jobs = await client.execute('query-block-jobs', undefined, { signal: context.signal });
+    let info = jobs.find((j) => j.device === name);
+    if (!info) info = await findDiskJob(client, await resolveDisk(client, name, { signal: context.signal }));
+    const id = info.device;
+    switch (action) {
+      case 'pause':
+        await client.execute('block-job-pause', { device: id }, { signal: context.signal });
+        out.message(`Job ${id} paused`);
+        return 0;
+      case 'resume':
+        await client.execute('block-job-resume', { device: id }, { signal: context.signal });
+        out.message(`Job ${id} resumed`);
+        return 0;
+      case 'bandwidth':
+        await client.execute('block-job-set-speed', { device: id, speed: speed ?? 0 }, { signal: context.signal });
+        out.message(`Job ${id} bandwidth set to ${speed ? `${speed} bytes/s` : 'unlimited'}`);
+        return 0;
+      case 'info': {
+        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal });
+        try {
+          const label = info.type === 'commit' ? (info.ready || job.isReady ? 'Active Block Commit' : 'Block Commit') : `Block ${info.type}`;
+          if (flag(context, 'verbose')) {
+            const stop = showProgress(job, out, label, context.signal);
+            await job.waitUntilReady({ signal: context.signal }).catch(() => undefined);
+            stop();
+            out.progress(label, 100);
+          } else {
+            const p = await job.progress({ signal: context.signal });
+            out.progress(label, p.ready ? 100 : Math.min(p.percent, 99.99), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
+          }
+          out.endProgress();
+          if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`, {});
+          return 0;
+        } finally {
+          await job.detach();
+        }
+      }
+      case 'abort':
+      case 'pivot': {
+        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal });
+        if (flag(context, 'async')) {
+          await (action === 'abort'
+            ? client.execute('block-job-cancel', { device: id, force: true })
+            : client.execute('block-job-complete', { device: id }));
+          await job.detach();
+          out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
+          return 0;
+        }
+        const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await job.pivot({ signal: context.signal });
+        out.message(action === 'abort' ? 'Commit aborted' : 'Successfully pivoted');
+        out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states });
+        return 0;
+      }
+    }
+  },
+};
