@@ -16,6 +16,21 @@ const cases: Array<[string, string[], RegExp]> = [
   ['--connect without --domain', ['qmp', 'query-status', '--socket', '/x', '--connect', 'qemu:///system'], /--connect URI goes with --domain/],
   ['no monitor named', ['qmp', 'query-status'], /--socket PATH or --tcp HOST:PORT/],
   ['events --count not a number', ['events', '--socket', '/x', '--count', 'many'], /--count wants a whole number/],
+  ['commit without a disk', ['commit', '--socket', '/x'], /commit wants a DISK/],
+  ['commit --pivot with --keep-overlay', ['commit', 'vda', '--pivot', '--keep-overlay', '--socket', '/x'], /--pivot and --keep-overlay exclude each other/],
+  ['commit --verbose without waiting', ['commit', 'vda', '--verbose', '--socket', '/x'], /--verbose needs --wait/],
+  ['commit --bandwidth not a number', ['commit', 'vda', '--wait', '--bandwidth', 'fast', '--socket', '/x'], /--bandwidth wants a whole number/],
+  ['commit --bytes alone', ['commit', 'vda', '--wait', '--bytes', '--socket', '/x'], /--bytes goes with --bandwidth/],
+  ['commit --timeout zero', ['commit', 'vda', '--timeout', '0', '--socket', '/x'], /--timeout wants a positive number/],
+  ['commit --shallow with --base', ['commit', 'vda', '--shallow', '--base', 'vda[1]', '--socket', '/x'], /--shallow and --base exclude each other/],
+  ['commit --delete without waiting', ['commit', 'vda', '--delete', '--socket', '/x'], /--delete needs the job to be waited for/],
+  ['job with two actions', ['job', 'vda', '--abort', '--pause', '--socket', '/x'], /choose one of/],
+  ['job without a disk', ['job', '--socket', '/x'], /job wants a DISK/],
+  ['snapshot without --file', ['snapshot', 'vda', '--socket', '/x'], /snapshot wants DISK --file PATH/],
+  ['snapshot diskspec without file', ['snapshot', '--diskspec', 'vda', '--socket', '/x'], /names no file=PATH/],
+  ['snapshot internal diskspec', ['snapshot', '--diskspec', 'vda,file=/a.qcow2,snapshot=internal', '--socket', '/x'], /only external/],
+  ['snapshot both forms', ['snapshot', 'vda', '--file', '/a.qcow2', '--diskspec', 'vdb,file=/b.qcow2', '--socket', '/x'], /either DISK --file PATH or --diskspec/],
+  ['chain without a disk', ['chain', '--socket', '/x'], /chain wants a DISK/],
 ];
 
 for (const [name, args, expected] of cases) {
@@ -28,7 +43,7 @@ for (const [name, args, expected] of cases) {
 }
 
 t.test('--help for every command exits 0 and shows examples', async (t) => {
-  for (const command of ['qmp', 'events', 'demo']) {
+  for (const command of ['blocks', 'chain', 'snapshot', 'commit', 'jobs', 'job', 'events', 'qmp', 'demo']) {
     const result = await runCli([command, '--help']);
     t.equal(result.code, 0, `${command} --help should exit 0`);
     t.match(result.stdout, /Examples:/, `${command} --help should show examples`);

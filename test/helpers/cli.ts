@@ -56,3 +56,16 @@ export function waitForLine(child: ChildProcess, test: (line: string) => boolean
     child.stdout?.on('data', onData);
   });
 }
+
+/** QEMU arguments for a second QMP monitor at `socketPath`: the CLI gets its own, the test keeps the first. */
+export function extraMonitorArgs(socketPath: string, id = 'cli'): string[] {
+  return ['-chardev', `socket,id=${id},path=${socketPath},server=on,wait=off`, '-mon', `chardev=${id},mode=control`];
+}
+
+/** Parses --json output: every stdout line must be one JSON object. */
+export function jsonLines(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
