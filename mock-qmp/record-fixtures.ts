@@ -14,6 +14,7 @@ import { QmpCommandError } from '../src/protocol/errors.js';
 import { createImage, qemuIo } from '../src/transport/qemu-img.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { startRecorder } from './recorder.js';
+import { controllerScenarios } from './controller-scenarios.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** From dist/mock-qmp or mock-qmp alike. */
@@ -231,6 +232,27 @@ export const scenarios: Scenario[] = [
     },
   },
 ];
+
+// The controller's own scenarios: recorded here, replayed by test/controller-replays-*.test.ts.
+for (const cs of controllerScenarios) {
+  scenarios.push({
+    name: cs.name,
+    note: cs.note,
+    qemuArgs: (chain) => (cs.setup === 'drive' ? driveArgs(chain) : blockdevArgs(chain, { 'inject-error': [{ event: 'write_aio', errno: 5, once: true }] })),
+    run: async ({ client, qemu }) => {
+      const summary = await cs.run(client, {
+        kill: async () => {
+          qemu.kill('SIGKILL');
+          await qemu.exited;
+        },
+      });
+      if (JSON.stringify(summary) !== JSON.stringify(cs.expect)) {
+        throw new Error(`${cs.name}: live run gave ${JSON.stringify(summary)}, expected ${JSON.stringify(cs.expect)}`);
+      }
+      if (cs.killQemu) await client.closed();
+    },
+  });
+}
 
 /** Records one scenario into `out`; returns the trace file. */
 export async function recordScenario(scenario: Scenario, out: string): Promise<string> {

@@ -1,0 +1,119 @@
+/*
+ * Scenarios that drive the commit controller (src/jobs) rather than raw QMP. record-fixtures records
+ * them against a real QEMU; the replay test runs the very same functions against mock-qmp and expects
+ * the same outcome and state sequence — the controller's job tests, a second time, without QEMU.
+ */
+import { resolveCommitRange } from '../src/block/address.js';
+import { resolveDisk } from '../src/block/chain.js';
+import { CommitJob } from '../src/jobs/commit.js';
+import { JobInterruptedError } from '../src/jobs/errors.js';
+import type { QmpClient } from '../src/protocol/client.js';
+import type { JobStatus } from '../src/qapi/types.js';
+
+export interface ControllerSummary {
+  outcome: string;
+  states: JobStatus[];
+  error?: string;
+}
+
+export interface ControllerScenario {
+  name: string;
+  note: string;
+  /** 'drive': -drive drive0 on c.qcow2; 'blkdebug': -blockdev n1..n4 with blkdebug under n2 (write_aio errno 5, once). */
+  setup: 'drive' | 'blkdebug';
+  /** Kill QEMU at this point (the recorder's trace then ends with end=qemu). */
+  killQemu?: boolean;
+  /** What the live run must show; the replay must show the same. */
+  expect: ControllerSummary;
+  run(client: QmpClient, options: { jobId?: string; kill?: () => Promise<void> }): Promise<ControllerSummary>;
+}
+
+const WAIT = { timeoutMs: 30_000 };
+
+export const controllerScenarios: ControllerScenario[] = [
+  {
+    name: 'controller-active-pivot',
+    note: 'CommitJob: resolveDisk(drive0), active commit, waitUntilReady, pivot',
+    setup: 'drive',
+    expect: { outcome: 'pivoted', states: ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'] },
+    async run(client, { jobId }) {
+      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
+      const job = await CommitJob.start(client, range, jobId ? { jobId } : {});
+      await job.waitUntilReady(WAIT);
+      const result = await job.pivot(WAIT);
+      return { outcome: result.outcome, states: result.states };
+    },
+  },
+  {
+    name: 'controller-keep-overlay',
+    note: 'CommitJob: active commit, waitUntilReady, keepOverlay (cancel after READY ends in COMPLETED)',
+    setup: 'drive',
+    expect: { outcome: 'overlay-kept', states: ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'] },
+    async run(client, { jobId }) {
+      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
+      const job = await CommitJob.start(client, range, jobId ? { jobId } : {});
+      await job.waitUntilReady(WAIT);
+      const result = await job.keepOverlay(WAIT);
+      return { outcome: result.outcome, states: result.states };
+    },
+  },
+  {
+    name: 'controller-intermediate',
+    note: "CommitJob: intermediate commit --top 'drive0[3]' --base 'drive0[1]', run to completion",
+    setup: 'drive',
+    expect: { outcome: 'completed', states: ['created', 'running', 'waiting', 'pending', 'concluded', 'null'] },
+    async run(client, { jobId }) {
+      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), { top: 'drive0[3]', base: 'drive0[1]' });
+      const job = await CommitJob.start(client, range, jobId ? { jobId } : {});
+      const result = await job.wait(WAIT);
+      return { outcome: result.outcome, states: result.states };
+    },
+  },
+  {
+    name: 'controller-manual-finalize',
+    note: 'CommitJob with autoFinalize=false autoDismiss=false: the controller finalizes and dismisses, reading query-jobs first',
+    setup: 'drive',
+    expect: { outcome: 'pivoted', states: ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'] },
+    async run(client, { jobId }) {
+      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
+      const job = await CommitJob.start(client, range, { autoFinalize: false, autoDismiss: false, ...(jobId ? { jobId } : {}) });
+      await job.waitUntilReady(WAIT);
+      const result = await job.pivot(WAIT);
+      return { outcome: result.outcome, states: result.states };
+    },
+  },
+  {
+    name: 'controller-io-error-stop',
+    note: 'CommitJob: intermediate commit n3 into n2 on blkdebug (write_aio errno 5, once), on-error=stop: paused, resume, completed',
+    setup: 'blkdebug',
+    expect: { outcome: 'completed', states: ['created', 'running', 'paused', 'running', 'waiting', 'pending', 'concluded', 'null'] },
+    async run(client, { jobId }) {
+      const range = resolveCommitRange(await resolveDisk(client, 'n4', WAIT), { topNode: 'n3', baseNode: 'n2' });
+      const job = await CommitJob.start(client, range, { onError: 'stop', ...(jobId ? { jobId } : {}) });
+      await job.waitForStatus('paused', WAIT);
+      await job.resume();
+      const result = await job.wait(WAIT);
+      return { outcome: result.outcome, states: result.states };
+    },
+  },
+  {
+    name: 'controller-qemu-killed',
+    note: 'CommitJob: throttled active commit, QEMU killed mid-job: JobInterruptedError saying what is still valid',
+    setup: 'drive',
+    killQemu: true,
+    expect: { outcome: 'interrupted', states: ['created', 'running'], error: 'JobInterruptedError' },
+    async run(client, { jobId, kill }) {
+      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
+      const job = await CommitJob.start(client, range, { speed: 64 * 1024, ...(jobId ? { jobId } : {}) });
+      await job.waitForStatus('running', WAIT);
+      await kill?.();
+      try {
+        await job.wait(WAIT);
+        return { outcome: 'not interrupted', states: job.states };
+      } catch (error) {
+        if (!(error instanceof JobInterruptedError)) throw error;
+        return { outcome: 'interrupted', states: job.states, error: error.name };
+      }
+    },
+  },
+];
