@@ -117,7 +117,8 @@ daemon_pid() { local f="/var/run/$1.pid"; [ -f "$f" ] && pid_alive "$(cat "$f")"
 if p=$(daemon_pid virtlogd); then
   log "virtlogd already running (pid $p)"
 else
-  virtlogd -d || die "virtlogd -d failed"
+  # Daemons must not inherit our stdio (a caller reading our output would wait for them) nor the lock fd 9.
+  virtlogd -d </dev/null >/dev/null 2>"$STATE/virtlogd.stderr" 9>&- || die "virtlogd -d failed: $(cat "$STATE/virtlogd.stderr")"
   for _ in $(seq 50); do p=$(daemon_pid virtlogd) && break; sleep 0.1; done
   p=$(daemon_pid virtlogd) || die "virtlogd did not start (no /var/run/virtlogd.pid)"
   echo "$p" > "$STATE/virtlogd.pid"
@@ -128,7 +129,7 @@ if p=$(daemon_pid libvirtd); then
   log "libvirtd already running (pid $p)"
   [ "$CONF_CHANGED" = 0 ] || log "WARNING: qemu.conf changed but libvirtd was already running; restart it to apply"
 else
-  libvirtd -d --pid-file /var/run/libvirtd.pid 2>"$STATE/libvirtd.stderr" || die "libvirtd -d failed: $(cat "$STATE/libvirtd.stderr")"
+  libvirtd -d --pid-file /var/run/libvirtd.pid </dev/null >/dev/null 2>"$STATE/libvirtd.stderr" 9>&- || die "libvirtd -d failed: $(cat "$STATE/libvirtd.stderr")"
   for _ in $(seq 50); do p=$(daemon_pid libvirtd) && break; sleep 0.1; done
   p=$(daemon_pid libvirtd) || die "libvirtd did not start (no /var/run/libvirtd.pid); stderr: $(cat "$STATE/libvirtd.stderr")"
   echo "$p" > "$STATE/libvirtd.pid"
