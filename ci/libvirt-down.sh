@@ -25,6 +25,13 @@ destroy() {
   [ -n "$d" ] || return 0
   if timeout 15 virsh -c "$URI" domstate --domain "$d" >/dev/null 2>&1; then
     timeout 30 virsh -c "$URI" destroy --domain "$d" >/dev/null 2>&1 && log "destroyed domain $d" || { log "could not destroy $d"; rc=1; }
+    return 0
+  fi
+  # libvirtd gone (killed/crashed): its QEMU keeps running; stop it by libvirt's own pidfile.
+  local f="/run/libvirt/qemu/$d.pid" p
+  if [ -f "$f" ] && p=$(cat "$f") && kill -0 "$p" 2>/dev/null &&
+     tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | grep -qxF "guest=$d,debug-threads=on"; then
+    kill -TERM "$p" && log "libvirtd unreachable: stopped QEMU of $d (pid $p)"
   fi
 }
 for d in "$@"; do destroy "$d"; done
