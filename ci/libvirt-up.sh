@@ -9,8 +9,14 @@
 #   QMPBJ_LIBVIRT_TIMEOUT seconds to wait for libvirt to answer (default 30)
 #   QMPBJ_APT_LOCK_WAIT   seconds to keep retrying apt-get if dpkg is locked (default 600)
 #
-# Exit codes: 0 ok, 1 failure (message on stderr).
+# Usage: libvirt-up.sh [--user PID]
+#   --user PID  registers PID as a user of this libvirtd ($STATE/users/PID); libvirt-down.sh
+#               --user PID stops the daemons only when no other registered user is alive.
+#               (test/helpers/libvirt.ts registers each tap test process this way.)
+#
+# Exit codes: 0 ok, 1 failure (message on stderr), 2 not root, 3 packages cannot be installed.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 STATE="${QMPBJ_LIBVIRT_STATE:-/tmp/qmpbj-libvirt}"
 TIMEOUT="${QMPBJ_LIBVIRT_TIMEOUT:-30}"
@@ -18,10 +24,18 @@ APT_WAIT="${QMPBJ_APT_LOCK_WAIT:-600}"
 URI="qemu:///system"
 
 die() { echo "libvirt-up: ERROR: $*" >&2; exit 1; }
+die_apt() { echo "libvirt-up: ERROR: $*" >&2; exit 3; }
 log() { echo "libvirt-up: $*" >&2; }
 
-[ "$(id -u)" = 0 ] || die "must run as root"
-mkdir -p "$STATE"
+USER_PID=""
+if [ "${1:-}" = "--user" ]; then USER_PID="${2:?--user needs a pid}"; fi
+
+[ "$(id -u)" = 0 ] || { echo "libvirt-up: ERROR: must run as root" >&2; exit 2; }
+mkdir -p "$STATE/users"
+# One up/down at a time: parallel test processes must not start two libvirtd.
+exec 9>"$STATE/lock"
+flock -w 900 9 || die "could not lock $STATE/lock"
+[ -z "$USER_PID" ] || : > "$STATE/users/$USER_PID"
 
 # ---------------------------------------------------------------- packages
 PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils)
@@ -42,17 +56,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
   deadline=$(( $(date +%s) + APT_WAIT ))
   if [ "$need_update" = 1 ]; then
     until apt-get update -q >"$STATE/apt-update.log" 2>&1; do
-      [ "$(date +%s)" -lt "$deadline" ] || die "apt-get update failed (see $STATE/apt-update.log)"
+      [ "$(date +%s)" -lt "$deadline" ] || die_apt "apt-get update failed: $(tail -3 "$STATE/apt-update.log")"
       log "apt-get update failed (dpkg/apt lock?), retrying in 5s"; sleep 5
     done
   fi
   until apt-get install -y -q --no-install-recommends "${missing[@]}" >"$STATE/apt-install.log" 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "apt-get install failed (see $STATE/apt-install.log)"
+    # stale package lists on a fresh machine give 404s: refresh them once before retrying
+    if [ "$need_update" = 0 ]; then need_update=1; apt-get update -q >"$STATE/apt-update.log" 2>&1 || true; continue; fi
+    [ "$(date +%s)" -lt "$deadline" ] || die_apt "apt-get install failed: $(tail -3 "$STATE/apt-install.log")"
     log "apt-get install failed (dpkg lock held by another apt?), retrying in 5s"; sleep 5
   done
 fi
 for b in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img; do
-  command -v "$b" >/dev/null || die "$b not found after install"
+  command -v "$b" >/dev/null || die_apt "$b not found after install"
 done
 
 # ---------------------------------------------------------------- user/group
@@ -101,7 +117,8 @@ daemon_pid() { local f="/var/run/$1.pid"; [ -f "$f" ] && pid_alive "$(cat "$f")"
 if p=$(daemon_pid virtlogd); then
   log "virtlogd already running (pid $p)"
 else
-  virtlogd -d || die "virtlogd -d failed"
+  # Daemons must not inherit our stdio (a caller reading our output would wait for them) nor the lock fd 9.
+  virtlogd -d </dev/null >/dev/null 2>"$STATE/virtlogd.stderr" 9>&- || die "virtlogd -d failed: $(cat "$STATE/virtlogd.stderr")"
   for _ in $(seq 50); do p=$(daemon_pid virtlogd) && break; sleep 0.1; done
   p=$(daemon_pid virtlogd) || die "virtlogd did not start (no /var/run/virtlogd.pid)"
   echo "$p" > "$STATE/virtlogd.pid"
@@ -112,7 +129,7 @@ if p=$(daemon_pid libvirtd); then
   log "libvirtd already running (pid $p)"
   [ "$CONF_CHANGED" = 0 ] || log "WARNING: qemu.conf changed but libvirtd was already running; restart it to apply"
 else
-  libvirtd -d --pid-file /var/run/libvirtd.pid 2>"$STATE/libvirtd.stderr" || die "libvirtd -d failed: $(cat "$STATE/libvirtd.stderr")"
+  libvirtd -d --pid-file /var/run/libvirtd.pid </dev/null >/dev/null 2>"$STATE/libvirtd.stderr" 9>&- || die "libvirtd -d failed: $(cat "$STATE/libvirtd.stderr")"
   for _ in $(seq 50); do p=$(daemon_pid libvirtd) && break; sleep 0.1; done
   p=$(daemon_pid libvirtd) || die "libvirtd did not start (no /var/run/libvirtd.pid); stderr: $(cat "$STATE/libvirtd.stderr")"
   echo "$p" > "$STATE/libvirtd.pid"

@@ -17,16 +17,18 @@ PORT="${QMPBJ_SSHD_PORT:-2222}"
 D="$STATE/sshd"
 KEY=/root/.ssh/qmpbj_ed25519
 die() { echo "sshd-up: ERROR: $*" >&2; exit 1; }
+die_apt() { echo "sshd-up: ERROR: $*" >&2; exit 3; }  # exit 3: openssh-server cannot be installed
 log() { echo "sshd-up: $*" >&2; }
 [ "$(id -u)" = 0 ] || die "must run as root"
+mkdir -p "$STATE"
 
 if ! [ -x /usr/sbin/sshd ]; then
   export DEBIAN_FRONTEND=noninteractive
   cand=$(apt-cache policy openssh-server 2>/dev/null | awk '/Candidate:/{print $2}')
-  if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then apt-get update -q >/dev/null || die "apt-get update failed"; fi
+  if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then apt-get update -q >/dev/null || die_apt "apt-get update failed"; fi
   deadline=$(( $(date +%s) + 600 ))
   until apt-get install -y -q --no-install-recommends openssh-server >"$STATE/apt-sshd.log" 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "apt-get install openssh-server failed (see $STATE/apt-sshd.log)"
+    [ "$(date +%s)" -lt "$deadline" ] || die_apt "apt-get install openssh-server failed: $(tail -3 "$STATE/apt-sshd.log")"
     sleep 5
   done
 fi
@@ -60,7 +62,7 @@ if [ -f "$D/sshd.pid" ] && kill -0 "$(cat "$D/sshd.pid")" 2>/dev/null; then
   log "sshd already running (pid $(cat "$D/sshd.pid"))"
 else
   /usr/sbin/sshd -t -f "$D/sshd_config" || die "sshd config test failed"
-  /usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log" || die "sshd failed to start (see $D/sshd.log)"
+  /usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log" </dev/null >/dev/null 2>&1 || die "sshd failed to start (see $D/sshd.log)"
   for _ in $(seq 50); do [ -s "$D/sshd.pid" ] && break; sleep 0.1; done
   [ -s "$D/sshd.pid" ] || die "sshd did not write $D/sshd.pid (see $D/sshd.log)"
   log "started sshd (pid $(cat "$D/sshd.pid")) on 127.0.0.1:$PORT"

@@ -42,3 +42,24 @@ export {
 } from './transport/qemu-img.js';
 export * from './block/index.js';
 export * from './jobs/index.js';
+export {
+  VirshTransport,
+  connectVirsh,
+  parseEventLine,
+  VirshError,
+  type VirshTransportOptions,
+  type VirshConnectInfo,
+  type VirshTarget,
+} from './transport/virsh.js';
+export {
+  domblklist,
+  dumpxml,
+  libvirtDiskIndices,
+  parseDomainDisks,
+  parseDomblklist,
+  applyLibvirtIndices,
+  plainFileName,
+  LibvirtDiskError,
+  type LibvirtDisk,
+  type LibvirtImage,
+} from './transport/libvirt.js';

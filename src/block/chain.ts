@@ -238,12 +238,12 @@ export async function listDisks(client: BlockQueryClient, options: ChainQueryOpt
 
 /** The name a disk is best known by: qdev id, else drive id, else active node name. */
 export function diskLabel(disk: DiskChain): string {
-  return disk.qdevId ?? disk.driveId ?? disk.device;
+  return disk.target ?? disk.qdevId ?? disk.driveId ?? disk.device;
 }
 
 /** Every name that designates this disk, most specific first. */
 export function diskNames(disk: DiskChain): string[] {
-  const names = [disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
+  const names = [disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
   return [...new Set(names.filter((n): n is string => n !== undefined && n !== ''))];
 }
 
@@ -252,7 +252,7 @@ export function findDisk(disks: readonly DiskChain[], name: string): DiskChain {
   // Qdev ids win over drive ids over node names, should two disks share a spelling.
   for (let rank = 0; rank < 6; rank++) {
     const found = disks.find((disk) => {
-      const names = [disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
+      const names = [disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
       return names[rank] === name;
     });
     if (found) return found;

@@ -32,6 +32,8 @@ export interface DiskChain {
   qdevId?: string;
   /** Full QOM path of the guest device, when attached. */
   qdevPath?: string;
+  /** The guest's name for the disk when a manager gives one (libvirt's target, e.g. "vda"). */
+  target?: string;
   /** Layers, base first: layers[0].index === 1, the last one is the active layer. */
   layers: ChainLayer[];
 }

@@ -1,4 +1,5 @@
 import { createTraceSink } from '../../mock-qmp/trace.js';
+import { connectVirsh } from '../transport/virsh.js';
 import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
@@ -10,7 +11,13 @@ export interface CliConnection {
 }
 
 /** Opens the monitor the global options name, recording a trace when --trace FILE was given. */
-export async function connectFromOptions(global: GlobalOptions, signal: AbortSignal, argv: readonly string[], extra: QmpClientOptions = {}): Promise<CliConnection> {
+export async function connectFromOptions(
+  global: GlobalOptions,
+  signal: AbortSignal,
+  argv: readonly string[],
+  warn: (message: string) => void,
+  extra: QmpClientOptions = {},
+): Promise<CliConnection> {
   const trace = global.trace ? createTraceSink(global.trace, { command: `qmp-blockjob ${argv.join(' ')}`, note: 'recorded by qmp-blockjob --trace' }) : undefined;
   const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, signal, ...extra };
   if (trace) options.traffic = trace.sink;
@@ -18,6 +25,12 @@ export async function connectFromOptions(global: GlobalOptions, signal: AbortSig
   try {
     if (global.socket) client = await QmpClient.connect({ path: global.socket }, options);
     else if (global.tcp) client = await QmpClient.connect(global.tcp, options);
+    else if (global.domain) {
+      client = await connectVirsh(
+        { domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn },
+        options,
+      );
+    }
     else throw new UsageError('name the monitor: --socket PATH or --tcp HOST:PORT (or --domain NAME for a libvirt guest)');
   } catch (error) {
     await trace?.close();

@@ -80,7 +80,7 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     out,
     signal: interrupt.signal,
     connect: async () => {
-      const connection = await connectFromOptions(parsed.global, interrupt.signal, argv);
+      const connection = await connectFromOptions(parsed.global, interrupt.signal, argv, (message) => out.warn(message));
       connections.push(connection);
       return connection.client;
     },

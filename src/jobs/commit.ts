@@ -125,7 +125,7 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
 /** `commit-<name>`: the guest device id when there is one (commit-vda), else the -drive id or node name. */
 export function defaultCommitJobId(disk: DiskChain | string): string {
-  return `commit-${typeof disk === 'string' ? disk : (disk.qdevId ?? disk.driveId ?? disk.device)}`;
+  return `commit-${typeof disk === 'string' ? disk : (disk.target ?? disk.qdevId ?? disk.driveId ?? disk.device)}`;
 }
 
 /** The relative backing string for the image above top after the commit (virsh --keep-relative). */

@@ -1,4 +1,5 @@
-import { diskLabel, listDisks } from '../../block/chain.js';
+import { diskLabel } from '../../block/chain.js';
+import { cliDisks } from '../disks.js';
 import type { CommandSpec } from '../context.js';
 
 export const blocksCommand: CommandSpec = {
@@ -10,7 +11,7 @@ export const blocksCommand: CommandSpec = {
   options: {},
   async run(context) {
     const client = await context.connect();
-    const disks = await listDisks(client, { signal: context.signal });
+    const disks = await cliDisks(context, client);
     if (context.out.json) {
       for (const disk of disks) context.out.result(undefined, { type: 'disk', target: diskLabel(disk), source: disk.layers.at(-1)?.file, ...disk });
       return 0;

@@ -1,4 +1,4 @@
-import { resolveDisk } from '../../block/chain.js';
+import { cliDisk } from '../disks.js';
 import { UsageError } from '../args.js';
 import type { CommandSpec } from '../context.js';
 
@@ -14,7 +14,7 @@ export const chainCommand: CommandSpec = {
     if (!name) throw new UsageError('chain wants a DISK', 'chain');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'chain');
     const client = await context.connect();
-    const disk = await resolveDisk(client, name, { signal: context.signal });
+    const { disk } = await cliDisk(context, client, name);
     const layers = [...disk.layers].reverse();
     if (context.out.json) {
       context.out.result(undefined, { type: 'chain', disk: name, device: disk.device, layers });

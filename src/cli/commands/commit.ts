@@ -1,5 +1,4 @@
 import { resolveCommitRange } from '../../block/address.js';
-import { listDisks, findDisk } from '../../block/chain.js';
 import { CommitJob, type CommitResult } from '../../jobs/commit.js';
 import { JobFailedError } from '../../jobs/errors.js';
 import { deleteInvalidated } from '../../jobs/invalidated.js';
@@ -8,6 +7,7 @@ import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import type { Output } from '../output.js';
+import { cliDisk } from '../disks.js';
 
 const MIB = 1024 * 1024;
 
@@ -118,9 +118,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const out = context.out;
 
     const client = await context.connect();
-    const disks = await listDisks(client, { signal: context.signal });
-    const disk = findDisk(disks, diskName);
-    const others = disks.filter((d) => d !== disk);
+    const { disk, others } = await cliDisk(context, client, diskName);
     const topSpec = stringOption(context, 'top');
     let baseSpec = stringOption(context, 'base');
     if (flag(context, 'shallow')) {

@@ -1,8 +1,8 @@
-import { resolveDisk } from '../../block/chain.js';
 import { CommitJob, findDiskJob } from '../../jobs/commit.js';
 import { UsageError } from '../args.js';
 import { flag, type CommandSpec } from '../context.js';
 import { parseBandwidth, showProgress } from './commit.js';
+import { cliDisk } from '../disks.js';
 
 const ACTIONS = ['abort', 'pivot', 'pause', 'resume', 'info'] as const;
 
@@ -44,7 +44,7 @@ export const jobCommand: CommandSpec = {
     // A job id works directly; else the disk's job.
     const jobs = await client.execute('query-block-jobs', undefined, { signal: context.signal });
     let info = jobs.find((j) => j.device === name);
-    if (!info) info = await findDiskJob(client, await resolveDisk(client, name, { signal: context.signal }));
+    if (!info) info = await findDiskJob(client, (await cliDisk(context, client, name)).disk);
     const id = info.device;
     switch (action) {
       case 'pause':

@@ -1,5 +1,6 @@
 import { createSnapshots, type SnapshotSpec } from '../../block/snapshot.js';
-import { diskLabel } from '../../block/chain.js';
+import { diskLabel, findDisk } from '../../block/chain.js';
+import { cliDisks } from '../disks.js';
 import { UsageError } from '../args.js';
 import { stringOption, type CommandSpec } from '../context.js';
 
@@ -53,7 +54,13 @@ export const snapshotCommand: CommandSpec = {
       specs = [{ disk, file, ...(nodeName ? { nodeName } : {}) }];
     }
     const client = await context.connect();
-    const chains = await createSnapshots(client, specs, { signal: context.signal });
+    // Names as the user knows them (libvirt's vda with --domain) → names the block layer resolves.
+    const disks = await cliDisks(context, client);
+    const resolved = specs.map((spec) => {
+      const disk = findDisk(disks, spec.disk);
+      return { ...spec, disk: disk.qdevPath ?? disk.driveId ?? disk.device };
+    });
+    const chains = await createSnapshots(client, resolved, { signal: context.signal });
     for (const [i, chain] of chains.entries()) {
       const active = chain.layers.at(-1);
       context.out.result(`Snapshot created: ${specs[i]?.disk ?? diskLabel(chain)} now runs on ${active?.file} (${active?.nodeName}), ${chain.layers.length} images in its chain`, {

@@ -1,0 +1,38 @@
+import { findDisk, listDisks } from '../block/chain.js';
+import type { DiskChain } from '../block/types.js';
+import type { QmpClient } from '../protocol/client.js';
+import { applyLibvirtIndices, dumpxml, LibvirtDiskError, parseDomainDisks } from '../transport/libvirt.js';
+import type { CliContext } from './context.js';
+
+/**
+ * The disks as the user names them. Over a socket that is QEMU's own view. With --domain, libvirt's
+ * names and indices are laid over it: `vda` is libvirt's target, and `vda[N]` means libvirt's index
+ * (from `virsh dumpxml`), so a virsh user's index addresses the same image. When libvirt's view is
+ * stale (the chain was changed through QMP, behind libvirt's back), indices fall back to positions,
+ * with a warning.
+ */
+export async function cliDisks(context: CliContext, client: QmpClient): Promise<DiskChain[]> {
+  const disks = await listDisks(client, { signal: context.signal });
+  const domain = context.global.domain;
+  if (!domain) return disks;
+  const libvirtDisks = parseDomainDisks(await dumpxml(domain, context.global.connect));
+  return disks.map((disk) => {
+    const libvirtDisk = libvirtDisks.find((d) => d.qdevPath !== undefined && d.qdevPath === disk.qdevPath);
+    if (!libvirtDisk) return disk;
+    const named: DiskChain = { ...disk, target: libvirtDisk.target };
+    try {
+      return applyLibvirtIndices(named, libvirtDisk);
+    } catch (error) {
+      if (!(error instanceof LibvirtDiskError)) throw error;
+      context.out.warn(`${libvirtDisk.target}[N] counts positions (base = 1), not libvirt's indices: ${error.message}`);
+      return named;
+    }
+  });
+}
+
+/** The disk called `name`, and the others (for "that image belongs to another disk" errors). */
+export async function cliDisk(context: CliContext, client: QmpClient, name: string): Promise<{ disk: DiskChain; others: DiskChain[] }> {
+  const disks = await cliDisks(context, client);
+  const disk = findDisk(disks, name);
+  return { disk, others: disks.filter((d) => d !== disk) };
+}
