@@ -243,19 +243,22 @@ export function diskLabel(disk: DiskChain): string {
 
 /** Every name that designates this disk, most specific first. */
 export function diskNames(disk: DiskChain): string[] {
-  const names = [disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
-  return [...new Set(names.filter((n): n is string => n !== undefined && n !== ''))];
+  return [...new Set(rankedNames(disk).filter((n): n is string => n !== undefined && n !== ''))];
+}
+
+/** The names a disk answers to, in order of precedence (a slot may be empty). */
+function rankedNames(disk: DiskChain): Array<string | undefined> {
+  return [disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
 }
 
 /** The disk called `name` among `disks`, or DiskNotFoundError listing the known ones. */
 export function findDisk(disks: readonly DiskChain[], name: string): DiskChain {
-  // Qdev ids win over drive ids over node names, should two disks share a spelling.
-  for (let rank = 0; rank < 6; rank++) {
-    const found = disks.find((disk) => {
-      const names = [disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
-      return names[rank] === name;
-    });
-    if (found) return found;
+  // Target and qdev ids win over drive ids over node names, should two disks share a spelling.
+  const ranked = disks.map((disk) => ({ disk, names: rankedNames(disk) }));
+  const ranks = Math.max(0, ...ranked.map((r) => r.names.length));
+  for (let rank = 0; rank < ranks; rank++) {
+    const found = ranked.find((r) => r.names[rank] === name);
+    if (found) return found.disk;
   }
   const owner = disks.find((disk) => disk.layers.some((l) => l.nodeName === name || l.file === name || path.basename(l.file) === name));
   const hint = owner ? `it is an image in the chain of disk '${diskLabel(owner)}', not a disk` : undefined;
