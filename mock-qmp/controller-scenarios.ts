@@ -5,7 +5,7 @@
  */
 import { resolveCommitRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
-import { CommitJob } from '../src/jobs/commit.js';
+import { CommitJob, type CommitOptions } from '../src/jobs/commit.js';
 import { JobInterruptedError } from '../src/jobs/errors.js';
 import type { QmpClient } from '../src/protocol/client.js';
 import type { JobStatus } from '../src/qapi/types.js';
@@ -30,32 +30,29 @@ export interface ControllerScenario {
 
 const WAIT = { timeoutMs: 30_000 };
 
+/** Active commit of drive0's whole chain, then pivot or keep the overlay once READY. */
+async function activeCommit(client: QmpClient, jobId: string | undefined, finish: 'pivot' | 'keepOverlay', options: CommitOptions = {}): Promise<ControllerSummary> {
+  const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
+  const job = await CommitJob.start(client, range, { ...options, ...(jobId ? { jobId } : {}) });
+  await job.waitUntilReady(WAIT);
+  const result = await job[finish](WAIT);
+  return { outcome: result.outcome, states: result.states };
+}
+
 export const controllerScenarios: ControllerScenario[] = [
   {
     name: 'controller-active-pivot',
     note: 'CommitJob: resolveDisk(drive0), active commit, waitUntilReady, pivot',
     setup: 'drive',
     expect: { outcome: 'pivoted', states: ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'] },
-    async run(client, { jobId }) {
-      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
-      const job = await CommitJob.start(client, range, jobId ? { jobId } : {});
-      await job.waitUntilReady(WAIT);
-      const result = await job.pivot(WAIT);
-      return { outcome: result.outcome, states: result.states };
-    },
+    run: (client, { jobId }) => activeCommit(client, jobId, 'pivot'),
   },
   {
     name: 'controller-keep-overlay',
     note: 'CommitJob: active commit, waitUntilReady, keepOverlay (cancel after READY ends in COMPLETED)',
     setup: 'drive',
     expect: { outcome: 'overlay-kept', states: ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'] },
-    async run(client, { jobId }) {
-      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
-      const job = await CommitJob.start(client, range, jobId ? { jobId } : {});
-      await job.waitUntilReady(WAIT);
-      const result = await job.keepOverlay(WAIT);
-      return { outcome: result.outcome, states: result.states };
-    },
+    run: (client, { jobId }) => activeCommit(client, jobId, 'keepOverlay'),
   },
   {
     name: 'controller-intermediate',
@@ -74,13 +71,7 @@ export const controllerScenarios: ControllerScenario[] = [
     note: 'CommitJob with autoFinalize=false autoDismiss=false: the controller finalizes and dismisses, reading query-jobs first',
     setup: 'drive',
     expect: { outcome: 'pivoted', states: ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'] },
-    async run(client, { jobId }) {
-      const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
-      const job = await CommitJob.start(client, range, { autoFinalize: false, autoDismiss: false, ...(jobId ? { jobId } : {}) });
-      await job.waitUntilReady(WAIT);
-      const result = await job.pivot(WAIT);
-      return { outcome: result.outcome, states: result.states };
-    },
+    run: (client, { jobId }) => activeCommit(client, jobId, 'pivot', { autoFinalize: false, autoDismiss: false }),
   },
   {
     name: 'controller-io-error-stop',

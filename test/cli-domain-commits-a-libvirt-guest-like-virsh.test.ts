@@ -3,7 +3,8 @@
 // the user is warned once that libvirt's view is now stale, and every byte ends up in base.
 import path from 'node:path';
 import t from 'tap';
-import { createImage, qemuIo } from '../src/transport/qemu-img.js';
+import { qemuIo } from '../src/transport/qemu-img.js';
+import { twoImageChain } from './helpers/libvirt-chain.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { tempDir } from './helpers/qemu.js';
 import { jsonLines, runCli } from './helpers/cli.js';
@@ -11,12 +12,7 @@ import { jsonLines, runCli } from './helpers/cli.js';
 if (await libvirtOrSkip(t)) {
   t.test('libvirt snapshots, then commit by libvirt index and active commit --pivot through --domain', async (t) => {
     const dir = tempDir(t);
-    const base = path.join(dir, 'base.qcow2');
-    const top = path.join(dir, 'top.qcow2');
-    await createImage(base, { format: 'qcow2', size: '16M' });
-    await qemuIo(base, ['write -P 0x41 0 4M'], { format: 'qcow2' });
-    await createImage(top, { format: 'qcow2', backing: base, backingFormat: 'qcow2' });
-    await qemuIo(top, ['write -P 0x42 2M 4M'], { format: 'qcow2' });
+    const { base, top } = await twoImageChain(dir, true);
     const domain = await createDomain(t, { disk: top });
     // Two more layers the libvirt way, so libvirt's indices are its own (not positions).
     for (const name of ['s1', 's2']) {

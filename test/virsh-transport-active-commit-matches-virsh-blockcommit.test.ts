@@ -4,9 +4,10 @@ import path from 'node:path';
 import t from 'tap';
 import type { QmpEvent } from '../src/index.js';
 import { connectVirsh } from '../src/transport/virsh.js';
-import { compareImages, createImage, qemuIo } from '../src/transport/qemu-img.js';
+import { compareImages, qemuIo } from '../src/transport/qemu-img.js';
 import { createDomain, hmp, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { tempDir } from './helpers/qemu.js';
+import { twoImageChain } from './helpers/libvirt-chain.js';
 
 const QDEV = '/machine/peripheral/virtio-disk0/virtio-backend';
 /** [snapshot file, pattern, offset MiB, length MiB] written into each new active layer through the guest device. */
@@ -18,15 +19,7 @@ const SNAPSHOT_WRITES: Array<[string, number, number, number]> = [
 /** What the guest sees, per MiB, once everything is written (base 0x41 0-4, top 0x42 2-6, then the snapshots). */
 const VIEW = [0x44, 0x41, 0x42, 0x42, 0x42, 0x43, 0x43, 0, 0x45, 0x45, 0, 0, 0, 0, 0, 0];
 
-async function chain(dir: string): Promise<{ base: string; top: string }> {
-  const base = path.join(dir, 'base.qcow2');
-  const top = path.join(dir, 'top.qcow2');
-  await createImage(base, { format: 'qcow2', size: '16M' });
-  await qemuIo(base, ['write -P 0x41 0 4M'], { format: 'qcow2' });
-  await createImage(top, { format: 'qcow2', backing: base, backingFormat: 'qcow2' });
-  await qemuIo(top, ['write -P 0x42 2M 4M'], { format: 'qcow2' });
-  return { base, top };
-}
+const chain = (dir: string) => twoImageChain(dir, true);
 
 const guestWrite = (pattern: number, off: number, len: number): string => `qemu-io -d ${QDEV} "write -P ${pattern} ${off}M ${len}M"`;
 

@@ -1,7 +1,12 @@
 // Shared bits of the commit-job tests: a flattened copy of the guest view, and -drive launch args.
 import path from 'node:path';
 import { convertImage } from '../../src/transport/qemu-img.js';
-import type { Layer } from './chain.js';
+import type { Test } from 'tap';
+import { CommitJob } from '../../src/jobs/index.js';
+import type { QmpClient } from '../../src/protocol/client.js';
+import { buildSeedChain, type Layer } from './chain.js';
+import { startQemu, tempDir } from './qemu.js';
+import { blockdevRange } from './range.js';
 
 /** A raw copy of what the guest sees through the top of `layers`, made before any job runs. */
 export async function flatCopy(dir: string, layers: readonly Layer[], name = 'flat.raw'): Promise<string> {
@@ -40,3 +45,35 @@ export function blkdebugChainArgs(layers: readonly Layer[], faultyIndex: number,
  * READY and ready→standby→ready after it (measured on QEMU 7.2).
  */
 export const ACTIVE_WITH_BLIPS = /^created,running(,paused,running)*,ready(,standby,ready)*,waiting,pending,concluded,null$/;
+
+/**
+ * One case of iotests 040's TestErrorHandling: the seed chain as -blockdev nodes with blkdebug failing
+ * the first read of the top being committed (read) or the first write into base (write), and a commit
+ * with `onError` started on it — active (top = n4) or intermediate (top = n3), base = n1.
+ */
+export async function startIoErrorCase(
+  t: Test,
+  options: { active: boolean; operation: 'read' | 'write'; onError: 'report' | 'stop' | 'ignore' },
+): Promise<{ client: QmpClient; job: CommitJob; layers: Layer[]; flat: string; errors: () => string[]; quit: () => Promise<void> }> {
+  const { active, operation, onError } = options;
+  const dir = tempDir(t);
+  const layers = await buildSeedChain(dir, ['base.qcow2', 'a.qcow2', 'b.qcow2', 'c.qcow2']);
+  const top = active ? 4 : 3;
+  const flat = await flatCopy(dir, active ? layers : layers.slice(0, 3));
+  const faulty = operation === 'read' ? top : 1;
+  const { client, qemu } = await startQemu(t, { dir, args: blkdebugChainArgs(layers, faulty, operation === 'read' ? 'read_aio' : 'write_aio') });
+  const job = await CommitJob.start(client, blockdevRange(layers, top, 1), { onError });
+  return {
+    client,
+    job,
+    layers,
+    flat,
+    // Errors may come before start() returns: job.ioErrors has them all.
+    errors: () => job.ioErrors.map((e) => `${e.operation}:${e.action}`),
+    // qcow2 metadata may still sit in QEMU's cache: compare only after a clean quit.
+    quit: async () => {
+      await client.execute('quit').catch(() => {});
+      await qemu.exited;
+    },
+  };
+}
