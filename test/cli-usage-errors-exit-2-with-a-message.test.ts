@@ -49,3 +49,11 @@ t.test('--help for every command exits 0 and shows examples', async (t) => {
     t.match(result.stdout, /Examples:/, `${command} --help should show examples`);
   }
 });
+
+t.test('--version prints the package version', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { repoRoot } = await import('./helpers/qemu.js');
+  const pkg = JSON.parse(readFileSync(`${repoRoot}/package.json`, 'utf8')) as { version: string };
+  const result = await runCli(['--version']);
+  t.equal(result.stdout.trim(), `qmp-blockjob ${pkg.version}`, 'the CLI version should be package.json\'s');
+});

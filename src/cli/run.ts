@@ -5,7 +5,9 @@ import type { CliContext, CommandSpec } from './context.js';
 import { Output, type OutputStreams } from './output.js';
 import { COMMANDS } from './commands/index.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 const GLOBAL_HELP = `Connection (every command): --socket PATH | --tcp HOST:PORT | --domain NAME [--connect URI]
 Global options: --json (one JSON object per line)  --trace FILE (record QMP both ways, mock-qmp format)
