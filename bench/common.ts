@@ -55,6 +55,17 @@ export function machine(): string {
   ].join('\n');
 }
 
+/** The machine's load while a bench ran (other work may share it; interleaving spreads that over all variants). */
+export function loadNote(): string {
+  const [one, five] = os.loadavg();
+  return `Load average during the run: ${fmt(one ?? NaN)} (1 min), ${fmt(five ?? NaN)} (5 min) on ${os.cpus().length} cores.`;
+}
+
+/** One line stating a goal, the measured value and whether it was met. */
+export function verdict(goal: string, met: boolean, measured: string): string {
+  return `**Goal:** ${goal} — measured ${measured}: **${met ? 'met' : 'NOT met'}**.`;
+}
+
 export const fmt = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : '–');
 
 /** Prints a table and appends it to docs/benchmarks.md with the machine and the command. */
