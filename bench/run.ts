@@ -1,4 +1,5 @@
 // `npm run bench` (short) and `npm run bench -- --full`. Not part of the tests.
+import { resetReport } from './common.js';
 import { benchE2e } from './e2e.js';
 import { benchFraming } from './framing.js';
 import { benchRoundTrip } from './roundtrip.js';
@@ -16,6 +17,7 @@ const benches: Record<string, (full: boolean) => Promise<void>> = {
   e2e: benchE2e,
   scale: benchScale,
 };
+if (!only) resetReport();
 for (const [name, run] of Object.entries(benches)) {
   if (only && !only.split(',').includes(name)) continue;
   await run(full);
