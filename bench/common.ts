@@ -55,14 +55,43 @@ export function machine(): string {
   ].join('\n');
 }
 
+/** The machine's load while a bench ran (other work may share it; interleaving spreads that over all variants). */
+export function loadNote(): string {
+  const [one, five] = os.loadavg();
+  return `Load average during the run: ${fmt(one ?? NaN)} (1 min), ${fmt(five ?? NaN)} (5 min) on ${os.cpus().length} cores.`;
+}
+
+/** One line stating a goal, the measured value and whether it was met. */
+export function verdict(goal: string, met: boolean, measured: string): string {
+  return `**Goal:** ${goal} — measured ${measured}: **${met ? 'met' : 'NOT met'}**.`;
+}
+
 export const fmt = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+
+const REPORT_HEADER = `# Benchmarks
+
+One run of \`npm run bench\` (the short default set; \`npm run bench -- --full\` runs longer and uses the issue's
+sizes). A full run rewrites this file; \`--only=name\` appends. Variants are interleaved (A, B, A, B …) so that a
+noisy neighbour slows all of them alike; each table gives medians and min–max of at least 5 runs, the ratios to
+the floor, the machine load, and beside it each goal with **met** / **NOT met**.
+
+Goals (issue #7): framing and round trip ≤ 1.1 × a raw newline-split client; READY → block-job-complete
+reaction p99 ≤ 1 ms; the seed procedure end to end ≤ 1.1 × a raw-socket script and below virsh, with the
+controller's own cost ≤ 50 ms + node start-up; 64 concurrent commits from one process all pivot, reaction
+p99 ≤ 10 ms, peak RSS ≤ 100 MB.
+`;
+
+/** Starts a fresh report (a full run replaces the previous one). */
+export function resetReport(): void {
+  writeFileSync(reportPath, REPORT_HEADER);
+}
 
 /** Prints a table and appends it to docs/benchmarks.md with the machine and the command. */
 export function report(title: string, command: string, header: string[], rows: string[][], notes: string[] = []): void {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   const table = [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
   process.stdout.write(`\n## ${title}\n${table}\n${notes.map((n) => `${n}\n`).join('')}`);
-  if (!existsSync(reportPath)) writeFileSync(reportPath, '# Benchmarks\n\nAppended by `npm run bench`; newest last. Each section names the machine and the command.\n');
+  if (!existsSync(reportPath)) writeFileSync(reportPath, REPORT_HEADER);
   const when = new Date().toISOString();
   appendFileSync(
     reportPath,

@@ -1,6 +1,10 @@
 // `npm run bench` (short) and `npm run bench -- --full`. Not part of the tests.
+import { resetReport } from './common.js';
+import { benchE2e } from './e2e.js';
 import { benchFraming } from './framing.js';
 import { benchRoundTrip } from './roundtrip.js';
+import { benchReaction } from './reaction.js';
+import { benchScale } from './scale.js';
 import { benchStartup } from './startup.js';
 
 const full = process.argv.includes('--full');
@@ -9,7 +13,11 @@ const benches: Record<string, (full: boolean) => Promise<void>> = {
   framing: benchFraming,
   roundtrip: benchRoundTrip,
   startup: benchStartup,
+  reaction: benchReaction,
+  e2e: benchE2e,
+  scale: benchScale,
 };
+if (!only) resetReport();
 for (const [name, run] of Object.entries(benches)) {
   if (only && !only.split(',').includes(name)) continue;
   await run(full);
