@@ -8,10 +8,11 @@ import t from 'tap';
 import { QmpClient } from '../src/index.js';
 import { CommitJob, JobVanishedError } from '../src/jobs/index.js';
 import { compareImages } from '../src/transport/qemu-img.js';
-import { blockdevChainArgs, buildSeedChain } from './helpers/chain.js';
-import { flatCopy } from './helpers/jobs.js';
+import { buildSeedChain } from './helpers/chain.js';
+import { driveArgs, flatCopy } from './helpers/jobs.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
-import { blockdevRange } from './helpers/range.js';
+import { driveDisk, rangeOf } from './helpers/range.js';
+import { resolveDisk } from '../src/block/index.js';
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'commit-child.js');
 
@@ -21,8 +22,8 @@ t.test('reattach after the controller was killed', async (t) => {
   const flat = await flatCopy(dir, layers);
   const second = path.join(dir, 'ctl.sock');
   // A second monitor: one for the child controller, later for its successor.
-  await startQemu(t, { dir, args: [...blockdevChainArgs(layers), '-qmp', `unix:${second},server=on,wait=off`] });
-  const range = blockdevRange(layers, 4, 1);
+  const { client: first } = await startQemu(t, { dir, args: [...driveArgs(layers), '-qmp', `unix:${second},server=on,wait=off`] });
+  const range = rangeOf(await driveDisk(first, layers, 'drive0'), 4, 1);
 
   const child = spawn(process.execPath, [childScript, second, JSON.stringify(range), String(64 * 1024)], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => { child.kill('SIGKILL'); });
@@ -37,7 +38,7 @@ t.test('reattach after the controller was killed', async (t) => {
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited (${code}) before starting: ${out}`)); });
   });
-  t.equal(line, 'started commit-n4 running', 'the child controller should have started the job');
+  t.equal(line, 'started commit-drive0 running', 'the child controller should have started the job');
   child.kill('SIGKILL');
   await exited;
 
@@ -45,7 +46,7 @@ t.test('reattach after the controller was killed', async (t) => {
   t.teardown(() => client.close());
   await t.rejects(CommitJob.attach(client, { jobId: 'no-such-job' }), JobVanishedError, 'attaching to an unknown id says the outcome is unknown');
   const job = await CommitJob.attach(client, { range });
-  t.equal(job.id, 'commit-n4', 'the job should be found from the disk');
+  t.equal(job.id, 'commit-drive0', 'the job should be found from the disk');
   t.equal(job.status, 'running', 'the rebuilt state should be running');
   await job.setSpeed(0);
   await job.waitUntilReady({ timeoutMs: 30_000 });
@@ -53,5 +54,6 @@ t.test('reattach after the controller was killed', async (t) => {
   t.same(result.states, ['running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence seen since the attach');
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
   t.same(result.anomalies, [], 'no impossible transition');
+  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [layers[0]!.file], 'the guest should now run on base');
   t.ok(await compareImages(layers[0]!.file, flat, { forceShare: true }), 'base must equal the pre-commit guest view');
 });

@@ -12,7 +12,7 @@ for (const active of [true, false]) {
     t.test(`${active ? 'active' : 'intermediate'} commit, ${operation} error, on-error ${policy}`, async (t) => {
       const { job, layers, flat, quit } = await startIoErrorCase(t, { active, operation, onError: policy });
       const top = active ? 4 : 3;
-      const failure = await (active ? job.waitUntilReady({ timeoutMs: 30_000 }).then(() => job.pivot({ timeoutMs: 30_000 })) : job.wait({ timeoutMs: 30_000 })).catch((e: unknown) => e);
+      const failure = await (active ? job.waitUntilReady({ timeoutMs: 30_000 }).then(() => job.keepOverlay({ timeoutMs: 30_000 })) : job.wait({ timeoutMs: 30_000 })).catch((e: unknown) => e);
       t.ok(failure instanceof JobFailedError, 'the job should fail with JobFailedError');
       const result = (failure as JobFailedError).result as CommitResult;
       t.equal(result.outcome, 'failed', 'outcome should be failed');

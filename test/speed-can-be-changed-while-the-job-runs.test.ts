@@ -1,20 +1,21 @@
 // set-speed while running (iotests test_set_speed); a negative speed is a typed error and starts nothing.
 import t from 'tap';
 import { CommitJob, JobOptionError } from '../src/jobs/index.js';
-import { blockdevChainArgs, buildSeedChain } from './helpers/chain.js';
+import { buildSeedChain } from './helpers/chain.js';
+import { driveArgs } from './helpers/jobs.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
-import { blockdevRange } from './helpers/range.js';
+import { driveDisk, rangeOf } from './helpers/range.js';
 
 t.test('set speed', async (t) => {
   const dir = tempDir(t);
   const layers = await buildSeedChain(dir);
-  const { client } = await startQemu(t, { dir, args: blockdevChainArgs(layers) });
-  const range = blockdevRange(layers, 4, 1);
+  const { client } = await startQemu(t, { dir, args: driveArgs(layers) });
+  const range = rangeOf(await driveDisk(client, layers, 'drive0'), 4, 1);
 
   const bad = await CommitJob.start(client, range, { speed: -1 }).catch((e: unknown) => e);
   t.ok(bad instanceof JobOptionError, 'speed -1 should be a JobOptionError');
   t.match((bad as JobOptionError).message, /speed/, 'the message should name the speed');
-  t.equal((bad as JobOptionError).disk, 'n4', 'the error should name the disk');
+  t.equal((bad as JobOptionError).disk, 'drive0', 'the error should name the disk');
   t.same(await client.execute('query-jobs'), [], 'no job should exist after a refused start');
 
   const job = await CommitJob.start(client, range, { speed: 64 * 1024 });

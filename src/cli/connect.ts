@@ -1,5 +1,3 @@
-import { createTraceSink } from '../../mock-qmp/trace.js';
-import { connectVirsh } from '../transport/virsh.js';
 import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
@@ -18,7 +16,8 @@ export async function connectFromOptions(
   warn: (message: string) => void,
   extra: QmpClientOptions = {},
 ): Promise<CliConnection> {
-  const trace = global.trace ? createTraceSink(global.trace, { command: `qmp-blockjob ${argv.join(' ')}`, note: 'recorded by qmp-blockjob --trace' }) : undefined;
+  // The trace writer and the virsh transport load only when asked for: CLI start-up is part of every command.
+  const trace = global.trace ? (await import('../../mock-qmp/trace.js')).createTraceSink(global.trace, { command: `qmp-blockjob ${argv.join(' ')}`, note: 'recorded by qmp-blockjob --trace' }) : undefined;
   const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, signal, ...extra };
   if (trace) options.traffic = trace.sink;
   let client: QmpClient;
@@ -26,6 +25,7 @@ export async function connectFromOptions(
     if (global.socket) client = await QmpClient.connect({ path: global.socket }, options);
     else if (global.tcp) client = await QmpClient.connect(global.tcp, options);
     else if (global.domain) {
+      const { connectVirsh } = await import('../transport/virsh.js');
       client = await connectVirsh(
         { domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn },
         options,

@@ -1,7 +1,6 @@
 import { findDisk, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
-import { applyLibvirtIndices, dumpxml, LibvirtDiskError, parseDomainDisks } from '../transport/libvirt.js';
 import type { CliContext } from './context.js';
 
 /**
@@ -15,6 +14,7 @@ export async function cliDisks(context: CliContext, client: QmpClient): Promise<
   const disks = await listDisks(client, { signal: context.signal });
   const domain = context.global.domain;
   if (!domain) return disks;
+  const { applyLibvirtIndices, dumpxml, LibvirtDiskError, parseDomainDisks } = await import('../transport/libvirt.js');
   const libvirtDisks = parseDomainDisks(await dumpxml(domain, context.global.connect));
   return disks.map((disk) => {
     const libvirtDisk = libvirtDisks.find((d) => d.qdevPath !== undefined && d.qdevPath === disk.qdevPath);

@@ -201,6 +201,11 @@ export async function findDiskJob(
   throw new JobNotFoundError(`no ${options.types ? kinds.replace(/s$/, '') : 'block job'} runs on disk ${disk.device}`, { disk: disk.device });
 }
 
+/** Whether something above the chain (a guest device or a -drive backend) would follow a pivot. */
+export function hasUser(disk: DiskChain): boolean {
+  return Boolean(disk.driveId || disk.qdevPath);
+}
+
 export class CommitJob extends EventEmitter<JobStateEvents> {
   readonly client: QmpClient;
   readonly id: string;
@@ -507,6 +512,15 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   /** Active commit after READY: switch the guest to base (block-job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<CommitResult> {
     this.requireReady('pivot');
+    if (this.range && !hasUser(this.range.disk)) {
+      // Measured on QEMU 7.2: block-job-complete on a chain no device or drive uses "succeeds" and
+      // switches nothing — the old top stays the root. Refuse rather than report a pivot that did not happen.
+      throw new JobStateError(
+        `cannot pivot commit job '${this.id}': no guest device or -drive uses ${this.range.disk.device}, so nothing would switch to base; use keepOverlay() to end the job with base holding the merged data`,
+        this.context(),
+        this.machine.status,
+      );
+    }
     this.request = 'pivot';
     await this.command('pivot', 'block-job-complete', { device: this.id });
     return this.wait(options);

@@ -3,6 +3,7 @@ export {
   CommitJob,
   defaultCommitJobId,
   findDiskJob,
+  hasUser,
   relativeBackingFile,
   type CommitOptions,
   type CommitOnError,

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import pRetry, { AbortError as RetryAbort } from 'p-retry';
 import { AbortedError, ConnectError, QmpTimeoutError } from '../protocol/errors.js';
 import type { ConnectOptions, Transport, TransportHandlers } from './transport.js';
 
@@ -49,9 +48,11 @@ export class SocketTransport implements Transport {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     try {
-      const socket = await pRetry(
-        () => connectOnce(address, signal),
-        {
+      // Most connects succeed at once; p-retry is loaded only when QEMU is not listening yet.
+      const socket = await connectOnce(address, signal).catch(async (first: unknown) => {
+        if (!RETRYABLE.has((first as NodeJS.ErrnoException).code ?? '')) throw first;
+        const { default: pRetry } = await import('p-retry');
+        return pRetry(() => connectOnce(address, signal), {
           // Back off from 5 ms to 100 ms, then keep trying every 100 ms until the deadline signal fires.
           retries: 20,
           forever: true,
@@ -60,8 +61,8 @@ export class SocketTransport implements Transport {
           factor: 1.5,
           signal,
           shouldRetry: (error) => RETRYABLE.has((error as NodeJS.ErrnoException).code ?? ''),
-        },
-      );
+        });
+      });
       return new SocketTransport(socket, peer);
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(`connecting to ${peer}`, { cause: options.signal.reason });
@@ -103,13 +104,13 @@ export class SocketTransport implements Transport {
 function connectOnce(address: SocketAddress, signal: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
-      reject(new RetryAbort('aborted'));
+      reject(new AbortedError('connect'));
       return;
     }
     const socket = net.connect(address);
     const onAbort = (): void => {
       socket.destroy();
-      reject(new RetryAbort('aborted'));
+      reject(new AbortedError('connect'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {

@@ -1,5 +1,5 @@
 import { resolveCommitRange } from '../../block/address.js';
-import { CommitJob, type CommitResult } from '../../jobs/commit.js';
+import { CommitJob, hasUser, type CommitResult } from '../../jobs/commit.js';
 import { JobFailedError } from '../../jobs/errors.js';
 import { deleteInvalidated } from '../../jobs/invalidated.js';
 import { AbortedError, QmpError } from '../../protocol/errors.js';
@@ -134,6 +134,9 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     }
     if (!range.active && (pivot || keepOverlay)) {
       throw new UsageError(`${pivot ? '--pivot' : '--keep-overlay'} applies to an active commit, but top ${range.top.file} is not the active layer`, 'commit');
+    }
+    if (pivot && !hasUser(disk)) {
+      throw new QmpError(`${diskName} is a chain no guest device or -drive uses: a pivot would switch nothing; use --keep-overlay`);
     }
     const jobId = stringOption(context, 'job-id');
     // Every event of this job, in --json mode (the job's id is known once start() returns).

@@ -3,13 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveCommitRange } from '../../block/address.js';
 import { diskLabel, listDisks, resolveDisk } from '../../block/chain.js';
-import { createSnapshots } from '../../block/snapshot.js';
 import type { DiskChain } from '../../block/types.js';
 import { CommitJob } from '../../jobs/commit.js';
 import { QmpClient } from '../../protocol/client.js';
 import { QmpError } from '../../protocol/errors.js';
-import { createImage, qemuIo } from '../../transport/qemu-img.js';
-import { QemuProcess } from '../../transport/qemu-process.js';
 import type { CliContext, CommandSpec } from '../context.js';
 import { showProgress } from './commit.js';
 
@@ -34,6 +31,12 @@ function chainText(disk: DiskChain, name: string): string {
 
 /** The seed procedure, live: snapshots with data in between, active commit, pivot, verify, clean up. */
 async function runDemo(context: CliContext, dir: string): Promise<number> {
+  // Loaded here, not at start-up: only demo needs processes and image tools.
+  const [{ createSnapshots }, { createImage, qemuIo }, { QemuProcess }] = await Promise.all([
+    import('../../block/snapshot.js'),
+    import('../../transport/qemu-img.js'),
+    import('../../transport/qemu-process.js'),
+  ]);
   const { out, signal } = context;
   const say = (text: string, object: Record<string, unknown> = {}): void => out.result(text, { type: 'demo', step: text, ...object });
   const file = (name: string): string => path.join(dir, name);

@@ -1,4 +1,4 @@
-import { createSnapshots, type SnapshotSpec } from '../../block/snapshot.js';
+import type { SnapshotSpec } from '../../block/snapshot.js';
 import { diskLabel, findDisk } from '../../block/chain.js';
 import { cliDisks } from '../disks.js';
 import { UsageError } from '../args.js';
@@ -60,6 +60,7 @@ export const snapshotCommand: CommandSpec = {
       const disk = findDisk(disks, spec.disk);
       return { ...spec, disk: disk.qdevPath ?? disk.driveId ?? disk.device };
     });
+    const { createSnapshots } = await import('../../block/snapshot.js');
     const chains = await createSnapshots(client, resolved, { signal: context.signal });
     for (const [i, chain] of chains.entries()) {
       const active = chain.layers.at(-1);
