@@ -42,8 +42,14 @@ export class QemuProcess {
     child.stderr?.on('data', (text: string) => {
       if (this.stderrText.length < STDERR_LIMIT) this.stderrText += text.slice(0, STDERR_LIMIT - this.stderrText.length);
     });
+    // If this process dies (uncaught error, EPIPE on a closed stdout), QEMU must not outlive it.
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        process.off('exit', killOnExit);
         this.exitValue = { code, signal };
         resolve(this.exitValue);
       });

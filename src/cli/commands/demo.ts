@@ -119,11 +119,18 @@ export const demoCommand: CommandSpec = {
   options: { keep: { type: 'boolean' } },
   async run(context) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'qbj-demo-'));
+    const keep = context.values.keep === true;
+    // Also when the process dies before `finally` runs (e.g. EPIPE when stdout is closed early).
+    const cleanUp = (): void => {
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    };
+    process.once('exit', cleanUp);
     try {
       return await runDemo(context, dir);
     } finally {
-      if (context.values.keep === true) context.out.result(`Kept ${dir}`, { type: 'demo', kept: dir });
-      else rmSync(dir, { recursive: true, force: true });
+      process.off('exit', cleanUp);
+      if (keep) context.out.result(`Kept ${dir}`, { type: 'demo', kept: dir });
+      cleanUp();
     }
   },
 };
