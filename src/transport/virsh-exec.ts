@@ -62,6 +62,9 @@ export function describeVirshTarget(target: VirshTarget): string {
  * Rejects with VirshError on a non-zero exit or a missing binary, QmpTimeoutError after
  * `timeoutMs` (the child is killed), AbortedError when the signal fires.
  */
+/** Cap on what one virsh run may print (as the QMP client caps one message). */
+const MAX_OUTPUT_CHARS = 64 * 1024 * 1024;
+
 export function runVirsh(
   target: VirshTarget,
   args: readonly string[],
@@ -96,8 +99,18 @@ export function runVirsh(
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => { stdout += text; });
-    child.stderr.on('data', (text: string) => { stderr += text; });
+    // virsh's output is small (a reply, a domain's XML); a runaway one is an error, not unbounded memory.
+    const tooMuch = (): void => {
+      child.kill('SIGKILL');
+      finish(() => reject(new VirshError(args, null, `output exceeded ${MAX_OUTPUT_CHARS} characters`)));
+    };
+    child.stdout.on('data', (text: string) => {
+      stdout += text;
+      if (stdout.length > MAX_OUTPUT_CHARS) tooMuch();
+    });
+    child.stderr.on('data', (text: string) => {
+      if (stderr.length < MAX_OUTPUT_CHARS) stderr += text;
+    });
     child.once('error', (error: NodeJS.ErrnoException) => {
       finish(() => reject(new VirshError(args, null, `${error.code ?? ''} ${error.message}`.trim(), { cause: error })));
     });
