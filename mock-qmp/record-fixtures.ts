@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../src/protocol/client.js';
 import { QmpCommandError } from '../src/protocol/errors.js';
 import { createImage, qemuIo } from '../src/transport/qemu-img.js';
-import { QemuProcess } from '../src/transport/qemu-process.js';
+import { QemuProcess, qemuVersionLine } from '../src/transport/qemu-process.js';
 import { startRecorder } from './recorder.js';
 import { controllerScenarios } from './controller-scenarios.js';
 
@@ -262,7 +262,7 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
     const chain = await buildChain(dir);
     const qemuArgs = scenario.qemuArgs(chain);
     qemu = await QemuProcess.start({ dir, args: qemuArgs });
-    const version = (await import('node:child_process')).execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+    const version = qemuVersionLine();
     const recorder = await startRecorder({
       upstream: qemu.socketPath,
       socket: path.join(dir, 'rec.sock'),

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ConnectError } from '../protocol/errors.js';
 
@@ -115,4 +115,9 @@ export class QemuProcess {
       clearTimeout(timer);
     }
   }
+}
+
+/** The first line of `qemu-system-x86_64 --version`, e.g. "QEMU emulator version 7.2.22 (Debian …)". */
+export function qemuVersionLine(binary = 'qemu-system-x86_64'): string {
+  return execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }).split('\n')[0] ?? '';
 }
