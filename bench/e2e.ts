@@ -13,7 +13,6 @@ import { fmt, interleave, loadNote, report, repoRoot, stats, verdict } from './c
 import { RawQmp, type RawMessage } from './raw-qmp.js';
 
 const run = promisify(execFile);
-const MIB = 1024 * 1024;
 const VIRSH = ['-c', 'qemu:///system'];
 
 interface Layer {

@@ -21,7 +21,7 @@ t.test('iotests 040 validation cases', async (t) => {
   const { client } = await startQemu(t, { dir, args: [...blockdevChainArgs(one, 'n'), ...blockdevChainArgs(two, 'm')] });
   const disks = await listDisks(client);
   const disk = findDisk(disks, 'n4');
-  const [base, mid1, mid2, top] = one.map((l) => l.file) as [string, string, string, string];
+  const [base, mid1, mid2] = one.map((l) => l.file) as [string, string, string, string];
 
   // What QEMU says to the same request; a command QEMU accepts would start a job, which we undo.
   async function qemuRefuses(args: BlockCommitArguments): Promise<string> {

@@ -1,7 +1,7 @@
 // TestErrorHandling (iotests 040) with on-error "stop": blkdebug fails the first read of the top
 // being committed, or the first write into base; active and intermediate commit.
 import t from 'tap';
-import { JobFailedError, type CommitResult } from '../src/jobs/index.js';
+import type { CommitResult } from '../src/jobs/index.js';
 import { compareImages } from '../src/transport/qemu-img.js';
 import { startIoErrorCase } from './helpers/jobs.js';
 
