@@ -21,6 +21,8 @@ function isReady(m: RawMessage, jobId: string): boolean {
 
 export class RawQmp {
   private buffer = '';
+  private nextId = 0;
+  private readonly waiting = new Map<number, () => void>();
   onMessage: (message: RawMessage) => void = () => {};
   private constructor(readonly socket: net.Socket) {
     socket.setEncoding('utf8');
@@ -30,7 +32,13 @@ export class RawQmp {
       while ((newline = this.buffer.indexOf('\n')) !== -1) {
         const line = this.buffer.slice(0, newline);
         this.buffer = this.buffer.slice(newline + 1);
-        if (line.trim()) this.onMessage(JSON.parse(line) as RawMessage);
+        if (!line.trim()) continue;
+        const message = JSON.parse(line) as RawMessage;
+        const done = typeof message.id === 'number' ? this.waiting.get(message.id) : undefined;
+        if (done) {
+          this.waiting.delete(message.id as number);
+          done();
+        } else this.onMessage(message);
       }
     });
   }
@@ -49,6 +57,15 @@ export class RawQmp {
           resolve(client);
         } else if (m.error) reject(new Error(m.error.desc));
       };
+    });
+  }
+
+  /** One command, resolved when the reply with its id arrives (the round-trip bench's floor). */
+  call(execute: string): Promise<void> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.socket.write(`{"execute":"${execute}","id":${id}}\n`);
     });
   }
 

@@ -1,56 +1,12 @@
 // Command round trip against a real QEMU: our QmpClient vs a minimal raw net.Socket client, sequential
 // and pipelined (100 in flight), interleaved in one run against the same QEMU.
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { QmpClient } from '../src/protocol/client.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { fmt, interleave, report, stats } from './common.js';
-
-/** The floor: no framing class, no id map, no events, no timeouts — just lines and JSON.parse. */
-class RawClient {
-  private buffer = '';
-  private nextId = 0;
-  private readonly waiting = new Map<number, () => void>();
-  private constructor(private readonly socket: net.Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (text: string) => {
-      this.buffer += text;
-      let newline: number;
-      while ((newline = this.buffer.indexOf('\n')) !== -1) {
-        const line = this.buffer.slice(0, newline);
-        this.buffer = this.buffer.slice(newline + 1);
-        const message = JSON.parse(line) as { id?: number };
-        if (message.id !== undefined) {
-          const done = this.waiting.get(message.id);
-          this.waiting.delete(message.id);
-          done?.();
-        }
-      }
-    });
-  }
-  static async connect(socketPath: string): Promise<RawClient> {
-    const socket = net.connect(socketPath);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('data', () => resolve());
-      socket.once('error', reject);
-    });
-    const client = new RawClient(socket);
-    await client.call('qmp_capabilities');
-    return client;
-  }
-  call(command: string): Promise<void> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.socket.write(`{"execute":"${command}","id":${id}}\n`);
-    });
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
+import { RawQmp } from './raw-qmp.js';
 
 type Call = () => Promise<unknown>;
 
@@ -83,7 +39,7 @@ export async function benchRoundTrip(full: boolean): Promise<void> {
   });
   try {
     const ours = await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }));
-    const raw = await RawClient.connect(rawSocket);
+    const raw = await RawQmp.connect(rawSocket);
     const rows: string[][] = [];
     for (const inFlight of [1, 100]) {
       const latencies: Record<string, number[]> = { raw: [], ours: [] };
