@@ -76,8 +76,10 @@ export class LineFramer {
 
 function parseLine(line: Buffer): QmpMessage | undefined {
   const text = line.toString('utf8');
-  // Tolerate the "\r" of "\r\n" and blank lines; QEMU sends neither inside a message.
-  if (text.trim() === '') return undefined;
+  // Blank lines (and the "\r" of "\r\n" alone) are skipped. QEMU's messages start with "{", so the
+  // trim — a copy of the line — is paid only for lines that start with white space.
+  const first = line[0];
+  if (first === undefined || ((first === 0x20 || first === 0x09 || first === 0x0d) && text.trim() === '')) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -329,12 +329,12 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     verb: 'execute' | 'exec-oob' = 'execute',
   ): Promise<unknown> {
     const id = `qbj-${this.nextId++}`;
-    const message: QmpMessage = args === undefined ? { [verb]: name, id } : { [verb]: name, arguments: args, id };
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-    const line = `${JSON.stringify(message)}\n`;
+    // Serialised by hand (ids are plain ASCII): one JSON.stringify fewer per command on the hot path.
+    const line = `{"${verb}":${JSON.stringify(name)}${args === undefined ? '' : `,"arguments":${JSON.stringify(args)}`},"id":"${id}"}\n`;
     const write = (reject: (error: Error) => void): void => {
       try {
-        this.traffic?.('out', message);
+        if (this.traffic) this.traffic('out', args === undefined ? { [verb]: name, id } : { [verb]: name, arguments: args, id });
         this.transport.write(line);
       } catch (error) {
         this.pending.delete(id);
