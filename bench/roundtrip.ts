@@ -10,10 +10,15 @@ import { RawQmp } from './raw-qmp.js';
 
 type Call = () => Promise<unknown>;
 
-/** Runs `count` calls with `inFlight` outstanding; returns per-call latencies (µs) and total seconds. */
-async function drive(call: Call, count: number, inFlight: number): Promise<{ latencies: number[]; seconds: number }> {
+/**
+ * Runs `count` calls with `inFlight` outstanding; returns per-call latencies (µs), total seconds, and
+ * this process's CPU time per call (µs): the client's own cost, which QEMU's time and the machine's
+ * load do not blur as much as wall time.
+ */
+async function drive(call: Call, count: number, inFlight: number): Promise<{ latencies: number[]; seconds: number; cpuMicros: number }> {
   const latencies: number[] = [];
   let issued = 0;
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const worker = async (): Promise<void> => {
     while (issued < count) {
@@ -24,7 +29,8 @@ async function drive(call: Call, count: number, inFlight: number): Promise<{ lat
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return { latencies, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  const used = process.cpuUsage(cpu);
+  return { latencies, seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuMicros: (used.user + used.system) / count };
 }
 
 export async function benchRoundTrip(full: boolean): Promise<void> {
@@ -43,20 +49,24 @@ export async function benchRoundTrip(full: boolean): Promise<void> {
     const rows: string[][] = [];
     for (const inFlight of [1, 100]) {
       const latencies: Record<string, number[]> = { raw: [], ours: [] };
+      const cpu: Record<string, number[]> = { raw: [], ours: [] };
       const calls: Record<string, Call> = { raw: () => raw.call('query-status'), ours: () => ours.execute('query-status') };
       const perRound = await interleave(rounds, {
         raw: async () => {
           const r = await drive(calls.raw!, count, inFlight);
           latencies.raw!.push(...r.latencies);
+          cpu.raw!.push(r.cpuMicros);
           return (r.seconds / count) * 1e6;
         },
         ours: async () => {
           const r = await drive(calls.ours!, count, inFlight);
           latencies.ours!.push(...r.latencies);
+          cpu.ours!.push(r.cpuMicros);
           return (r.seconds / count) * 1e6;
         },
       });
       const rawMedian = stats(perRound.raw!).median;
+      const rawCpu = stats(cpu.raw!).median;
       for (const name of ['raw', 'ours'] as const) {
         const s = stats(perRound[name]!);
         const l = stats(latencies[name]!);
@@ -68,6 +78,8 @@ export async function benchRoundTrip(full: boolean): Promise<void> {
           fmt(l.p50, 0),
           fmt(l.p99, 0),
           fmt(s.median / rawMedian, 3),
+          fmt(stats(cpu[name]!).median, 1),
+          fmt(stats(cpu[name]!).median / rawCpu, 2),
         ]);
       }
     }
@@ -76,7 +88,7 @@ export async function benchRoundTrip(full: boolean): Promise<void> {
     report(
       'Command round trip (query-status against real QEMU)',
       `npm run bench${full ? ' -- --full' : ''} (bench/roundtrip.ts)`,
-      ['mode', 'client', 'µs/command median', 'min–max', 'latency p50 µs', 'latency p99 µs', '× raw'],
+      ['mode', 'client', 'µs/command median', 'min–max', 'latency p50 µs', 'latency p99 µs', '× raw', 'client CPU µs/command', 'CPU × raw'],
       rows,
       [
         `${count} commands per round, ${rounds} rounds interleaved raw/ours, one QEMU (-machine none) with a monitor for each client.`,
