@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { fmt, interleave, loadNote, report, repoRoot, stats, verdict } from './common.js';
 import { RawQmp, type RawMessage } from './raw-qmp.js';
+import { testDomainXml } from '../test/helpers/libvirt.js';
 
 const run = promisify(execFile);
 const VIRSH = ['-c', 'qemu:///system'];
@@ -110,30 +111,6 @@ async function startGuest(dir: string): Promise<QemuProcess> {
   });
 }
 
-function domainXml(name: string, dir: string): string {
-  return `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
-  <name>${name}</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='${path.join(dir, 'c.qcow2')}'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <controller type='usb' model='none'/>
-    <video><model type='none'/></video>
-    <memballoon model='none'/>
-  </devices>
-  <qemu:commandline>
-${observerArgs(path.join(dir, 'observer.sock')).map((a) => `    <qemu:arg value='${a}'/>`).join('\n')}
-  </qemu:commandline>
-</domain>
-`;
-}
-
 /** Brings libvirtd up with ci/libvirt-up.sh (idempotent); the reason it cannot, else undefined. */
 async function libvirtUnavailable(state: string): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'not root';
@@ -209,7 +186,7 @@ export async function benchE2e(full: boolean): Promise<void> {
       freshChain(template, dir, layers);
       const name = `qbj-bench-${process.pid}-${runNo}`;
       const xml = path.join(dir, 'domain.xml');
-      writeFileSync(xml, domainXml(name, dir));
+      writeFileSync(xml, testDomainXml({ name, disk: path.join(dir, 'c.qcow2'), format: 'qcow2', qemuArgs: observerArgs(path.join(dir, 'observer.sock')) }));
       await run('virsh', [...VIRSH, 'create', xml]);
       try {
         await run('virsh', [...VIRSH, 'suspend', name]);

@@ -80,17 +80,15 @@ export function uniqueDomainName(suffix = ''): string {
 }
 
 /**
- * `virsh create` a transient TCG domain (pc, 64 MiB, no video/graphics/balloon/usb) whose virtio
- * vda is `disk` (a qcow2 chain built beforehand); destroyed at teardown.
+ * The XML of a transient TCG test domain (pc, 64 MiB, no video/graphics/balloon/usb) with `disk` as
+ * its virtio vda; `qemuArgs` are appended to QEMU's command line through <qemu:commandline>.
  */
-export async function createDomain(t: Test, options: { disk: string; format?: string; name?: string }): Promise<TestDomain> {
-  const name = options.name ?? uniqueDomainName();
-  const dir = tempDir(t);
-  const xmlPath = path.join(dir, 'domain.xml');
-  writeFileSync(
-    xmlPath,
-    `<domain type='qemu'>
-  <name>${xmlEscape(name)}</name>
+export function testDomainXml(options: { name: string; disk: string; format: string; qemuArgs?: readonly string[] }): string {
+  const extra = options.qemuArgs?.length
+    ? `  <qemu:commandline>\n${options.qemuArgs.map((a) => `    <qemu:arg value='${xmlEscape(a)}'/>`).join('\n')}\n  </qemu:commandline>\n`
+    : '';
+  return `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>${xmlEscape(options.name)}</name>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
@@ -98,7 +96,7 @@ export async function createDomain(t: Test, options: { disk: string; format?: st
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <disk type='file' device='disk'>
-      <driver name='qemu' type='${xmlEscape(options.format ?? 'qcow2')}'/>
+      <driver name='qemu' type='${xmlEscape(options.format)}'/>
       <source file='${xmlEscape(options.disk)}'/>
       <target dev='vda' bus='virtio'/>
     </disk>
@@ -106,9 +104,19 @@ export async function createDomain(t: Test, options: { disk: string; format?: st
     <video><model type='none'/></video>
     <memballoon model='none'/>
   </devices>
-</domain>
-`,
-  );
+${extra}</domain>
+`;
+}
+
+/**
+ * `virsh create` a transient TCG domain (pc, 64 MiB, no video/graphics/balloon/usb) whose virtio
+ * vda is `disk` (a qcow2 chain built beforehand); destroyed at teardown.
+ */
+export async function createDomain(t: Test, options: { disk: string; format?: string; name?: string }): Promise<TestDomain> {
+  const name = options.name ?? uniqueDomainName();
+  const dir = tempDir(t);
+  const xmlPath = path.join(dir, 'domain.xml');
+  writeFileSync(xmlPath, testDomainXml({ name, disk: options.disk, format: options.format ?? 'qcow2' }));
   // Recorded so a final ci/libvirt-down.sh destroys it even if this process is killed.
   appendFileSync(path.join(STATE, 'domains'), `${name}\n`);
   await runVirsh({ uri: LIBVIRT_URI }, ['create', '--file', xmlPath], { timeoutMs: 60_000 });
