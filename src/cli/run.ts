@@ -7,8 +7,6 @@ import { COMMANDS } from './commands/index.js';
 
 import { VERSION } from './version.js';
 
-export { VERSION };
-
 const GLOBAL_HELP = `Connection (every command): --socket PATH | --tcp HOST:PORT | --domain NAME [--connect URI]
 Global options: --json (one JSON object per line)  --trace FILE (record QMP both ways, mock-qmp format)
                 --connect-timeout SECONDS (default 10)  --help
