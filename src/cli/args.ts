@@ -101,10 +101,14 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
   return global;
 }
 
-/** A positive number of seconds (fractions allowed). */
+/**
+ * A positive number of seconds (fractions allowed, any size: src/util/timers.ts takes fractional,
+ * sub-millisecond and longer-than-24.8-day timeouts alike).
+ */
 export function parseSeconds(text: string, option: string, command?: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0)) throw new UsageError(`${option} wants a positive number of seconds, got '${text}'`, command);
+  if (!Number.isFinite(value * 1000)) throw new UsageError(`${option} ${text} is too large`, command);
   return value;
 }
 

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { ConnectError } from '../protocol/errors.js';
 import { describeAddress, type SocketAddress } from './socket.js';
+import { setLongTimeout } from '../util/timers.js';
 
 /**
  * A raw, byte-exact socket for the QMP mock server and the recorder (mock-qmp/): they must
@@ -105,17 +106,17 @@ export function connectStream(address: SocketAddress, timeoutMs = 10_000): Promi
   const peer = describeAddress(address);
   return new Promise((resolve, reject) => {
     const socket = net.connect(address);
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       socket.destroy();
       reject(new ConnectError(peer, `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('connect', () => {
-      clearTimeout(timer);
+      timer.clear();
       socket.removeAllListeners('error');
       resolve(new ByteStream(socket, peer));
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      timer.clear();
       socket.destroy();
       reject(new ConnectError(peer, `${error.code ?? ''} ${error.message}`.trim(), { cause: error }));
     });

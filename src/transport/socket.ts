@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { AbortedError, ConnectError, QmpTimeoutError } from '../protocol/errors.js';
 import type { ConnectOptions, Transport, TransportHandlers } from './transport.js';
+import { timeoutSignal } from '../util/timers.js';
 
 export type SocketAddress = { path: string } | { host: string; port: number };
 
@@ -45,7 +46,7 @@ export class SocketTransport implements Transport {
   static async connect(address: SocketAddress, options: ConnectOptions = {}): Promise<SocketTransport> {
     const peer = describeAddress(address);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const deadline = timeoutSignal(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     try {
       // Most connects succeed at once; p-retry is loaded only when QEMU is not listening yet.

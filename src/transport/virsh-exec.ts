@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { AbortedError, QmpError, QmpTimeoutError } from '../protocol/errors.js';
+import { setLongTimeout } from '../util/timers.js';
 
 /** Where and how to run virsh. Shared by the virsh transport and the libvirt helpers. */
 export interface VirshTarget {
@@ -84,7 +85,7 @@ export function runVirsh(
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       options.signal?.removeEventListener('abort', onAbort);
       fn();
     };
@@ -92,7 +93,7 @@ export function runVirsh(
       child.kill('SIGKILL');
       finish(() => reject(new AbortedError(`virsh ${args.join(' ')}`, { cause: options.signal?.reason })));
     };
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       child.kill('SIGKILL');
       finish(() => reject(new QmpTimeoutError(`virsh ${args.join(' ')}`, timeoutMs)));
     }, timeoutMs);

@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
 import { AbortedError, ConnectError, ConnectionClosedError, ProtocolError, QmpTimeoutError } from '../protocol/errors.js';
 import type { ConnectOptions, Transport, TransportHandlers } from './transport.js';
+import { timeoutSignal } from '../util/timers.js';
 import {
   describeVirshTarget,
   oneLine,
@@ -141,7 +142,7 @@ export class VirshTransport implements Transport {
     const target: VirshTarget = { uri: options.uri, virshPath: options.virshPath, env: options.env };
     const where = `libvirt domain ${JSON.stringify(options.domain)} (${describeVirshTarget(target)})`;
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const deadline = timeoutSignal(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - started));
     let shell: VirshShell | undefined;

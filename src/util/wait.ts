@@ -1,4 +1,5 @@
 import { AbortedError, QmpTimeoutError } from '../protocol/errors.js';
+import { checkTimeoutMs, setLongTimeout, type LongTimer } from './timers.js';
 
 export interface WaitOptions {
   /** Give up after this many milliseconds. `undefined` or `Infinity`: no time limit (the signal still applies). */
@@ -17,16 +18,18 @@ export function boundedWait<T>(
   start: (resolve: (value: T) => void, reject: (error: Error) => void) => () => void,
 ): Promise<T> {
   const { timeoutMs, signal } = options;
+  // A bad timeout is the caller's bug: say so now, before anything was started.
+  if (timeoutMs !== undefined) checkTimeoutMs(timeoutMs, `the timeout of ${what}`);
   if (signal?.aborted) return Promise.reject(new AbortedError(what, { cause: signal.reason }));
   return new Promise<T>((resolve, reject) => {
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     let cleanup: (() => void) | undefined;
     const onAbort = (): void => finish(() => reject(new AbortedError(what, { cause: signal?.reason })));
     const finish = (settle: () => void): void => {
       if (done) return;
       done = true;
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.clear();
       signal?.removeEventListener('abort', onAbort);
       cleanup?.();
       settle();
@@ -41,7 +44,7 @@ export function boundedWait<T>(
       return;
     }
     if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-      timer = setTimeout(() => finish(() => reject(new QmpTimeoutError(what, timeoutMs))), timeoutMs);
+      timer = setLongTimeout(() => finish(() => reject(new QmpTimeoutError(what, timeoutMs))), timeoutMs);
     }
     signal?.addEventListener('abort', onAbort, { once: true });
   });

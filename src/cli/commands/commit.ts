@@ -8,6 +8,7 @@ import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import type { Output } from '../output.js';
 import { cliDisk } from '../disks.js';
+import { timeoutSignal } from '../../util/timers.js';
 
 const MIB = 1024 * 1024;
 
@@ -163,7 +164,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       return 0;
     }
 
-    const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
     const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
     const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block commit', stopSignal) : () => {};
     try {

@@ -1,6 +1,7 @@
 import { AbortedError } from '../../protocol/errors.js';
 import { parseCount, parseSeconds } from '../args.js';
 import { stringOption, type CommandSpec } from '../context.js';
+import { timeoutSignal } from '../../util/timers.js';
 
 export const eventsCommand: CommandSpec = {
   name: 'events',
@@ -22,7 +23,7 @@ export const eventsCommand: CommandSpec = {
     const count = countText === undefined ? Infinity : parseCount(countText, '--count', 'events');
     const timeoutText = stringOption(context, 'timeout');
     const signals = [context.signal];
-    if (timeoutText !== undefined) signals.push(AbortSignal.timeout(parseSeconds(timeoutText, '--timeout', 'events') * 1000));
+    if (timeoutText !== undefined) signals.push(timeoutSignal(parseSeconds(timeoutText, '--timeout', 'events') * 1000));
     const signal = AbortSignal.any(signals);
     const client = await context.connect();
     let received = 0;
