@@ -2,6 +2,7 @@
 export {
   QmpClient,
   ConnectionState,
+  DEFAULT_COMMAND_TIMEOUT_MS,
   type QmpClientOptions,
   type QmpClientEvents,
   type ConnectTarget,
@@ -20,6 +21,7 @@ export {
   StateError,
   QmpTimeoutError,
   AbortedError,
+  MonitorUnresponsiveError,
   type QmpErrorOptions,
 } from './protocol/errors.js';
 export { EventHistory, matchesFilter, type EventFilter } from './protocol/events.js';
@@ -28,6 +30,8 @@ export type { Transport, TransportHandlers, ConnectOptions } from './transport/t
 export { SocketTransport, describeAddress, type SocketAddress } from './transport/socket.js';
 export * from './qapi/types.js';
 export type { WaitOptions } from './util/wait.js';
+export type { LivenessOptions } from './protocol/liveness.js';
+export { MAX_TIMER_MS, setLongTimeout, timeoutSignal, type LongTimer } from './util/timers.js';
 export { QemuProcess, type QemuLaunchOptions, type QemuExit } from './transport/qemu-process.js';
 export {
   ImageToolError,

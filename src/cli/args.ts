@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../protocol/client.js';
 
 /** A mistake in how the command was called: exit code 2, message plus the command's usage. */
 export class UsageError extends Error {
@@ -23,6 +24,7 @@ export const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
   trace: { type: 'string' },
   'connect-timeout': { type: 'string' },
+  'command-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpecs;
 
@@ -34,6 +36,8 @@ export interface GlobalOptions {
   json: boolean;
   trace?: string;
   connectTimeoutMs: number;
+  /** Timeout of every QMP command, and how long the monitor may stay silent during a long wait. */
+  commandTimeoutMs: number;
   help: boolean;
 }
 
@@ -75,6 +79,7 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
     json: values.json === true,
     help: values.help === true,
     connectTimeoutMs: 10_000,
+    commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
   };
   const socket = str('socket');
   const tcp = str('tcp');
@@ -98,6 +103,8 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
   if (trace) global.trace = trace;
   const timeout = str('connect-timeout');
   if (timeout !== undefined) global.connectTimeoutMs = parseSeconds(timeout, '--connect-timeout', command) * 1000;
+  const commandTimeout = str('command-timeout');
+  if (commandTimeout !== undefined) global.commandTimeoutMs = parseSeconds(commandTimeout, '--command-timeout', command) * 1000;
   return global;
 }
 

@@ -18,7 +18,7 @@ export async function connectFromOptions(
 ): Promise<CliConnection> {
   // The trace writer and the virsh transport load only when asked for: CLI start-up is part of every command.
   const trace = global.trace ? (await import('../../mock-qmp/trace.js')).createTraceSink(global.trace, { command: `qmp-blockjob ${argv.join(' ')}`, note: 'recorded by qmp-blockjob --trace' }) : undefined;
-  const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, signal, ...extra };
+  const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, commandTimeoutMs: global.commandTimeoutMs, signal, ...extra };
   if (trace) options.traffic = trace.sink;
   let client: QmpClient;
   try {

@@ -14,6 +14,12 @@ export interface CliContext {
    * The runner closes it (and flushes the trace) when the command returns.
    */
   connect(): Promise<QmpClient>;
+  /**
+   * Settles with `work`, unless QEMU's monitor stops answering first (no reply to a probe within
+   * --command-timeout): then rejects with MonitorUnresponsiveError. For waits on job events, which
+   * would otherwise wait forever on a stuck QEMU.
+   */
+  whileAlive<T>(work: Promise<T>): Promise<T>;
 }
 
 export interface CommandSpec {

@@ -1,3 +1,4 @@
+import type { QmpClient } from '../protocol/client.js';
 import { QmpCommandError, QmpError } from '../protocol/errors.js';
 import { parseCommandLine, UsageError, type OptionSpecs } from './args.js';
 import { connectFromOptions, type CliConnection } from './connect.js';
@@ -9,7 +10,8 @@ import { VERSION } from './version.js';
 
 const GLOBAL_HELP = `Connection (every command): --socket PATH | --tcp HOST:PORT | --domain NAME [--connect URI]
 Global options: --json (one JSON object per line)  --trace FILE (record QMP both ways, mock-qmp format)
-                --connect-timeout SECONDS (default 10)  --help
+                --connect-timeout SECONDS (default 10)  --command-timeout SECONDS (default 30: how long QEMU's
+                monitor may take to answer a command, or stay silent while a job is waited for)  --help
 Global options may stand before or after the command.`;
 
 function commandTable(): Map<string, CommandSpec> {
@@ -84,6 +86,7 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
       connections.push(connection);
       return connection.client;
     },
+    whileAlive: (work) => whileAlive(connections.at(-1)?.client, work),
   };
   try {
     return await spec.run(context);
@@ -96,6 +99,17 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+async function whileAlive<T>(client: QmpClient | undefined, work: Promise<T>): Promise<T> {
+  if (!client) return work;
+  const stop = new AbortController();
+  try {
+    // The watch resolves only when stopped or when the connection closes: then `work` decides.
+    return await Promise.race([work, client.watchLiveness({ signal: stop.signal }).then(() => work)]);
+  } finally {
+    stop.abort();
   }
 }
 

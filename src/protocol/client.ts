@@ -7,8 +7,11 @@ import {
   ProtocolError,
   QmpCommandError,
   QmpError,
+  QmpTimeoutError,
   StateError,
 } from './errors.js';
+import { CommandDeadlines } from './deadlines.js';
+import { watchLiveness, type LivenessOptions } from './liveness.js';
 import { EventHistory, EventQueue, matchesData, type EventFilter } from './events.js';
 import type {
   CommandArgs,
@@ -22,7 +25,11 @@ import type {
 } from '../qapi/types.js';
 import { SocketTransport, type SocketAddress } from '../transport/socket.js';
 import type { ConnectOptions, Transport } from '../transport/transport.js';
+import { checkTimeoutMs } from '../util/timers.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
+
+/** Default timeout of a command that gives none: long enough for any sane QMP command, short of "forever". */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
 export enum ConnectionState {
   /** Transport open, waiting for QEMU's greeting. */
@@ -49,7 +56,7 @@ export interface QmpClientOptions extends ConnectOptions {
   negotiate?: boolean;
   /** How many recent events to keep for late waiters. Default 1000. */
   eventHistory?: number;
-  /** Timeout for commands that do not give their own. Default: none. */
+  /** Timeout for commands that do not give their own. Default 30 s; Infinity: none. */
   commandTimeoutMs?: number;
   /** Receives every message both ways (for traces and debugging). */
   traffic?: TrafficSink;
@@ -99,7 +106,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   private readonly abandoned = new Set<number>();
   private readonly queues = new Set<EventQueue>();
   private readonly traffic: TrafficSink | undefined;
-  private readonly defaultTimeoutMs: number | undefined;
+  /** Deadlines of commands under the default timeout (one timer for all of them). */
+  private readonly deadlines: CommandDeadlines | undefined;
   private nextId = 1;
   private stateValue: ConnectionState = ConnectionState.Greeting;
   private greetingValue: QmpGreeting | undefined;
@@ -115,7 +123,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     this.framer = new LineFramer(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.history = new EventHistory(options.eventHistory ?? 1000);
     this.traffic = options.traffic;
-    this.defaultTimeoutMs = options.commandTimeoutMs;
+    const commandTimeoutMs = checkTimeoutMs(options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeoutMs');
+    this.deadlines = commandTimeoutMs === Infinity ? undefined : new CommandDeadlines(commandTimeoutMs, (id) => this.expire(id));
     this.closedPromise = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -191,6 +200,16 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   /** Whether out-of-band execution was negotiated. */
   get oob(): boolean {
     return this.oobEnabled;
+  }
+
+  /** The timeout of commands that give none (`commandTimeoutMs`; Infinity: none). */
+  get commandTimeoutMs(): number {
+    return this.deadlines?.timeoutMs ?? Infinity;
+  }
+
+  /** Probes the monitor during a long wait; rejects with MonitorUnresponsiveError when it goes silent (see liveness.ts). */
+  watchLiveness(options?: LivenessOptions): Promise<void> {
+    return watchLiveness(this, options);
   }
 
   /** Commands sent and not yet answered. */
@@ -330,16 +349,18 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     verb: 'execute' | 'exec-oob' = 'execute',
   ): Promise<unknown> {
     const id = this.nextId++;
-    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     // Serialised by hand: one JSON.stringify of a whole message object fewer per command on the hot path.
     const line = `{"${verb}":${JSON.stringify(name)}${args === undefined ? '' : `,"arguments":${JSON.stringify(args)}`},"id":${id}}\n`;
-    if (timeoutMs === undefined && options.signal === undefined) {
-      // Hot path (most commands): no timer, no abort listener, nothing to clean up but the map entry.
+    if (options.timeoutMs === undefined && options.signal === undefined) {
+      // Hot path (most commands): no timer of its own, no abort listener; the default timeout is one
+      // shared deadline check (CommandDeadlines), so cleanup is two map deletions.
       return new Promise((resolve, reject) => {
         this.pending.set(id, { command: name, args, resolve, reject });
+        this.deadlines?.add(id);
         this.write(id, verb, name, args, line, reject);
       });
     }
+    const timeoutMs = options.timeoutMs ?? this.deadlines?.timeoutMs;
     return boundedWait<unknown>(`${name} on ${this.peer}`, { timeoutMs, signal: options.signal }, (resolve, reject) => {
       this.pending.set(id, { command: name, args, resolve, reject });
       this.write(id, verb, name, args, line, reject);
@@ -363,8 +384,18 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       this.transport.write(line);
     } catch (error) {
       this.pending.delete(id);
+      this.deadlines?.delete(id);
       reject(new ConnectionClosedError(`cannot send ${name} to ${this.peer}`, { cause: error }));
     }
+  }
+
+  /** A command under the default timeout ran out of time. */
+  private expire(id: number): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    this.forget(id);
+    pending.reject(new QmpTimeoutError(`${pending.command} on ${this.peer}`, this.deadlines?.timeoutMs ?? Infinity));
   }
 
   private forget(id: number): void {
@@ -455,6 +486,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       return;
     }
     this.pending.delete(key);
+    this.deadlines?.delete(key);
     if ('error' in message) {
       const error = (message.error ?? {}) as { class?: unknown; desc?: unknown };
       pending.reject(
@@ -484,6 +516,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       );
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.deadlines?.clear();
     for (const command of pending) command.reject(closed(command.command));
     for (const queue of [...this.queues]) queue.end(byUs ? undefined : closed('an event stream'));
     this.emit('close', byUs ? undefined : (reason ?? new ConnectionClosedError(`${this.peer} closed the connection`)));

@@ -9,7 +9,8 @@
  *    ├── ConnectionClosedError  the connection ended while something was waiting on it
  *    ├── StateError             a method was called in a state that does not allow it
  *    ├── QmpTimeoutError        a command or wait ran out of time
- *    └── AbortedError           the caller's AbortSignal fired
+ *    ├── AbortedError           the caller's AbortSignal fired
+ *    └── MonitorUnresponsiveError  QEMU's monitor stopped answering probes during a long wait
  *
  * The block layer adds its own subclasses (see src/block/errors.ts and src/jobs/errors.ts).
  * Every constructor takes `{ cause }` so the original error is never lost.
@@ -74,5 +75,20 @@ export class QmpTimeoutError extends QmpError {
 export class AbortedError extends QmpError {
   constructor(what: string, options?: QmpErrorOptions) {
     super(`${what} was aborted`, options);
+  }
+}
+
+/** QEMU's monitor stopped answering (QEMU stuck, e.g. on hung storage) while something waited on it. */
+export class MonitorUnresponsiveError extends QmpError {
+  readonly peer: string;
+  /** How long the monitor was given to answer a probe. */
+  readonly timeoutMs: number;
+  constructor(peer: string, timeoutMs: number, options?: QmpErrorOptions) {
+    super(
+      `QEMU's monitor has not answered for ${Number((timeoutMs / 1000).toFixed(3))} s (${peer}): QEMU may be stuck, e.g. on hung storage; anything it was doing (a block job) may still go on`,
+      options,
+    );
+    this.peer = peer;
+    this.timeoutMs = timeoutMs;
   }
 }

@@ -3,18 +3,20 @@ import path from 'node:path';
 
 export interface FaultProxyOptions {
   /** QEMU → client: return the lines to pass on instead of `line` (none drops it). */
-  fromQemu?: (line: string) => string[];
+  fromQemu?: (line: string, connection: number) => string[];
   /** client → QEMU: likewise. */
-  toQemu?: (line: string) => string[];
+  toQemu?: (line: string, connection: number) => string[];
 }
 
 /**
  * A line-based proxy between a client and a real QEMU monitor, to break a real conversation on
- * purpose. Every message still comes from QEMU; only what a test injects is made up.
+ * purpose. Every message still comes from QEMU; only what a test injects is made up. Connections
+ * are numbered from 1, so a transform can treat each client's conversation on its own.
  */
 export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void> }> {
   const proxyPath = path.join(dir, 'proxy.sock');
   const sockets = new Set<net.Socket>();
+  let connections = 0;
   const pipeLines = (from: net.Socket, to: net.Socket, transform: ((line: string) => string[]) | undefined): void => {
     let buffered = '';
     from.setEncoding('utf8');
@@ -31,10 +33,11 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
     from.on('error', () => to.destroy());
   };
   const server = net.createServer((client) => {
+    const n = ++connections;
     const upstream = net.connect(upstreamPath);
     sockets.add(client).add(upstream);
-    pipeLines(upstream, client, options.fromQemu);
-    pipeLines(client, upstream, options.toQemu);
+    pipeLines(upstream, client, options.fromQemu && ((line) => options.fromQemu!(line, n)));
+    pipeLines(client, upstream, options.toQemu && ((line) => options.toQemu!(line, n)));
   });
   await new Promise<void>((resolve) => server.listen(proxyPath, resolve));
   return {
@@ -44,5 +47,28 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Freezes a real QEMU (SIGSTOP: its monitor stops answering, as on hung storage) once `when` says
+ * so for a line QEMU sent; the line itself still gets through. `thaw()` sends SIGCONT.
+ */
+export function freezeQemuAfter(pid: number, when: (line: string, connection: number) => boolean): FaultProxyOptions & { thaw: () => void; frozen: () => boolean } {
+  let frozen = false;
+  return {
+    fromQemu: (line, connection) => {
+      if (!frozen && when(line, connection)) {
+        frozen = true;
+        // After this line is written: QEMU's own bytes before the freeze all reach the client.
+        setImmediate(() => process.kill(pid, 'SIGSTOP'));
+      }
+      return [line];
+    },
+    thaw: () => {
+      if (frozen) process.kill(pid, 'SIGCONT');
+      frozen = false;
+    },
+    frozen: () => frozen,
   };
 }

@@ -170,14 +170,14 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     try {
       let result: CommitResult;
       if (range.active) {
-        await job.waitUntilReady({ signal: stopSignal });
+        await context.whileAlive(job.waitUntilReady({ signal: stopSignal }));
         stopProgress();
         if (flag(context, 'verbose')) out.progress('Block commit', 100);
         if (pivot) {
-          result = await job.pivot({ signal: context.signal });
+          result = await context.whileAlive(job.pivot({ signal: context.signal }));
           out.message('Successfully pivoted');
         } else if (keepOverlay) {
-          result = await job.keepOverlay({ signal: context.signal });
+          result = await context.whileAlive(job.keepOverlay({ signal: context.signal }));
           out.message('Commit complete, overlay image kept');
         } else {
           out.message('Now in synchronized phase');
@@ -185,7 +185,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
           return 0;
         }
       } else {
-        result = await job.wait({ signal: stopSignal });
+        result = await context.whileAlive(job.wait({ signal: stopSignal }));
         stopProgress();
         if (flag(context, 'verbose')) out.progress('Block commit', 100);
         out.message('Commit complete');
