@@ -16,6 +16,7 @@ export {
   QmpError,
   ConnectError,
   ProtocolError,
+  EventOverflowError,
   QmpCommandError,
   ConnectionClosedError,
   StateError,

@@ -3,6 +3,9 @@
 // scripts probing for the tool pay only node's own start-up.
 import { VERSION } from './version.js';
 
+// A reader that went away (`qmp-blockjob --help | head -1`) is no crash; Output tracks it for commands.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 if (process.argv[2] === '--version' || process.argv[2] === '-V') {
   process.stdout.write(`qmp-blockjob ${VERSION}\n`);
 } else {

@@ -9,15 +9,58 @@ export interface OutputStreams {
 /**
  * Everything the CLI prints goes through here, so `--json` (one JSON object per line on stdout) and
  * the human form (virsh's wording, progress on stderr) stay consistent.
+ *
+ * A reader that goes away (`… | head -1`) must not change what happens to a job: a write error on
+ * stdout or stderr (EPIPE) marks that stream gone, later output to it is dropped, and the command
+ * finishes what it was asked (`stdoutGone` tells commands that only print, like `events`, to stop).
+ * A slow reader is waited for (`drain()`), so what piles up is bounded by the client's queues.
  */
 export class Output {
   private progressShown = false;
   private lastPlainBucket = -1;
+  private readonly gone = new Set<NodeJS.WritableStream>();
+  private readonly stdoutController = new AbortController();
+  private stdoutFull = false;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     readonly json: boolean,
     private readonly streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr },
-  ) {}
+  ) {
+    for (const stream of [streams.stdout, streams.stderr]) {
+      stream.on('error', () => this.lose(stream));
+    }
+    streams.stdout.on('drain', () => this.drained());
+  }
+
+  /** Fires when stdout's reader has gone away (EPIPE): nothing printed from now on can be read. */
+  get stdoutGone(): AbortSignal {
+    return this.stdoutController.signal;
+  }
+
+  /** Resolves when stdout can take more (its buffer is below its high-water mark), is gone, or `signal` fires. */
+  drain(signal?: AbortSignal): Promise<void> {
+    if (!this.stdoutFull || this.gone.has(this.streams.stdout) || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', done);
+        this.drainWaiters = this.drainWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      signal?.addEventListener('abort', done, { once: true });
+      this.drainWaiters.push(done);
+    });
+  }
+
+  /** Prints raw text on stdout (e.g. pretty JSON), like the other results. */
+  text(text: string): void {
+    this.write(this.streams.stdout, text);
+  }
+
+  /** Prints raw text on stderr. */
+  note(text: string): void {
+    this.write(this.streams.stderr, text);
+  }
 
   /** A result: human text on stdout, or the object as one JSON line. */
   result(human: string | undefined, object: Record<string, unknown>): void {
@@ -63,7 +106,7 @@ export class Output {
     }
     const text = `${label}: [${percent.toFixed(2).padStart(6)} %]`;
     if (this.streams.stderr.isTTY) {
-      this.streams.stderr.write(`\r${text}`);
+      this.write(this.streams.stderr, `\r${text}`);
       this.progressShown = true;
       return;
     }
@@ -76,13 +119,36 @@ export class Output {
 
   endProgress(): void {
     if (this.progressShown) {
-      this.streams.stderr.write('\n');
+      this.write(this.streams.stderr, '\n');
       this.progressShown = false;
     }
   }
 
   private line(stream: NodeJS.WritableStream, text: string): void {
-    stream.write(`${text}\n`);
+    this.write(stream, `${text}\n`);
+  }
+
+  private write(stream: NodeJS.WritableStream, text: string): void {
+    if (this.gone.has(stream)) return;
+    // The callback sees a write error (EPIPE) even on a stream whose 'error' was already handled.
+    const below = stream.write(text, (error) => {
+      if (error) this.lose(stream);
+    });
+    if (!below && stream === this.streams.stdout) this.stdoutFull = true;
+  }
+
+  private lose(stream: NodeJS.WritableStream): void {
+    if (this.gone.has(stream)) return;
+    this.gone.add(stream);
+    if (stream === this.streams.stdout) {
+      this.stdoutController.abort(new Error('stdout was closed by its reader'));
+      this.drained();
+    }
+  }
+
+  private drained(): void {
+    this.stdoutFull = false;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 }
 

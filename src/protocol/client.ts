@@ -4,6 +4,7 @@ import {
   AbortedError,
   ConnectError,
   ConnectionClosedError,
+  type EventOverflowError,
   ProtocolError,
   QmpCommandError,
   QmpError,
@@ -77,6 +78,8 @@ export interface EventStreamOptions extends EventFilter {
   since?: number;
   /** Queue bound before the stream fails as too slow. Default 10,000. */
   maxQueued?: number;
+  /** Called at once when the queue overflows (the iterator throws the same error once its consumer asks). */
+  onOverflow?: (error: EventOverflowError) => void;
 }
 
 export interface QmpClientEvents {
@@ -300,7 +303,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
    * (after the queued events) when the connection is lost.
    */
   events(options: EventStreamOptions = {}): AsyncIterableIterator<QmpEvent> {
-    const queue = new EventQueue(options, options.maxQueued ?? 10_000, (q) => this.queues.delete(q));
+    const queue = new EventQueue(options, options.maxQueued ?? 10_000, (q) => this.queues.delete(q), options.onOverflow);
     if (options.since !== undefined) {
       for (const event of this.history.since(options.since)) queue.offer(event);
     }

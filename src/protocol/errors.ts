@@ -5,6 +5,7 @@
  *   QmpError
  *    ├── ConnectError           the monitor could not be reached, or the greeting/negotiation failed
  *    ├── ProtocolError          the peer sent something that is not QMP (bad JSON, oversized, no id)
+ *    │    └── EventOverflowError  an event stream's consumer fell more than maxQueued events behind
  *    ├── QmpCommandError        QEMU answered a command with {"error": {class, desc}}
  *    ├── ConnectionClosedError  the connection ended while something was waiting on it
  *    ├── StateError             a method was called in a state that does not allow it
@@ -37,6 +38,15 @@ export class ConnectError extends QmpError {
 }
 
 export class ProtocolError extends QmpError {}
+
+/** An event stream's consumer fell too far behind: the stream stopped rather than buffer without bound. */
+export class EventOverflowError extends ProtocolError {
+  readonly maxQueued: number;
+  constructor(maxQueued: number, options?: QmpErrorOptions) {
+    super(`the event consumer fell more than ${maxQueued} events behind (it reads too slowly); the stream stopped rather than buffer without bound`, options);
+    this.maxQueued = maxQueued;
+  }
+}
 
 export class QmpCommandError extends QmpError {
   /** QMP error class, e.g. "GenericError", "DeviceNotFound", "CommandNotFound". */

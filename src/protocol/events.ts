@@ -1,4 +1,4 @@
-import { ProtocolError, type QmpError } from './errors.js';
+import { EventOverflowError, ProtocolError, type QmpError } from './errors.js';
 import { eventJobId, type QmpEvent } from '../qapi/types.js';
 
 /** Which events a subscriber wants. All given criteria must match. */
@@ -84,6 +84,7 @@ export class EventQueue implements AsyncIterableIterator<QmpEvent> {
     private readonly filter: EventFilter,
     private readonly maxQueued: number,
     private readonly unsubscribe: (queue: EventQueue) => void,
+    private readonly onOverflow?: (error: EventOverflowError) => void,
   ) {}
 
   /** Called by the client for every event. */
@@ -96,7 +97,7 @@ export class EventQueue implements AsyncIterableIterator<QmpEvent> {
       return;
     }
     if (this.queue.length - this.head >= this.maxQueued) {
-      this.fail(new ProtocolError(`event consumer fell more than ${this.maxQueued} events behind`));
+      this.fail(new EventOverflowError(this.maxQueued));
       return;
     }
     this.queue.push(event);
@@ -116,10 +117,11 @@ export class EventQueue implements AsyncIterableIterator<QmpEvent> {
     }
   }
 
-  private fail(error: QmpError): void {
+  private fail(error: EventOverflowError): void {
     this.queue.length = 0;
     this.head = 0;
     this.end(error);
+    this.onOverflow?.(error);
   }
 
   next(): Promise<IteratorResult<QmpEvent>> {

@@ -22,26 +22,35 @@ export const eventsCommand: CommandSpec = {
     const countText = stringOption(context, 'count');
     const count = countText === undefined ? Infinity : parseCount(countText, '--count', 'events');
     const timeoutText = stringOption(context, 'timeout');
-    const signals = [context.signal];
+    // A reader that went away (`events | head`) ends the loop: nothing more could be seen.
+    const signals = [context.signal, context.out.stdoutGone];
     if (timeoutText !== undefined) signals.push(timeoutSignal(parseSeconds(timeoutText, '--timeout', 'events') * 1000));
     const signal = AbortSignal.any(signals);
+    // Stops waiting for a slow reader once the queue behind it overflowed: its error is then thrown.
+    const overflow = new AbortController();
     const client = await context.connect();
     let received = 0;
     try {
-      const stream = client.events({ signal, where: filters ? (e) => filters.includes(e.event.toUpperCase()) : undefined });
+      const stream = client.events({
+        signal,
+        where: filters ? (e) => filters.includes(e.event.toUpperCase()) : undefined,
+        onOverflow: (error) => overflow.abort(error),
+      });
       // Scripts (and our tests) can wait for this line instead of guessing when we are listening.
       context.out.result(undefined, { type: 'listening', peer: client.peer });
       if (received < count) {
         for await (const event of stream) {
           context.out.event(event, true);
           if (++received >= count) break;
+          // Wait for a slow reader: events then queue in the client, whose bound (maxQueued) applies.
+          await context.out.drain(AbortSignal.any([signal, overflow.signal]));
         }
       }
     } catch (error) {
       if (!(error instanceof AbortedError)) throw error;
     }
-    if (!context.out.json && received < count) {
-      process.stderr.write(`${context.signal.aborted ? 'event loop interrupted' : 'event loop timed out'}\nevents received: ${received}\n`);
+    if (!context.out.json && received < count && !context.out.stdoutGone.aborted) {
+      context.out.note(`${context.signal.aborted ? 'event loop interrupted' : 'event loop timed out'}\nevents received: ${received}\n`);
     }
     return 0;
   },

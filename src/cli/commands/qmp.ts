@@ -64,7 +64,7 @@ export const qmpCommand: CommandSpec = {
     try {
       const reply = await client.execute(name, args, { signal: context.signal });
       if (context.out.json) context.out.result(undefined, { type: 'reply', command: name, return: reply });
-      else process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
+      else context.out.text(`${JSON.stringify(reply, null, 2)}\n`);
       return 0;
     } catch (error) {
       if (error instanceof QmpCommandError && context.out.json) {
