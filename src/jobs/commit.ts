@@ -13,6 +13,7 @@ import { ConnectionClosedError, QmpCommandError } from '../protocol/errors.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockCommitArguments, BlockJobInfo, JobInfo, JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
+import { Outcome } from '../util/outcome.js';
 import {
   JobAlreadyRunningError,
   JobCommandError,
@@ -220,8 +221,8 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   private request: Request | undefined;
   private dismissedError: string | undefined;
   private resyncing: boolean;
-  private readonly finished: Promise<CommitResult>;
-  private settleFinished!: { resolve: (r: CommitResult) => void; reject: (e: Error) => void };
+  // An Outcome, not a promise: each wait removes its listener when it gives up (a .then would stay).
+  private readonly finished = new Outcome<CommitResult>();
   private settled: { result?: CommitResult; error?: Error } | undefined;
 
   private constructor(init: {
@@ -247,11 +248,6 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     this.commandTimeoutMs = init.commandTimeoutMs;
     this.stream = init.stream;
     this.resyncing = init.resyncing;
-    this.finished = new Promise<CommitResult>((resolve, reject) => {
-      this.settleFinished = { resolve, reject };
-    });
-    // Callers learn the outcome through wait()/pivot()/…; this keeps an unobserved failure from crashing.
-    this.finished.catch(() => {});
     for (const name of ['state', 'ready', 'error', 'concluded', 'anomaly'] as const) {
       this.machine.on(name, (...args: unknown[]) => (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args));
     }
@@ -479,11 +475,14 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       }
       const onReady = (): void => resolve();
       this.machine.on('ready', onReady);
-      this.finished.then(
+      const unsubscribe = this.finished.subscribe(
         (result) => reject(new JobFailedError(`commit job '${this.id}' ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without becoming ready`, this.context(), result)),
         reject,
       );
-      return () => this.machine.off('ready', onReady);
+      return () => {
+        this.machine.off('ready', onReady);
+        unsubscribe();
+      };
     });
   }
 
@@ -501,11 +500,14 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
         if (change.status === status) resolve();
       };
       this.machine.on('state', onState);
-      this.finished.then(
+      const unsubscribe = this.finished.subscribe(
         (result) => reject(new JobFailedError(`commit job '${this.id}' ended (${result.outcome}) without reaching ${status}`, this.context(), result)),
         reject,
       );
-      return () => this.machine.off('state', onState);
+      return () => {
+        this.machine.off('state', onState);
+        unsubscribe();
+      };
     });
   }
 
@@ -554,12 +556,11 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
    */
   wait(options: WaitOptions = {}): Promise<CommitResult> {
     return boundedWait<CommitResult>(`waiting for commit job '${this.id}' to end`, options, (resolve, reject) => {
-      this.finished.then((result) => {
+      return this.finished.subscribe((result) => {
         if (result.outcome === 'failed') reject(new JobFailedError(`commit job '${this.id}' on ${this.disk} failed: ${result.error ?? 'no error text'}`, this.context(), result));
         else if (result.outcome === 'aborted' && this.request !== 'abort') reject(new JobFailedError(`commit job '${this.id}' on ${this.disk} was cancelled by someone else`, this.context(), result));
         else resolve(result);
       }, reject);
-      return () => {};
     });
   }
 
@@ -747,10 +748,10 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     if (this.settled) return;
     if (result) {
       this.settled = { result };
-      this.settleFinished.resolve(result);
+      this.finished.resolve(result);
     } else {
       this.settled = { error: error ?? new Error('unknown') };
-      this.settleFinished.reject(this.settled.error as Error);
+      this.finished.reject(this.settled.error as Error);
     }
   }
 }

@@ -303,7 +303,15 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
    * (after the queued events) when the connection is lost.
    */
   events(options: EventStreamOptions = {}): AsyncIterableIterator<QmpEvent> {
-    const queue = new EventQueue(options, options.maxQueued ?? 10_000, (q) => this.queues.delete(q), options.onOverflow);
+    const { signal } = options;
+    const onAbort = (): void => queue.end();
+    // Ending the queue (by return(), the signal, overflow or close) removes the abort listener too:
+    // a signal reused for many streams would otherwise keep one listener per stream ever made.
+    const unsubscribe = (q: EventQueue): void => {
+      this.queues.delete(q);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const queue = new EventQueue(options, options.maxQueued ?? 10_000, unsubscribe, options.onOverflow);
     if (options.since !== undefined) {
       for (const event of this.history.since(options.since)) queue.offer(event);
     }
@@ -312,9 +320,9 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       return queue;
     }
     this.queues.add(queue);
-    if (options.signal) {
-      if (options.signal.aborted) queue.end();
-      else options.signal.addEventListener('abort', () => queue.end(), { once: true });
+    if (signal) {
+      if (signal.aborted) queue.end();
+      else signal.addEventListener('abort', onAbort, { once: true });
     }
     return queue;
   }
