@@ -1,4 +1,4 @@
-import { ProtocolError } from './protocol/errors.js';
+import { MalformedMessageError, OversizedMessageError } from './protocol/errors.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -15,13 +15,21 @@ export type QmpMessage = Record<string, unknown>;
  * json-stream-es is two to three orders of magnitude slower, so it is kept off this path.
  */
 export class LineFramer {
-  private readonly maxMessageBytes: number;
+  private maxMessageBytes: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
   constructor(maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES) {
-    if (!(maxMessageBytes > 0)) throw new RangeError('maxMessageBytes must be positive');
-    this.maxMessageBytes = maxMessageBytes;
+    this.maxMessageBytes = checkLimit(maxMessageBytes);
+  }
+
+  /** The largest message accepted; may change between chunks (the client keeps it small until the greeting). */
+  get limit(): number {
+    return this.maxMessageBytes;
+  }
+
+  set limit(bytes: number) {
+    this.maxMessageBytes = checkLimit(bytes);
   }
 
   /** Bytes received that do not yet form a whole message. */
@@ -47,7 +55,7 @@ export class LineFramer {
         this.pending = [];
         this.pendingBytes = 0;
       }
-      if (line.length > this.maxMessageBytes) this.fail(`message of ${line.length} bytes exceeds the limit of ${this.maxMessageBytes} bytes`);
+      if (line.length > this.maxMessageBytes) this.fail(new OversizedMessageError(line.length, this.maxMessageBytes));
       const message = parseLine(line);
       if (message !== undefined) emit(message);
       start = newline + 1;
@@ -56,7 +64,7 @@ export class LineFramer {
     if (start < chunk.length) {
       const rest = chunk.length - start;
       if (this.pendingBytes + rest > this.maxMessageBytes) {
-        this.fail(`incomplete message exceeds the limit of ${this.maxMessageBytes} bytes`);
+        this.fail(new OversizedMessageError(undefined, this.maxMessageBytes));
       }
       this.pending.push(chunk.subarray(start));
       this.pendingBytes += rest;
@@ -68,10 +76,15 @@ export class LineFramer {
     this.pendingBytes = 0;
   }
 
-  private fail(message: string): never {
+  private fail(error: OversizedMessageError): never {
     this.reset();
-    throw new ProtocolError(message);
+    throw error;
   }
+}
+
+function checkLimit(bytes: number): number {
+  if (!(bytes > 0)) throw new RangeError('maxMessageBytes must be positive');
+  return bytes;
 }
 
 function parseLine(line: Buffer): QmpMessage | undefined {
@@ -84,15 +97,15 @@ function parseLine(line: Buffer): QmpMessage | undefined {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ProtocolError(`malformed JSON from peer: ${preview(text)}`, { cause: error });
+    throw new MalformedMessageError(preview(text), false, { cause: error });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ProtocolError(`expected a JSON object from peer, got: ${preview(text)}`);
+    throw new MalformedMessageError(preview(text), true);
   }
   return value as QmpMessage;
 }
 
 function preview(text: string): string {
   const trimmed = text.trim();
-  return JSON.stringify(trimmed.length > 120 ? `${trimmed.slice(0, 120)}…` : trimmed);
+  return trimmed.length > 120 ? `${trimmed.slice(0, 120)}…` : trimmed;
 }

@@ -1,7 +1,7 @@
 // The framer gives the same messages however the byte stream is cut: at every position, and byte by byte.
 import { readdirSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { LineFramer, ProtocolError, type QmpMessage } from '../src/index.js';
+import { LineFramer, MalformedMessageError, OversizedMessageError, type QmpMessage } from '../src/index.js';
 import { startQemu, tempDir, fixturePath } from './helpers/qemu.js';
 import { buildSeedChain, blockdevChainArgs } from './helpers/chain.js';
 import { captureRawStream } from './helpers/raw-capture.js';
@@ -74,21 +74,21 @@ t.test('a multi-byte UTF-8 character cut in half survives', (t) => {
   t.end();
 });
 
-t.test('a message over the limit is a ProtocolError, whole or in pieces', (t) => {
+t.test('a message over the limit is a ProtocolError (OversizedMessageError), whole or in pieces', (t) => {
   const big = Buffer.from(`{"return": "${'x'.repeat(2000)}"}\r\n`);
-  t.throws(() => parseAll([big], 1024), ProtocolError, 'a whole oversized line should be refused');
+  t.throws(() => parseAll([big], 1024), OversizedMessageError, 'a whole oversized line should be refused');
   const pieces = Array.from({ length: 40 }, (_, i) => big.subarray(i * 50, i * 50 + 50));
-  t.throws(() => parseAll(pieces, 1024), ProtocolError, 'an oversized line arriving in pieces should be refused before it is complete');
+  t.throws(() => parseAll(pieces, 1024), OversizedMessageError, 'an oversized line arriving in pieces should be refused before it is complete');
   const framer = new LineFramer(1024);
   try { framer.push(big.subarray(0, 1500), () => {}); } catch { /* expected */ }
   t.equal(framer.bufferedBytes, 0, 'the framer should not keep the oversized bytes');
   t.end();
 });
 
-t.test('malformed JSON and non-objects are ProtocolErrors', (t) => {
-  t.throws(() => parseAll([Buffer.from('{"return": \r\n')]), ProtocolError, 'truncated JSON should be refused');
-  t.throws(() => parseAll([Buffer.from('[1,2]\r\n')]), ProtocolError, 'an array should be refused');
-  t.throws(() => parseAll([Buffer.from('42\r\n')]), ProtocolError, 'a number should be refused');
+t.test('malformed JSON and non-objects are ProtocolErrors (MalformedMessageError)', (t) => {
+  t.throws(() => parseAll([Buffer.from('{"return": \r\n')]), MalformedMessageError, 'truncated JSON should be refused');
+  t.throws(() => parseAll([Buffer.from('[1,2]\r\n')]), MalformedMessageError, 'an array should be refused');
+  t.throws(() => parseAll([Buffer.from('42\r\n')]), MalformedMessageError, 'a number should be refused');
   t.same(parseAll([Buffer.from('\r\n\r\n{"a":1}\r\n')]), [{ a: 1 }], 'blank lines should be skipped');
   t.end();
 });

@@ -12,6 +12,7 @@ import {
   StateError,
 } from './errors.js';
 import { CommandDeadlines } from './deadlines.js';
+import { beforeGreeting, GREETING_LIMIT_BYTES, unexpectedFirstMessage } from './greeting.js';
 import { watchLiveness, type LivenessOptions } from './liveness.js';
 import { EventHistory, EventQueue, matchesData, type EventFilter } from './events.js';
 import type {
@@ -103,6 +104,7 @@ const ABANDONED_MEMORY = 1024;
 export class QmpClient extends EventEmitter<QmpClientEvents> {
   private readonly transport: Transport;
   private readonly framer: LineFramer;
+  private readonly maxMessageBytes: number;
   private readonly history: EventHistory;
   // Ids are numbers: QEMU echoes any JSON value, and number keys are the cheapest to map.
   private readonly pending = new Map<number, PendingCommand>();
@@ -123,7 +125,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   private constructor(transport: Transport, options: QmpClientOptions) {
     super();
     this.transport = transport;
-    this.framer = new LineFramer(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.framer = new LineFramer(Math.min(this.maxMessageBytes, GREETING_LIMIT_BYTES));
     this.history = new EventHistory(options.eventHistory ?? 1000);
     this.traffic = options.traffic;
     const commandTimeoutMs = checkTimeoutMs(options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeoutMs');
@@ -155,8 +158,9 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
         (resolve, reject) => {
           if (client.greetingValue) resolve(client.greetingValue);
           client.greetingWaiter = resolve;
+          // A peer we dropped for what it sent (not QMP, too big) says so; else it just went away.
           const onClose = (error: Error | undefined): void =>
-            reject(new ConnectionClosedError(`${transport.peer} closed before sending a QMP greeting`, { cause: error }));
+            reject(error instanceof ProtocolError ? error : new ConnectionClosedError(`${transport.peer} closed before sending a QMP greeting`, { cause: error }));
           client.once('close', onClose);
           return () => {
             client.greetingWaiter = undefined;
@@ -422,7 +426,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       this.framer.push(chunk, (message) => this.dispatch(message));
     } catch (error) {
       const protocolError = error instanceof QmpError ? error : new ProtocolError(String(error), { cause: error });
-      this.fatal(protocolError);
+      this.fatal(this.greetingValue ? protocolError : beforeGreeting(protocolError));
     }
   }
 
@@ -435,6 +439,10 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     this.traffic?.('in', message);
     if ('event' in message) {
       this.onEvent(message);
+      return;
+    }
+    if (!this.greetingValue && !('QMP' in message)) {
+      this.fatal(unexpectedFirstMessage(message));
       return;
     }
     if ('return' in message || 'error' in message) {
@@ -461,6 +469,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       return;
     }
     this.greetingValue = message as unknown as QmpGreeting;
+    this.framer.limit = this.maxMessageBytes;
     this.greetingWaiter?.(this.greetingValue);
   }
 

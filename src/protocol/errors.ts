@@ -5,6 +5,9 @@
  *   QmpError
  *    ├── ConnectError           the monitor could not be reached, or the greeting/negotiation failed
  *    ├── ProtocolError          the peer sent something that is not QMP (bad JSON, oversized, no id)
+ *    │    ├── MalformedMessageError   a line that is not a JSON object
+ *    │    ├── OversizedMessageError   a message over maxMessageBytes
+ *    │    ├── NotQmpServerError       the first thing the peer sent is no greeting (SSH banner, other JSON)
  *    │    └── EventOverflowError  an event stream's consumer fell more than maxQueued events behind
  *    ├── QmpCommandError        QEMU answered a command with {"error": {class, desc}}
  *    ├── ConnectionClosedError  the connection ended while something was waiting on it
@@ -38,6 +41,39 @@ export class ConnectError extends QmpError {
 }
 
 export class ProtocolError extends QmpError {}
+
+/** A line from the peer that is not a JSON object. `text` is its start, as received. */
+export class MalformedMessageError extends ProtocolError {
+  readonly text: string;
+  readonly json: boolean;
+  constructor(text: string, json: boolean, options?: QmpErrorOptions) {
+    super(json ? `expected a JSON object from peer, got: ${JSON.stringify(text)}` : `malformed JSON from peer: ${JSON.stringify(text)}`, options);
+    this.text = text;
+    this.json = json;
+  }
+}
+
+/** A message (or the start of one) from the peer larger than the limit. */
+export class OversizedMessageError extends ProtocolError {
+  /** Size of the whole message, or undefined when it was refused before its end. */
+  readonly bytes: number | undefined;
+  readonly limit: number;
+  constructor(bytes: number | undefined, limit: number, options?: QmpErrorOptions) {
+    super(bytes === undefined ? `incomplete message exceeds the limit of ${limit} bytes` : `message of ${bytes} bytes exceeds the limit of ${limit} bytes`, options);
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** What the peer sent first is no QMP greeting (nor an event before one): it is not QEMU's monitor. */
+export class NotQmpServerError extends ProtocolError {
+  /** What came instead, e.g. "'SSH-2.0-OpenSSH_9.2p1'" or '{"hello":"world"}'. */
+  readonly received: string;
+  constructor(received: string, options?: QmpErrorOptions) {
+    super(`not a QMP server: got ${received}`, options);
+    this.received = received;
+  }
+}
 
 /** An event stream's consumer fell too far behind: the stream stopped rather than buffer without bound. */
 export class EventOverflowError extends ProtocolError {

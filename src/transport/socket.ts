@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import net from 'node:net';
 import { AbortedError, ConnectError, QmpTimeoutError } from '../protocol/errors.js';
 import type { ConnectOptions, Transport, TransportHandlers } from './transport.js';
@@ -11,6 +12,25 @@ export function describeAddress(address: SocketAddress): string {
 
 /** Errors that mean "QEMU is not listening yet": worth another try until the deadline. */
 const RETRYABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
+
+const retryable = (error: unknown): boolean => !(error instanceof ConnectError) && RETRYABLE.has((error as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * connect(2) on a path that is no socket says ECONNREFUSED, which would be retried until the deadline
+ * as "QEMU still starting". A path that exists and is not a socket never will be one: say so at once.
+ */
+function notASocket(address: SocketAddress, error: unknown): ConnectError | undefined {
+  if (!('path' in address) || (error as NodeJS.ErrnoException).code !== 'ECONNREFUSED') return undefined;
+  let stats;
+  try {
+    stats = statSync(address.path); // a symbolic link to a socket is fine: connect follows it
+  } catch {
+    return undefined;
+  }
+  if (stats.isSocket()) return undefined;
+  const kind = stats.isDirectory() ? 'a directory' : stats.isFile() ? 'a regular file' : 'something else';
+  return new ConnectError(describeAddress(address), `ENOTSOCK: ${address.path} is ${kind}, not a socket`, { cause: error });
+}
 
 /** A UNIX or TCP socket carrying QMP. The only place that touches node:net on the client side. */
 export class SocketTransport implements Transport {
@@ -42,18 +62,28 @@ export class SocketTransport implements Transport {
     });
   }
 
-  /** Connects, retrying while the socket does not exist or refuses (QEMU still starting). */
+  /**
+   * Connects, retrying while the socket does not exist or refuses (QEMU still starting). A path that
+   * exists but is no socket (a regular file, a directory) fails at once, as does EACCES; a timeout
+   * names the last attempt's error (ENOENT with the path, ECONNREFUSED).
+   */
   static async connect(address: SocketAddress, options: ConnectOptions = {}): Promise<SocketTransport> {
     const peer = describeAddress(address);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const deadline = timeoutSignal(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    let last: unknown;
+    const attempt = (): Promise<net.Socket> =>
+      connectOnce(address, signal).catch((error: unknown) => {
+        if (!(error instanceof AbortedError)) last = error;
+        throw notASocket(address, error) ?? error;
+      });
     try {
       // Most connects succeed at once; p-retry is loaded only when QEMU is not listening yet.
-      const socket = await connectOnce(address, signal).catch(async (first: unknown) => {
-        if (!RETRYABLE.has((first as NodeJS.ErrnoException).code ?? '')) throw first;
+      const socket = await attempt().catch(async (first: unknown) => {
+        if (!retryable(first)) throw first;
         const { default: pRetry } = await import('p-retry');
-        return pRetry(() => connectOnce(address, signal), {
+        return pRetry(attempt, {
           // Back off from 5 ms to 100 ms, then keep trying every 100 ms until the deadline signal fires.
           retries: 20,
           forever: true,
@@ -61,19 +91,21 @@ export class SocketTransport implements Transport {
           maxTimeout: 100,
           factor: 1.5,
           signal,
-          shouldRetry: (error) => RETRYABLE.has((error as NodeJS.ErrnoException).code ?? ''),
+          shouldRetry: retryable,
         });
       });
       return new SocketTransport(socket, peer);
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(`connecting to ${peer}`, { cause: options.signal.reason });
       if (deadline.aborted) {
-        throw new ConnectError(peer, `no QMP monitor answered within ${timeoutMs} ms`, {
-          cause: new QmpTimeoutError(`connect to ${peer}`, timeoutMs, { cause: error }),
+        const why = last instanceof Error ? ` (last attempt: ${last.message})` : '';
+        throw new ConnectError(peer, `no QMP monitor answered within ${timeoutMs} ms${why}`, {
+          cause: new QmpTimeoutError(`connect to ${peer}`, timeoutMs, { cause: last ?? error }),
         });
       }
+      if (error instanceof ConnectError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw new ConnectError(peer, code ? `${code}: ${(error as Error).message}` : String(error), { cause: error });
+      throw new ConnectError(peer, code && !(error as Error).message.includes(code) ? `${code}: ${(error as Error).message}` : (error as Error).message ?? String(error), { cause: error });
     }
   }
 
