@@ -7,9 +7,12 @@ import { startRecorder } from './recorder.js';
 import { startMockQmp } from './server.js';
 
 const HELP = `Usage:
-  mock-qmp record --upstream PATH --socket PATH --out FILE [--note TEXT]
+  mock-qmp record --upstream PATH --socket PATH --out FILE [--note TEXT] [--force] [--secrets]
       Listen on --socket and forward every connection, byte for byte, to the QEMU monitor at
-      --upstream, writing the traffic to FILE (qmp-trace JSON Lines). Runs until SIGINT/SIGTERM.
+      --upstream, writing the traffic to FILE (qmp-trace JSON Lines, mode 0600). Runs until
+      SIGINT/SIGTERM. An existing FILE is refused unless --force; symbolic links never followed.
+      Secrets (object-add secret data, passwords) are recorded as "<redacted>" unless --secrets.
+      --socket PATH replaces only a stale socket (one nobody listens on), nothing else.
   mock-qmp serve --trace FILE (--socket PATH | --tcp HOST:PORT) [--speed X | --instant] [--strict]
                  [--fault SPEC]...
       Replay FILE as a QMP server. Replies carry the client's ids; events keep their recorded
@@ -53,7 +56,15 @@ async function main(argv: string[]): Promise<void> {
   if (verb === 'record') {
     const { values } = parseArgs({
       args: rest,
-      options: { upstream: { type: 'string' }, socket: { type: 'string' }, out: { type: 'string' }, note: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        upstream: { type: 'string' },
+        socket: { type: 'string' },
+        out: { type: 'string' },
+        note: { type: 'string' },
+        force: { type: 'boolean' },
+        secrets: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     });
     if (values.help) return void process.stdout.write(`${HELP}\n`);
@@ -63,6 +74,8 @@ async function main(argv: string[]): Promise<void> {
       socket: values.socket,
       out: values.out,
       note: values.note,
+      overwrite: values.force === true,
+      keepSecrets: values.secrets === true,
       command: ['mock-qmp', ...argv].join(' '),
       onWarning: (error) => process.stderr.write(`mock-qmp: warning: ${error.message}\n`),
     });

@@ -267,6 +267,8 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
       upstream: qemu.socketPath,
       socket: path.join(dir, 'rec.sock'),
       out,
+      // Re-recording replaces the fixture on purpose.
+      overwrite: true,
       note: scenario.note,
       command: `npm run record-fixtures -- ${scenario.name}  # ${version}: qemu-system-x86_64 -nodefaults -display none -machine none -qmp unix:SOCK,server=on,wait=off ${qemuArgs.join(' ')}`,
     });

@@ -9,6 +9,7 @@ import { ByteStream, connectStream, listenStreams, type StreamListener } from '.
 import type { SocketAddress } from '../src/transport/socket.js';
 import { InputParser } from './input.js';
 import { TraceWriter } from './trace.js';
+import { checkTraceTarget } from './trace-file.js';
 
 export interface RecorderOptions {
   /** The real QEMU monitor socket (path) or TCP address. */
@@ -22,6 +23,10 @@ export interface RecorderOptions {
   command?: string;
   /** Called for trouble that does not stop forwarding (unparsable copy, upstream refused). */
   onWarning?: (error: Error) => void;
+  /** Replace existing trace files (default: refuse them, before listening). */
+  overwrite?: boolean;
+  /** Record secrets as sent instead of "<redacted>". */
+  keepSecrets?: boolean;
 }
 
 export interface Recorder {
@@ -61,10 +66,22 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
     sessions.add(done);
     void done.then(() => sessions.delete(done));
 
-    const writer = new TraceWriter(file, {
-      note: options.note,
-      command: options.command ?? process.argv.join(' '),
-    });
+    let writer: TraceWriter;
+    try {
+      writer = new TraceWriter(file, {
+        note: options.note,
+        command: options.command ?? process.argv.join(' '),
+        overwrite: options.overwrite,
+        keepSecrets: options.keepSecrets,
+        existsHint: 'use --force to replace it',
+      });
+    } catch (error) {
+      // This connection cannot be recorded (its FILE-n exists): it is refused, not forwarded unrecorded.
+      warn(error as Error);
+      client.destroy();
+      resolveDone();
+      return;
+    }
     let ended = false;
     let qemu: ByteStream | undefined;
     const finish = (reason: 'qemu' | 'client'): void => {
@@ -134,6 +151,9 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
     );
   };
 
+  // The first trace file is checked before listening: a path that cannot take it fails now, not at
+  // the first connection (and an existing file is never truncated).
+  checkTraceTarget(options.out, { overwrite: options.overwrite, existsHint: 'use --force to replace it' });
   const listener: StreamListener = await listenStreams(toAddress(options.socket), record);
   return {
     address: listener.address,

@@ -9,6 +9,7 @@ import { ByteStream, listenStreams } from '../src/transport/byte-stream.js';
 import type { SocketAddress } from '../src/transport/socket.js';
 import { FaultPlan, type Fault } from './faults.js';
 import { InputParser } from './input.js';
+import { redactArguments } from './redact.js';
 import { readTrace, type Trace, type TraceMessage } from './trace.js';
 
 export interface MockQmpOptions {
@@ -334,7 +335,8 @@ class Session {
       // The job's own name may differ (that is what the mapping is for), and so may a device-named job.
       return canonical(withoutKey(args, 'job-id')) === canonical(withoutKey(exchange.args, 'job-id'));
     }
-    return canonical(this.mapIn(name, args) ?? {}) === canonical(exchange.args ?? {});
+    // Compared as a trace records them: a redacted secret ("<redacted>") matches whatever the client sends.
+    return canonical(redactArguments(name, this.mapIn(name, args)) ?? {}) === canonical(redactArguments(exchange.name, exchange.args) ?? {});
   }
 
   /**

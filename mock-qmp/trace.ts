@@ -2,11 +2,13 @@
  * The qmp-trace format (docs/trace-format.md): JSON Lines, an optional header line, one line per
  * QMP message with its direction and time, and an optional last line saying who ended the session.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import type { QmpMessage } from '../src/framing.js';
 import type { TrafficDirection, TrafficSink } from '../src/protocol/client.js';
 import { QmpError } from '../src/protocol/errors.js';
 import type { VersionInfo } from '../src/qapi/types.js';
+import { redactCommand } from './redact.js';
+import { openTraceFile, type TraceFileOptions } from './trace-file.js';
 
 export interface TraceHeader {
   'qmp-trace': 1;
@@ -17,6 +19,8 @@ export interface TraceHeader {
   note?: string;
   /** The command line or scenario that produced the trace. */
   command?: string;
+  /** "redacted": secrets in commands were replaced by "<redacted>" (the default); "kept": recorded as sent. */
+  secrets?: 'redacted' | 'kept';
 }
 
 export interface TraceMessage {
@@ -57,73 +61,17 @@ export class TraceFormatError extends QmpError {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
+export { parseTrace, readTrace, MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES } from './trace-reader.js';
 
-/** Parses and validates trace text. Throws TraceFormatError naming the first bad line. */
-export function parseTrace(text: string, source = 'trace'): Trace {
-  const trace: Trace = { header: undefined, messages: [], end: undefined, source };
-  const lines = text.split('\n');
-  let lastT = 0;
-  lines.forEach((raw, index) => {
-    const line = index + 1;
-    if (raw.trim() === '') return;
-    const fail = (reason: string): never => {
-      throw new TraceFormatError(source, line, reason);
-    };
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      fail(`not JSON (${(error as Error).message})`);
-    }
-    if (!isObject(value)) return fail('a trace line must be a JSON object');
-    if ('qmp-trace' in value) {
-      if (trace.header || trace.messages.length) fail('the qmp-trace header must be the first line');
-      if (value['qmp-trace'] !== 1) fail(`unsupported qmp-trace version ${JSON.stringify(value['qmp-trace'])} (this reader knows 1)`);
-      trace.header = value as unknown as TraceHeader;
-      return;
-    }
-    if (trace.end) fail('nothing may follow the "end" line');
-    const t = value.t;
-    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) fail('"t" must be a non-negative number of seconds');
-    if (typeof t === 'number' && t < lastT) fail(`"t" goes backwards (${t} after ${lastT})`);
-    lastT = t as number;
-    if ('end' in value) {
-      if (value.end !== 'qemu' && value.end !== 'client') fail('"end" must be "qemu" or "client"');
-      trace.end = { t: t as number, end: value.end as TraceEndReason, line };
-      return;
-    }
-    if (value.dir !== 'in' && value.dir !== 'out') fail('"dir" must be "in" or "out"');
-    if (!isObject(value.msg)) fail('"msg" must be a JSON object');
-    trace.messages.push({ t: t as number, dir: value.dir as TrafficDirection, msg: value.msg as QmpMessage, line });
-  });
-  const first = trace.messages[0];
-  if (!first || first.dir !== 'in' || !('QMP' in first.msg)) {
-    throw new TraceFormatError(source, first?.line ?? 1, 'a trace must start with QEMU\'s greeting ({"QMP": …}, dir "in")');
-  }
-  return trace;
-}
-
-/** Reads and validates a trace file. */
-export function readTrace(file: string): Trace {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new TraceFormatError(file, 0, `cannot read: ${(error as Error).message}`);
-  }
-  return parseTrace(text, file);
-}
-
-export interface TraceWriterOptions {
+export interface TraceWriterOptions extends TraceFileOptions {
   note?: string;
   command?: string;
   /** Write no header line. */
   noHeader?: boolean;
   /** Bytes kept in memory before they are written out. Default 16 KiB. */
   bufferBytes?: number;
+  /** Record secrets (object-add secret data, passwords) as sent instead of "<redacted>". */
+  keepSecrets?: boolean;
 }
 
 /**
@@ -146,7 +94,7 @@ export class TraceWriter {
     this.file = file;
     this.options = options;
     this.headerDone = options.noHeader === true;
-    this.fd = openSync(file, 'w');
+    this.fd = openTraceFile(file, options);
   }
 
   /** Seconds since the writer was created, to the microsecond. */
@@ -157,7 +105,8 @@ export class TraceWriter {
   write(dir: TrafficDirection, msg: QmpMessage): void {
     if (this.closed) return;
     if (!this.headerDone) this.writeHeader(dir === 'in' && 'QMP' in msg ? msg : undefined);
-    this.push(JSON.stringify({ t: this.now(), dir, msg }));
+    const recorded = dir === 'out' && !this.options.keepSecrets ? redactCommand(msg) : msg;
+    this.push(JSON.stringify({ t: this.now(), dir, msg: recorded }));
   }
 
   /** Records who ended the session; the last line of the trace. */
@@ -191,6 +140,7 @@ export class TraceWriter {
     header.recorded = this.recorded;
     if (this.options.note !== undefined) header.note = this.options.note;
     if (this.options.command !== undefined) header.command = this.options.command;
+    header.secrets = this.options.keepSecrets ? 'kept' : 'redacted';
     this.push(JSON.stringify(header));
   }
 

@@ -23,6 +23,8 @@ export const GLOBAL_OPTIONS = {
   connect: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
   trace: { type: 'string' },
+  'trace-append': { type: 'boolean' },
+  'trace-secrets': { type: 'boolean' },
   'connect-timeout': { type: 'string' },
   'command-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -35,6 +37,10 @@ export interface GlobalOptions {
   connect?: string;
   json: boolean;
   trace?: string;
+  /** --trace-append: add this session to an existing trace file. */
+  traceAppend: boolean;
+  /** --trace-secrets: record secrets (object-add secret data, passwords) as sent. */
+  traceSecrets: boolean;
   connectTimeoutMs: number;
   /** Timeout of every QMP command, and how long the monitor may stay silent during a long wait. */
   commandTimeoutMs: number;
@@ -78,6 +84,8 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
   const global: GlobalOptions = {
     json: values.json === true,
     help: values.help === true,
+    traceAppend: values['trace-append'] === true,
+    traceSecrets: values['trace-secrets'] === true,
     connectTimeoutMs: 10_000,
     commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
   };
@@ -101,6 +109,9 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
   }
   const trace = str('trace');
   if (trace) global.trace = trace;
+  for (const [given, option] of [[global.traceAppend, '--trace-append'], [global.traceSecrets, '--trace-secrets']] as const) {
+    if (given && !trace) throw new UsageError(`${option} goes with --trace FILE`, command);
+  }
   const timeout = str('connect-timeout');
   if (timeout !== undefined) global.connectTimeoutMs = parseSeconds(timeout, '--connect-timeout', command) * 1000;
   const commandTimeout = str('command-timeout');

@@ -17,7 +17,18 @@ export async function connectFromOptions(
   extra: QmpClientOptions = {},
 ): Promise<CliConnection> {
   // The trace writer and the virsh transport load only when asked for: CLI start-up is part of every command.
-  const trace = global.trace ? (await import('../../mock-qmp/trace.js')).createTraceSink(global.trace, { command: `qmp-blockjob ${argv.join(' ')}`, note: 'recorded by qmp-blockjob --trace' }) : undefined;
+  // Opened before connecting, so a path that cannot take a trace (it exists, a link, a FIFO) is refused
+  // before anything is sent (see mock-qmp/trace-file.ts).
+  const words = global.trace && !global.traceSecrets ? (await import('../../mock-qmp/redact.js')).redactCommandLine(argv) : argv;
+  const trace = global.trace
+    ? (await import('../../mock-qmp/trace.js')).createTraceSink(global.trace, {
+        command: `qmp-blockjob ${words.join(' ')}`,
+        note: 'recorded by qmp-blockjob --trace',
+        append: global.traceAppend,
+        keepSecrets: global.traceSecrets,
+        existsHint: 'use --trace-append to add to it, or name a new file',
+      })
+    : undefined;
   const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, commandTimeoutMs: global.commandTimeoutMs, signal, ...extra };
   if (trace) options.traffic = trace.sink;
   let client: QmpClient;

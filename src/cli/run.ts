@@ -9,7 +9,8 @@ import { COMMANDS } from './commands/index.js';
 import { VERSION } from './version.js';
 
 const GLOBAL_HELP = `Connection (every command): --socket PATH | --tcp HOST:PORT | --domain NAME [--connect URI]
-Global options: --json (one JSON object per line)  --trace FILE (record QMP both ways, mock-qmp format)
+Global options: --json (one JSON object per line)  --trace FILE (record QMP both ways, mock-qmp format; a new
+                file, mode 0600, secrets redacted)  --trace-append (add to an existing trace)  --trace-secrets
                 --connect-timeout SECONDS (default 10)  --command-timeout SECONDS (default 30: how long QEMU's
                 monitor may take to answer a command, or stay silent while a job is waited for)  --help
 Global options may stand before or after the command.`;

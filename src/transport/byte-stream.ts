@@ -1,6 +1,6 @@
-import { rmSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { ConnectError } from '../protocol/errors.js';
+import { ConnectError, QmpError } from '../protocol/errors.js';
 import { describeAddress, type SocketAddress } from './socket.js';
 import { setLongTimeout } from '../util/timers.js';
 
@@ -74,7 +74,46 @@ export interface StreamListener {
   close(): Promise<void>;
 }
 
-/** Listens on a UNIX socket path (replacing a stale file) or TCP host:port. */
+/** A server cannot listen where it was told; says where and why. */
+export class ListenError extends QmpError {
+  readonly address: string;
+  readonly reason: string;
+  constructor(address: string, reason: string, options?: { cause?: unknown }) {
+    super(`cannot listen on ${address}: ${reason}`, options);
+    this.address = address;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Makes room for a UNIX socket at `path`: removes a stale socket (one nobody listens on, left by a
+ * server that died), and refuses anything else — a regular file, a directory, a link, a live socket.
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new ListenError(`unix:${path}`, (error as Error).message, { cause: error });
+  }
+  if (!stats.isSocket()) {
+    const kind = stats.isFile() ? 'a regular file' : stats.isDirectory() ? 'a directory' : stats.isSymbolicLink() ? 'a symbolic link' : 'not a socket';
+    throw new ListenError(`unix:${path}`, `${path} exists and is ${kind}; refusing to remove it`);
+  }
+  const listening = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (listening) throw new ListenError(`unix:${path}`, 'another process is listening on it');
+  unlinkSync(path);
+}
+
+/** Listens on a UNIX socket path (replacing a stale socket, nothing else) or TCP host:port. */
 export async function listenStreams(address: SocketAddress, onConnection: (stream: ByteStream) => void): Promise<StreamListener> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -82,7 +121,7 @@ export async function listenStreams(address: SocketAddress, onConnection: (strea
     socket.once('close', () => sockets.delete(socket));
     onConnection(new ByteStream(socket, `client of ${describeAddress(address)}`));
   });
-  if ('path' in address) rmSync(address.path, { force: true });
+  if ('path' in address) await clearStaleSocket(address.path);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if ('path' in address) server.listen(address.path, resolve);
