@@ -3,6 +3,7 @@
  * Each has a CLI spelling (`--fault SPEC`) parsed by parseFault.
  */
 import { QmpError } from '../src/protocol/errors.js';
+import { MAX_TIMER_MS } from '../src/util/timers.js';
 
 export type Fault =
   /** Close the connection after sending N messages (the greeting counts as 1). */
@@ -45,11 +46,20 @@ export const FAULT_SPECS = [
   'error-reply=COMMAND:CLASS[:DESC]',
 ] as const;
 
-function positiveInt(spec: string, text: string | undefined, what: string): number {
+/** The longest delay-reply: one node timer (≈ 24.8 days); longer ones spun on TimeoutOverflowWarning. */
+export const MAX_FAULT_DELAY_MS = MAX_TIMER_MS;
+/**
+ * The largest oversized reply: it is built as one string, and V8 strings end near 512 Mi characters
+ * (beyond, the client was told "Invalid string length" instead of getting the oversized message).
+ */
+export const MAX_OVERSIZED_BYTES = 256 * 1024 * 1024;
+
+function positiveInt(spec: string, text: string | undefined, what: string, max = Number.MAX_SAFE_INTEGER, why = ''): number {
   const value = Number(text);
-  if (text === undefined || text === '' || !Number.isInteger(value) || value < 0) {
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
     throw new FaultSpecError(spec, `${what} must be a non-negative integer, got ${JSON.stringify(text ?? '')}`);
   }
+  if (value > max) throw new FaultSpecError(spec, `${what} must be at most ${max}${why}, got ${text}`);
   return value;
 }
 
@@ -72,13 +82,13 @@ export function parseFault(spec: string): Fault {
       return { kind, event: required(spec, value, 'an event name') };
     case 'delay-reply': {
       const [command, ms] = required(spec, value, 'COMMAND:MS').split(':');
-      return { kind, command: required(spec, command, 'a command'), ms: positiveInt(spec, ms, 'MS') };
+      return { kind, command: required(spec, command, 'a command'), ms: positiveInt(spec, ms, 'MS', MAX_FAULT_DELAY_MS, ' (≈ 24.8 days, the longest node timer)') };
     }
     case 'malformed':
       return value ? { kind, command: value } : { kind };
     case 'oversized': {
       const [bytes, command] = required(spec, value, 'BYTES').split(':');
-      const size = positiveInt(spec, bytes, 'BYTES');
+      const size = positiveInt(spec, bytes, 'BYTES', MAX_OVERSIZED_BYTES, ' (256 MiB: the reply is built as one string)');
       return command ? { kind, bytes: size, command } : { kind, bytes: size };
     }
     case 'byte-by-byte':

@@ -10,6 +10,7 @@ export class InputParser {
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly maxBytes: number;
   private bytesSinceValue = 0;
+  private backlogBytes = 0;
   private failed = false;
   private chain: Promise<void> = Promise.resolve();
 
@@ -17,6 +18,7 @@ export class InputParser {
     onValue: (value: JsonValue) => void,
     private readonly onError: (error: Error) => void,
     maxBytes = 1024 * 1024,
+    private readonly onProgress?: () => void,
   ) {
     this.maxBytes = maxBytes;
     const decoder = new TextDecoderStream();
@@ -34,6 +36,11 @@ export class InputParser {
     })();
   }
 
+  /** Bytes pushed and not yet taken by the parser: the caller stops reading while this is large. */
+  get backlog(): number {
+    return this.backlogBytes;
+  }
+
   push(chunk: Uint8Array): void {
     if (this.failed) return;
     this.bytesSinceValue += chunk.length;
@@ -42,7 +49,14 @@ export class InputParser {
       return;
     }
     // Writes are chained so chunks keep their order; a failed write surfaces through the reader.
-    this.chain = this.chain.then(() => this.writer.write(chunk)).catch(() => {});
+    this.backlogBytes += chunk.length;
+    this.chain = this.chain
+      .then(() => this.writer.write(chunk))
+      .catch(() => {})
+      .finally(() => {
+        this.backlogBytes -= chunk.length;
+        this.onProgress?.();
+      });
   }
 
   end(): void {

@@ -10,6 +10,7 @@ import type { SocketAddress } from '../src/transport/socket.js';
 import { FaultPlan, type Fault } from './faults.js';
 import { InputParser } from './input.js';
 import { redactArguments } from './redact.js';
+import { setLongTimeout, type LongTimer } from '../src/util/timers.js';
 import { readTrace, type Trace, type TraceMessage } from './trace.js';
 
 export interface MockQmpOptions {
@@ -194,7 +195,12 @@ interface Outgoing {
   kind: 'message' | 'raw' | 'close';
   message?: QmpMessage;
   raw?: string;
+  /** A reply (counted for backpressure), not an event. */
+  reply?: boolean;
 }
+
+const MAX_QUEUED_REPLIES = 1024;
+const MAX_INPUT_BACKLOG = 1024 * 1024;
 
 class Session {
   private readonly script: Script;
@@ -215,9 +221,12 @@ class Session {
   private seq = 0;
   private lastDue = 0;
   private lastItemT = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimer | undefined;
   private writing = false;
   private done = false;
+  /** Replies queued and not yet written; with the parser's backlog, what decides reading (flow). */
+  private repliesQueued = 0;
+  private paused = false;
   private endScheduled = false;
 
   constructor(script: Script, options: MockQmpOptions, stream: ByteStream) {
@@ -229,9 +238,14 @@ class Session {
     this.input = new InputParser(
       (value) => this.onInput(value),
       (error) => this.onBadInput(error),
+      undefined,
+      () => this.flow(),
     );
     stream.start({
-      onData: (chunk) => this.input.push(chunk),
+      onData: (chunk) => {
+        this.input.push(chunk);
+        this.flow();
+      },
       onClose: () => this.stop(),
     });
     const now = performance.now();
@@ -241,10 +255,27 @@ class Session {
     for (const event of script.initial) this.scheduleTimed(event);
   }
 
+  /**
+   * Backpressure: a client that sends and never reads must not make the server queue replies without
+   * bound (200k commands once took 207 MB). Reading stops while many replies wait to be written or
+   * the parser is behind, and resumes when both are low again.
+   */
+  private flow(): void {
+    const busy = this.repliesQueued >= MAX_QUEUED_REPLIES || this.input.backlog >= MAX_INPUT_BACKLOG;
+    if (busy && !this.paused) {
+      this.paused = true;
+      this.stream.pause();
+    } else if (this.paused && this.repliesQueued < MAX_QUEUED_REPLIES / 4 && this.input.backlog < MAX_INPUT_BACKLOG / 4) {
+      this.paused = false;
+      this.stream.resume();
+    }
+  }
+
   private stop(): void {
     this.done = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     this.queue.length = 0;
+    this.repliesQueued = 0;
   }
 
   // ---------------------------------------------------------------- input
@@ -464,7 +495,9 @@ class Session {
 
   private enqueueReply(due: number, message: QmpMessage, command: string | undefined): void {
     const raw = command ? this.faults.replaceReply(command, this.negotiated, message.id) : undefined;
-    this.enqueue(due, raw === undefined ? { kind: 'message', message } : { kind: 'raw', raw });
+    this.enqueue(due, raw === undefined ? { kind: 'message', message, reply: true } : { kind: 'raw', raw, reply: true });
+    if (!this.done) this.repliesQueued += 1;
+    this.flow();
   }
 
   private enqueue(due: number, item: Omit<Outgoing, 'due' | 'seq'>): void {
@@ -479,14 +512,14 @@ class Session {
   private pump(): void {
     if (this.writing || this.done && this.queue.length === 0) return;
     if (this.timer) {
-      clearTimeout(this.timer);
+      this.timer.clear();
       this.timer = undefined;
     }
     const head = this.queue[0];
     if (!head) return;
     const wait = head.due - performance.now();
     if (wait > 0) {
-      this.timer = setTimeout(() => {
+      this.timer = setLongTimeout(() => {
         this.timer = undefined;
         this.pump();
       }, wait);
@@ -496,6 +529,10 @@ class Session {
     this.writing = true;
     void this.emit(head).then(() => {
       this.writing = false;
+      if (head.reply) {
+        this.repliesQueued -= 1;
+        this.flow();
+      }
       this.pump();
     });
   }

@@ -56,6 +56,15 @@ export class ByteStream {
     return new Promise((resolve) => this.socket.write(data, (error) => resolve(!error)));
   }
 
+  /** Stops reading (the peer's writes then block in its kernel buffer: backpressure). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   /** Half-closes after pending writes. */
   end(): void {
     if (!this.closed) this.socket.end();
