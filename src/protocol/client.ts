@@ -4,7 +4,6 @@ import {
   AbortedError,
   ConnectError,
   ConnectionClosedError,
-  type EventOverflowError,
   ProtocolError,
   QmpCommandError,
   QmpError,
@@ -12,9 +11,9 @@ import {
   StateError,
 } from './errors.js';
 import { CommandDeadlines } from './deadlines.js';
-import { beforeGreeting, GREETING_LIMIT_BYTES, unexpectedFirstMessage } from './greeting.js';
+import { beforeGreeting, GREETING_LIMIT_BYTES, isGreeting, unexpectedFirstMessage } from './greeting.js';
 import { watchLiveness, type LivenessOptions } from './liveness.js';
-import { EventHistory, EventQueue, matchesData, type EventFilter } from './events.js';
+import { EventHub, toEvent, type EventStreamOptions, type EventWaitOptions } from './event-hub.js';
 import type {
   CommandArgs,
   CommandReturn,
@@ -68,20 +67,7 @@ export type ConnectTarget = SocketAddress | { transport: Transport };
 
 export interface CommandOptions extends WaitOptions {}
 
-export interface EventWaitOptions extends WaitOptions {
-  /** Also consider buffered events from this cursor on (see `eventCursor`). */
-  since?: number;
-}
-
-export interface EventStreamOptions extends EventFilter {
-  signal?: AbortSignal;
-  /** Replay buffered events from this cursor first. */
-  since?: number;
-  /** Queue bound before the stream fails as too slow. Default 10,000. */
-  maxQueued?: number;
-  /** Called at once when the queue overflows (the iterator throws the same error once its consumer asks). */
-  onOverflow?: (error: EventOverflowError) => void;
-}
+export type { EventStreamOptions, EventWaitOptions };
 
 export interface QmpClientEvents {
   event: [QmpEvent];
@@ -105,11 +91,10 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   private readonly transport: Transport;
   private readonly framer: LineFramer;
   private readonly maxMessageBytes: number;
-  private readonly history: EventHistory;
+  private readonly hub: EventHub;
   // Ids are numbers: QEMU echoes any JSON value, and number keys are the cheapest to map.
   private readonly pending = new Map<number, PendingCommand>();
   private readonly abandoned = new Set<number>();
-  private readonly queues = new Set<EventQueue>();
   private readonly traffic: TrafficSink | undefined;
   /** Deadlines of commands under the default timeout (one timer for all of them). */
   private readonly deadlines: CommandDeadlines | undefined;
@@ -127,7 +112,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     this.transport = transport;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.framer = new LineFramer(Math.min(this.maxMessageBytes, GREETING_LIMIT_BYTES));
-    this.history = new EventHistory(options.eventHistory ?? 1000);
+    this.hub = new EventHub(options.eventHistory ?? 1000, transport.peer);
     this.traffic = options.traffic;
     const commandTimeoutMs = checkTimeoutMs(options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeoutMs');
     this.deadlines = commandTimeoutMs === Infinity ? undefined : new CommandDeadlines(commandTimeoutMs, (id) => this.expire(id));
@@ -226,12 +211,12 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   /** A position in the event stream; pass it as `since` to see events that arrive after this point. */
   eventCursor(): number {
-    return this.history.cursor;
+    return this.hub.history.cursor;
   }
 
   /** Buffered recent events from `since` on (oldest first). */
   recentEvents(since = 0): QmpEvent[] {
-    return this.history.since(since);
+    return this.hub.history.since(since);
   }
 
   /** Executes a QMP command and resolves with its `return` value. */
@@ -272,33 +257,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     match?: Record<string, unknown> | ((event: QmpEvent) => boolean),
     options: EventWaitOptions = {},
   ): Promise<QmpEvent> {
-    const accepts = (event: QmpEvent): boolean =>
-      event.event === name &&
-      (match === undefined || (typeof match === 'function' ? match(event) : matchesData(event.data, match)));
-    return boundedWait<QmpEvent>(`waiting for event ${name}`, options, (resolve, reject) => {
-      if (options.since !== undefined) {
-        const found = this.history.since(options.since).find(accepts);
-        if (found) {
-          resolve(found);
-          return () => {};
-        }
-      }
-      if (this.stateValue === ConnectionState.Closed) {
-        reject(new ConnectionClosedError(`connection to ${this.peer} is closed; ${name} will not arrive`, { cause: this.closeReason }));
-        return () => {};
-      }
-      const onEvent = (event: QmpEvent): void => {
-        if (accepts(event)) resolve(event);
-      };
-      const onClose = (error: Error | undefined): void =>
-        reject(new ConnectionClosedError(`connection to ${this.peer} closed while waiting for ${name}`, { cause: error }));
-      this.on('event', onEvent);
-      this.once('close', onClose);
-      return () => {
-        this.off('event', onEvent);
-        this.off('close', onClose);
-      };
-    });
+    return this.hub.waitFor(name, match, options);
   }
 
   /**
@@ -307,28 +266,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
    * (after the queued events) when the connection is lost.
    */
   events(options: EventStreamOptions = {}): AsyncIterableIterator<QmpEvent> {
-    const { signal } = options;
-    const onAbort = (): void => queue.end();
-    // Ending the queue (by return(), the signal, overflow or close) removes the abort listener too:
-    // a signal reused for many streams would otherwise keep one listener per stream ever made.
-    const unsubscribe = (q: EventQueue): void => {
-      this.queues.delete(q);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const queue = new EventQueue(options, options.maxQueued ?? 10_000, unsubscribe, options.onOverflow);
-    if (options.since !== undefined) {
-      for (const event of this.history.since(options.since)) queue.offer(event);
-    }
-    if (this.stateValue === ConnectionState.Closed) {
-      queue.end(this.closeReason ? new ConnectionClosedError(`connection to ${this.peer} is closed`, { cause: this.closeReason }) : undefined);
-      return queue;
-    }
-    this.queues.add(queue);
-    if (signal) {
-      if (signal.aborted) queue.end();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-    return queue;
+    return this.hub.stream(options);
   }
 
   /** Closes the connection. Pending commands are rejected with ConnectionClosedError. */
@@ -457,10 +395,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   }
 
   private onGreeting(message: QmpMessage): void {
-    const qmp = message.QMP as { version?: unknown; capabilities?: unknown } | null;
-    const valid =
-      qmp !== null && typeof qmp === 'object' && typeof qmp.version === 'object' && qmp.version !== null && Array.isArray(qmp.capabilities);
-    if (!valid) {
+    if (!isGreeting(message)) {
       this.fatal(new ProtocolError(`malformed QMP greeting: ${JSON.stringify(message).slice(0, 200)}`));
       return;
     }
@@ -468,24 +403,18 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       this.emit('warning', new ProtocolError('dropped a second QMP greeting'));
       return;
     }
-    this.greetingValue = message as unknown as QmpGreeting;
+    this.greetingValue = message;
     this.framer.limit = this.maxMessageBytes;
     this.greetingWaiter?.(this.greetingValue);
   }
 
   private onEvent(message: QmpMessage): void {
-    if (typeof message.event !== 'string') {
+    const event = toEvent(message);
+    if (!event) {
       this.emit('warning', new ProtocolError(`dropped an event without a name: ${JSON.stringify(message).slice(0, 200)}`));
       return;
     }
-    const data = message.data;
-    const event: QmpEvent = {
-      event: message.event,
-      data: data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {},
-      timestamp: (message.timestamp as QmpEvent['timestamp'] | undefined) ?? { seconds: -1, microseconds: -1 },
-    };
-    this.history.add(event);
-    for (const queue of this.queues) queue.offer(event);
+    this.hub.deliver(event);
     this.emit('event', event);
   }
 
@@ -538,7 +467,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     this.pending.clear();
     this.deadlines?.clear();
     for (const command of pending) command.reject(closed(command.command));
-    for (const queue of [...this.queues]) queue.end(byUs ? undefined : closed('an event stream'));
+    this.hub.close(byUs, reason, closed('an event stream'));
     this.emit('close', byUs ? undefined : (reason ?? new ConnectionClosedError(`${this.peer} closed the connection`)));
     this.resolveClosed();
   }

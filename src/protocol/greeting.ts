@@ -1,4 +1,5 @@
 import type { QmpMessage } from '../framing.js';
+import type { QmpGreeting } from '../qapi/types.js';
 import { MalformedMessageError, NotQmpServerError, OversizedMessageError, type QmpError } from './errors.js';
 
 /**
@@ -6,6 +7,12 @@ import { MalformedMessageError, NotQmpServerError, OversizedMessageError, type Q
  * that is not QMP (100 MB of anything) must not be buffered up to the 64 MiB message limit.
  */
 export const GREETING_LIMIT_BYTES = 64 * 1024;
+
+/** Whether `message` is a well-formed greeting: {"QMP": {"version": {…}, "capabilities": […]}}. */
+export function isGreeting(message: QmpMessage): message is QmpMessage & QmpGreeting {
+  const qmp = message.QMP as { version?: unknown; capabilities?: unknown } | null;
+  return qmp !== null && typeof qmp === 'object' && typeof qmp.version === 'object' && qmp.version !== null && Array.isArray(qmp.capabilities);
+}
 
 /** What a framing error before the greeting means: the peer is not a QMP monitor. */
 export function beforeGreeting(error: QmpError): QmpError {
