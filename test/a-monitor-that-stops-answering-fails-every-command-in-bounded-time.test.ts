@@ -85,3 +85,29 @@ t.test('commit waiting for READY fails with "monitor has not answered" when QEMU
   const disk = await resolveDisk(after, 'drive0');
   t.same(disk.layers.map((l) => l.file), files, 'the guest should still run on the whole chain');
 });
+
+t.test('commit --async --timeout whose cancel QEMU never answers returns within --command-timeout', async (t) => {
+  const dir = tempDir(t);
+  const layers = await buildSeedChain(dir);
+  const { qemu, client } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`] });
+  await client.close();
+  let frozen = false;
+  t.teardown(() => frozen && process.kill(qemu.pid, 'SIGCONT'));
+  const proxy = await startFaultProxy(dir, qemu.socketPath, {
+    toQemu: (line) => {
+      if (!frozen && (JSON.parse(line) as { execute?: string }).execute === 'block-job-cancel') {
+        frozen = true;
+        process.kill(qemu.pid, 'SIGSTOP'); // QEMU freezes just as the cancel arrives
+      }
+      return [line];
+    },
+  });
+  t.teardown(() => proxy.close());
+  const started = Date.now();
+  const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--bandwidth', '65536', '--bytes', '--timeout', '0.5', '--async', '--command-timeout', '1', '--socket', proxy.path], 30_000);
+  t.ok(frozen, 'QEMU should have been frozen when the cancel was sent');
+  t.equal(result.signal, null, 'the command should end by itself');
+  t.equal(result.code, 1, `an abandoned commit exits 1; stderr: ${result.stderr}`);
+  t.match(result.stdout, /^Commit abort requested \(timeout of 0\.5 s reached\)$/m, 'the abort was requested');
+  t.ok(Date.now() - started < 10_000, 'the unanswered cancel should give up after --command-timeout, not wait forever');
+});
