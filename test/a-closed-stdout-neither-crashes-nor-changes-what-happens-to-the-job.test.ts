@@ -2,10 +2,11 @@
 // is no crash: no EPIPE stack trace, the commit still pivots, and the exit status is the job's.
 import path from 'node:path';
 import t from 'tap';
-import { QmpClient, resolveDisk } from '../src/index.js';
+import { resolveDisk } from '../src/index.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, startCli, waitForLine } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
+import { eventsCliWithTrigger } from './helpers/events-cli.js';
 import { qemuIo } from '../src/index.js';
 
 const noCrash = /EPIPE|Unhandled|\n\s+at /;
@@ -56,17 +57,9 @@ t.test('qmp query-qmp-schema with stdout closed after 100 bytes exits 0 without 
 });
 
 t.test('events whose reader went away stops at the next event and exits 0', async (t) => {
-  const dir = tempDir(t);
-  const second = path.join(dir, 'm2.sock');
-  const { qemu, client } = await startQemu(t, { dir, args: extraMonitorArgs(second, 'm2') });
-  await client.close();
-  const child = startCli(['events', '--json', '--socket', qemu.socketPath]);
-  t.teardown(() => child.kill('SIGKILL'));
-  await waitForLine(child, (line) => line.includes('"listening"'));
+  const { child, trigger: other } = await eventsCliWithTrigger(t);
   const done = finished(child, 30_000);
   child.stdout!.destroy();
-  const other = await QmpClient.connect({ path: second });
-  t.teardown(() => other.close());
   // Events until the child notices its reader is gone (the first write after it left fails).
   let exited = false;
   void done.then(() => (exited = true));

@@ -1,24 +1,17 @@
 // mock-qmp serve stays bounded for a client that sends and never reads (it stops reading; 200k
 // commands once took 207 MB; 100k here), and a huge or broken trace is refused without reading it whole (a 1 GB
 // trace once took 1.1 GB before its error).
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
-import { fixturePath, repoRoot, tempDir } from './helpers/qemu.js';
-import { finished } from './helpers/cli.js';
-
-const mockCli = path.join(repoRoot, 'dist', 'mock-qmp', 'cli.js');
-
-function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
+import { fixturePath, tempDir } from './helpers/qemu.js';
+import { finished, startMockQmpCli } from './helpers/cli.js';
+import { rssMiB } from './helpers/heap.js';
 
 t.test('100,000 commands from a client that never reads hold little in the server, and all are answered once it reads', async (t) => {
   const socket = path.join(tempDir(t), 'mock.sock');
-  const server = spawn(process.execPath, [mockCli, 'serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', socket, '--instant'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = startMockQmpCli(['serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', socket, '--instant']);
   t.teardown(() => server.kill('SIGKILL'));
   await new Promise<void>((resolve) => server.stderr!.once('data', () => resolve())); // "serving …"
   const baseline = rssMiB(server.pid!);
@@ -63,7 +56,7 @@ t.test('a 1 GiB trace is refused at once; a bad line is reported without reading
   const fd = openSync(huge, 'w');
   ftruncateSync(fd, 2 ** 30); // sparse: 1 GiB of zeros, no disk space used
   closeSync(fd);
-  const serve = (trace: string) => finished(spawn(process.execPath, [mockCli, 'serve', '--trace', trace, '--socket', path.join(dir, 'm.sock')], { stdio: ['ignore', 'pipe', 'pipe'] }), 20_000);
+  const serve = (trace: string) => finished(startMockQmpCli(['serve', '--trace', trace, '--socket', path.join(dir, 'm.sock')]), 20_000);
   const started = Date.now();
   const refused = await serve(huge);
   t.equal(refused.code, 1, 'exit 1');

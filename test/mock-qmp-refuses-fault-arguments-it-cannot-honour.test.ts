@@ -1,13 +1,11 @@
 // mock-qmp serve --fault with an argument it cannot honour fails at once, exit 2, with a clear error:
 // a delay-reply beyond node's longest timer once spun printing TimeoutOverflowWarning, an oversized
 // reply of 512 MB or more told the client "Invalid string length".
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { fixturePath, repoRoot, tempDir } from './helpers/qemu.js';
-import { finished } from './helpers/cli.js';
+import { fixturePath, tempDir } from './helpers/qemu.js';
+import { finished, startMockQmpCli } from './helpers/cli.js';
 
-const mockCli = path.join(repoRoot, 'dist', 'mock-qmp', 'cli.js');
 
 t.test('bad fault arguments are usage errors at parse time', async (t) => {
   const dir = tempDir(t);
@@ -19,7 +17,7 @@ t.test('bad fault arguments are usage errors at parse time', async (t) => {
     ['oversized=99999999999999999999', 'BYTES must be a non-negative integer, got "99999999999999999999"'],
   ] as const;
   for (const [spec, reason] of cases) {
-    const child = spawn(process.execPath, [mockCli, 'serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', path.join(dir, 'm.sock'), '--fault', spec], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startMockQmpCli(['serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', path.join(dir, 'm.sock'), '--fault', spec]);
     const result = await finished(child, 20_000);
     t.equal(result.code, 2, `${spec}: a usage error exits 2`);
     t.equal(result.stderr, `mock-qmp: bad --fault ${JSON.stringify(spec)}: ${reason} (see mock-qmp --help)\n`, `${spec}: the error should say what is wrong`);

@@ -1,17 +1,15 @@
 // mock-qmp serve|record --socket PATH removes only a stale socket (one nobody listens on): a regular
 // file (a disk image!), a directory or a live socket at PATH is refused and left as it was.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { QmpClient } from '../src/index.js';
-import { fixturePath, repoRoot, tempDir } from './helpers/qemu.js';
-import { finished } from './helpers/cli.js';
+import { fixturePath, tempDir } from './helpers/qemu.js';
+import { finished, startMockQmpCli } from './helpers/cli.js';
 
-const mockCli = path.join(repoRoot, 'dist', 'mock-qmp', 'cli.js');
-const serve = (socket: string) => spawn(process.execPath, [mockCli, 'serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', socket, '--instant'], { stdio: ['ignore', 'pipe', 'pipe'] });
-const record = (socket: string, dir: string) => spawn(process.execPath, [mockCli, 'record', '--upstream', path.join(dir, 'none.sock'), '--socket', socket, '--out', path.join(dir, 'r.jsonl')], { stdio: ['ignore', 'pipe', 'pipe'] });
+const serve = (socket: string) => startMockQmpCli(['serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', socket, '--instant']);
+const record = (socket: string, dir: string) => startMockQmpCli(['record', '--upstream', path.join(dir, 'none.sock'), '--socket', socket, '--out', path.join(dir, 'r.jsonl')]);
 
 t.test('a regular file, a directory or a live socket at --socket is refused and kept', async (t) => {
   const dir = tempDir(t);

@@ -1,14 +1,13 @@
 // --trace FILE and mock-qmp record --out create a new file, mode 0600: an existing file (a disk image!)
 // or a symbolic link is refused and left untouched, --trace-append adds a session, and secrets
 // (object-add secret data) are recorded as "<redacted>" unless --trace-secrets / --secrets.
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { createImage } from '../src/index.js';
 import { readTrace } from '../mock-qmp/index.js';
-import { repoRoot, startQemu, tempDir } from './helpers/qemu.js';
-import { finished, runCli } from './helpers/cli.js';
+import { startQemu, tempDir } from './helpers/qemu.js';
+import { finished, runCli, startMockQmpCli } from './helpers/cli.js';
 
 const secretArgs = ['qmp', 'object-add', 'qom-type=secret', 'id=sec0', 'data=hunter2'];
 
@@ -68,7 +67,7 @@ t.test('mock-qmp record --out refuses an existing file before listening; --force
   await createImage(out, { format: 'qcow2', size: '1M' });
   const before = readFileSync(out);
   const record = (extra: string[]) =>
-    spawn(process.execPath, [path.join(repoRoot, 'dist', 'mock-qmp', 'cli.js'), 'record', '--upstream', path.join(dir, 'none.sock'), '--socket', path.join(dir, 'rec.sock'), '--out', out, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    startMockQmpCli(['record', '--upstream', path.join(dir, 'none.sock'), '--socket', path.join(dir, 'rec.sock'), '--out', out, ...extra]);
   const refused = await finished(record([]), 20_000);
   t.equal(refused.code, 1, 'refused: exit 1');
   t.match(refused.stderr, `cannot write the trace to ${out}: it already exists; refusing to overwrite it (use --force to replace it)`, 'the error should say why');

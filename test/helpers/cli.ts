@@ -69,3 +69,8 @@ export function jsonLines(stdout: string): Array<Record<string, unknown>> {
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
+
+/** Runs the real mock-qmp binary (`serve`, `record`) with its output piped. */
+export function startMockQmpCli(args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, [path.join(repoRoot, 'dist', 'mock-qmp', 'cli.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
