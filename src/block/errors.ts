@@ -6,7 +6,7 @@
  *    └── BlockError                    something about disks, chains or images is wrong
  *         ├── DiskNotFoundError         no disk has that name (lists the known ones)
  *         ├── ImageNotInChainError      an image spec names nothing in this disk's chain (says where it is, if elsewhere)
- *         ├── InvalidCommitRangeError   top/base are the same image, or base is above top
+ *         ├── InvalidCommitRangeError   top/base are the same image, base is above top, --active on a non-active top, …
  *         ├── ConflictingArgumentsError two arguments that exclude each other were given
  *         ├── ChainResolutionError      QEMU's node list does not form a chain we can follow
  *         ├── SnapshotTargetExistsError a snapshot would overwrite an existing or open file
@@ -45,9 +45,11 @@ export class ImageNotInChainError extends BlockError {
   }
 }
 
+export type InvalidRangeReason = 'same-image' | 'base-above-top' | 'not-active' | 'active-not-requested' | 'no-image-below';
+
 export class InvalidCommitRangeError extends BlockError {
-  readonly reason: 'same-image' | 'base-above-top';
-  constructor(disk: string, reason: 'same-image' | 'base-above-top', message: string) {
+  readonly reason: InvalidRangeReason;
+  constructor(disk: string, reason: InvalidRangeReason, message: string) {
     super(`invalid commit range on disk '${disk}': ${message}`, disk);
     this.reason = reason;
   }

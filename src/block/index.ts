@@ -6,13 +6,15 @@ export {
   findDisk,
   diskLabel,
   diskNames,
+  describeDisk,
+  hasUser,
   disksFromQueries,
   realFileName,
   isFilterDriver,
   type BlockQueryClient,
   type ChainQueryOptions,
 } from './chain.js';
-export { resolveLayer, resolveCommitRange, type CommitRangeSpec } from './address.js';
+export { resolveLayer, resolveCommitRange, validateRangeSpec, layersBetween, type CommitRangeSpec } from './address.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
 export {
   BlockError,

@@ -34,5 +34,6 @@ export async function cliDisks(context: CliContext, client: QmpClient): Promise<
 export async function cliDisk(context: CliContext, client: QmpClient, name: string): Promise<{ disk: DiskChain; others: DiskChain[] }> {
   const disks = await cliDisks(context, client);
   const disk = findDisk(disks, name);
-  return { disk, others: disks.filter((d) => d !== disk) };
+  // Messages then say what the user typed ("vda [libvirt-1-format]").
+  return { disk: { ...disk, requestedAs: name }, others: disks.filter((d) => d !== disk) };
 }

@@ -8,7 +8,9 @@
  */
 import path from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import type { CommitRange, DiskChain, InvalidatedImages } from '../block/types.js';
+import { layersBetween } from '../block/address.js';
+import { describeDisk, hasUser } from '../block/chain.js';
+import type { CommitRange, InvalidatedImages } from '../block/types.js';
 import { ConnectionClosedError, QmpCommandError } from '../protocol/errors.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockCommitArguments, BlockJobInfo, JobInfo, JobStatus, QmpEvent } from '../qapi/types.js';
@@ -24,6 +26,7 @@ import {
   JobVanishedError,
   type JobErrorContext,
 } from './errors.js';
+import { defaultCommitJobId, findDiskJob, jobsOnDisk } from './discovery.js';
 import { invalidatedBy, type CommitOutcome } from './invalidated.js';
 import {
   JOB_EVENT_NAMES,
@@ -118,23 +121,16 @@ export interface AttachOptions {
 
 type Request = 'pivot' | 'keep-overlay' | 'abort';
 
-/** Filter drivers QEMU inserts above the top of a running commit (mirror_top for active commit). */
-const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top']);
 const ON_ERROR = new Set(['report', 'stop', 'ignore', 'enospc']);
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
-
-/** `commit-<name>`: the guest device id when there is one (commit-vda), else the -drive id or node name. */
-export function defaultCommitJobId(disk: DiskChain | string): string {
-  return `commit-${typeof disk === 'string' ? disk : (disk.target ?? disk.qdevId ?? disk.driveId ?? disk.device)}`;
-}
 
 /** The relative backing string for the image above top after the commit (virsh --keep-relative). */
 export function relativeBackingFile(range: CommitRange): string {
   const context = { disk: range.disk.device };
   if (range.active) throw new JobOptionError('keep-relative applies to an intermediate commit only: an active commit leaves no image above top', context);
-  const above = range.disk.layers.find((l) => l.index === range.top.index + 1);
-  if (!above) throw new JobOptionError(`no image above top ${range.top.file} in the chain of ${range.disk.device}`, context);
-  const links = range.disk.layers.filter((l) => l.index > range.base.index && l.index <= above.index);
+  const { between, above: [above] } = layersBetween(range.disk, range.base, range.top);
+  if (!above) throw new JobOptionError(`no image above top ${range.top.file} in the chain of ${describeDisk(range.disk)}`, context);
+  const links = [...between, range.top, above];
   const absolute = links.find((l) => l.backingFile === undefined || path.isAbsolute(l.backingFile));
   if (absolute) {
     throw new JobOptionError(`cannot keep the backing link relative: ${absolute.file} records ${absolute.backingFile === undefined ? 'no backing file' : `the absolute backing file ${absolute.backingFile}`}`, context);
@@ -158,8 +154,9 @@ function validateOptions(range: CommitRange, options: CommitOptions, context: Jo
   if (options.backingFile !== undefined && options.keepRelative) {
     throw new JobOptionError('give either backingFile or keepRelative, not both', context);
   }
-  if (range.base.index >= range.top.index) {
-    throw new JobOptionError(`base ${range.base.file} (index ${range.base.index}) must lie below top ${range.top.file} (index ${range.top.index})`, context);
+  // By position in the chain: indices are names (libvirt's count from the top).
+  if (range.disk.layers.indexOf(range.base) >= range.disk.layers.indexOf(range.top)) {
+    throw new JobOptionError(`base [${range.base.index}] ${range.base.file} must lie below top [${range.top.index}] ${range.top.file}`, context);
   }
 }
 
@@ -167,49 +164,25 @@ function isWrappedQmpError(error: unknown, desc: RegExp): boolean {
   return error instanceof QmpCommandError && desc.test(error.desc);
 }
 
-/** Jobs QEMU runs now, and whether one of them holds this disk (a commit filter on one of its images). */
-async function jobsOnDisk(client: QmpClient, disk: DiskChain, timeoutMs: number): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean }> {
-  const [jobs, nodes] = await Promise.all([
-    client.execute('query-block-jobs', undefined, { timeoutMs }),
-    client.execute('query-named-block-nodes', { flat: true }, { timeoutMs }),
-  ]);
-  const files = new Set(disk.layers.map((l) => l.file));
-  const diskBusy = nodes.some((n) => COMMIT_FILTER_DRIVERS.has(n.drv) && files.has(n.file));
-  return { jobs, diskBusy };
-}
-
 /**
- * The block job that holds `disk`: the one named after it (`commit-<device>` or a disk name), else the
- * only job of the given types whose filter node sits on the disk's images. Throws JobNotFoundError when
- * there is none, or when several could be meant (then the caller must name the job id).
+ * Refuses a pivot that would switch nothing: measured on QEMU 7.2 and 10.0, block-job-complete on a
+ * chain no device, -drive or export uses "succeeds" and the old top stays the root.
  */
-export async function findDiskJob(
-  client: QmpClient,
-  disk: DiskChain,
-  options: { timeoutMs?: number; types?: readonly string[] } = {},
-): Promise<BlockJobInfo> {
-  const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
-  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
-  const byName = jobs.find((j) => names.has(j.device));
-  if (byName) return byName;
-  const candidates = jobs.filter((j) => !options.types || options.types.includes(j.type));
-  const kinds = options.types ? `${options.types.join('/')} jobs` : 'jobs';
-  if (diskBusy && candidates.length === 1 && candidates[0]) return candidates[0];
-  if (diskBusy) {
-    throw new JobNotFoundError(`disk ${disk.device} has a job, but ${candidates.length} ${kinds} run (${candidates.map((j) => j.device).join(', ')}): name the job id`, { disk: disk.device });
-  }
-  throw new JobNotFoundError(`no ${options.types ? kinds.replace(/s$/, '') : 'block job'} runs on disk ${disk.device}`, { disk: disk.device });
-}
-
-/** Whether something above the chain (a guest device or a -drive backend) would follow a pivot. */
-export function hasUser(disk: DiskChain): boolean {
-  return Boolean(disk.driveId || disk.qdevPath);
+export function assertPivotable(range: CommitRange, jobId?: string): void {
+  if (hasUser(range.disk)) return;
+  throw new JobStateError(
+    `cannot pivot ${jobId ? `commit job '${jobId}'` : 'a commit'} on ${describeDisk(range.disk)}: no guest device, -drive or export uses that chain, so nothing would switch to base; keep the overlay instead (base then holds the merged data)`,
+    { ...(jobId ? { jobId } : {}), disk: range.disk.device },
+    'ready',
+  );
 }
 
 export class CommitJob extends EventEmitter<JobStateEvents> {
   readonly client: QmpClient;
   readonly id: string;
   readonly disk: string;
+  /** The disk as the caller named it, for messages ("vda [libvirt-1-format]"). */
+  readonly label: string;
   /** Undefined only for a job attached by id without its range. */
   readonly range: CommitRange | undefined;
   private readonly machine: JobStateMachine;
@@ -241,6 +214,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     this.id = init.id;
     this.disk = init.disk;
     this.range = init.range;
+    this.label = init.range ? describeDisk(init.range.disk) : init.disk;
     this.machine = init.machine;
     this.autoFinalize = init.autoFinalize;
     this.autoDismiss = init.autoDismiss;
@@ -265,6 +239,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
    */
   static async start(client: QmpClient, range: CommitRange, options: CommitOptions = {}): Promise<CommitJob> {
     const device = range.disk.device;
+    const label = describeDisk(range.disk);
     const id = options.jobId ?? defaultCommitJobId(range.disk);
     const context = { jobId: id, disk: device };
     validateOptions(range, options, context);
@@ -281,8 +256,8 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       const existing = sameId ? [sameId.device] : jobs.map((j) => j.device);
       throw new JobAlreadyRunningError(
         sameId
-          ? `cannot start commit on ${device}: job id '${id}' is already in use (status ${sameId.status}); attach to it or choose another id`
-          : `cannot start commit on ${device}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); attach to it with CommitJob.attach() or wait for it to end`,
+          ? `cannot start commit on ${label}: job id '${id}' is already in use (status ${sameId.status}); attach to it or choose another id`
+          : `cannot start commit on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); attach to it, end it, or wait for it to end`,
         context,
         existing,
       );
@@ -306,9 +281,9 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       await client.execute('block-commit', args, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (error) {
       if (isWrappedQmpError(error, /Need a root block node|already in use/)) {
-        throw new JobAlreadyRunningError(`cannot start commit on ${device}: ${(error as QmpCommandError).desc} (another job holds the disk)`, context, [], { cause: error });
+        throw new JobAlreadyRunningError(`cannot start commit on ${label}: ${(error as QmpCommandError).desc} (another job holds the disk)`, context, [], { cause: error });
       }
-      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start commit on ${device}`, context, error);
+      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start commit on ${label}`, context, error);
       throw error;
     }
     // Synchronously from the reply on: the events before it from the history, the later ones from the stream.
@@ -512,15 +487,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   /** Active commit after READY: switch the guest to base (block-job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<CommitResult> {
     this.requireReady('pivot');
-    if (this.range && !hasUser(this.range.disk)) {
-      // Measured on QEMU 7.2: block-job-complete on a chain no device or drive uses "succeeds" and
-      // switches nothing — the old top stays the root. Refuse rather than report a pivot that did not happen.
-      throw new JobStateError(
-        `cannot pivot commit job '${this.id}': no guest device or -drive uses ${this.range.disk.device}, so nothing would switch to base; use keepOverlay() to end the job with base holding the merged data`,
-        this.context(),
-        this.machine.status,
-      );
-    }
+    if (this.range) assertPivotable(this.range, this.id);
     this.request = 'pivot';
     await this.command('pivot', 'block-job-complete', { device: this.id });
     return this.wait(options);
@@ -555,8 +522,8 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   wait(options: WaitOptions = {}): Promise<CommitResult> {
     return boundedWait<CommitResult>(`waiting for commit job '${this.id}' to end`, options, (resolve, reject) => {
       this.finished.then((result) => {
-        if (result.outcome === 'failed') reject(new JobFailedError(`commit job '${this.id}' on ${this.disk} failed: ${result.error ?? 'no error text'}`, this.context(), result));
-        else if (result.outcome === 'aborted' && this.request !== 'abort') reject(new JobFailedError(`commit job '${this.id}' on ${this.disk} was cancelled by someone else`, this.context(), result));
+        if (result.outcome === 'failed') reject(new JobFailedError(`commit job '${this.id}' on ${this.label} failed: ${result.error ?? 'no error text'}`, this.context(), result));
+        else if (result.outcome === 'aborted' && this.request !== 'abort') reject(new JobFailedError(`commit job '${this.id}' on ${this.label} was cancelled by someone else`, this.context(), result));
         else resolve(result);
       }, reject);
       return () => {};
@@ -590,7 +557,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     try {
       await this.client.execute(name, args as never, { timeoutMs: this.commandTimeoutMs });
     } catch (error) {
-      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} commit job '${this.id}' on ${this.disk}`, this.context(), error);
+      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} commit job '${this.id}' on ${this.label}`, this.context(), error);
       throw error;
     }
   }
@@ -647,22 +614,30 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   /** Does what a job without auto-finalize / auto-dismiss waits for. */
   private async react(status: JobStatus): Promise<void> {
     if (status === 'pending' && !this.autoFinalize) {
-      await this.jobCommand('finalize', 'job-finalize');
+      await this.jobCommand('finalize', 'job-finalize', 'pending');
     } else if (status === 'concluded' && !this.autoDismiss) {
       // The event does not always carry the error; query-jobs does, until the job is dismissed.
       const jobs = await this.client.execute('query-jobs', undefined, { timeoutMs: this.commandTimeoutMs });
       const info = jobs.find((j) => j.id === this.id);
-      if (info?.error !== undefined) this.dismissedError = info.error;
-      await this.jobCommand('dismiss', 'job-dismiss');
+      if (!info) return; // someone else (libvirt does, for the jobs it started) dismissed it already
+      if (info.error !== undefined) this.dismissedError = info.error;
+      await this.jobCommand('dismiss', 'job-dismiss', 'concluded');
     }
   }
 
-  private async jobCommand(verb: string, name: 'job-finalize' | 'job-dismiss'): Promise<void> {
+  /**
+   * job-finalize / job-dismiss. Another controller (libvirt, for its own jobs) may do the same
+   * thing first: when QEMU refuses, the job's status decides — moved on past `expected`, or gone,
+   * means it was done for us, which is no failure.
+   */
+  private async jobCommand(verb: string, name: 'job-finalize' | 'job-dismiss', expected: JobStatus): Promise<void> {
     try {
       await this.client.execute(name, { id: this.id }, { timeoutMs: this.commandTimeoutMs });
     } catch (error) {
-      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} commit job '${this.id}' on ${this.disk}`, this.context(), error);
-      throw error;
+      if (!(error instanceof QmpCommandError)) throw error;
+      const now = (await this.client.execute('query-jobs', undefined, { timeoutMs: this.commandTimeoutMs })).find((j) => j.id === this.id);
+      if (now === undefined || now.status !== expected) return;
+      throw new JobCommandError(`cannot ${verb} commit job '${this.id}' on ${this.label}`, this.context(), error);
     }
   }
 
@@ -683,7 +658,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   private succeed(): void {
     const { outcome, invalidatedAs, error } = this.outcome();
     if (outcome === undefined) {
-      this.settle(undefined, new JobVanishedError(`commit job '${this.id}' on ${this.disk} disappeared (status null) without a completion or cancel event: how it ended is unknown`, this.context()));
+      this.settle(undefined, new JobVanishedError(`commit job '${this.id}' on ${this.label} disappeared (status null) without a completion or cancel event: how it ended is unknown`, this.context()));
       return;
     }
     const history = [...this.machine.history];
@@ -720,8 +695,9 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     if (this.settled) return;
     const status = this.machine.status;
     const range = this.range;
-    const stillValid = range ? range.disk.layers.filter((l) => l.index >= range.top.index).map((l) => l.file) : [];
-    const unreliable = range ? range.disk.layers.filter((l) => l.index >= range.base.index && l.index < range.top.index).map((l) => l.file) : [];
+    const positions = range ? layersBetween(range.disk, range.base, range.top) : undefined;
+    const stillValid = range && positions ? [range.top, ...positions.above].map((l) => l.file) : [];
+    const unreliable = range && positions ? [range.base, ...positions.between].map((l) => l.file) : [];
     const onDisk = range
       ? `on disk: the top ${range.top.file}${stillValid.length > 1 ? ' and the images above it' : ''} still read right; base ${range.base.file} may be partly written and ${unreliable.length > 1 ? `the intermediates ${unreliable.slice(1).join(', ')} are` : 'no intermediate is'} no longer valid in isolation — delete nothing`
       : 'the images it touched are not known here (attached by id) — delete nothing';
@@ -729,7 +705,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     this.settle(
       undefined,
       new JobInterruptedError(
-        `commit job '${this.id}' on ${this.disk} was interrupted while ${status}: ${how}; if QEMU still runs, the job may go on — reconnect and CommitJob.attach(); ${onDisk}`,
+        `commit job '${this.id}' on ${this.label} was interrupted while ${status}: ${how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`,
         this.context(),
         status,
         stillValid,

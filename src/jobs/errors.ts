@@ -11,7 +11,8 @@
  *         ├── JobStateError         the verb does not fit the job's status (pivot before READY)
  *         ├── JobFailedError        the job ended with an error, or was cancelled by someone else
  *         ├── JobVanishedError      the job is gone and we never saw how it ended: outcome unknown
- *         └── JobInterruptedError   the connection to QEMU ended mid-job
+ *         ├── JobInterruptedError   the connection to QEMU ended mid-job
+ *         └── ImageDeletionError    --delete refused (or stopped): the files it kept, the ones it deleted
  */
 import { QmpCommandError, QmpError, type QmpErrorOptions } from '../protocol/errors.js';
 import type { JobStatus } from '../qapi/types.js';
@@ -58,7 +59,14 @@ export class JobAlreadyRunningError extends JobError {
   }
 }
 
-export class JobNotFoundError extends JobError {}
+export class JobNotFoundError extends JobError {
+  /** When several jobs could be meant: their ids (then the caller must name one). Empty: there is no job. */
+  readonly candidates: readonly string[];
+  constructor(message: string, context: JobErrorContext, candidates: readonly string[] = []) {
+    super(message, context);
+    this.candidates = candidates;
+  }
+}
 
 export class JobStateError extends JobError {
   readonly status: JobStatus;
@@ -99,4 +107,19 @@ export class JobInterruptedError extends JobError {
 /** Wraps a QmpCommandError from a job command; other errors pass through unchanged. */
 export function wrapCommandError(what: string, context: JobErrorContext, error: unknown): unknown {
   return error instanceof QmpCommandError ? new JobCommandError(what, context, error) : error;
+}
+
+/** Deleting the committed images was refused or stopped part-way; says what was deleted and what was kept. */
+export class ImageDeletionError extends JobError {
+  readonly reason: string;
+  readonly deleted: readonly string[];
+  readonly kept: readonly string[];
+  constructor(jobId: string, disk: string, reason: string, deleted: readonly string[], kept: readonly string[], options?: QmpErrorOptions) {
+    const done = deleted.length ? `deleted ${deleted.join(', ')}, then stopped` : 'nothing deleted';
+    const left = kept.length ? `; kept ${kept.join(', ')}` : '';
+    super(`not deleting the images commit job '${jobId}' on ${disk} took out of the chain (${done}): ${reason}${left}`, { jobId, disk }, options);
+    this.reason = reason;
+    this.deleted = deleted;
+    this.kept = kept;
+  }
 }

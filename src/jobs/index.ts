@@ -1,9 +1,7 @@
 // The job layer: live block-commit driven by its own events.
 export {
   CommitJob,
-  defaultCommitJobId,
-  findDiskJob,
-  hasUser,
+  assertPivotable,
   relativeBackingFile,
   type CommitOptions,
   type CommitOnError,
@@ -25,7 +23,9 @@ export {
   type JobEnding,
   type TransitionAnomaly,
 } from './state.js';
-export { invalidatedBy, deleteInvalidated, type CommitOutcome, type DeletableResult } from './invalidated.js';
+export { defaultCommitJobId, findDiskJob, isActiveCommit } from './discovery.js';
+export { invalidatedBy, type CommitOutcome } from './invalidated.js';
+export { deleteCommittedImages, type DeletableResult } from './delete.js';
 export {
   JobError,
   JobOptionError,
@@ -36,5 +36,6 @@ export {
   JobFailedError,
   JobVanishedError,
   JobInterruptedError,
+  ImageDeletionError,
   type JobErrorContext,
 } from './errors.js';

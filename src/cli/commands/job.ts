@@ -1,8 +1,12 @@
-import { CommitJob, findDiskJob } from '../../jobs/commit.js';
+import type { DiskChain } from '../../block/types.js';
+import { CommitJob } from '../../jobs/commit.js';
+import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
+import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { UsageError } from '../args.js';
 import { flag, type CommandSpec } from '../context.js';
 import { parseBandwidth, showProgress } from './commit.js';
 import { cliDisk } from '../disks.js';
+import { displayPercent } from '../percent.js';
 
 const ACTIONS = ['abort', 'pivot', 'pause', 'resume', 'info'] as const;
 
@@ -44,7 +48,20 @@ export const jobCommand: CommandSpec = {
     // A job id works directly; else the disk's job.
     const jobs = await client.execute('query-block-jobs', undefined, { signal: context.signal });
     let info = jobs.find((j) => j.device === name);
-    if (!info) info = await findDiskJob(client, (await cliDisk(context, client, name)).disk);
+    let disk: DiskChain | undefined;
+    if (!info) {
+      disk = (await cliDisk(context, client, name)).disk;
+      try {
+        info = await findDiskJob(client, disk);
+      } catch (error) {
+        // As virsh blockjob --info: no job is an answer, not a failure (scripts poll this way).
+        if (action === 'info' && error instanceof JobNotFoundError && error.candidates.length === 0) {
+          out.result(`No current block job for ${name}`, { type: 'job', disk: name, job: null });
+          return 0;
+        }
+        throw error;
+      }
+    }
     const id = info.device;
     switch (action) {
       case 'pause':
@@ -62,15 +79,26 @@ export const jobCommand: CommandSpec = {
       case 'info': {
         const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal });
         try {
-          const label = info.type === 'commit' ? (info.ready || job.isReady ? 'Active Block Commit' : 'Block Commit') : `Block ${info.type}`;
+          const label = info.type === 'commit' ? ((await isActiveCommit(client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : `Block ${info.type}`;
           if (flag(context, 'verbose')) {
             const stop = showProgress(job, out, label, context.signal);
-            await job.waitUntilReady({ signal: context.signal }).catch(() => undefined);
+            // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.
+            const ended = await (label === 'Active Block Commit' ? job.waitUntilReady({ signal: context.signal }) : job.wait({ signal: context.signal }))
+              .then(() => undefined, (error: unknown) => error);
             stop();
+            if (ended !== undefined) {
+              if (!(ended instanceof JobFailedError)) throw ended;
+              const last = await job.progress({ signal: context.signal }).catch(() => undefined);
+              if (last) out.progress(label, displayPercent(last.offset, last.len, false, 'running'));
+              out.endProgress();
+              out.error(`job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${label === 'Active Block Commit' ? 'ready' : 'complete'}`);
+              out.result(undefined, { type: 'result', job: id, outcome: ended.result.outcome, states: ended.result.states, error: ended.result.error });
+              return 1;
+            }
             out.progress(label, 100);
           } else {
             const p = await job.progress({ signal: context.signal });
-            out.progress(label, p.ready ? 100 : Math.min(p.percent, 99.99), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
+            out.progress(label, displayPercent(p.offset, p.len, p.ready, p.status), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
           }
           out.endProgress();
           if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`, {});

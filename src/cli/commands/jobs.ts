@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../context.js';
+import { displayPercent } from '../percent.js';
 
 function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
@@ -23,7 +24,7 @@ export const jobsCommand: CommandSpec = {
     const rows = jobs.map((job) => {
       const block = blockJobs.find((b) => b.device === job.id);
       const total = job['total-progress'];
-      const percent = total > 0 ? (100 * job['current-progress']) / total : 0;
+      const percent = displayPercent(job['current-progress'], total, block?.ready ?? false, job.status);
       return { id: job.id, jobType: job.type, status: job.status, current: job['current-progress'], total, percent, speed: block?.speed ?? 0, ready: block?.ready ?? false, error: job.error };
     });
     if (context.out.json) {
