@@ -2,6 +2,7 @@ import { QmpCommandError, QmpError } from '../protocol/errors.js';
 import { parseCommandLine, UsageError, type OptionSpecs } from './args.js';
 import { connectFromOptions, type CliConnection } from './connect.js';
 import type { CliContext, CommandSpec } from './context.js';
+import { libvirtViewIsCurrent } from './disks.js';
 import { Output, type OutputStreams } from './output.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -73,6 +74,8 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const connections: CliConnection[] = [];
+  // libvirt-staleness warnings wait for the end: a job libvirt itself tracks leaves its view current.
+  const staleWarnings: string[] = [];
   const context: CliContext = {
     global: parsed.global,
     positionals: parsed.positionals,
@@ -80,7 +83,7 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     out,
     signal: interrupt.signal,
     connect: async () => {
-      const connection = await connectFromOptions(parsed.global, interrupt.signal, argv, (message) => out.warn(message));
+      const connection = await connectFromOptions(parsed.global, interrupt.signal, argv, (message) => staleWarnings.push(message));
       connections.push(connection);
       return connection.client;
     },
@@ -93,6 +96,10 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     return 1;
   } finally {
     out.endProgress();
+    if (staleWarnings.length && connections[0]) {
+      const current = await libvirtViewIsCurrent(context, connections[0].client).catch(() => false);
+      if (!current) for (const warning of staleWarnings) out.warn(warning);
+    }
     await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

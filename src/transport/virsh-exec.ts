@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { AbortedError, QmpError, QmpTimeoutError } from '../protocol/errors.js';
 
 /** Where and how to run virsh. Shared by the virsh transport and the libvirt helpers. */
@@ -11,17 +14,66 @@ export interface VirshTarget {
   env?: Readonly<Record<string, string>>;
 }
 
-/** A virsh run that failed: exit code and virsh's own stderr ("error: …" lines). */
+export interface VirshErrorOptions {
+  cause?: unknown;
+  /** The signal that ended it, if one did. */
+  signal?: NodeJS.Signals | null;
+  /** How to name it instead of `virsh ARGS` (e.g. "the virsh shell"). */
+  what?: string;
+}
+
+/** A virsh run that failed: exit code or signal, and virsh's own stderr ("error: …" lines). */
 export class VirshError extends QmpError {
   readonly args: readonly string[];
   readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
   readonly stderr: string;
-  constructor(args: readonly string[], exitCode: number | null, stderr: string, options?: { cause?: unknown }) {
-    super(`virsh ${args.join(' ')} failed (${exitCode === null ? 'not run' : `exit ${exitCode}`}): ${oneLine(stderr) || 'no message'}`, options);
+  constructor(args: readonly string[], exitCode: number | null, stderr: string, options: VirshErrorOptions = {}) {
+    const how = options.signal ? `was killed by ${options.signal}` : exitCode === null ? 'could not run' : `failed (exit ${exitCode})`;
+    super(`${options.what ?? `virsh ${args.join(' ')}`} ${how}: ${oneLine(stderr) || 'no message'}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.args = args;
     this.exitCode = exitCode;
+    this.signal = options.signal ?? null;
     this.stderr = stderr;
   }
+}
+
+/**
+ * How virsh children are started. In a process group of their own, so a Ctrl-C at the terminal
+ * (SIGINT to the whole foreground group) reaches only us: we still need them to send the cancel
+ * that a Ctrl-C asks for. They must not outlive us either: every child is killed when this process
+ * exits, and where util-linux's setpriv is there, the kernel kills it if we die without exiting
+ * (SIGKILL), through the parent-death signal.
+ */
+const children = new Set<ChildProcess>();
+let exitHook = false;
+let setpriv: string | null | undefined;
+
+function onPath(name: string): string | null {
+  if (name.includes('/')) return existsSync(name) ? name : null;
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const candidate = path.join(dir || '.', name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+export function spawnVirsh(target: VirshTarget, args: readonly string[], stdio: StdioOptions): ChildProcess {
+  setpriv ??= onPath('setpriv');
+  const binary = target.virshPath ?? 'virsh';
+  // A missing virsh is spawned directly, so the error is node's own ENOENT rather than setpriv's exit 127.
+  const [file, argv] = setpriv && onPath(binary) ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, [...args]];
+  const child = spawn(file, argv, { env: virshEnv(target), stdio, detached: true });
+  children.add(child);
+  child.once('close', () => children.delete(child));
+  child.once('error', () => children.delete(child));
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const c of children) c.kill('SIGKILL');
+    });
+  }
+  return child;
 }
 
 export interface VirshResult {
@@ -77,7 +129,7 @@ export function runVirsh(
       reject(new AbortedError(`virsh ${args.join(' ')}`, { cause: options.signal.reason }));
       return;
     }
-    const child = spawn(target.virshPath ?? 'virsh', fullArgs, { env: virshEnv(target), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnVirsh(target, fullArgs, ['ignore', 'pipe', 'pipe']) as ChildProcessByStdio<null, Readable, Readable>;
     let stdout = '';
     let stderr = '';
     let settled = false;
@@ -116,7 +168,7 @@ export function runVirsh(
     });
     child.once('close', (code) => {
       if (code === 0) finish(() => resolve({ stdout, stderr }));
-      else finish(() => reject(new VirshError(args, code, stderr)));
+      else finish(() => reject(new VirshError(args, code, stderr, { signal: child.signalCode })));
     });
   });
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
@@ -10,7 +10,7 @@ import {
   runVirsh,
   uriArgs,
   VirshError,
-  virshEnv,
+  spawnVirsh,
   type VirshTarget,
 } from './virsh-exec.js';
 
@@ -475,10 +475,7 @@ abstract class VirshChild {
   private expectingExit = false;
 
   constructor(target: VirshTarget, args: string[], protected readonly label: string) {
-    this.child = spawn(target.virshPath ?? 'virsh', [...uriArgs(target), ...args], {
-      env: virshEnv(target),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    this.child = spawnVirsh(target, [...uriArgs(target), ...args], ['pipe', 'pipe', 'pipe']) as ChildProcessWithoutNullStreams;
     const decoder = new StringDecoder('utf8');
     this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(decoder.write(chunk)));
     this.child.stderr.setEncoding('utf8');
@@ -488,13 +485,13 @@ abstract class VirshChild {
     this.child.stdin.on('error', () => {}); // EPIPE when virsh died first: reported through 'close'.
     this.exitPromise = new Promise((resolve) => {
       this.child.once('error', (error: NodeJS.ErrnoException) => {
-        this.exitError = new VirshError([label], null, `${error.code ?? ''} ${error.message}`.trim(), { cause: error });
+        this.exitError = new VirshError(args, null, `${error.code ?? ''} ${error.message}`.trim(), { cause: error, what: `the ${label}` });
         this.exited = true;
         this.died();
         resolve();
       });
       this.child.once('close', (code, signal) => {
-        this.exitError ??= new VirshError([label], code, this.stderrText || `exited (${signal ?? code})`);
+        this.exitError ??= new VirshError(args, code, this.stderrText, { signal, what: `the ${label}` });
         this.exited = true;
         this.died();
         resolve();
