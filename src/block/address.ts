@@ -85,10 +85,15 @@ export interface CommitRangeSpec {
   active?: boolean;
 }
 
+/** Where `layer` sits in `disk`'s chain (0 = bottom), by node name: a range may come from JSON. -1 if absent. */
+export function positionOf(disk: DiskChain, layer: ChainLayer): number {
+  return disk.layers.findIndex((l) => l.nodeName === layer.nodeName);
+}
+
 /** The layers strictly between `lower` and `upper` in the chain, and those above `upper` — by position. */
 export function layersBetween(disk: DiskChain, lower: ChainLayer, upper: ChainLayer): { between: ChainLayer[]; above: ChainLayer[] } {
-  const low = disk.layers.indexOf(lower);
-  const high = disk.layers.indexOf(upper);
+  const low = positionOf(disk, lower);
+  const high = positionOf(disk, upper);
   return { between: disk.layers.slice(low + 1, high), above: disk.layers.slice(high + 1) };
 }
 

@@ -188,9 +188,9 @@ function buildChain(active: NamedNode, links: Links, nodes: readonly NamedNode[]
  * Pure: the disks described by a `query-block` and a `query-named-block-nodes` reply (and the
  * block graph, when filenames are ambiguous, and `query-block-exports`). Device and -drive disks
  * first, in query-block order, then chains served by an export, then bare -blockdev chains (image
- * nodes that are no other node's backing and that nothing uses) — those only when nothing at all
- * uses a chain: once a guest device, a drive or an export is there, a parentless root is what a
- * pivot or a removed overlay left behind, not a disk.
+ * nodes that are no other node's backing and that nothing uses) — except those that share an image
+ * with a chain in use: such a parentless root is what a pivot or an intermediate commit left behind
+ * (libvirt's libvirt-N-format nodes after our pivot, say), not a disk.
  */
 export function disksFromQueries(
   blocks: readonly BlockInfo[],
@@ -236,8 +236,7 @@ export function disksFromQueries(
     for (const layer of layers) claimed.add(layer.nodeName);
     disks.push({ device: active['node-name'], exports: [exported.id], layers });
   }
-  if (disks.length > 0) return disks;
-
+  const used = new Set(claimed);
   const images = nodes.filter((n) => !isFilterDriver(n.drv) && !PROTOCOL_DRIVERS.has(n.drv));
   const isBacking = new Set<string>();
   for (const node of images) {
@@ -247,7 +246,13 @@ export function disksFromQueries(
   // QEMU lists nodes newest first; sort the bare chains by name so the order does not depend on that.
   const roots = images.filter((n) => !isBacking.has(n['node-name']) && !claimed.has(n['node-name']));
   roots.sort((a, b) => a['node-name'].localeCompare(b['node-name'], 'en', { numeric: true }));
-  for (const node of roots) disks.push({ device: node['node-name'], layers: buildChain(node, links, nodes, node['node-name']) });
+  for (const node of roots) {
+    const layers = buildChain(node, links, nodes, node['node-name']);
+    // A parentless chain that shares images with a chain in use is what a pivot or an intermediate
+    // commit left behind (its nodes stay open until blockdev-del): no disk of its own.
+    if (layers.some((l) => used.has(l.nodeName))) continue;
+    disks.push({ device: node['node-name'], layers });
+  }
   return disks;
 }
 

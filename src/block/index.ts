@@ -14,7 +14,7 @@ export {
   type BlockQueryClient,
   type ChainQueryOptions,
 } from './chain.js';
-export { resolveLayer, resolveCommitRange, validateRangeSpec, layersBetween, type CommitRangeSpec } from './address.js';
+export { resolveLayer, resolveCommitRange, validateRangeSpec, layersBetween, positionOf, type CommitRangeSpec } from './address.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
 export {
   BlockError,

@@ -117,7 +117,9 @@ function usageFailure(error: unknown, table: Map<string, CommandSpec>): number {
 export function describeFailure(error: unknown): string {
   if (error instanceof QmpCommandError) return `${error.command} failed: ${error.errorClass}: ${error.desc}`;
   if (error instanceof QmpError) {
-    const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${error.cause.message})` : '';
+    // A cause already said in the message (QEMU's text in a job error) is not said twice.
+    const said = error.cause instanceof QmpCommandError ? error.message.includes(error.cause.desc) : error.cause instanceof Error && error.message.includes(error.cause.message);
+    const cause = error.cause instanceof Error && !said ? ` (${error.cause.message})` : '';
     return `${error.message}${cause}`;
   }
   if (error instanceof Error) return error.message;

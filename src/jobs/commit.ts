@@ -8,10 +8,10 @@
  */
 import path from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import { layersBetween } from '../block/address.js';
+import { layersBetween, positionOf } from '../block/address.js';
 import { describeDisk, hasUser } from '../block/chain.js';
 import type { CommitRange, InvalidatedImages } from '../block/types.js';
-import { ConnectionClosedError, QmpCommandError } from '../protocol/errors.js';
+import { ConnectionClosedError, QmpCommandError, QmpTimeoutError } from '../protocol/errors.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockCommitArguments, BlockJobInfo, JobInfo, JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
@@ -155,7 +155,10 @@ function validateOptions(range: CommitRange, options: CommitOptions, context: Jo
     throw new JobOptionError('give either backingFile or keepRelative, not both', context);
   }
   // By position in the chain: indices are names (libvirt's count from the top).
-  if (range.disk.layers.indexOf(range.base) >= range.disk.layers.indexOf(range.top)) {
+  const base = positionOf(range.disk, range.base);
+  const top = positionOf(range.disk, range.top);
+  if (base < 0 || top < 0) throw new JobOptionError(`top ${range.top.file} and base ${range.base.file} must both be in the chain of ${describeDisk(range.disk)}`, context);
+  if (base >= top) {
     throw new JobOptionError(`base [${range.base.index}] ${range.base.file} must lie below top [${range.top.index}] ${range.top.file}`, context);
   }
 }
@@ -455,7 +458,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       const onReady = (): void => resolve();
       this.machine.on('ready', onReady);
       this.finished.then(
-        (result) => reject(new JobFailedError(`commit job '${this.id}' ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without becoming ready`, this.context(), result)),
+        (result) => reject(new JobFailedError({ jobId: this.id, disk: this.label, device: this.disk, awaited: 'becoming ready' }, result)),
         reject,
       );
       return () => this.machine.off('ready', onReady);
@@ -477,7 +480,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       };
       this.machine.on('state', onState);
       this.finished.then(
-        (result) => reject(new JobFailedError(`commit job '${this.id}' ended (${result.outcome}) without reaching ${status}`, this.context(), result)),
+        (result) => reject(new JobFailedError({ jobId: this.id, disk: this.label, device: this.disk, awaited: `reaching ${status}` }, result)),
         reject,
       );
       return () => this.machine.off('state', onState);
@@ -489,7 +492,16 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     this.requireReady('pivot');
     if (this.range) assertPivotable(this.range, this.id);
     this.request = 'pivot';
-    await this.command('pivot', 'block-job-complete', { device: this.id });
+    try {
+      await this.command('pivot', 'block-job-complete', { device: this.id });
+    } catch (error) {
+      if (error instanceof JobCommandError) {
+        this.request = undefined; // QEMU refused: nothing was requested
+        throw error;
+      }
+      // Lost, timed out or aborted with the command sent: QEMU may have pivoted. Say where the data is.
+      this.interrupted(error instanceof Error ? error : new Error(String(error)));
+    }
     return this.wait(options);
   }
 
@@ -522,8 +534,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   wait(options: WaitOptions = {}): Promise<CommitResult> {
     return boundedWait<CommitResult>(`waiting for commit job '${this.id}' to end`, options, (resolve, reject) => {
       this.finished.then((result) => {
-        if (result.outcome === 'failed') reject(new JobFailedError(`commit job '${this.id}' on ${this.label} failed: ${result.error ?? 'no error text'}`, this.context(), result));
-        else if (result.outcome === 'aborted' && this.request !== 'abort') reject(new JobFailedError(`commit job '${this.id}' on ${this.label} was cancelled by someone else`, this.context(), result));
+        if (result.outcome === 'failed' || (result.outcome === 'aborted' && this.request !== 'abort')) reject(new JobFailedError({ jobId: this.id, disk: this.label, device: this.disk }, result));
         else resolve(result);
       }, reject);
       return () => {};
@@ -693,26 +704,22 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
 
   private interrupted(cause: Error | undefined): void {
     if (this.settled) return;
-    const status = this.machine.status;
     const range = this.range;
     const positions = range ? layersBetween(range.disk, range.base, range.top) : undefined;
-    const stillValid = range && positions ? [range.top, ...positions.above].map((l) => l.file) : [];
-    const unreliable = range && positions ? [range.base, ...positions.between].map((l) => l.file) : [];
-    const onDisk = range
-      ? `on disk: the top ${range.top.file}${stillValid.length > 1 ? ' and the images above it' : ''} still read right; base ${range.base.file} may be partly written and ${unreliable.length > 1 ? `the intermediates ${unreliable.slice(1).join(', ')} are` : 'no intermediate is'} no longer valid in isolation — delete nothing`
-      : 'the images it touched are not known here (attached by id) — delete nothing';
-    const how = cause ? `the connection to QEMU was lost (${cause.message})` : 'the client stopped following it';
-    this.settle(
-      undefined,
-      new JobInterruptedError(
-        `commit job '${this.id}' on ${this.label} was interrupted while ${status}: ${how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`,
-        this.context(),
-        status,
-        stillValid,
-        unreliable,
-        { cause },
-      ),
-    );
+    this.settle(undefined, new JobInterruptedError({
+      jobId: this.id,
+      disk: this.label,
+      device: this.disk,
+      lastStatus: this.machine.status,
+      how: !cause ? 'the client stopped following it'
+        : cause instanceof ConnectionClosedError ? `the connection to QEMU was lost (${cause.message})`
+          : cause instanceof QmpTimeoutError ? `QEMU's monitor did not answer (${cause.message})`
+            : `following the job stopped (${cause.message})`,
+      pivotRequested: this.request === 'pivot',
+      images: range && positions
+        ? { top: range.top.file, base: range.base.file, above: positions.above.map((l) => l.file), between: positions.between.map((l) => l.file) }
+        : undefined,
+    }, { cause }));
   }
 
   private fail(error: unknown): void {

@@ -79,28 +79,82 @@ export class JobStateError extends JobError {
 /** The job ended but not as asked: QEMU's error text is in `result.error`. */
 export class JobFailedError extends JobError {
   readonly result: CommitResult;
-  constructor(message: string, context: JobErrorContext, result: CommitResult) {
-    super(message, context);
+  /**
+   * `disk` is the disk as the caller named it; `awaited` what the caller waited for when the job
+   * ended otherwise ("becoming ready"), undefined when it waited for the end.
+   */
+  constructor(facts: { jobId: string; disk: string; device?: string; awaited?: string }, result: CommitResult) {
+    super(failureMessage(facts, result), { jobId: facts.jobId, disk: facts.device ?? facts.disk });
     this.result = result;
   }
+}
+
+function failureMessage(facts: { jobId: string; disk: string; awaited?: string | undefined }, result: CommitResult): string {
+  const head = `commit job '${facts.jobId}' on ${facts.disk}`;
+  const ended = result.outcome === 'failed' ? `failed: ${result.error ?? 'QEMU gave no error text'}`
+    : result.outcome === 'aborted' && facts.awaited === undefined ? 'was cancelled by someone else'
+      : `ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without ${facts.awaited ?? 'finishing'}`;
+  const images = result.invalidated;
+  if (!images || (result.outcome !== 'failed' && result.outcome !== 'aborted')) return `${head} ${ended}`;
+  const [base, ...between] = images.files;
+  const partly = base ? `; base ${base} is partly written and${between.length ? `, like ${between.join(', ')},` : ''} no longer valid on its own` : '';
+  const valid = images.stillValid.length ? `; the disk still runs on ${images.stillValid.join(' ← ')}, which reads as before` : '';
+  return `${head} ${ended}${partly}${valid}`;
 }
 
 /** The job disappeared from QEMU without us seeing its conclusion; it may or may not have succeeded. */
 export class JobVanishedError extends JobError {}
 
-/** The connection ended mid-job; the message says what is still valid on disk. */
+/** What an interruption leaves: the facts JobInterruptedError builds its message from. */
+export interface InterruptionFacts {
+  jobId: string;
+  /** The disk as the caller named it. */
+  disk: string;
+  /** The `device` the job runs on. */
+  device?: string | undefined;
+  /** The last status we saw. */
+  lastStatus: JobStatus;
+  /** How following the job ended ("the connection to QEMU was lost (…)"). */
+  how: string;
+  /** block-job-complete was sent: the pivot may have happened. */
+  pivotRequested: boolean;
+  /** The images, when the job's range is known. */
+  images?: { top: string; base: string; above: readonly string[]; between: readonly string[] } | undefined;
+}
+
+function interruptionMessage(f: InterruptionFacts): string {
+  const head = `commit job '${f.jobId}' on ${f.disk} was interrupted`;
+  if (f.pivotRequested) {
+    const where = f.images
+      ? `the disk now runs on base ${f.images.base} and the guest writes into it, so ${f.images.top} is no longer the disk: do not boot from it`
+      : 'the disk now runs on the commit\'s base and the guest writes into it';
+    return `${head} after the pivot was requested (block-job-complete sent, last status ${f.lastStatus}): ${f.how}. ` +
+      `If QEMU carried the pivot out (it normally does within milliseconds), ${where}. ` +
+      `Check which image the disk runs on with 'chain ${f.disk}' (query-block) before anything else; delete nothing.`;
+  }
+  const onDisk = f.images
+    ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written and ${f.images.between.length ? `the intermediates ${f.images.between.join(', ')} are` : 'no intermediate is'} no longer valid in isolation — delete nothing`
+    : 'the images it touched are not known here (attached by id) — delete nothing';
+  return `${head} while ${f.lastStatus}: ${f.how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`;
+}
+
+/** The connection ended mid-job; the message says where the data is and what is still valid on disk. */
 export class JobInterruptedError extends JobError {
   /** The last status we saw. */
   readonly lastStatus: JobStatus;
-  /** Files that still read right on their own (the top and everything above it). */
+  /** block-job-complete was sent before the interruption: the guest may already run on base. */
+  readonly pivotRequested: boolean;
+  /** Files that still read right on their own (the top and everything above it); empty once a pivot was requested. */
   readonly stillValid: readonly string[];
   /** Files whose content is not to be trusted (base partly written, the intermediates). */
   readonly unreliable: readonly string[];
-  constructor(message: string, context: JobErrorContext, lastStatus: JobStatus, stillValid: readonly string[], unreliable: readonly string[], options?: QmpErrorOptions) {
-    super(message, context, options);
-    this.lastStatus = lastStatus;
-    this.stillValid = stillValid;
-    this.unreliable = unreliable;
+  constructor(facts: InterruptionFacts, options?: QmpErrorOptions) {
+    super(interruptionMessage(facts), { jobId: facts.jobId, disk: facts.device ?? facts.disk }, options);
+    this.lastStatus = facts.lastStatus;
+    this.pivotRequested = facts.pivotRequested;
+    const images = facts.images;
+    this.stillValid = images && !facts.pivotRequested ? [images.top, ...images.above] : [];
+    this.unreliable = images && !facts.pivotRequested ? [images.base, ...images.between] : [];
   }
 }
 

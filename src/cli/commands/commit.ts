@@ -12,6 +12,8 @@ import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
 
 const MIB = 1024 * 1024;
+/** How long the last step (pivot or cancel after READY, milliseconds in QEMU) may take before we stop waiting. */
+const FINISH_TIMEOUT_MS = 60_000;
 
 /** `--bandwidth N` in MiB/s (virsh's default unit) or bytes/s with `--bytes`. */
 export function parseBandwidth(context: CliContext, command: string): number | undefined {
@@ -173,12 +175,16 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         await job.waitUntilReady({ signal: stopSignal });
         stopProgress();
         if (flag(context, 'verbose')) out.progress('Block commit', 100);
-        if (pivot) {
-          result = await job.pivot({ signal: context.signal });
-          out.message('Successfully pivoted');
-        } else if (keepOverlay) {
-          result = await job.keepOverlay({ signal: context.signal });
-          out.message('Commit complete, overlay image kept');
+        if (pivot || keepOverlay) {
+          // Once complete/cancel is sent, Ctrl-C cannot take it back: say so and wait (bounded) for QEMU.
+          const note = (): void => out.warn(`${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`);
+          context.signal.addEventListener('abort', note, { once: true });
+          try {
+            result = pivot ? await job.pivot({ timeoutMs: FINISH_TIMEOUT_MS }) : await job.keepOverlay({ timeoutMs: FINISH_TIMEOUT_MS });
+          } finally {
+            context.signal.removeEventListener('abort', note);
+          }
+          out.message(pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept');
         } else {
           out.message('Now in synchronized phase');
           await job.detach();
@@ -218,7 +224,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         return 1;
       }
       if (error instanceof JobFailedError) {
-        out.error(`Commit failed: ${error.result.error ?? error.message}`);
+        out.error(`Commit failed: ${error.message}`);
         out.result(undefined, { type: 'result', job: job.id, outcome: error.result.outcome, states: error.result.states, error: error.result.error });
         return 1;
       }
