@@ -344,3 +344,12 @@ export async function resolveDisk(client: BlockQueryClient, name: string, option
 export function hasUser(disk: DiskChain): boolean {
   return Boolean(disk.driveId || disk.qdevPath || disk.exports?.length);
 }
+
+/** `old` in a fresh listing: by what a chain change keeps (guest device, drive, export), else by its active node. */
+export function findSameDisk(disks: readonly DiskChain[], old: DiskChain): DiskChain | undefined {
+  return disks.find((d) =>
+    (old.qdevPath !== undefined && d.qdevPath === old.qdevPath) ||
+    (old.driveId !== undefined && d.driveId === old.driveId) ||
+    (old.exports?.some((id) => d.exports?.includes(id)) ?? false),
+  ) ?? disks.find((d) => d.layers.at(-1)?.nodeName === old.layers.at(-1)?.nodeName);
+}

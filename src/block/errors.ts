@@ -9,6 +9,7 @@
  *         ├── InvalidCommitRangeError   top/base are the same image, base is above top, --active on a non-active top, …
  *         ├── ConflictingArgumentsError two arguments that exclude each other were given
  *         ├── ChainResolutionError      QEMU's node list does not form a chain we can follow
+ *         ├── ChainChangedError         the chain changed between reading it and acting on it (another client)
  *         ├── SnapshotTargetExistsError a snapshot would overwrite an existing or open file
  *         └── InvalidSnapshotSpecError  a snapshot spec is malformed (relative path, bad node name…)
  */
@@ -65,6 +66,17 @@ export class ConflictingArgumentsError extends BlockError {
 }
 
 export class ChainResolutionError extends BlockError {}
+
+export class ChainChangedError extends BlockError {
+  /** The chain as it was read, and as it is now (node names, base first; empty: the disk is gone). */
+  readonly before: readonly string[];
+  readonly now: readonly string[];
+  constructor(disk: string, before: readonly string[], now: readonly string[]) {
+    super(`the chain of disk '${disk}' changed since it was read (another client?): it was ${before.join(' ← ')}, it is ${now.length ? now.join(' ← ') : 'gone'}; nothing was started — read the chain again`, disk);
+    this.before = before;
+    this.now = now;
+  }
+}
 
 export class SnapshotTargetExistsError extends BlockError {
   readonly file: string;

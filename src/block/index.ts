@@ -8,6 +8,7 @@ export {
   diskNames,
   describeDisk,
   hasUser,
+  findSameDisk,
   disksFromQueries,
   realFileName,
   isFilterDriver,
@@ -23,6 +24,7 @@ export {
   InvalidCommitRangeError,
   ConflictingArgumentsError,
   ChainResolutionError,
+  ChainChangedError,
   SnapshotTargetExistsError,
   InvalidSnapshotSpecError,
 } from './errors.js';

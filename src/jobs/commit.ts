@@ -26,7 +26,7 @@ import {
   JobVanishedError,
   type JobErrorContext,
 } from './errors.js';
-import { defaultCommitJobId, findDiskJob, jobsOnDisk } from './discovery.js';
+import { defaultCommitJobId, findDiskJob, preflight } from './discovery.js';
 import { invalidatedBy, type CommitOutcome } from './invalidated.js';
 import {
   JOB_EVENT_NAMES,
@@ -250,7 +250,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     const backingFile = options.keepRelative ? relativeBackingFile(range) : options.backingFile;
 
     // QEMU would answer a second commit on this disk with a bare "Need a root block node": say what is going on instead.
-    const { jobs, diskBusy } = await jobsOnDisk(client, range.disk, timeoutMs);
+    const { jobs, diskBusy, sameIdError } = await preflight(client, range, id, timeoutMs);
     const sameId = jobs.find((j) => j.device === id);
     if (sameId || diskBusy) {
       if (options.ifRunning === 'attach') {
@@ -259,7 +259,7 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       const existing = sameId ? [sameId.device] : jobs.map((j) => j.device);
       throw new JobAlreadyRunningError(
         sameId
-          ? `cannot start commit on ${label}: job id '${id}' is already in use (status ${sameId.status}); attach to it or choose another id`
+          ? `cannot start commit on ${label}: job id '${id}' is already in use (status ${sameId.status}${sameIdError ? `: it failed: ${sameIdError}; 'jobs' shows and dismisses it` : ''}); attach to it or choose another id`
           : `cannot start commit on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); attach to it, end it, or wait for it to end`,
         context,
         existing,

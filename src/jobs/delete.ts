@@ -6,8 +6,8 @@
  */
 import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { describeDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
-import type { CommitRange, DiskChain, InvalidatedImages } from '../block/types.js';
+import { describeDisk, findSameDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
+import type { CommitRange, InvalidatedImages } from '../block/types.js';
 import { ImageDeletionError } from './errors.js';
 import type { CommitOutcome } from './invalidated.js';
 
@@ -16,15 +16,6 @@ export interface DeletableResult {
   jobId: string;
   outcome: CommitOutcome;
   invalidated: InvalidatedImages | undefined;
-}
-
-/** The same disk in a fresh listing: by what the chain does not change (device, drive, export), else its active node. */
-function findAgain(disks: readonly DiskChain[], old: DiskChain): DiskChain | undefined {
-  return disks.find((d) =>
-    (old.qdevPath !== undefined && d.qdevPath === old.qdevPath) ||
-    (old.driveId !== undefined && d.driveId === old.driveId) ||
-    (old.exports?.some((id) => d.exports?.includes(id)) ?? false),
-  ) ?? disks.find((d) => d.layers.at(-1)?.nodeName === old.layers.at(-1)?.nodeName);
 }
 
 async function missingOnDisk(files: readonly string[]): Promise<string[]> {
@@ -66,7 +57,7 @@ export async function deleteCommittedImages(
   if (candidates.length === 0) return [];
 
   const disks = await listDisks(client, options);
-  const now = findAgain(disks, range.disk);
+  const now = findSameDisk(disks, range.disk);
   if (!now) throw refuse('the disk is no longer in QEMU\'s block graph, so what it runs on cannot be checked', candidates);
   const missing = await missingOnDisk(now.layers.map((l) => l.file));
   if (missing.length) {

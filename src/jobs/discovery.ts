@@ -2,8 +2,9 @@
  * Finding the block job that holds a disk, and what kind of commit it is, from QEMU's queries alone
  * (a job someone else started, or ours after a restart).
  */
-import { describeDisk } from '../block/chain.js';
-import type { DiskChain } from '../block/types.js';
+import { ChainChangedError } from '../block/errors.js';
+import { describeDisk, findSameDisk, listDisks } from '../block/chain.js';
+import type { CommitRange, DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockJobInfo } from '../qapi/types.js';
 import { JobNotFoundError } from './errors.js';
@@ -63,4 +64,24 @@ export async function isActiveCommit(client: QmpClient, job: BlockJobInfo, disk:
   const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
   const filters = nodes.filter((n) => COMMIT_FILTER_DRIVERS.has(n.drv));
   return filters.length > 0 && filters.every((n) => n.drv === 'mirror_top');
+}
+
+/**
+ * What start() checks right before block-commit: the jobs on the disk, and that the chain is still
+ * the one the range was resolved on (another client may have taken a snapshot since; with -drive,
+ * QEMU would then merge the old chain and report it oddly). A concluded job of ours under the same
+ * id that ended without error (left for `jobs` to show) is dismissed: nothing is lost by that.
+ */
+export async function preflight(client: QmpClient, range: CommitRange, jobId: string, timeoutMs: number): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean; sameIdError?: string }> {
+  const [onDisk, disks] = await Promise.all([jobsOnDisk(client, range.disk, timeoutMs), listDisks(client, { timeoutMs })]);
+  const now = findSameDisk(disks, range.disk);
+  const before = range.disk.layers.map((l) => l.nodeName);
+  const after = now?.layers.map((l) => l.nodeName) ?? [];
+  if (before.length !== after.length || before.some((n, i) => n !== after[i])) throw new ChainChangedError(describeDisk(range.disk), before, after);
+  const sameId = onDisk.jobs.find((j) => j.device === jobId);
+  if (sameId?.status !== 'concluded') return onDisk;
+  const info = (await client.execute('query-jobs', undefined, { timeoutMs })).find((j) => j.id === jobId);
+  if (info?.error !== undefined) return { ...onDisk, sameIdError: info.error };
+  await client.execute('job-dismiss', { id: jobId }, { timeoutMs }).catch(() => undefined);
+  return { ...onDisk, jobs: onDisk.jobs.filter((j) => j !== sameId) };
 }

@@ -149,7 +149,11 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     };
     if (out.json) client.on('event', onEvent);
     const cursor = client.eventCursor();
+    // A job we leave running (no --wait, or --active --wait returning at READY) may fail later with
+    // nobody watching: QEMU keeps it, error and all, for `jobs` / `job --info` to show, then dismiss.
+    const leftRunning = !wait || (range.active && !pivot && !keepOverlay);
     const job = await CommitJob.start(client, range, {
+      ...(leftRunning ? { autoDismiss: false } : {}),
       ...(jobId ? { jobId } : {}),
       ...(speed !== undefined ? { speed } : {}),
       ...(flag(context, 'keep-relative') ? { keepRelative: true } : {}),

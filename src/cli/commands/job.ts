@@ -63,6 +63,14 @@ export const jobCommand: CommandSpec = {
       }
     }
     const id = info.device;
+    if (info.status === 'concluded') {
+      // Ended with nobody watching (a job left running): say how, then dismiss it, whatever was asked.
+      const ended = (await client.execute('query-jobs', undefined, { signal: context.signal })).find((j) => j.id === id);
+      await client.execute('job-dismiss', { id }, { signal: context.signal }).catch(() => undefined);
+      const how = ended?.error !== undefined ? `failed: ${ended.error}` : 'ended without error';
+      out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, { type: 'job', job: id, disk: name, status: 'concluded', error: ended?.error ?? null, dismissed: true });
+      return ended?.error !== undefined || action !== 'info' ? 1 : 0;
+    }
     switch (action) {
       case 'pause':
         await client.execute('block-job-pause', { device: id }, { signal: context.signal });
