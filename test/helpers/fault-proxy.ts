@@ -12,7 +12,7 @@ export interface FaultProxyOptions {
  * A line-based proxy between a client and a real QEMU monitor, to break a real conversation on
  * purpose. Every message still comes from QEMU; only what a test injects is made up.
  */
-export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void> }> {
+export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void>; cut: () => void }> {
   const proxyPath = path.join(dir, 'proxy.sock');
   const sockets = new Set<net.Socket>();
   const pipeLines = (from: net.Socket, to: net.Socket, transform: ((line: string) => string[]) | undefined): void => {
@@ -39,6 +39,10 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
   await new Promise<void>((resolve) => server.listen(proxyPath, resolve));
   return {
     path: proxyPath,
+    /** Drops every connection at once, as a dying QEMU or network would. */
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
