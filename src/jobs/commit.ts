@@ -26,7 +26,7 @@ import {
   JobVanishedError,
   type JobErrorContext,
 } from './errors.js';
-import { defaultCommitJobId, findDiskJob, preflight } from './discovery.js';
+import { defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
 import { invalidatedBy, type CommitOutcome } from './invalidated.js';
 import {
   JOB_EVENT_NAMES,
@@ -116,6 +116,8 @@ export type AttachTarget = { jobId: string; range?: CommitRange } | { range: Com
 
 export interface AttachOptions {
   commandTimeoutMs?: number;
+  /** How to name the disk in messages when attaching by id without a range (the caller's name for it). */
+  label?: string;
   signal?: AbortSignal;
 }
 
@@ -196,6 +198,8 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   private request: Request | undefined;
   private dismissedError: string | undefined;
   private resyncing: boolean;
+  /** For a job attached without its range: whether it is an active commit (from its filter node). */
+  private attachedActive: boolean | undefined;
   private readonly finished: Promise<CommitResult>;
   private settleFinished!: { resolve: (r: CommitResult) => void; reject: (e: Error) => void };
   private settled: { result?: CommitResult; error?: Error } | undefined;
@@ -211,13 +215,14 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
     commandTimeoutMs: number;
     stream: AsyncIterableIterator<QmpEvent>;
     resyncing: boolean;
+    label?: string | undefined;
   }) {
     super();
     this.client = init.client;
     this.id = init.id;
     this.disk = init.disk;
     this.range = init.range;
-    this.label = init.range ? describeDisk(init.range.disk) : init.disk;
+    this.label = init.label ?? (init.range ? describeDisk(init.range.disk) : init.disk);
     this.machine = init.machine;
     this.autoFinalize = init.autoFinalize;
     this.autoDismiss = init.autoDismiss;
@@ -367,8 +372,10 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
       commandTimeoutMs: timeoutMs,
       stream,
       resyncing: true,
+      label: options.label,
     });
     if (jobInfo.error !== undefined) job.dismissedError = jobInfo.error;
+    if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
     job.follow();
     job.catchUp();
     return job;
@@ -553,8 +560,8 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
   }
 
   private requireReady(verb: string): void {
-    if (this.range && !this.range.active) {
-      throw new JobStateError(`cannot ${verb} commit job '${this.id}': an intermediate commit completes by itself; use wait()`, this.context(), this.machine.status);
+    if ((this.range?.active ?? this.attachedActive) === false) {
+      throw new JobStateError(`cannot ${verb} commit job '${this.id}': it is an intermediate commit, which completes by itself (wait for it, or abort it)`, this.context(), this.machine.status);
     }
     if (!this.machine.isReady) {
       throw new JobStateError(`cannot ${verb} commit job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`, this.context(), this.machine.status);
@@ -654,9 +661,10 @@ export class CommitJob extends EventEmitter<JobStateEvents> {
 
   private outcome(): { outcome: CommitOutcome | undefined; invalidatedAs: CommitOutcome | 'unknown'; error?: string } {
     const ending = this.machine.ending;
+    // Cancelled first: with auto-dismiss off, query-jobs reports a cancelled job's error as "Operation canceled".
+    if (ending?.event === 'BLOCK_JOB_CANCELLED') return { outcome: 'aborted', invalidatedAs: 'aborted' };
     const error = this.dismissedError ?? ending?.error;
     if (error !== undefined) return { outcome: 'failed', invalidatedAs: 'failed', error };
-    if (ending?.event === 'BLOCK_JOB_CANCELLED') return { outcome: 'aborted', invalidatedAs: 'aborted' };
     if (ending === undefined && !this.machine.statuses.includes('concluded')) return { outcome: undefined, invalidatedAs: 'unknown' };
     const active = this.range?.active ?? this.machine.hasBeenReady;
     if (!active) return { outcome: 'completed', invalidatedAs: 'completed' };

@@ -85,7 +85,7 @@ export const jobCommand: CommandSpec = {
         out.message(`Job ${id} bandwidth set to ${speed ? `${speed} bytes/s` : 'unlimited'}`);
         return 0;
       case 'info': {
-        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal });
+        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal, label: name });
         try {
           const label = info.type === 'commit' ? ((await isActiveCommit(client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : `Block ${info.type}`;
           if (flag(context, 'verbose')) {
@@ -117,7 +117,7 @@ export const jobCommand: CommandSpec = {
       }
       case 'abort':
       case 'pivot': {
-        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal });
+        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal, label: name });
         if (flag(context, 'async')) {
           await (action === 'abort'
             ? client.execute('block-job-cancel', { device: id, force: true })
