@@ -7,11 +7,11 @@ import { describeDisk, findSameDisk, listDisks } from '../block/chain.js';
 import type { CommitRange, DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockJobInfo } from '../qapi/types.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from './core.js';
 import { JobNotFoundError } from './errors.js';
 
 /** Filter drivers QEMU inserts above the top of a running commit: mirror_top for an active commit, commit_top for an intermediate one. */
 const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top']);
-const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
 /** `commit-<name>`: the guest device id when there is one (commit-vda), else the -drive id or node name. */
 export function defaultCommitJobId(disk: DiskChain | string): string {

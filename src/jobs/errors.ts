@@ -16,7 +16,7 @@
  */
 import { QmpCommandError, QmpError, type QmpErrorOptions } from '../protocol/errors.js';
 import type { JobStatus } from '../qapi/types.js';
-import type { CommitResult } from './commit.js';
+import type { JobResult } from './types.js';
 
 export interface JobErrorContext {
   jobId?: string | undefined;
@@ -77,20 +77,27 @@ export class JobStateError extends JobError {
 }
 
 /** The job ended but not as asked: QEMU's error text is in `result.error`. */
+export interface FailureFacts {
+  jobId: string;
+  /** The disk as the caller named it. */
+  disk: string;
+  device?: string;
+  /** "commit", "stream", "mirror". Default "commit". */
+  kind?: string;
+  /** What the caller waited for when the job ended otherwise ("becoming ready"); undefined: its end. */
+  awaited?: string;
+}
+
 export class JobFailedError extends JobError {
-  readonly result: CommitResult;
-  /**
-   * `disk` is the disk as the caller named it; `awaited` what the caller waited for when the job
-   * ended otherwise ("becoming ready"), undefined when it waited for the end.
-   */
-  constructor(facts: { jobId: string; disk: string; device?: string; awaited?: string }, result: CommitResult) {
+  readonly result: JobResult;
+  constructor(facts: FailureFacts, result: JobResult) {
     super(failureMessage(facts, result), { jobId: facts.jobId, disk: facts.device ?? facts.disk });
     this.result = result;
   }
 }
 
-function failureMessage(facts: { jobId: string; disk: string; awaited?: string | undefined }, result: CommitResult): string {
-  const head = `commit job '${facts.jobId}' on ${facts.disk}`;
+function failureMessage(facts: FailureFacts, result: JobResult): string {
+  const head = `${facts.kind ?? 'commit'} job '${facts.jobId}' on ${facts.disk}`;
   const ended = result.outcome === 'failed' ? `failed: ${result.error ?? 'QEMU gave no error text'}`
     : result.outcome === 'aborted' && facts.awaited === undefined ? 'was cancelled by someone else'
       : `ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without ${facts.awaited ?? 'finishing'}`;
@@ -108,6 +115,8 @@ export class JobVanishedError extends JobError {}
 /** What an interruption leaves: the facts JobInterruptedError builds its message from. */
 export interface InterruptionFacts {
   jobId: string;
+  /** "commit", "stream", "mirror". Default "commit". */
+  kind?: string;
   /** The disk as the caller named it. */
   disk: string;
   /** The `device` the job runs on. */
@@ -123,7 +132,7 @@ export interface InterruptionFacts {
 }
 
 function interruptionMessage(f: InterruptionFacts): string {
-  const head = `commit job '${f.jobId}' on ${f.disk} was interrupted`;
+  const head = `${f.kind ?? 'commit'} job '${f.jobId}' on ${f.disk} was interrupted`;
   if (f.pivotRequested) {
     const where = f.images
       ? `the disk now runs on base ${f.images.base} and the guest writes into it, so ${f.images.top} is no longer the disk: do not boot from it`
@@ -157,12 +166,6 @@ export class JobInterruptedError extends JobError {
     this.unreliable = images && !facts.pivotRequested ? [images.base, ...images.between] : [];
   }
 }
-
-/** Wraps a QmpCommandError from a job command; other errors pass through unchanged. */
-export function wrapCommandError(what: string, context: JobErrorContext, error: unknown): unknown {
-  return error instanceof QmpCommandError ? new JobCommandError(what, context, error) : error;
-}
-
 /** Deleting the committed images was refused or stopped part-way; says what was deleted and what was kept. */
 export class ImageDeletionError extends JobError {
   readonly reason: string;

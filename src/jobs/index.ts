@@ -1,16 +1,8 @@
 // The job layer: live block-commit driven by its own events.
-export {
-  CommitJob,
-  assertPivotable,
-  relativeBackingFile,
-  type CommitOptions,
-  type CommitOnError,
-  type CommitResult,
-  type CommitTimings,
-  type JobProgress,
-  type AttachTarget,
-  type AttachOptions,
-} from './commit.js';
+export { CommitJob, type CommitResult, type AttachTarget } from './commit.js';
+export { assertPivotable, relativeBackingFile, type CommitOptions, type CommitOnError } from './commit-options.js';
+export { BlockJob } from './core.js';
+export type { JobOutcome, JobResult, JobTimings, JobTimings as CommitTimings, JobProgress, AttachOptions } from './types.js';
 export {
   JobStateMachine,
   JOB_TRANSITIONS,

@@ -10,7 +10,10 @@
 import { layersBetween } from '../block/address.js';
 import type { ChainLayer, CommitRange, InvalidatedImages } from '../block/types.js';
 
-export type CommitOutcome = 'completed' | 'pivoted' | 'overlay-kept' | 'aborted' | 'failed';
+import type { JobOutcome } from './types.js';
+
+/** A commit's outcome (see JobOutcome). */
+export type CommitOutcome = JobOutcome;
 
 /**
  * The images `outcome` left invalid / still valid. `finishedBy` "unknown" is an active commit that

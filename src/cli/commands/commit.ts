@@ -1,6 +1,7 @@
 import { resolveCommitRange, validateRangeSpec, type CommitRangeSpec } from '../../block/address.js';
 import { BlockError } from '../../block/errors.js';
-import { assertPivotable, CommitJob, type CommitResult } from '../../jobs/commit.js';
+import { CommitJob, type CommitResult } from '../../jobs/commit.js';
+import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError, JobFailedError } from '../../jobs/errors.js';
 import { AbortedError } from '../../protocol/errors.js';
@@ -218,7 +219,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         // --timeout or Ctrl-C: abort the job, as virsh does, and leave the guest where it was.
         const why = deadline?.aborted ? `timeout of ${timeoutText} s reached` : 'interrupted';
         if (flag(context, 'async')) {
-          await client.execute('block-job-cancel', { device: job.id, force: true }).catch(() => undefined);
+          await job.requestAbort().catch(() => undefined);
           out.message(`Commit abort requested (${why})`);
           return 1;
         }
