@@ -1,8 +1,5 @@
-import { spawn, type ChildProcess, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { AbortedError, QmpError, QmpTimeoutError } from '../protocol/errors.js';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { onPath, oneLine, ProcessError, runProcess, type ProcessEnd } from './process.js';
 
 /** Where and how to run virsh. Shared by the virsh transport and the libvirt helpers. */
 export interface VirshTarget {
@@ -14,28 +11,12 @@ export interface VirshTarget {
   env?: Readonly<Record<string, string>>;
 }
 
-export interface VirshErrorOptions {
-  cause?: unknown;
-  /** The signal that ended it, if one did. */
-  signal?: NodeJS.Signals | null;
-  /** How to name it instead of `virsh ARGS` (e.g. "the virsh shell"). */
-  what?: string;
-}
+/** A virsh run that failed: how it ended, and virsh's own stderr ("error: …" lines). */
+export class VirshError extends ProcessError {}
 
-/** A virsh run that failed: exit code or signal, and virsh's own stderr ("error: …" lines). */
-export class VirshError extends QmpError {
-  readonly args: readonly string[];
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stderr: string;
-  constructor(args: readonly string[], exitCode: number | null, stderr: string, options: VirshErrorOptions = {}) {
-    const how = options.signal ? `was killed by ${options.signal}` : exitCode === null ? 'could not run' : `failed (exit ${exitCode})`;
-    super(`${options.what ?? `virsh ${args.join(' ')}`} ${how}: ${oneLine(stderr) || 'no message'}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.args = args;
-    this.exitCode = exitCode;
-    this.signal = options.signal ?? null;
-    this.stderr = stderr;
-  }
+/** The VirshError for a virsh child (shell or event stream) that ended: `what` names it. */
+export function virshChildError(args: readonly string[], what: string, end: ProcessEnd, stderr: string, cause?: unknown): VirshError {
+  return new VirshError({ file: 'virsh', args, end, stderr, what }, cause === undefined ? undefined : { cause });
 }
 
 /**
@@ -48,15 +29,6 @@ export class VirshError extends QmpError {
 const children = new Set<ChildProcess>();
 let exitHook = false;
 let setpriv: string | null | undefined;
-
-function onPath(name: string): string | null {
-  if (name.includes('/')) return existsSync(name) ? name : null;
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const candidate = path.join(dir || '.', name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return null;
-}
 
 export function spawnVirsh(target: VirshTarget, args: readonly string[], stdio: StdioOptions): ChildProcess {
   setpriv ??= onPath('setpriv');
@@ -111,68 +83,23 @@ export function describeVirshTarget(target: VirshTarget): string {
 
 /**
  * Runs `virsh [-c URI] ARGS…` (an argument vector, never a shell) and resolves with its output.
- * Rejects with VirshError on a non-zero exit or a missing binary, QmpTimeoutError after
- * `timeoutMs` (the child is killed), AbortedError when the signal fires.
+ * Rejects with VirshError however it fails: a non-zero exit, a missing binary, the timeout
+ * (`timeoutMs`, the child is killed), the signal, or more output than a reply or a domain's XML.
  */
-/** Cap on what one virsh run may print (as the QMP client caps one message). */
-const MAX_OUTPUT_CHARS = 64 * 1024 * 1024;
-
-export function runVirsh(
+export async function runVirsh(
   target: VirshTarget,
   args: readonly string[],
   options: { timeoutMs?: number; signal?: AbortSignal | undefined } = {},
 ): Promise<VirshResult> {
-  const fullArgs = [...uriArgs(target), ...args];
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new AbortedError(`virsh ${args.join(' ')}`, { cause: options.signal.reason }));
-      return;
-    }
-    const child = spawnVirsh(target, fullArgs, ['ignore', 'pipe', 'pipe']) as ChildProcessByStdio<null, Readable, Readable>;
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    const finish = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onAbort = (): void => {
-      child.kill('SIGKILL');
-      finish(() => reject(new AbortedError(`virsh ${args.join(' ')}`, { cause: options.signal?.reason })));
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(() => reject(new QmpTimeoutError(`virsh ${args.join(' ')}`, timeoutMs)));
-    }, timeoutMs);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    // virsh's output is small (a reply, a domain's XML); a runaway one is an error, not unbounded memory.
-    const tooMuch = (): void => {
-      child.kill('SIGKILL');
-      finish(() => reject(new VirshError(args, null, `output exceeded ${MAX_OUTPUT_CHARS} characters`)));
-    };
-    child.stdout.on('data', (text: string) => {
-      stdout += text;
-      if (stdout.length > MAX_OUTPUT_CHARS) tooMuch();
-    });
-    child.stderr.on('data', (text: string) => {
-      if (stderr.length < MAX_OUTPUT_CHARS) stderr += text;
-    });
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      finish(() => reject(new VirshError(args, null, `${error.code ?? ''} ${error.message}`.trim(), { cause: error })));
-    });
-    child.once('close', (code) => {
-      if (code === 0) finish(() => resolve({ stdout, stderr }));
-      else finish(() => reject(new VirshError(args, code, stderr, { signal: child.signalCode })));
-    });
+  const { stdout, stderr } = await runProcess({
+    file: 'virsh',
+    args: [...uriArgs(target), ...args],
+    timeoutMs: options.timeoutMs ?? 30_000,
+    signal: options.signal,
+    what: `virsh ${args.join(' ')}`,
+    spawner: (_file, fullArgs, stdio) => spawnVirsh(target, fullArgs, stdio),
+    error: (facts, errorOptions) => new VirshError(facts, errorOptions),
   });
+  return { stdout, stderr };
 }
-
-export function oneLine(text: string): string {
-  return text.trim().replace(/\s*\n\s*/g, ' | ');
-}
+export { oneLine };

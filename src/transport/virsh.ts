@@ -11,6 +11,7 @@ import {
   uriArgs,
   VirshError,
   spawnVirsh,
+  virshChildError,
   type VirshTarget,
 } from './virsh-exec.js';
 
@@ -406,7 +407,7 @@ async function proveEventsFlow(
 /** A command through the shell that must succeed at the virsh level (used while connecting). */
 async function shellCommand(shell: VirshShell, uuid: string, message: Record<string, unknown>): Promise<Record<string, unknown>> {
   const outcome = await shell.run(monitorCommandLine(uuid, message));
-  if (!outcome.ok) throw new VirshError(['qemu-monitor-command', uuid], 1, outcome.stderr);
+  if (!outcome.ok) throw new VirshError({ file: 'virsh', args: ['qemu-monitor-command', uuid], end: { kind: 'exit', code: 1 }, stderr: outcome.stderr, what: 'virsh qemu-monitor-command' });
   return parseReply(outcome.output);
 }
 
@@ -485,13 +486,13 @@ abstract class VirshChild {
     this.child.stdin.on('error', () => {}); // EPIPE when virsh died first: reported through 'close'.
     this.exitPromise = new Promise((resolve) => {
       this.child.once('error', (error: NodeJS.ErrnoException) => {
-        this.exitError = new VirshError(args, null, `${error.code ?? ''} ${error.message}`.trim(), { cause: error, what: `the ${label}` });
+        this.exitError = virshChildError(args, `the ${label}`, { kind: 'spawn', reason: `${error.code ?? ''} ${error.message}`.trim() }, '', error);
         this.exited = true;
         this.died();
         resolve();
       });
       this.child.once('close', (code, signal) => {
-        this.exitError ??= new VirshError(args, code, this.stderrText, { signal, what: `the ${label}` });
+        this.exitError ??= virshChildError(args, `the ${label}`, signal ? { kind: 'signal', signal } : { kind: 'exit', code: code ?? -1 }, this.stderrText);
         this.exited = true;
         this.died();
         resolve();
