@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { onPath, oneLine, ProcessError, runProcess, type ProcessEnd } from './process.js';
+import { onPath, oneLine, ProcessError, runProcess, type ProcessEnd } from '../process.js';
 
 /** Where and how to run virsh. Shared by the virsh transport and the libvirt helpers. */
 export interface VirshTarget {
