@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # libvirt-down.sh [--user PID] [DOMAIN...]
-# Destroys the given transient domains (plus those recorded in $STATE/domains by domain.sh and
+# Destroys the given transient domains (plus those recorded in $STATE/domains by the tests and
 # the test helper), then stops only the daemons libvirt-up.sh started (pids in $STATE).
 # With --user PID: unregisters PID (see libvirt-up.sh --user) and stops nothing while another
 # registered user is still alive — the last test process out turns the lights off.

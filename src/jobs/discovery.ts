@@ -3,7 +3,7 @@
  * (a job someone else started, or ours after a restart).
  */
 import { ChainChangedError } from '../block/errors.js';
-import { describeDisk, findSameDisk, listDisks } from '../block/chain.js';
+import { describeDisk, diskLabel, findSameDisk, listDisks } from '../block/chain.js';
 import type { CommitRange, DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockJobInfo } from '../qapi/types.js';
@@ -13,9 +13,9 @@ import { JobNotFoundError } from './errors.js';
 /** Filter drivers QEMU inserts above the top of a running commit: mirror_top for an active commit, commit_top for an intermediate one. */
 const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top']);
 
-/** `commit-<name>`: the guest device id when there is one (commit-vda), else the -drive id or node name. */
+/** `commit-<name>`: the disk's best-known name (commit-vda; see diskLabel). */
 export function defaultCommitJobId(disk: DiskChain | string): string {
-  return `commit-${typeof disk === 'string' ? disk : (disk.target ?? disk.qdevId ?? disk.driveId ?? disk.device)}`;
+  return `commit-${typeof disk === 'string' ? disk : diskLabel(disk)}`;
 }
 
 /** Jobs QEMU runs now, whether one of them holds this disk (a commit filter on one of its images), and that filter's driver. */
