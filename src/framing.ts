@@ -1,4 +1,5 @@
 import { ProtocolError } from './protocol/errors.js';
+import { isJsonObject } from './util/json.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -86,7 +87,7 @@ function parseLine(line: Buffer): QmpMessage | undefined {
   } catch (error) {
     throw new ProtocolError(`malformed JSON from peer: ${preview(text)}`, { cause: error });
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     throw new ProtocolError(`expected a JSON object from peer, got: ${preview(text)}`);
   }
   return value as QmpMessage;

@@ -18,6 +18,7 @@ import { MAX_BUFFERED, VirshEventStream, VirshShell } from './children.js';
 import { runCommand, shellCommand } from './commands.js';
 import { describeVirshTarget, oneLine, type VirshTarget } from './exec.js';
 import { lookUpDomain, proveEventsFlow } from './handshake.js';
+import { isJsonObject } from '../../util/json.js';
 
 export interface VirshTransportOptions extends VirshTarget, ConnectOptions {
   /** Domain name, id or UUID. */
@@ -245,7 +246,7 @@ export class VirshTransport implements Transport {
       this.deliver({ error: { class: 'GenericError', desc: 'JSON parse error' } });
       return;
     }
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+    if (!isJsonObject(message)) {
       this.deliver({ error: { class: 'GenericError', desc: 'QMP input must be a JSON object' } });
       return;
     }

@@ -4,6 +4,7 @@
  * QMP event with QEMU's own timestamp.
  */
 import { ProtocolError } from '../../protocol/errors.js';
+import { isJsonObject } from '../../util/json.js';
 
 /**
  * Longest command line sent through the shell. readline redraws as it reads, ~10 µs per character
@@ -39,7 +40,7 @@ export function parseReply(output: string): Record<string, unknown> {
   } catch (error) {
     throw new ProtocolError(`virsh printed something that is not a QMP reply: ${text.slice(0, 200)}`, { cause: error });
   }
-  if (reply === null || typeof reply !== 'object' || Array.isArray(reply) || !('return' in reply || 'error' in reply)) {
+  if (!isJsonObject(reply) || !('return' in reply || 'error' in reply)) {
     throw new ProtocolError(`virsh printed something that is not a QMP reply: ${text.slice(0, 200)}`);
   }
   return reply as Record<string, unknown>;
@@ -73,6 +74,6 @@ export function parseEventLine(line: string, domainName: string): ParsedEventLin
   } catch {
     return undefined;
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  if (!isJsonObject(data)) return undefined;
   return { event: head[1] ?? '', data: data as Record<string, unknown>, timestamp };
 }
