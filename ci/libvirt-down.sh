@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libvirt-down.sh [--user PID] [DOMAIN...]
-# Destroys the given transient domains (plus those recorded in $STATE/domains by domain.sh and
-# the test helper), then stops only the daemons libvirt-up.sh started (pids in $STATE).
+# Destroys the given transient domains (plus those recorded in $STATE/domains by the test helper),
+# then stops only the daemons libvirt-up.sh started (pids in $STATE).
 # With --user PID: unregisters PID (see libvirt-up.sh --user) and stops nothing while another
 # registered user is still alive — the last test process out turns the lights off.
 # Env QMPBJ_LIBVIRT_KEEP=1: never stop the daemons (CI calls libvirt-down.sh once at the end).

@@ -5,7 +5,7 @@
  */
 import { resolveCommitRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
-import { CommitJob, type CommitOptions } from '../src/jobs/commit.js';
+import { CommitJob, type CommitOptions } from '../src/jobs/index.js';
 import { JobInterruptedError } from '../src/jobs/errors.js';
 import type { QmpClient } from '../src/protocol/client.js';
 import type { JobStatus } from '../src/qapi/types.js';

@@ -1,4 +1,5 @@
 import { MalformedMessageError, OversizedMessageError } from './protocol/errors.js';
+import { isJsonObject } from './util/json.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -99,7 +100,7 @@ function parseLine(line: Buffer): QmpMessage | undefined {
   } catch (error) {
     throw new MalformedMessageError(preview(text), false, { cause: error });
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     throw new MalformedMessageError(preview(text), true);
   }
   return value as QmpMessage;

@@ -58,7 +58,7 @@ export {
   type VirshTransportOptions,
   type VirshConnectInfo,
   type VirshTarget,
-} from './transport/virsh.js';
+} from './transport/virsh/index.js';
 export {
   domblklist,
   dumpxml,

@@ -16,7 +16,7 @@ t.test('bare chain: refused by us; what QEMU would do', async (t) => {
 
   const error = await createSnapshots(client, [{ disk: 'n4', file: target }]).catch((e: unknown) => e);
   t.ok(error instanceof InvalidSnapshotSpecError, `refused with InvalidSnapshotSpecError, got ${String(error)}`);
-  t.match((error as Error).message, /bare -blockdev chain that no device or drive uses/, 'message says why');
+  t.match((error as Error).message, /bare -blockdev chain that no device, drive or export uses/, 'message says why');
   t.notOk(existsSync(target), 'no file was created');
 
   // The same request sent raw: QEMU says yes, creates the file, and the chain does not change.

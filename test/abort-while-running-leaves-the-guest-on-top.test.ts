@@ -1,6 +1,7 @@
 // A speed-limited active commit aborted while running: forced cancel, BLOCK_JOB_CANCELLED, guest on top, content unchanged.
+import { existsSync } from 'node:fs';
 import t from 'tap';
-import { CommitJob, deleteInvalidated, JobOptionError } from '../src/jobs/index.js';
+import { CommitJob, deleteCommittedImages, ImageDeletionError } from '../src/jobs/index.js';
 import { compareImages } from '../src/transport/qemu-img.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { driveArgs, flatCopy } from './helpers/jobs.js';
@@ -13,7 +14,8 @@ t.test('abort while running', async (t) => {
   const [base, a, b, c] = layers.map((l) => l.file) as [string, string, string, string];
   const flat = await flatCopy(dir, layers);
   const { client } = await startQemu(t, { dir, args: driveArgs(layers) });
-  const job = await CommitJob.start(client, rangeOf(await driveDisk(client, layers, 'drive0'), 4, 1), { speed: 512 * 1024 });
+  const range = rangeOf(await driveDisk(client, layers, 'drive0'), 4, 1);
+  const job = await CommitJob.start(client, range, { speed: 512 * 1024 });
   t.equal(job.status, 'running', 'created and running arrive before the block-commit reply');
   const result = await job.abort({ timeoutMs: 30_000 });
   t.same(result.states, ['created', 'running', 'aborting', 'concluded', 'null'], 'abort state sequence');
@@ -22,5 +24,6 @@ t.test('abort while running', async (t) => {
   t.equal(drive?.inserted?.file, c, 'drive0 should still run on the top image');
   t.ok(await compareImages(c, flat, { forceShare: true }), 'the guest view must be unchanged');
   t.same(result.invalidated, { files: [base, a, b], stillValid: [c], removedFromChain: [] }, 'base is partly written, intermediates invalid, top valid');
-  await t.rejects(deleteInvalidated(result), JobOptionError, 'deleting after an aborted commit must be refused');
+  await t.rejects(deleteCommittedImages(client, range, result), ImageDeletionError, 'deleting after an aborted commit must be refused');
+  for (const file of [base, a, b, c]) t.ok(existsSync(file), `${file} must still be there`);
 });

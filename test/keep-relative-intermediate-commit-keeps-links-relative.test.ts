@@ -1,9 +1,9 @@
 // virsh --keep-relative: an intermediate commit on a chain with relative backing links writes base's
-// relative path into the image above top; deleteInvalidated then removes exactly the intermediate.
+// relative path into the image above top; --delete then removes what left the chain (a and b, as virsh).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { CommitJob, deleteInvalidated, relativeBackingFile } from '../src/jobs/index.js';
+import { CommitJob, deleteCommittedImages, relativeBackingFile } from '../src/jobs/index.js';
 import { compareImages, createImage, imageChain, qemuIo } from '../src/transport/qemu-img.js';
 import { driveArgs, flatCopy } from './helpers/jobs.js';
 import type { Layer } from './helpers/chain.js';
@@ -36,8 +36,9 @@ t.test('keep-relative', async (t) => {
   t.equal((await imageChain(layers[3]!.file, { forceShare: true }))[0]?.['backing-filename'], 'base.raw', 'c.qcow2 should record base relatively');
   t.ok(await compareImages(layers[3]!.file, flat, { forceShare: true }), 'the guest view is unchanged');
 
-  const deleted = await deleteInvalidated(result);
-  t.same(deleted, [layers[1]!.file], 'only the intermediate a.qcow2 is deleted');
-  t.notOk(existsSync(layers[1]!.file), 'a.qcow2 is gone');
-  for (const i of [0, 2, 3]) t.ok(existsSync(layers[i]!.file), `${names[i]} is kept`);
+  const deleted = await deleteCommittedImages(client, range, result);
+  t.same(deleted, [layers[1]!.file, layers[2]!.file], 'a.qcow2 and b.qcow2 left the chain and are deleted, as virsh --delete does');
+  for (const i of [1, 2]) t.notOk(existsSync(layers[i]!.file), `${names[i]} is gone`);
+  for (const i of [0, 3]) t.ok(existsSync(layers[i]!.file), `${names[i]} is kept`);
+  t.ok(await compareImages(layers[3]!.file, flat, { forceShare: true }), 'the guest view is still unchanged after the deletion');
 });

@@ -4,7 +4,7 @@ import t from 'tap';
 import type { ChainLayer, DiskChain } from '../src/block/types.js';
 import type { QmpClient } from '../src/index.js';
 import { applyLibvirtIndices, domblklist, dumpxml, libvirtDiskIndices, LibvirtDiskError, parseDomainDisks, plainFileName } from '../src/transport/libvirt.js';
-import { connectVirsh } from '../src/transport/virsh.js';
+import { connectVirsh } from '../src/transport/virsh/index.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';

@@ -15,7 +15,7 @@ t.test('library: pivot() refuses, keepOverlay() ends the job', async (t) => {
   await job.waitUntilReady({ timeoutMs: 30_000 });
   const refused = await job.pivot().catch((e: unknown) => e);
   t.ok(refused instanceof JobStateError, `pivot should be refused with JobStateError, got ${String(refused)}`);
-  t.match((refused as Error).message, /no guest device or -drive uses n4.*keepOverlay/, 'the message should say why and what to do');
+  t.match((refused as Error).message, /on n4: no guest device, -drive or export uses that chain, so nothing would switch to base; keep the overlay instead/, 'the message should say why and what to do');
   const result = await job.keepOverlay({ timeoutMs: 30_000 });
   t.equal(result.outcome, 'overlay-kept', 'the job should still end cleanly');
 });
@@ -27,6 +27,6 @@ t.test('CLI: commit --pivot on a bare chain exits 1 before starting a job', asyn
   const { client } = await startQemu(t, { dir, args: [...blockdevChainArgs(layers), ...extraMonitorArgs(cli)] });
   const result = await runCli(['commit', 'n4', '--active', '--pivot', '--socket', cli]);
   t.equal(result.code, 1, 'exit 1');
-  t.match(result.stderr, /n4 is a chain no guest device or -drive uses: a pivot would switch nothing; use --keep-overlay/, 'one clear line');
+  t.match(result.stderr, /cannot pivot a commit on n4: no guest device, -drive or export uses that chain.*keep the overlay/, 'one clear line');
   t.same(await client.execute('query-block-jobs'), [], 'no job should have been started');
 });

@@ -1,7 +1,7 @@
 // A missing virsh, a refused libvirt connection or an unknown domain is a ConnectError within seconds, with no child left.
 import t, { type Test } from 'tap';
 import { ConnectError } from '../src/index.js';
-import { VirshTransport } from '../src/transport/virsh.js';
+import { VirshTransport } from '../src/transport/virsh/index.js';
 import { libvirtOrSkip, LIBVIRT_URI, uniqueDomainName } from './helpers/libvirt.js';
 
 async function connectError(t: Test, options: Parameters<typeof VirshTransport.connect>[0], pattern: RegExp, withinMs: number): Promise<void> {

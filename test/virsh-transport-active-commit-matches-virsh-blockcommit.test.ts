@@ -3,7 +3,7 @@
 import path from 'node:path';
 import t from 'tap';
 import type { QmpEvent } from '../src/index.js';
-import { connectVirsh } from '../src/transport/virsh.js';
+import { connectVirsh } from '../src/transport/virsh/index.js';
 import { compareImages, qemuIo } from '../src/transport/qemu-img.js';
 import { createDomain, hmp, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { tempDir } from './helpers/qemu.js';

@@ -13,7 +13,8 @@
  */
 import path from 'node:path';
 import type { QmpClient } from '../protocol/client.js';
-import type { BlockDeviceInfo, BlockInfo, XDbgBlockGraph } from '../qapi/types.js';
+import { QmpCommandError } from '../protocol/errors.js';
+import type { BlockDeviceInfo, BlockExportInfo, BlockInfo, XDbgBlockGraph } from '../qapi/types.js';
 import { ChainResolutionError, DiskNotFoundError } from './errors.js';
 import type { ChainLayer, DiskChain } from './types.js';
 
@@ -56,6 +57,8 @@ interface Links {
   below(node: NamedNode): NamedNode | undefined;
   /** The image node a device's root node (maybe a filter) presents to the guest. */
   activeOf(root: NamedNode, block: BlockInfo): NamedNode;
+  /** The image node under `node`, filters skipped (an export's node may be a job's filter). */
+  imageUnder(node: NamedNode): NamedNode;
 }
 
 function filenameLinks(nodes: readonly NamedNode[]): Links {
@@ -85,6 +88,14 @@ function filenameLinks(nodes: readonly NamedNode[]): Links {
       if (!found) throw new ChainResolutionError(`no image node found under filter node '${root['node-name']}'`);
       return found;
     },
+    imageUnder(node) {
+      if (!isFilterDriver(node.drv)) return node;
+      // A filter reports its child's file name; the image is the one non-filter, non-protocol node with it.
+      const candidates = nodes.filter((n) => n.file === node.file && !isFilterDriver(n.drv));
+      const found = pick(candidates, `image under filter node '${node['node-name']}'`);
+      if (!found) throw new ChainResolutionError(`no image node found under filter node '${node['node-name']}'`);
+      return found;
+    },
   };
 }
 
@@ -112,8 +123,11 @@ function graphLinks(nodes: readonly NamedNode[], graph: XDbgBlockGraph): Links {
   return {
     below: (node) => skipFilters(child(node, ['backing'])),
     activeOf(root) {
-      const found = skipFilters(root);
-      if (!found) throw new ChainResolutionError(`block graph: no image node under filter node '${root['node-name']}'`);
+      return this.imageUnder(root);
+    },
+    imageUnder(node) {
+      const found = skipFilters(node);
+      if (!found) throw new ChainResolutionError(`block graph: no image node under filter node '${node['node-name']}'`);
       return found;
     },
   };
@@ -172,10 +186,18 @@ function buildChain(active: NamedNode, links: Links, nodes: readonly NamedNode[]
 
 /**
  * Pure: the disks described by a `query-block` and a `query-named-block-nodes` reply (and the
- * block graph, when filenames are ambiguous). Device disks first, in query-block order, then bare
- * -blockdev chains: image nodes that are no other node's backing and belong to no device.
+ * block graph, when filenames are ambiguous, and `query-block-exports`). Device and -drive disks
+ * first, in query-block order, then chains served by an export, then bare -blockdev chains (image
+ * nodes that are no other node's backing and that nothing uses) — except those that share an image
+ * with a chain in use: such a parentless root is what a pivot or an intermediate commit left behind
+ * (libvirt's libvirt-N-format nodes after our pivot, say), not a disk.
  */
-export function disksFromQueries(blocks: readonly BlockInfo[], allNodes: readonly BlockDeviceInfo[], graph?: XDbgBlockGraph): DiskChain[] {
+export function disksFromQueries(
+  blocks: readonly BlockInfo[],
+  allNodes: readonly BlockDeviceInfo[],
+  graph?: XDbgBlockGraph,
+  exports: readonly BlockExportInfo[] = [],
+): DiskChain[] {
   const nodes = allNodes.filter((n): n is NamedNode => typeof n['node-name'] === 'string' && n['node-name'] !== '');
   const byName = new Map(nodes.map((n) => [n['node-name'], n]));
   const links = graph ? graphLinks(nodes, graph) : filenameLinks(nodes);
@@ -201,6 +223,20 @@ export function disksFromQueries(blocks: readonly BlockInfo[], allNodes: readonl
     disks.push(disk);
   }
 
+  for (const exported of exports) {
+    const node = byName.get(exported['node-name']);
+    if (!node) continue;
+    const active = links.imageUnder(node);
+    const existing = disks.find((d) => d.layers.at(-1)?.nodeName === active['node-name']);
+    if (existing) {
+      existing.exports = [...(existing.exports ?? []), exported.id];
+      continue;
+    }
+    const layers = buildChain(active, links, nodes, exported.id);
+    for (const layer of layers) claimed.add(layer.nodeName);
+    disks.push({ device: active['node-name'], exports: [exported.id], layers });
+  }
+  const used = new Set(claimed);
   const images = nodes.filter((n) => !isFilterDriver(n.drv) && !PROTOCOL_DRIVERS.has(n.drv));
   const isBacking = new Set<string>();
   for (const node of images) {
@@ -210,35 +246,62 @@ export function disksFromQueries(blocks: readonly BlockInfo[], allNodes: readonl
   // QEMU lists nodes newest first; sort the bare chains by name so the order does not depend on that.
   const roots = images.filter((n) => !isBacking.has(n['node-name']) && !claimed.has(n['node-name']));
   roots.sort((a, b) => a['node-name'].localeCompare(b['node-name'], 'en', { numeric: true }));
-  for (const node of roots) disks.push({ device: node['node-name'], layers: buildChain(node, links, nodes, node['node-name']) });
+  for (const node of roots) {
+    const layers = buildChain(node, links, nodes, node['node-name']);
+    // A parentless chain that shares images with a chain in use is what a pivot or an intermediate
+    // commit left behind (its nodes stay open until blockdev-del): no disk of its own.
+    if (layers.some((l) => used.has(l.nodeName))) continue;
+    disks.push({ device: node['node-name'], layers });
+  }
   return disks;
+}
+
+/** query-block-exports, or none where QEMU lacks it (it came with 5.2) or a mock does not answer it. */
+async function queryExports(client: BlockQueryClient, options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined }): Promise<BlockExportInfo[]> {
+  try {
+    return await client.execute('query-block-exports', undefined, options);
+  } catch (error) {
+    if (error instanceof QmpCommandError && error.errorClass === 'CommandNotFound') return [];
+    throw error;
+  }
 }
 
 /** Every guest disk (and bare -blockdev chain) with its live backing chain, base first. */
 export async function listDisks(client: BlockQueryClient, options: ChainQueryOptions = {}): Promise<DiskChain[]> {
   const commandOptions = { signal: options.signal, timeoutMs: options.timeoutMs };
-  const [blocks, nodes] = await Promise.all([
+  const [blocks, nodes, exports] = await Promise.all([
     client.execute('query-block', undefined, commandOptions),
     client.execute('query-named-block-nodes', { flat: true }, commandOptions),
+    queryExports(client, commandOptions),
   ]);
   try {
-    return disksFromQueries(blocks, nodes);
+    return disksFromQueries(blocks, nodes, undefined, exports);
   } catch (error) {
     if (!(error instanceof AmbiguousLinkError)) throw error;
     // The same file is open in two nodes: only the graph's edges can tell them apart.
-    // Blocks and nodes are re-read with it so all three describe the same moment.
-    const [graph, blocksAgain, nodesAgain] = await Promise.all([
+    // Blocks and nodes are re-read with it so all of them describe the same moment.
+    const [graph, blocksAgain, nodesAgain, exportsAgain] = await Promise.all([
       client.execute('x-debug-query-block-graph', undefined, commandOptions),
       client.execute('query-block', undefined, commandOptions),
       client.execute('query-named-block-nodes', { flat: true }, commandOptions),
+      queryExports(client, commandOptions),
     ]);
-    return disksFromQueries(blocksAgain, nodesAgain, graph);
+    return disksFromQueries(blocksAgain, nodesAgain, graph, exportsAgain);
   }
 }
 
-/** The name a disk is best known by: qdev id, else drive id, else active node name. */
+/** The name a disk is best known by: libvirt target, qdev id, drive id, export id, else active node name. */
 export function diskLabel(disk: DiskChain): string {
-  return disk.target ?? disk.qdevId ?? disk.driveId ?? disk.device;
+  return disk.target ?? disk.qdevId ?? disk.driveId ?? disk.exports?.[0] ?? disk.device;
+}
+
+/**
+ * The disk as the user named it, then what QEMU calls it in brackets when that differs:
+ * "vda [libvirt-1-format]". For messages.
+ */
+export function describeDisk(disk: DiskChain): string {
+  const name = disk.requestedAs ?? diskLabel(disk);
+  return name === disk.device ? name : `${name} [${disk.device}]`;
 }
 
 /** Every name that designates this disk, most specific first. */
@@ -248,24 +311,45 @@ export function diskNames(disk: DiskChain): string[] {
 
 /** The names a disk answers to, in order of precedence (a slot may be empty). */
 function rankedNames(disk: DiskChain): Array<string | undefined> {
-  return [disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, disk.device, disk.layers[disk.layers.length - 1]?.nodeName];
+  const active = disk.layers[disk.layers.length - 1];
+  return [
+    disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, ...(disk.exports ?? []),
+    disk.device, active?.nodeName,
+    // virsh also takes the disk's source: the active image's path.
+    active?.file, active && path.isAbsolute(active.file) ? path.normalize(active.file) : undefined,
+  ];
 }
 
 /** The disk called `name` among `disks`, or DiskNotFoundError listing the known ones. */
 export function findDisk(disks: readonly DiskChain[], name: string): DiskChain {
-  // Target and qdev ids win over drive ids over node names, should two disks share a spelling.
+  const spelled = path.isAbsolute(name) ? path.normalize(name) : name;
+  // Target and qdev ids win over drive ids over node names over paths, should two disks share a spelling.
   const ranked = disks.map((disk) => ({ disk, names: rankedNames(disk) }));
   const ranks = Math.max(0, ...ranked.map((r) => r.names.length));
   for (let rank = 0; rank < ranks; rank++) {
-    const found = ranked.find((r) => r.names[rank] === name);
+    const found = ranked.find((r) => r.names[rank] === name || r.names[rank] === spelled);
     if (found) return found.disk;
   }
-  const owner = disks.find((disk) => disk.layers.some((l) => l.nodeName === name || l.file === name || path.basename(l.file) === name));
+  const owner = disks.find((disk) => disk.layers.some((l) => l.nodeName === name || l.file === name || l.file === spelled || path.basename(l.file) === name));
   const hint = owner ? `it is an image in the chain of disk '${diskLabel(owner)}', not a disk` : undefined;
   throw new DiskNotFoundError(name, disks.map(diskLabel), hint);
 }
 
-/** The live chain of one disk, by qdev id, QOM path, drive id, or its active layer's node name. */
+/** The live chain of one disk, by qdev id, QOM path, drive id, export id, active node name or active image path. */
 export async function resolveDisk(client: BlockQueryClient, name: string, options: ChainQueryOptions = {}): Promise<DiskChain> {
   return findDisk(await listDisks(client, options), name);
+}
+
+/** Whether something would follow a pivot of this chain: a guest device, a -drive backend or an export. */
+export function hasUser(disk: DiskChain): boolean {
+  return Boolean(disk.driveId || disk.qdevPath || disk.exports?.length);
+}
+
+/** `old` in a fresh listing: by what a chain change keeps (guest device, drive, export), else by its active node. */
+export function findSameDisk(disks: readonly DiskChain[], old: DiskChain): DiskChain | undefined {
+  return disks.find((d) =>
+    (old.qdevPath !== undefined && d.qdevPath === old.qdevPath) ||
+    (old.driveId !== undefined && d.driveId === old.driveId) ||
+    (old.exports?.some((id) => d.exports?.includes(id)) ?? false),
+  ) ?? disks.find((d) => d.layers.at(-1)?.nodeName === old.layers.at(-1)?.nodeName);
 }

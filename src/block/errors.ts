@@ -6,9 +6,10 @@
  *    └── BlockError                    something about disks, chains or images is wrong
  *         ├── DiskNotFoundError         no disk has that name (lists the known ones)
  *         ├── ImageNotInChainError      an image spec names nothing in this disk's chain (says where it is, if elsewhere)
- *         ├── InvalidCommitRangeError   top/base are the same image, or base is above top
+ *         ├── InvalidCommitRangeError   top/base are the same image, base is above top, --active on a non-active top, …
  *         ├── ConflictingArgumentsError two arguments that exclude each other were given
  *         ├── ChainResolutionError      QEMU's node list does not form a chain we can follow
+ *         ├── ChainChangedError         the chain changed between reading it and acting on it (another client)
  *         ├── SnapshotTargetExistsError a snapshot would overwrite an existing or open file
  *         └── InvalidSnapshotSpecError  a snapshot spec is malformed (relative path, bad node name…)
  */
@@ -45,9 +46,11 @@ export class ImageNotInChainError extends BlockError {
   }
 }
 
+export type InvalidRangeReason = 'same-image' | 'base-above-top' | 'not-active' | 'active-not-requested' | 'no-image-below';
+
 export class InvalidCommitRangeError extends BlockError {
-  readonly reason: 'same-image' | 'base-above-top';
-  constructor(disk: string, reason: 'same-image' | 'base-above-top', message: string) {
+  readonly reason: InvalidRangeReason;
+  constructor(disk: string, reason: InvalidRangeReason, message: string) {
     super(`invalid commit range on disk '${disk}': ${message}`, disk);
     this.reason = reason;
   }
@@ -63,6 +66,17 @@ export class ConflictingArgumentsError extends BlockError {
 }
 
 export class ChainResolutionError extends BlockError {}
+
+export class ChainChangedError extends BlockError {
+  /** The chain as it was read, and as it is now (node names, base first; empty: the disk is gone). */
+  readonly before: readonly string[];
+  readonly now: readonly string[];
+  constructor(disk: string, before: readonly string[], now: readonly string[]) {
+    super(`the chain of disk '${disk}' changed since it was read (another client?): it was ${before.join(' ← ')}, it is ${now.length ? now.join(' ← ') : 'gone'}; nothing was started — read the chain again`, disk);
+    this.before = before;
+    this.now = now;
+  }
+}
 
 export class SnapshotTargetExistsError extends BlockError {
   readonly file: string;

@@ -6,13 +6,16 @@ export {
   findDisk,
   diskLabel,
   diskNames,
+  describeDisk,
+  hasUser,
+  findSameDisk,
   disksFromQueries,
   realFileName,
   isFilterDriver,
   type BlockQueryClient,
   type ChainQueryOptions,
 } from './chain.js';
-export { resolveLayer, resolveCommitRange, type CommitRangeSpec } from './address.js';
+export { resolveLayer, resolveCommitRange, validateRangeSpec, layersBetween, positionOf, type CommitRangeSpec } from './address.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
 export {
   BlockError,
@@ -21,6 +24,7 @@ export {
   InvalidCommitRangeError,
   ConflictingArgumentsError,
   ChainResolutionError,
+  ChainChangedError,
   SnapshotTargetExistsError,
   InvalidSnapshotSpecError,
 } from './errors.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { access, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlockdevSnapshotSyncArguments, TransactionAction } from '../qapi/types.js';
-import { diskLabel, findDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from './chain.js';
+import { diskLabel, findDisk, hasUser, listDisks, type BlockQueryClient, type ChainQueryOptions } from './chain.js';
 import { ChainResolutionError, ConflictingArgumentsError, InvalidSnapshotSpecError, SnapshotTargetExistsError } from './errors.js';
 import type { DiskChain } from './types.js';
 
@@ -73,10 +73,10 @@ function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): Plan
     if (!path.posix.isAbsolute(spec.file)) {
       throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`, label);
     }
-    if (!disk.driveId && !disk.qdevPath && !disk.qdevId) {
+    if (!hasUser(disk)) {
       // Measured on QEMU 7.2: the transaction succeeds and creates the file, but the new node has no
       // parent to hold it and is dropped at once; the chain is unchanged.
-      throw new InvalidSnapshotSpecError(`snapshot of disk '${label}' refused: it is a bare -blockdev chain that no device or drive uses, so QEMU would create '${spec.file}' and drop the new overlay at once`, label);
+      throw new InvalidSnapshotSpecError(`snapshot of disk '${label}' refused: it is a bare -blockdev chain that no device, drive or export uses, so QEMU would create '${spec.file}' and drop the new overlay at once`, label);
     }
     const twin = planned.find((p) => p.disk.device === disk.device);
     if (twin) {

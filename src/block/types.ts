@@ -5,7 +5,12 @@
 
 /** One image of a live backing chain, as QEMU has it open now. */
 export interface ChainLayer {
-  /** Position in the chain: 1 is the bottom image (base), rising to the active layer (as libvirt's vda[N] in the seed). */
+  /**
+   * The image's name in `DISK[N]`: by default its position, 1 = the bottom image (base), rising to
+   * the active layer. A transport may rename it (libvirt numbers a chain it found at start from the
+   * top, 1 = active, and gives each later snapshot the next free number). It is a name only: the
+   * order of a chain is always the order of `DiskChain.layers`, never the order of these numbers.
+   */
   index: number;
   /** The format node's name (explicit with -blockdev, "#blockNNN" with -drive). */
   nodeName: string;
@@ -34,7 +39,11 @@ export interface DiskChain {
   qdevPath?: string;
   /** The guest's name for the disk when a manager gives one (libvirt's target, e.g. "vda"). */
   target?: string;
-  /** Layers, base first: layers[0].index === 1, the last one is the active layer. */
+  /** Ids of the block exports (NBD, vhost-user-blk, FUSE: query-block-exports) that serve this chain. */
+  exports?: string[];
+  /** The name the caller looked the disk up by (findDisk), so messages say what the user typed. */
+  requestedAs?: string;
+  /** Layers, base first (layers[0] is the bottom image, the last one is the active layer). */
   layers: ChainLayer[];
 }
 

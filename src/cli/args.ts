@@ -76,6 +76,10 @@ export function parseCommandLine(argv: readonly string[], commandOptions: (comma
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''), command);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  for (const [name, value] of Object.entries(values)) {
+    // `--base "$UNSET"` is a script bug, not "the default": an empty value is never meant.
+    if (value === '' || (Array.isArray(value) && value.includes(''))) throw new UsageError(`--${name} wants a value, got an empty string`, command);
+  }
   return { command, positionals: parsed.positionals.slice(1), values, global: globalOptions(values, command) };
 }
 

@@ -36,7 +36,7 @@ export async function connectFromOptions(
     if (global.socket) client = await QmpClient.connect({ path: global.socket }, options);
     else if (global.tcp) client = await QmpClient.connect(global.tcp, options);
     else if (global.domain) {
-      const { connectVirsh } = await import('../transport/virsh.js');
+      const { connectVirsh } = await import('../transport/virsh/index.js');
       client = await connectVirsh(
         { domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn },
         options,

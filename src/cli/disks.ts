@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { findDisk, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
@@ -34,5 +35,26 @@ export async function cliDisks(context: CliContext, client: QmpClient): Promise<
 export async function cliDisk(context: CliContext, client: QmpClient, name: string): Promise<{ disk: DiskChain; others: DiskChain[] }> {
   const disks = await cliDisks(context, client);
   const disk = findDisk(disks, name);
-  return { disk, others: disks.filter((d) => d !== disk) };
+  // Messages then say what the user typed ("vda [libvirt-1-format]").
+  return { disk: { ...disk, requestedAs: name }, others: disks.filter((d) => d !== disk) };
+}
+
+/**
+ * Whether libvirt's `dumpxml` still describes every disk's live chain (same images, same order):
+ * true after a job libvirt tracks itself (it updates its XML), false after a change made through
+ * QMP behind its back.
+ */
+export async function libvirtViewIsCurrent(context: CliContext, client: QmpClient): Promise<boolean> {
+  const domain = context.global.domain;
+  if (!domain) return true;
+  const { dumpxml, parseDomainDisks, plainFileName } = await import('../transport/libvirt.js');
+  const [disks, xml] = await Promise.all([listDisks(client, { signal: context.signal }), dumpxml(domain, context.global.connect)]);
+  const normalize = (file: string): string => path.normalize(plainFileName(file));
+  return parseDomainDisks(xml).every((libvirtDisk) => {
+    const disk = disks.find((d) => d.qdevPath !== undefined && d.qdevPath === libvirtDisk.qdevPath);
+    if (!disk) return libvirtDisk.qdevPath === undefined || libvirtDisk.chain.length === 0;
+    const live = disk.layers.map((l) => normalize(l.file));
+    const known = libvirtDisk.chain.map((i) => normalize(i.file));
+    return live.length === known.length && live.every((f, i) => f === known[i]);
+  });
 }

@@ -3,6 +3,7 @@ import { QmpCommandError, QmpError } from '../protocol/errors.js';
 import { parseCommandLine, UsageError, type OptionSpecs } from './args.js';
 import { connectFromOptions, type CliConnection } from './connect.js';
 import type { CliContext, CommandSpec } from './context.js';
+import { libvirtViewIsCurrent } from './disks.js';
 import { Output, type OutputStreams } from './output.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -76,6 +77,8 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const connections: CliConnection[] = [];
+  // libvirt-staleness warnings wait for the end: a job libvirt itself tracks leaves its view current.
+  const staleWarnings: string[] = [];
   const context: CliContext = {
     global: parsed.global,
     positionals: parsed.positionals,
@@ -83,7 +86,7 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     out,
     signal: interrupt.signal,
     connect: async () => {
-      const connection = await connectFromOptions(parsed.global, interrupt.signal, argv, (message) => out.warn(message));
+      const connection = await connectFromOptions(parsed.global, interrupt.signal, argv, (message) => staleWarnings.push(message));
       connections.push(connection);
       return connection.client;
     },
@@ -97,6 +100,10 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     return 1;
   } finally {
     out.endProgress();
+    if (staleWarnings.length && connections[0]) {
+      const current = await libvirtViewIsCurrent(context, connections[0].client).catch(() => false);
+      if (!current) for (const warning of staleWarnings) out.warn(warning);
+    }
     await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -125,7 +132,9 @@ function usageFailure(error: unknown, table: Map<string, CommandSpec>): number {
 export function describeFailure(error: unknown): string {
   if (error instanceof QmpCommandError) return `${error.command} failed: ${error.errorClass}: ${error.desc}`;
   if (error instanceof QmpError) {
-    const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${error.cause.message})` : '';
+    // A cause already said in the message (QEMU's text in a job error) is not said twice.
+    const said = error.cause instanceof QmpCommandError ? error.message.includes(error.cause.desc) : error.cause instanceof Error && error.message.includes(error.cause.message);
+    const cause = error.cause instanceof Error && !said ? ` (${error.cause.message})` : '';
     return `${error.message}${cause}`;
   }
   if (error instanceof Error) return error.message;

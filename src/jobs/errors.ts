@@ -11,11 +11,12 @@
  *         ├── JobStateError         the verb does not fit the job's status (pivot before READY)
  *         ├── JobFailedError        the job ended with an error, or was cancelled by someone else
  *         ├── JobVanishedError      the job is gone and we never saw how it ended: outcome unknown
- *         └── JobInterruptedError   the connection to QEMU ended mid-job
+ *         ├── JobInterruptedError   the connection to QEMU ended mid-job
+ *         └── ImageDeletionError    --delete refused (or stopped): the files it kept, the ones it deleted
  */
 import { QmpCommandError, QmpError, type QmpErrorOptions } from '../protocol/errors.js';
 import type { JobStatus } from '../qapi/types.js';
-import type { CommitResult } from './commit.js';
+import type { JobResult } from './types.js';
 
 export interface JobErrorContext {
   jobId?: string | undefined;
@@ -58,7 +59,14 @@ export class JobAlreadyRunningError extends JobError {
   }
 }
 
-export class JobNotFoundError extends JobError {}
+export class JobNotFoundError extends JobError {
+  /** When several jobs could be meant: their ids (then the caller must name one). Empty: there is no job. */
+  readonly candidates: readonly string[];
+  constructor(message: string, context: JobErrorContext, candidates: readonly string[] = []) {
+    super(message, context);
+    this.candidates = candidates;
+  }
+}
 
 export class JobStateError extends JobError {
   readonly status: JobStatus;
@@ -69,34 +77,106 @@ export class JobStateError extends JobError {
 }
 
 /** The job ended but not as asked: QEMU's error text is in `result.error`. */
+export interface FailureFacts {
+  jobId: string;
+  /** The disk as the caller named it. */
+  disk: string;
+  device?: string;
+  /** "commit", "stream", "mirror". Default "commit". */
+  kind?: string;
+  /** What the caller waited for when the job ended otherwise ("becoming ready"); undefined: its end. */
+  awaited?: string;
+}
+
 export class JobFailedError extends JobError {
-  readonly result: CommitResult;
-  constructor(message: string, context: JobErrorContext, result: CommitResult) {
-    super(message, context);
+  readonly result: JobResult;
+  constructor(facts: FailureFacts, result: JobResult) {
+    super(failureMessage(facts, result), { jobId: facts.jobId, disk: facts.device ?? facts.disk });
     this.result = result;
   }
+}
+
+function failureMessage(facts: FailureFacts, result: JobResult): string {
+  const head = `${facts.kind ?? 'commit'} job '${facts.jobId}' on ${facts.disk}`;
+  const ended = result.outcome === 'failed' ? `failed: ${result.error ?? 'QEMU gave no error text'}`
+    : result.outcome === 'aborted' && facts.awaited === undefined ? 'was cancelled by someone else'
+      : `ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without ${facts.awaited ?? 'finishing'}`;
+  const images = result.invalidated;
+  if (!images || (result.outcome !== 'failed' && result.outcome !== 'aborted')) return `${head} ${ended}`;
+  const [base, ...between] = images.files;
+  const partly = base ? `; base ${base} is partly written and${between.length ? `, like ${between.join(', ')},` : ''} no longer valid on its own` : '';
+  const valid = images.stillValid.length ? `; the disk still runs on ${images.stillValid.join(' ← ')}, which reads as before` : '';
+  return `${head} ${ended}${partly}${valid}`;
 }
 
 /** The job disappeared from QEMU without us seeing its conclusion; it may or may not have succeeded. */
 export class JobVanishedError extends JobError {}
 
-/** The connection ended mid-job; the message says what is still valid on disk. */
+/** What an interruption leaves: the facts JobInterruptedError builds its message from. */
+export interface InterruptionFacts {
+  jobId: string;
+  /** "commit", "stream", "mirror". Default "commit". */
+  kind?: string;
+  /** The disk as the caller named it. */
+  disk: string;
+  /** The `device` the job runs on. */
+  device?: string | undefined;
+  /** The last status we saw. */
+  lastStatus: JobStatus;
+  /** How following the job ended ("the connection to QEMU was lost (…)"). */
+  how: string;
+  /** block-job-complete was sent: the pivot may have happened. */
+  pivotRequested: boolean;
+  /** The images, when the job's range is known. */
+  images?: { top: string; base: string; above: readonly string[]; between: readonly string[] } | undefined;
+}
+
+function interruptionMessage(f: InterruptionFacts): string {
+  const head = `${f.kind ?? 'commit'} job '${f.jobId}' on ${f.disk} was interrupted`;
+  if (f.pivotRequested) {
+    const where = f.images
+      ? `the disk now runs on base ${f.images.base} and the guest writes into it, so ${f.images.top} is no longer the disk: do not boot from it`
+      : 'the disk now runs on the commit\'s base and the guest writes into it';
+    return `${head} after the pivot was requested (block-job-complete sent, last status ${f.lastStatus}): ${f.how}. ` +
+      `If QEMU carried the pivot out (it normally does within milliseconds), ${where}. ` +
+      `Check which image the disk runs on with 'chain ${f.disk}' (query-block) before anything else; delete nothing.`;
+  }
+  const onDisk = f.images
+    ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written and ${f.images.between.length ? `the intermediates ${f.images.between.join(', ')} are` : 'no intermediate is'} no longer valid in isolation — delete nothing`
+    : 'the images it touched are not known here (attached by id) — delete nothing';
+  return `${head} while ${f.lastStatus}: ${f.how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`;
+}
+
+/** The connection ended mid-job; the message says where the data is and what is still valid on disk. */
 export class JobInterruptedError extends JobError {
   /** The last status we saw. */
   readonly lastStatus: JobStatus;
-  /** Files that still read right on their own (the top and everything above it). */
+  /** block-job-complete was sent before the interruption: the guest may already run on base. */
+  readonly pivotRequested: boolean;
+  /** Files that still read right on their own (the top and everything above it); empty once a pivot was requested. */
   readonly stillValid: readonly string[];
   /** Files whose content is not to be trusted (base partly written, the intermediates). */
   readonly unreliable: readonly string[];
-  constructor(message: string, context: JobErrorContext, lastStatus: JobStatus, stillValid: readonly string[], unreliable: readonly string[], options?: QmpErrorOptions) {
-    super(message, context, options);
-    this.lastStatus = lastStatus;
-    this.stillValid = stillValid;
-    this.unreliable = unreliable;
+  constructor(facts: InterruptionFacts, options?: QmpErrorOptions) {
+    super(interruptionMessage(facts), { jobId: facts.jobId, disk: facts.device ?? facts.disk }, options);
+    this.lastStatus = facts.lastStatus;
+    this.pivotRequested = facts.pivotRequested;
+    const images = facts.images;
+    this.stillValid = images && !facts.pivotRequested ? [images.top, ...images.above] : [];
+    this.unreliable = images && !facts.pivotRequested ? [images.base, ...images.between] : [];
   }
 }
-
-/** Wraps a QmpCommandError from a job command; other errors pass through unchanged. */
-export function wrapCommandError(what: string, context: JobErrorContext, error: unknown): unknown {
-  return error instanceof QmpCommandError ? new JobCommandError(what, context, error) : error;
+/** Deleting the committed images was refused or stopped part-way; says what was deleted and what was kept. */
+export class ImageDeletionError extends JobError {
+  readonly reason: string;
+  readonly deleted: readonly string[];
+  readonly kept: readonly string[];
+  constructor(jobId: string, disk: string, reason: string, deleted: readonly string[], kept: readonly string[], options?: QmpErrorOptions) {
+    const done = deleted.length ? `deleted ${deleted.join(', ')}, then stopped` : 'nothing deleted';
+    const left = kept.length ? `; kept ${kept.join(', ')}` : '';
+    super(`not deleting the images commit job '${jobId}' on ${disk} took out of the chain (${done}): ${reason}${left}`, { jobId, disk }, options);
+    this.reason = reason;
+    this.deleted = deleted;
+    this.kept = kept;
+  }
 }

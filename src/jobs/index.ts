@@ -1,18 +1,8 @@
 // The job layer: live block-commit driven by its own events.
-export {
-  CommitJob,
-  defaultCommitJobId,
-  findDiskJob,
-  hasUser,
-  relativeBackingFile,
-  type CommitOptions,
-  type CommitOnError,
-  type CommitResult,
-  type CommitTimings,
-  type JobProgress,
-  type AttachTarget,
-  type AttachOptions,
-} from './commit.js';
+export { CommitJob, type CommitResult, type AttachTarget } from './commit.js';
+export { assertPivotable, relativeBackingFile, type CommitOptions, type CommitOnError } from './commit-options.js';
+export { BlockJob } from './core.js';
+export type { JobOutcome, JobResult, JobTimings, JobTimings as CommitTimings, JobProgress, AttachOptions } from './types.js';
 export {
   JobStateMachine,
   JOB_TRANSITIONS,
@@ -25,7 +15,9 @@ export {
   type JobEnding,
   type TransitionAnomaly,
 } from './state.js';
-export { invalidatedBy, deleteInvalidated, type CommitOutcome, type DeletableResult } from './invalidated.js';
+export { defaultCommitJobId, findDiskJob, isActiveCommit } from './discovery.js';
+export { invalidatedBy, type CommitOutcome } from './invalidated.js';
+export { deleteCommittedImages, type DeletableResult } from './delete.js';
 export {
   JobError,
   JobOptionError,
@@ -36,5 +28,6 @@ export {
   JobFailedError,
   JobVanishedError,
   JobInterruptedError,
+  ImageDeletionError,
   type JobErrorContext,
 } from './errors.js';

@@ -7,26 +7,21 @@
  *    changed where they cover it) — until the guest writes into base, which happens after a pivot;
  *  - base equals the guest view once the job succeeded, and is partly written if it did not.
  */
-import { rm } from 'node:fs/promises';
+import { layersBetween } from '../block/address.js';
 import type { ChainLayer, CommitRange, InvalidatedImages } from '../block/types.js';
-import { JobOptionError } from './errors.js';
 
-export type CommitOutcome = 'completed' | 'pivoted' | 'overlay-kept' | 'aborted' | 'failed';
+import type { JobOutcome } from './types.js';
 
-function layersBetween(range: CommitRange): { between: ChainLayer[]; above: ChainLayer[] } {
-  const layers = [...range.disk.layers].sort((a, b) => a.index - b.index);
-  return {
-    between: layers.filter((l) => l.index > range.base.index && l.index < range.top.index),
-    above: layers.filter((l) => l.index > range.top.index),
-  };
-}
+/** A commit's outcome (see JobOutcome). */
+export type CommitOutcome = JobOutcome;
 
 /**
  * The images `outcome` left invalid / still valid. `finishedBy` "unknown" is an active commit that
  * someone else completed: whether the guest pivoted is not known, so the top is listed in neither.
+ * `removedFromChain` is what left the disk's chain: what virsh --delete deletes.
  */
 export function invalidatedBy(range: CommitRange, outcome: CommitOutcome | 'unknown'): InvalidatedImages {
-  const { between, above } = layersBetween(range);
+  const { between, above } = layersBetween(range.disk, range.base, range.top);
   const files = (ls: readonly ChainLayer[]): string[] => ls.map((l) => l.file);
   switch (outcome) {
     case 'completed':
@@ -44,35 +39,4 @@ export function invalidatedBy(range: CommitRange, outcome: CommitOutcome | 'unkn
       // Base was partly written: it is no longer the image it was, nor the guest view.
       return { files: files([range.base, ...between]), stillValid: files([range.top, ...above]), removedFromChain: [] };
   }
-}
-
-/** What deleteInvalidated needs from a commit result. */
-export interface DeletableResult {
-  jobId: string;
-  outcome: CommitOutcome;
-  invalidated: InvalidatedImages | undefined;
-}
-
-/**
- * Deletes exactly `result.invalidated.files`, and only after a successful commit (completed,
- * pivoted, overlay-kept). Never touches a file listed as still valid. Returns the deleted files.
- * The files may still be open in QEMU (as -blockdev nodes); unlinking them is what virsh --delete does.
- */
-export async function deleteInvalidated(result: DeletableResult): Promise<string[]> {
-  const context = { jobId: result.jobId };
-  if (result.outcome !== 'completed' && result.outcome !== 'pivoted' && result.outcome !== 'overlay-kept') {
-    throw new JobOptionError(`refusing to delete images after commit job '${result.jobId}' ended ${result.outcome}: only a successful commit makes them redundant`, context);
-  }
-  if (!result.invalidated) {
-    throw new JobOptionError(`commit job '${result.jobId}' was attached without its range: which images it invalidated is not known`, context);
-  }
-  const keep = new Set(result.invalidated.stillValid);
-  const clash = result.invalidated.files.filter((f) => keep.has(f));
-  if (clash.length) throw new JobOptionError(`refusing to delete ${clash.join(', ')}: listed as still valid`, context);
-  const deleted: string[] = [];
-  for (const file of result.invalidated.files) {
-    await rm(file);
-    deleted.push(file);
-  }
-  return deleted;
 }

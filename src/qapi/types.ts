@@ -94,6 +94,16 @@ export interface BlockInfo {
   [member: string]: unknown;
 }
 
+/** qapi/block-export.json BlockExportInfo (QEMU ≥ 5.2): an NBD, vhost-user-blk or FUSE export of a node. */
+export interface BlockExportInfo {
+  id: string;
+  type: string;
+  /** The node the export serves (a filter above the image while a job runs). */
+  'node-name': string;
+  'shutting-down': boolean;
+  [member: string]: unknown;
+}
+
 // ---------------------------------------------------------------- jobs
 
 export type JobType =
@@ -223,6 +233,7 @@ export interface QmpCommandMap {
   'query-status': { args: NoArgs; ret: StatusInfo };
   'query-commands': { args: NoArgs; ret: Array<{ name: string }> };
   'query-block': { args: NoArgs; ret: BlockInfo[] };
+  'query-block-exports': { args: NoArgs; ret: BlockExportInfo[] };
   'query-named-block-nodes': { args: { flat?: boolean }; ret: BlockDeviceInfo[] };
   'query-block-jobs': { args: NoArgs; ret: BlockJobInfo[] };
   'x-debug-query-block-graph': { args: NoArgs; ret: XDbgBlockGraph };

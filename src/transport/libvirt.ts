@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ChainLayer, DiskChain } from '../block/types.js';
 import { QmpError } from '../protocol/errors.js';
-import { runVirsh, type VirshTarget } from './virsh-exec.js';
+import { runVirsh, type VirshTarget } from './virsh/exec.js';
 
 /*
  * What libvirt knows about a domain's disks, read through virsh (argument vectors, no shell).

@@ -1,33 +1,15 @@
-import { execFile } from 'node:child_process';
-import { QmpError } from '../protocol/errors.js';
+import { ProcessError, runProcess, type RunResult } from './process.js';
 
 /** A qemu-img / qemu-io run that failed; carries the tool's own stderr. */
-export class ImageToolError extends QmpError {
-  constructor(
-    readonly tool: string,
-    readonly args: readonly string[],
-    readonly exitCode: number | null,
-    readonly stderr: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${tool} ${args.join(' ')} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim() || 'no message'}`, options);
+export class ImageToolError extends ProcessError {
+  /** The program: qemu-img or qemu-io. */
+  get tool(): string {
+    return this.file;
   }
 }
 
-interface RunResult {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-
 function run(tool: string, args: readonly string[], okCodes: readonly number[] = [0], timeoutMs = 120_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(tool, [...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      if (okCodes.includes(code)) resolve({ stdout, stderr, code });
-      else reject(new ImageToolError(tool, args, code === -1 ? null : code, stderr || (error?.message ?? ''), { cause: error }));
-    });
-  });
+  return runProcess({ file: tool, args, okCodes, timeoutMs, error: (facts, options) => new ImageToolError(facts, options) });
 }
 
 export interface CreateImageOptions {
@@ -66,7 +48,7 @@ export async function qemuIo(file: string, commands: readonly string[], options:
   args.push(file);
   const { stdout, stderr } = await run('qemu-io', args);
   const failure = /Pattern verification failed|failed: |error|Error/.exec(stdout + stderr);
-  if (failure) throw new ImageToolError('qemu-io', args, 0, stdout + stderr);
+  if (failure) throw new ImageToolError({ file: 'qemu-io', args, end: { kind: 'exit', code: 0 }, stderr: stdout + stderr });
   return stdout;
 }
 

@@ -12,6 +12,11 @@ export interface QemuLaunchOptions {
   binary?: string;
   /** Monitor socket file name inside `dir`. Default "qmp.sock". */
   socketName?: string;
+  /**
+   * Start qemu-storage-daemon instead (binary default "qemu-storage-daemon"): no machine, the
+   * monitor given as --chardev + --monitor, `args` in its own --blockdev/--export/--nbd-server syntax.
+   */
+  storageDaemon?: boolean;
 }
 
 export interface QemuExit {
@@ -22,7 +27,7 @@ export interface QemuExit {
 const STDERR_LIMIT = 64 * 1024;
 
 /**
- * A qemu-system process with a QMP monitor on a UNIX socket. Used by `demo`, the tests and the
+ * A qemu-system (or qemu-storage-daemon) process with a QMP monitor on a UNIX socket. Used by `demo`, the tests and the
  * benchmarks; the monitor itself is reached with QmpClient.connect({ path: socketPath }).
  */
 export class QemuProcess {
@@ -58,14 +63,16 @@ export class QemuProcess {
 
   static start(options: QemuLaunchOptions): Promise<QemuProcess> {
     const socketPath = path.join(options.dir, options.socketName ?? 'qmp.sock');
-    const args = [
-      '-nodefaults',
-      '-display', 'none',
-      '-machine', options.machine ?? 'none',
-      '-qmp', `unix:${socketPath},server=on,wait=off`,
-      ...(options.args ?? []),
-    ];
-    const binary = options.binary ?? 'qemu-system-x86_64';
+    const args = options.storageDaemon
+      ? ['--chardev', `socket,id=qmp0,path=${socketPath},server=on,wait=off`, '--monitor', 'chardev=qmp0', ...(options.args ?? [])]
+      : [
+        '-nodefaults',
+        '-display', 'none',
+        '-machine', options.machine ?? 'none',
+        '-qmp', `unix:${socketPath},server=on,wait=off`,
+        ...(options.args ?? []),
+      ];
+    const binary = options.binary ?? (options.storageDaemon ? 'qemu-storage-daemon' : 'qemu-system-x86_64');
     return new Promise((resolve, reject) => {
       const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       child.once('error', (error) =>

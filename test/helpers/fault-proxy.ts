@@ -13,7 +13,7 @@ export interface FaultProxyOptions {
  * purpose. Every message still comes from QEMU; only what a test injects is made up. Connections
  * are numbered from 1, so a transform can treat each client's conversation on its own.
  */
-export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void> }> {
+export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void>; cut: () => void }> {
   const proxyPath = path.join(dir, 'proxy.sock');
   const sockets = new Set<net.Socket>();
   let connections = 0;
@@ -42,6 +42,10 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
   await new Promise<void>((resolve) => server.listen(proxyPath, resolve));
   return {
     path: proxyPath,
+    /** Drops every connection at once, as a dying QEMU or network would. */
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -1,5 +1,8 @@
 import path from 'node:path';
+import type { Test } from 'tap';
 import { createImage, qemuIo } from '../../src/transport/qemu-img.js';
+import { buildSeedChain, type Layer } from './chain.js';
+import { createDomain, type TestDomain } from './libvirt.js';
 
 /**
  * base.qcow2 <- top.qcow2 (16 MiB), the smallest chain a libvirt domain can start on. With `withData`,
@@ -14,4 +17,14 @@ export async function twoImageChain(dir: string, withData = false): Promise<{ ba
   await createImage(top, { format: 'qcow2', backing: base, backingFormat: 'qcow2' });
   if (withData) await qemuIo(top, ['write -P 0x42 2M 4M'], { format: 'qcow2' });
   return { base, top };
+}
+
+/**
+ * A libvirt guest whose vda already had the seed chain (base.raw <- a <- b <- c, built by qemu-img)
+ * when it started — the common case. libvirt numbers such a chain from the top: c=1 … base=4.
+ */
+export async function seedChainDomain(t: Test, dir: string): Promise<{ domain: TestDomain; layers: Layer[]; files: [string, string, string, string] }> {
+  const layers = await buildSeedChain(dir);
+  const domain = await createDomain(t, { disk: layers[3]!.file, format: 'qcow2' });
+  return { domain, layers, files: layers.map((l) => l.file) as [string, string, string, string] };
 }

@@ -3,7 +3,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { runVirsh } from '../../src/transport/virsh-exec.js';
+import { runVirsh } from '../../src/transport/virsh/exec.js';
 import { repoRoot, tempDir } from './qemu.js';
 
 /*

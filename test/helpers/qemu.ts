@@ -27,15 +27,15 @@ export interface StartedQemu {
 }
 
 /**
- * Starts qemu-system-x86_64 (-machine none unless told otherwise) with the given arguments,
+ * Starts qemu-system-x86_64 (-machine none unless told otherwise; or qemu-storage-daemon) with the given arguments,
  * connects a QmpClient, and registers teardown: client closed, QEMU killed.
  */
 export async function startQemu(
   t: Test,
-  options: { args?: string[]; machine?: string; dir?: string; client?: QmpClientOptions } = {},
+  options: { args?: string[]; machine?: string; dir?: string; client?: QmpClientOptions; storageDaemon?: boolean } = {},
 ): Promise<StartedQemu> {
   const dir = options.dir ?? tempDir(t);
-  const qemu = await QemuProcess.start({ dir, args: options.args ?? [], machine: options.machine ?? 'none' });
+  const qemu = await QemuProcess.start({ dir, args: options.args ?? [], machine: options.machine ?? 'none', ...(options.storageDaemon ? { storageDaemon: true } : {}) });
   t.teardown(async () => {
     qemu.kill('SIGKILL');
     await qemu.exited;

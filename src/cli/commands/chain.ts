@@ -4,9 +4,14 @@ import type { CommandSpec } from '../context.js';
 
 export const chainCommand: CommandSpec = {
   name: 'chain',
-  summary: 'show the live backing chain of a disk, active layer first, with [N] indices (base = 1)',
+  summary: 'show the live backing chain of a disk, active layer first, with the DISK[N] name of each image',
   usage: 'chain DISK',
-  details: 'Like `qemu-img info --backing-chain`, but as QEMU has the chain open right now. DISK is a device id, -drive id or node name.\nThe [N] index addresses an image in `commit --top/--base DISK[N]`.',
+  details: `Like \`qemu-img info --backing-chain\`, but as QEMU has the chain open right now.
+DISK is a device, drive or export id, libvirt's target, a node name or the active image's path.
+DISK[N] addresses an image in \`commit --top/--base\`. Over a socket N is the position, base = 1;
+with --domain it is libvirt's own index, as virsh uses it: libvirt counts a chain it found when the
+guest started from the top (active = 1) and gives each later snapshot the next free number.
+The rows are always in chain order, whatever the numbers.`,
   examples: ['qmp-blockjob --socket /tmp/qmp.sock chain vda', 'qmp-blockjob --socket /tmp/qmp.sock chain drive0 --json'],
   options: {},
   async run(context) {

@@ -1,16 +1,21 @@
-import { resolveCommitRange } from '../../block/address.js';
-import { CommitJob, hasUser, type CommitResult } from '../../jobs/commit.js';
-import { JobFailedError } from '../../jobs/errors.js';
-import { deleteInvalidated } from '../../jobs/invalidated.js';
-import { AbortedError, QmpError } from '../../protocol/errors.js';
+import { resolveCommitRange, validateRangeSpec, type CommitRangeSpec } from '../../block/address.js';
+import { BlockError } from '../../block/errors.js';
+import { CommitJob, type CommitResult } from '../../jobs/commit.js';
+import { assertPivotable } from '../../jobs/commit-options.js';
+import { deleteCommittedImages } from '../../jobs/delete.js';
+import { ImageDeletionError, JobFailedError } from '../../jobs/errors.js';
+import { AbortedError } from '../../protocol/errors.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import type { Output } from '../output.js';
 import { cliDisk } from '../disks.js';
+import { displayPercent } from '../percent.js';
 import { timeoutSignal } from '../../util/timers.js';
 
 const MIB = 1024 * 1024;
+/** How long the last step (pivot or cancel after READY, milliseconds in QEMU) may take before we stop waiting. */
+const FINISH_TIMEOUT_MS = 60_000;
 
 /** `--bandwidth N` in MiB/s (virsh's default unit) or bytes/s with `--bytes`. */
 export function parseBandwidth(context: CliContext, command: string): number | undefined {
@@ -32,8 +37,7 @@ export function showProgress(job: CommitJob, out: Output, label: string, signal:
   const tick = async (): Promise<void> => {
     try {
       const progress = await job.progress({ signal, timeoutMs: 5000 });
-      // Like virsh: below 100 % until the job is ready or done, whatever offset == len says.
-      const percent = progress.ready ? 100 : Math.min(progress.percent, 99.99);
+      const percent = displayPercent(progress.offset, progress.len, progress.ready, progress.status);
       if (!stopped) out.progress(label, percent, { offset: progress.offset, len: progress.len, status: progress.status });
     } catch {
       // The job may have just ended between two ticks; its own events decide what happens next.
@@ -47,23 +51,25 @@ export function showProgress(job: CommitJob, out: Output, label: string, signal:
   };
 }
 
-function reportInvalidated(out: Output, result: CommitResult, deleted: string[]): void {
+function reportInvalidated(out: Output, result: CommitResult, deleted: readonly string[]): void {
   const invalid = result.invalidated?.files ?? [];
-  if (invalid.length === 0) return;
-  const remaining = invalid.filter((f) => !deleted.includes(f));
   if (out.json) {
-    out.result(undefined, { type: 'invalidated', files: invalid, stillValid: result.invalidated?.stillValid ?? [], deleted });
+    if (invalid.length || deleted.length) out.result(undefined, { type: 'invalidated', files: invalid, stillValid: result.invalidated?.stillValid ?? [], deleted });
     return;
   }
+  const remaining = invalid.filter((f) => !deleted.includes(f));
   if (remaining.length) out.result(`Images no longer valid on their own: ${remaining.join(', ')}`, {});
-  if (deleted.length) out.result(`Deleted: ${deleted.join(', ')}`, {});
+  for (const file of deleted) out.result(`Deleted: ${file}`, {});
 }
 
 export const commitCommand: CommandSpec = {
   name: 'commit',
   summary: 'merge images of a disk\'s chain down into a base, live (virsh blockcommit)',
   usage: 'commit DISK [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--job-id ID]',
-  details: `X is a file name, a node name or DISK[N] (see 'chain': base = 1).
+  details: `DISK is a device, drive or export id, libvirt's target, or the disk's source (active image path).
+X is a file name, a node name or DISK[N], N as 'chain' shows it: over a socket the position (base = 1),
+with --domain libvirt's own index (libvirt counts a chain it found at start from the top, active = 1).
+Order is always the chain's order: the numbers are names.
 Without --top the active layer is the top, which needs --active (as in virsh).
 --active       commit the active layer too: the job reaches a synchronized phase (READY)
 --pivot        after READY switch the guest onto base (implies --active --wait)
@@ -75,7 +81,10 @@ Without --top the active layer is the top, which needs --active (as in virsh).
 --bandwidth N  MiB/s (bytes/s with --bytes); change it later with 'job DISK --bandwidth N'
 --shallow      base is the image directly below top
 --keep-relative keep the backing file string relative
---delete       after success, delete the images the commit made invalid (never the base, never on failure)
+--delete       after success, delete every image the commit took out of the chain (virsh: "delete files
+               that were successfully committed"): intermediate commit: the images above base up to
+               top; pivot: all but base. Never with --keep-overlay, never on failure, and only after
+               re-reading the live chains: nothing still in use is deleted.
 Decisions come from the job's own QMP events; progress is only for display.`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --pivot --verbose',
@@ -107,38 +116,33 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const pivot = flag(context, 'pivot');
     const keepOverlay = flag(context, 'keep-overlay');
     if (pivot && keepOverlay) throw new UsageError('--pivot and --keep-overlay exclude each other', 'commit');
-    if (flag(context, 'shallow') && stringOption(context, 'base')) throw new UsageError('--shallow and --base exclude each other', 'commit');
     const timeoutText = stringOption(context, 'timeout');
     const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'commit') * 1000;
     const active = flag(context, 'active') || pivot || keepOverlay;
     const wait = flag(context, 'wait') || pivot || keepOverlay || timeoutMs !== undefined;
+    const deleteImages = flag(context, 'delete');
     if (flag(context, 'verbose') && !wait) throw new UsageError('--verbose needs --wait (or --pivot, --keep-overlay, --timeout)', 'commit');
     if (flag(context, 'async') && !wait) throw new UsageError('--async goes with --timeout or --wait', 'commit');
-    if (flag(context, 'delete') && !wait) throw new UsageError('--delete needs the job to be waited for (--wait, --pivot or --keep-overlay)', 'commit');
+    if (deleteImages && keepOverlay) throw new UsageError('--delete with --keep-overlay: every image stays in the chain, so there is nothing to delete', 'commit');
+    if (deleteImages && active && !pivot) throw new UsageError('--delete with --active needs --pivot: until the pivot every image is still in the chain', 'commit');
+    if (deleteImages && !wait) throw new UsageError('--delete needs the job to be waited for (--wait or --pivot)', 'commit');
     const speed = parseBandwidth(context, 'commit');
     const out = context.out;
+    const top = stringOption(context, 'top');
+    const base = stringOption(context, 'base');
+    const spec: CommitRangeSpec = { ...(top !== undefined ? { top } : {}), ...(base !== undefined ? { base } : {}), shallow: flag(context, 'shallow'), active };
+    try {
+      validateRangeSpec(spec);
+    } catch (error) {
+      // What needs no chain is checked before connecting: a usage mistake, nothing touched.
+      if (error instanceof BlockError) throw new UsageError(error.message, 'commit');
+      throw error;
+    }
 
     const client = await context.connect();
     const { disk, others } = await cliDisk(context, client, diskName);
-    const topSpec = stringOption(context, 'top');
-    let baseSpec = stringOption(context, 'base');
-    if (flag(context, 'shallow')) {
-      // The image directly below top.
-      const topRange = resolveCommitRange(disk, { ...(topSpec ? { top: topSpec } : {}) }, others);
-      const below = disk.layers[disk.layers.indexOf(topRange.top) - 1];
-      if (!below) throw new UsageError(`--shallow: ${topRange.top.file} has no image below it`, 'commit');
-      baseSpec = below.nodeName;
-    }
-    const range = resolveCommitRange(disk, { ...(topSpec ? { top: topSpec } : {}), ...(baseSpec ? { base: baseSpec } : {}) }, others);
-    if (range.active && !active) {
-      throw new QmpError(`top ${range.top.file} is the active layer of ${diskName}: committing it needs --active (and --pivot or --keep-overlay to finish)`);
-    }
-    if (!range.active && (pivot || keepOverlay)) {
-      throw new UsageError(`${pivot ? '--pivot' : '--keep-overlay'} applies to an active commit, but top ${range.top.file} is not the active layer`, 'commit');
-    }
-    if (pivot && !hasUser(disk)) {
-      throw new QmpError(`${diskName} is a chain no guest device or -drive uses: a pivot would switch nothing; use --keep-overlay`);
-    }
+    const range = resolveCommitRange(disk, spec, others);
+    if (pivot) assertPivotable(range);
     const jobId = stringOption(context, 'job-id');
     // Every event of this job, in --json mode (the job's id is known once start() returns).
     let ownJobId: string | undefined = jobId;
@@ -147,7 +151,11 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     };
     if (out.json) client.on('event', onEvent);
     const cursor = client.eventCursor();
+    // A job we leave running (no --wait, or --active --wait returning at READY) may fail later with
+    // nobody watching: QEMU keeps it, error and all, for `jobs` / `job --info` to show, then dismiss.
+    const leftRunning = !wait || (range.active && !pivot && !keepOverlay);
     const job = await CommitJob.start(client, range, {
+      ...(leftRunning ? { autoDismiss: false } : {}),
       ...(jobId ? { jobId } : {}),
       ...(speed !== undefined ? { speed } : {}),
       ...(flag(context, 'keep-relative') ? { keepRelative: true } : {}),
@@ -173,12 +181,16 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         await context.whileAlive(job.waitUntilReady({ signal: stopSignal }));
         stopProgress();
         if (flag(context, 'verbose')) out.progress('Block commit', 100);
-        if (pivot) {
-          result = await context.whileAlive(job.pivot({ signal: context.signal }));
-          out.message('Successfully pivoted');
-        } else if (keepOverlay) {
-          result = await context.whileAlive(job.keepOverlay({ signal: context.signal }));
-          out.message('Commit complete, overlay image kept');
+        if (pivot || keepOverlay) {
+          // Once complete/cancel is sent, Ctrl-C cannot take it back: say so and wait (bounded) for QEMU.
+          const note = (): void => out.warn(`${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`);
+          context.signal.addEventListener('abort', note, { once: true });
+          try {
+            result = await context.whileAlive(pivot ? job.pivot({ timeoutMs: FINISH_TIMEOUT_MS }) : job.keepOverlay({ timeoutMs: FINISH_TIMEOUT_MS }));
+          } finally {
+            context.signal.removeEventListener('abort', note);
+          }
+          out.message(pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept');
         } else {
           out.message('Now in synchronized phase');
           await job.detach();
@@ -190,9 +202,17 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         if (flag(context, 'verbose')) out.progress('Block commit', 100);
         out.message('Commit complete');
       }
-      const deleted = flag(context, 'delete') ? await deleteInvalidated(result) : [];
-      reportInvalidated(out, result, deleted);
       out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings });
+      let deleted: string[] = [];
+      try {
+        if (deleteImages) deleted = await deleteCommittedImages(client, range, result, { signal: context.signal });
+      } catch (error) {
+        if (!(error instanceof ImageDeletionError)) throw error;
+        reportInvalidated(out, result, error.deleted);
+        out.error(`the commit succeeded, but ${error.message}`);
+        return 1;
+      }
+      reportInvalidated(out, result, deleted);
       return 0;
     } catch (error) {
       stopProgress();
@@ -200,7 +220,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         // --timeout or Ctrl-C: abort the job, as virsh does, and leave the guest where it was.
         const why = deadline?.aborted ? `timeout of ${timeoutText} s reached` : 'interrupted';
         if (flag(context, 'async')) {
-          await client.execute('block-job-cancel', { device: job.id, force: true }).catch(() => undefined);
+          await job.requestAbort().catch(() => undefined);
           out.message(`Commit abort requested (${why})`);
           return 1;
         }
@@ -210,7 +230,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         return 1;
       }
       if (error instanceof JobFailedError) {
-        out.error(`Commit failed: ${error.result.error ?? error.message}`);
+        out.error(`Commit failed: ${error.message}`);
         out.result(undefined, { type: 'result', job: job.id, outcome: error.result.outcome, states: error.result.states, error: error.result.error });
         return 1;
       }

@@ -1,8 +1,13 @@
-import { CommitJob, findDiskJob } from '../../jobs/commit.js';
+import type { DiskChain } from '../../block/types.js';
+import type { BlockJobInfo } from '../../qapi/types.js';
+import { CommitJob } from '../../jobs/commit.js';
+import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
+import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { UsageError } from '../args.js';
-import { flag, type CommandSpec } from '../context.js';
+import { flag, type CliContext, type CommandSpec } from '../context.js';
 import { parseBandwidth, showProgress } from './commit.js';
 import { cliDisk } from '../disks.js';
+import { displayPercent } from '../percent.js';
 
 const ACTIONS = ['abort', 'pivot', 'pause', 'resume', 'info'] as const;
 
@@ -44,57 +49,91 @@ export const jobCommand: CommandSpec = {
     // A job id works directly; else the disk's job.
     const jobs = await client.execute('query-block-jobs', undefined, { signal: context.signal });
     let info = jobs.find((j) => j.device === name);
-    if (!info) info = await findDiskJob(client, (await cliDisk(context, client, name)).disk);
+    let disk: DiskChain | undefined;
+    if (!info) {
+      disk = (await cliDisk(context, client, name)).disk;
+      try {
+        info = await findDiskJob(client, disk);
+      } catch (error) {
+        // As virsh blockjob --info: no job is an answer, not a failure (scripts poll this way).
+        if (action === 'info' && error instanceof JobNotFoundError && error.candidates.length === 0) {
+          out.result(`No current block job for ${name}`, { type: 'job', disk: name, job: null });
+          return 0;
+        }
+        throw error;
+      }
+    }
     const id = info.device;
-    switch (action) {
-      case 'pause':
-        await client.execute('block-job-pause', { device: id }, { signal: context.signal });
-        out.message(`Job ${id} paused`);
-        return 0;
-      case 'resume':
-        await client.execute('block-job-resume', { device: id }, { signal: context.signal });
-        out.message(`Job ${id} resumed`);
-        return 0;
-      case 'bandwidth':
-        await client.execute('block-job-set-speed', { device: id, speed: speed ?? 0 }, { signal: context.signal });
-        out.message(`Job ${id} bandwidth set to ${speed ? `${speed} bytes/s` : 'unlimited'}`);
-        return 0;
-      case 'info': {
-        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal });
-        try {
-          const label = info.type === 'commit' ? (info.ready || job.isReady ? 'Active Block Commit' : 'Block Commit') : `Block ${info.type}`;
-          if (flag(context, 'verbose')) {
-            const stop = showProgress(job, out, label, context.signal);
-            await job.waitUntilReady({ signal: context.signal }).catch(() => undefined);
-            stop();
-            out.progress(label, 100);
-          } else {
-            const p = await job.progress({ signal: context.signal });
-            out.progress(label, p.ready ? 100 : Math.min(p.percent, 99.99), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
+    if (info.status === 'concluded') {
+      // Ended with nobody watching (a job left running): say how, then dismiss it, whatever was asked.
+      const ended = (await client.execute('query-jobs', undefined, { signal: context.signal })).find((j) => j.id === id);
+      await client.execute('job-dismiss', { id }, { signal: context.signal }).catch(() => undefined);
+      const how = ended?.error !== undefined ? `failed: ${ended.error}` : 'ended without error';
+      out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, { type: 'job', job: id, disk: name, status: 'concluded', error: ended?.error ?? null, dismissed: true });
+      return ended?.error !== undefined || action !== 'info' ? 1 : 0;
+    }
+    const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal, label: name });
+    try {
+      switch (action) {
+        case 'pause':
+          await job.pause();
+          out.message(`Job ${id} paused`);
+          return 0;
+        case 'resume':
+          await job.resume();
+          out.message(`Job ${id} resumed`);
+          return 0;
+        case 'bandwidth':
+          await job.setSpeed(speed ?? 0);
+          out.message(`Job ${id} bandwidth set to ${speed ? `${speed} bytes/s` : 'unlimited'}`);
+          return 0;
+        case 'info':
+          return await showInfo(context, job, info, name, disk);
+        case 'abort':
+        case 'pivot': {
+          if (flag(context, 'async')) {
+            await (action === 'abort' ? job.requestAbort() : job.requestPivot());
+            out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
+            return 0;
           }
-          out.endProgress();
-          if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`, {});
-          return 0;
-        } finally {
-          await job.detach();
-        }
-      }
-      case 'abort':
-      case 'pivot': {
-        const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal });
-        if (flag(context, 'async')) {
-          await (action === 'abort'
-            ? client.execute('block-job-cancel', { device: id, force: true })
-            : client.execute('block-job-complete', { device: id }));
-          await job.detach();
-          out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
+          const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await job.pivot({ signal: context.signal });
+          out.message(action === 'abort' ? 'Commit aborted' : 'Successfully pivoted');
+          out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states });
           return 0;
         }
-        const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await job.pivot({ signal: context.signal });
-        out.message(action === 'abort' ? 'Commit aborted' : 'Successfully pivoted');
-        out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states });
-        return 0;
       }
+    } finally {
+      await job.detach();
     }
   },
 };
+
+/** `job DISK --info [--verbose]`: progress now, or followed to READY (active commit) / the end. */
+async function showInfo(context: CliContext, job: CommitJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
+  const { out } = context;
+  const id = info.device;
+  const label = info.type === 'commit' ? ((await isActiveCommit(job.client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : `Block ${info.type}`;
+  if (flag(context, 'verbose')) {
+    const stop = showProgress(job, out, label, context.signal);
+    // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.
+    const ended = await (label === 'Active Block Commit' ? job.waitUntilReady({ signal: context.signal }) : job.wait({ signal: context.signal }))
+      .then(() => undefined, (error: unknown) => error);
+    stop();
+    if (ended !== undefined) {
+      if (!(ended instanceof JobFailedError)) throw ended;
+      const last = await job.progress({ signal: context.signal }).catch(() => undefined);
+      if (last) out.progress(label, displayPercent(last.offset, last.len, false, 'running'));
+      out.endProgress();
+      out.error(`job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${label === 'Active Block Commit' ? 'ready' : 'complete'}`);
+      out.result(undefined, { type: 'result', job: id, outcome: ended.result.outcome, states: ended.result.states, error: ended.result.error });
+      return 1;
+    }
+    out.progress(label, 100);
+  } else {
+    const p = await job.progress({ signal: context.signal });
+    out.progress(label, displayPercent(p.offset, p.len, p.ready, p.status), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
+  }
+  out.endProgress();
+  if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`, {});
+  return 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * virsh blockcommit --delete: remove the images a successful commit took out of the disk's chain.
+ * Deleting is the one step that cannot be undone, so it trusts nothing it read before the job: the
+ * live chains are read again right before, and a file is deleted only when no chain still uses it
+ * and every image the disk now runs on is still there under its name.
+ */
+import { stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { describeDisk, findSameDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
+import type { CommitRange, InvalidatedImages } from '../block/types.js';
+import { ImageDeletionError } from './errors.js';
+import type { CommitOutcome } from './invalidated.js';
+
+/** What deleteCommittedImages needs from a commit result. */
+export interface DeletableResult {
+  jobId: string;
+  outcome: CommitOutcome;
+  invalidated: InvalidatedImages | undefined;
+}
+
+async function missingOnDisk(files: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const file of files) {
+    // Only local paths can be checked; a protocol node (nbd://, rbd:…) is not a file of ours.
+    if (!path.isAbsolute(file)) continue;
+    try {
+      await stat(file);
+    } catch {
+      missing.push(file);
+    }
+  }
+  return missing;
+}
+
+/**
+ * Deletes the images that left `range`'s chain (`result.invalidated.removedFromChain`), as virsh
+ * --delete does, after an intermediate commit ("completed") or a pivot. Refuses — deleting
+ * nothing — when the job ended otherwise, when any of those files is still used by a live chain
+ * (read again now), or when an image the disk now runs on is no longer on disk (then the removed
+ * layers may be the only copy left). Returns the deleted files, in chain order.
+ */
+export async function deleteCommittedImages(
+  client: BlockQueryClient,
+  range: CommitRange,
+  result: DeletableResult,
+  options: ChainQueryOptions = {},
+): Promise<string[]> {
+  const disk = describeDisk(range.disk);
+  const refuse = (why: string, keep: readonly string[] = []): ImageDeletionError => new ImageDeletionError(result.jobId, disk, why, [], keep);
+  if (result.outcome !== 'completed' && result.outcome !== 'pivoted') {
+    throw refuse(result.outcome === 'overlay-kept'
+      ? 'the commit ended with the overlay kept: every image is still in the chain'
+      : `the commit ended ${result.outcome}: only a finished commit takes images out of the chain`);
+  }
+  const candidates = result.invalidated?.removedFromChain;
+  if (!candidates) throw refuse('which images left the chain is not known (the job was attached without its range)');
+  if (candidates.length === 0) return [];
+
+  const disks = await listDisks(client, options);
+  const now = findSameDisk(disks, range.disk);
+  if (!now) throw refuse('the disk is no longer in QEMU\'s block graph, so what it runs on cannot be checked', candidates);
+  const missing = await missingOnDisk(now.layers.map((l) => l.file));
+  if (missing.length) {
+    throw refuse(`the disk now runs on ${missing.join(', ')}, which is no longer on disk under that name: the old layers may be the only copy of its data`, candidates);
+  }
+  const removedNodes = new Set(range.disk.layers.filter((l) => candidates.includes(l.file)).map((l) => l.nodeName));
+  const inUse = new Set<string>();
+  for (const other of disks) {
+    // A chain rooted in one of the removed nodes is what the job left behind (its nodes stay open
+    // until blockdev-del), unless something uses it — then disksFromQueries lists it as a disk with users.
+    const leftover = other !== now && removedNodes.has(other.layers.at(-1)?.nodeName ?? '') && !other.qdevPath && !other.driveId && !other.exports?.length;
+    if (leftover) continue;
+    for (const layer of other.layers) inUse.add(layer.file);
+  }
+  const used = candidates.filter((f) => inUse.has(f));
+  if (used.length) throw refuse(`${used.join(', ')} ${used.length > 1 ? 'are' : 'is'} still in a live chain`, candidates);
+
+  const deleted: string[] = [];
+  for (const file of candidates) {
+    try {
+      await unlink(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // already gone: nothing to do
+      throw new ImageDeletionError(result.jobId, disk, `deleting ${file} failed (${(error as Error).message})`, deleted, candidates.filter((f) => !deleted.includes(f)), { cause: error });
+    }
+    deleted.push(file);
+  }
+  return deleted;
+}

@@ -1,0 +1,87 @@
+/*
+ * Finding the block job that holds a disk, and what kind of commit it is, from QEMU's queries alone
+ * (a job someone else started, or ours after a restart).
+ */
+import { ChainChangedError } from '../block/errors.js';
+import { describeDisk, diskLabel, findSameDisk, listDisks } from '../block/chain.js';
+import type { CommitRange, DiskChain } from '../block/types.js';
+import type { QmpClient } from '../protocol/client.js';
+import type { BlockJobInfo } from '../qapi/types.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from './core.js';
+import { JobNotFoundError } from './errors.js';
+
+/** Filter drivers QEMU inserts above the top of a running commit: mirror_top for an active commit, commit_top for an intermediate one. */
+const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top']);
+
+/** `commit-<name>`: the disk's best-known name (commit-vda; see diskLabel). */
+export function defaultCommitJobId(disk: DiskChain | string): string {
+  return `commit-${typeof disk === 'string' ? disk : diskLabel(disk)}`;
+}
+
+/** Jobs QEMU runs now, whether one of them holds this disk (a commit filter on one of its images), and that filter's driver. */
+export async function jobsOnDisk(client: QmpClient, disk: DiskChain, timeoutMs: number): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean; filter: string | undefined }> {
+  const [jobs, nodes] = await Promise.all([
+    client.execute('query-block-jobs', undefined, { timeoutMs }),
+    client.execute('query-named-block-nodes', { flat: true }, { timeoutMs }),
+  ]);
+  const files = new Set(disk.layers.map((l) => l.file));
+  const filter = nodes.find((n) => COMMIT_FILTER_DRIVERS.has(n.drv) && files.has(n.file))?.drv;
+  return { jobs, diskBusy: filter !== undefined, filter };
+}
+/**
+ * The block job that holds `disk`: the one named after it (`commit-<device>` or a disk name), else the
+ * only job of the given types whose filter node sits on the disk's images. Throws JobNotFoundError when
+ * there is none, or when several could be meant (then the caller must name the job id).
+ */
+export async function findDiskJob(
+  client: QmpClient,
+  disk: DiskChain,
+  options: { timeoutMs?: number; types?: readonly string[] } = {},
+): Promise<BlockJobInfo> {
+  const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
+  const byName = jobs.find((j) => names.has(j.device));
+  if (byName) return byName;
+  const candidates = jobs.filter((j) => !options.types || options.types.includes(j.type));
+  const kinds = options.types ? `${options.types.join('/')} jobs` : 'jobs';
+  if (diskBusy && candidates.length === 1 && candidates[0]) return candidates[0];
+  if (diskBusy) {
+    const ids = candidates.map((j) => j.device);
+    throw new JobNotFoundError(`disk ${describeDisk(disk)} has a job, but ${candidates.length} ${kinds} run (${ids.join(', ')}): name the job id`, { disk: disk.device }, ids);
+  }
+  throw new JobNotFoundError(`no ${options.types ? kinds.replace(/s$/, '') : 'block job'} runs on disk ${describeDisk(disk)}`, { disk: disk.device });
+}
+
+/**
+ * Whether a running commit job is an active commit (top = the active layer, it will reach READY):
+ * QEMU runs those on its mirror machinery, so a `mirror_top` filter sits on the disk. Decided from
+ * the filter, not from `ready`, so the answer does not flip when the job becomes ready.
+ */
+export async function isActiveCommit(client: QmpClient, job: BlockJobInfo, disk: DiskChain | undefined, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): Promise<boolean> {
+  if (job.type !== 'commit') return false;
+  if (job.ready) return true;
+  if (disk) return (await jobsOnDisk(client, disk, timeoutMs)).filter === 'mirror_top';
+  const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
+  const filters = nodes.filter((n) => COMMIT_FILTER_DRIVERS.has(n.drv));
+  return filters.length > 0 && filters.every((n) => n.drv === 'mirror_top');
+}
+
+/**
+ * What start() checks right before block-commit: the jobs on the disk, and that the chain is still
+ * the one the range was resolved on (another client may have taken a snapshot since; with -drive,
+ * QEMU would then merge the old chain and report it oddly). A concluded job of ours under the same
+ * id that ended without error (left for `jobs` to show) is dismissed: nothing is lost by that.
+ */
+export async function preflight(client: QmpClient, range: CommitRange, jobId: string, timeoutMs: number): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean; sameIdError?: string }> {
+  const [onDisk, disks] = await Promise.all([jobsOnDisk(client, range.disk, timeoutMs), listDisks(client, { timeoutMs })]);
+  const now = findSameDisk(disks, range.disk);
+  const before = range.disk.layers.map((l) => l.nodeName);
+  const after = now?.layers.map((l) => l.nodeName) ?? [];
+  if (before.length !== after.length || before.some((n, i) => n !== after[i])) throw new ChainChangedError(describeDisk(range.disk), before, after);
+  const sameId = onDisk.jobs.find((j) => j.device === jobId);
+  if (sameId?.status !== 'concluded') return onDisk;
+  const info = (await client.execute('query-jobs', undefined, { timeoutMs })).find((j) => j.id === jobId);
+  if (info?.error !== undefined) return { ...onDisk, sameIdError: info.error };
+  await client.execute('job-dismiss', { id: jobId }, { timeoutMs }).catch(() => undefined);
+  return { ...onDisk, jobs: onDisk.jobs.filter((j) => j !== sameId) };
+}

@@ -1,0 +1,69 @@
+/*
+ * The vocabulary of the job layer: what a job's result, progress and timings look like, whatever
+ * the job (commit today; stream and mirror share the same core).
+ */
+import type { InvalidatedImages } from '../block/types.js';
+import type { JobStatus } from '../qapi/types.js';
+import type { JobIoError, JobStateChange, TransitionAnomaly } from './state.js';
+
+/**
+ * How a job ended. `completed`: it finished by itself (or someone else completed it); `pivoted`:
+ * our block-job-complete switched the guest; `overlay-kept`: our cancel after READY ended it with the
+ * guest where it was; `aborted`: a forced cancel; `failed`: QEMU reported an error.
+ */
+export type JobOutcome = 'completed' | 'pivoted' | 'overlay-kept' | 'aborted' | 'failed';
+
+export interface JobTimings {
+  /** QEMU timestamps (seconds since the epoch) of the first status seen, READY, "concluded". */
+  startedAt: number;
+  readyAt?: number;
+  concludedAt?: number;
+  /** From the first status seen to READY. */
+  secondsToReady?: number;
+  /** From the first status seen to "concluded". */
+  totalSeconds?: number;
+}
+
+export interface JobResult {
+  jobId: string;
+  /** The `device` the job runs on. */
+  disk: string;
+  outcome: JobOutcome;
+  /** QEMU's error text for the job (query-jobs first when we dismiss, else BLOCK_JOB_COMPLETED.error). */
+  error?: string;
+  /** Every status the job went through, in order (from the attach-time status for a reattached job). */
+  states: JobStatus[];
+  history: JobStateChange[];
+  ioErrors: JobIoError[];
+  /** Transitions QEMU's job table does not allow, if any were seen. */
+  anomalies: TransitionAnomaly[];
+  timings: JobTimings;
+  /** Which images are no longer valid on their own; undefined when not known (attached by id). */
+  invalidated: InvalidatedImages | undefined;
+  /** Final progress: offset and len of the ending event. */
+  offset: number;
+  len: number;
+}
+
+export interface JobProgress {
+  offset: number;
+  len: number;
+  /** offset / len in percent, for display only: 100 % does not mean ready or done. */
+  percent: number;
+  speed: number;
+  status: JobStatus;
+  /** From QEMU's own `ready` flag. */
+  ready: boolean;
+  paused: boolean;
+  ioStatus: string;
+}
+
+export interface AttachOptions {
+  commandTimeoutMs?: number;
+  /** How to name the disk in messages when attaching by id without a range (the caller's name for it). */
+  label?: string;
+  signal?: AbortSignal;
+}
+
+/** What the controller asked the job to do last: complete (pivot), cancel after READY, forced cancel. */
+export type JobRequest = 'complete' | 'cancel' | 'abort';

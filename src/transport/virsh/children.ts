@@ -1,0 +1,264 @@
+/*
+ * The two virsh children that stand in for QEMU's monitor socket: one interactive `virsh -q` shell
+ * that runs one command line at a time, and one `virsh qemu-monitor-event --loop` whose lines are
+ * QMP events. Both are started in a process group of their own (see exec.ts).
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import { AbortedError } from '../../protocol/errors.js';
+import { spawnVirsh, uriArgs, virshChildError, type VirshTarget } from './exec.js';
+import { parseEventLine } from './wire.js';
+
+/** The prompt of a read-write virsh shell (`virsh > ` is the read-only one; we never pass -r). */
+const PROMPT = 'virsh # ';
+/** Bound on anything a virsh child prints that we have not consumed yet. */
+export const MAX_BUFFERED = 64 * 1024 * 1024;
+const CHILD_EXIT_GRACE_MS = 1000;
+
+export type ShellOutcome = { ok: true; output: string } | { ok: false; stderr: string };
+
+export abstract class VirshChild {
+  protected readonly child: ChildProcessWithoutNullStreams;
+  protected stderrText = '';
+  protected exited = false;
+  private exitError: Error | undefined;
+  private readonly exitPromise: Promise<void>;
+  /** Set once the transport owns the child: an unexpected exit tears the transport down. */
+  onExit: ((error: Error) => void) | undefined;
+  private expectingExit = false;
+
+  constructor(target: VirshTarget, args: string[], protected readonly label: string) {
+    this.child = spawnVirsh(target, [...uriArgs(target), ...args], ['pipe', 'pipe', 'pipe']) as ChildProcessWithoutNullStreams;
+    const decoder = new StringDecoder('utf8');
+    this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(decoder.write(chunk)));
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (text: string) => {
+      if (this.stderrText.length < MAX_BUFFERED) this.stderrText += text;
+    });
+    this.child.stdin.on('error', () => {}); // EPIPE when virsh died first: reported through 'close'.
+    this.exitPromise = new Promise((resolve) => {
+      this.child.once('error', (error: NodeJS.ErrnoException) => {
+        this.exitError = virshChildError(args, `the ${label}`, { kind: 'spawn', reason: `${error.code ?? ''} ${error.message}`.trim() }, '', error);
+        this.exited = true;
+        this.died();
+        resolve();
+      });
+      this.child.once('close', (code, signal) => {
+        this.exitError ??= virshChildError(args, `the ${label}`, signal ? { kind: 'signal', signal } : { kind: 'exit', code: code ?? -1 }, this.stderrText);
+        this.exited = true;
+        this.died();
+        resolve();
+      });
+    });
+  }
+
+  protected abstract onStdout(text: string): void;
+  protected abstract onDeath(error: Error): void;
+
+  get deathError(): Error | undefined {
+    return this.exited ? this.exitError : undefined;
+  }
+
+  private died(): void {
+    const error = this.exitError ?? new Error(`${this.label} exited`);
+    this.onDeath(error);
+    if (!this.expectingExit) this.onExit?.(error);
+  }
+
+  /** Asks the child to stop (`polite`), then SIGKILLs it after a grace period. */
+  protected async stop(polite: () => void): Promise<void> {
+    this.expectingExit = true;
+    if (!this.exited) {
+      polite();
+      const force = setTimeout(() => this.child.kill('SIGKILL'), CHILD_EXIT_GRACE_MS);
+      await this.exitPromise;
+      clearTimeout(force);
+    }
+  }
+
+  kill(): Promise<void> {
+    this.expectingExit = true;
+    if (!this.exited) this.child.kill('SIGKILL');
+    return this.exitPromise;
+  }
+}
+
+/** The interactive `virsh -q` shell that runs one command line at a time. */
+export class VirshShell extends VirshChild {
+  private buffer = '';
+  private prompted = false;
+  private promptWaiter: (() => void) | undefined;
+  private current: { echoed: boolean; resolve: (outcome: ShellOutcome) => void } | undefined;
+  private readonly waiting: Array<{ line: string; resolve: (outcome: ShellOutcome) => void; reject: (error: Error) => void }> = [];
+
+  constructor(target: VirshTarget) {
+    super(target, ['-q'], 'virsh shell');
+  }
+
+  ready(wait: { timeoutMs: number; signal: AbortSignal }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(wait.signal.reason instanceof Error ? wait.signal.reason : new AbortedError('starting virsh'));
+      if (wait.signal.aborted) return onAbort();
+      wait.signal.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => {
+        wait.signal.removeEventListener('abort', onAbort);
+        const death = this.deathError;
+        if (death) reject(death);
+        else resolve();
+      };
+      if (this.prompted || this.exited) done();
+      else this.promptWaiter = done;
+    });
+  }
+
+  /** Sends one command line (ending in \n); resolves with its stdout, or the stderr when it printed nothing. */
+  run(line: string): Promise<ShellOutcome> {
+    return new Promise((resolve, reject) => {
+      const death = this.deathError;
+      if (death) return reject(death);
+      this.waiting.push({ line, resolve, reject });
+      this.next();
+    });
+  }
+
+  close(): Promise<void> {
+    return this.stop(() => this.child.stdin.end());
+  }
+
+  private next(): void {
+    if (this.current || !this.prompted) return;
+    const job = this.waiting.shift();
+    if (!job) return;
+    this.current = { echoed: false, resolve: job.resolve };
+    this.stderrText = ''; // whatever it says from now on belongs to this command
+    this.child.stdin.write(job.line);
+  }
+
+  protected onStdout(text: string): void {
+    this.buffer += text;
+    if (this.buffer.length > MAX_BUFFERED) {
+      this.child.kill('SIGKILL');
+      return;
+    }
+    if (!this.prompted) {
+      const at = this.buffer.indexOf(PROMPT);
+      if (at === -1) return;
+      this.buffer = this.buffer.slice(at + PROMPT.length);
+      this.prompted = true;
+      this.promptWaiter?.();
+      this.promptWaiter = undefined;
+      this.next();
+      return;
+    }
+    const current = this.current;
+    if (!current) return;
+    if (!current.echoed) {
+      // readline echoes the command line we wrote, up to its newline.
+      const newline = this.buffer.indexOf('\n');
+      if (newline === -1) return;
+      this.buffer = this.buffer.slice(newline + 1);
+      current.echoed = true;
+    }
+    // The command's output (always "\n"-terminated for the commands we send) ends at the next prompt;
+    // the command printed nothing at all when it failed (its message is on stderr).
+    let outcome: 'output' | 'failed' | undefined;
+    if (this.buffer.startsWith(PROMPT)) outcome = 'failed';
+    else if (this.buffer.endsWith(`\n${PROMPT}`)) outcome = 'output';
+    if (!outcome) return;
+    const output = outcome === 'output' ? this.buffer.slice(0, -PROMPT.length) : '';
+    this.buffer = outcome === 'output' ? '' : this.buffer.slice(PROMPT.length);
+    this.current = undefined;
+    if (outcome === 'output') {
+      current.resolve({ ok: true, output });
+      this.next();
+    } else {
+      // virsh wrote the error to stderr before it wrote the prompt to stdout, so the bytes are already
+      // in the stderr pipe; two turns of the event loop let Node deliver them.
+      setImmediate(() =>
+        setImmediate(() => {
+          current.resolve({ ok: false, stderr: this.stderrText });
+          this.next();
+        }),
+      );
+    }
+  }
+
+  protected onDeath(error: Error): void {
+    this.promptWaiter?.();
+    this.promptWaiter = undefined;
+    const current = this.current;
+    this.current = undefined;
+    if (current) current.resolve({ ok: false, stderr: this.stderrText || error.message });
+    for (const job of this.waiting.splice(0)) job.reject(error);
+  }
+}
+
+/** `virsh qemu-monitor-event --domain UUID --loop`, parsed into QMP event messages. */
+export class VirshEventStream extends VirshChild {
+  private lineBuffer = '';
+  /** Private probe nodes: their events are ours, not the client's. */
+  readonly hiddenNodes = new Set<string>();
+  onEvent: ((event: Record<string, unknown>) => void) | undefined;
+  private probeWaiters = new Map<string, () => void>();
+  private readonly domainName: string;
+
+  constructor(target: VirshTarget, uuid: string, domainName: string) {
+    super(target, ['qemu-monitor-event', '--domain', uuid, '--loop'], 'virsh qemu-monitor-event');
+    this.domainName = domainName;
+  }
+
+  close(): Promise<void> {
+    return this.stop(() => this.child.kill('SIGTERM'));
+  }
+
+  throwIfDead(): void {
+    const death = this.deathError;
+    if (death) throw death;
+  }
+
+  /** Resolves true when a probe event for `node` arrives within `ms`, false otherwise. */
+  waitForProbe(node: string, ms: number, signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const finish = (seen: boolean): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.probeWaiters.delete(node);
+        resolve(seen);
+      };
+      const onAbort = (): void => finish(false);
+      const timer = setTimeout(() => finish(false), ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.probeWaiters.set(node, () => finish(true));
+    });
+  }
+
+  protected onStdout(text: string): void {
+    this.lineBuffer += text;
+    if (this.lineBuffer.length > MAX_BUFFERED) {
+      this.child.kill('SIGKILL');
+      return;
+    }
+    let newline = this.lineBuffer.indexOf('\n');
+    while (newline !== -1) {
+      const line = this.lineBuffer.slice(0, newline);
+      this.lineBuffer = this.lineBuffer.slice(newline + 1);
+      this.onLine(line);
+      newline = this.lineBuffer.indexOf('\n');
+    }
+  }
+
+  private onLine(line: string): void {
+    const event = parseEventLine(line, this.domainName);
+    if (!event) return; // "events received: N", "event loop interrupted", blank lines
+    const node = event.data?.['node-name'];
+    if (typeof node === 'string' && this.hiddenNodes.has(node)) {
+      this.probeWaiters.get(node)?.();
+      return;
+    }
+    this.onEvent?.(event);
+  }
+
+  protected onDeath(): void {
+    for (const wake of this.probeWaiters.values()) wake();
+  }
+}

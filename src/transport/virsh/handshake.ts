@@ -1,0 +1,71 @@
+/*
+ * The steps of connecting to a libvirt domain before any client command: find the domain, and
+ * prove that the event stream delivers.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConnectError, ProtocolError, QmpTimeoutError } from '../../protocol/errors.js';
+import type { VirshEventStream, VirshShell } from './children.js';
+import { oneLine, runVirsh, type VirshTarget } from './exec.js';
+import { shellCommand } from './commands.js';
+
+/** How long one probe round waits for its event before it triggers the next one. */
+const PROBE_ROUND_MS = 250;
+
+export async function lookUpDomain(
+  target: VirshTarget,
+  domain: string,
+  wait: { timeoutMs: number; signal: AbortSignal },
+): Promise<{ name: string; uuid: string }> {
+  const { stdout } = await runVirsh(target, ['dominfo', '--domain', domain], wait);
+  // dominfo: "Name:           vm1" / "UUID:           …" / "State:          running" (LC_ALL=C).
+  const field = (key: string): string | undefined => stdout.match(new RegExp(`^${key}:[ \\t]+(.*)$`, 'm'))?.[1];
+  const name = field('Name');
+  const uuid = field('UUID');
+  const state = field('State');
+  if (name === undefined || uuid === undefined || !/^[0-9a-f-]{36}$/i.test(uuid)) {
+    throw new ProtocolError(`cannot read the domain's name and UUID from virsh dominfo: ${oneLine(stdout)}`);
+  }
+  if (state !== 'running' && state !== 'paused') {
+    throw new ConnectError(`libvirt domain ${JSON.stringify(domain)}`, `the domain is ${state ?? 'in an unknown state'}, not running`);
+  }
+  return { name, uuid };
+}
+
+/**
+ * Proves that the event stream delivers before any client command is sent. libvirt registers
+ * the event callback asynchronously inside the event process and prints nothing when it is done,
+ * so we make QEMU emit an event of our own and wait for it: a BLOCK_WRITE_THRESHOLD on a private
+ * 4 KiB null-co node (writes are discarded; the node is attached to nothing the guest or libvirt
+ * uses, and libvirt ignores threshold events for nodes it does not know). Re-armed each round
+ * until the event arrives; the node is deleted afterwards and its events are never delivered.
+ */
+export async function proveEventsFlow(
+  shell: VirshShell,
+  events: VirshEventStream,
+  uuid: string,
+  wait: { timeoutMs: number; signal: AbortSignal },
+): Promise<{ rounds: number }> {
+  const node = `qbj-probe-${randomBytes(6).toString('hex')}`;
+  events.hiddenNodes.add(node);
+  const must = async (message: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const reply = await shellCommand(shell, uuid, message);
+    if ('error' in reply) throw new ProtocolError(`event probe: ${String(message.execute)} failed: ${JSON.stringify(reply.error)}`);
+    return reply;
+  };
+  await must({ execute: 'blockdev-add', arguments: { driver: 'null-co', 'node-name': node, size: 4096 } });
+  try {
+    let rounds = 0;
+    const stop = wait.signal;
+    while (!stop.aborted) {
+      rounds++;
+      const seen = events.waitForProbe(node, PROBE_ROUND_MS, stop);
+      await must({ execute: 'block-set-write-threshold', arguments: { 'node-name': node, 'write-threshold': 1 } });
+      await must({ execute: 'human-monitor-command', arguments: { 'command-line': `qemu-io ${node} "write -q 0 512"` } });
+      if (await seen) return { rounds };
+      events.throwIfDead();
+    }
+    throw stop.reason instanceof Error ? stop.reason : new QmpTimeoutError('waiting for the event stream', wait.timeoutMs);
+  } finally {
+    await shellCommand(shell, uuid, { execute: 'blockdev-del', arguments: { 'node-name': node } }).catch(() => undefined);
+  }
+}
