@@ -10,8 +10,12 @@ import type { SocketAddress } from '../src/transport/socket.js';
 import { FaultPlan, type Fault } from './faults.js';
 import { InputParser } from './input.js';
 import { redactArguments } from './redact.js';
+import { canonical, commandName, compile, findForward, findNearest, isObject, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
+import { createsJob, jobNameOf, JobNames } from './job-names.js';
 import { setLongTimeout, type LongTimer } from '../src/util/timers.js';
-import { readTrace, type Trace, type TraceMessage } from './trace.js';
+import { readTrace, type Trace } from './trace.js';
+
+export { ReplayDeviationError } from './script.js';
 
 export interface MockQmpOptions {
   /** A trace file path, trace text is not accepted here: pass parseTrace(text) instead. */
@@ -43,150 +47,6 @@ export interface MockQmpServer {
   close(): Promise<void>;
 }
 
-/** A client did something the strict replay did not expect. */
-export class ReplayDeviationError extends QmpError {
-  constructor(
-    readonly traceSource: string,
-    readonly line: number | undefined,
-    readonly expected: QmpMessage | undefined,
-    readonly got: QmpMessage,
-  ) {
-    super(
-      `mock-qmp strict replay: ${traceSource}${line ? `:${line}` : ''}: expected ${
-        expected ? JSON.stringify(stripId(expected)) : 'no more commands (the trace ends here)'
-      }, got ${JSON.stringify(stripId(got))}`,
-    );
-  }
-}
-
-function stripId(message: QmpMessage): QmpMessage {
-  const { id: _id, ...rest } = message;
-  return rest;
-}
-
-interface TimedEvent {
-  t: number;
-  msg: QmpMessage;
-}
-
-interface Exchange {
-  index: number;
-  name: string;
-  args: Record<string, unknown> | undefined;
-  command: QmpMessage;
-  line: number;
-  t: number;
-  /** Events QEMU sent between the command and its reply (e.g. JOB_STATUS_CHANGE created/running). */
-  before: TimedEvent[];
-  reply: TimedEvent | undefined;
-  /** Events after the reply, up to the next command. */
-  after: TimedEvent[];
-  /** Whether qmp_capabilities had succeeded before this command was sent. */
-  negotiated: boolean;
-}
-
-interface Script {
-  source: string;
-  greeting: QmpMessage;
-  greetingT: number;
-  /** Events between the greeting and the first command. */
-  initial: TimedEvent[];
-  exchanges: Exchange[];
-  /** Set when QEMU closed the connection at the end of the recording (recorded time). */
-  qemuEndT: number | undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function commandName(message: QmpMessage): string | undefined {
-  const name = message.execute ?? message['exec-oob'];
-  return typeof name === 'string' ? name : undefined;
-}
-
-/** Turns a trace into command/reply exchanges with the events around them. */
-function compile(trace: Trace): Script {
-  const [greeting, ...rest] = trace.messages as [TraceMessage, ...TraceMessage[]];
-  const script: Script = { source: trace.source, greeting: greeting.msg, greetingT: greeting.t, initial: [], exchanges: [], qemuEndT: undefined };
-  const unanswered: Exchange[] = [];
-  let negotiated = false;
-  for (const record of rest) {
-    if (record.dir === 'out') {
-      const name = commandName(record.msg) ?? '';
-      const exchange: Exchange = {
-        index: script.exchanges.length,
-        name,
-        args: isObject(record.msg.arguments) ? record.msg.arguments : undefined,
-        command: record.msg,
-        line: record.line,
-        t: record.t,
-        before: [],
-        reply: undefined,
-        after: [],
-        negotiated,
-      };
-      script.exchanges.push(exchange);
-      unanswered.push(exchange);
-      continue;
-    }
-    const timed = { t: record.t, msg: record.msg };
-    if ('event' in record.msg) {
-      const open = unanswered[0];
-      const last = script.exchanges[script.exchanges.length - 1];
-      if (open) open.before.push(timed);
-      else if (last) last.after.push(timed);
-      else script.initial.push(timed);
-      continue;
-    }
-    if ('return' in record.msg || 'error' in record.msg) {
-      const key = JSON.stringify(record.msg.id);
-      const at = unanswered.findIndex((e) => JSON.stringify(e.command.id) === key);
-      const exchange = unanswered[at === -1 ? 0 : at];
-      if (!exchange) continue;
-      unanswered.splice(unanswered.indexOf(exchange), 1);
-      exchange.reply = timed;
-      if (exchange.name === 'qmp_capabilities' && 'return' in record.msg) negotiated = true;
-    }
-  }
-  if (trace.end?.end === 'qemu') script.qemuEndT = trace.end.t;
-  return script;
-}
-
-const JOB_CREATING = new Set(['block-commit', 'block-stream', 'drive-mirror', 'blockdev-mirror', 'drive-backup', 'blockdev-backup']);
-const JOB_COMMANDS = new Set([
-  'block-job-complete', 'block-job-cancel', 'block-job-pause', 'block-job-resume', 'block-job-set-speed',
-  'block-job-finalize', 'block-job-dismiss', 'block-job-change',
-  'job-complete', 'job-cancel', 'job-pause', 'job-resume', 'job-finalize', 'job-dismiss',
-]);
-
-function createsJob(name: string, args: Record<string, unknown> | undefined): boolean {
-  return JOB_CREATING.has(name) || (args !== undefined && 'job-id' in args);
-}
-
-/** The name QEMU gives the job a command creates: its job-id, or the device when there is none. */
-function jobNameOf(args: Record<string, unknown> | undefined): string | undefined {
-  const name = args?.['job-id'] ?? args?.device;
-  return typeof name === 'string' ? name : undefined;
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isObject(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'undefined';
-}
-
-function withoutKey(args: Record<string, unknown> | undefined, key: string): Record<string, unknown> {
-  const { [key]: _dropped, ...rest } = args ?? {};
-  return rest;
-}
-
-const isQuery = (name: string): boolean => name.startsWith('query-');
 
 /** Output waiting for its time. Kept sorted by due time, then by insertion order. */
 interface Outgoing {
@@ -215,8 +75,7 @@ class Session {
   private eventsUpTo = 0;
   private negotiated = false;
   /** Recorded job name → the client's name for it, and back. */
-  private readonly toClient = new Map<string, string>();
-  private readonly toRecorded = new Map<string, string>();
+  private readonly jobs = new JobNames();
   private readonly queue: Outgoing[] = [];
   private seq = 0;
   private lastDue = 0;
@@ -327,15 +186,15 @@ class Session {
       this.replyNow(now, reply({ error: { class: 'CommandNotFound', desc: 'Capabilities negotiation is already complete, command ignored' } }), name);
       return;
     }
-    const forward = this.findForward(name, args);
+    const forward = findForward(this.script, this.pos, name, (e) => this.argsMatch(e, name, args));
     if (forward) {
       this.advanceTo(now, forward, name, args, reply);
       return;
     }
-    const nearest = this.findNearest(name, args);
+    const nearest = findNearest(this.script, this.pos, this.negotiated, name, (e) => this.argsMatch(e, name, args));
     if (nearest?.reply) {
       if (name === 'qmp_capabilities' && !('error' in nearest.reply.msg)) this.negotiated = true;
-      this.replyNow(now, reply(this.mapOut(stripId(nearest.reply.msg), name)), name);
+      this.replyNow(now, reply(this.jobs.mapOut(stripId(nearest.reply.msg), name)), name);
       return;
     }
     this.replyNow(now, reply({ error: { class: 'CommandNotFound', desc: `The command ${name} has not been found` } }), name);
@@ -367,41 +226,7 @@ class Session {
       return canonical(withoutKey(args, 'job-id')) === canonical(withoutKey(exchange.args, 'job-id'));
     }
     // Compared as a trace records them: a redacted secret ("<redacted>") matches whatever the client sends.
-    return canonical(redactArguments(name, this.mapIn(name, args)) ?? {}) === canonical(redactArguments(exchange.name, exchange.args) ?? {});
-  }
-
-  /**
-   * The next unused exchange for this command, if only queries lie between it and the current
-   * position (skipping a query is harmless; skipping a command that changes state is not).
-   */
-  private findForward(name: string, args: Record<string, unknown> | undefined): Exchange | undefined {
-    let firstByName: Exchange | undefined;
-    for (let i = this.pos; i < this.script.exchanges.length; i++) {
-      const exchange = this.script.exchanges[i]!;
-      if (exchange.name === name && (exchange.negotiated || name === 'qmp_capabilities')) {
-        if (this.argsMatch(exchange, name, args)) return exchange;
-        firstByName ??= exchange;
-      }
-      if (!isQuery(exchange.name)) break;
-    }
-    return firstByName && !isQuery(name) ? firstByName : firstByName?.index === this.pos ? firstByName : undefined;
-  }
-
-  /** The recorded exchange for this command nearest to the current position (earlier ones win ties). */
-  private findNearest(name: string, args: Record<string, unknown> | undefined): Exchange | undefined {
-    const same = this.script.exchanges.filter((e) => e.name === name && e.reply && e.negotiated === this.negotiated);
-    const matching = same.filter((e) => this.argsMatch(e, name, args));
-    const pool = matching.length ? matching : same;
-    let best: Exchange | undefined;
-    let bestDistance = Infinity;
-    for (const e of pool) {
-      const distance = e.index < this.pos ? this.pos - 1 - e.index : e.index - this.pos + 0.5;
-      if (distance < bestDistance) {
-        best = e;
-        bestDistance = distance;
-      }
-    }
-    return best;
+    return canonical(redactArguments(name, this.jobs.mapIn(name, args)) ?? {}) === canonical(redactArguments(exchange.name, exchange.args) ?? {});
   }
 
   // ---------------------------------------------------------------- scheduling
@@ -413,11 +238,11 @@ class Session {
     args: Record<string, unknown> | undefined,
     reply: (body: QmpMessage) => QmpMessage,
   ): void {
-    if (createsJob(name, args)) this.learnJobName(jobNameOf(exchange.args), jobNameOf(args));
+    if (createsJob(name, args)) this.jobs.learn(jobNameOf(exchange.args), jobNameOf(args));
     if (this.eventsUpTo > exchange.index) {
       // A query whose events already flowed on (see flowOn): only its reply is left to send.
       this.pos = exchange.index + 1;
-      if (exchange.reply) this.replyNow(now, reply(this.mapOut(stripId(exchange.reply.msg), name)), name);
+      if (exchange.reply) this.replyNow(now, reply(this.jobs.mapOut(stripId(exchange.reply.msg), name)), name);
       this.maybeEnd();
       return;
     }
@@ -436,7 +261,7 @@ class Session {
       if (!exchange.reply.msg.error && name === 'qmp_capabilities') this.negotiated = true;
       this.lastDue = Math.max(this.lastDue, due);
       this.lastItemT = Math.max(this.lastItemT, exchange.reply.t);
-      this.enqueueReply(due, reply(this.mapOut(stripId(exchange.reply.msg), name)), name);
+      this.enqueueReply(due, reply(this.jobs.mapOut(stripId(exchange.reply.msg), name)), name);
     }
     for (const event of exchange.after) this.scheduleTimed(event);
     this.pos = exchange.index + 1;
@@ -485,7 +310,7 @@ class Session {
   }
 
   private eventItem(message: QmpMessage): Omit<Outgoing, 'due' | 'seq'> {
-    return { kind: 'message', message: this.mapOut(message, undefined) };
+    return { kind: 'message', message: this.jobs.mapOut(message, undefined) };
   }
 
   /** A reply outside the recorded timeline (errors, repeated queries): sent now, ahead of pending events. */
@@ -576,44 +401,6 @@ class Session {
       // A turn of the event loop between bytes, so the client reads them one at a time.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-  }
-
-  // ---------------------------------------------------------------- job name mapping
-
-  private learnJobName(recorded: string | undefined, client: string | undefined): void {
-    if (!recorded || !client || recorded === client) return;
-    this.toClient.set(recorded, client);
-    this.toRecorded.set(client, recorded);
-  }
-
-  private mapIn(name: string, args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-    if (!args || !JOB_COMMANDS.has(name)) return args;
-    const mapped = { ...args };
-    for (const key of ['device', 'id']) {
-      const value = mapped[key];
-      if (typeof value === 'string' && this.toRecorded.has(value)) mapped[key] = this.toRecorded.get(value);
-    }
-    return mapped;
-  }
-
-  /** Renames recorded jobs to the client's names in an event or a reply. */
-  private mapOut(message: QmpMessage, command: string | undefined): QmpMessage {
-    if (this.toClient.size === 0) return message;
-    const rename = (value: unknown): unknown => (typeof value === 'string' ? (this.toClient.get(value) ?? value) : value);
-    const renameJob = (entry: unknown): unknown =>
-      isObject(entry) ? { ...entry, ...('id' in entry ? { id: rename(entry.id) } : {}), ...('device' in entry ? { device: rename(entry.device) } : {}) } : entry;
-    if (typeof message.event === 'string' && /^(BLOCK_)?JOB_/.test(message.event)) {
-      return { ...message, data: renameJob(message.data) };
-    }
-    if (command === 'query-jobs' || command === 'query-block-jobs') {
-      if (Array.isArray(message.return)) return { ...message, return: message.return.map(renameJob) };
-    }
-    if (isObject(message.error) && typeof message.error.desc === 'string') {
-      let desc = message.error.desc;
-      for (const [recorded, client] of this.toClient) desc = desc.split(`'${recorded}'`).join(`'${client}'`);
-      return { ...message, error: { ...message.error, desc } };
-    }
-    return message;
   }
 }
 
