@@ -7,10 +7,9 @@ import {
   ProtocolError,
   QmpCommandError,
   QmpError,
-  QmpTimeoutError,
   StateError,
 } from './errors.js';
-import { CommandDeadlines } from './deadlines.js';
+import { PendingCommands } from './pending.js';
 import { beforeGreeting, GREETING_LIMIT_BYTES, isGreeting, unexpectedFirstMessage } from './greeting.js';
 import { watchLiveness, type LivenessOptions } from './liveness.js';
 import { EventHub, toEvent, type EventStreamOptions, type EventWaitOptions } from './event-hub.js';
@@ -77,27 +76,13 @@ export interface QmpClientEvents {
   warning: [QmpError];
 }
 
-interface PendingCommand {
-  command: string;
-  args: Record<string, unknown> | undefined;
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-}
-
-/** Remember this many abandoned ids (timed out / aborted) so their late replies are dropped quietly. */
-const ABANDONED_MEMORY = 1024;
-
 export class QmpClient extends EventEmitter<QmpClientEvents> {
   private readonly transport: Transport;
   private readonly framer: LineFramer;
   private readonly maxMessageBytes: number;
   private readonly hub: EventHub;
-  // Ids are numbers: QEMU echoes any JSON value, and number keys are the cheapest to map.
-  private readonly pending = new Map<number, PendingCommand>();
-  private readonly abandoned = new Set<number>();
+  private readonly pending: PendingCommands;
   private readonly traffic: TrafficSink | undefined;
-  /** Deadlines of commands under the default timeout (one timer for all of them). */
-  private readonly deadlines: CommandDeadlines | undefined;
   private nextId = 1;
   private stateValue: ConnectionState = ConnectionState.Greeting;
   private greetingValue: QmpGreeting | undefined;
@@ -115,7 +100,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     this.hub = new EventHub(options.eventHistory ?? 1000, transport.peer);
     this.traffic = options.traffic;
     const commandTimeoutMs = checkTimeoutMs(options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeoutMs');
-    this.deadlines = commandTimeoutMs === Infinity ? undefined : new CommandDeadlines(commandTimeoutMs, (id) => this.expire(id));
+    this.pending = new PendingCommands(commandTimeoutMs, transport.peer);
     this.closedPromise = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -196,7 +181,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   /** The timeout of commands that give none (`commandTimeoutMs`; Infinity: none). */
   get commandTimeoutMs(): number {
-    return this.deadlines?.timeoutMs ?? Infinity;
+    return this.pending.timeoutMs;
   }
 
   /** Probes the monitor during a long wait; rejects with MonitorUnresponsiveError when it goes silent (see liveness.ts). */
@@ -308,19 +293,16 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       // Hot path (most commands): no timer of its own, no abort listener; the default timeout is one
       // shared deadline check (CommandDeadlines), so cleanup is two map deletions.
       return new Promise((resolve, reject) => {
-        this.pending.set(id, { command: name, args, resolve, reject });
-        this.deadlines?.add(id);
+        this.pending.add(id, { command: name, args, resolve, reject }, true);
         this.write(id, verb, name, args, line, reject);
       });
     }
-    const timeoutMs = options.timeoutMs ?? this.deadlines?.timeoutMs;
+    const timeoutMs = options.timeoutMs ?? this.pending.timeoutMs;
     return boundedWait<unknown>(`${name} on ${this.peer}`, { timeoutMs, signal: options.signal }, (resolve, reject) => {
-      this.pending.set(id, { command: name, args, resolve, reject });
+      this.pending.add(id, { command: name, args, resolve, reject }, false);
       this.write(id, verb, name, args, line, reject);
-      return () => {
-        // Still pending here means we gave up (timeout/abort): remember the id so its late reply is dropped quietly.
-        if (this.pending.delete(id)) this.forget(id);
-      };
+      // Still pending here means we gave up (timeout/abort): its late reply is dropped quietly.
+      return () => this.pending.abandon(id);
     });
   }
 
@@ -336,26 +318,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       if (this.traffic) this.traffic('out', args === undefined ? { [verb]: name, id } : { [verb]: name, arguments: args, id });
       this.transport.write(line);
     } catch (error) {
-      this.pending.delete(id);
-      this.deadlines?.delete(id);
+      this.pending.drop(id);
       reject(new ConnectionClosedError(`cannot send ${name} to ${this.peer}`, { cause: error }));
-    }
-  }
-
-  /** A command under the default timeout ran out of time. */
-  private expire(id: number): void {
-    const pending = this.pending.get(id);
-    if (!pending) return;
-    this.pending.delete(id);
-    this.forget(id);
-    pending.reject(new QmpTimeoutError(`${pending.command} on ${this.peer}`, this.deadlines?.timeoutMs ?? Infinity));
-  }
-
-  private forget(id: number): void {
-    this.abandoned.add(id);
-    if (this.abandoned.size > ABANDONED_MEMORY) {
-      const oldest = this.abandoned.values().next().value;
-      if (oldest !== undefined) this.abandoned.delete(oldest);
     }
   }
 
@@ -427,15 +391,9 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       return;
     }
     const key = typeof id === 'number' ? id : NaN;
-    const pending = this.pending.get(key);
-    if (!pending) {
-      if (!this.abandoned.delete(key)) {
-        this.emit('warning', new ProtocolError(`dropped a reply with unknown id ${JSON.stringify(id)}`));
-      }
-      return;
-    }
-    this.pending.delete(key);
-    this.deadlines?.delete(key);
+    const pending = this.pending.take(key);
+    if (pending === undefined) this.emit('warning', new ProtocolError(`dropped a reply with unknown id ${JSON.stringify(id)}`));
+    if (pending === undefined || pending === 'abandoned') return;
     if ('error' in message) {
       const error = (message.error ?? {}) as { class?: unknown; desc?: unknown };
       pending.reject(
@@ -463,10 +421,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
         reason ? `connection to ${this.peer} lost during ${what}: ${reason.message}` : `connection to ${this.peer} closed during ${what}`,
         { cause: reason },
       );
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    this.deadlines?.clear();
-    for (const command of pending) command.reject(closed(command.command));
+    this.pending.rejectAll(closed);
     this.hub.close(byUs, reason, closed('an event stream'));
     this.emit('close', byUs ? undefined : (reason ?? new ConnectionClosedError(`${this.peer} closed the connection`)));
     this.resolveClosed();
