@@ -27,6 +27,7 @@ export { LineFramer, DEFAULT_MAX_MESSAGE_BYTES, type QmpMessage } from './framin
 export type { Transport, TransportHandlers, ConnectOptions } from './transport/transport.js';
 export { SocketTransport, describeAddress, type SocketAddress } from './transport/socket.js';
 export * from './qapi/types.js';
+export { qmpSchema, commandHasArgument, isProtocolDriver, type QmpSchema } from './qapi/capabilities.js';
 export type { WaitOptions } from './util/wait.js';
 export { QemuProcess, type QemuLaunchOptions, type QemuExit } from './transport/qemu-process.js';
 export {

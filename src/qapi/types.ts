@@ -151,7 +151,7 @@ export interface BlockCommitArguments {
   'top-node'?: string;
   top?: string;
   'backing-file'?: string;
-  /** Since QEMU 8.0. */
+  /** QEMU 9.0+ (7.2's schema lacks it): passed only when commandHasArgument() finds it (src/qapi/capabilities.ts). */
   'backing-mask-protocol'?: boolean;
   speed?: number;
   'on-error'?: BlockdevOnError;
