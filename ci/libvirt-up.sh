@@ -8,6 +8,9 @@
 #                         (virtlogd.pid, libvirtd.pid), plus logs.
 #   QMPBJ_LIBVIRT_TIMEOUT seconds to wait for libvirt to answer (default 30)
 #   QMPBJ_APT_LOCK_WAIT   seconds to keep retrying apt-get if dpkg is locked (default 600)
+#   QMPBJ_LIBVIRT_PIDDIR  where the daemons write their pidfiles (default /var/run)
+#   QMPBJ_LIBVIRT_PREFIX  run libvirtd/virtlogd from this prefix (ci/stack.sh backports sets it, with
+#                         PATH and the rest, inside its private mount namespace); nothing is installed
 #
 # Usage: libvirt-up.sh [--user PID]
 #   --user PID  registers PID as a user of this libvirtd ($STATE/users/PID); libvirt-down.sh
@@ -20,6 +23,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 STATE="${QMPBJ_LIBVIRT_STATE:-/tmp/qmpbj-libvirt}"
 TIMEOUT="${QMPBJ_LIBVIRT_TIMEOUT:-30}"
+PIDDIR="${QMPBJ_LIBVIRT_PIDDIR:-/var/run}"
+PREFIX="${QMPBJ_LIBVIRT_PREFIX:-}"
 APT_WAIT="${QMPBJ_APT_LOCK_WAIT:-600}"
 URI="qemu:///system"
 
@@ -40,6 +45,14 @@ flock -w 900 9 || die "could not lock $STATE/lock"
 # ---------------------------------------------------------------- packages
 PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils)
 missing=()
+if [ -n "$PREFIX" ]; then
+  # A second libvirtd must not share /run/libvirt & co. with the system's: only in stack.sh's namespace.
+  mountpoint -q /run/libvirt || die "QMPBJ_LIBVIRT_PREFIX is set but /run/libvirt is not a private mount (run through ci/stack.sh backports)"
+  for b in libvirtd virtlogd virsh; do
+    case "$(command -v "$b" || true)" in "$PREFIX"/*) ;; *) die "$b is not $PREFIX's (PATH: $PATH)" ;; esac
+  done
+  PKGS=()
+fi
 for p in "${PKGS[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$st" = "install ok installed" ] || missing+=("$p")
@@ -112,15 +125,15 @@ mkdir -p /var/run/libvirt /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache
 # ---------------------------------------------------------------- daemons
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 # pid of a running daemon by its own pidfile (not by name-matching everything)
-daemon_pid() { local f="/var/run/$1.pid"; [ -f "$f" ] && pid_alive "$(cat "$f")" && cat "$f"; }
+daemon_pid() { local f="$PIDDIR/$1.pid"; [ -f "$f" ] && pid_alive "$(cat "$f")" && cat "$f"; }
 
 if p=$(daemon_pid virtlogd); then
   log "virtlogd already running (pid $p)"
 else
   # Daemons must not inherit our stdio (a caller reading our output would wait for them) nor the lock fd 9.
-  virtlogd -d </dev/null >/dev/null 2>"$STATE/virtlogd.stderr" 9>&- || die "virtlogd -d failed: $(cat "$STATE/virtlogd.stderr")"
+  virtlogd -d --pid-file "$PIDDIR/virtlogd.pid" </dev/null >/dev/null 2>"$STATE/virtlogd.stderr" 9>&- || die "virtlogd -d failed: $(cat "$STATE/virtlogd.stderr")"
   for _ in $(seq 50); do p=$(daemon_pid virtlogd) && break; sleep 0.1; done
-  p=$(daemon_pid virtlogd) || die "virtlogd did not start (no /var/run/virtlogd.pid)"
+  p=$(daemon_pid virtlogd) || die "virtlogd did not start (no $PIDDIR/virtlogd.pid)"
   echo "$p" > "$STATE/virtlogd.pid"
   log "started virtlogd (pid $p)"
 fi
@@ -129,9 +142,9 @@ if p=$(daemon_pid libvirtd); then
   log "libvirtd already running (pid $p)"
   [ "$CONF_CHANGED" = 0 ] || log "WARNING: qemu.conf changed but libvirtd was already running; restart it to apply"
 else
-  libvirtd -d --pid-file /var/run/libvirtd.pid </dev/null >/dev/null 2>"$STATE/libvirtd.stderr" 9>&- || die "libvirtd -d failed: $(cat "$STATE/libvirtd.stderr")"
+  libvirtd -d --pid-file "$PIDDIR/libvirtd.pid" </dev/null >/dev/null 2>"$STATE/libvirtd.stderr" 9>&- || die "libvirtd -d failed: $(cat "$STATE/libvirtd.stderr")"
   for _ in $(seq 50); do p=$(daemon_pid libvirtd) && break; sleep 0.1; done
-  p=$(daemon_pid libvirtd) || die "libvirtd did not start (no /var/run/libvirtd.pid); stderr: $(cat "$STATE/libvirtd.stderr")"
+  p=$(daemon_pid libvirtd) || die "libvirtd did not start (no $PIDDIR/libvirtd.pid); stderr: $(cat "$STATE/libvirtd.stderr")"
   echo "$p" > "$STATE/libvirtd.pid"
   log "started libvirtd (pid $p)"
 fi

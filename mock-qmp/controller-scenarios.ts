@@ -7,6 +7,7 @@ import { resolveCommitRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
 import { CommitJob, type CommitOptions } from '../src/jobs/index.js';
 import { JobInterruptedError } from '../src/jobs/errors.js';
+import { withoutBlips } from '../src/jobs/state.js';
 import type { QmpClient } from '../src/protocol/client.js';
 import type { JobStatus } from '../src/qapi/types.js';
 
@@ -36,7 +37,7 @@ async function activeCommit(client: QmpClient, jobId: string | undefined, finish
   const job = await CommitJob.start(client, range, { ...options, ...(jobId ? { jobId } : {}) });
   await job.waitUntilReady(WAIT);
   const result = await job[finish](WAIT);
-  return { outcome: result.outcome, states: result.states };
+  return { outcome: result.outcome, states: withoutBlips(result.history) };
 }
 
 export const controllerScenarios: ControllerScenario[] = [
@@ -63,7 +64,7 @@ export const controllerScenarios: ControllerScenario[] = [
       const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), { top: 'drive0[3]', base: 'drive0[1]' });
       const job = await CommitJob.start(client, range, jobId ? { jobId } : {});
       const result = await job.wait(WAIT);
-      return { outcome: result.outcome, states: result.states };
+      return { outcome: result.outcome, states: withoutBlips(result.history) };
     },
   },
   {
@@ -81,10 +82,10 @@ export const controllerScenarios: ControllerScenario[] = [
     async run(client, { jobId }) {
       const range = resolveCommitRange(await resolveDisk(client, 'n4', WAIT), { topNode: 'n3', baseNode: 'n2' });
       const job = await CommitJob.start(client, range, { onError: 'stop', ...(jobId ? { jobId } : {}) });
-      await job.waitForStatus('paused', WAIT);
+      await job.waitForErrorStop(WAIT);
       await job.resume();
       const result = await job.wait(WAIT);
-      return { outcome: result.outcome, states: result.states };
+      return { outcome: result.outcome, states: withoutBlips(result.history) };
     },
   },
   {
@@ -100,10 +101,10 @@ export const controllerScenarios: ControllerScenario[] = [
       await kill?.();
       try {
         await job.wait(WAIT);
-        return { outcome: 'not interrupted', states: job.states };
+        return { outcome: 'not interrupted', states: withoutBlips(job.history) };
       } catch (error) {
         if (!(error instanceof JobInterruptedError)) throw error;
-        return { outcome: 'interrupted', states: job.states, error: error.name };
+        return { outcome: 'interrupted', states: withoutBlips(job.history), error: error.name };
       }
     },
   },

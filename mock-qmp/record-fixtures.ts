@@ -1,11 +1,13 @@
 /*
- * Re-records every test/fixtures/*.jsonl from a real qemu-system-x86_64, through the recorder:
- *   npm run record-fixtures            (all scenarios)
- *   npm run record-fixtures -- NAME…   (only these)
+ * Re-records every test/fixtures/qemu-X.Y/*.jsonl from a real qemu-system-x86_64 (the first on PATH;
+ * X.Y is its version, so each QEMU of the CI matrix has its own set), through the recorder:
+ *   npm run record-fixtures                                 (all scenarios, the system's QEMU)
+ *   npm run record-fixtures -- NAME…                        (only these)
+ *   bash ci/stack.sh backports npm run record-fixtures      (QEMU 10.0 from the backports prefix)
  * Each scenario builds its images with qemu-img, starts QEMU, puts the recorder in front of it and
  * drives it with a plain QmpClient. Job ids are "commit-job" so replays exercise job-name mapping.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +21,17 @@ import { controllerScenarios } from './controller-scenarios.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** From dist/mock-qmp or mock-qmp alike. */
 const repoRoot = path.resolve(here, '..', ...(path.basename(path.dirname(here)) === 'dist' ? ['..'] : []));
-export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
+export const fixturesRoot = path.join(repoRoot, 'test', 'fixtures');
+
+/** test/fixtures/qemu-X.Y for the QEMU that `qemu-system-x86_64 --version` names. */
+export function fixturesDirFor(versionLine: string): string {
+  const match = /version (\d+)\.(\d+)/.exec(versionLine);
+  if (!match) throw new Error(`cannot read a QEMU version from "${versionLine}"`);
+  return path.join(fixturesRoot, `qemu-${match[1]}.${match[2]}`);
+}
+
+/** How this recording was started, for the trace header: the stack wrapper too when it chose the QEMU. */
+const recordCommand = `${process.env.QMPBJ_STACK_NS ? `bash ci/stack.sh ${process.env.QMPBJ_STACK_NS} ` : ''}npm run record-fixtures --`;
 
 const WAIT = { timeoutMs: 20_000 };
 
@@ -270,7 +282,7 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
       // Re-recording replaces the fixture on purpose.
       overwrite: true,
       note: scenario.note,
-      command: `npm run record-fixtures -- ${scenario.name}  # ${version}: qemu-system-x86_64 -nodefaults -display none -machine none -qmp unix:SOCK,server=on,wait=off ${qemuArgs.join(' ')}`,
+      command: `${recordCommand} ${scenario.name}  # ${version}: qemu-system-x86_64 -nodefaults -display none -machine none -qmp unix:SOCK,server=on,wait=off ${qemuArgs.join(' ')}`,
     });
     // QEMU may not listen yet: the client's connect retries, and so the recorder only dials upstream once QEMU is up.
     await qemu.failIfExits(waitForSocket(qemu.socketPath));
@@ -301,9 +313,11 @@ async function main(names: string[]): Promise<void> {
   const chosen = names.length ? scenarios.filter((s) => names.includes(s.name)) : scenarios;
   const unknown = names.filter((n) => !scenarios.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  const dir = fixturesDirFor(qemuVersionLine());
+  mkdirSync(dir, { recursive: true });
   for (const scenario of chosen) {
     const started = performance.now();
-    const file = await recordScenario(scenario, path.join(fixturesDir, `${scenario.name}.jsonl`));
+    const file = await recordScenario(scenario, path.join(dir, `${scenario.name}.jsonl`));
     process.stdout.write(`recorded ${path.relative(repoRoot, file)} in ${Math.round(performance.now() - started)} ms\n`);
   }
 }

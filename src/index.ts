@@ -33,6 +33,7 @@ export { LineFramer, DEFAULT_MAX_MESSAGE_BYTES, type QmpMessage } from './framin
 export type { Transport, TransportHandlers, ConnectOptions } from './transport/transport.js';
 export { SocketTransport, describeAddress, type SocketAddress } from './transport/socket.js';
 export * from './qapi/types.js';
+export { qmpSchema, commandHasArgument, isProtocolDriver, type QmpSchema } from './qapi/capabilities.js';
 export type { WaitOptions } from './util/wait.js';
 export type { LivenessOptions } from './protocol/liveness.js';
 export { MAX_TIMER_MS, setLongTimeout, timeoutSignal, type LongTimer } from './util/timers.js';

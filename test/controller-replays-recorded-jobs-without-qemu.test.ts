@@ -6,13 +6,13 @@ import t from 'tap';
 import { QmpClient } from '../src/index.js';
 import { startMockQmp } from '../mock-qmp/index.js';
 import { controllerScenarios } from '../mock-qmp/controller-scenarios.js';
-import { fixturePath, tempDir } from './helpers/qemu.js';
+import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
 
-for (const scenario of controllerScenarios) {
+for (const set of fixtureSets()) for (const scenario of controllerScenarios) {
   for (const jobId of [undefined, 'another-name']) {
-    t.test(`${scenario.name}${jobId ? ` with job id ${jobId}` : ''}`, async (t) => {
+    t.test(`${set}/${scenario.name}${jobId ? ` with job id ${jobId}` : ''}`, async (t) => {
       const dir = tempDir(t);
-      const mock = await startMockQmp({ trace: fixturePath(`${scenario.name}.jsonl`), socket: path.join(dir, 'mock.sock'), instant: true });
+      const mock = await startMockQmp({ trace: fixturePath(`${scenario.name}.jsonl`, set), socket: path.join(dir, 'mock.sock'), instant: true });
       t.teardown(() => mock.close());
       const client = await QmpClient.connect({ path: mock.path! }, { connectTimeoutMs: 5000 });
       t.teardown(() => client.close());

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { LineFramer, MalformedMessageError, OversizedMessageError, type QmpMessage } from '../src/index.js';
-import { startQemu, tempDir, fixturePath } from './helpers/qemu.js';
+import { startQemu, tempDir, fixturePath, fixtureSets } from './helpers/qemu.js';
 import { buildSeedChain, blockdevChainArgs } from './helpers/chain.js';
 import { captureRawStream } from './helpers/raw-capture.js';
 
@@ -48,14 +48,9 @@ t.test('a stream captured live from QEMU splits cleanly everywhere', async (t) =
 });
 
 t.test('every recorded fixture splits cleanly everywhere', (t) => {
-  let files: string[] = [];
-  try {
-    files = readdirSync(fixturePath('')).filter((f) => f.endsWith('.jsonl'));
-  } catch {
-    // no fixtures folder yet
-  }
+  const files = fixtureSets().flatMap((set) => readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).map((f) => fixturePath(f, set)));
   for (const file of files) {
-    const lines = readFileSync(fixturePath(file), 'utf8').split('\n').filter((l) => l.trim());
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
     const incoming = lines
       .map((l) => JSON.parse(l) as { dir?: string; msg?: unknown })
       .filter((r) => r.dir === 'in')

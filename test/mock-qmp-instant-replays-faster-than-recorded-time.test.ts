@@ -1,11 +1,11 @@
 // --speed scales the recorded spacing and --instant removes it: a slowed replay takes at least the
 // recorded span divided by the speed, an instant one takes less than the recorded span itself.
 import t from 'tap';
-import { fixturePath } from './helpers/qemu.js';
+import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { playCommands, readTrace, recordedCommands, recordedEvents, serveTrace } from './helpers/replay.js';
 
-t.test('speed scaling', async (t) => {
-  const trace = readTrace(fixturePath('active-commit-pivot.jsonl'));
+for (const set of fixtureSets()) t.test(`${set}: speed scaling`, async (t) => {
+  const trace = readTrace(fixturePath('active-commit-pivot.jsonl', set));
   // The server paces what QEMU took (gaps ending in an "in" message); the client's own think time
   // between a message and its next command is not the server's to reproduce.
   const pacedSpan = trace.messages.reduce((sum, m, i) => (i > 0 && m.dir === 'in' ? sum + (m.t - trace.messages[i - 1]!.t) : sum), 0);

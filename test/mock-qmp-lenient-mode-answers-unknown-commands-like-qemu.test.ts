@@ -2,11 +2,11 @@
 // are answered from the recording, and a command before negotiation gets QEMU's negotiation error.
 import t from 'tap';
 import { QmpClient, QmpCommandError } from '../src/index.js';
-import { fixturePath } from './helpers/qemu.js';
+import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { readTrace, serveTrace } from './helpers/replay.js';
 
-t.test('unknown command, repeated query and pre-negotiation command', async (t) => {
-  const server = await serveTrace(t, { trace: readTrace(fixturePath('active-commit-pivot.jsonl')), instant: true });
+for (const set of fixtureSets()) t.test(`${set}: unknown command, repeated query and pre-negotiation command`, async (t) => {
+  const server = await serveTrace(t, { trace: readTrace(fixturePath('active-commit-pivot.jsonl', set)), instant: true });
   const early = await QmpClient.connect({ path: server.path! }, { negotiate: false, connectTimeoutMs: 5000 });
   const refused = await early.execute('query-block-jobs').catch((e: unknown) => e);
   t.equal((refused as QmpCommandError).errorClass, 'CommandNotFound', 'a command before qmp_capabilities should be CommandNotFound');

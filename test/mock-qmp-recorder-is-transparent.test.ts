@@ -38,6 +38,8 @@ t.test('same bytes with and without the recorder', async (t) => {
   const trace = readTrace(out);
   t.same(trace.messages.filter((m) => m.dir === 'out').map((m) => m.msg), session, 'the trace should hold every command as sent');
   t.equal(trace.messages.filter((m) => m.dir === 'in').length, session.length + 1, 'the trace should hold the greeting and every reply');
-  t.equal(trace.header?.qemu?.qemu.major, 7, 'the header should carry QEMU\'s version from the greeting');
+  const greeting = JSON.parse(direct.toString('utf8').split('\n')[0] ?? '{}') as { QMP?: { version?: unknown } };
+  t.ok(greeting.QMP?.version, 'QEMU greeted with its version');
+  t.same(trace.header?.qemu, greeting.QMP?.version, 'the header should carry QEMU\'s version from the greeting');
   t.equal(trace.end?.end, 'client', 'the trace should end with the client closing');
 });

@@ -1,19 +1,23 @@
 // Each recorded fixture, replayed by mock-qmp, gives a plain QmpClient repeating the recorded commands
 // the same replies and the same events (names and data) as QEMU gave; job names follow the client's.
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
-import { fixturePath } from './helpers/qemu.js';
+import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { playCommands, readTrace, recordedCommands, recordedEvents, recordedOutcomes, renameJob, serveTrace } from './helpers/replay.js';
 
-const fixtures = readdirSync(fixturePath('')).filter((f) => f.endsWith('.jsonl')).sort();
+const sets = fixtureSets();
 
-t.test('there are fixtures to replay', async (t) => {
-  t.ok(fixtures.length >= 9, `expected the recorded fixtures, found ${fixtures.join(', ')}`);
+t.test('there are fixtures of QEMU 7.2 and 10.0 to replay', async (t) => {
+  t.ok(sets.includes('qemu-7.2') && sets.includes('qemu-10.0'), `expected both fixture sets, found ${sets.join(', ')}`);
+  const names = (set: string): string[] => readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).sort();
+  for (const set of sets) t.ok(names(set).length >= 9, `${set}: expected the recorded fixtures, found ${names(set).join(', ')}`);
+  for (const set of sets.slice(1)) t.same(names(set), names(sets[0]!), `${set} should have the same scenarios as ${sets[0]}`);
 });
 
-for (const file of fixtures) {
+for (const { set, file } of sets.flatMap((set) => readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).sort().map((file) => ({ set, file: `${set}/${file}` })))) {
   t.test(`${file} replays as recorded`, async (t) => {
-    const trace = readTrace(fixturePath(file));
+    const trace = readTrace(fixturePath(path.basename(file), set));
     const server = await serveTrace(t, { trace, instant: true });
     const events = recordedEvents(trace);
     const result = await playCommands(server.path!, recordedCommands(trace), events.length, { expectClose: trace.end?.end === 'qemu' });
@@ -23,7 +27,7 @@ for (const file of fixtures) {
   });
 
   t.test(`${file} replays for a client that names its job my-job`, async (t) => {
-    const trace = readTrace(fixturePath(file));
+    const trace = readTrace(fixturePath(path.basename(file), set));
     const server = await serveTrace(t, { trace, instant: true });
     const commands = renameJob(recordedCommands(trace), 'commit-job', 'my-job');
     const events = recordedEvents(trace);
@@ -33,8 +37,8 @@ for (const file of fixtures) {
   });
 }
 
-t.test('a client that gives no job-id sees the job named after the device, as QEMU would name it', async (t) => {
-  const trace = readTrace(fixturePath('active-commit-pivot.jsonl'));
+for (const set of sets) t.test(`${set}: a client that gives no job-id sees the job named after the device, as QEMU would name it`, async (t) => {
+  const trace = readTrace(fixturePath('active-commit-pivot.jsonl', set));
   const server = await serveTrace(t, { trace, instant: true });
   const commands = recordedCommands(trace).map((c) => {
     if (c.name !== 'block-commit') return renameJob(c, 'commit-job', 'drive0');

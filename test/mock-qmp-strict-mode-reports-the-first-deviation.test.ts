@@ -3,12 +3,12 @@
 import t from 'tap';
 import { QmpClient, QmpCommandError, type QmpError } from '../src/index.js';
 import { ReplayDeviationError } from '../mock-qmp/index.js';
-import { fixturePath } from './helpers/qemu.js';
+import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { readTrace, serveTrace } from './helpers/replay.js';
 
-t.test('a wrong command in strict mode is a clear error reply and an onError report', async (t) => {
+for (const set of fixtureSets()) t.test(`${set}: a wrong command in strict mode is a clear error reply and an onError report`, async (t) => {
   const errors: QmpError[] = [];
-  const file = fixturePath('active-commit-pivot.jsonl');
+  const file = fixturePath('active-commit-pivot.jsonl', set);
   const server = await serveTrace(t, { trace: readTrace(file), instant: true, strict: true, onError: (e) => errors.push(e) });
   const client = await QmpClient.connect({ path: server.path! }, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
   t.teardown(() => client.close());

@@ -7,7 +7,7 @@ import type { ChainLayer, CommitRange } from '../src/block/types.js';
 import { CommitJob } from '../src/jobs/index.js';
 import { createImage, qemuIo } from '../src/transport/qemu-img.js';
 import { expectedView, readChecks, type Layer } from './helpers/chain.js';
-import { ACTIVE_WITH_BLIPS } from './helpers/jobs.js';
+import { withoutBlips } from './helpers/jobs.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 
 const MiB = 1024 * 1024;
@@ -67,7 +67,7 @@ t.test('seed procedure: three snapshots, active commit, pivot', async (t) => {
   const result = await job.pivot({ timeoutMs: 60_000 });
 
   // A running machine drains the disk now and then: READY may blip to standby and back.
-  t.match(result.states.join(','), ACTIVE_WITH_BLIPS, `whole state sequence: ${result.states.join(',')}`);
+  t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], `whole state sequence, drains collapsed (seen: ${result.states.join(',')})`);
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
   const after = (await client.execute('query-block')).find((b) => b.qdev === QDEV);
   t.equal(after?.inserted?.file, baseFile, 'the guest should now run on base');

@@ -11,6 +11,7 @@ import { describeDisk } from '../block/chain.js';
 import type { CommitRange } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { QmpCommandError } from '../protocol/errors.js';
+import { commandHasArgument, isProtocolDriver } from '../qapi/capabilities.js';
 import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
 import { BlockJob, type JobInit } from './core.js';
@@ -48,6 +49,8 @@ export class CommitJob extends BlockJob<CommitResult> {
     const args = commitArguments(range, id, options, context);
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const signal = options.signal ? { signal: options.signal } : {};
+    // A base that is a protocol node (libvirt's plain raw image) would be recorded as the overlay's backing format: say "raw" where QEMU can.
+    if (isProtocolDriver(range.base.format) && (await commandHasArgument(client, 'block-commit', 'backing-mask-protocol', { timeoutMs }))) args['backing-mask-protocol'] = true;
 
     // QEMU would answer a second commit on this disk with a bare "Need a root block node": say what is going on instead.
     const { jobs, diskBusy, sameIdError } = await preflight(client, range, id, timeoutMs);

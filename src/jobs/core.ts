@@ -151,11 +151,29 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   /**
-   * Resolves when the job is in `status` (at once if it is now), e.g. "paused" after an I/O error
-   * with on-error "stop"; rejects if the job ends first.
+   * Resolves when the job is in `status` (at once if it is now); rejects if the job ends first. For
+   * an on-error "stop", wait with waitForErrorStop(): "paused" alone may be a drain's blip.
    */
   waitForStatus(status: JobStatus, options: WaitOptions = {}): Promise<void> {
     return this.waitUntil(`reaching ${status}`, () => this.machine.status === status, 'state', options);
+  }
+
+  /**
+   * Is the job stopped by an I/O error now (on-error "stop")? From its BLOCK_JOB_ERROR, never from
+   * "paused" alone: QEMU 10 also pauses every job briefly for each block-graph change anywhere.
+   */
+  get stoppedOnError(): boolean {
+    return this.machine.stoppedOnError;
+  }
+
+  /** How often the job was paused and resumed without an error stop (drains, block-job-pause): see withoutBlips. */
+  get blips(): number {
+    return this.machine.blips;
+  }
+
+  /** Resolves when the job stopped itself on an I/O error (at once if it is stopped now); rejects if it ends first. */
+  waitForErrorStop(options: WaitOptions = {}): Promise<void> {
+    return this.waitUntil('stopping on an I/O error', () => this.machine.stoppedOnError, 'stopped', options);
   }
 
   /**
@@ -236,8 +254,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
 
   // ------------------------------------------------------------------ internals
 
-  private waitUntil(what: string, reached: () => boolean, on: 'ready' | 'state', options: WaitOptions): Promise<void> {
-    return boundedWait<void>(`waiting for ${this.kind} job '${this.id}' ${what.replace(/^becoming/, 'to be').replace(/^reaching/, 'to reach')}`, options, (resolve, reject) => {
+  private waitUntil(what: string, reached: () => boolean, on: 'ready' | 'state' | 'stopped', options: WaitOptions): Promise<void> {
+    return boundedWait<void>(`waiting for ${this.kind} job '${this.id}' ${what.replace(/^becoming/, 'to be').replace(/^reaching/, 'to reach').replace(/^stopping/, 'to stop')}`, options, (resolve, reject) => {
       if (reached()) {
         resolve();
         return () => {};

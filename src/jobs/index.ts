@@ -9,6 +9,7 @@ export {
   JOB_EVENT_NAMES,
   isJobStatus,
   isValidTransition,
+  withoutBlips,
   type JobStateChange,
   type JobStateEvents,
   type JobIoError,

@@ -38,6 +38,31 @@ export function isValidTransition(from: JobStatus, to: JobStatus): boolean {
 export interface JobStateChange {
   status: JobStatus;
   at: number;
+  /**
+   * On a "paused" or "standby" entry: the job stopped itself on an I/O error (a BLOCK_JOB_ERROR with
+   * action "stop" came with it). Without it the pause was a block-job-pause or a drain: QEMU 10 pauses
+   * every running job for each block-graph change anywhere (a snapshot of another disk, a failed
+   * block-commit), so "paused" alone is no proof of an error (docs/compat.md).
+   */
+  errorStop?: true;
+}
+
+/**
+ * The statuses of `history` without its blips: each paused→running (standby→ready) pair whose pause
+ * was not an error stop is left out. What a job went through, comparable across QEMU versions.
+ */
+export function withoutBlips(history: readonly JobStateChange[]): JobStatus[] {
+  const out: JobStatus[] = [];
+  for (let i = 0; i < history.length; i++) {
+    const change = history[i] as JobStateChange;
+    const next = history[i + 1]?.status;
+    if (!change.errorStop && ((change.status === 'paused' && next === 'running') || (change.status === 'standby' && next === 'ready'))) {
+      i++;
+      continue;
+    }
+    out.push(change.status);
+  }
+  return out;
 }
 
 /** A transition QEMU's table does not allow: kept and reported, never silently accepted. */
@@ -68,6 +93,8 @@ export interface JobStateEvents {
   state: [change: JobStateChange, previous: JobStatus];
   ready: [at: number];
   error: [error: JobIoError];
+  /** The job stopped itself on an I/O error (on-error "stop"): BLOCK_JOB_ERROR and its pause, in either order. */
+  stopped: [error: JobIoError];
   concluded: [ending: JobEnding | undefined];
   anomaly: [anomaly: TransitionAnomaly];
 }
@@ -84,6 +111,9 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
   private readonly ioErrorList: JobIoError[] = [];
   private readyAt: number | undefined;
   private endingValue: JobEnding | undefined;
+  /** A BLOCK_JOB_ERROR "stop" whose pause has not come yet. */
+  private stopPending: JobIoError | undefined;
+  private blipCount = 0;
 
   /**
    * @param initial "undefined" for a job we are about to create; the status query-jobs reports when
@@ -131,6 +161,24 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
     return this.current === 'ready' || this.current === 'standby';
   }
 
+  /**
+   * Is the job stopped by an I/O error right now (paused/standby entered with a BLOCK_JOB_ERROR "stop")?
+   * Never inferred from "paused" alone (see JobStateChange.errorStop).
+   */
+  get stoppedOnError(): boolean {
+    return (this.current === 'paused' || this.current === 'standby') && this.changes[this.changes.length - 1]?.errorStop === true;
+  }
+
+  /** How many times the job was paused and resumed without an error stop (drains, block-job-pause). */
+  get blips(): number {
+    return this.blipCount;
+  }
+
+  /** The statuses without blips (withoutBlips). */
+  get steadyStatuses(): JobStatus[] {
+    return withoutBlips(this.changes);
+  }
+
   get ending(): JobEnding | undefined {
     return this.endingValue;
   }
@@ -162,6 +210,16 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
         const error: JobIoError = { operation, action, at };
         this.ioErrorList.push(error);
         this.emit('error', error);
+        if (action === 'stop') {
+          const last = this.changes[this.changes.length - 1];
+          // The pause may already be in (the status change overtook the error event): mark it.
+          if (last && this.current === last.status && (last.status === 'paused' || last.status === 'standby') && !last.errorStop) {
+            last.errorStop = true;
+            this.emit('stopped', error);
+          } else {
+            this.stopPending = error;
+          }
+        }
         return;
       }
       case 'BLOCK_JOB_COMPLETED':
@@ -188,7 +246,14 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
       this.emit('anomaly', anomaly);
     }
     this.current = next;
-    const change = { status: next, at };
+    const change: JobStateChange = { status: next, at };
+    const stop = (next === 'paused' || next === 'standby') ? this.stopPending : undefined;
+    if (stop) {
+      change.errorStop = true;
+      this.stopPending = undefined;
+    }
+    const left = this.changes[this.changes.length - 1];
+    if (left && !left.errorStop && ((previous === 'paused' && next === 'running') || (previous === 'standby' && next === 'ready'))) this.blipCount++;
     this.changes.push(change);
     // READY's status change comes just before BLOCK_JOB_READY; either one counts.
     if (next === 'ready' && this.readyAt === undefined) {
@@ -198,6 +263,7 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
       return;
     }
     this.emit('state', change, previous);
+    if (stop) this.emit('stopped', stop);
     if (next === 'concluded') this.emit('concluded', this.endingValue);
   }
 }

@@ -34,6 +34,7 @@ export type RunState =
 
 export interface StatusInfo {
   running: boolean;
+  /** Gone in QEMU 10 (7.2 sends it). */
   singlestep?: boolean;
   status: RunState;
 }
@@ -53,6 +54,7 @@ export interface ImageInfo {
   'full-backing-filename'?: string;
   'backing-filename-format'?: string;
   'backing-image'?: ImageInfo;
+  /** On format nodes; QEMU 10 also puts it on file nodes ({ type: 'file', data: {} }). */
   'format-specific'?: Record<string, unknown>;
 }
 
@@ -75,6 +77,8 @@ export interface BlockDeviceInfo {
   image: ImageInfo;
   cache: { writeback: boolean; direct: boolean; 'no-flush': boolean };
   write_threshold: number;
+  /** QEMU 10 (absent on 7.2): false while the node is inactive (e.g. after migration). Not read by this library. */
+  active?: boolean;
   [member: string]: unknown;
 }
 
@@ -151,7 +155,7 @@ export interface BlockCommitArguments {
   'top-node'?: string;
   top?: string;
   'backing-file'?: string;
-  /** Since QEMU 8.0. */
+  /** QEMU 9.0+ (7.2's schema lacks it): passed only when commandHasArgument() finds it (src/qapi/capabilities.ts). */
   'backing-mask-protocol'?: boolean;
   speed?: number;
   'on-error'?: BlockdevOnError;
@@ -298,6 +302,8 @@ export interface QmpEventMap {
     action: 'ignore' | 'report' | 'stop';
     nospace?: boolean;
     reason: string;
+    /** QEMU 9.2+: the guest device's QOM path. */
+    'qom-path'?: string;
   };
   SHUTDOWN: { guest: boolean; reason: string };
   STOP: Empty;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -70,6 +70,23 @@ export interface TestDomain {
   destroy(): Promise<void>;
 }
 
+/**
+ * The qemu-system-x86_64 the rest of the tests run (the first on PATH), as the domain's <emulator>:
+ * the stack under test is chosen by PATH alone (ci/stack.sh), libvirt included.
+ */
+export function emulatorPath(): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir || '.', 'qemu-system-x86_64');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return path.resolve(candidate);
+    } catch {
+      // not here
+    }
+  }
+  return '/usr/bin/qemu-system-x86_64';
+}
+
 function xmlEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 }
@@ -94,7 +111,7 @@ export function testDomainXml(options: { name: string; disk: string; format: str
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
   <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
   <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <emulator>${xmlEscape(emulatorPath())}</emulator>
     <disk type='file' device='disk'>
       <driver name='qemu' type='${xmlEscape(options.format)}'/>
       <source file='${xmlEscape(options.disk)}'/>

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +9,25 @@ import { QemuProcess } from '../../src/transport/qemu-process.js';
 /** The repository root, from dist/test/helpers or test/helpers alike. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
 
-export function fixturePath(name: string): string {
-  return path.join(repoRoot, 'test', 'fixtures', name);
+const fixturesRoot = path.join(repoRoot, 'test', 'fixtures');
+
+/**
+ * The fixture sets: one folder per QEMU that recorded them with `npm run record-fixtures`
+ * (test/fixtures/qemu-7.2, test/fixtures/qemu-10.0, …), oldest QEMU first.
+ */
+export function fixtureSets(): string[] {
+  const version = (set: string): number[] => set.slice('qemu-'.length).split('.').map(Number);
+  return readdirSync(fixturesRoot)
+    .filter((d) => /^qemu-\d+\.\d+$/.test(d))
+    .sort((a, b) => {
+      const [x, y] = [version(a), version(b)];
+      return (x[0]! - y[0]!) || (x[1]! - y[1]!);
+    });
+}
+
+/** A fixture of one set (default: the oldest QEMU's); `''` for the set's folder. */
+export function fixturePath(name: string, set: string = fixtureSets()[0] ?? 'qemu-7.2'): string {
+  return path.join(fixturesRoot, set, name);
 }
 
 /** A short temporary folder (socket paths must stay under 108 bytes), removed after the test. */

@@ -1,16 +1,14 @@
 // Reading recorded QEMU traffic for the unit tier: the replies QEMU gave to a client's commands, as
 // `npm run record-fixtures` captured them (never typed by hand). No QEMU is started.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../helpers/qemu.js';
+import { fixturePath, fixtureSets as qemuFixtureSets } from '../../helpers/qemu.js';
 
 interface Line { dir?: 'in' | 'out'; msg?: Record<string, unknown> }
 
-/** Every fixture folder: test/fixtures/qemu-<version>/ where the matrix records them, else test/fixtures itself. */
+/** Every fixture set (test/fixtures/qemu-<version>/, oldest QEMU first), as name and folder. */
 export function fixtureSets(): Array<{ name: string; dir: string }> {
-  const root = path.join(repoRoot, 'test', 'fixtures');
-  const sets = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('qemu-')).map((e) => ({ name: e.name, dir: path.join(root, e.name) }));
-  return sets.length ? sets : [{ name: 'fixtures', dir: root }];
+  return qemuFixtureSets().map((name) => ({ name, dir: fixturePath('', name) }));
 }
 
 /** The recorded replies to `command` in `file`, in order (the `return` values). */

@@ -1,0 +1,82 @@
+/*
+ * What the QEMU behind a client accepts, read from its own `query-qmp-schema` (once per client, cached),
+ * never guessed from a version number or an error text. Every place the code depends on a QEMU
+ * version asks here (docs/compat.md lists them).
+ */
+import type { QmpClient } from '../protocol/client.js';
+
+/** One entry of query-qmp-schema's reply (SchemaInfo): only the members read here. */
+interface SchemaInfo {
+  name: string;
+  'meta-type': string;
+  'arg-type'?: string;
+  members?: Array<{ name: string }>;
+  variants?: Array<{ case: string; type: string }>;
+}
+
+/** The parts of a QMP schema this library asks about. */
+export interface QmpSchema {
+  /** Command names QEMU accepts. */
+  readonly commands: ReadonlySet<string>;
+  /** The argument names of `command` (its arg-type's members and those of its variants), or undefined when QEMU lacks it. */
+  commandArguments(command: string): ReadonlySet<string> | undefined;
+}
+
+function buildSchema(entries: readonly SchemaInfo[]): QmpSchema {
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const commands = new Map(entries.filter((e) => e['meta-type'] === 'command').map((e) => [e.name, e]));
+  const argumentCache = new Map<string, ReadonlySet<string>>();
+  const members = (typeName: string | undefined, into: Set<string>, seen: Set<string>): void => {
+    if (!typeName || seen.has(typeName)) return;
+    seen.add(typeName);
+    const type = byName.get(typeName);
+    for (const m of type?.members ?? []) into.add(m.name);
+    for (const v of type?.variants ?? []) members(v.type, into, seen);
+  };
+  return {
+    commands: new Set(commands.keys()),
+    commandArguments(command) {
+      const entry = commands.get(command);
+      if (!entry) return undefined;
+      let args = argumentCache.get(command);
+      if (!args) {
+        const set = new Set<string>();
+        members(entry['arg-type'], set, new Set());
+        argumentCache.set(command, (args = set));
+      }
+      return args;
+    },
+  };
+}
+
+const schemas = new WeakMap<QmpClient, Promise<QmpSchema>>();
+
+/** This client's QEMU schema: one `query-qmp-schema` per client (a failed query is not cached). */
+export function qmpSchema(client: QmpClient, options: { timeoutMs?: number } = {}): Promise<QmpSchema> {
+  let schema = schemas.get(client);
+  if (!schema) {
+    schema = (client.execute('query-qmp-schema', {}, { timeoutMs: options.timeoutMs ?? 30_000 }) as Promise<SchemaInfo[]>).then(buildSchema);
+    schemas.set(client, schema);
+    schema.catch(() => schemas.delete(client));
+  }
+  return schema;
+}
+
+/** Does this QEMU's `command` take `argument`? E.g. `commandHasArgument(client, 'block-commit', 'backing-mask-protocol')` (QEMU 9.0+). */
+export async function commandHasArgument(client: QmpClient, command: string, argument: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
+  return (await qmpSchema(client, options)).commandArguments(command)?.has(argument) ?? false;
+}
+
+/**
+ * Block drivers that are protocols (they reach bytes: a file, a device, a network export), not image
+ * formats. A commit whose base is such a node (libvirt opens a plain raw image without a format node)
+ * would record the protocol's name as the overlay's backing format; `backing-mask-protocol` says "raw".
+ */
+const PROTOCOL_DRIVERS: ReadonlySet<string> = new Set([
+  'file', 'host_device', 'host_cdrom', 'nbd', 'iscsi', 'rbd', 'ssh', 'http', 'https', 'ftp', 'ftps', 'nfs', 'gluster',
+  'nvme', 'nvme-io_uring', 'virtio-blk-vfio-pci', 'virtio-blk-vhost-user', 'virtio-blk-vhost-vdpa', 'io_uring', 'null-co', 'null-aio',
+]);
+
+export function isProtocolDriver(driver: string): boolean {
+  return PROTOCOL_DRIVERS.has(driver);
+}
