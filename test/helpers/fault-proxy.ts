@@ -13,9 +13,10 @@ export interface FaultProxyOptions {
  * purpose. Every message still comes from QEMU; only what a test injects is made up. Connections
  * are numbered from 1, so a transform can treat each client's conversation on its own.
  */
-export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void>; cut: () => void }> {
+export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void>; cut: () => void; inject: (connection: number, toQemu: string) => void }> {
   const proxyPath = path.join(dir, 'proxy.sock');
   const sockets = new Set<net.Socket>();
+  const upstreams = new Map<number, net.Socket>();
   let connections = 0;
   const pipeLines = (from: net.Socket, to: net.Socket, transform: ((line: string) => string[]) | undefined): void => {
     let buffered = '';
@@ -36,12 +37,18 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
     const n = ++connections;
     const upstream = net.connect(upstreamPath);
     sockets.add(client).add(upstream);
+    upstreams.set(n, upstream);
     pipeLines(upstream, client, options.fromQemu && ((line) => options.fromQemu!(line, n)));
     pipeLines(client, upstream, options.toQemu && ((line) => options.toQemu!(line, n)));
   });
   await new Promise<void>((resolve) => server.listen(proxyPath, resolve));
   return {
     path: proxyPath,
+    /** Sends a line (held back by a transform, say) to QEMU on connection `connection`. */
+    inject: (connection, toQemu) => {
+      const upstream = upstreams.get(connection);
+      if (upstream && !upstream.destroyed) upstream.write(toQemu);
+    },
     /** Drops every connection at once, as a dying QEMU or network would. */
     cut: () => {
       for (const socket of sockets) socket.destroy();

@@ -1,0 +1,48 @@
+// Ctrl-C after block-job-complete was sent cannot take the pivot back. The CLI says so, waits for
+// QEMU to finish it, and reports the pivot — never "cannot abort … Block job not found" (the old
+// behaviour) and never advice that the old top is still the disk. The test holds block-job-complete
+// in a proxy until the CLI has had its Ctrl-C, then lets it through.
+import path from 'node:path';
+import t from 'tap';
+import { qemuIo, resolveDisk } from '../src/index.js';
+import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
+import { extraMonitorArgs, finished, startCli } from './helpers/cli.js';
+import { startFaultProxy } from './helpers/fault-proxy.js';
+import { startQemu, tempDir } from './helpers/qemu.js';
+
+t.test('SIGINT while block-job-complete is on its way', async (t) => {
+  const dir = tempDir(t);
+  const cli = path.join(dir, 'cli.sock');
+  const layers = await buildSeedChain(dir);
+  const { client, qemu } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
+  let held: { connection: number; line: string } | undefined;
+  let sawComplete!: () => void;
+  const completeSent = new Promise<void>((resolve) => { sawComplete = resolve; });
+  const proxy = await startFaultProxy(dir, cli, {
+    toQemu: (line, connection) => {
+      if (!line.includes('"block-job-complete"')) return [line];
+      held = { connection, line };
+      sawComplete();
+      return [];
+    },
+  });
+  t.teardown(proxy.close);
+  const child = startCli(['commit', 'drive0', '--active', '--pivot', '--socket', proxy.path]);
+  t.teardown(() => child.kill('SIGKILL'));
+  let stderr = '';
+  const warned = new Promise<void>((resolve) => child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.includes('already requested')) resolve(); }));
+  const done = finished(child);
+  await completeSent;
+  child.kill('SIGINT');
+  await warned;
+  proxy.inject(held!.connection, held!.line);
+  const result = await done;
+  t.equal(result.code, 0, `the pivot went through and is reported; stderr: ${stderr}`);
+  t.match(stderr, /the pivot was already requested: waiting for QEMU to finish it/, 'Ctrl-C is answered with what is going on');
+  t.match(result.stdout, /^Successfully pivoted$/m, 'virsh\'s words');
+  t.notMatch(stderr, /cannot abort|not found/, 'no abort of a job that is pivoting');
+  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [layers[0]!.file], 'the guest runs on base');
+  await client.execute('quit').catch(() => undefined);
+  await qemu.exited;
+  await t.resolves(qemuIo(layers[0]!.file, readChecks(expectedView(layers)), { format: 'raw' }), 'base holds the guest view');
+});
