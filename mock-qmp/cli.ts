@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // mock-qmp record | serve: see --help.
 import { parseArgs } from 'node:util';
-import { QmpError } from '../src/protocol/errors.js';
+import { QmpError } from '../src/errors.js';
 import { FAULT_SPECS, parseFault, type Fault } from './faults.js';
 import { startRecorder } from './recorder.js';
 import { startMockQmp } from './server.js';

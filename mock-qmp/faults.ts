@@ -2,7 +2,7 @@
  * Faults the replay server can inject, to test how a client copes with a monitor that misbehaves.
  * Each has a CLI spelling (`--fault SPEC`) parsed by parseFault.
  */
-import { QmpError } from '../src/protocol/errors.js';
+import { QmpError } from '../src/errors.js';
 import { MAX_TIMER_MS } from '../src/util/timers.js';
 
 export type Fault =

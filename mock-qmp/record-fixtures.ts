@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../src/protocol/client.js';
-import { QmpCommandError } from '../src/protocol/errors.js';
+import { QmpCommandError } from '../src/errors.js';
 import { createImage, qemuIo } from '../src/transport/qemu-img.js';
 import { QemuProcess, qemuVersionLine } from '../src/transport/qemu-process.js';
 import { startRecorder } from './recorder.js';

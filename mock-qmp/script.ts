@@ -3,7 +3,7 @@
  * (docs/trace-format.md, "Replay").
  */
 import type { QmpMessage } from '../src/framing.js';
-import { QmpError } from '../src/protocol/errors.js';
+import { QmpError } from '../src/errors.js';
 import { isJsonObject as isObject } from '../src/util/json.js';
 import type { Trace, TraceMessage } from './trace.js';
 

@@ -4,7 +4,7 @@
  */
 import type { JsonValue } from 'json-stream-es';
 import type { QmpMessage } from '../src/framing.js';
-import { QmpError } from '../src/protocol/errors.js';
+import { QmpError } from '../src/errors.js';
 import { ByteStream, listenStreams } from '../src/transport/byte-stream.js';
 import type { SocketAddress } from '../src/transport/socket.js';
 import { FaultPlan, type Fault } from './faults.js';

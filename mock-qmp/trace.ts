@@ -5,7 +5,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import type { QmpMessage } from '../src/framing.js';
 import type { TrafficDirection, TrafficSink } from '../src/protocol/client.js';
-import { QmpError } from '../src/protocol/errors.js';
+import { QmpError } from '../src/errors.js';
 import type { VersionInfo } from '../src/qapi/types.js';
 import { redactCommand } from './redact.js';
 import { openTraceFile, type TraceFileOptions } from './trace-file.js';

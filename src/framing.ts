@@ -1,4 +1,4 @@
-import { MalformedMessageError, OversizedMessageError } from './protocol/errors.js';
+import { MalformedMessageError, OversizedMessageError } from './errors.js';
 import { isJsonObject } from './util/json.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

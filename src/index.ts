@@ -27,13 +27,13 @@ export {
   AbortedError,
   MonitorUnresponsiveError,
   type QmpErrorOptions,
-} from './protocol/errors.js';
+} from './errors.js';
 export { EventHistory, matchesFilter, type EventFilter } from './protocol/events.js';
 export { LineFramer, DEFAULT_MAX_MESSAGE_BYTES, type QmpMessage } from './framing.js';
 export type { Transport, TransportHandlers, ConnectOptions } from './transport/transport.js';
 export { SocketTransport, describeAddress, type SocketAddress } from './transport/socket.js';
 export * from './qapi/types.js';
-export { qmpSchema, commandHasArgument, isProtocolDriver, type QmpSchema } from './qapi/capabilities.js';
+export { qmpSchema, commandHasArgument, isProtocolDriver, type QmpSchema } from './protocol/capabilities.js';
 export type { WaitOptions } from './util/wait.js';
 export type { LivenessOptions } from './protocol/liveness.js';
 export { MAX_TIMER_MS, setLongTimeout, timeoutSignal, type LongTimer } from './util/timers.js';
@@ -66,8 +66,6 @@ export {
   libvirtDiskIndices,
   parseDomainDisks,
   parseDomblklist,
-  applyLibvirtIndices,
-  plainFileName,
   LibvirtDiskError,
   type LibvirtDisk,
   type LibvirtImage,

@@ -6,7 +6,7 @@ import t from 'tap';
 import { resolveCommitRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
 import { CommitJob } from '../src/jobs/index.js';
-import { commandHasArgument, isProtocolDriver } from '../src/qapi/capabilities.js';
+import { commandHasArgument, isProtocolDriver } from '../src/protocol/capabilities.js';
 import { compareImages, imageChain } from '../src/transport/qemu-img.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { flatCopy } from './helpers/jobs.js';

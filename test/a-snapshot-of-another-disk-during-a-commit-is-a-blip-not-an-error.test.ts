@@ -5,7 +5,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { CommitJob } from '../src/jobs/index.js';
-import { QmpCommandError } from '../src/protocol/errors.js';
+import { QmpCommandError } from '../src/errors.js';
 import { compareImages, createImage } from '../src/transport/qemu-img.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { driveArgs, flatCopy, withoutBlips } from './helpers/jobs.js';

@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import type { QmpClient } from '../protocol/client.js';
-import { QmpCommandError } from '../protocol/errors.js';
+import { QmpCommandError } from '../errors.js';
 import type { BlockDeviceInfo, BlockExportInfo, BlockInfo, XDbgBlockGraph } from '../qapi/types.js';
 import { ChainResolutionError, DiskNotFoundError } from './errors.js';
 import type { ChainLayer, DiskChain } from './types.js';
@@ -138,24 +138,33 @@ function graphLinks(nodes: readonly NamedNode[], graph: XDbgBlockGraph): Links {
  * `json:{…}` pseudo-filename describing its whole subtree; the path is in its `file` child.
  */
 export function realFileName(node: BlockDeviceInfo, nodes: readonly BlockDeviceInfo[] = []): string {
-  if (!node.file.startsWith('json:')) return node.file;
+  return unwrapJsonFilename(node.file, nodes, node);
+}
+
+/**
+ * The path inside a `json:{"driver":"qcow2","file":{"driver":"file","filename":…}}` pseudo-filename
+ * (a plain name comes back as it is). A child given by node name is looked up in `nodes`.
+ */
+export function unwrapJsonFilename(file: string, nodes: readonly BlockDeviceInfo[] = [], self?: BlockDeviceInfo): string {
+  if (!file.startsWith('json:')) return file;
   let spec: unknown;
   try {
-    spec = JSON.parse(node.file.slice('json:'.length));
+    spec = JSON.parse(file.slice('json:'.length));
   } catch {
-    return node.file;
+    return file;
   }
   for (let depth = 0; depth < 16 && spec !== null && typeof spec === 'object'; depth++) {
-    const { filename, file } = spec as { filename?: unknown; file?: unknown };
+    const { filename, file: child } = spec as { filename?: unknown; file?: unknown };
     if (typeof filename === 'string') return filename;
-    if (typeof file === 'string') {
-      // A child given by reference: its own node knows the path.
-      const referenced = nodes.find((n) => n['node-name'] === file);
-      return referenced && referenced !== node ? realFileName(referenced, nodes) : node.file;
+    if (typeof child === 'string') {
+      // A child given by reference: its own node knows the path (unknown here: the name as libvirt gives it).
+      const referenced = nodes.find((n) => n['node-name'] === child);
+      if (referenced && referenced !== self) return realFileName(referenced, nodes);
+      return self ? file : child;
     }
-    spec = file;
+    spec = child;
   }
-  return node.file;
+  return file;
 }
 
 /** "vda" from "/machine/peripheral/vda/virtio-backend"; QEMU versions that report the bare id give it as is. */

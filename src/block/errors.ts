@@ -13,7 +13,7 @@
  *         ├── SnapshotTargetExistsError a snapshot would overwrite an existing or open file
  *         └── InvalidSnapshotSpecError  a snapshot spec is malformed (relative path, bad node name…)
  */
-import { QmpError, type QmpErrorOptions } from '../protocol/errors.js';
+import { QmpError, type QmpErrorOptions } from '../errors.js';
 
 export class BlockError extends QmpError {
   /** The disk the error is about, when there is one. */

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { findDisk, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
@@ -15,7 +14,7 @@ export async function cliDisks(context: CliContext, client: QmpClient): Promise<
   const disks = await listDisks(client, { signal: context.signal });
   const domain = context.global.domain;
   if (!domain) return disks;
-  const { applyLibvirtIndices, dumpxml, LibvirtDiskError, parseDomainDisks } = await import('../transport/libvirt.js');
+  const [{ dumpxml, LibvirtDiskError, parseDomainDisks }, { applyLibvirtIndices }] = await Promise.all([import('../transport/libvirt.js'), import('../block/libvirt-indices.js')]);
   const libvirtDisks = parseDomainDisks(await dumpxml(domain, context.global.connect));
   return disks.map((disk) => {
     const libvirtDisk = libvirtDisks.find((d) => d.qdevPath !== undefined && d.qdevPath === disk.qdevPath);
@@ -47,14 +46,13 @@ export async function cliDisk(context: CliContext, client: QmpClient, name: stri
 export async function libvirtViewIsCurrent(context: CliContext, client: QmpClient): Promise<boolean> {
   const domain = context.global.domain;
   if (!domain) return true;
-  const { dumpxml, parseDomainDisks, plainFileName } = await import('../transport/libvirt.js');
+  const [{ dumpxml, parseDomainDisks }, { normalizeImagePath }] = await Promise.all([import('../transport/libvirt.js'), import('../block/libvirt-indices.js')]);
   const [disks, xml] = await Promise.all([listDisks(client, { signal: context.signal }), dumpxml(domain, context.global.connect)]);
-  const normalize = (file: string): string => path.normalize(plainFileName(file));
   return parseDomainDisks(xml).every((libvirtDisk) => {
     const disk = disks.find((d) => d.qdevPath !== undefined && d.qdevPath === libvirtDisk.qdevPath);
     if (!disk) return libvirtDisk.qdevPath === undefined || libvirtDisk.chain.length === 0;
-    const live = disk.layers.map((l) => normalize(l.file));
-    const known = libvirtDisk.chain.map((i) => normalize(i.file));
+    const live = disk.layers.map((l) => normalizeImagePath(l.file));
+    const known = libvirtDisk.chain.map((i) => normalizeImagePath(i.file));
     return live.length === known.length && live.every((f, i) => f === known[i]);
   });
 }

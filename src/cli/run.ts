@@ -1,5 +1,5 @@
 import type { QmpClient } from '../protocol/client.js';
-import { QmpCommandError, QmpError } from '../protocol/errors.js';
+import { QmpCommandError, QmpError } from '../errors.js';
 import { parseCommandLine, UsageError, type OptionSpecs } from './args.js';
 import { connectFromOptions, type CliConnection } from './connect.js';
 import type { CliContext, CommandSpec } from './context.js';

@@ -5,7 +5,7 @@
  * A job type adds how to start it and what its outcome means for the chain.
  */
 import { EventEmitter } from 'eventemitter3';
-import { ConnectionClosedError, QmpCommandError, QmpTimeoutError } from '../protocol/errors.js';
+import { ConnectionClosedError, QmpCommandError, QmpTimeoutError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';

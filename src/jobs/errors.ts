@@ -14,7 +14,7 @@
  *         ├── JobInterruptedError   the connection to QEMU ended mid-job
  *         └── ImageDeletionError    --delete refused (or stopped): the files it kept, the ones it deleted
  */
-import { QmpCommandError, QmpError, type QmpErrorOptions } from '../protocol/errors.js';
+import { QmpCommandError, QmpError, type QmpErrorOptions } from '../errors.js';
 import type { JobStatus } from '../qapi/types.js';
 import type { JobResult } from './types.js';
 

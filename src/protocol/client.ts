@@ -8,7 +8,7 @@ import {
   QmpCommandError,
   QmpError,
   StateError,
-} from './errors.js';
+} from '../errors.js';
 import { PendingCommands } from './pending.js';
 import { beforeGreeting, GREETING_LIMIT_BYTES, isGreeting, unexpectedFirstMessage } from './greeting.js';
 import { watchLiveness, type LivenessOptions } from './liveness.js';
@@ -186,7 +186,12 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   /** Probes the monitor during a long wait; rejects with MonitorUnresponsiveError when it goes silent (see liveness.ts). */
   watchLiveness(options?: LivenessOptions): Promise<void> {
-    return watchLiveness(this, options);
+    return watchLiveness({
+      peer: this.peer,
+      commandTimeoutMs: this.commandTimeoutMs,
+      probe: (timeoutMs, signal) => this.execute('query-status', undefined, { timeoutMs, ...(signal ? { signal } : {}) }),
+      closed: () => this.closed(),
+    }, options);
   }
 
   /** Commands sent and not yet answered. */

@@ -1,4 +1,4 @@
-import { ConnectionClosedError, type EventOverflowError } from './errors.js';
+import { ConnectionClosedError, type EventOverflowError } from '../errors.js';
 import { EventHistory, EventQueue, matchesData, type EventFilter } from './events.js';
 import type { QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';

@@ -1,4 +1,4 @@
-import { EventOverflowError, ProtocolError, type QmpError } from './errors.js';
+import { EventOverflowError, ProtocolError, type QmpError } from '../errors.js';
 import { eventJobId, type QmpEvent } from '../qapi/types.js';
 
 /** Which events a subscriber wants. All given criteria must match. */

@@ -1,6 +1,6 @@
 import type { QmpMessage } from '../framing.js';
 import type { QmpGreeting } from '../qapi/types.js';
-import { MalformedMessageError, NotQmpServerError, OversizedMessageError, type QmpError } from './errors.js';
+import { MalformedMessageError, NotQmpServerError, OversizedMessageError, type QmpError } from '../errors.js';
 
 /**
  * Until the greeting, only a small message is accepted: QEMU's greeting is ~200 bytes, and a peer

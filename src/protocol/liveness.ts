@@ -1,5 +1,4 @@
-import type { QmpClient } from './client.js';
-import { MonitorUnresponsiveError, QmpCommandError, QmpTimeoutError } from './errors.js';
+import { MonitorUnresponsiveError, QmpCommandError, QmpTimeoutError } from '../errors.js';
 import { setLongTimeout } from '../util/timers.js';
 
 export interface LivenessOptions {
@@ -18,36 +17,51 @@ export interface LivenessOptions {
  * own error, which says more than "closed"). Race it against a long wait for events:
  * `Promise.race([job.waitUntilReady(), client.watchLiveness({ signal })])`.
  */
-export async function watchLiveness(client: QmpClient, options: LivenessOptions = {}): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? client.commandTimeoutMs;
-  const intervalMs = options.intervalMs ?? Math.min(5000, timeoutMs / 2);
-  const { signal } = options;
-  let closed = false;
-  void client.closed().then(() => (closed = true));
-  while (!signal?.aborted && !closed && Number.isFinite(timeoutMs)) {
-    try {
-      await client.execute('query-status', undefined, { timeoutMs, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      if (error instanceof QmpTimeoutError) throw new MonitorUnresponsiveError(client.peer, timeoutMs, { cause: error });
-      // An error reply is an answer too; anything else (aborted, closed) ends the watch.
-      if (!(error instanceof QmpCommandError)) return;
-    }
-    await pause(intervalMs, signal, client);
-  }
-  if (!Number.isFinite(timeoutMs) && !signal?.aborted && !closed) await pause(Infinity, signal, client);
+/** What the watch needs of a connection: a probe, its default timeout, and when it closes. */
+export interface LivenessTarget {
+  readonly peer: string;
+  readonly commandTimeoutMs: number;
+  /** Sends `query-status`; settles with QEMU's answer (an error reply counts as one). */
+  probe(timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown>;
+  closed(): Promise<void>;
 }
 
-/** Waits `ms`, or less if the signal fires or the connection closes; leaves no listener behind. */
-function pause(ms: number, signal: AbortSignal | undefined, client: QmpClient): Promise<void> {
+export async function watchLiveness(target: LivenessTarget, options: LivenessOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? target.commandTimeoutMs;
+  const intervalMs = options.intervalMs ?? Math.min(5000, timeoutMs / 2);
+  // One controller for the whole watch: aborted by the caller's signal or the connection's close.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
+  void target.closed().then(onAbort);
+  try {
+    while (!stop.signal.aborted && Number.isFinite(timeoutMs)) {
+      try {
+        await target.probe(timeoutMs, options.signal);
+      } catch (error) {
+        if (error instanceof QmpTimeoutError) throw new MonitorUnresponsiveError(target.peer, timeoutMs, { cause: error });
+        // An error reply is an answer too; anything else (aborted, closed) ends the watch.
+        if (!(error instanceof QmpCommandError)) return;
+      }
+      await pause(intervalMs, stop.signal);
+    }
+    if (!Number.isFinite(timeoutMs)) await pause(Infinity, stop.signal);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Waits `ms`, or less if `stop` fires; leaves no listener behind. */
+function pause(ms: number, stop: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (stop.aborted) return resolve();
     const done = (): void => {
       timer.clear();
-      signal?.removeEventListener('abort', done);
-      client.off('close', done);
+      stop.removeEventListener('abort', done);
       resolve();
     };
     const timer = setLongTimeout(done, Math.max(1, ms));
-    signal?.addEventListener('abort', done, { once: true });
-    client.once('close', done);
+    stop.addEventListener('abort', done, { once: true });
   });
 }

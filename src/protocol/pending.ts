@@ -1,5 +1,5 @@
 import { CommandDeadlines } from './deadlines.js';
-import { QmpTimeoutError } from './errors.js';
+import { QmpTimeoutError } from '../errors.js';
 
 export interface PendingCommand {
   command: string;

@@ -1,6 +1,6 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { ConnectError, QmpError } from '../protocol/errors.js';
+import { ConnectError, QmpError } from '../errors.js';
 import { describeAddress, type SocketAddress } from './socket.js';
 import { setLongTimeout } from '../util/timers.js';
 

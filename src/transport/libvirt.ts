@@ -1,6 +1,4 @@
-import path from 'node:path';
-import type { ChainLayer, DiskChain } from '../block/types.js';
-import { QmpError } from '../protocol/errors.js';
+import { QmpError } from '../errors.js';
 import { runVirsh, type VirshTarget } from './virsh/exec.js';
 
 /*
@@ -117,57 +115,6 @@ export function parseDomainDisks(xml: string): LibvirtDisk[] {
   return disks;
 }
 
-/**
- * Rewrites each layer's `index` to libvirt's, matching images by file name (QEMU's json:{…}
- * pseudo-filenames are unwrapped to their file.filename) and, failing that, by libvirt's node name
- * `libvirt-N-format`. Throws LibvirtDiskError when a layer has no counterpart in libvirt's chain —
- * typically because a commit or pivot done through QMP left libvirt's view stale.
- */
-export function applyLibvirtIndices(chain: DiskChain, libvirtChain: readonly LibvirtImage[] | LibvirtDisk): DiskChain {
-  const images = 'chain' in libvirtChain ? libvirtChain.chain : libvirtChain;
-  const byFile = new Map<string, LibvirtImage>();
-  for (const image of images) byFile.set(normalizeFile(image.file), image);
-  const byIndex = new Map<number, LibvirtImage>();
-  for (const image of images) if (image.index !== undefined) byIndex.set(image.index, image);
-  const unmatched: string[] = [];
-  const layers: ChainLayer[] = chain.layers.map((layer) => {
-    const fromFile = byFile.get(normalizeFile(plainFileName(layer.file)));
-    const nodeIndex = /^libvirt-(\d+)-format$/.exec(layer.nodeName)?.[1];
-    const fromNode = nodeIndex === undefined ? undefined : byIndex.get(Number(nodeIndex));
-    const match = fromFile ?? fromNode;
-    if (match?.index === undefined) {
-      unmatched.push(`${layer.nodeName} (${plainFileName(layer.file)})`);
-      return layer;
-    }
-    return { ...layer, index: match.index };
-  });
-  if (unmatched.length) {
-    throw new LibvirtDiskError(
-      `libvirt's chain for ${chain.qdevId ?? chain.device} does not contain ${unmatched.join(', ')} ` +
-        `(libvirt has ${images.map((i) => `[${i.index ?? '?'}] ${i.file}`).join(', ') || 'no images'}); ` +
-        `libvirt's view is stale after a QMP commit/pivot or the disk does not match`,
-    );
-  }
-  return { ...chain, layers };
-}
-
-/** The real path inside QEMU's `json:{"driver":"qcow2","file":{"driver":"file","filename":…}}` names. */
-export function plainFileName(file: string): string {
-  if (!file.startsWith('json:')) return file;
-  try {
-    const spec = JSON.parse(file.slice('json:'.length)) as { file?: { filename?: unknown } | string; filename?: unknown };
-    if (typeof spec.file === 'object' && spec.file !== null && typeof spec.file.filename === 'string') return spec.file.filename;
-    if (typeof spec.file === 'string') return spec.file;
-    if (typeof spec.filename === 'string') return spec.filename;
-  } catch {
-    // not JSON after all: compare it as it is
-  }
-  return file;
-}
-
-function normalizeFile(file: string): string {
-  return file.startsWith('/') ? path.normalize(file) : file;
-}
 
 // ------------------------------------------------------------------ a small XML reader
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { QmpError, type QmpErrorOptions } from '../protocol/errors.js';
+import { QmpError, type QmpErrorOptions } from '../errors.js';
 import { setLongTimeout } from '../util/timers.js';
 
 /** How a run ended when it did not succeed. */

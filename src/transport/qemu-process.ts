@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { ConnectError } from '../protocol/errors.js';
+import { ConnectError } from '../errors.js';
 
 export interface QemuLaunchOptions {
   /** Folder for the monitor socket (keep it short: UNIX socket paths are limited to 107 bytes). */

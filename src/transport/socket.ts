@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import net from 'node:net';
-import { AbortedError, ConnectError, QmpTimeoutError } from '../protocol/errors.js';
+import { AbortedError, ConnectError, QmpTimeoutError } from '../errors.js';
 import type { ConnectOptions, Transport, TransportHandlers } from './transport.js';
 import { timeoutSignal } from '../util/timers.js';
 

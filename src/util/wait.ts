@@ -1,4 +1,4 @@
-import { AbortedError, QmpTimeoutError } from '../protocol/errors.js';
+import { AbortedError, QmpTimeoutError } from '../errors.js';
 import { checkTimeoutMs, setLongTimeout, type LongTimer } from './timers.js';
 
 export interface WaitOptions {

@@ -4,7 +4,7 @@ import { CommitJob, type CommitResult } from '../../jobs/commit.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError, JobFailedError } from '../../jobs/errors.js';
-import { AbortedError } from '../../protocol/errors.js';
+import { AbortedError } from '../../errors.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';

@@ -6,7 +6,7 @@ import { diskLabel, listDisks, resolveDisk } from '../../block/chain.js';
 import type { DiskChain } from '../../block/types.js';
 import { CommitJob } from '../../jobs/commit.js';
 import { QmpClient } from '../../protocol/client.js';
-import { QmpError } from '../../protocol/errors.js';
+import { QmpError } from '../../errors.js';
 import type { CliContext, CommandSpec } from '../context.js';
 import { showProgress } from './commit.js';
 

@@ -1,4 +1,4 @@
-import { AbortedError } from '../../protocol/errors.js';
+import { AbortedError } from '../../errors.js';
 import { parseCount, parseSeconds } from '../args.js';
 import { stringOption, type CommandSpec } from '../context.js';
 import { timeoutSignal } from '../../util/timers.js';

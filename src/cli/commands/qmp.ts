@@ -1,4 +1,4 @@
-import { QmpCommandError } from '../../protocol/errors.js';
+import { QmpCommandError } from '../../errors.js';
 import { UsageError } from '../args.js';
 import type { CommandSpec } from '../context.js';
 

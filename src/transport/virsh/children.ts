@@ -5,7 +5,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { AbortedError } from '../../protocol/errors.js';
+import { AbortedError } from '../../errors.js';
 import { spawnVirsh, uriArgs, virshChildError, type VirshTarget } from './exec.js';
 import { parseEventLine } from './wire.js';
 

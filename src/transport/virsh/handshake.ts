@@ -3,7 +3,7 @@
  * prove that the event stream delivers.
  */
 import { randomBytes } from 'node:crypto';
-import { ConnectError, ProtocolError, QmpTimeoutError } from '../../protocol/errors.js';
+import { ConnectError, ProtocolError, QmpTimeoutError } from '../../errors.js';
 import type { VirshEventStream, VirshShell } from './children.js';
 import { oneLine, runVirsh, type VirshTarget } from './exec.js';
 import { shellCommand } from './commands.js';

@@ -12,7 +12,7 @@
  * query-version, a local answer to qmp_capabilities (libvirt negotiated long ago), and replies
  * whose libvirt id ("libvirt-411") is swapped back for the client's own id.
  */
-import { ConnectionClosedError, ProtocolError, QmpTimeoutError, AbortedError, ConnectError } from '../../protocol/errors.js';
+import { ConnectionClosedError, ProtocolError, QmpTimeoutError, AbortedError, ConnectError } from '../../errors.js';
 import type { ConnectOptions, Transport, TransportHandlers } from '../transport.js';
 import { MAX_BUFFERED, VirshEventStream, VirshShell } from './children.js';
 import { runCommand, shellCommand } from './commands.js';

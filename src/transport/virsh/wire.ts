@@ -3,7 +3,7 @@
  * line, how its output becomes a QMP reply again, and how a `qemu-monitor-event` line becomes a
  * QMP event with QEMU's own timestamp.
  */
-import { ProtocolError } from '../../protocol/errors.js';
+import { ProtocolError } from '../../errors.js';
 import { isJsonObject } from '../../util/json.js';
 
 /**

@@ -3,7 +3,7 @@
  * never guessed from a version number or an error text. Every place the code depends on a QEMU
  * version asks here (docs/compat.md lists them).
  */
-import type { QmpClient } from '../protocol/client.js';
+import type { QmpClient } from './client.js';
 
 /** One entry of query-qmp-schema's reply (SchemaInfo): only the members read here. */
 interface SchemaInfo {

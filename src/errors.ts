@@ -16,7 +16,8 @@
  *    ├── AbortedError           the caller's AbortSignal fired
  *    └── MonitorUnresponsiveError  QEMU's monitor stopped answering probes during a long wait
  *
- * The block layer adds its own subclasses (see src/block/errors.ts and src/jobs/errors.ts).
+ * The ground floor: this file imports nothing. The block and job layers add their own subclasses
+ * (src/block/errors.ts, src/jobs/errors.ts).
  * Every constructor takes `{ cause }` so the original error is never lost.
  */
 
