@@ -2,28 +2,15 @@
 // `commit vda --active --pivot --verbose`; base then holds every byte the guest saw and runs alone.
 import path from 'node:path';
 import t from 'tap';
-import { qemuIo, resolveDisk } from '../src/index.js';
-import { startQemu, tempDir } from './helpers/qemu.js';
+import { qemuIo, resolveDisk } from '../src/internal.js';
+import { tempDir } from './helpers/qemu.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';
-import { createImage } from '../src/transport/qemu-img.js';
+import { startBaseOnlyGuest } from './helpers/base-guest.js';
 
 t.test('snapshot ×3 then commit --active --pivot --verbose on a virtio guest', async (t) => {
   const dir = tempDir(t);
   const cli = path.join(dir, 'cli.sock');
-  const base = path.join(dir, 'base.raw');
-  await createImage(base, { format: 'raw', size: '12M' });
-  await qemuIo(base, ['write -P 0x41 0 4M'], { format: 'raw' });
-  const { client, qemu } = await startQemu(t, {
-    dir,
-    machine: 'pc',
-    args: [
-      '-accel', 'tcg', '-m', '64',
-      '-blockdev', JSON.stringify({ driver: 'file', filename: base, 'node-name': 'base-file' }),
-      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device', 'virtio-blk-pci,id=vda,drive=base',
-      ...extraMonitorArgs(cli),
-    ],
-  });
+  const { client, qemu, base } = await startBaseOnlyGuest(t, dir, { extraArgs: extraMonitorArgs(cli) });
   const domblklist = await runCli(['blocks', '--socket', cli]);
   t.match(domblklist.stdout, new RegExp(`vda\\s+${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'blocks should list vda on base.raw');
   const writes: Array<[string, number, number, number]> = [['sn1.qcow2', 2, 4, 0x42], ['sn2.qcow2', 5, 4, 0x43], ['cur.qcow2', 8, 2, 0x44]];

@@ -4,28 +4,19 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { createImage, qemuIo, resolveDisk } from '../src/index.js';
-import { expectedView, readChecks, type Layer } from './helpers/chain.js';
+import { qemuIo, resolveDisk } from '../src/internal.js';
+import { buildRelativeChain, expectedView, readChecks, type Layer } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { startTwoDiskGuest } from './helpers/two-disks.js';
+import { startBaseOnlyGuest } from './helpers/base-guest.js';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 t.test('relative backing names: seed B by the names the images record, then seed A, both with --delete', async (t) => {
   const dir = tempDir(t);
   const cli = path.join(dir, 'cli.sock');
-  const names = ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'];
-  const writes: Array<[number, number, number]> = [[0, 4, 0x41], [2, 4, 0x42], [5, 4, 0x43], [8, 2, 0x44]];
-  const layers: Layer[] = [];
-  for (const [i, name] of names.entries()) {
-    const file = path.join(dir, name);
-    const format = i === 0 ? 'raw' : 'qcow2';
-    await createImage(file, i === 0 ? { format, size: '12M' } : { format, backing: names[i - 1]!, backingFormat: i === 1 ? 'raw' : 'qcow2' });
-    const [off, len, pat] = writes[i]!;
-    await qemuIo(file, [`write -P ${pat} ${off}M ${len}M`], { format });
-    layers.push({ file, format, writes: [[off, len, pat]] });
-  }
+  const layers = await buildRelativeChain(dir);
   const { client, qemu } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
   const first = await runCli(['commit', 'drive0', '--base', 'base.raw', '--top', 'b.qcow2', '--wait', '--delete', '--socket', cli]);
   t.equal(first.code, 0, `intermediate commit by relative names; stderr: ${first.stderr}`);
@@ -43,20 +34,7 @@ t.test('relative backing names: seed B by the names the images record, then seed
 t.test('a chain built by live snapshots (the CLI\'s snapshot) under a virtio guest: seed A by the disk\'s source path', async (t) => {
   const dir = tempDir(t);
   const cli = path.join(dir, 'cli.sock');
-  const base = path.join(dir, 'base.raw');
-  await createImage(base, { format: 'raw', size: '12M' });
-  await qemuIo(base, ['write -P 0x41 0 4M'], { format: 'raw' });
-  const { client, qemu } = await startQemu(t, {
-    dir,
-    machine: 'pc',
-    args: [
-      '-accel', 'tcg',
-      '-blockdev', JSON.stringify({ driver: 'file', filename: base, 'node-name': 'base-file' }),
-      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device', 'virtio-blk-pci,id=vd0,drive=base',
-      ...extraMonitorArgs(cli),
-    ],
-  });
+  const { client, qemu, base } = await startBaseOnlyGuest(t, dir, { id: 'vd0', extraArgs: extraMonitorArgs(cli) });
   const layers: Layer[] = [{ file: base, format: 'raw', writes: [[0, 4, 0x41]] }];
   for (const [name, writes] of [['sn1', [[2, 4, 0x42]]], ['sn2', [[5, 4, 0x43]]], ['cur', [[0, 1, 0x44], [8, 2, 0x44]]]] as const) {
     const file = path.join(dir, `${name}.qcow2`);

@@ -4,9 +4,9 @@
 import path from 'node:path';
 import t from 'tap';
 import { createSnapshots, resolveDisk } from '../src/block/index.js';
-import { createImage, qemuIo } from '../src/transport/qemu-img.js';
 import { expectChainMatchesImages, hmpQemuIo, readChecksPass } from './helpers/block.js';
-import { startQemu, tempDir } from './helpers/qemu.js';
+import { tempDir } from './helpers/qemu.js';
+import { startBaseOnlyGuest } from './helpers/base-guest.js';
 
 /** The file alone, its backing cut off: holes read as zeros. */
 function alone(file: string, driver = 'qcow2'): string {
@@ -16,19 +16,7 @@ function alone(file: string, driver = 'qcow2'): string {
 
 t.test('snapshot, write, three times on a virtio disk on -blockdev', async (t) => {
   const dir = tempDir(t);
-  const base = path.join(dir, 'base.raw');
-  await createImage(base, { format: 'raw', size: '4M' });
-  await qemuIo(base, ['write -P 0x41 0 1M'], { format: 'raw' });
-  const { client } = await startQemu(t, {
-    dir,
-    machine: 'pc',
-    args: [
-      '-accel', 'tcg',
-      '-blockdev', JSON.stringify({ driver: 'file', filename: base, 'node-name': 'base-file' }),
-      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device', 'virtio-blk-pci,id=vda,drive=base',
-    ],
-  });
+  const { client, base } = await startBaseOnlyGuest(t, dir, { sizeMiB: 4, pattern: [0, 1, 0x41] });
 
   const files: string[] = [base];
   for (const [i, pattern] of [0x11, 0x12, 0x13].entries()) {

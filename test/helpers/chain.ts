@@ -63,3 +63,23 @@ export function blockdevChainArgs(layers: readonly Layer[], prefix = 'n'): strin
   });
   return args;
 }
+
+/**
+ * base.raw <- a.qcow2 <- b.qcow2 <- c.qcow2 in one folder with RELATIVE backing strings (as
+ * `qemu-img create -b a.qcow2` writes them), each layer holding one run: A at 0-4, B at 2-6, C at
+ * 5-9, D at 8-10 MiB. Returns the layers, base first.
+ */
+export async function buildRelativeChain(dir: string): Promise<Layer[]> {
+  const names = ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'];
+  const writes: Array<[number, number, number]> = [[0, 4, 0x41], [2, 4, 0x42], [5, 4, 0x43], [8, 2, 0x44]];
+  const layers: Layer[] = [];
+  for (const [i, name] of names.entries()) {
+    const file = path.join(dir, name);
+    const format = i === 0 ? 'raw' : 'qcow2';
+    await createImage(file, i === 0 ? { format, size: '12M' } : { format, backing: names[i - 1] as string, backingFormat: i === 1 ? 'raw' : 'qcow2' });
+    const [off, len, pat] = writes[i] as [number, number, number];
+    await qemuIo(file, [`write -P ${pat} ${off}M ${len}M`], { format });
+    layers.push({ file, format, writes: [[off, len, pat]] });
+  }
+  return layers;
+}
