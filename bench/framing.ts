@@ -4,13 +4,13 @@ import { StringDecoder } from 'node:string_decoder';
 import { parseJsonStream } from 'json-stream-es';
 import { LineFramer } from '../src/framing.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
-import { QmpClient } from '../src/protocol/client.js';
 import { buildSeedChain, blockdevChainArgs } from '../test/helpers/chain.js';
 import { captureRawStream } from '../test/helpers/raw-capture.js';
 import { fmt, interleave, report, stats } from './common.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { connect } from '../src/connect.js';
 
 /** Events, query-block-jobs replies during a running commit, and one query-qmp-schema reply, as QEMU sent them. */
 export async function captureRealisticStream(): Promise<Buffer> {
@@ -18,7 +18,7 @@ export async function captureRealisticStream(): Promise<Buffer> {
   const layers = await buildSeedChain(dir);
   const qemu = await QemuProcess.start({ dir, args: blockdevChainArgs(layers) });
   try {
-    await (await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }))).close();
+    await (await qemu.failIfExits(connect({ path: qemu.socketPath }))).close();
     const commands: object[] = [{ execute: 'qmp_capabilities' }, { execute: 'query-qmp-schema' }];
     commands.push({ execute: 'block-commit', arguments: { 'job-id': 'job0', device: 'n4', 'top-node': 'n3', 'base-node': 'n1', speed: 1024 } });
     for (let i = 0; i < 300; i++) commands.push({ execute: 'query-block-jobs', id: i });

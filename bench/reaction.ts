@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { resolveCommitRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
 import { CommitJob } from '../src/jobs/commit.js';
-import { QmpClient } from '../src/protocol/client.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { fmt, interleave, loadNote, report, stats, verdict } from './common.js';
 import type { ProxyReport, ProxyRoute } from './line-proxy.js';
 import { RawQmp } from './raw-qmp.js';
+import { connect } from '../src/connect.js';
 
 const DATA_MIB = Number(process.env.QBJ_REACTION_MIB ?? 0.25);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -67,7 +67,7 @@ export async function benchReaction(full: boolean): Promise<void> {
   let proxy: ChildProcess | undefined;
   try {
     // Wait for QEMU's monitor before the clients go through the proxy.
-    await (await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }))).close();
+    await (await qemu.failIfExits(connect({ path: qemu.socketPath }))).close();
     proxy = await startProxy(routes);
     const waiting = new Map<string, (latencyUs: number) => void>();
     proxy.on('message', (m: ProxyReport) => waiting.get(m.job)?.(m.latencyUs));
@@ -84,7 +84,7 @@ export async function benchReaction(full: boolean): Promise<void> {
     // In-library view for ours: READY's arrival in client.on('event') → block-job-complete in the traffic hook.
     const readySeen = new Map<string, bigint>();
     const inLibrary: number[] = [];
-    const ours = await QmpClient.connect({ path: routes[1]!.listen }, {
+    const ours = await connect({ path: routes[1]!.listen }, {
       traffic: (direction, message) => {
         if (direction !== 'out') return;
         const m = message as { execute?: string; arguments?: { device?: string } };

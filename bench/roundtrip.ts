@@ -3,10 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { QmpClient } from '../src/protocol/client.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { fmt, interleave, report, stats } from './common.js';
 import { RawQmp } from './raw-qmp.js';
+import { connect } from '../src/connect.js';
 
 type Call = () => Promise<unknown>;
 
@@ -44,7 +44,7 @@ export async function benchRoundTrip(full: boolean): Promise<void> {
     args: ['-chardev', `socket,id=raw,path=${rawSocket},server=on,wait=off`, '-mon', 'chardev=raw,mode=control'],
   });
   try {
-    const ours = await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }));
+    const ours = await qemu.failIfExits(connect({ path: qemu.socketPath }));
     const raw = await RawQmp.connect(rawSocket);
     const rows: string[][] = [];
     for (const inFlight of [1, 100]) {

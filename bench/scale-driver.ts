@@ -5,7 +5,7 @@
 import { resolveCommitRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
 import { CommitJob } from '../src/jobs/commit.js';
-import { QmpClient } from '../src/protocol/client.js';
+import { connect } from '../src/connect.js';
 
 export interface ScaleTarget {
   socket: string;
@@ -28,7 +28,7 @@ const reactionUs: number[] = [];
 // Keyed by QEMU and job id: every QEMU has its own commit-vd0 …
 const clients = await Promise.all(
   targets.map(async (target, q) => {
-    const client = await QmpClient.connect({ path: target.socket }, {
+    const client = await connect({ path: target.socket }, {
       traffic: (direction, message) => {
         if (direction !== 'out') return;
         const m = message as { execute?: string; arguments?: { device?: string } };

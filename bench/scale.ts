@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { QmpClient } from '../src/protocol/client.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { fmt, interleave, loadNote, report, stats, verdict } from './common.js';
 import { chainCopyArgs, makeTemplateChain } from './reaction.js';
 import type { ScaleOutcome, ScaleTarget } from './scale-driver.js';
+import { connect } from '../src/connect.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -61,7 +61,7 @@ export async function benchScale(full: boolean): Promise<void> {
         targets.push({ socket: qemu.socketPath, disks });
       }
       // Every monitor answers before the clock starts.
-      await Promise.all(qemus.map(async (q) => (await q.failIfExits(QmpClient.connect({ path: q.socketPath }))).close()));
+      await Promise.all(qemus.map(async (q) => (await q.failIfExits(connect({ path: q.socketPath }))).close()));
       const outcome = await drive(targets);
       (reaction[jobs] ??= []).push(...outcome.reactionUs);
       (rss[jobs] ??= []).push(outcome.maxRssKiB / 1024);

@@ -17,6 +17,7 @@ import { createImage, qemuIo } from '../src/transport/qemu-img.js';
 import { QemuProcess, qemuVersionLine } from '../src/transport/qemu-process.js';
 import { startRecorder } from './recorder.js';
 import { controllerScenarios } from './controller-scenarios.js';
+import { connect } from '../src/connect.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** From dist/mock-qmp or mock-qmp alike. */
@@ -286,7 +287,7 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
     });
     // QEMU may not listen yet: the client's connect retries, and so the recorder only dials upstream once QEMU is up.
     await qemu.failIfExits(waitForSocket(qemu.socketPath));
-    const client = await QmpClient.connect({ path: path.join(dir, 'rec.sock') }, { connectTimeoutMs: 15_000, negotiate: scenario.negotiate ?? true });
+    const client = await connect({ path: path.join(dir, 'rec.sock') }, { connectTimeoutMs: 15_000, negotiate: scenario.negotiate ?? true });
     try {
       await scenario.run({ client, qemu, chain });
     } finally {
@@ -305,7 +306,7 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
 
 async function waitForSocket(socketPath: string): Promise<void> {
   // A QmpClient connect retries until QEMU listens; closing it right away frees the single monitor slot.
-  const probe = await QmpClient.connect({ path: socketPath }, { connectTimeoutMs: 15_000, negotiate: false });
+  const probe = await connect({ path: socketPath }, { connectTimeoutMs: 15_000, negotiate: false });
   await probe.close();
 }
 

@@ -9,7 +9,7 @@ import { ByteStream, connectStream, listenStreams, type StreamListener } from '.
 import type { SocketAddress } from '../src/transport/socket.js';
 import { InputParser } from './input.js';
 import { TraceWriter } from './trace.js';
-import { checkTraceTarget } from './trace-file.js';
+import { checkTraceTarget } from '../src/trace/file.js';
 
 export interface RecorderOptions {
   /** The real QEMU monitor socket (path) or TCP address. */

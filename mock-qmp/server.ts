@@ -9,7 +9,7 @@ import { ByteStream, listenStreams } from '../src/transport/byte-stream.js';
 import type { SocketAddress } from '../src/transport/socket.js';
 import { FaultPlan, type Fault } from './faults.js';
 import { InputParser } from './input.js';
-import { redactArguments } from './redact.js';
+import { redactArguments } from '../src/trace/redact.js';
 import { canonical, commandName, compile, findForward, findNearest, isObject, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
 import { createsJob, jobNameOf, JobNames } from './job-names.js';
 import { setLongTimeout, type LongTimer } from '../src/util/timers.js';

@@ -5,12 +5,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { QmpMessage } from '../src/framing.js';
 import type { TrafficDirection } from '../src/protocol/client.js';
-import { TraceFormatError, type Trace, type TraceEndReason, type TraceHeader } from './trace.js';
+import { MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES, TraceFormatError, type Trace, type TraceEndReason, type TraceHeader } from '../src/trace/format.js';
 
-/** A trace file larger than this is refused before it is read (the fixtures are a few KB to a few MB). */
-export const MAX_TRACE_BYTES = 256 * 1024 * 1024;
-/** One line (one QMP message) larger than this is refused: the client's own message limit. */
-export const MAX_TRACE_LINE_BYTES = 64 * 1024 * 1024;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

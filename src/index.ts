@@ -1,11 +1,11 @@
-// The public surface of qmp-blockjob. Everything a caller needs is exported from here.
+// The front door of qmp-blockjob: what docs/api.md documents. Tests and tools that need more use
+// qmp-blockjob/internal; process launchers for tests are in qmp-blockjob/testing.
+export { connect, type ConnectTarget } from './connect.js';
 export {
   QmpClient,
   ConnectionState,
-  DEFAULT_COMMAND_TIMEOUT_MS,
   type QmpClientOptions,
   type QmpClientEvents,
-  type ConnectTarget,
   type CommandOptions,
   type EventWaitOptions,
   type EventStreamOptions,
@@ -16,10 +16,8 @@ export {
   QmpError,
   ConnectError,
   ProtocolError,
-  EventOverflowError,
-  MalformedMessageError,
-  OversizedMessageError,
   NotQmpServerError,
+  EventOverflowError,
   QmpCommandError,
   ConnectionClosedError,
   StateError,
@@ -28,45 +26,22 @@ export {
   MonitorUnresponsiveError,
   type QmpErrorOptions,
 } from './errors.js';
-export { EventHistory, matchesFilter, type EventFilter } from './protocol/events.js';
-export { LineFramer, DEFAULT_MAX_MESSAGE_BYTES, type QmpMessage } from './framing.js';
 export type { Transport, TransportHandlers, ConnectOptions } from './transport/transport.js';
-export { SocketTransport, describeAddress, type SocketAddress } from './transport/socket.js';
-export * from './qapi/types.js';
-export { qmpSchema, commandHasArgument, isProtocolDriver, type QmpSchema } from './protocol/capabilities.js';
+export type { SocketAddress } from './transport/socket.js';
+export type { VirshTransportOptions } from './transport/virsh/transport.js';
+export type * from './qapi/types.js';
+export { commandHasArgument } from './protocol/capabilities.js';
 export type { WaitOptions } from './util/wait.js';
 export type { LivenessOptions } from './protocol/liveness.js';
-export { MAX_TIMER_MS, setLongTimeout, timeoutSignal, type LongTimer } from './util/timers.js';
-export { QemuProcess, type QemuLaunchOptions, type QemuExit } from './transport/qemu-process.js';
-export {
-  ImageToolError,
-  createImage,
-  qemuIo,
-  compareImages,
-  imageChain,
-  convertImage,
-  type CreateImageOptions,
-  type QemuIoOptions,
-  type ImageInfoJson,
-} from './transport/qemu-img.js';
-export * from './block/index.js';
-export * from './jobs/index.js';
-export {
-  VirshTransport,
-  connectVirsh,
-  parseEventLine,
-  VirshError,
-  type VirshTransportOptions,
-  type VirshConnectInfo,
-  type VirshTarget,
-} from './transport/virsh/index.js';
-export {
-  domblklist,
-  dumpxml,
-  libvirtDiskIndices,
-  parseDomainDisks,
-  parseDomblklist,
-  LibvirtDiskError,
-  type LibvirtDisk,
-  type LibvirtImage,
-} from './transport/libvirt.js';
+export { listDisks, resolveDisk, findDisk, diskLabel, type BlockQueryClient, type ChainQueryOptions } from './block/chain.js';
+export { resolveCommitRange, type CommitRangeSpec } from './block/address.js';
+export { createSnapshots, type SnapshotSpec, type SnapshotOptions } from './block/snapshot.js';
+export type { ChainLayer, DiskChain, CommitRange, InvalidatedImages } from './block/types.js';
+export * from './block/errors.js';
+export { CommitJob, type CommitResult, type AttachTarget } from './jobs/commit.js';
+export type { CommitOptions, CommitOnError } from './jobs/commit-options.js';
+export type { JobOutcome, JobResult, JobTimings, JobProgress, AttachOptions } from './jobs/types.js';
+export type { JobStateChange, JobStateEvents, JobIoError, TransitionAnomaly } from './jobs/state.js';
+export { invalidatedBy } from './jobs/invalidated.js';
+export { deleteCommittedImages } from './jobs/delete.js';
+export * from './jobs/errors.js';

@@ -2,12 +2,12 @@
 // is no crash: no EPIPE stack trace, the commit still pivots, and the exit status is the job's.
 import path from 'node:path';
 import t from 'tap';
-import { resolveDisk } from '../src/index.js';
+import { resolveDisk } from '../src/internal.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, startCli, waitForLine } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { eventsCliWithTrigger } from './helpers/events-cli.js';
-import { qemuIo } from '../src/index.js';
+import { qemuIo } from '../src/internal.js';
 
 const noCrash = /EPIPE|Unhandled|\n\s+at /;
 

@@ -4,7 +4,7 @@
 // reads right. Here QEMU did pivot, which the test checks through its own monitor.
 import path from 'node:path';
 import t from 'tap';
-import { resolveDisk } from '../src/index.js';
+import { resolveDisk } from '../src/internal.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';
 import { startFaultProxy } from './helpers/fault-proxy.js';

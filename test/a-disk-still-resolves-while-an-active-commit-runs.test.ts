@@ -5,7 +5,7 @@ import t from 'tap';
 import { resolveDisk, type DiskChain } from '../src/block/index.js';
 import { blockdevChainArgs, buildSeedChain } from './helpers/chain.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
-import type { QmpClient } from '../src/index.js';
+import type { QmpClient } from '../src/internal.js';
 
 async function filterDrivers(client: QmpClient): Promise<string[]> {
   const nodes = await client.execute('query-named-block-nodes', { flat: true });

@@ -4,10 +4,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { QmpClient } from '../src/index.js';
 import { startFaultProxy } from './helpers/fault-proxy.js';
 import { runCli } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
+import { connect } from '../src/connect.js';
 
 const isGreeting = (line: string): boolean => 'QMP' in (JSON.parse(line) as object);
 
@@ -36,7 +36,7 @@ t.test('a peer that is not QMP is named by what it sent, at once', async (t) => 
     t.ok(took < 5000, `connection ${connection}: should fail at once, not after the connect timeout; took ${took} ms`);
   }
   // QEMU itself was never harmed: a direct connection works.
-  const direct = await QmpClient.connect({ path: qemu.socketPath });
+  const direct = await connect({ path: qemu.socketPath });
   t.teardown(() => direct.close());
   t.type((await direct.execute('query-status')).status, 'string', 'QEMU answers directly');
 });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { createSnapshots, listDisks } from '../src/block/index.js';
-import { QmpCommandError } from '../src/index.js';
+import { QmpCommandError } from '../src/internal.js';
 import { expectedView, readChecks } from './helpers/chain.js';
 import { readChecksPass } from './helpers/block.js';
 import { startTwoDiskGuest } from './helpers/two-disks.js';

@@ -4,7 +4,7 @@
 // client between reading it and block-commit is refused before anything starts.
 import path from 'node:path';
 import t from 'tap';
-import { CommitJob, resolveCommitRange, resolveDisk, ChainChangedError } from '../src/index.js';
+import { CommitJob, resolveCommitRange, resolveDisk, ChainChangedError } from '../src/internal.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, jsonLines, runCli } from './helpers/cli.js';
 import { blkdebugChainArgs } from './helpers/jobs.js';

@@ -2,11 +2,12 @@
 // --command-timeout with a typed error instead of waiting forever, and a commit waiting for READY
 // says the monitor went silent. The job is left as it was: once QEMU runs again it is still there.
 import t from 'tap';
-import { QmpClient, resolveDisk } from '../src/index.js';
+import { resolveDisk } from '../src/internal.js';
 import { startFaultProxy, freezeQemuAfter } from './helpers/fault-proxy.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { runCli } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
+import { connect } from '../src/connect.js';
 
 const isReply = (line: string): boolean => 'return' in (JSON.parse(line) as object);
 
@@ -75,7 +76,7 @@ t.test('commit waiting for READY fails with "monitor has not answered" when QEMU
   t.match(result.stderr, /^error: QEMU's monitor has not answered for 1 s \(unix:.*proxy\.sock\)/m, 'the error should say the monitor went silent');
   t.notMatch(result.stderr, /\n\s+at /, 'no stack trace');
   // QEMU runs again: the job is still there, untouched, and can be aborted.
-  const after = await QmpClient.connect({ path: qemu.socketPath }, { connectTimeoutMs: 10_000 });
+  const after = await connect({ path: qemu.socketPath }, { connectTimeoutMs: 10_000 });
   t.teardown(() => after.close());
   const jobs = await after.execute('query-block-jobs');
   t.same(jobs.map((j) => j.device), ['commit-drive0'], 'the job should still be there after the freeze');

@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { QmpClient } from '../src/index.js';
 import { CommitJob, JobVanishedError } from '../src/jobs/index.js';
 import { compareImages } from '../src/transport/qemu-img.js';
 import { buildSeedChain } from './helpers/chain.js';
@@ -13,6 +12,7 @@ import { driveArgs, flatCopy, withoutBlips } from './helpers/jobs.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { driveDisk, rangeOf } from './helpers/range.js';
 import { resolveDisk } from '../src/block/index.js';
+import { connect } from '../src/connect.js';
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'commit-child.js');
 
@@ -42,7 +42,7 @@ t.test('reattach after the controller was killed', async (t) => {
   child.kill('SIGKILL');
   await exited;
 
-  const client = await QmpClient.connect({ path: second }, { connectTimeoutMs: 10_000 });
+  const client = await connect({ path: second }, { connectTimeoutMs: 10_000 });
   t.teardown(() => client.close());
   await t.rejects(CommitJob.attach(client, { jobId: 'no-such-job' }), JobVanishedError, 'attaching to an unknown id says the outcome is unknown');
   const job = await CommitJob.attach(client, { range });

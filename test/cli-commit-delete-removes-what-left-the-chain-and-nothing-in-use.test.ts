@@ -5,7 +5,7 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test as Tap } from 'tap';
-import { qemuIo, resolveDisk } from '../src/index.js';
+import { qemuIo, resolveDisk } from '../src/internal.js';
 import { CommitJob, deleteCommittedImages, ImageDeletionError } from '../src/jobs/index.js';
 import { resolveCommitRange } from '../src/block/index.js';
 import { startQemu, tempDir } from './helpers/qemu.js';

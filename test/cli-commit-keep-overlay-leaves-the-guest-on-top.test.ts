@@ -1,7 +1,7 @@
 // `commit --active --keep-overlay`: base gets everything, the guest stays on its top image, unchanged.
 import path from 'node:path';
 import t from 'tap';
-import { resolveDisk, qemuIo } from '../src/index.js';
+import { resolveDisk, qemuIo } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';

@@ -2,7 +2,7 @@
 // names, on -drive and bare -blockdev chains: the chain becomes base <- top, the guest view unchanged.
 import path from 'node:path';
 import t from 'tap';
-import { listDisks, findDisk, qemuIo } from '../src/index.js';
+import { listDisks, findDisk, qemuIo } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain, blockdevChainArgs, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';

@@ -3,7 +3,7 @@
 // not active"), instead of silently running an intermediate commit; the chain stays as it was.
 import path from 'node:path';
 import t from 'tap';
-import { resolveDisk } from '../src/index.js';
+import { resolveDisk } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';

@@ -2,7 +2,7 @@
 // guest stays on top with its content unchanged.
 import path from 'node:path';
 import t, { type Test as Tap } from 'tap';
-import { resolveDisk, qemuIo } from '../src/index.js';
+import { resolveDisk, qemuIo } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, jsonLines, runCli, startCli, waitForLine } from './helpers/cli.js';

@@ -1,9 +1,9 @@
 // `qmp-blockjob events` streams events live: human lines like virsh --timestamp, or one JSON object per line.
 import path from 'node:path';
 import t from 'tap';
-import { QmpClient } from '../src/index.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { finished, startCli, waitForLine } from './helpers/cli.js';
+import { connect } from '../src/connect.js';
 
 t.test('events --count 2 --json prints STOP and RESUME caused through a second monitor', async (t) => {
   const dir = tempDir(t);
@@ -13,7 +13,7 @@ t.test('events --count 2 --json prints STOP and RESUME caused through a second m
   const child = startCli(['events', '--socket', qemu.socketPath, '--json', '--count', '2', '--filter', 'stop', '--filter', 'RESUME']);
   t.teardown(() => child.kill('SIGKILL'));
   await waitForLine(child, (line) => line.includes('"listening"'));
-  const other = await QmpClient.connect({ path: second });
+  const other = await connect({ path: second });
   t.teardown(() => other.close());
   const done = finished(child);
   await other.execute('stop');
@@ -32,7 +32,7 @@ t.test('events without --json prints virsh-style lines and stops on SIGINT', asy
   await client.close();
   const child = startCli(['events', '--socket', qemu.socketPath]);
   t.teardown(() => child.kill('SIGKILL'));
-  const other = await QmpClient.connect({ path: second });
+  const other = await connect({ path: second });
   t.teardown(() => other.close());
   // Without --json there is no "listening" line: repeat stop/cont until one STOP line shows.
   const seen = waitForLine(child, (line) => / event STOP: <null>$/.test(line));

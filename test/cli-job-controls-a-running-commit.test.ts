@@ -1,7 +1,7 @@
 // `jobs` lists a running commit; `job DISK --bandwidth/--pause/--resume/--info/--pivot` act on it, as virsh blockjob does.
 import path from 'node:path';
 import t from 'tap';
-import { resolveDisk } from '../src/index.js';
+import { resolveDisk } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, jsonLines, runCli } from './helpers/cli.js';

@@ -1,28 +1,20 @@
 // Faults injected into a real QEMU conversation: each gives a typed error or a warning, never a hang.
 import t, { type Test } from 'tap';
-import {
-  AbortedError,
-  ConnectError,
-  ConnectionClosedError,
-  ProtocolError,
-  QmpClient,
-  QmpTimeoutError,
-  type QmpClientOptions,
-  type QmpError,
-} from '../src/index.js';
+import { AbortedError, ConnectError, ConnectionClosedError, ProtocolError, QmpTimeoutError, type QmpClientOptions, type QmpError } from '../src/internal.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { startFaultProxy, type FaultProxyOptions } from './helpers/fault-proxy.js';
 import { tempDir } from './helpers/qemu.js';
+import { connect } from '../src/connect.js';
 
 async function throughProxy(t: Test, faults: FaultProxyOptions, clientOptions: QmpClientOptions = {}) {
   const dir = tempDir(t);
   const qemu = await QemuProcess.start({ dir });
   t.teardown(async () => { qemu.kill(); await qemu.exited; });
   // Make sure QEMU listens before the proxy dials it (a first client, closed at once).
-  await (await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }))).close();
+  await (await qemu.failIfExits(connect({ path: qemu.socketPath }))).close();
   const proxy = await startFaultProxy(dir, qemu.socketPath, faults);
   t.teardown(() => proxy.close());
-  const connecting = QmpClient.connect({ path: proxy.path }, { connectTimeoutMs: 10_000, ...clientOptions });
+  const connecting = connect({ path: proxy.path }, { connectTimeoutMs: 10_000, ...clientOptions });
   return { qemu, connecting };
 }
 

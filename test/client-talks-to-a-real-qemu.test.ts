@@ -1,6 +1,6 @@
 // The client against a real qemu-system-x86_64: greeting, negotiation, typed replies, errors, events.
 import t from 'tap';
-import { QmpCommandError, ConnectionState, type QmpEvent } from '../src/index.js';
+import { QmpCommandError, ConnectionState, type QmpEvent } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain, blockdevChainArgs } from './helpers/chain.js';
 

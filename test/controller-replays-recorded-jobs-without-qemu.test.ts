@@ -3,10 +3,10 @@
 // id, and with another id that mock-qmp maps onto the recorded one. No QEMU runs here.
 import path from 'node:path';
 import t from 'tap';
-import { QmpClient } from '../src/index.js';
 import { startMockQmp } from '../mock-qmp/index.js';
 import { controllerScenarios } from '../mock-qmp/controller-scenarios.js';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
+import { connect } from '../src/connect.js';
 
 for (const set of fixtureSets()) for (const scenario of controllerScenarios) {
   for (const jobId of [undefined, 'another-name']) {
@@ -14,7 +14,7 @@ for (const set of fixtureSets()) for (const scenario of controllerScenarios) {
       const dir = tempDir(t);
       const mock = await startMockQmp({ trace: fixturePath(`${scenario.name}.jsonl`, set), socket: path.join(dir, 'mock.sock'), instant: true });
       t.teardown(() => mock.close());
-      const client = await QmpClient.connect({ path: mock.path! }, { connectTimeoutMs: 5000 });
+      const client = await connect({ path: mock.path! }, { connectTimeoutMs: 5000 });
       t.teardown(() => client.close());
       const summary = await scenario.run(client, {
         ...(jobId ? { jobId } : {}),

@@ -4,7 +4,7 @@
 // in a proxy until the CLI has had its Ctrl-C, then lets it through.
 import path from 'node:path';
 import t from 'tap';
-import { qemuIo, resolveDisk } from '../src/index.js';
+import { qemuIo, resolveDisk } from '../src/internal.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, startCli } from './helpers/cli.js';
 import { startFaultProxy } from './helpers/fault-proxy.js';

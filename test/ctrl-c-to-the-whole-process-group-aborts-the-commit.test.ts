@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { qemuIo } from '../src/transport/qemu-img.js';
-import { resolveDisk } from '../src/index.js';
+import { resolveDisk } from '../src/internal.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { cliPath, extraMonitorArgs, finished, jsonLines, runCli, waitForLine } from './helpers/cli.js';
 import { seedChainDomain } from './helpers/libvirt-chain.js';

@@ -1,6 +1,6 @@
 // Event delivery: the iterator listens from creation, `since` replays what came before, waits are bounded.
 import t from 'tap';
-import { ConnectionClosedError, QmpTimeoutError, type QmpEvent } from '../src/index.js';
+import { ConnectionClosedError, QmpTimeoutError, type QmpEvent } from '../src/internal.js';
 import { startQemu } from './helpers/qemu.js';
 
 t.test('an iterator created before a command sees the events it caused, in order', async (t) => {

@@ -1,7 +1,7 @@
 // The framer gives the same messages however the byte stream is cut: at every position, and byte by byte.
 import { readdirSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { LineFramer, MalformedMessageError, OversizedMessageError, type QmpMessage } from '../src/index.js';
+import { LineFramer, MalformedMessageError, OversizedMessageError, type QmpMessage } from '../src/internal.js';
 import { startQemu, tempDir, fixturePath, fixtureSets } from './helpers/qemu.js';
 import { buildSeedChain, blockdevChainArgs } from './helpers/chain.js';
 import { captureRawStream } from './helpers/raw-capture.js';

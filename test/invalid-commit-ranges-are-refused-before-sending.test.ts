@@ -8,7 +8,7 @@ import {
   ConflictingArgumentsError, DiskNotFoundError, ImageNotInChainError, InvalidCommitRangeError,
   listDisks, findDisk, resolveCommitRange, type CommitRangeSpec,
 } from '../src/block/index.js';
-import { QmpCommandError, type BlockCommitArguments } from '../src/index.js';
+import { QmpCommandError, type BlockCommitArguments } from '../src/internal.js';
 import { blockdevChainArgs, buildSeedChain } from './helpers/chain.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 

@@ -2,11 +2,11 @@
 import path from 'node:path';
 import t from 'tap';
 import type { ChainLayer, DiskChain } from '../src/block/types.js';
-import type { QmpClient } from '../src/index.js';
+import type { QmpClient } from '../src/internal.js';
 import { domblklist, dumpxml, libvirtDiskIndices, LibvirtDiskError, parseDomainDisks } from '../src/transport/libvirt.js';
 import { applyLibvirtIndices } from '../src/block/libvirt-indices.js';
 import { unwrapJsonFilename as plainFileName } from '../src/block/chain.js';
-import { connectVirsh } from '../src/transport/virsh/index.js';
+import { connectVirsh } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';

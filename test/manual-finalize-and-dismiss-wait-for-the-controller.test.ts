@@ -2,7 +2,7 @@
 // for our job-dismiss (after we read its error from query-jobs). The wire order proves it.
 import t from 'tap';
 import { CommitJob } from '../src/jobs/index.js';
-import type { QmpMessage } from '../src/index.js';
+import type { QmpMessage } from '../src/internal.js';
 import { compareImages } from '../src/transport/qemu-img.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { driveArgs, withoutBlips } from './helpers/jobs.js';

@@ -1,15 +1,16 @@
 // Each injected fault gives the client its documented error, never a hang.
 import t, { type Test } from 'tap';
-import { ConnectionClosedError, ProtocolError, QmpClient, QmpCommandError, QmpTimeoutError } from '../src/index.js';
+import { ConnectionClosedError, ProtocolError, QmpClient, QmpCommandError, QmpTimeoutError } from '../src/internal.js';
 import { parseFault, type Fault } from '../mock-qmp/index.js';
 import { fixturePath } from './helpers/qemu.js';
 import { readTrace, serveTrace } from './helpers/replay.js';
+import { connect as connectQmp } from '../src/connect.js';
 
 const trace = readTrace(fixturePath('active-commit-pivot.jsonl'));
 
 async function connect(t: Test, faults: Fault[], options: { maxMessageBytes?: number; negotiate?: boolean } = {}): Promise<QmpClient> {
   const server = await serveTrace(t, { trace, instant: true, faults });
-  const client = await QmpClient.connect({ path: server.path! }, { connectTimeoutMs: 5000, ...options });
+  const client = await connectQmp({ path: server.path! }, { connectTimeoutMs: 5000, ...options });
   t.teardown(() => client.close());
   return client;
 }

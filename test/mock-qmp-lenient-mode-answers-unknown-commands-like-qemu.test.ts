@@ -1,19 +1,20 @@
 // In the default (lenient) mode an unrecorded command gets QEMU's own CommandNotFound, repeated queries
 // are answered from the recording, and a command before negotiation gets QEMU's negotiation error.
 import t from 'tap';
-import { QmpClient, QmpCommandError } from '../src/index.js';
+import { QmpCommandError } from '../src/internal.js';
 import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { readTrace, serveTrace } from './helpers/replay.js';
+import { connect } from '../src/connect.js';
 
 for (const set of fixtureSets()) t.test(`${set}: unknown command, repeated query and pre-negotiation command`, async (t) => {
   const server = await serveTrace(t, { trace: readTrace(fixturePath('active-commit-pivot.jsonl', set)), instant: true });
-  const early = await QmpClient.connect({ path: server.path! }, { negotiate: false, connectTimeoutMs: 5000 });
+  const early = await connect({ path: server.path! }, { negotiate: false, connectTimeoutMs: 5000 });
   const refused = await early.execute('query-block-jobs').catch((e: unknown) => e);
   t.equal((refused as QmpCommandError).errorClass, 'CommandNotFound', 'a command before qmp_capabilities should be CommandNotFound');
   t.equal((refused as QmpCommandError).desc, "Expecting capabilities negotiation with 'qmp_capabilities'", 'with QEMU\'s text');
   await early.close();
 
-  const client = await QmpClient.connect({ path: server.path! }, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
+  const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
   t.teardown(() => client.close());
   const unknown = await client.execute('no-such-command').catch((e: unknown) => e);
   t.ok(unknown instanceof QmpCommandError, 'an unknown command should be a QmpCommandError');

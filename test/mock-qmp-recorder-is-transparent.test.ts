@@ -7,6 +7,7 @@ import { QemuProcess } from '../src/transport/qemu-process.js';
 import { tempDir } from './helpers/qemu.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { captureRawStream } from './helpers/raw-capture.js';
+import { connect } from '../src/connect.js';
 
 t.test('same bytes with and without the recorder', async (t) => {
   const dir = tempDir(t);
@@ -26,8 +27,7 @@ t.test('same bytes with and without the recorder', async (t) => {
     { execute: 'no-such-command', id: 'unknown' },
   ];
   // The first capture also waits for QEMU to listen (it retries nothing, so give QEMU a connect first).
-  const { QmpClient } = await import('../src/index.js');
-  await (await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }, { connectTimeoutMs: 15_000, negotiate: false }))).close();
+  await (await qemu.failIfExits(connect({ path: qemu.socketPath }, { connectTimeoutMs: 15_000, negotiate: false }))).close();
   const direct = await captureRawStream(qemu.socketPath, session);
   const out = path.join(dir, 'trace.jsonl');
   const recorder = await startRecorder({ upstream: qemu.socketPath, socket: path.join(dir, 'rec.sock'), out, note: 'transparency test' });

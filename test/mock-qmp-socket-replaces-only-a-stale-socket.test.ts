@@ -4,9 +4,9 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
-import { QmpClient } from '../src/index.js';
 import { fixturePath, tempDir } from './helpers/qemu.js';
 import { finished, startMockQmpCli } from './helpers/cli.js';
+import { connect } from '../src/connect.js';
 
 const serve = (socket: string) => startMockQmpCli(['serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', socket, '--instant']);
 const record = (socket: string, dir: string) => startMockQmpCli(['record', '--upstream', path.join(dir, 'none.sock'), '--socket', socket, '--out', path.join(dir, 'r.jsonl')]);
@@ -51,7 +51,7 @@ t.test('a stale socket (its server died) is replaced and served', async (t) => {
   t.teardown(() => second.kill('SIGKILL'));
   const line = await new Promise<string>((resolve) => second.stderr!.setEncoding('utf8').once('data', (d: string) => resolve(d)));
   t.match(line, /^mock-qmp: serving /, 'the new server should start');
-  const client = await QmpClient.connect({ path: stale });
+  const client = await connect({ path: stale });
   t.teardown(() => client.close());
   t.equal(client.greeting.QMP.version.qemu.major, 7, 'and answer on the replaced socket');
 });

@@ -1,16 +1,17 @@
 // --strict answers the first command that deviates from the recording with a GenericError naming the
 // trace line, what was expected and what came, reports it to onError, and ends the connection.
 import t from 'tap';
-import { QmpClient, QmpCommandError, type QmpError } from '../src/index.js';
+import { QmpCommandError, type QmpError } from '../src/internal.js';
 import { ReplayDeviationError } from '../mock-qmp/index.js';
 import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { readTrace, serveTrace } from './helpers/replay.js';
+import { connect } from '../src/connect.js';
 
 for (const set of fixtureSets()) t.test(`${set}: a wrong command in strict mode is a clear error reply and an onError report`, async (t) => {
   const errors: QmpError[] = [];
   const file = fixturePath('active-commit-pivot.jsonl', set);
   const server = await serveTrace(t, { trace: readTrace(file), instant: true, strict: true, onError: (e) => errors.push(e) });
-  const client = await QmpClient.connect({ path: server.path! }, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
+  const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
   t.teardown(() => client.close());
   const error = await client.execute('block-job-complete', { device: 'commit-job' }).catch((e: unknown) => e);
   t.ok(error instanceof QmpCommandError, `expected a QmpCommandError, got ${String(error)}`);

@@ -1,16 +1,16 @@
 // createTraceSink, given to QmpClient as `traffic`, writes a valid trace of the session that replays.
 import path from 'node:path';
 import t from 'tap';
-import { QmpClient } from '../src/index.js';
 import { createTraceSink } from '../mock-qmp/index.js';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
 import { playCommands, readTrace, recordedCommands, recordedEvents, serveTrace } from './helpers/replay.js';
+import { connect } from '../src/connect.js';
 
 for (const set of fixtureSets()) t.test(`${set}: a client session written through the traffic option`, async (t) => {
   const server = await serveTrace(t, { trace: readTrace(fixturePath('active-commit-pivot.jsonl', set)), instant: true });
   const file = path.join(tempDir(t), 'client.jsonl');
   const sink = createTraceSink(file, { note: 'client-side trace', command: 'test' });
-  const client = await QmpClient.connect({ path: server.path! }, { traffic: sink.sink, connectTimeoutMs: 5000 });
+  const client = await connect({ path: server.path! }, { traffic: sink.sink, connectTimeoutMs: 5000 });
   const since = client.eventCursor();
   await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job' });
   await client.waitForEvent('BLOCK_JOB_READY', undefined, { since, timeoutMs: 5000 });

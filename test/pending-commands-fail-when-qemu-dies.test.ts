@@ -1,6 +1,6 @@
 // QEMU killed while commands are in flight: every pending command is rejected promptly, close fires once.
 import t from 'tap';
-import { ConnectionClosedError, ConnectionState } from '../src/index.js';
+import { ConnectionClosedError, ConnectionState } from '../src/internal.js';
 import { startQemu } from './helpers/qemu.js';
 
 t.test('SIGKILL to QEMU rejects all pending commands with ConnectionClosedError', async (t) => {

@@ -2,7 +2,7 @@
 // switch nothing. The library and the CLI refuse to call that a pivot, and say what to do instead.
 import path from 'node:path';
 import t from 'tap';
-import { CommitJob, JobStateError, resolveCommitRange, resolveDisk } from '../src/index.js';
+import { CommitJob, JobStateError, resolveCommitRange, resolveDisk } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain, blockdevChainArgs } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';

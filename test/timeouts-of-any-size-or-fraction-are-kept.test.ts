@@ -3,7 +3,7 @@
 // range", none fires at once, and a commit with such a --timeout still aborts (or finishes) its job.
 import path from 'node:path';
 import t, { type Test as Tap } from 'tap';
-import { QmpTimeoutError, resolveDisk } from '../src/index.js';
+import { QmpTimeoutError, resolveDisk } from '../src/internal.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';

@@ -4,7 +4,7 @@
 import { readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { createImage } from '../src/index.js';
+import { createImage } from '../src/internal.js';
 import { readTrace } from '../mock-qmp/index.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { finished, runCli, startMockQmpCli } from './helpers/cli.js';

@@ -1,6 +1,6 @@
 // A missing virsh, a refused libvirt connection or an unknown domain is a ConnectError within seconds, with no child left.
 import t, { type Test } from 'tap';
-import { ConnectError } from '../src/index.js';
+import { ConnectError } from '../src/internal.js';
 import { VirshTransport } from '../src/transport/virsh/index.js';
 import { libvirtOrSkip, LIBVIRT_URI, uniqueDomainName } from './helpers/libvirt.js';
 

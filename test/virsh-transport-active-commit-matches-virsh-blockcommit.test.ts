@@ -2,8 +2,8 @@
 // transport give the same image content as libvirt's own snapshot-create-as + blockcommit --active --pivot.
 import path from 'node:path';
 import t from 'tap';
-import type { QmpEvent } from '../src/index.js';
-import { connectVirsh } from '../src/transport/virsh/index.js';
+import type { QmpEvent } from '../src/internal.js';
+import { connectVirsh } from '../src/connect.js';
 import { compareImages, qemuIo } from '../src/transport/qemu-img.js';
 import { createDomain, hmp, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { tempDir } from './helpers/qemu.js';

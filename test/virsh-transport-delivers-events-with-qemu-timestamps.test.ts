@@ -1,7 +1,7 @@
 // Through libvirt, STOP/RESUME arrive as QMP events with their names, data and QEMU's microsecond timestamps.
 import t from 'tap';
-import type { QmpEvent } from '../src/index.js';
-import { connectVirsh } from '../src/transport/virsh/index.js';
+import type { QmpEvent } from '../src/internal.js';
+import { connectVirsh } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';

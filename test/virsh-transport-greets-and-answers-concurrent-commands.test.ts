@@ -1,7 +1,7 @@
 // Through libvirt: the greeting is built from query-version, and 50 concurrent commands each get their own reply.
 import t from 'tap';
-import { QmpCommandError, ConnectionState } from '../src/index.js';
-import { connectVirsh } from '../src/transport/virsh/index.js';
+import { QmpCommandError, ConnectionState } from '../src/internal.js';
+import { connectVirsh } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';

@@ -1,7 +1,7 @@
 // Domain names with spaces and quotes, and JSON with quotes and non-ASCII, pass through virsh unchanged (no shell anywhere).
 import t from 'tap';
-import { QmpCommandError } from '../src/index.js';
-import { connectVirsh } from '../src/transport/virsh/index.js';
+import { QmpCommandError } from '../src/internal.js';
+import { connectVirsh } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI, uniqueDomainName } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';

@@ -1,7 +1,7 @@
 // Through libvirt, QEMU's error replies (virsh exits 0 for them) become QmpCommandError with QEMU's class and desc.
 import t from 'tap';
-import { QmpCommandError, ConnectionState } from '../src/index.js';
-import { connectVirsh } from '../src/transport/virsh/index.js';
+import { QmpCommandError, ConnectionState } from '../src/internal.js';
+import { connectVirsh } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';

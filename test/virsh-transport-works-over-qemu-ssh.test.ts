@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { connectVirsh } from '../src/transport/virsh/index.js';
+import { connectVirsh } from '../src/connect.js';
 import { createDomain, libvirtOrSkip } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { repoRoot, tempDir } from './helpers/qemu.js';

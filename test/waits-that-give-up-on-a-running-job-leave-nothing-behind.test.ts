@@ -2,7 +2,7 @@
 // leave no handler behind: 20,000 abandoned waits keep the heap flat (they once kept ~3 KB each
 // until the job ended).
 import t from 'tap';
-import { CommitJob, QmpTimeoutError, AbortedError } from '../src/index.js';
+import { CommitJob, QmpTimeoutError, AbortedError } from '../src/internal.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { heapAfterGc } from './helpers/heap.js';
 import { startQemu, tempDir } from './helpers/qemu.js';

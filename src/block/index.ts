@@ -17,14 +17,4 @@ export {
 } from './chain.js';
 export { resolveLayer, resolveCommitRange, validateRangeSpec, layersBetween, positionOf, type CommitRangeSpec } from './address.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
-export {
-  BlockError,
-  DiskNotFoundError,
-  ImageNotInChainError,
-  InvalidCommitRangeError,
-  ConflictingArgumentsError,
-  ChainResolutionError,
-  ChainChangedError,
-  SnapshotTargetExistsError,
-  InvalidSnapshotSpecError,
-} from './errors.js';
+export * from './errors.js';

@@ -1,6 +1,7 @@
 import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
+import { connect } from '../connect.js';
 
 export interface CliConnection {
   client: QmpClient;
@@ -19,9 +20,9 @@ export async function connectFromOptions(
   // The trace writer and the virsh transport load only when asked for: CLI start-up is part of every command.
   // Opened before connecting, so a path that cannot take a trace (it exists, a link, a FIFO) is refused
   // before anything is sent (see mock-qmp/trace-file.ts).
-  const words = global.trace && !global.traceSecrets ? (await import('../../mock-qmp/redact.js')).redactCommandLine(argv) : argv;
+  const words = global.trace && !global.traceSecrets ? (await import('../trace/redact.js')).redactCommandLine(argv) : argv;
   const trace = global.trace
-    ? (await import('../../mock-qmp/trace.js')).createTraceSink(global.trace, {
+    ? (await import('../trace/writer.js')).createTraceSink(global.trace, {
         command: `qmp-blockjob ${words.join(' ')}`,
         note: 'recorded by qmp-blockjob --trace',
         append: global.traceAppend,
@@ -33,15 +34,9 @@ export async function connectFromOptions(
   if (trace) options.traffic = trace.sink;
   let client: QmpClient;
   try {
-    if (global.socket) client = await QmpClient.connect({ path: global.socket }, options);
-    else if (global.tcp) client = await QmpClient.connect(global.tcp, options);
-    else if (global.domain) {
-      const { connectVirsh } = await import('../transport/virsh/index.js');
-      client = await connectVirsh(
-        { domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn },
-        options,
-      );
-    }
+    if (global.socket) client = await connect({ path: global.socket }, options);
+    else if (global.tcp) client = await connect(global.tcp, options);
+    else if (global.domain) client = await connect({ domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn }, options);
     else throw new UsageError('name the monitor: --socket PATH or --tcp HOST:PORT (or --domain NAME for a libvirt guest)');
   } catch (error) {
     await trace?.close();

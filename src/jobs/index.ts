@@ -19,16 +19,4 @@ export {
 export { defaultCommitJobId, findDiskJob, isActiveCommit } from './discovery.js';
 export { invalidatedBy, type CommitOutcome } from './invalidated.js';
 export { deleteCommittedImages, type DeletableResult } from './delete.js';
-export {
-  JobError,
-  JobOptionError,
-  JobCommandError,
-  JobAlreadyRunningError,
-  JobNotFoundError,
-  JobStateError,
-  JobFailedError,
-  JobVanishedError,
-  JobInterruptedError,
-  ImageDeletionError,
-  type JobErrorContext,
-} from './errors.js';
+export * from './errors.js';

@@ -23,7 +23,6 @@ import type {
   QmpGreeting,
   TypedEvent,
 } from '../qapi/types.js';
-import { SocketTransport, type SocketAddress } from '../transport/socket.js';
 import type { ConnectOptions, Transport } from '../transport/transport.js';
 import { checkTimeoutMs } from '../util/timers.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
@@ -61,8 +60,6 @@ export interface QmpClientOptions extends ConnectOptions {
   /** Receives every message both ways (for traces and debugging). */
   traffic?: TrafficSink;
 }
-
-export type ConnectTarget = SocketAddress | { transport: Transport };
 
 export interface CommandOptions extends WaitOptions {}
 
@@ -107,14 +104,13 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   }
 
   /**
-   * Connects to a QMP monitor, waits for the greeting and negotiates capabilities.
-   * `connectTimeoutMs` (default 10 s) bounds the whole sequence, retries included.
+   * Speaks QMP over an open transport: waits for the greeting and negotiates capabilities.
+   * `connectTimeoutMs` (default 10 s) bounds the whole sequence. Choosing and opening the transport
+   * (socket, TCP, libvirt) is `connect()`'s job (src/connect.ts).
    */
-  static async connect(target: ConnectTarget, options: QmpClientOptions = {}): Promise<QmpClient> {
+  static async open(transport: Transport, options: QmpClientOptions = {}): Promise<QmpClient> {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const startedAt = Date.now();
-    const transport =
-      'transport' in target ? target.transport : await SocketTransport.connect(target, options);
     const client = new QmpClient(transport, options);
     transport.start({
       onData: (chunk) => client.onData(chunk),

@@ -28,7 +28,7 @@ const STDERR_LIMIT = 64 * 1024;
 
 /**
  * A qemu-system (or qemu-storage-daemon) process with a QMP monitor on a UNIX socket. Used by `demo`, the tests and the
- * benchmarks; the monitor itself is reached with QmpClient.connect({ path: socketPath }).
+ * benchmarks; the monitor itself is reached with connect({ path: socketPath }).
  */
 export class QemuProcess {
   readonly socketPath: string;

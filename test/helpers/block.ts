@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import type { DiskChain } from '../../src/block/index.js';
-import type { QmpClient } from '../../src/index.js';
+import type { QmpClient } from '../../src/internal.js';
 import { imageChain } from '../../src/transport/qemu-img.js';
 import type { Layer } from './chain.js';
 

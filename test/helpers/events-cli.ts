@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Test } from 'tap';
-import { QmpClient } from '../../src/index.js';
 import { extraMonitorArgs, startCli, waitForLine } from './cli.js';
 import { startQemu, tempDir } from './qemu.js';
+import { connect } from '../../src/connect.js';
 
 /**
  * `qmp-blockjob events --json` on a QEMU with a second monitor, started and listening, plus a client on
@@ -18,7 +18,7 @@ export async function eventsCliWithTrigger(t: Test) {
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   await waitForLine(child, (line) => line.includes('"listening"'));
-  const trigger = await QmpClient.connect({ path: second });
+  const trigger = await connect({ path: second });
   t.teardown(() => trigger.close());
   return { child, trigger, stderr: () => stderr };
 }

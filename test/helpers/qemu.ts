@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { QmpClient, type QmpClientOptions } from '../../src/index.js';
+import { QmpClient, type QmpClientOptions } from '../../src/internal.js';
 import { QemuProcess } from '../../src/transport/qemu-process.js';
+import { connect } from '../../src/connect.js';
 
 /** The repository root, from dist/test/helpers or test/helpers alike. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
@@ -57,7 +58,7 @@ export async function startQemu(
     qemu.kill('SIGKILL');
     await qemu.exited;
   });
-  const client = await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }, { connectTimeoutMs: 15_000, ...options.client }));
+  const client = await qemu.failIfExits(connect({ path: qemu.socketPath }, { connectTimeoutMs: 15_000, ...options.client }));
   t.teardown(() => client.close());
   return { qemu, client, dir };
 }

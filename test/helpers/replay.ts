@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { Test } from 'tap';
-import { QmpClient, QmpCommandError, type QmpEvent } from '../../src/index.js';
+import { QmpCommandError, type QmpEvent } from '../../src/internal.js';
 import { startMockQmp, readTrace, type MockQmpOptions, type MockQmpServer, type Trace } from '../../mock-qmp/index.js';
 import { tempDir } from './qemu.js';
+import { connect } from '../../src/connect.js';
 
 /** Starts a replay server on a socket in a temp folder; closed at teardown. */
 export async function serveTrace(t: Test, options: Omit<MockQmpOptions, 'socket' | 'tcp'>): Promise<MockQmpServer> {
@@ -56,7 +57,7 @@ export async function playCommands(
 ): Promise<ReplayResult> {
   const timeoutMs = options.timeoutMs ?? 5000;
   const negotiate = commands[0]?.name === 'qmp_capabilities';
-  const client = await QmpClient.connect({ path: socketPath }, { negotiate, connectTimeoutMs: 5000, commandTimeoutMs: timeoutMs });
+  const client = await connect({ path: socketPath }, { negotiate, connectTimeoutMs: 5000, commandTimeoutMs: timeoutMs });
   const events: Array<{ event: string; data: unknown }> = [];
   let closedByServer = false;
   let onProgress = (): void => {};

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { blockdevChainArgs, buildSeedChain, type Layer } from './chain.js';
-import type { QmpClientOptions } from '../../src/index.js';
+import type { QmpClientOptions } from '../../src/internal.js';
 import { startQemu, tempDir, type StartedQemu } from './qemu.js';
 
 /** A guest with two virtio disks: vda on a -drive (drive0), vdb on a -blockdev chain (m1…m4). */

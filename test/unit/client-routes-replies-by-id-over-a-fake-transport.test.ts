@@ -2,7 +2,7 @@
 // a reply to an id nobody sent is a warning (and dropped), an error without an id drops the
 // connection, and a closed transport rejects everything pending with ConnectionClosedError.
 import t from 'tap';
-import { QmpClient, ConnectionClosedError, QmpCommandError, type QmpError } from '../../src/index.js';
+import { QmpClient, ConnectionClosedError, QmpCommandError, type QmpError } from '../../src/internal.js';
 import { FakeTransport, GREETING, negotiatingTransport } from './helpers/fake-transport.js';
 
 t.test('replies in reverse order reach their own commands', async (t) => {
@@ -11,7 +11,7 @@ t.test('replies in reverse order reach their own commands', async (t) => {
     held.push(command);
     if (held.length === 3) for (const c of [...held].reverse()) transport.send({ return: { echo: c.execute }, id: c.id });
   });
-  const client = await QmpClient.connect({ transport });
+  const client = await QmpClient.open(transport);
   const results = await Promise.all(['query-status', 'query-version', 'query-block'].map((name) => client.execute(name as 'query-status')));
   t.same(results, [{ echo: 'query-status' }, { echo: 'query-version' }, { echo: 'query-block' }], 'each command got its own reply');
   await client.close();
@@ -22,7 +22,7 @@ t.test('a reply with an unknown id is a warning, and the stream goes on', async 
     transport.send({ return: {}, id: 987654 });
     transport.send({ return: { ok: true }, id: command.id });
   });
-  const client = await QmpClient.connect({ transport });
+  const client = await QmpClient.open(transport);
   const warnings: QmpError[] = [];
   client.on('warning', (w) => warnings.push(w));
   t.same(await client.execute('query-status'), { ok: true }, 'the real reply still arrives');
@@ -32,7 +32,7 @@ t.test('a reply with an unknown id is a warning, and the stream goes on', async 
 
 t.test('an error reply is a QmpCommandError with class, desc and the command', async (t) => {
   const transport = negotiatingTransport((command) => transport.send({ error: { class: 'DeviceNotActive', desc: "Block job 'x' not found" }, id: command.id }));
-  const client = await QmpClient.connect({ transport });
+  const client = await QmpClient.open(transport);
   const error = await client.execute('block-job-complete', { device: 'x' }).catch((e: unknown) => e);
   t.ok(error instanceof QmpCommandError, 'typed');
   t.same([(error as QmpCommandError).errorClass, (error as QmpCommandError).desc, (error as QmpCommandError).command], ['DeviceNotActive', "Block job 'x' not found", 'block-job-complete'], 'its fields');
@@ -41,7 +41,7 @@ t.test('an error reply is a QmpCommandError with class, desc and the command', a
 
 t.test('an error without an id means QEMU could not parse us: the connection is dropped', async (t) => {
   const transport = negotiatingTransport(() => transport.send({ error: { class: 'GenericError', desc: 'JSON parse error' } }));
-  const client = await QmpClient.connect({ transport });
+  const client = await QmpClient.open(transport);
   const closed = new Promise<Error | undefined>((resolve) => client.once('close', resolve));
   const error = await client.execute('query-status').catch((e: unknown) => e);
   t.ok(error instanceof ConnectionClosedError, `pending command rejected with ConnectionClosedError, got ${String(error)}`);
@@ -51,7 +51,7 @@ t.test('an error without an id means QEMU could not parse us: the connection is 
 
 t.test('a transport that closes rejects every pending command, once', async (t) => {
   const transport = negotiatingTransport(() => {});
-  const client = await QmpClient.connect({ transport });
+  const client = await QmpClient.open(transport);
   let closes = 0;
   client.on('close', () => { closes++; });
   const pending = Array.from({ length: 5 }, () => client.execute('query-status').catch((e: unknown) => e));
@@ -68,7 +68,7 @@ t.test('events before the greeting are kept, not an error', async (t) => {
   transport.onCommand = (c) => c.execute === 'qmp_capabilities' && transport.send({ return: {}, id: c.id });
   transport.send({ event: 'RESUME', data: {}, timestamp: { seconds: 1, microseconds: 0 } });
   transport.send(GREETING);
-  const client = await QmpClient.connect({ transport });
+  const client = await QmpClient.open(transport);
   t.same(client.recentEvents().map((e) => e.event), ['RESUME'], 'the early event is in the history');
   await client.close();
 });

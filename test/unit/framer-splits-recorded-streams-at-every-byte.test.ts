@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { LineFramer, OversizedMessageError, type QmpMessage } from '../../src/index.js';
+import { LineFramer, OversizedMessageError, type QmpMessage } from '../../src/internal.js';
 import { fixtureSets } from './helpers/recorded.js';
 
 function qemuStream(file: string): { bytes: Buffer; messages: QmpMessage[] } {

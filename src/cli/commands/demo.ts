@@ -5,10 +5,10 @@ import { resolveCommitRange } from '../../block/address.js';
 import { diskLabel, listDisks, resolveDisk } from '../../block/chain.js';
 import type { DiskChain } from '../../block/types.js';
 import { CommitJob } from '../../jobs/commit.js';
-import { QmpClient } from '../../protocol/client.js';
 import { QmpError } from '../../errors.js';
 import type { CliContext, CommandSpec } from '../context.js';
 import { showProgress } from './commit.js';
+import { connect } from '../../connect.js';
 
 const MIB = 1024 * 1024;
 const DISK_MIB = 64;
@@ -56,7 +56,7 @@ async function runDemo(context: CliContext, dir: string): Promise<number> {
     ],
   });
   try {
-    const client = await qemu.failIfExits(QmpClient.connect({ path: qemu.socketPath }, { signal, connectTimeoutMs: 30_000 }));
+    const client = await qemu.failIfExits(connect({ path: qemu.socketPath }, { signal, connectTimeoutMs: 30_000 }));
     try {
       const version = await client.execute('query-version');
       say(`Started QEMU ${version.qemu.major}.${version.qemu.minor}.${version.qemu.micro} (pid ${qemu.pid}), guest disk vda on base.raw`);

@@ -8,7 +8,7 @@
  * Members such as `key-secret`, `password-secret` or `passwordid` name a secret object: they are ids,
  * not secrets, and stay (replay matching needs them).
  */
-import type { QmpMessage } from '../src/framing.js';
+import type { QmpMessage } from '../framing.js';
 
 export const REDACTED = '<redacted>';
 

@@ -4,7 +4,7 @@
  * symbolic link, never block on a FIFO nobody reads, and be readable by its owner only (mode 0600).
  */
 import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync } from 'node:fs';
-import { QmpError } from '../src/errors.js';
+import { QmpError } from '../errors.js';
 
 /** The trace file cannot be used; says which file and why. */
 export class TraceFileError extends QmpError {
