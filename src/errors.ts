@@ -4,6 +4,7 @@
  *
  *   QmpError
  *    ├── ConnectError           the monitor could not be reached, or the greeting/negotiation failed
+ *    │    └── MonitorBusyError    it accepted but never greeted: another client holds it
  *    ├── ProtocolError          the peer sent something that is not QMP (bad JSON, oversized, no id)
  *    │    ├── MalformedMessageError   a line that is not a JSON object
  *    │    ├── OversizedMessageError   a message over maxMessageBytes
@@ -38,6 +39,18 @@ export class ConnectError extends QmpError {
   constructor(target: string, message: string, options?: QmpErrorOptions) {
     super(`cannot connect to ${target}: ${message}`, options);
     this.target = target;
+  }
+}
+
+/**
+ * The monitor accepted the connection but sent no greeting: QEMU serves one client per monitor and
+ * greets the next only when the first leaves, so another client holds it.
+ */
+export class MonitorBusyError extends ConnectError {
+  readonly waitedMs: number;
+  constructor(target: string, waitedMs: number, options?: QmpErrorOptions) {
+    super(target, `the QMP monitor is in use by another client (no greeting within ${waitedMs} ms; QEMU serves one client per monitor): close that client, add another -qmp monitor, or run it through 'qmp-blockjob share'`, options);
+    this.waitedMs = waitedMs;
   }
 }
 

@@ -42,6 +42,8 @@ export interface GlobalOptions {
   /** --trace-secrets: record secrets (object-add secret data, passwords) as sent. */
   traceSecrets: boolean;
   connectTimeoutMs: number;
+  /** --connect-timeout was given: wait that long for a greeting too (else a silent monitor is "in use" after 1 s). */
+  connectTimeoutExplicit: boolean;
   /** Timeout of every QMP command, and how long the monitor may stay silent during a long wait. */
   commandTimeoutMs: number;
   help: boolean;
@@ -91,6 +93,7 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
     traceAppend: values['trace-append'] === true,
     traceSecrets: values['trace-secrets'] === true,
     connectTimeoutMs: 10_000,
+    connectTimeoutExplicit: false,
     commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
   };
   const socket = str('socket');
@@ -117,7 +120,10 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
     if (given && !trace) throw new UsageError(`${option} goes with --trace FILE`, command);
   }
   const timeout = str('connect-timeout');
-  if (timeout !== undefined) global.connectTimeoutMs = parseSeconds(timeout, '--connect-timeout', command) * 1000;
+  if (timeout !== undefined) {
+    global.connectTimeoutMs = parseSeconds(timeout, '--connect-timeout', command) * 1000;
+    global.connectTimeoutExplicit = true;
+  }
   const commandTimeout = str('command-timeout');
   if (commandTimeout !== undefined) global.commandTimeoutMs = parseSeconds(commandTimeout, '--command-timeout', command) * 1000;
   return global;

@@ -33,8 +33,9 @@ export async function connectFromOptions(
   const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, commandTimeoutMs: global.commandTimeoutMs, signal, ...extra };
   if (trace) options.traffic = trace.sink;
   let client: QmpClient;
+  let share: { close(): Promise<void> } | undefined;
   try {
-    if (global.socket) client = await connect({ path: global.socket }, options);
+    if (global.socket) ({ client, share } = await connectSharing(global.socket, options, global.connectTimeoutExplicit));
     else if (global.tcp) client = await connect(global.tcp, options);
     else if (global.domain) client = await connect({ domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn }, options);
     else throw new UsageError('name the monitor: --socket PATH or --tcp HOST:PORT (or --domain NAME for a libvirt guest)');
@@ -45,8 +46,39 @@ export async function connectFromOptions(
   return {
     client,
     close: async () => {
+      // The share first: it waits for its clients' commands in flight, which need the connection.
+      await share?.close();
       await client.close();
       await trace?.close();
     },
   };
+}
+
+/**
+ * `--socket S`: through the live share of another qmp-blockjob command that holds S, if there is
+ * one; else directly, and then this command shares its connection in turn (src/share/). A monitor
+ * that accepts but does not greet within 1 s is held by some other client: said at once.
+ */
+async function connectSharing(socket: string, options: QmpClientOptions, patient: boolean): Promise<{ client: QmpClient; share?: { close(): Promise<void> } }> {
+  const { rendezvousPath, shareIsLive } = await import('../share/rendezvous.js');
+  const rendezvous = rendezvousPath(socket);
+  const viaShare = async (path: string): Promise<QmpClient> => {
+    const { SocketTransport } = await import('../transport/socket.js');
+    const transport = await SocketTransport.connect({ path }, { ...options, peer: `unix:${socket} (shared by another qmp-blockjob command)` });
+    return connect({ transport }, options);
+  };
+  if (rendezvous && (await shareIsLive(rendezvous))) return { client: await viaShare(rendezvous) };
+  let client: QmpClient;
+  try {
+    client = await connect({ path: socket }, { ...options, ...(patient ? {} : { greetingTimeoutMs: 1000 }) });
+  } catch (error) {
+    // Another qmp-blockjob may have taken the monitor a moment ago and be sharing it by now.
+    const { MonitorBusyError } = await import('../errors.js');
+    if (error instanceof MonitorBusyError && rendezvous && (await shareIsLive(rendezvous))) return { client: await viaShare(rendezvous) };
+    throw error;
+  }
+  if (!rendezvous) return { client };
+  const { ShareServer } = await import('../share/server.js');
+  const share = await ShareServer.start(client, { listen: { path: rendezvous } }).catch(() => undefined);
+  return share ? { client, share } : { client };
 }

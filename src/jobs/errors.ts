@@ -99,7 +99,7 @@ export class JobFailedError extends JobError {
 function failureMessage(facts: FailureFacts, result: JobResult): string {
   const head = `${facts.kind ?? 'commit'} job '${facts.jobId}' on ${facts.disk}`;
   const ended = result.outcome === 'failed' ? `failed: ${result.error ?? 'QEMU gave no error text'}`
-    : result.outcome === 'aborted' && facts.awaited === undefined ? 'was cancelled by someone else'
+    : result.outcome === 'aborted' ? `was cancelled by someone else${facts.awaited ? ` before ${facts.awaited}` : ''}`
       : `ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without ${facts.awaited ?? 'finishing'}`;
   const images = result.invalidated;
   if (!images || (result.outcome !== 'failed' && result.outcome !== 'aborted')) return `${head} ${ended}`;

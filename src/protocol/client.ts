@@ -4,6 +4,8 @@ import {
   AbortedError,
   ConnectError,
   ConnectionClosedError,
+  MonitorBusyError,
+  QmpTimeoutError,
   ProtocolError,
   QmpCommandError,
   QmpError,
@@ -59,6 +61,12 @@ export interface QmpClientOptions extends ConnectOptions {
   commandTimeoutMs?: number;
   /** Receives every message both ways (for traces and debugging). */
   traffic?: TrafficSink;
+  /**
+   * How long the transport may stay open without a greeting before that means the monitor is in use
+   * by another client (QEMU serves one client per monitor and greets the next only when it leaves):
+   * then MonitorBusyError. Default: no such limit (connectTimeoutMs alone).
+   */
+  greetingTimeoutMs?: number;
 }
 
 export interface CommandOptions extends WaitOptions {}
@@ -118,9 +126,10 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     });
     const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - startedAt));
     try {
+      const greetingLimit = options.greetingTimeoutMs !== undefined && options.greetingTimeoutMs < remaining() ? options.greetingTimeoutMs : undefined;
       const greeting = await boundedWait<QmpGreeting>(
         `waiting for the QMP greeting from ${transport.peer}`,
-        { timeoutMs: remaining(), signal: options.signal },
+        { timeoutMs: greetingLimit ?? remaining(), signal: options.signal },
         (resolve, reject) => {
           if (client.greetingValue) resolve(client.greetingValue);
           client.greetingWaiter = resolve;
@@ -152,6 +161,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       transport.destroy();
       await client.closedPromise;
       if (error instanceof AbortedError) throw error;
+      if (error instanceof QmpTimeoutError && !client.greetingValue && options.greetingTimeoutMs !== undefined) throw new MonitorBusyError(transport.peer, options.greetingTimeoutMs, { cause: error });
       throw new ConnectError(transport.peer, error instanceof Error ? error.message : String(error), { cause: error });
     }
   }

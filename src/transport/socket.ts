@@ -67,8 +67,8 @@ export class SocketTransport implements Transport {
    * exists but is no socket (a regular file, a directory) fails at once, as does EACCES; a timeout
    * names the last attempt's error (ENOENT with the path, ECONNREFUSED).
    */
-  static async connect(address: SocketAddress, options: ConnectOptions = {}): Promise<SocketTransport> {
-    const peer = describeAddress(address);
+  static async connect(address: SocketAddress, options: ConnectOptions & { peer?: string } = {}): Promise<SocketTransport> {
+    const peer = options.peer ?? describeAddress(address);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const deadline = timeoutSignal(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;

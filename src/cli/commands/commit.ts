@@ -229,6 +229,13 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, reason: why });
         return 1;
       }
+      if (error instanceof JobFailedError && error.result.outcome === 'aborted') {
+        // Cancelled by someone else (another terminal's `job DISK --abort`, virsh blockjob --abort).
+        out.message('Commit aborted');
+        out.error(error.message);
+        out.result(undefined, { type: 'result', job: job.id, outcome: 'aborted', states: error.result.states, reason: 'cancelled by someone else' });
+        return 1;
+      }
       if (error instanceof JobFailedError) {
         out.error(`Commit failed: ${error.message}`);
         out.result(undefined, { type: 'result', job: job.id, outcome: error.result.outcome, states: error.result.states, error: error.result.error });

@@ -7,6 +7,7 @@ import { eventsCommand } from './events.js';
 import { jobCommand } from './job.js';
 import { jobsCommand } from './jobs.js';
 import { qmpCommand } from './qmp.js';
+import { shareCommand } from './share.js';
 import { snapshotCommand } from './snapshot.js';
 
 /** Every command, in the order `--help` lists them. */
@@ -19,5 +20,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   jobCommand,
   eventsCommand,
   qmpCommand,
+  shareCommand,
   demoCommand,
 ];
