@@ -5,6 +5,7 @@ import { benchFraming } from './framing.js';
 import { benchRoundTrip } from './roundtrip.js';
 import { benchReaction } from './reaction.js';
 import { benchScale } from './scale.js';
+import { benchShare } from './share.js';
 import { benchStartup } from './startup.js';
 
 const full = process.argv.includes('--full');
@@ -12,6 +13,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const benches: Record<string, (full: boolean) => Promise<void>> = {
   framing: benchFraming,
   roundtrip: benchRoundTrip,
+  share: benchShare,
   startup: benchStartup,
   reaction: benchReaction,
   e2e: benchE2e,

@@ -3,7 +3,7 @@
 // socket client at once, 1,000 interleaved commands each, every reply to its own client and every
 // event to all. A client that sends garbage or leaves mid-command disturbs nobody; a holder killed
 // with SIGKILL makes its clients fail at once with ConnectionClosedError.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
@@ -49,7 +49,8 @@ t.test('share: three kinds of client at once', async (t) => {
   const upstream = path.join(dir, 'cli.sock');
   const shared = path.join(dir, 'shared.sock');
   const { client: direct } = await startQemu(t, { dir, args: extraMonitorArgs(upstream) });
-  const holder = startCli(['share', '--listen', shared, '--socket', upstream]);
+  const trace = path.join(dir, 'share.jsonl');
+  const holder = startCli(['share', '--listen', shared, '--socket', upstream, '--trace', trace]);
   t.teardown(() => holder.kill('SIGKILL'));
   const done = finished(holder, 60_000);
   await waitForLine(holder, (line) => line.startsWith('Sharing '));
@@ -108,4 +109,10 @@ t.test('share: three kinds of client at once', async (t) => {
   t.ok(Date.now() - started < 5000, 'at once');
   raw.socket.destroy();
   garbage.socket.destroy();
+  // --trace: the upstream session in FILE, each client's own in FILE.client-N (mode 0600).
+  const first = `${trace}.client-1`;
+  t.equal(statSync(first).mode & 0o777, 0o600, 'a client\'s trace is mode 0600');
+  const recorded = readFileSync(first, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { dir?: string; msg?: Record<string, unknown> });
+  t.ok(recorded.some((l) => l.dir === 'in' && l.msg && 'QMP' in l.msg) && recorded.some((l) => l.dir === 'out' && l.msg?.execute === 'qmp_capabilities'), 'it holds that client\'s greeting and commands, with the client\'s own ids');
+  t.ok(statSync(trace).size > 0, 'and the upstream session is in FILE');
 });

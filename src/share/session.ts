@@ -107,6 +107,6 @@ export class ClientSession {
       this.close(new ProtocolError(`a client of the shared monitor fell ${MAX_QUEUED_BYTES} bytes behind reading`));
       return;
     }
-    void this.stream.write(line).then(() => { this.queuedBytes -= line.length; });
+    this.stream.send(line, () => { this.queuedBytes -= line.length; });
   }
 }
