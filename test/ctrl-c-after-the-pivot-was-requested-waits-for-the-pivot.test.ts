@@ -30,7 +30,16 @@ t.test('SIGINT while block-job-complete is on its way', async (t) => {
   const child = startCli(['commit', 'drive0', '--active', '--pivot', '--socket', proxy.path]);
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
-  const warned = new Promise<void>((resolve) => child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.includes('already requested')) resolve(); }));
+  const warned = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no word that the pivot was already requested within 15 s; stderr: ${stderr}`)), 15_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('already requested')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
   const done = finished(child);
   await completeSent;
   child.kill('SIGINT');
