@@ -8,6 +8,10 @@ import { connect } from '../src/connect.js';
 import { QemuProcess } from '../src/transport/qemu-process.js';
 import { fmt, interleave, repoRoot, report, stats, verdict } from './common.js';
 
+/** A byte pipe from one client to one monitor, no parsing: what one more process on the way costs at least. */
+const PIPE_SOURCE = `const net = require('node:net'); const [up, at] = process.argv.slice(1);
+net.createServer((c) => { const u = net.connect(up); c.pipe(u); u.pipe(c); c.on('error', () => {}); u.on('error', () => {}); }).listen(at, () => console.log('ready'));`;
+
 async function perCommand(call: () => Promise<unknown>, count: number, inFlight: number): Promise<number> {
   let issued = 0;
   const start = process.hrtime.bigint();
@@ -26,8 +30,12 @@ export async function benchShare(full: boolean): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'qbj-bench-'));
   const upstream = path.join(dir, 'up.sock');
   const shared = path.join(dir, 'shared.sock');
-  const qemu = await QemuProcess.start({ dir, args: ['-chardev', `socket,id=up,path=${upstream},server=on,wait=off`, '-mon', 'chardev=up,mode=control'] });
+  const pipeMonitor = path.join(dir, 'pipe-up.sock');
+  const qemu = await QemuProcess.start({ dir, args: ['-chardev', `socket,id=up,path=${upstream},server=on,wait=off`, '-mon', 'chardev=up,mode=control', '-chardev', `socket,id=pipe,path=${pipeMonitor},server=on,wait=off`, '-mon', 'chardev=pipe,mode=control'] });
   const holder = spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--socket', upstream, 'share', '--listen', shared], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The floor of any share: a process that only pipes bytes between one client and a third monitor.
+  const piped = path.join(dir, 'piped.sock');
+  const pipe = spawn(process.execPath, ['-e', PIPE_SOURCE, pipeMonitor, piped], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const direct = await qemu.failIfExits(connect({ path: qemu.socketPath }));
     await new Promise<void>((resolve, reject) => {
@@ -35,21 +43,26 @@ export async function benchShare(full: boolean): Promise<void> {
       holder.once('exit', (code) => reject(new Error(`share exited (${code})`)));
     });
     const viaShare = await connect({ path: shared });
+    await new Promise<void>((resolve) => pipe.stdout.once('data', () => resolve()));
+    const viaPipe = await connect({ path: piped });
     const rows: string[][] = [];
     const ratios: number[] = [];
     for (const inFlight of [1, 100]) {
       const perRound = await interleave(rounds, {
         direct: () => perCommand(() => direct.execute('query-status'), count, inFlight),
         shared: () => perCommand(() => viaShare.execute('query-status'), count, inFlight),
+        pipe: () => perCommand(() => viaPipe.execute('query-status'), count, inFlight),
       });
       const base = stats(perRound.direct!).median;
-      for (const name of ['direct', 'shared'] as const) {
+      const label = { direct: 'own connection', shared: 'through `share` (another process)', pipe: 'baseline: through a byte pipe (another process, no parsing)' };
+      for (const name of ['direct', 'shared', 'pipe'] as const) {
         const s = stats(perRound[name]!);
-        rows.push([inFlight === 1 ? 'sequential' : `${inFlight} in flight`, name === 'direct' ? 'own connection' : 'through `share` (another process)', fmt(s.median, 1), `${fmt(s.min, 1)}–${fmt(s.max, 1)}`, fmt(s.median / base, 3)]);
+        rows.push([inFlight === 1 ? 'sequential' : `${inFlight} in flight`, label[name], fmt(s.median, 1), `${fmt(s.min, 1)}–${fmt(s.max, 1)}`, fmt(s.median / base, 3)]);
       }
       ratios.push(stats(perRound.shared!).median / base);
     }
     await viaShare.close();
+    await viaPipe.close();
     await direct.close();
     // The user's case: a whole `qmp-blockjob jobs` from a second terminal, through the holder's
     // automatic share of its --socket, against the same command on a monitor nobody holds.
@@ -72,13 +85,15 @@ export async function benchShare(full: boolean): Promise<void> {
       ['mode', 'client', 'µs/command median', 'min–max', '× own connection'],
       rows,
       [
-        `${count} commands per round, ${rounds} rounds interleaved; QmpClient on both sides; one QEMU (-machine none) with a monitor for each.`,
+        `${count} commands per round, ${rounds} rounds interleaved; QmpClient on every side; one QEMU (-machine none) with a monitor for each.`,
+        'The byte pipe is the floor of any share in another process: one more hop, with nothing parsed.',
         verdict('a QMP command through a share ≤ 1.2 × an own connection', worst <= 1.2, `${fmt(worst, 2)} × at worst (sequential: one more process hop per command)`),
         verdict('a CLI command through the automatic share ≤ 1.2 × with its own connection', cliRatio <= 1.2, `${fmt(cliRatio, 3)} ×`),
       ],
     );
   } finally {
     holder.kill('SIGTERM');
+    pipe.kill('SIGTERM');
     await qemu.stop();
     rmSync(dir, { recursive: true, force: true });
   }
