@@ -122,6 +122,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     const client = new QmpClient(transport, options);
     transport.start({
       onData: (chunk) => client.onData(chunk),
+      onMessage: (message) => client.onMessage(message),
       onClose: (error) => client.onTransportClose(error),
     });
     const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - startedAt));
@@ -334,13 +335,19 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     }
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer | QmpMessage): void {
     try {
-      this.framer.push(chunk, (message) => this.dispatch(message));
+      if (Buffer.isBuffer(chunk)) this.framer.push(chunk, (message) => this.dispatch(message));
+      else this.dispatch(chunk);
     } catch (error) {
       const protocolError = error instanceof QmpError ? error : new ProtocolError(String(error), { cause: error });
       this.fatal(this.greetingValue ? protocolError : beforeGreeting(protocolError));
     }
+  }
+
+  /** A whole message from a transport that has messages (virsh): what the framer would have emitted. */
+  private onMessage(message: QmpMessage): void {
+    this.onData(message);
   }
 
   private fatal(error: QmpError): void {

@@ -1,12 +1,15 @@
 /**
- * The seam between bytes and QMP. A Transport is an already-connected duplex byte stream:
- * the socket transports carry QEMU's own bytes, the virsh transport synthesises the same
- * byte stream from `virsh qemu-monitor-command` replies and `qemu-monitor-event` output.
+ * The seam between a peer and QMP. A Transport is an already-connected duplex stream: the socket
+ * transports carry QEMU's own bytes (onData, framed above by LineFramer); the virsh transport has
+ * whole messages already (virsh's replies and event lines, parsed once) and hands them over as
+ * they are (onMessage), as QEMU's python AsyncProtocol splits _do_recv from the byte stream.
  * Everything above this file (framing, protocol, jobs, CLI) sees only this interface.
  */
 export interface TransportHandlers {
   /** A chunk of QMP output, in arrival order. Chunk boundaries carry no meaning. */
   onData(chunk: Buffer): void;
+  /** One whole QMP message, from a transport that has messages rather than bytes. */
+  onMessage(message: Record<string, unknown>): void;
   /** Called once when the stream ends; `error` is set when it ended abnormally. */
   onClose(error?: Error): void;
 }

@@ -74,7 +74,7 @@ export class VirshTransport implements Transport {
   private readonly events: VirshEventStream;
   private readonly onWarning: ((message: string) => void) | undefined;
   private handlers: TransportHandlers | undefined;
-  private readonly early: Buffer[] = [];
+  private readonly early: Array<Record<string, unknown>> = [];
   private inputBuffer = '';
   private readonly queue: QueuedCommand[] = [];
   private pumping = false;
@@ -160,7 +160,7 @@ export class VirshTransport implements Transport {
 
   start(handlers: TransportHandlers): void {
     this.handlers = handlers;
-    for (const chunk of this.early.splice(0)) handlers.onData(chunk);
+    for (const message of this.early.splice(0)) handlers.onMessage(message);
     if (this.state === 'closed') this.reportClose();
   }
 
@@ -232,10 +232,10 @@ export class VirshTransport implements Transport {
     this.handlers?.onClose(this.closeError);
   }
 
+  /** A message for the client, as it is: no bytes made up for the client to parse again. */
   private deliver(message: Record<string, unknown>): void {
-    const chunk = Buffer.from(`${JSON.stringify(message)}\r\n`);
-    if (this.handlers) this.handlers.onData(chunk);
-    else this.early.push(chunk);
+    if (this.handlers) this.handlers.onMessage(message);
+    else this.early.push(message);
   }
 
   private accept(line: string): void {
