@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { diskLabel, diskNames } from './chain.js';
 import { ConflictingArgumentsError, ImageNotInChainError, InvalidCommitRangeError } from './errors.js';
-import type { ChainLayer, CommitRange, DiskChain } from './types.js';
+import type { ChainLayer, CommitRange, DiskChain, PullRange } from './types.js';
 
 const INDEXED = /^(.*)\[(\d+)\]$/;
 
@@ -161,4 +161,24 @@ export function resolveCommitRange(disk: DiskChain, spec: CommitRangeSpec, other
       `base [${base.index}] ${base.file} is above top [${top.index}] ${top.file}; base must be below top (did you swap them?)`);
   }
   return { disk, top, base, active: top === active };
+}
+
+/**
+ * Resolves a pull (virsh blockpull): `base` names the image that stays below the active layer (a
+ * file, node name or DISK[N]); without it the whole chain is pulled in and the active layer stands
+ * alone. The images between base and the active layer are what the pull copies, and what leaves
+ * the chain.
+ */
+export function resolvePullRange(disk: DiskChain, spec: { base?: string }, otherDisks: readonly DiskChain[] = []): PullRange {
+  const label = disk.requestedAs ?? diskLabel(disk);
+  if (spec.base === '') throw new ConflictingArgumentsError(['base'], 'an empty base names no image (leave it out to pull the whole chain)', label);
+  const active = disk.layers[disk.layers.length - 1];
+  if (!active) throw new ImageNotInChainError(spec.base ?? 'active layer', label, 'the disk has no images');
+  if (disk.layers.length === 1) throw new InvalidCommitRangeError(label, 'same-image', `the chain has a single image, ${active.file}: there is nothing to pull`);
+  const base = spec.base === undefined ? undefined : resolveLayer(disk, spec.base, otherDisks);
+  if (base === active) throw new InvalidCommitRangeError(label, 'same-image', `base [${active.index}] ${active.file} is the active layer: a pull needs a base below it`);
+  const from = base ? positionOf(disk, base) + 1 : 0;
+  const pulled = disk.layers.slice(from, disk.layers.length - 1);
+  if (pulled.length === 0) throw new InvalidCommitRangeError(label, 'no-image-below', `base [${base?.index}] ${base?.file} is directly below the active layer: there is nothing to pull`);
+  return { disk, base, pulled };
 }

@@ -1,5 +1,5 @@
 // The block layer: disks and their live chains, naming images, live external snapshots.
-export type { ChainLayer, DiskChain, CommitRange, InvalidatedImages } from './types.js';
+export type { ChainLayer, DiskChain, CommitRange, PullRange, InvalidatedImages } from './types.js';
 export {
   listDisks,
   resolveDisk,
@@ -15,6 +15,6 @@ export {
   type BlockQueryClient,
   type ChainQueryOptions,
 } from './chain.js';
-export { resolveLayer, resolveCommitRange, validateRangeSpec, layersBetween, positionOf, type CommitRangeSpec } from './address.js';
+export { resolveLayer, resolveCommitRange, resolvePullRange, validateRangeSpec, layersBetween, positionOf, type CommitRangeSpec } from './address.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
 export * from './errors.js';

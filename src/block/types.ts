@@ -67,3 +67,12 @@ export interface InvalidatedImages {
   /** Files QEMU no longer uses for this disk after the job (the old top and intermediates); optional, added by the job layer. */
   removedFromChain?: string[];
 }
+
+/** What `block-stream` is asked to pull into the active layer, resolved before anything is sent. */
+export interface PullRange {
+  disk: DiskChain;
+  /** The image that stays as the active layer's backing; undefined: the active layer becomes standalone. */
+  base: ChainLayer | undefined;
+  /** The images whose data the pull copies into the active layer (between base and the active layer). */
+  pulled: ChainLayer[];
+}

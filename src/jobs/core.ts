@@ -76,8 +76,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
 
   /** What the job's ending means (outcome, and whatever the job type adds to its result). */
   protected abstract describeEnd(base: Omit<JobResult, 'outcome' | 'invalidated'> & { ended: 'completed' | 'aborted' | 'failed' }): R;
-  /** What the job's images hold if following it stops now (for JobInterruptedError). */
-  protected abstract interruptionImages(): InterruptionFacts['images'];
+  /** What the job's images hold if following it stops now (for JobInterruptedError): a commit's images, or words. */
+  protected abstract interruptionImages(): InterruptionFacts['images'] | string;
 
   /** Starts following: call once, after construction. */
   protected begin(attachedError?: string): void {
@@ -399,7 +399,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
           : cause instanceof QmpTimeoutError ? `QEMU's monitor did not answer (${cause.message})`
             : `following the job stopped (${cause.message})`,
       pivotRequested: this.request === 'complete',
-      images: this.interruptionImages(),
+      ...(() => { const images = this.interruptionImages(); return typeof images === 'string' ? { onDisk: images } : { images }; })(),
     }, { cause }));
   }
 

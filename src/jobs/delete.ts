@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describeDisk, findSameDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
 import type { CommitRange, InvalidatedImages } from '../block/types.js';
 import { ImageDeletionError } from './errors.js';
-import type { CommitOutcome } from './invalidated.js';
+import type { JobOutcome as CommitOutcome } from './types.js';
 
 /** What deleteCommittedImages needs from a commit result. */
 export interface DeletableResult {
@@ -41,16 +41,17 @@ async function missingOnDisk(files: readonly string[]): Promise<string[]> {
  */
 export async function deleteCommittedImages(
   client: BlockQueryClient,
-  range: CommitRange,
+  range: Pick<CommitRange, 'disk'>,
   result: DeletableResult,
-  options: ChainQueryOptions = {},
+  options: ChainQueryOptions & { kind?: string } = {},
 ): Promise<string[]> {
+  const kind = options.kind ?? 'commit';
   const disk = describeDisk(range.disk);
-  const refuse = (why: string, keep: readonly string[] = []): ImageDeletionError => new ImageDeletionError(result.jobId, disk, why, [], keep);
+  const refuse = (why: string, keep: readonly string[] = []): ImageDeletionError => new ImageDeletionError(result.jobId, disk, why, [], keep, undefined, kind);
   if (result.outcome !== 'completed' && result.outcome !== 'pivoted') {
     throw refuse(result.outcome === 'overlay-kept'
       ? 'the commit ended with the overlay kept: every image is still in the chain'
-      : `the commit ended ${result.outcome}: only a finished commit takes images out of the chain`);
+      : `the ${kind} ended ${result.outcome}: only a finished ${kind} takes images out of the chain`);
   }
   const candidates = result.invalidated?.removedFromChain;
   if (!candidates) throw refuse('which images left the chain is not known (the job was attached without its range)');
@@ -81,7 +82,7 @@ export async function deleteCommittedImages(
       await unlink(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // already gone: nothing to do
-      throw new ImageDeletionError(result.jobId, disk, `deleting ${file} failed (${(error as Error).message})`, deleted, candidates.filter((f) => !deleted.includes(f)), { cause: error });
+      throw new ImageDeletionError(result.jobId, disk, `deleting ${file} failed (${(error as Error).message})`, deleted, candidates.filter((f) => !deleted.includes(f)), { cause: error }, kind);
     }
     deleted.push(file);
   }

@@ -10,8 +10,11 @@ import type { BlockJobInfo } from '../qapi/types.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './core.js';
 import { JobNotFoundError } from './errors.js';
 
-/** Filter drivers QEMU inserts above the top of a running commit: mirror_top for an active commit, commit_top for an intermediate one. */
-const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top']);
+/**
+ * Filter drivers QEMU inserts above the top of a running job: mirror_top for an active commit (and a
+ * mirror), commit_top for an intermediate commit, copy-on-read for a stream (QEMU 6.0+).
+ */
+const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top', 'copy-on-read']);
 
 /** `commit-<name>`: the disk's best-known name (commit-vda; see diskLabel). */
 export function defaultCommitJobId(disk: DiskChain | string): string {
@@ -39,7 +42,7 @@ export async function findDiskJob(
   options: { timeoutMs?: number; types?: readonly string[] } = {},
 ): Promise<BlockJobInfo> {
   const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
-  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
+  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), `pull-${diskLabel(disk)}`, disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
   const byName = jobs.find((j) => names.has(j.device));
   if (byName) return byName;
   const candidates = jobs.filter((j) => !options.types || options.types.includes(j.type));

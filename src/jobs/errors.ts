@@ -127,8 +127,10 @@ export interface InterruptionFacts {
   how: string;
   /** block-job-complete was sent: the pivot may have happened. */
   pivotRequested: boolean;
-  /** The images, when the job's range is known. */
+  /** The images, when the job's range is known (a commit's top, base and what lies between). */
   images?: { top: string; base: string; above: readonly string[]; between: readonly string[] } | undefined;
+  /** What is on disk, said by a job type whose images are not a commit's (a pull). */
+  onDisk?: string | undefined;
 }
 
 function interruptionMessage(f: InterruptionFacts): string {
@@ -141,9 +143,9 @@ function interruptionMessage(f: InterruptionFacts): string {
       `If QEMU carried the pivot out (it normally does within milliseconds), ${where}. ` +
       `Check which image the disk runs on with 'chain ${f.disk}' (query-block) before anything else; delete nothing.`;
   }
-  const onDisk = f.images
+  const onDisk = f.onDisk ?? (f.images
     ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written and ${f.images.between.length ? `the intermediates ${f.images.between.join(', ')} are` : 'no intermediate is'} no longer valid in isolation — delete nothing`
-    : 'the images it touched are not known here (attached by id) — delete nothing';
+    : 'the images it touched are not known here (attached by id) — delete nothing');
   return `${head} while ${f.lastStatus}: ${f.how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`;
 }
 
@@ -171,10 +173,10 @@ export class ImageDeletionError extends JobError {
   readonly reason: string;
   readonly deleted: readonly string[];
   readonly kept: readonly string[];
-  constructor(jobId: string, disk: string, reason: string, deleted: readonly string[], kept: readonly string[], options?: QmpErrorOptions) {
+  constructor(jobId: string, disk: string, reason: string, deleted: readonly string[], kept: readonly string[], options?: QmpErrorOptions, kind = 'commit') {
     const done = deleted.length ? `deleted ${deleted.join(', ')}, then stopped` : 'nothing deleted';
     const left = kept.length ? `; kept ${kept.join(', ')}` : '';
-    super(`not deleting the images commit job '${jobId}' on ${disk} took out of the chain (${done}): ${reason}${left}`, { jobId, disk }, options);
+    super(`not deleting the images ${kind} job '${jobId}' on ${disk} took out of the chain (${done}): ${reason}${left}`, { jobId, disk }, options);
     this.reason = reason;
     this.deleted = deleted;
     this.kept = kept;

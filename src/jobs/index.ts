@@ -2,6 +2,7 @@
 export { CommitJob, type CommitResult, type AttachTarget } from './commit.js';
 export { assertPivotable, relativeBackingFile, type CommitOptions, type CommitOnError } from './commit-options.js';
 export { BlockJob } from './core.js';
+export { StreamJob, relativePullBacking, type PullOptions } from './stream.js';
 export type { JobOutcome, JobResult, JobTimings, JobTimings as CommitTimings, JobProgress, AttachOptions } from './types.js';
 export {
   JobStateMachine,

@@ -147,6 +147,20 @@ export interface JobInfo {
   error?: string;
 }
 
+/** block-stream (qapi/block-core.json): copy the data of the images below `device` into it, down to `base-node`. */
+export interface BlockStreamArguments {
+  'job-id'?: string;
+  /** The image streamed into: the active layer's node name or the drive id. */
+  device: string;
+  /** The image that stays as `device`'s backing; absent: everything below is pulled in. */
+  'base-node'?: string;
+  'backing-file'?: string;
+  speed?: number;
+  'on-error'?: BlockdevOnError;
+  'auto-finalize'?: boolean;
+  'auto-dismiss'?: boolean;
+}
+
 export interface BlockCommitArguments {
   'job-id'?: string;
   device: string;
@@ -243,6 +257,7 @@ export interface QmpCommandMap {
   'x-debug-query-block-graph': { args: NoArgs; ret: XDbgBlockGraph };
   'query-jobs': { args: NoArgs; ret: JobInfo[] };
   'block-commit': { args: BlockCommitArguments; ret: Empty };
+  'block-stream': { args: BlockStreamArguments; ret: Empty };
   'block-job-complete': { args: { device: string }; ret: Empty };
   'block-job-cancel': { args: { device: string; force?: boolean }; ret: Empty };
   'block-job-pause': { args: { device: string }; ret: Empty };

@@ -2,7 +2,7 @@
 // --delete removes — follow the chain's order, never the numbers: checked on a chain named the
 // libvirt way (numbered from the top, 1 = active) and on one named by position.
 import t from 'tap';
-import { layersBetween, resolveCommitRange, validateRangeSpec, ConflictingArgumentsError, ImageNotInChainError, InvalidCommitRangeError } from '../../src/block/index.js';
+import { layersBetween, resolveCommitRange, resolvePullRange, validateRangeSpec, ConflictingArgumentsError, ImageNotInChainError, InvalidCommitRangeError } from '../../src/block/index.js';
 import type { DiskChain } from '../../src/block/types.js';
 import { invalidatedBy } from '../../src/jobs/invalidated.js';
 import { commitArguments, relativeBackingFile } from '../../src/jobs/commit-options.js';
@@ -46,4 +46,16 @@ t.test('specs that need no chain are checked before connecting', async (t) => {
   const huge = (() => { try { resolveCommitRange(chain([1, 2, 3, 4]), { top: 'vda[99999999999999999999]' }); return undefined; } catch (e) { return e as Error; } })();
   t.ok(huge instanceof ImageNotInChainError, 'an index that names no image is refused');
   t.match(huge?.message, /index 99999999999999999999 /, 'and echoed as typed');
+});
+
+t.test('pull ranges follow the chain order too', async (t) => {
+  for (const indices of [[4, 3, 2, 1], [1, 2, 3, 4]]) {
+    const disk = chain(indices);
+    const whole = resolvePullRange(disk, {});
+    t.same([whole.base, whole.pulled.map((l) => l.file)], [undefined, files.slice(0, 3)], `no base: everything below the active layer is pulled (${indices.join(',')})`);
+    const above = resolvePullRange(disk, { base: `vda[${indices[1]}]` });
+    t.same([above.base?.file, above.pulled.map((l) => l.file)], [files[1], [files[2]]], `base a: only b is pulled (${indices.join(',')})`);
+    t.throws(() => resolvePullRange(disk, { base: `vda[${indices[3]}]` }), InvalidCommitRangeError, 'the active layer cannot be the base');
+    t.throws(() => resolvePullRange(disk, { base: `vda[${indices[2]}]` }), InvalidCommitRangeError, 'a base right below the active layer leaves nothing to pull');
+  }
 });

@@ -1,6 +1,8 @@
 import { resolveCommitRange, validateRangeSpec, type CommitRangeSpec } from '../../block/address.js';
 import { BlockError } from '../../block/errors.js';
 import { CommitJob, type CommitResult } from '../../jobs/commit.js';
+import type { BlockJob } from '../../jobs/core.js';
+import type { JobResult } from '../../jobs/types.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError, JobFailedError } from '../../jobs/errors.js';
@@ -31,7 +33,7 @@ export function parseBandwidth(context: CliContext, command: string): number | u
 }
 
 /** Prints progress from query-jobs while a job runs: display only, never a decision. */
-export function showProgress(job: CommitJob, out: Output, label: string, signal: AbortSignal): () => void {
+export function showProgress(job: Pick<BlockJob<JobResult>, 'progress'>, out: Output, label: string, signal: AbortSignal): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const tick = async (): Promise<void> => {

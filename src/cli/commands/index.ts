@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { eventsCommand } from './events.js';
 import { jobCommand } from './job.js';
 import { jobsCommand } from './jobs.js';
+import { pullCommand } from './pull.js';
 import { qmpCommand } from './qmp.js';
 import { shareCommand } from './share.js';
 import { snapshotCommand } from './snapshot.js';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   chainCommand,
   snapshotCommand,
   commitCommand,
+  pullCommand,
   jobsCommand,
   jobCommand,
   eventsCommand,

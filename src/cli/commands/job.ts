@@ -1,6 +1,7 @@
 import type { DiskChain } from '../../block/types.js';
 import type { BlockJobInfo } from '../../qapi/types.js';
 import { CommitJob } from '../../jobs/commit.js';
+import { StreamJob } from '../../jobs/stream.js';
 import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { UsageError } from '../args.js';
@@ -72,7 +73,9 @@ export const jobCommand: CommandSpec = {
       out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, { type: 'job', job: id, disk: name, status: 'concluded', error: ended?.error ?? null, dismissed: true });
       return ended?.error !== undefined || action !== 'info' ? 1 : 0;
     }
-    const job = await CommitJob.attach(client, { jobId: id }, { signal: context.signal, label: name });
+    const attachOptions = { signal: context.signal, label: name };
+    const job = info.type === 'stream' ? await StreamJob.attach(client, id, attachOptions) : await CommitJob.attach(client, { jobId: id }, attachOptions);
+    const noun = info.type === 'stream' ? 'Pull' : 'Commit';
     try {
       switch (action) {
         case 'pause':
@@ -92,12 +95,14 @@ export const jobCommand: CommandSpec = {
         case 'abort':
         case 'pivot': {
           if (flag(context, 'async')) {
-            await (action === 'abort' ? job.requestAbort() : job.requestPivot());
+            if (action === 'pivot' && !(job instanceof CommitJob)) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
+            await (action === 'abort' ? job.requestAbort() : (job as CommitJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
             return 0;
           }
-          const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await job.pivot({ signal: context.signal });
-          out.message(action === 'abort' ? 'Commit aborted' : 'Successfully pivoted');
+          if (action === 'pivot' && !(job instanceof CommitJob)) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
+          const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await (job as CommitJob).pivot({ signal: context.signal });
+          out.message(action === 'abort' ? `${noun} aborted` : 'Successfully pivoted');
           out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states });
           return 0;
         }
@@ -109,10 +114,10 @@ export const jobCommand: CommandSpec = {
 };
 
 /** `job DISK --info [--verbose]`: progress now, or followed to READY (active commit) / the end. */
-async function showInfo(context: CliContext, job: CommitJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
+async function showInfo(context: CliContext, job: CommitJob | StreamJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
   const { out } = context;
   const id = info.device;
-  const label = info.type === 'commit' ? ((await isActiveCommit(job.client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : `Block ${info.type}`;
+  const label = info.type === 'commit' ? ((await isActiveCommit(job.client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : info.type === 'stream' ? 'Block Pull' : `Block ${info.type}`;
   if (flag(context, 'verbose')) {
     const stop = showProgress(job, out, label, context.signal);
     // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.

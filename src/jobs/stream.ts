@@ -1,0 +1,124 @@
+/*
+ * A live block-stream (virsh blockpull), on the shared job core: the data of the images between
+ * base and the active layer is copied up into the active layer, which then backs onto base (or
+ * stands alone). The job completes by itself. No image becomes invalid — a pull copies only what
+ * the chain already shows — but the pulled images leave the chain.
+ */
+import path from 'node:path';
+import { describeDisk } from '../block/chain.js';
+import type { PullRange } from '../block/types.js';
+import type { QmpClient } from '../protocol/client.js';
+import { QmpCommandError } from '../errors.js';
+import type { BlockStreamArguments } from '../qapi/types.js';
+import type { CommitOnError } from './commit-options.js';
+import { assertSpeed, BlockJob, type JobInit } from './core.js';
+import { jobsOnDisk } from './discovery.js';
+import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobVanishedError } from './errors.js';
+import { launchJob, readJobState } from './launch.js';
+import { JobStateMachine, isJobStatus } from './state.js';
+import type { AttachOptions, JobResult } from './types.js';
+
+export interface PullOptions {
+  /** Job id; default `pull-<disk>`. */
+  jobId?: string;
+  /** Bandwidth limit in bytes per second; 0 (default) is unlimited. */
+  speed?: number;
+  onError?: CommitOnError;
+  /** Keep the active layer's backing link relative (virsh --keep-relative); needs a base and relative links. */
+  keepRelative?: boolean;
+  autoFinalize?: boolean;
+  autoDismiss?: boolean;
+  commandTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The backing string the active layer records after a pull onto base, relative to its folder (--keep-relative). */
+export function relativePullBacking(range: PullRange): string {
+  const context = { disk: range.disk.device };
+  const active = range.disk.layers.at(-1);
+  if (!range.base || !active) throw new JobOptionError('keep-relative needs a base: a pull of the whole chain leaves no backing link', context);
+  if (active.backingFile === undefined || path.isAbsolute(active.backingFile)) {
+    throw new JobOptionError(`cannot keep the backing link relative: ${active.file} records ${active.backingFile === undefined ? 'no backing file' : `the absolute backing file ${active.backingFile}`}`, context);
+  }
+  return path.relative(path.dirname(active.file), range.base.file);
+}
+
+export class StreamJob extends BlockJob<JobResult> {
+  readonly range: PullRange | undefined;
+
+  private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: PullRange | undefined) {
+    super({ ...init, kind: 'pull', label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
+    this.range = range;
+  }
+
+  /** Starts block-stream for `range` (subscribing to the job's events first). */
+  static async start(client: QmpClient, range: PullRange, options: PullOptions = {}): Promise<StreamJob> {
+    const device = range.disk.device;
+    const label = describeDisk(range.disk);
+    const id = options.jobId ?? `pull-${range.disk.target ?? range.disk.qdevId ?? range.disk.driveId ?? range.disk.exports?.[0] ?? device}`;
+    const context = { jobId: id, disk: device };
+    if (options.speed !== undefined) assertSpeed(options.speed, context);
+    const args: BlockStreamArguments = { 'job-id': id, device };
+    if (range.base) args['base-node'] = range.base.nodeName;
+    if (options.keepRelative) args['backing-file'] = relativePullBacking(range);
+    if (options.speed !== undefined) args.speed = options.speed;
+    if (options.onError !== undefined) args['on-error'] = options.onError;
+    if (options.autoFinalize !== undefined) args['auto-finalize'] = options.autoFinalize;
+    if (options.autoDismiss !== undefined) args['auto-dismiss'] = options.autoDismiss;
+    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
+    const { jobs, diskBusy } = await jobsOnDisk(client, range.disk, timeoutMs);
+    const busy = jobs.find((j) => j.device === id);
+    if (busy || diskBusy) {
+      throw new JobAlreadyRunningError(`cannot start a pull on ${label}: ${busy ? `job id '${id}' is already in use (status ${busy.status})` : `the disk already has a block job running (${jobs.map((j) => j.device).join(', ') || 'unknown id'})`}; end it, or wait for it to end`, context, busy ? [busy.device] : jobs.map((j) => j.device));
+    }
+    const { machine, stream } = await launchJob(client, id, async () => {
+      try {
+        await client.execute('block-stream', args, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+      } catch (error) {
+        if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start a pull on ${label}`, context, error);
+        throw error;
+      }
+    });
+    const job = new StreamJob({ client, id, disk: device, machine, stream, resyncing: false, autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs }, range);
+    job.begin();
+    return job;
+  }
+
+  /** Attaches to a stream job that already runs (found by id). */
+  static async attach(client: QmpClient, jobId: string, options: AttachOptions = {}): Promise<StreamJob> {
+    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
+    const context = { jobId };
+    const { info, job: jobInfo, stream } = await readJobState(client, jobId, { timeoutMs, signal: options.signal });
+    if (!info || !jobInfo) {
+      await stream.return?.();
+      throw new JobVanishedError(`job '${jobId}' is not in QEMU (any more): it ended, or never existed`, context);
+    }
+    if (info.type !== 'stream') {
+      await stream.return?.();
+      throw new JobNotFoundError(`job '${jobId}' is a ${info.type} job, not a pull`, context);
+    }
+    const status = isJobStatus(jobInfo.status) ? jobInfo.status : info.status;
+    const job = new StreamJob({
+      client, id: jobId, disk: jobId, stream, resyncing: true, label: options.label,
+      machine: new JobStateMachine(jobId, status, Date.now() / 1000),
+      autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs,
+    }, undefined);
+    job.begin(jobInfo.error);
+    return job;
+  }
+
+  protected describeEnd(base: Omit<JobResult, 'outcome' | 'invalidated'> & { ended: 'completed' | 'aborted' | 'failed' }): JobResult {
+    const { ended, ...rest } = base;
+    const range = this.range;
+    const all = range ? range.disk.layers.map((l) => l.file) : [];
+    // Nothing becomes invalid; after a completed pull the pulled images are no longer in the chain.
+    const invalidated = range ? { files: [], stillValid: all, removedFromChain: ended === 'completed' ? range.pulled.map((l) => l.file) : [] } : undefined;
+    return { ...rest, outcome: ended, invalidated };
+  }
+
+  protected interruptionImages(): string {
+    const range = this.range;
+    if (!range) return 'a pull copies only data the chain already shows: every image still reads right — delete nothing';
+    return `on disk: every image still reads right (a pull copies only data the chain already shows); ${range.disk.layers.at(-1)?.file} may hold part of it already, and ${range.pulled.map((l) => l.file).join(', ')} ${range.pulled.length > 1 ? 'are' : 'is'} still its backing — delete nothing`;
+  }
+}
