@@ -5,8 +5,8 @@ import type { BlockJob } from '../../jobs/core.js';
 import type { JobResult } from '../../jobs/types.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
-import { ImageDeletionError, JobFailedError } from '../../jobs/errors.js';
-import { AbortedError } from '../../errors.js';
+import { ImageDeletionError } from '../../jobs/errors.js';
+import { reportUnfinishedJob } from '../job-ending.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
@@ -218,32 +218,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       return 0;
     } catch (error) {
       stopProgress();
-      if (error instanceof AbortedError && stopSignal.aborted) {
-        // --timeout or Ctrl-C: abort the job, as virsh does, and leave the guest where it was.
-        const why = deadline?.aborted ? `timeout of ${timeoutText} s reached` : 'interrupted';
-        if (flag(context, 'async')) {
-          await job.requestAbort().catch(() => undefined);
-          out.message(`Commit abort requested (${why})`);
-          return 1;
-        }
-        const result = await job.abort({ timeoutMs: 60_000 });
-        out.message('Commit aborted');
-        out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, reason: why });
-        return 1;
-      }
-      if (error instanceof JobFailedError && error.result.outcome === 'aborted') {
-        // Cancelled by someone else (another terminal's `job DISK --abort`, virsh blockjob --abort).
-        out.message('Commit aborted');
-        out.error(error.message);
-        out.result(undefined, { type: 'result', job: job.id, outcome: 'aborted', states: error.result.states, reason: 'cancelled by someone else' });
-        return 1;
-      }
-      if (error instanceof JobFailedError) {
-        out.error(`Commit failed: ${error.message}`);
-        out.result(undefined, { type: 'result', job: job.id, outcome: error.result.outcome, states: error.result.states, error: error.result.error });
-        return 1;
-      }
-      throw error;
+      return await reportUnfinishedJob(job, error, { out, noun: 'Commit', stopSignal, deadline, timeoutText, async: flag(context, 'async') });
     } finally {
       client.off('event', onEvent);
     }

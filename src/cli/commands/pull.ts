@@ -1,8 +1,8 @@
 import { resolvePullRange } from '../../block/address.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
-import { ImageDeletionError, JobFailedError } from '../../jobs/errors.js';
+import { ImageDeletionError } from '../../jobs/errors.js';
+import { reportUnfinishedJob } from '../job-ending.js';
 import { StreamJob } from '../../jobs/stream.js';
-import { AbortedError } from '../../errors.js';
 import { timeoutSignal } from '../../util/timers.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
@@ -94,29 +94,7 @@ copies only what the chain already shows); the pulled images leave the chain.
       }
     } catch (error) {
       stopProgress();
-      if (error instanceof AbortedError && stopSignal.aborted) {
-        const why = deadline?.aborted ? `timeout of ${timeoutText} s reached` : 'interrupted';
-        if (flag(context, 'async')) {
-          await job.requestAbort().catch(() => undefined);
-          out.message(`Pull abort requested (${why})`);
-          return 1;
-        }
-        const result = await job.abort({ timeoutMs: 60_000 });
-        out.message('Pull aborted');
-        out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, reason: why });
-        return 1;
-      }
-      if (error instanceof JobFailedError && error.result.outcome === 'aborted') {
-        out.message('Pull aborted');
-        out.error(error.message);
-        return 1;
-      }
-      if (error instanceof JobFailedError) {
-        out.error(`Pull failed: ${error.message}`);
-        out.result(undefined, { type: 'result', job: job.id, outcome: error.result.outcome, states: error.result.states, error: error.result.error });
-        return 1;
-      }
-      throw error;
+      return await reportUnfinishedJob(job, error, { out, noun: 'Pull', stopSignal, deadline, timeoutText, async: flag(context, 'async') });
     }
   },
 };
