@@ -2,7 +2,21 @@ import { AbortedError } from '../errors.js';
 import { JobFailedError } from '../jobs/errors.js';
 import type { BlockJob } from '../jobs/core.js';
 import type { JobResult } from '../jobs/types.js';
+import type { OptionSpecs } from './args.js';
 import type { Output } from './output.js';
+
+/** The options every job-starting command shares (commit, pull): waiting, progress, limits, clean-up. */
+export const JOB_RUN_OPTIONS = {
+  wait: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  timeout: { type: 'string' },
+  async: { type: 'boolean' },
+  bandwidth: { type: 'string' },
+  bytes: { type: 'boolean' },
+  'keep-relative': { type: 'boolean' },
+  delete: { type: 'boolean' },
+  'job-id': { type: 'string' },
+} as const satisfies OptionSpecs;
 
 export interface EndingContext {
   out: Output;

@@ -6,7 +6,7 @@ import type { JobResult } from '../../jobs/types.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
-import { reportUnfinishedJob } from '../job-ending.js';
+import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
@@ -101,15 +101,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     active: { type: 'boolean' },
     pivot: { type: 'boolean' },
     'keep-overlay': { type: 'boolean' },
-    wait: { type: 'boolean' },
-    verbose: { type: 'boolean' },
-    timeout: { type: 'string' },
-    async: { type: 'boolean' },
-    bandwidth: { type: 'string' },
-    bytes: { type: 'boolean' },
-    'keep-relative': { type: 'boolean' },
-    delete: { type: 'boolean' },
-    'job-id': { type: 'string' },
+    ...JOB_RUN_OPTIONS,
   },
   async run(context) {
     const [diskName, ...extra] = context.positionals;

@@ -1,7 +1,7 @@
 import { resolvePullRange } from '../../block/address.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
-import { reportUnfinishedJob } from '../job-ending.js';
+import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
 import { StreamJob } from '../../jobs/stream.js';
 import { timeoutSignal } from '../../util/timers.js';
 import { parseSeconds, UsageError } from '../args.js';
@@ -31,15 +31,7 @@ copies only what the chain already shows); the pulled images leave the chain.
   ],
   options: {
     base: { type: 'string' },
-    wait: { type: 'boolean' },
-    verbose: { type: 'boolean' },
-    timeout: { type: 'string' },
-    async: { type: 'boolean' },
-    bandwidth: { type: 'string' },
-    bytes: { type: 'boolean' },
-    'keep-relative': { type: 'boolean' },
-    delete: { type: 'boolean' },
-    'job-id': { type: 'string' },
+    ...JOB_RUN_OPTIONS,
   },
   async run(context) {
     const [diskName, ...extra] = context.positionals;
