@@ -245,7 +245,6 @@ export function disksFromQueries(
     for (const layer of layers) claimed.add(layer.nodeName);
     disks.push({ device: active['node-name'], exports: [exported.id], layers });
   }
-  const used = new Set(claimed);
   const images = nodes.filter((n) => !isFilterDriver(n.drv) && !PROTOCOL_DRIVERS.has(n.drv));
   const isBacking = new Set<string>();
   for (const node of images) {
@@ -259,7 +258,7 @@ export function disksFromQueries(
     const layers = buildChain(node, links, nodes, node['node-name']);
     // A parentless chain that shares images with a chain in use is what a pivot or an intermediate
     // commit left behind (its nodes stay open until blockdev-del): no disk of its own.
-    if (layers.some((l) => used.has(l.nodeName))) continue;
+    if (layers.some((l) => claimed.has(l.nodeName))) continue;
     disks.push({ device: node['node-name'], layers });
   }
   return disks;

@@ -2,6 +2,8 @@ import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
 import { connect } from '../connect.js';
+import { MonitorBusyError } from '../errors.js';
+import { SocketTransport } from '../transport/socket.js';
 
 export interface CliConnection {
   client: QmpClient;
@@ -63,7 +65,6 @@ async function connectSharing(socket: string, options: QmpClientOptions, patient
   const { rendezvousPath, shareIsLive } = await import('../share/rendezvous.js');
   const rendezvous = rendezvousPath(socket);
   const viaShare = async (path: string): Promise<QmpClient> => {
-    const { SocketTransport } = await import('../transport/socket.js');
     const transport = await SocketTransport.connect({ path }, { ...options, peer: `unix:${socket} (shared by another qmp-blockjob command)` });
     return connect({ transport }, options);
   };
@@ -73,7 +74,6 @@ async function connectSharing(socket: string, options: QmpClientOptions, patient
     client = await connect({ path: socket }, { ...options, ...(patient ? {} : { greetingTimeoutMs: 1000 }) });
   } catch (error) {
     // Another qmp-blockjob may have taken the monitor a moment ago and be sharing it by now.
-    const { MonitorBusyError } = await import('../errors.js');
     if (error instanceof MonitorBusyError && rendezvous && (await shareIsLive(rendezvous))) return { client: await viaShare(rendezvous) };
     throw error;
   }

@@ -15,11 +15,10 @@ import { commandHasArgument, isProtocolDriver } from '../protocol/capabilities.j
 import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
 import { BlockJob, type JobInit } from './core.js';
-import { launchJob, readJobState } from './launch.js';
+import { attachRunningJob, launchJob } from './launch.js';
 import { defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
-import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, JobVanishedError, type InterruptionFacts } from './errors.js';
+import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
 import { invalidatedBy } from './invalidated.js';
-import { JobStateMachine, isJobStatus } from './state.js';
 import type { AttachOptions, JobOutcome, JobResult } from './types.js';
 
 export type CommitOutcome = JobOutcome;
@@ -103,26 +102,19 @@ export class CommitJob extends BlockJob<CommitResult> {
     if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: ['commit'] })).device;
     if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
     const context = { jobId: id, disk };
-    const { info, job: jobInfo, stream } = await readJobState(client, id, { timeoutMs, signal: options.signal });
-    if (!info || !jobInfo) {
-      await stream.return?.();
-      if (byRange) throw new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context);
-      throw new JobVanishedError(`job '${id}' is not in QEMU (any more): it ended, or never existed, and how it ended is unknown — check the chain before trusting or deleting any image`, context);
-    }
-    if (info.type !== 'commit') {
-      await stream.return?.();
-      throw new JobNotFoundError(`job '${id}' is a ${info.type} job, not a commit`, context);
-    }
-    const status = isJobStatus(jobInfo.status) ? jobInfo.status : info.status;
+    const { info, error, stream, machine } = await attachRunningJob(client, id, {
+      type: 'commit',
+      noun: 'commit',
+      ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
+    }, { timeoutMs, signal: options.signal });
     const job = new CommitJob({
-      client, id, disk: disk ?? id, stream, resyncing: true, label: options.label,
-      machine: new JobStateMachine(id, status, Date.now() / 1000),
+      client, id, disk: disk ?? id, stream, machine, resyncing: true, label: options.label,
       autoFinalize: info['auto-finalize'],
       autoDismiss: info['auto-dismiss'],
       commandTimeoutMs: timeoutMs,
     }, range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
-    job.begin(jobInfo.error);
+    job.begin(error);
     return job;
   }
 

@@ -4,7 +4,8 @@
  */
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockJobInfo, JobInfo, QmpEvent } from '../qapi/types.js';
-import { JOB_EVENT_NAMES, JobStateMachine } from './state.js';
+import { JobNotFoundError, JobVanishedError } from './errors.js';
+import { JOB_EVENT_NAMES, JobStateMachine, isJobStatus } from './state.js';
 
 /** A job just started: its state machine fed with what arrived before the reply, and its event stream. */
 export interface Launched {
@@ -40,3 +41,27 @@ export async function readJobState(client: QmpClient, id: string, options: { tim
   }
 }
 
+
+/**
+ * Attach's common part: the running job `id` read back (readJobState) and checked to be of `type`,
+ * with its state machine at the status QEMU gives. Throws `whenGone()` when QEMU has no such job
+ * (default JobVanishedError) and JobNotFoundError when it is another kind of job.
+ */
+export async function attachRunningJob(
+  client: QmpClient,
+  id: string,
+  expect: { type: string; noun: string; whenGone?: () => Error },
+  options: { timeoutMs: number; signal?: AbortSignal | undefined },
+): Promise<{ info: BlockJobInfo; error: string | undefined; stream: AsyncIterableIterator<QmpEvent>; machine: JobStateMachine }> {
+  const { info, job, stream } = await readJobState(client, id, options);
+  if (!info || !job) {
+    await stream.return?.();
+    throw expect.whenGone?.() ?? new JobVanishedError(`job '${id}' is not in QEMU (any more): it ended, or never existed, and how it ended is unknown — check the chain before trusting or deleting any image`, { jobId: id });
+  }
+  if (info.type !== expect.type) {
+    await stream.return?.();
+    throw new JobNotFoundError(`job '${id}' is a ${info.type} job, not a ${expect.noun}`, { jobId: id });
+  }
+  const status = isJobStatus(job.status) ? job.status : info.status;
+  return { info, error: job.error, stream, machine: new JobStateMachine(id, status, Date.now() / 1000) };
+}

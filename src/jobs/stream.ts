@@ -12,10 +12,9 @@ import { QmpCommandError } from '../errors.js';
 import type { BlockStreamArguments } from '../qapi/types.js';
 import type { CommitOnError } from './commit-options.js';
 import { assertSpeed, BlockJob, type JobInit } from './core.js';
-import { jobsOnDisk } from './discovery.js';
-import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobVanishedError } from './errors.js';
-import { launchJob, readJobState } from './launch.js';
-import { JobStateMachine, isJobStatus } from './state.js';
+import { defaultPullJobId, jobsOnDisk } from './discovery.js';
+import { JobAlreadyRunningError, JobCommandError, JobOptionError } from './errors.js';
+import { attachRunningJob, launchJob } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 
 export interface PullOptions {
@@ -55,7 +54,7 @@ export class StreamJob extends BlockJob<JobResult> {
   static async start(client: QmpClient, range: PullRange, options: PullOptions = {}): Promise<StreamJob> {
     const device = range.disk.device;
     const label = describeDisk(range.disk);
-    const id = options.jobId ?? `pull-${range.disk.target ?? range.disk.qdevId ?? range.disk.driveId ?? range.disk.exports?.[0] ?? device}`;
+    const id = options.jobId ?? defaultPullJobId(range.disk);
     const context = { jobId: id, disk: device };
     if (options.speed !== undefined) assertSpeed(options.speed, context);
     const args: BlockStreamArguments = { 'job-id': id, device };
@@ -87,23 +86,12 @@ export class StreamJob extends BlockJob<JobResult> {
   /** Attaches to a stream job that already runs (found by id). */
   static async attach(client: QmpClient, jobId: string, options: AttachOptions = {}): Promise<StreamJob> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const context = { jobId };
-    const { info, job: jobInfo, stream } = await readJobState(client, jobId, { timeoutMs, signal: options.signal });
-    if (!info || !jobInfo) {
-      await stream.return?.();
-      throw new JobVanishedError(`job '${jobId}' is not in QEMU (any more): it ended, or never existed`, context);
-    }
-    if (info.type !== 'stream') {
-      await stream.return?.();
-      throw new JobNotFoundError(`job '${jobId}' is a ${info.type} job, not a pull`, context);
-    }
-    const status = isJobStatus(jobInfo.status) ? jobInfo.status : info.status;
+    const { info, error, stream, machine } = await attachRunningJob(client, jobId, { type: 'stream', noun: 'pull' }, { timeoutMs, signal: options.signal });
     const job = new StreamJob({
-      client, id: jobId, disk: jobId, stream, resyncing: true, label: options.label,
-      machine: new JobStateMachine(jobId, status, Date.now() / 1000),
+      client, id: jobId, disk: jobId, stream, machine, resyncing: true, label: options.label,
       autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs,
     }, undefined);
-    job.begin(jobInfo.error);
+    job.begin(error);
     return job;
   }
 

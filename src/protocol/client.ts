@@ -122,7 +122,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     const client = new QmpClient(transport, options);
     transport.start({
       onData: (chunk) => client.onData(chunk),
-      onMessage: (message) => client.onMessage(message),
+      // A transport that has whole messages (virsh) hands them over as the framer would emit them.
+      onMessage: (message) => client.onData(message),
       onClose: (error) => client.onTransportClose(error),
     });
     const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - startedAt));
@@ -343,11 +344,6 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       const protocolError = error instanceof QmpError ? error : new ProtocolError(String(error), { cause: error });
       this.fatal(this.greetingValue ? protocolError : beforeGreeting(protocolError));
     }
-  }
-
-  /** A whole message from a transport that has messages (virsh): what the framer would have emitted. */
-  private onMessage(message: QmpMessage): void {
-    this.onData(message);
   }
 
   private fatal(error: QmpError): void {
