@@ -16,7 +16,7 @@ import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
 import { BlockJob, type JobInit } from './core.js';
 import { attachRunningJob, launchJob } from './launch.js';
-import { defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
+import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
 import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
 import { invalidatedBy } from './invalidated.js';
 import type { AttachOptions, JobOutcome, JobResult } from './types.js';
@@ -52,18 +52,12 @@ export class CommitJob extends BlockJob<CommitResult> {
     if (isProtocolDriver(range.base.format) && (await commandHasArgument(client, 'block-commit', 'backing-mask-protocol', { timeoutMs }))) args['backing-mask-protocol'] = true;
 
     // QEMU would answer a second commit on this disk with a bare "Need a root block node": say what is going on instead.
-    const { jobs, diskBusy, sameIdError } = await preflight(client, range, id, timeoutMs);
-    const sameId = jobs.find((j) => j.device === id);
-    if (sameId || diskBusy) {
+    const found = await preflight(client, range.disk, id, timeoutMs);
+    const busy = busyDiskError('commit', range.disk, id, found, true);
+    if (busy) {
+      const sameId = found.jobs.some((j) => j.device === id);
       if (options.ifRunning === 'attach') return CommitJob.attach(client, sameId ? { jobId: id, range } : { range }, { commandTimeoutMs: timeoutMs, ...signal });
-      const existing = sameId ? [sameId.device] : jobs.map((j) => j.device);
-      throw new JobAlreadyRunningError(
-        sameId
-          ? `cannot start commit on ${label}: job id '${id}' is already in use (status ${sameId.status}${sameIdError ? `: it failed: ${sameIdError}; 'jobs' shows and dismisses it` : ''}); attach to it or choose another id`
-          : `cannot start commit on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); attach to it, end it, or wait for it to end`,
-        context,
-        existing,
-      );
+      throw busy;
     }
 
     const { machine, stream } = await launchJob(client, id, async () => {

@@ -4,11 +4,11 @@
  */
 import { ChainChangedError } from '../block/errors.js';
 import { describeDisk, diskLabel, findSameDisk, listDisks } from '../block/chain.js';
-import type { CommitRange, DiskChain } from '../block/types.js';
+import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockJobInfo } from '../qapi/types.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './core.js';
-import { JobNotFoundError } from './errors.js';
+import { JobAlreadyRunningError, JobNotFoundError } from './errors.js';
 
 /**
  * Filter drivers QEMU inserts above the top of a running job: mirror_top for an active commit (and a
@@ -74,22 +74,47 @@ export async function isActiveCommit(client: QmpClient, job: BlockJobInfo, disk:
   return filters.length > 0 && filters.every((n) => n.drv === 'mirror_top');
 }
 
+/** What preflight found: the jobs QEMU runs, whether one holds the disk, and a failure kept under the same id. */
+export interface Preflight {
+  jobs: BlockJobInfo[];
+  diskBusy: boolean;
+  sameIdError?: string;
+}
+
 /**
- * What start() checks right before block-commit: the jobs on the disk, and that the chain is still
- * the one the range was resolved on (another client may have taken a snapshot since; with -drive,
- * QEMU would then merge the old chain and report it oddly). A concluded job of ours under the same
+ * What every job's start() checks right before its command: the jobs on the disk, and that the chain
+ * is still the one the caller resolved (another client may have taken a snapshot since; with -drive,
+ * QEMU would then act on the old chain and report it oddly). A concluded job of ours under the same
  * id that ended without error (left for `jobs` to show) is dismissed: nothing is lost by that.
  */
-export async function preflight(client: QmpClient, range: CommitRange, jobId: string, timeoutMs: number): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean; sameIdError?: string }> {
-  const [onDisk, disks] = await Promise.all([jobsOnDisk(client, range.disk, timeoutMs), listDisks(client, { timeoutMs })]);
-  const now = findSameDisk(disks, range.disk);
-  const before = range.disk.layers.map((l) => l.nodeName);
+export async function preflight(client: QmpClient, disk: DiskChain, jobId: string, timeoutMs: number): Promise<Preflight> {
+  const [onDisk, disks] = await Promise.all([jobsOnDisk(client, disk, timeoutMs), listDisks(client, { timeoutMs })]);
+  const now = findSameDisk(disks, disk);
+  const before = disk.layers.map((l) => l.nodeName);
   const after = now?.layers.map((l) => l.nodeName) ?? [];
-  if (before.length !== after.length || before.some((n, i) => n !== after[i])) throw new ChainChangedError(describeDisk(range.disk), before, after);
+  if (before.length !== after.length || before.some((n, i) => n !== after[i])) throw new ChainChangedError(describeDisk(disk), before, after);
   const sameId = onDisk.jobs.find((j) => j.device === jobId);
   if (sameId?.status !== 'concluded') return onDisk;
   const info = (await client.execute('query-jobs', undefined, { timeoutMs })).find((j) => j.id === jobId);
   if (info?.error !== undefined) return { ...onDisk, sameIdError: info.error };
   await client.execute('job-dismiss', { id: jobId }, { timeoutMs }).catch(() => undefined);
   return { ...onDisk, jobs: onDisk.jobs.filter((j) => j !== sameId) };
+}
+
+/**
+ * The refusal to start a `kind` job that preflight found in the way (the id taken, or the disk held
+ * by another job), in words instead of QEMU's bare "Need a root block node"; undefined when free.
+ * `attachable`: the caller could attach to it instead (commit's ifRunning: 'attach').
+ */
+export function busyDiskError(kind: string, disk: DiskChain, jobId: string, found: Preflight, attachable: boolean): JobAlreadyRunningError | undefined {
+  const sameId = found.jobs.find((j) => j.device === jobId);
+  if (!sameId && !found.diskBusy) return undefined;
+  const label = describeDisk(disk);
+  const context = { jobId, disk: disk.device };
+  if (sameId) {
+    const failed = found.sameIdError ? `: it failed: ${found.sameIdError}; 'jobs' shows and dismisses it` : '';
+    return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device]);
+  }
+  const existing = found.jobs.map((j) => j.device);
+  return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); ${attachable ? 'attach to it, ' : ''}end it, or wait for it to end`, context, existing);
 }

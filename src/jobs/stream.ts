@@ -12,8 +12,8 @@ import { QmpCommandError } from '../errors.js';
 import type { BlockStreamArguments } from '../qapi/types.js';
 import type { CommitOnError } from './commit-options.js';
 import { assertSpeed, BlockJob, type JobInit } from './core.js';
-import { defaultPullJobId, jobsOnDisk } from './discovery.js';
-import { JobAlreadyRunningError, JobCommandError, JobOptionError } from './errors.js';
+import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
+import { JobCommandError, JobOptionError } from './errors.js';
 import { attachRunningJob, launchJob } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 
@@ -65,11 +65,9 @@ export class StreamJob extends BlockJob<JobResult> {
     if (options.autoFinalize !== undefined) args['auto-finalize'] = options.autoFinalize;
     if (options.autoDismiss !== undefined) args['auto-dismiss'] = options.autoDismiss;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const { jobs, diskBusy } = await jobsOnDisk(client, range.disk, timeoutMs);
-    const busy = jobs.find((j) => j.device === id);
-    if (busy || diskBusy) {
-      throw new JobAlreadyRunningError(`cannot start a pull on ${label}: ${busy ? `job id '${id}' is already in use (status ${busy.status})` : `the disk already has a block job running (${jobs.map((j) => j.device).join(', ') || 'unknown id'})`}; end it, or wait for it to end`, context, busy ? [busy.device] : jobs.map((j) => j.device));
-    }
+    // Refused in words when the disk is busy, and when another client changed the chain since `range` was read.
+    const busy = busyDiskError('a pull', range.disk, id, await preflight(client, range.disk, id, timeoutMs), false);
+    if (busy) throw busy;
     const { machine, stream } = await launchJob(client, id, async () => {
       try {
         await client.execute('block-stream', args, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
