@@ -5,22 +5,27 @@ import type { JobResult } from '../jobs/types.js';
 import type { OptionSpecs } from './args.js';
 import type { Output } from './output.js';
 
-/** The options every job-starting command shares (commit, pull): waiting, progress, limits, clean-up. */
-export const JOB_RUN_OPTIONS = {
+/** The options every job-starting command shares (commit, pull, copy): waiting, progress, limits, the job id. */
+export const JOB_WAIT_OPTIONS = {
   wait: { type: 'boolean' },
   verbose: { type: 'boolean' },
   timeout: { type: 'string' },
   async: { type: 'boolean' },
   bandwidth: { type: 'string' },
   bytes: { type: 'boolean' },
+  'job-id': { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/** Those, and what the commands that shorten a chain (commit, pull) add: the backing link, deleting what left the chain. */
+export const JOB_RUN_OPTIONS = {
+  ...JOB_WAIT_OPTIONS,
   'keep-relative': { type: 'boolean' },
   delete: { type: 'boolean' },
-  'job-id': { type: 'string' },
 } as const satisfies OptionSpecs;
 
 export interface EndingContext {
   out: Output;
-  /** "Commit", "Pull": virsh's words start with it. */
+  /** "Commit", "Pull", "Copy": virsh's words start with it. */
   noun: string;
   /** What stopped the wait: Ctrl-C and/or the --timeout deadline. */
   stopSignal: AbortSignal;
@@ -35,7 +40,7 @@ export interface EndingContext {
  * abort it ("… aborted"; with --async only requested), someone else's cancel is "… aborted" too, a
  * failure is "… failed: why". Returns the exit code; rethrows what is none of these.
  */
-export async function reportUnfinishedJob(job: BlockJob<JobResult>, error: unknown, c: EndingContext): Promise<number> {
+export async function reportUnfinishedJob<R extends JobResult>(job: BlockJob<R>, error: unknown, c: EndingContext): Promise<number> {
   const { out, noun } = c;
   if (error instanceof AbortedError && c.stopSignal.aborted) {
     const why = c.deadline?.aborted ? `timeout of ${c.timeoutText} s reached` : 'interrupted';

@@ -16,7 +16,7 @@ import type { JobProgress, JobRequest, JobResult, JobTimings } from './types.js'
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
 /** The QMP commands a job sends about itself. */
-type JobVerb = 'block-job-complete' | 'block-job-cancel' | 'block-job-set-speed' | 'block-job-pause' | 'block-job-resume' | 'job-finalize' | 'job-dismiss';
+type JobVerb = 'block-job-complete' | 'block-job-cancel' | 'block-job-set-speed' | 'block-job-pause' | 'block-job-resume' | 'block-job-change' | 'job-finalize' | 'job-dismiss';
 
 export interface JobInit {
   client: QmpClient;
@@ -76,8 +76,19 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
 
   /** What the job's ending means (outcome, and whatever the job type adds to its result). */
   protected abstract describeEnd(base: Omit<JobResult, 'outcome' | 'invalidated'> & { ended: 'completed' | 'aborted' | 'failed' }): R;
-  /** What the job's images hold if following it stops now (for JobInterruptedError): a commit's images, or words. */
-  protected abstract interruptionImages(): InterruptionFacts['images'] | string;
+  /**
+   * What the job's images hold if following it stops now (for JobInterruptedError): a commit's
+   * images, or words (with the image a requested pivot switches the guest onto, when it is not base).
+   */
+  protected abstract interruptionImages(): InterruptionFacts['images'] | string | { onDisk: string; pivotTarget: string };
+
+  /**
+   * What a job type releases once QEMU's job has ended, before any waiter hears of the end (a
+   * mirror's destination node); returns the result with what it did. Must not throw.
+   */
+  protected release(result: R): Promise<R> {
+    return Promise.resolve(result);
+  }
 
   /** Starts following: call once, after construction. */
   protected begin(attachedError?: string): void {
@@ -220,7 +231,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   /** The one wrapper for the commands a job sends: QEMU's refusal becomes JobCommandError with the job and disk. */
-  protected async send(verb: string, name: JobVerb, args: { device: string; force?: boolean; speed?: number } | { id: string }): Promise<void> {
+  protected async send(verb: string, name: JobVerb, args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string }): Promise<void> {
     try {
       await this.client.execute(name, args as never, { timeoutMs: this.commandTimeoutMs });
     } catch (error) {
@@ -286,7 +297,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   private catchUp(): void {
     const status = this.machine.status;
     if (status === 'null') {
-      this.succeed();
+      void this.succeed();
       void this.stream.return?.();
       return;
     }
@@ -302,7 +313,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
           this.machine.apply(event);
           if (this.machine.status !== before) await this.react(this.machine.status);
           if (this.machine.status === 'null') {
-            this.succeed();
+            await this.succeed();
             return;
           }
         }
@@ -361,7 +372,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     }
   }
 
-  private succeed(): void {
+  private async succeed(): Promise<void> {
     const ending = this.machine.ending;
     // Cancelled first: with auto-dismiss off, query-jobs reports a cancelled job's error as "Operation canceled".
     const error = ending?.event === 'BLOCK_JOB_CANCELLED' ? undefined : (this.dismissedError ?? ending?.error);
@@ -371,7 +382,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
       return;
     }
     const history = [...this.machine.history];
-    this.settle(this.describeEnd({
+    const result = this.describeEnd({
       jobId: this.id,
       disk: this.disk,
       ended,
@@ -383,7 +394,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
       timings: timingsOf(history, this.machine.readySince),
       offset: ending?.offset ?? 0,
       len: ending?.len ?? 0,
-    }), undefined);
+    });
+    this.settle(await this.release(result), undefined);
   }
 
   protected interrupted(cause: Error | undefined): void {
@@ -399,7 +411,10 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
           : cause instanceof QmpTimeoutError ? `QEMU's monitor did not answer (${cause.message})`
             : `following the job stopped (${cause.message})`,
       pivotRequested: this.request === 'complete',
-      ...(() => { const images = this.interruptionImages(); return typeof images === 'string' ? { onDisk: images } : { images }; })(),
+      ...(() => {
+        const images = this.interruptionImages();
+        return typeof images === 'string' ? { onDisk: images } : images && 'onDisk' in images ? images : { images };
+      })(),
     }, { cause }));
   }
 

@@ -26,6 +26,11 @@ export function defaultPullJobId(disk: DiskChain): string {
   return `pull-${diskLabel(disk)}`;
 }
 
+/** `copy-<name>`: the default id of a copy (blockdev-mirror) job on `disk`. */
+export function defaultCopyJobId(disk: DiskChain): string {
+  return `copy-${diskLabel(disk)}`;
+}
+
 /** Jobs QEMU runs now, whether one of them holds this disk (a commit filter on one of its images), and that filter's driver. */
 export async function jobsOnDisk(client: QmpClient, disk: DiskChain, timeoutMs: number): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean; filter: string | undefined }> {
   const [jobs, nodes] = await Promise.all([
@@ -47,7 +52,7 @@ export async function findDiskJob(
   options: { timeoutMs?: number; types?: readonly string[] } = {},
 ): Promise<BlockJobInfo> {
   const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
-  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), defaultPullJobId(disk), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
+  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), defaultPullJobId(disk), defaultCopyJobId(disk), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
   const byName = jobs.find((j) => names.has(j.device));
   if (byName) return byName;
   const candidates = jobs.filter((j) => !options.types || options.types.includes(j.type));

@@ -12,6 +12,8 @@
  *         ├── JobFailedError        the job ended with an error, or was cancelled by someone else
  *         ├── JobVanishedError      the job is gone and we never saw how it ended: outcome unknown
  *         ├── JobInterruptedError   the connection to QEMU ended mid-job
+ *         ├── JobUnsupportedError   this QEMU lacks what was asked (read from its schema, not its version)
+ *         ├── MirrorTargetError     a copy's destination could not be made ready (nothing was started)
  *         └── ImageDeletionError    --delete refused (or stopped): the files it kept, the ones it deleted
  */
 import { QmpCommandError, QmpError, type QmpErrorOptions } from '../errors.js';
@@ -129,8 +131,10 @@ export interface InterruptionFacts {
   pivotRequested: boolean;
   /** The images, when the job's range is known (a commit's top, base and what lies between). */
   images?: { top: string; base: string; above: readonly string[]; between: readonly string[] } | undefined;
-  /** What is on disk, said by a job type whose images are not a commit's (a pull). */
+  /** What is on disk, said by a job type whose images are not a commit's (a pull, a copy). */
   onDisk?: string | undefined;
+  /** The image a requested pivot switches the guest onto, when it is not a commit's base (a copy's destination). */
+  pivotTarget?: string | undefined;
 }
 
 function interruptionMessage(f: InterruptionFacts): string {
@@ -138,7 +142,8 @@ function interruptionMessage(f: InterruptionFacts): string {
   if (f.pivotRequested) {
     const where = f.images
       ? `the disk now runs on base ${f.images.base} and the guest writes into it, so ${f.images.top} is no longer the disk: do not boot from it`
-      : 'the disk now runs on the commit\'s base and the guest writes into it';
+      : f.pivotTarget ? `the disk now runs on ${f.pivotTarget} and the guest writes into it, so the old chain is no longer the disk: do not boot from it`
+        : 'the disk now runs on the commit\'s base and the guest writes into it';
     return `${head} after the pivot was requested (block-job-complete sent, last status ${f.lastStatus}): ${f.how}. ` +
       `If QEMU carried the pivot out (it normally does within milliseconds), ${where}. ` +
       `Check which image the disk runs on with 'chain ${f.disk}' (query-block) before anything else; delete nothing.`;
@@ -180,5 +185,27 @@ export class ImageDeletionError extends JobError {
     this.reason = reason;
     this.deleted = deleted;
     this.kept = kept;
+  }
+}
+
+/** This QEMU's schema lacks a command or argument the request needs (e.g. block-job-change before 8.2). */
+export class JobUnsupportedError extends JobError {
+  /** What is missing: "block-job-change", "blockdev-mirror copy-mode". */
+  readonly feature: string;
+  constructor(message: string, context: JobErrorContext, feature: string) {
+    super(message, context);
+    this.feature = feature;
+  }
+}
+
+/** A copy's destination could not be made ready: the file exists, is a link, could not be created or opened. Nothing was started. */
+export class MirrorTargetError extends JobError {
+  readonly file: string;
+  /** We created the file before the failure (it is left where it is, and the message says so). */
+  readonly created: boolean;
+  constructor(message: string, context: JobErrorContext, file: string, created: boolean, options?: QmpErrorOptions) {
+    super(message, context, options);
+    this.file = file;
+    this.created = created;
   }
 }

@@ -1,8 +1,11 @@
-// The job layer: live block-commit driven by its own events.
+// The job layer: live block-commit, block-stream and blockdev-mirror, driven by their own events.
 export { CommitJob, type CommitResult, type AttachTarget } from './commit.js';
 export { assertPivotable, relativeBackingFile, type CommitOptions, type CommitOnError } from './commit-options.js';
 export { BlockJob } from './core.js';
 export { StreamJob, relativePullBacking, type PullOptions } from './stream.js';
+export { MirrorJob, type MirrorResult, type MirrorDestination } from './mirror.js';
+export { planMirror, mirrorArguments, targetNodeName, type MirrorTarget, type MirrorOptions, type MirrorPlan, type CopyMode, type DestinationImage } from './mirror-options.js';
+export type { TargetNodeFate } from './mirror-target.js';
 export type { JobOutcome, JobResult, JobTimings, JobTimings as CommitTimings, JobProgress, AttachOptions } from './types.js';
 export {
   JobStateMachine,
@@ -17,7 +20,7 @@ export {
   type JobEnding,
   type TransitionAnomaly,
 } from './state.js';
-export { defaultCommitJobId, findDiskJob, isActiveCommit } from './discovery.js';
+export { defaultCommitJobId, defaultPullJobId, defaultCopyJobId, findDiskJob, isActiveCommit } from './discovery.js';
 export { invalidatedBy, type CommitOutcome } from './invalidated.js';
 export { deleteCommittedImages, type DeletableResult } from './delete.js';
 export * from './errors.js';

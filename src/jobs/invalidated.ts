@@ -31,6 +31,7 @@ export function invalidatedBy(range: CommitRange, outcome: CommitOutcome | 'unkn
       // The guest now writes into base, so top's view (through base) changes too.
       return { files: files([...between, range.top]), stillValid: files([range.base]), removedFromChain: files([...between, range.top]) };
     case 'overlay-kept':
+    case 'copied': // a copy's word for the same ending; a commit never reports it
       return { files: files(between), stillValid: files([range.base, range.top, ...above]), removedFromChain: [] };
     case 'unknown':
       return { files: files(between), stillValid: files([range.base]), removedFromChain: [] };

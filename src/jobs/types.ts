@@ -8,10 +8,11 @@ import type { JobIoError, JobStateChange, TransitionAnomaly } from './state.js';
 
 /**
  * How a job ended. `completed`: it finished by itself (or someone else completed it); `pivoted`:
- * our block-job-complete switched the guest; `overlay-kept`: our cancel after READY ended it with the
- * guest where it was; `aborted`: a forced cancel; `failed`: QEMU reported an error.
+ * our block-job-complete switched the guest; `overlay-kept` (commit) / `copied` (copy): our cancel
+ * after READY ended it with the guest where it was; `aborted`: a forced cancel; `failed`: QEMU
+ * reported an error.
  */
-export type JobOutcome = 'completed' | 'pivoted' | 'overlay-kept' | 'aborted' | 'failed';
+export type JobOutcome = 'completed' | 'pivoted' | 'overlay-kept' | 'copied' | 'aborted' | 'failed';
 
 export interface JobTimings {
   /** QEMU timestamps (seconds since the epoch) of the first status seen, READY, "concluded". */

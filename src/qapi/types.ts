@@ -161,6 +161,34 @@ export interface BlockStreamArguments {
   'auto-dismiss'?: boolean;
 }
 
+/** blockdev-mirror (qapi/block-core.json): copy `device`'s data to the node `target`, then keep both in sync. */
+export interface BlockdevMirrorArguments {
+  'job-id'?: string;
+  device: string;
+  /** Node name of the destination (blockdev-add'ed before). */
+  target: string;
+  /** full: the whole guest view; top: only the active layer (the target backs onto the same backing). */
+  sync: 'full' | 'top' | 'none';
+  replaces?: string;
+  speed?: number;
+  granularity?: number;
+  'buf-size'?: number;
+  'on-source-error'?: BlockdevOnError;
+  'on-target-error'?: BlockdevOnError;
+  'filter-node-name'?: string;
+  /** background (default) or write-blocking: guest writes also go to the target at once (guaranteed convergence). */
+  'copy-mode'?: 'background' | 'write-blocking';
+  'auto-finalize'?: boolean;
+  'auto-dismiss'?: boolean;
+}
+
+/** block-job-change (QEMU 8.2+): for a mirror, switch a running job to write-blocking. */
+export interface BlockJobChangeArguments {
+  id: string;
+  type: 'mirror';
+  'copy-mode': 'write-blocking' | 'background';
+}
+
 export interface BlockCommitArguments {
   'job-id'?: string;
   device: string;
@@ -258,6 +286,8 @@ export interface QmpCommandMap {
   'query-jobs': { args: NoArgs; ret: JobInfo[] };
   'block-commit': { args: BlockCommitArguments; ret: Empty };
   'block-stream': { args: BlockStreamArguments; ret: Empty };
+  'blockdev-mirror': { args: BlockdevMirrorArguments; ret: Empty };
+  'block-job-change': { args: BlockJobChangeArguments; ret: Empty };
   'block-job-complete': { args: { device: string }; ret: Empty };
   'block-job-cancel': { args: { device: string; force?: boolean }; ret: Empty };
   'block-job-pause': { args: { device: string }; ret: Empty };

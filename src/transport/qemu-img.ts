@@ -18,15 +18,19 @@ export interface CreateImageOptions {
   size?: string;
   backing?: string;
   backingFormat?: string;
+  /** `-u`: do not open the backing file (a running QEMU holds it; the size is given). */
+  unsafeBacking?: boolean;
+  signal?: AbortSignal;
 }
 
 /** `qemu-img create`. */
 export async function createImage(file: string, options: CreateImageOptions = {}): Promise<void> {
   const args = ['create', '-q', '-f', options.format ?? 'qcow2'];
   if (options.backing) args.push('-b', options.backing, '-F', options.backingFormat ?? 'qcow2');
+  if (options.backing && options.unsafeBacking) args.push('-u');
   args.push(file);
   if (options.size) args.push(options.size);
-  await run('qemu-img', args);
+  await runProcess({ file: 'qemu-img', args, timeoutMs: 120_000, signal: options.signal, error: (facts, o) => new ImageToolError(facts, o) });
 }
 
 export interface QemuIoOptions {

@@ -2,6 +2,7 @@ import type { CommandSpec } from '../context.js';
 import { blocksCommand } from './blocks.js';
 import { chainCommand } from './chain.js';
 import { commitCommand } from './commit.js';
+import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
 import { eventsCommand } from './events.js';
 import { jobCommand } from './job.js';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   snapshotCommand,
   commitCommand,
   pullCommand,
+  copyCommand,
   jobsCommand,
   jobCommand,
   eventsCommand,

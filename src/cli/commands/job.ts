@@ -1,12 +1,14 @@
 import type { DiskChain } from '../../block/types.js';
 import type { BlockJobInfo } from '../../qapi/types.js';
 import { CommitJob } from '../../jobs/commit.js';
+import { MirrorJob } from '../../jobs/mirror.js';
 import { StreamJob } from '../../jobs/stream.js';
 import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { UsageError } from '../args.js';
 import { flag, type CliContext, type CommandSpec } from '../context.js';
 import { parseBandwidth, showProgress } from './commit.js';
+import { parseCopyMode } from './copy.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
 
@@ -14,11 +16,14 @@ const ACTIONS = ['abort', 'pivot', 'pause', 'resume', 'info'] as const;
 
 export const jobCommand: CommandSpec = {
   name: 'job',
-  summary: 'act on the block job of a disk: abort, pivot, pause, resume, bandwidth, info (virsh blockjob)',
-  usage: 'job DISK (--abort [--async] | --pivot [--async] | --pause | --resume | --bandwidth N [--bytes] | --info [--verbose])',
+  summary: 'act on the block job of a disk: abort, pivot, pause, resume, bandwidth, copy mode, info (virsh blockjob)',
+  usage: 'job DISK (--abort [--async] | --pivot [--async] | --pause | --resume | --bandwidth N [--bytes] | --copy-mode write-blocking | --info [--verbose])',
   details: `DISK is a disk name (the job is found by its id commit-DISK, or as the one job on the disk) or a job id.
 --abort    cancel the job (forced: also a paused one); the guest stays on top
---pivot    after READY, switch the guest onto base (block-job-complete); waits for the switch unless --async
+--pivot    after READY, switch the guest onto base (commit) or the destination (copy): block-job-complete;
+           waits for the switch unless --async
+--copy-mode write-blocking  a running copy: from now on guest writes reach the destination at once
+           (block-job-change, QEMU 8.2+)
 --info     show the job's progress; with --verbose keep showing it until the job is ready or gone`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock job vda --info',
@@ -35,6 +40,7 @@ export const jobCommand: CommandSpec = {
     bandwidth: { type: 'string' },
     bytes: { type: 'boolean' },
     verbose: { type: 'boolean' },
+    'copy-mode': { type: 'string' },
   },
   async run(context) {
     const [name, ...extra] = context.positionals;
@@ -42,8 +48,9 @@ export const jobCommand: CommandSpec = {
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'job');
     const actions = ACTIONS.filter((a) => flag(context, a));
     const speed = parseBandwidth(context, 'job');
-    if (actions.length + (speed !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --pause, --resume, --bandwidth, --info`, 'job');
-    const action = actions[0] ?? (speed !== undefined ? 'bandwidth' : 'info');
+    const copyMode = parseCopyMode(context, 'job');
+    if (actions.length + (speed !== undefined ? 1 : 0) + (copyMode !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --pause, --resume, --bandwidth, --copy-mode, --info`, 'job');
+    const action = actions[0] ?? (speed !== undefined ? 'bandwidth' : copyMode !== undefined ? 'copy-mode' : 'info');
     const client = await context.connect();
     const out = context.out;
 
@@ -74,8 +81,11 @@ export const jobCommand: CommandSpec = {
       return ended?.error !== undefined || action !== 'info' ? 1 : 0;
     }
     const attachOptions = { signal: context.signal, label: name };
-    const job = info.type === 'stream' ? await StreamJob.attach(client, id, attachOptions) : await CommitJob.attach(client, { jobId: id }, attachOptions);
-    const noun = info.type === 'stream' ? 'Pull' : 'Commit';
+    const job = info.type === 'stream' ? await StreamJob.attach(client, id, attachOptions)
+      : info.type === 'mirror' ? await MirrorJob.attach(client, id, attachOptions)
+        : await CommitJob.attach(client, { jobId: id }, attachOptions);
+    const noun = info.type === 'stream' ? 'Pull' : info.type === 'mirror' ? 'Copy' : 'Commit';
+    const pivotable = job instanceof CommitJob || job instanceof MirrorJob;
     try {
       switch (action) {
         case 'pause':
@@ -90,20 +100,24 @@ export const jobCommand: CommandSpec = {
           await job.setSpeed(speed ?? 0);
           out.message(`Job ${id} bandwidth set to ${speed ? `${speed} bytes/s` : 'unlimited'}`);
           return 0;
+        case 'copy-mode':
+          if (!(job instanceof MirrorJob)) throw new UsageError(`job ${id} is a ${noun.toLowerCase()}, not a copy: only a copy has a copy mode`, 'job');
+          await job.setCopyMode(copyMode ?? 'write-blocking');
+          out.message(`Job ${id} copy mode set to ${copyMode ?? 'write-blocking'}`);
+          return 0;
         case 'info':
           return await showInfo(context, job, info, name, disk);
         case 'abort':
         case 'pivot': {
+          if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
           if (flag(context, 'async')) {
-            if (action === 'pivot' && !(job instanceof CommitJob)) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
-            await (action === 'abort' ? job.requestAbort() : (job as CommitJob).requestPivot());
+            await (action === 'abort' ? job.requestAbort() : (job as CommitJob | MirrorJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
             return 0;
           }
-          if (action === 'pivot' && !(job instanceof CommitJob)) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
-          const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await (job as CommitJob).pivot({ signal: context.signal });
+          const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await (job as CommitJob | MirrorJob).pivot({ signal: context.signal });
           out.message(action === 'abort' ? `${noun} aborted` : 'Successfully pivoted');
-          out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states });
+          out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states, ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null, node: job.destination.node ?? null } : {}) });
           return 0;
         }
       }
@@ -114,14 +128,16 @@ export const jobCommand: CommandSpec = {
 };
 
 /** `job DISK --info [--verbose]`: progress now, or followed to READY (active commit) / the end. */
-async function showInfo(context: CliContext, job: CommitJob | StreamJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
+async function showInfo(context: CliContext, job: CommitJob | StreamJob | MirrorJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
   const { out } = context;
   const id = info.device;
-  const label = info.type === 'commit' ? ((await isActiveCommit(job.client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : info.type === 'stream' ? 'Block Pull' : `Block ${info.type}`;
+  const label = info.type === 'commit' ? ((await isActiveCommit(job.client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : info.type === 'stream' ? 'Block Pull' : info.type === 'mirror' ? 'Block Copy' : `Block ${info.type}`;
+  // Jobs with a synchronized phase are followed to READY, the others to their end.
+  const toReady = label === 'Active Block Commit' || label === 'Block Copy';
   if (flag(context, 'verbose')) {
     const stop = showProgress(job, out, label, context.signal);
     // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.
-    const ended = await (label === 'Active Block Commit' ? job.waitUntilReady({ signal: context.signal }) : job.wait({ signal: context.signal }))
+    const ended = await (toReady ? job.waitUntilReady({ signal: context.signal }) : job.wait({ signal: context.signal }))
       .then(() => undefined, (error: unknown) => error);
     stop();
     if (ended !== undefined) {
@@ -129,7 +145,7 @@ async function showInfo(context: CliContext, job: CommitJob | StreamJob, info: B
       const last = await job.progress({ signal: context.signal }).catch(() => undefined);
       if (last) out.progress(label, displayPercent(last.offset, last.len, false, 'running'));
       out.endProgress();
-      out.error(`job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${label === 'Active Block Commit' ? 'ready' : 'complete'}`);
+      out.error(`job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${toReady ? 'ready' : 'complete'}`);
       out.result(undefined, { type: 'result', job: id, outcome: ended.result.outcome, states: ended.result.states, error: ended.result.error });
       return 1;
     }

@@ -1,0 +1,105 @@
+/*
+ * A copy's destination on this host: created exclusively (O_EXCL: never clobbering a file, never
+ * following a link) or checked when reused, its node blockdev-add'ed, and that node removed again
+ * once the copy ended without a pivot — after re-reading the live chains, so a node the guest runs
+ * on is never removed.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, unlink } from 'node:fs/promises';
+import { listDisks } from '../block/chain.js';
+import type { DiskChain } from '../block/types.js';
+import { QmpCommandError } from '../errors.js';
+import type { QmpClient } from '../protocol/client.js';
+import { createImage, imageChain } from '../transport/qemu-img.js';
+import { MirrorTargetError, type JobErrorContext } from './errors.js';
+import type { MirrorPlan } from './mirror-options.js';
+
+/** What became of the destination's node after the job: removed, still the disk's (pivoted, or in use), or already gone. */
+export type TargetNodeFate = 'removed' | 'in-use' | 'gone' | 'unknown';
+
+/**
+ * Makes the destination file ready: creates it (exclusively, 0600: it will hold the guest's data)
+ * and formats it with qemu-img, or checks the reused one. Returns whether it was created.
+ */
+export async function prepareDestination(plan: MirrorPlan, file: string, context: JobErrorContext, signal?: AbortSignal): Promise<boolean> {
+  if (!plan.create) {
+    await checkReused(plan, file, context);
+    return false;
+  }
+  let made;
+  try {
+    const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    made = await handle.stat();
+    await handle.close();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' ? 'it exists already (give reuseExisting / --reuse-external to copy into it)' : `it cannot be created (${(error as Error).message})`;
+    throw new MirrorTargetError(`cannot copy to ${file}: ${why}`, context, file, false, { cause: error });
+  }
+  const { create } = plan;
+  try {
+    await createImage(file, {
+      format: create.format,
+      size: String(create.size),
+      ...(create.backing ? { backing: create.backing.file, backingFormat: create.backing.format, unsafeBacking: true } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const now = await lstat(file);
+    if (!now.isFile() || now.ino !== made.ino || now.dev !== made.dev) throw new Error('the file was replaced while qemu-img wrote it');
+  } catch (error) {
+    // Our own file, still the one we made and holding no guest data yet: remove it; anything else stays.
+    const now = await lstat(file).catch(() => undefined);
+    const ours = now?.isFile() && now.ino === made.ino && now.dev === made.dev;
+    if (ours) await unlink(file).catch(() => undefined);
+    throw new MirrorTargetError(`cannot create the destination ${file}: ${(error as Error).message}${ours ? ' (the empty file we had made is removed)' : ''}`, context, file, false, { cause: error });
+  }
+  return true;
+}
+
+async function checkReused(plan: MirrorPlan, file: string, context: JobErrorContext): Promise<void> {
+  const info = await lstat(file).catch((error: unknown) => {
+    throw new MirrorTargetError(`cannot reuse the destination ${file}: ${(error as Error).message}`, context, file, false, { cause: error });
+  });
+  if (!info.isFile() && !info.isBlockDevice()) {
+    throw new MirrorTargetError(`cannot reuse the destination ${file}: it is ${info.isSymbolicLink() ? 'a symbolic link (name the file it points to)' : 'not a regular file or block device'}`, context, file, false);
+  }
+  if (plan.blockdev.driver !== 'qcow2') return;
+  const [top] = await imageChain(file, { forceShare: true }).catch((error: unknown) => {
+    throw new MirrorTargetError(`cannot reuse the destination ${file}: ${(error as Error).message}`, context, file, false, { cause: error });
+  });
+  if (top?.format !== 'qcow2') throw new MirrorTargetError(`cannot reuse the destination ${file} as qcow2: it is ${top?.format ?? 'unreadable'}`, context, file, false);
+  const backing = top['full-backing-filename'] ?? top['backing-filename'];
+  // A full copy skips what reads as zero: a backing file in the header would show through later.
+  if (!plan.backing && backing !== undefined) {
+    throw new MirrorTargetError(`cannot reuse the destination ${file} for a full copy: it records the backing file ${backing}, which would show through where the copy wrote nothing`, context, file, false);
+  }
+  if (plan.backing && backing !== plan.backing.file) {
+    throw new MirrorTargetError(`cannot reuse the destination ${file} for a shallow copy: it records ${backing === undefined ? 'no backing file' : `the backing file ${backing}`}, not the disk's backing image ${plan.backing.file}`, context, file, false);
+  }
+}
+
+/** blockdev-add of the destination's node; QEMU's refusal (permissions, size) becomes MirrorTargetError. */
+export async function addTargetNode(client: QmpClient, plan: MirrorPlan, file: string, created: boolean, context: JobErrorContext, timeoutMs: number): Promise<void> {
+  try {
+    await client.execute('blockdev-add', plan.blockdev, { timeoutMs });
+  } catch (error) {
+    if (!(error instanceof QmpCommandError)) throw error;
+    throw new MirrorTargetError(`QEMU cannot open the destination ${file} (${error.errorClass}: ${error.desc})${created ? `; the file it was to copy into is left at ${file}` : ''}`, context, file, created, { cause: error });
+  }
+}
+
+/**
+ * Removes the destination's node unless a disk's chain (re-read now) holds it: after a pivot it is
+ * the disk. Never throws: says what became of it.
+ */
+export async function removeTargetNode(client: QmpClient, nodeName: string, timeoutMs: number): Promise<{ fate: TargetNodeFate; error?: string }> {
+  try {
+    const [disks, nodes] = await Promise.all([listDisks(client, { timeoutMs }), client.execute('query-named-block-nodes', { flat: true }, { timeoutMs })]);
+    if (disks.some((d: DiskChain) => d.layers.some((l) => l.nodeName === nodeName))) return { fate: 'in-use' };
+    if (!nodes.some((n) => n['node-name'] === nodeName)) return { fate: 'gone' };
+    await client.execute('blockdev-del', { 'node-name': nodeName }, { timeoutMs });
+    return { fate: 'removed' };
+  } catch (error) {
+    return { fate: 'unknown', error: (error as Error).message };
+  }
+}
