@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
-import { listDisks } from '../block/chain.js';
+import { hasUser, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import { QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
@@ -89,13 +89,14 @@ export async function addTargetNode(client: QmpClient, plan: MirrorPlan, file: s
 }
 
 /**
- * Removes the destination's node unless a disk's chain (re-read now) holds it: after a pivot it is
- * the disk. Never throws: says what became of it.
+ * Removes the destination's node unless a used disk's chain (re-read now) holds it: after a pivot
+ * it is the disk. Never throws: says what became of it.
  */
 export async function removeTargetNode(client: QmpClient, nodeName: string, timeoutMs: number): Promise<{ fate: TargetNodeFate; error?: string }> {
   try {
     const [disks, nodes] = await Promise.all([listDisks(client, { timeoutMs }), client.execute('query-named-block-nodes', { flat: true }, { timeoutMs })]);
-    if (disks.some((d: DiskChain) => d.layers.some((l) => l.nodeName === nodeName))) return { fate: 'in-use' };
+    // Our node alone shows as a bare chain no one uses: only a device, drive or export makes it in use.
+    if (disks.some((d: DiskChain) => hasUser(d) && d.layers.some((l) => l.nodeName === nodeName))) return { fate: 'in-use' };
     if (!nodes.some((n) => n['node-name'] === nodeName)) return { fate: 'gone' };
     await client.execute('blockdev-del', { 'node-name': nodeName }, { timeoutMs });
     return { fate: 'removed' };

@@ -1,0 +1,51 @@
+// `copy --reuse-external`: a destination the user made is used as it is; without the flag an
+// existing file is never overwritten, and a symbolic link is never followed.
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { createImage } from '../src/transport/qemu-img.js';
+import { copyGuest } from './helpers/copy.js';
+
+t.test('an existing file: refused without --reuse-external, copied into with it', async (t) => {
+  const g = await copyGuest(t);
+  const dest = path.join(g.dir, 'prepared.qcow2');
+  await createImage(dest, { format: 'qcow2', size: '12M' });
+  const before = readFileSync(dest);
+  const refused = await g.run('copy', 'drive0', '--dest', dest, '--pivot');
+  t.equal(refused.code, 1, 'an existing destination is refused');
+  t.match(refused.stderr, /exists already \(give reuseExisting \/ --reuse-external/, `the message says why and what to do; stderr: ${refused.stderr}`);
+  t.same(readFileSync(dest), before, 'the file is untouched');
+  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node was added');
+
+  const reused = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--pivot', '--json');
+  t.equal(reused.code, 0, `the copy into the prepared image pivots; stderr: ${reused.stderr}`);
+  t.match(reused.stdout, /"created":false/, 'the file is reported as not created by us');
+  t.same(await g.chain(), [dest], 'the guest runs on the prepared image');
+  await g.quit();
+  await g.check(dest, 'qcow2');
+});
+
+t.test('a symbolic link as destination is neither followed nor reused', async (t) => {
+  const g = await copyGuest(t);
+  const victim = path.join(g.dir, 'victim.txt');
+  writeFileSync(victim, 'keep me');
+  const link = path.join(g.dir, 'link.qcow2');
+  symlinkSync(victim, link);
+  const created = await g.run('copy', 'drive0', '--dest', link, '--pivot');
+  t.equal(created.code, 1, 'a link is refused as a new destination');
+  const reused = await g.run('copy', 'drive0', '--dest', link, '--reuse-external', '--pivot');
+  t.equal(reused.code, 1, 'and as a reused one');
+  t.match(reused.stderr, /symbolic link/, `the message says it is a link; stderr: ${reused.stderr}`);
+  t.equal(readFileSync(victim, 'utf8'), 'keep me', 'the file behind the link is untouched');
+  t.same(await g.chain(), g.files, 'the guest stays on its chain');
+});
+
+t.test('a reused qcow2 with a backing file is refused for a full copy', async (t) => {
+  const g = await copyGuest(t);
+  const dest = path.join(g.dir, 'backed.qcow2');
+  await createImage(dest, { format: 'qcow2', backing: g.files[0]!, backingFormat: 'raw' });
+  const result = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--pivot');
+  t.equal(result.code, 1, 'refused');
+  t.match(result.stderr, /records the backing file .*base\.raw, which would show through/, `the message says why; stderr: ${result.stderr}`);
+  t.same(await g.chain(), g.files, 'the guest stays on its chain');
+});
