@@ -3,9 +3,12 @@
  * them against a real QEMU; the replay test runs the very same functions against mock-qmp and expects
  * the same outcome and state sequence — the controller's job tests, a second time, without QEMU.
  */
-import { resolveCommitRange } from '../src/block/address.js';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { resolveCommitRange, resolvePullRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
-import { CommitJob, type CommitOptions } from '../src/jobs/index.js';
+import { CommitJob, MirrorJob, StreamJob, type CommitOptions } from '../src/jobs/index.js';
 import { JobInterruptedError } from '../src/jobs/errors.js';
 import { withoutBlips } from '../src/jobs/state.js';
 import type { QmpClient } from '../src/protocol/client.js';
@@ -38,6 +41,20 @@ async function activeCommit(client: QmpClient, jobId: string | undefined, finish
   await job.waitUntilReady(WAIT);
   const result = await job[finish](WAIT);
   return { outcome: result.outcome, states: withoutBlips(result.history) };
+}
+
+/**
+ * Where the copy scenario puts its destination, at recording and at replay alike: the replay must
+ * send the recorded file name. A folder of our own (0700, no link) in the temporary directory.
+ */
+function copyFixtureDestination(): string {
+  const dir = path.join(os.tmpdir(), 'qmp-blockjob-copy-fixture');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const info = lstatSync(dir);
+  if (!info.isDirectory() || (process.getuid && info.uid !== process.getuid())) throw new Error(`${dir} is not a folder of ours: not copying into it`);
+  const file = path.join(dir, 'copy.qcow2');
+  rmSync(file, { force: true });
+  return file;
 }
 
 export const controllerScenarios: ControllerScenario[] = [
@@ -105,6 +122,36 @@ export const controllerScenarios: ControllerScenario[] = [
       } catch (error) {
         if (!(error instanceof JobInterruptedError)) throw error;
         return { outcome: 'interrupted', states: withoutBlips(job.history), error: error.name };
+      }
+    },
+  },
+  {
+    name: 'controller-pull',
+    note: 'StreamJob: pull of the whole chain of drive0 into c.qcow2, run to completion',
+    setup: 'drive',
+    expect: { outcome: 'completed', states: ['created', 'running', 'waiting', 'pending', 'concluded', 'null'] },
+    async run(client, { jobId }) {
+      const range = resolvePullRange(await resolveDisk(client, 'drive0', WAIT), {});
+      const job = await StreamJob.start(client, range, jobId ? { jobId } : {});
+      const result = await job.wait(WAIT);
+      return { outcome: result.outcome, states: withoutBlips(result.history) };
+    },
+  },
+  {
+    name: 'controller-copy-pivot',
+    note: 'MirrorJob: copy of drive0 to a new qcow2 (node copy-dest), waitUntilReady, pivot',
+    setup: 'drive',
+    expect: { outcome: 'pivoted', states: ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'] },
+    async run(client, { jobId }) {
+      const file = copyFixtureDestination();
+      try {
+        // The node name is given: derived from the job id, it would differ from the recorded one.
+        const job = await MirrorJob.start(client, await resolveDisk(client, 'drive0', WAIT), { file }, { nodeName: 'copy-dest', ...(jobId ? { jobId } : {}) });
+        await job.waitUntilReady(WAIT);
+        const result = await job.pivot(WAIT);
+        return { outcome: result.outcome, states: withoutBlips(result.history) };
+      } finally {
+        rmSync(file, { force: true });
       }
     },
   },
