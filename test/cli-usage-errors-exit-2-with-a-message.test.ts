@@ -35,6 +35,12 @@ const cases: Array<[string, string[], RegExp]> = [
   ['snapshot internal diskspec', ['snapshot', '--diskspec', 'vda,file=/a.qcow2,snapshot=internal', '--socket', '/x'], /only external/],
   ['snapshot both forms', ['snapshot', 'vda', '--file', '/a.qcow2', '--diskspec', 'vdb,file=/b.qcow2', '--socket', '/x'], /either DISK --file PATH or --diskspec/],
   ['chain without a disk', ['chain', '--socket', '/x'], /chain wants a DISK/],
+  ['copy without --dest', ['copy', 'vda', '--pivot', '--socket', '/x'], /copy wants --dest FILE/],
+  ['copy --pivot with --finish', ['copy', 'vda', '--dest', '/d.qcow2', '--pivot', '--finish', '--socket', '/x'], /--pivot and --finish exclude each other/],
+  ['copy --format other than raw or qcow2', ['copy', 'vda', '--dest', '/d', '--format', 'vmdk', '--socket', '/x'], /--format is raw or qcow2/],
+  ['copy --granularity not a number', ['copy', 'vda', '--dest', '/d', '--granularity', 'big', '--socket', '/x'], /--granularity wants a whole number of bytes/],
+  ['copy --copy-mode unknown', ['copy', 'vda', '--dest', '/d', '--copy-mode', 'fast', '--socket', '/x'], /--copy-mode is background or write-blocking/],
+  ['copy --delete (not a copy option)', ['copy', 'vda', '--dest', '/d', '--delete', '--socket', '/x'], /--delete/],
 ];
 
 for (const [name, args, expected] of cases) {
