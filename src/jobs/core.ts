@@ -11,7 +11,8 @@ import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 import { JobCommandError, JobFailedError, JobInterruptedError, JobOptionError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
-import type { JobProgress, JobRequest, JobResult, JobTimings } from './types.js';
+import { timingsOf } from './timings.js';
+import type { JobProgress, JobRequest, JobResult } from './types.js';
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
@@ -428,21 +429,6 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     for (const listener of [...this.endWaiters]) listener(this.end);
     this.endWaiters.clear();
   }
-}
-
-function timingsOf(history: readonly JobStateChange[], readyAt: number | undefined): JobTimings {
-  const startedAt = history[0]?.at ?? Number.NaN;
-  const concludedAt = history.find((c) => c.status === 'concluded')?.at;
-  const timings: JobTimings = { startedAt };
-  if (readyAt !== undefined) {
-    timings.readyAt = readyAt;
-    timings.secondsToReady = readyAt - startedAt;
-  }
-  if (concludedAt !== undefined) {
-    timings.concludedAt = concludedAt;
-    timings.totalSeconds = concludedAt - startedAt;
-  }
-  return timings;
 }
 
 /** Bandwidth in bytes per second: a whole number, 0 (unlimited) or more. */
