@@ -49,3 +49,16 @@ t.test('a reused qcow2 with a backing file is refused for a full copy', async (t
   t.match(result.stderr, /records the backing file .*base\.raw, which would show through/, `the message says why; stderr: ${result.stderr}`);
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
 });
+
+// QEMU 7.2 and 10.0 refuse it as a job that fails at once, not as a refused command: either is said plainly.
+t.test('a reused image of another size: the copy fails, and its node is removed again', async (t) => {
+  const g = await copyGuest(t);
+  const dest = path.join(g.dir, 'small.qcow2');
+  await createImage(dest, { format: 'qcow2', size: '8M' });
+  const result = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--pivot');
+  t.equal(result.code, 1, 'refused');
+  t.match(result.stderr, /(Copy failed: copy job 'copy-drive0' on drive0 failed|cannot start a copy of drive0 to .*small\.qcow2: QEMU refused blockdev-mirror).*different sizes/, `QEMU's reason, with the job and the disk; stderr: ${result.stderr}`);
+  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'the node added for it is removed again');
+  t.same(await g.client.execute('query-block-jobs'), [], 'no job runs');
+  t.same(await g.chain(), g.files, 'the guest stays on its chain');
+});

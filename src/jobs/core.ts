@@ -298,8 +298,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   private catchUp(): void {
     const status = this.machine.status;
     if (status === 'null') {
-      void this.succeed();
-      void this.stream.return?.();
+      // Stop the stream only once the end is settled: its end alone would read as an interruption.
+      void this.succeed().then(() => this.stream.return?.());
       return;
     }
     void this.react(status).catch((error: unknown) => this.fail(error));
