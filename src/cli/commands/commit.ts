@@ -13,6 +13,7 @@ import { flag, stringOption, type CliContext, type CommandSpec } from '../contex
 import type { Output } from '../output.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
+import { printPlan } from '../dry-run.js';
 import { timeoutSignal } from '../../util/timers.js';
 
 const MIB = 1024 * 1024;
@@ -67,7 +68,7 @@ function reportInvalidated(out: Output, result: CommitResult, deleted: readonly 
 export const commitCommand: CommandSpec = {
   name: 'commit',
   summary: 'merge images of a disk\'s chain down into a base, live (virsh blockcommit)',
-  usage: 'commit DISK [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--job-id ID]',
+  usage: 'commit DISK [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--job-id ID]',
   details: `DISK is a device, drive or export id, libvirt's target, or the disk's source (active image path).
 X is a file name, a node name or DISK[N], N as 'chain' shows it: over a socket the position (base = 1),
 with --domain libvirt's own index (libvirt counts a chain it found at start from the top, active = 1).
@@ -87,6 +88,9 @@ Without --top the active layer is the top, which needs --active (as in virsh).
                that were successfully committed"): intermediate commit: the images above base up to
                top; pivot: all but base. Never with --keep-overlay, never on failure, and only after
                re-reading the live chains: nothing still in use is deleted.
+--dry-run      start nothing: read the live chain and each image's allocation map (qemu-img map -U)
+               and print the plan: what each image holds, what the commit copies (an active
+               commit's READY len), which images it invalidates and why, the time at --bandwidth
 Decisions come from the job's own QMP events; progress is only for display.`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --pivot --verbose',
@@ -101,6 +105,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     active: { type: 'boolean' },
     pivot: { type: 'boolean' },
     'keep-overlay': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
     ...JOB_RUN_OPTIONS,
   },
   async run(context) {
@@ -137,6 +142,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolveCommitRange(disk, spec, others);
     if (pivot) assertPivotable(range);
+    if (flag(context, 'dry-run')) return await printPlan(context, { commit: range, pivot }, speed);
     const jobId = stringOption(context, 'job-id');
     // Every event of this job, in --json mode (the job's id is known once start() returns).
     let ownJobId: string | undefined = jobId;
