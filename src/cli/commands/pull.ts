@@ -8,7 +8,7 @@ import { timeoutSignal } from '../../util/timers.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
-import { parseBandwidth, showProgress } from './commit.js';
+import { parseBandwidth, showProgress } from '../job-progress.js';
 
 export const pullCommand: CommandSpec = {
   name: 'pull',
