@@ -82,6 +82,46 @@ export interface BlockDeviceInfo {
   [member: string]: unknown;
 }
 
+/**
+ * A device's I/O limits (QAPI BlockIOThrottle): the six base limits are required, the burst
+ * (`*_max`, `*_max_length`), `iops_size` and `group` are optional; query-block's `inserted` has them
+ * under the same names.
+ */
+export interface BlockIoThrottle {
+  /** The guest device's qdev id or QOM path. */
+  id?: string;
+  bps: number;
+  bps_rd: number;
+  bps_wr: number;
+  iops: number;
+  iops_rd: number;
+  iops_wr: number;
+  bps_max?: number;
+  bps_rd_max?: number;
+  bps_wr_max?: number;
+  iops_max?: number;
+  iops_rd_max?: number;
+  iops_wr_max?: number;
+  bps_max_length?: number;
+  bps_rd_max_length?: number;
+  bps_wr_max_length?: number;
+  iops_max_length?: number;
+  iops_rd_max_length?: number;
+  iops_wr_max_length?: number;
+  iops_size?: number;
+  group?: string;
+}
+
+/** One device's I/O counters (query-blockstats): what the guest read and wrote since start. */
+export interface BlockStats {
+  device?: string;
+  /** The guest device's QOM path. */
+  qdev?: string;
+  'node-name'?: string;
+  stats: { rd_bytes: number; wr_bytes: number; [member: string]: unknown };
+  [member: string]: unknown;
+}
+
 export type BlockDeviceIoStatus = 'ok' | 'failed' | 'nospace';
 
 export interface BlockInfo {
@@ -277,6 +317,8 @@ export interface QmpCommandMap {
   'blockdev-snapshot-sync': { args: BlockdevSnapshotSyncArguments; ret: Empty };
   transaction: { args: TransactionArguments; ret: Empty };
   'human-monitor-command': { args: { 'command-line': string; 'cpu-index'?: number }; ret: string };
+  block_set_io_throttle: { args: BlockIoThrottle; ret: Empty };
+  'query-blockstats': { args: { 'query-nodes'?: boolean }; ret: BlockStats[] };
   stop: { args: NoArgs; ret: Empty };
   cont: { args: NoArgs; ret: Empty };
   quit: { args: NoArgs; ret: Empty };

@@ -13,6 +13,7 @@ import { cliDisk } from '../disks.js';
 import { parseBandwidth, showProgress } from '../job-progress.js';
 import { printPlan } from '../dry-run.js';
 import { runGroupCommit } from './commit-group.js';
+import { guardConvergence, parseConverge } from '../convergence.js';
 import { timeoutSignal } from '../../util/timers.js';
 
 /** How long the last step (pivot or cancel after READY, milliseconds in QEMU) may take before we stop waiting. */
@@ -32,7 +33,7 @@ function reportInvalidated(out: Output, result: CommitResult, deleted: readonly 
 export const commitCommand: CommandSpec = {
   name: 'commit',
   summary: 'merge images of a disk\'s chain down into a base, live (virsh blockcommit)',
-  usage: 'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--job-id ID]',
+  usage: 'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--converge throttle=N] [--job-id ID]',
   details: `DISK is a device, drive or export id, libvirt's target, or the disk's source (active image path).
 X is a file name, a node name or DISK[N], N as 'chain' shows it: over a socket the position (base = 1),
 with --domain libvirt's own index (libvirt counts a chain it found at start from the top, active = 1).
@@ -52,6 +53,10 @@ Without --top the active layer is the top, which needs --active (as in virsh).
                that were successfully committed"): intermediate commit: the images above base up to
                top; pivot: all but base. Never with --keep-overlay, never on failure, and only after
                re-reading the live chains: nothing still in use is deleted.
+--converge throttle=N  an active commit that stops converging (the guest writes faster than it
+               copies: said once, with both rates, in any case) gets the guest's writes limited to
+               N MiB/s (block_set_io_throttle) until the job ends; the previous limits are restored
+               right after the pivot, and on any exit (error, --timeout, Ctrl-C)
 --dry-run      start nothing: read the live chain and each image's allocation map (qemu-img map -U)
                and print the plan: what each image holds, what the commit copies (an active
                commit's READY len), which images it invalidates and why, the time at --bandwidth
@@ -77,6 +82,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     'keep-overlay': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     all: { type: 'boolean' },
+    converge: { type: 'string' },
     ...JOB_RUN_OPTIONS,
   },
   async run(context) {
@@ -98,6 +104,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     if (deleteImages && active && !pivot) throw new UsageError('--delete with --active needs --pivot: until the pivot every image is still in the chain', 'commit');
     if (deleteImages && !wait) throw new UsageError('--delete needs the job to be waited for (--wait or --pivot)', 'commit');
     const speed = parseBandwidth(context, 'commit');
+    const converge = parseConverge(context, 'commit');
+    if (converge !== undefined && !(active && wait)) throw new UsageError('--converge goes with an active commit that is waited for (--active --wait, --pivot or --keep-overlay)', 'commit');
     const out = context.out;
     const top = stringOption(context, 'top');
     const base = stringOption(context, 'base');
@@ -147,6 +155,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
     const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
     const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block commit', stopSignal) : () => {};
+    // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
+    const guard = range.active ? guardConvergence(context, client, job, disk, converge) : undefined;
     try {
       let result: CommitResult;
       if (range.active) {
@@ -191,6 +201,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       return await reportUnfinishedJob(job, error, { out, noun: 'Commit', stopSignal, deadline, timeoutText, async: flag(context, 'async') });
     } finally {
       client.off('event', onEvent);
+      await guard?.finish();
     }
   },
 };
