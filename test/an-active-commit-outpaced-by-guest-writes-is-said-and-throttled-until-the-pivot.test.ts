@@ -85,3 +85,27 @@ t.test('--converge throttle=1 reaches READY, pivots, and restores the limits', a
   t.ok(checks.length > 0, 'the guest wrote');
   await t.resolves(qemuIo(base, checks, { format: 'raw' }), 'base holds the last write of every chunk the guest wrote');
 });
+
+t.test('Ctrl-C while the guest is throttled: the job is aborted and the limits restored', async (t) => {
+  const { client, cli } = await guestWithOverlay(t);
+  const stop = new AbortController();
+  const writer = guestWriter(client, stop.signal);
+  const commit = startCli(['commit', 'vda', '--active', '--pivot', '--bandwidth', '4', '--converge', 'throttle=1', '--json', '--socket', cli]);
+  const ended = finished(commit, 60_000);
+  try {
+    await waitForLine(commit, (l) => l.includes('"type":"throttling"'), 15_000);
+    const limited = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
+    t.equal(limited?.bps_wr, 1 << 20, 'while throttled, the guest\'s writes are held to 1 MiB/s');
+  } finally {
+    commit.kill('SIGINT');
+  }
+  const result = await ended;
+  stop.abort();
+  await writer.done;
+  t.equal(result.code, 1, `Ctrl-C aborts; stderr: ${result.stderr}`);
+  t.match(result.stdout, /Commit aborted/, 'virsh\'s words for the abort');
+  t.match(result.stdout, /"type":"throttle"/, 'the throttle time is reported on the way out too');
+  const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
+  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back after Ctrl-C');
+  t.same(await client.execute('query-block-jobs'), [], 'no job remains');
+});

@@ -35,6 +35,7 @@ export function guardConvergence(context: CliContext, client: QmpClient, job: Bl
       out.warn(`not converging: guest writes ${mibs(v.guestBytesPerSecond)}, copy ${mibs(v.copyBytesPerSecond)} (${Math.round(v.remainingBytes / MIB)} MiB left, not shrinking over ${(v.windowMs / 1000).toFixed(1)} s); ${what}`);
       out.result(undefined, { type: 'convergence', converging: false, guestBytesPerSecond: v.guestBytesPerSecond, copyBytesPerSecond: v.copyBytesPerSecond, remainingBytes: v.remainingBytes });
     },
+    onThrottled: () => out.result(undefined, { type: 'throttling', bytesPerSecond: throttle }),
     onTrouble: (error) => out.warn(`convergence guard: ${error.message}`),
   });
   return {
