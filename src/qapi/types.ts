@@ -58,8 +58,18 @@ export interface ImageInfo {
   'format-specific'?: Record<string, unknown>;
 }
 
+/** The six base I/O limits (bytes and operations per second, 0 = none), as QEMU reports and takes them. */
+export interface BlockIoLimits {
+  bps: number;
+  bps_rd: number;
+  bps_wr: number;
+  iops: number;
+  iops_rd: number;
+  iops_wr: number;
+}
+
 /** One block node as `query-named-block-nodes` and `query-block`'s `inserted` report it. */
-export interface BlockDeviceInfo {
+export interface BlockDeviceInfo extends BlockIoLimits {
   file: string;
   'node-name'?: string;
   ro: boolean;
@@ -68,12 +78,6 @@ export interface BlockDeviceInfo {
   backing_file_depth: number;
   encrypted: boolean;
   detect_zeroes: 'off' | 'on' | 'unmap';
-  bps: number;
-  bps_rd: number;
-  bps_wr: number;
-  iops: number;
-  iops_rd: number;
-  iops_wr: number;
   image: ImageInfo;
   cache: { writeback: boolean; direct: boolean; 'no-flush': boolean };
   write_threshold: number;
@@ -87,15 +91,9 @@ export interface BlockDeviceInfo {
  * (`*_max`, `*_max_length`), `iops_size` and `group` are optional; query-block's `inserted` has them
  * under the same names.
  */
-export interface BlockIoThrottle {
+export interface BlockIoThrottle extends BlockIoLimits {
   /** The guest device's qdev id or QOM path. */
   id?: string;
-  bps: number;
-  bps_rd: number;
-  bps_wr: number;
-  iops: number;
-  iops_rd: number;
-  iops_wr: number;
   bps_max?: number;
   bps_rd_max?: number;
   bps_wr_max?: number;
