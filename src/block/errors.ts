@@ -87,3 +87,6 @@ export class SnapshotTargetExistsError extends BlockError {
 }
 
 export class InvalidSnapshotSpecError extends BlockError {}
+
+/** The guest device's I/O limits could not be read, set or restored (say which, and what they were). */
+export class IoThrottleError extends BlockError {}

@@ -16,5 +16,8 @@ export {
   type ChainQueryOptions,
 } from './chain.js';
 export { resolveLayer, resolveCommitRange, resolvePullRange, validateRangeSpec, layersBetween, positionOf, type CommitRangeSpec } from './address.js';
+export { readChainAllocation, heldExtents, layerImageSpec, type LayerAllocation } from './allocation.js';
+export { union, subtract, totalBytes, normalise, type Extent } from './extents.js';
+export { readIoLimits, setIoLimits, withWriteLimit, guestWrittenBytes } from './guest-io.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
 export * from './errors.js';

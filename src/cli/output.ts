@@ -52,6 +52,12 @@ export class Output {
     });
   }
 
+  /** How wide stdout is: the terminal's columns, 80 on a pipe or file. */
+  get columns(): number {
+    const stdout = this.streams.stdout as { isTTY?: boolean; columns?: number };
+    return stdout.isTTY && stdout.columns ? stdout.columns : 80;
+  }
+
   /** Prints raw text on stdout (e.g. pretty JSON), like the other results. */
   text(text: string): void {
     this.write(this.streams.stdout, text);

@@ -18,7 +18,7 @@
  */
 import { QmpCommandError, QmpError, type QmpErrorOptions } from '../errors.js';
 import type { JobStatus } from '../qapi/types.js';
-import type { JobResult } from './types.js';
+import type { JobOutcome, JobResult } from './types.js';
 
 export interface JobErrorContext {
   jobId?: string | undefined;
@@ -207,5 +207,26 @@ export class MirrorTargetError extends JobError {
     super(message, context, options);
     this.file = file;
     this.created = created;
+  }
+}
+
+/** How one disk of a group commit ended. */
+export interface GroupMemberOutcome {
+  disk: string;
+  jobId: string;
+  outcome: JobOutcome | 'not started';
+  /** Where the guest's data is now, in words. */
+  where: string;
+  error?: string;
+}
+
+/** A group pivot that did not pivot every disk: each member says how it ended and where its data is. */
+export class GroupPivotError extends JobError {
+  readonly members: readonly GroupMemberOutcome[];
+  constructor(why: string, members: readonly GroupMemberOutcome[], options?: QmpErrorOptions) {
+    const pivoted = members.filter((m) => m.outcome === 'pivoted');
+    const head = pivoted.length ? `only ${pivoted.map((m) => m.disk).join(', ')} pivoted` : 'no disk pivoted';
+    super(`group commit: ${head}: ${why}; ${members.map((m) => `${m.disk}: ${m.where}`).join('; ')}`, {}, options);
+    this.members = members;
   }
 }

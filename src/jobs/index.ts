@@ -21,6 +21,10 @@ export {
   type TransitionAnomaly,
 } from './state.js';
 export { defaultCommitJobId, defaultPullJobId, defaultCopyJobId, findDiskJob, isActiveCommit } from './discovery.js';
+export { planCommit, planPull, type JobPlan, type PlanLayer } from './plan.js';
+export { pivotTogether, type GroupPivotOptions, type GroupPivotResult } from './group.js';
+export { ConvergenceTracker, type ConvergenceVerdict, type ProgressSample } from './convergence.js';
+export { ConvergenceGuard, type ConvergenceGuardOptions, type ConvergenceReport } from './convergence-guard.js';
 export { invalidatedBy, type CommitOutcome } from './invalidated.js';
 export { deleteCommittedImages, type DeletableResult } from './delete.js';
 export * from './errors.js';

@@ -58,8 +58,18 @@ export interface ImageInfo {
   'format-specific'?: Record<string, unknown>;
 }
 
+/** The six base I/O limits (bytes and operations per second, 0 = none), as QEMU reports and takes them. */
+export interface BlockIoLimits {
+  bps: number;
+  bps_rd: number;
+  bps_wr: number;
+  iops: number;
+  iops_rd: number;
+  iops_wr: number;
+}
+
 /** One block node as `query-named-block-nodes` and `query-block`'s `inserted` report it. */
-export interface BlockDeviceInfo {
+export interface BlockDeviceInfo extends BlockIoLimits {
   file: string;
   'node-name'?: string;
   ro: boolean;
@@ -68,17 +78,45 @@ export interface BlockDeviceInfo {
   backing_file_depth: number;
   encrypted: boolean;
   detect_zeroes: 'off' | 'on' | 'unmap';
-  bps: number;
-  bps_rd: number;
-  bps_wr: number;
-  iops: number;
-  iops_rd: number;
-  iops_wr: number;
   image: ImageInfo;
   cache: { writeback: boolean; direct: boolean; 'no-flush': boolean };
   write_threshold: number;
   /** QEMU 10 (absent on 7.2): false while the node is inactive (e.g. after migration). Not read by this library. */
   active?: boolean;
+  [member: string]: unknown;
+}
+
+/**
+ * A device's I/O limits (QAPI BlockIOThrottle): the six base limits are required, the burst
+ * (`*_max`, `*_max_length`), `iops_size` and `group` are optional; query-block's `inserted` has them
+ * under the same names.
+ */
+export interface BlockIoThrottle extends BlockIoLimits {
+  /** The guest device's qdev id or QOM path. */
+  id?: string;
+  bps_max?: number;
+  bps_rd_max?: number;
+  bps_wr_max?: number;
+  iops_max?: number;
+  iops_rd_max?: number;
+  iops_wr_max?: number;
+  bps_max_length?: number;
+  bps_rd_max_length?: number;
+  bps_wr_max_length?: number;
+  iops_max_length?: number;
+  iops_rd_max_length?: number;
+  iops_wr_max_length?: number;
+  iops_size?: number;
+  group?: string;
+}
+
+/** One device's I/O counters (query-blockstats): what the guest read and wrote since start. */
+export interface BlockStats {
+  device?: string;
+  /** The guest device's QOM path. */
+  qdev?: string;
+  'node-name'?: string;
+  stats: { rd_bytes: number; wr_bytes: number; [member: string]: unknown };
   [member: string]: unknown;
 }
 
@@ -307,6 +345,8 @@ export interface QmpCommandMap {
   'blockdev-snapshot-sync': { args: BlockdevSnapshotSyncArguments; ret: Empty };
   transaction: { args: TransactionArguments; ret: Empty };
   'human-monitor-command': { args: { 'command-line': string; 'cpu-index'?: number }; ret: string };
+  block_set_io_throttle: { args: BlockIoThrottle; ret: Empty };
+  'query-blockstats': { args: { 'query-nodes'?: boolean }; ret: BlockStats[] };
   stop: { args: NoArgs; ret: Empty };
   cont: { args: NoArgs; ret: Empty };
   quit: { args: NoArgs; ret: Empty };

@@ -91,3 +91,26 @@ export async function convertImage(source: string, target: string, format: 'qcow
   args.push(source, target);
   await run('qemu-img', args);
 }
+
+/** One entry of `qemu-img map --output=json`. */
+export interface ImageMapEntry {
+  start: number;
+  length: number;
+  depth: number;
+  present?: boolean;
+  zero: boolean;
+  data: boolean;
+  offset?: number;
+}
+
+/**
+ * `qemu-img map --output=json -U` of `image` (a file name or a `json:{…}` spec). -U opens it
+ * read-only without taking QEMU's locks: map reads metadata only and never writes.
+ */
+export async function imageMap(image: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ImageMapEntry[]> {
+  const { stdout } = await runProcess({
+    file: 'qemu-img', args: ['map', '--output=json', '-U', image], okCodes: [0], timeoutMs: options.timeoutMs ?? 120_000, signal: options.signal,
+    error: (facts, errorOptions) => new ImageToolError(facts, errorOptions),
+  });
+  return JSON.parse(stdout) as ImageMapEntry[];
+}

@@ -1,57 +1,23 @@
 import { resolveCommitRange, validateRangeSpec, type CommitRangeSpec } from '../../block/address.js';
 import { BlockError } from '../../block/errors.js';
 import { CommitJob, type CommitResult } from '../../jobs/commit.js';
-import type { BlockJob } from '../../jobs/core.js';
-import type { JobResult } from '../../jobs/types.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
 import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
-import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
+import { flag, stringOption, type CommandSpec } from '../context.js';
 import type { Output } from '../output.js';
 import { cliDisk } from '../disks.js';
-import { displayPercent } from '../percent.js';
+import { parseBandwidth, showProgress } from '../job-progress.js';
+import { printPlan } from '../dry-run.js';
+import { runGroupCommit } from './commit-group.js';
+import { guardConvergence, parseConverge } from '../convergence.js';
 import { timeoutSignal } from '../../util/timers.js';
 
-const MIB = 1024 * 1024;
 /** How long the last step (pivot or cancel after READY, milliseconds in QEMU) may take before we stop waiting. */
 const FINISH_TIMEOUT_MS = 60_000;
-
-/** `--bandwidth N` in MiB/s (virsh's default unit) or bytes/s with `--bytes`. */
-export function parseBandwidth(context: CliContext, command: string): number | undefined {
-  const text = stringOption(context, 'bandwidth');
-  if (text === undefined) {
-    if (flag(context, 'bytes')) throw new UsageError('--bytes goes with --bandwidth', command);
-    return undefined;
-  }
-  if (!/^\d+$/.test(text)) throw new UsageError(`--bandwidth wants a whole number (${flag(context, 'bytes') ? 'bytes' : 'MiB'}/s), got '${text}'`, command);
-  const value = Number(text) * (flag(context, 'bytes') ? 1 : MIB);
-  if (!Number.isSafeInteger(value)) throw new UsageError(`--bandwidth ${text} is too large`, command);
-  return value;
-}
-
-/** Prints progress from query-jobs while a job runs: display only, never a decision. */
-export function showProgress(job: Pick<BlockJob<JobResult>, 'progress'>, out: Output, label: string, signal: AbortSignal): () => void {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const tick = async (): Promise<void> => {
-    try {
-      const progress = await job.progress({ signal, timeoutMs: 5000 });
-      const percent = displayPercent(progress.offset, progress.len, progress.ready, progress.status);
-      if (!stopped) out.progress(label, percent, { offset: progress.offset, len: progress.len, status: progress.status });
-    } catch {
-      // The job may have just ended between two ticks; its own events decide what happens next.
-    }
-    if (!stopped) timer = setTimeout(() => void tick(), 250);
-  };
-  void tick();
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-  };
-}
 
 function reportInvalidated(out: Output, result: CommitResult, deleted: readonly string[]): void {
   const invalid = result.invalidated?.files ?? [];
@@ -67,7 +33,7 @@ function reportInvalidated(out: Output, result: CommitResult, deleted: readonly 
 export const commitCommand: CommandSpec = {
   name: 'commit',
   summary: 'merge images of a disk\'s chain down into a base, live (virsh blockcommit)',
-  usage: 'commit DISK [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--job-id ID]',
+  usage: 'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--converge throttle=N] [--job-id ID]',
   details: `DISK is a device, drive or export id, libvirt's target, or the disk's source (active image path).
 X is a file name, a node name or DISK[N], N as 'chain' shows it: over a socket the position (base = 1),
 with --domain libvirt's own index (libvirt counts a chain it found at start from the top, active = 1).
@@ -87,12 +53,25 @@ Without --top the active layer is the top, which needs --active (as in virsh).
                that were successfully committed"): intermediate commit: the images above base up to
                top; pivot: all but base. Never with --keep-overlay, never on failure, and only after
                re-reading the live chains: nothing still in use is deleted.
+--converge throttle=N  an active commit that stops converging (the guest writes faster than it
+               copies: said once, with both rates, in any case) gets the guest's writes limited to
+               N MiB/s (block_set_io_throttle) until the job ends; the previous limits are restored
+               right after the pivot, and on any exit (error, --timeout, Ctrl-C)
+--dry-run      start nothing: read the live chain and each image's allocation map (qemu-img map -U)
+               and print the plan: what each image holds, what the commit copies (an active
+               commit's READY len), which images it invalidates and why, the time at --bandwidth
+Several disks (commit vda vdb --pivot, or --all: every disk with a chain): all disks or none. The
+jobs run together, and the pivot happens only once every job is READY (every block-job-complete
+written in one go); if a job fails, --timeout passes or Ctrl-C comes first, every job is cancelled
+and every disk stays on its top. Exit 0 only if every disk pivoted.
 Decisions come from the job's own QMP events; progress is only for display.`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --pivot --verbose',
     "qmp-blockjob --socket /tmp/qmp.sock commit vda --base /images/base.raw --top /images/b.qcow2 --wait --verbose",
     "qmp-blockjob --socket /tmp/qmp.sock commit vda --base 'vda[1]' --top 'vda[3]' --wait",
     'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --keep-overlay --bandwidth 50 --timeout 600',
+    'qmp-blockjob --socket /tmp/qmp.sock commit vda vdb --active --pivot --timeout 600',
+    'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --pivot --dry-run --bandwidth 50',
   ],
   options: {
     base: { type: 'string' },
@@ -101,9 +80,13 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     active: { type: 'boolean' },
     pivot: { type: 'boolean' },
     'keep-overlay': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    all: { type: 'boolean' },
+    converge: { type: 'string' },
     ...JOB_RUN_OPTIONS,
   },
   async run(context) {
+    if (context.positionals.length > 1 || flag(context, 'all')) return runGroupCommit(context);
     const [diskName, ...extra] = context.positionals;
     if (!diskName) throw new UsageError('commit wants a DISK', 'commit');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'commit');
@@ -121,6 +104,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     if (deleteImages && active && !pivot) throw new UsageError('--delete with --active needs --pivot: until the pivot every image is still in the chain', 'commit');
     if (deleteImages && !wait) throw new UsageError('--delete needs the job to be waited for (--wait or --pivot)', 'commit');
     const speed = parseBandwidth(context, 'commit');
+    const converge = parseConverge(context, 'commit');
+    if (converge !== undefined && !(active && wait)) throw new UsageError('--converge goes with an active commit that is waited for (--active --wait, --pivot or --keep-overlay)', 'commit');
     const out = context.out;
     const top = stringOption(context, 'top');
     const base = stringOption(context, 'base');
@@ -137,6 +122,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolveCommitRange(disk, spec, others);
     if (pivot) assertPivotable(range);
+    if (flag(context, 'dry-run')) return await printPlan(context, { commit: range, pivot }, speed);
     const jobId = stringOption(context, 'job-id');
     // Every event of this job, in --json mode (the job's id is known once start() returns).
     let ownJobId: string | undefined = jobId;
@@ -169,6 +155,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
     const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
     const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block commit', stopSignal) : () => {};
+    // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
+    const guard = range.active ? guardConvergence(context, client, job, disk, converge) : undefined;
     try {
       let result: CommitResult;
       if (range.active) {
@@ -213,6 +201,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       return await reportUnfinishedJob(job, error, { out, noun: 'Commit', stopSignal, deadline, timeoutText, async: flag(context, 'async') });
     } finally {
       client.off('event', onEvent);
+      await guard?.finish();
     }
   },
 };

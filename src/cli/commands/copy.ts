@@ -7,7 +7,7 @@ import { flag, stringOption, type CliContext, type CommandSpec } from '../contex
 import { cliDisk } from '../disks.js';
 import { JOB_WAIT_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
 import type { Output } from '../output.js';
-import { parseBandwidth, showProgress } from './commit.js';
+import { parseBandwidth, showProgress } from '../job-progress.js';
 
 /** How long the last step (pivot or finish after READY, milliseconds in QEMU) may take before we stop waiting. */
 const FINISH_TIMEOUT_MS = 60_000;

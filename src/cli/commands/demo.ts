@@ -7,7 +7,7 @@ import type { DiskChain } from '../../block/types.js';
 import { CommitJob } from '../../jobs/commit.js';
 import { QmpError } from '../../errors.js';
 import type { CliContext, CommandSpec } from '../context.js';
-import { showProgress } from './commit.js';
+import { showProgress } from '../job-progress.js';
 import { connect } from '../../connect.js';
 
 const MIB = 1024 * 1024;

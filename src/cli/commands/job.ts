@@ -7,7 +7,7 @@ import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { UsageError } from '../args.js';
 import { flag, type CliContext, type CommandSpec } from '../context.js';
-import { parseBandwidth, showProgress } from './commit.js';
+import { parseBandwidth, showProgress } from '../job-progress.js';
 import { parseCopyMode } from './copy.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';

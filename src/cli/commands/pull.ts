@@ -1,4 +1,5 @@
 import { resolvePullRange } from '../../block/address.js';
+import { printPlan } from '../dry-run.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
 import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
@@ -7,12 +8,12 @@ import { timeoutSignal } from '../../util/timers.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
-import { parseBandwidth, showProgress } from './commit.js';
+import { parseBandwidth, showProgress } from '../job-progress.js';
 
 export const pullCommand: CommandSpec = {
   name: 'pull',
   summary: 'pull the images below the active layer up into it, live (virsh blockpull)',
-  usage: 'pull DISK [--base X] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--job-id ID]',
+  usage: 'pull DISK [--base X] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--job-id ID]',
   details: `Without --base the active image takes in the whole chain and stands alone; with --base X (a file,
 node name or DISK[N]) the images above X are pulled in and the active image then backs onto X —
 the choice when the base is shared by other guests or read-only. No image becomes invalid (a pull
@@ -24,13 +25,15 @@ copies only what the chain already shows); the pulled images leave the chain.
 --bandwidth N  MiB/s (bytes/s with --bytes)
 --keep-relative keep the active image's backing link relative (needs --base)
 --delete       after the pull, delete the images that left the chain (after re-reading the live chains;
-               a file another chain still uses is kept)`,
+               a file another chain still uses is kept)
+--dry-run      start nothing: print what each image holds, what the pull copies and what leaves the chain`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock pull vda --wait --verbose',
     "qmp-blockjob --socket /tmp/qmp.sock pull vda --base 'vda[1]' --wait",
   ],
   options: {
     base: { type: 'string' },
+    'dry-run': { type: 'boolean' },
     ...JOB_RUN_OPTIONS,
   },
   async run(context) {
@@ -50,6 +53,7 @@ copies only what the chain already shows); the pulled images leave the chain.
     const { disk, others } = await cliDisk(context, client, diskName);
     const base = stringOption(context, 'base');
     const range = resolvePullRange(disk, base === undefined ? {} : { base }, others);
+    if (flag(context, 'dry-run')) return await printPlan(context, { pull: range }, speed);
     const jobId = stringOption(context, 'job-id');
     const job = await StreamJob.start(client, range, {
       ...(wait ? {} : { autoDismiss: false }),

@@ -1,0 +1,111 @@
+/*
+ * `commit DISK… --active --pivot` and `commit --all --pivot`: every disk or none (src/jobs/group.ts).
+ * The jobs start one after the other; if one cannot start, those started are cancelled again.
+ */
+import { resolveCommitRange } from '../../block/address.js';
+import { findDisk, hasUser } from '../../block/chain.js';
+import type { CommitRange } from '../../block/types.js';
+import { assertPivotable } from '../../jobs/commit-options.js';
+import { CommitJob } from '../../jobs/commit.js';
+import { deleteCommittedImages } from '../../jobs/delete.js';
+import { GroupPivotError } from '../../jobs/errors.js';
+import { pivotTogether } from '../../jobs/group.js';
+import { eventJobId, type QmpEvent } from '../../qapi/types.js';
+import { timeoutSignal } from '../../util/timers.js';
+import { parseSeconds, UsageError } from '../args.js';
+import { flag, stringOption, type CliContext } from '../context.js';
+import { cliDisks } from '../disks.js';
+import { printPlan } from '../dry-run.js';
+import { parseBandwidth, showProgress } from '../job-progress.js';
+
+const FINISH_TIMEOUT_MS = 60_000;
+
+/** What a group commit cannot be combined with: said before connecting. */
+function checkGroupUsage(context: CliContext, disks: readonly string[]): void {
+  const several = flag(context, 'all') ? 'with --all' : `with several disks (${disks.join(', ')})`;
+  if (flag(context, 'all') && disks.length) throw new UsageError('--all names every disk itself: give no DISK with it', 'commit');
+  if (!flag(context, 'pivot') && !flag(context, 'dry-run')) throw new UsageError(`${several} commit needs --pivot: the disks pivot together once every job is READY`, 'commit');
+  for (const option of ['base', 'top', 'job-id']) if (stringOption(context, option) !== undefined) throw new UsageError(`--${option} names one disk's image: not ${several}`, 'commit');
+  for (const option of ['shallow', 'keep-overlay', 'async', 'keep-relative']) if (flag(context, option)) throw new UsageError(`--${option} does not go ${several}`, 'commit');
+}
+
+export async function runGroupCommit(context: CliContext): Promise<number> {
+  const names = context.positionals;
+  checkGroupUsage(context, names);
+  const timeoutText = stringOption(context, 'timeout');
+  const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'commit') * 1000;
+  const speed = parseBandwidth(context, 'commit');
+  const out = context.out;
+  const client = await context.connect();
+  const disks = await cliDisks(context, client);
+  const chosen = flag(context, 'all') ? disks.filter((d) => d.layers.length > 1 && hasUser(d)) : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
+  if (!chosen.length) throw new UsageError('--all: no disk has a backing chain to commit', 'commit');
+  const ranges: CommitRange[] = chosen.map((disk) => resolveCommitRange(disk, { active: true }, disks.filter((d) => d.device !== disk.device)));
+  // Every range is checked before any job starts: a disk that cannot pivot stops the group here.
+  for (const range of ranges) assertPivotable(range);
+  if (flag(context, 'dry-run')) {
+    for (const range of ranges) await printPlan(context, { commit: range, pivot: true }, speed);
+    return 0;
+  }
+  const label = (range: CommitRange): string => range.disk.requestedAs ?? range.disk.target ?? range.disk.qdevId ?? range.disk.device;
+  const jobs: CommitJob[] = [];
+  // --json: every event of the group's jobs, from before the first start on.
+  const cursor = client.eventCursor();
+  const onEvent = (e: QmpEvent): void => {
+    const id = eventJobId(e);
+    if (id !== undefined && jobs.some((j) => j.id === id)) out.event(e);
+  };
+  try {
+    for (const range of ranges) jobs.push(await CommitJob.start(client, range, { ...(speed !== undefined ? { speed } : {}), signal: context.signal }));
+  } catch (error) {
+    await Promise.allSettled(jobs.map((job) => job.abort({ timeoutMs: FINISH_TIMEOUT_MS })));
+    out.error(`${(error as Error).message}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top` : 'nothing was started'}`);
+    return 1;
+  }
+  if (out.json) {
+    for (const e of client.recentEvents(cursor)) onEvent(e);
+    client.on('event', onEvent);
+  }
+  for (const [i, job] of jobs.entries()) out.result(undefined, { type: 'started', job: job.id, disk: label(ranges[i]!), top: ranges[i]!.top.file, base: ranges[i]!.base.file, active: true });
+  const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
+  const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
+  const stops = flag(context, 'verbose') ? jobs.map((job, i) => showProgress(job, out, `Block commit ${label(ranges[i]!)}`, stopSignal)) : [];
+  const note = (): void => out.warn('the pivots were already requested: waiting for QEMU to finish them (Ctrl-C again to stop waiting)');
+  try {
+    const group = await context.whileAlive(pivotTogether(jobs, {
+      signal: stopSignal,
+      finishTimeoutMs: FINISH_TIMEOUT_MS,
+      onAllReady: () => {
+        for (const stop of stops) stop();
+        context.signal.addEventListener('abort', note, { once: true });
+      },
+    }));
+    for (const [i, result] of group.results.entries()) {
+      const range = ranges[i]!;
+      out.message(`${label(range)}: Successfully pivoted`);
+      out.result(undefined, { type: 'result', job: result.jobId, disk: label(range), outcome: result.outcome, states: result.states, timings: result.timings });
+      const deleted = flag(context, 'delete') ? await deleteCommittedImages(client, range, result, { signal: context.signal }) : [];
+      const invalid = (result.invalidated?.files ?? []).filter((f) => !deleted.includes(f));
+      out.result(invalid.length ? `${label(range)}: Images no longer valid on their own: ${invalid.join(', ')}` : undefined, { type: 'invalidated', disk: label(range), files: result.invalidated?.files ?? [], stillValid: result.invalidated?.stillValid ?? [], deleted });
+      for (const file of deleted) out.result(`Deleted: ${file}`, {});
+    }
+    out.result(`All ${jobs.length} disks pivoted; the pivots were written within ${group.sentWithinMs.toFixed(2)} ms, and QEMU concluded them within ${group.concludedSpreadMs.toFixed(2)} ms of each other`, { type: 'group', pivoted: true, disks: ranges.map(label), sentWithinMs: group.sentWithinMs, concludedSpreadMs: group.concludedSpreadMs });
+    return 0;
+  } catch (error) {
+    for (const stop of stops) stop();
+    if (!(error instanceof GroupPivotError)) throw error;
+    const why = deadline?.aborted ? `timeout of ${timeoutText} s reached` : context.signal.aborted ? 'interrupted' : undefined;
+    out.message(error.members.some((m) => m.outcome === 'pivoted') ? 'Group commit partly pivoted' : 'Group commit aborted: no disk pivoted');
+    out.error(why ? `${why}: ${error.message}` : error.message);
+    const nameOf = (jobId: string): string => {
+      const i = jobs.findIndex((j) => j.id === jobId);
+      return i >= 0 ? label(ranges[i]!) : jobId;
+    };
+    for (const member of error.members) out.result(undefined, { type: 'result', job: member.jobId, disk: nameOf(member.jobId), outcome: member.outcome, where: member.where, ...(member.error ? { error: member.error } : {}) });
+    out.result(undefined, { type: 'group', pivoted: false, disks: ranges.map(label), ...(why ? { reason: why } : {}) });
+    return 1;
+  } finally {
+    context.signal.removeEventListener('abort', note);
+    client.off('event', onEvent);
+  }
+}

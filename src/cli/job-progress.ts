@@ -1,0 +1,43 @@
+/* What every job-running command shares: the --bandwidth unit, and progress drawn from query-jobs. */
+import type { BlockJob } from '../jobs/core.js';
+import type { JobResult } from '../jobs/types.js';
+import { UsageError } from './args.js';
+import { flag, stringOption, type CliContext } from './context.js';
+import type { Output } from './output.js';
+import { displayPercent } from './percent.js';
+
+const MIB = 1024 * 1024;
+
+/** `--bandwidth N` in MiB/s (virsh's default unit) or bytes/s with `--bytes`. */
+export function parseBandwidth(context: CliContext, command: string): number | undefined {
+  const text = stringOption(context, 'bandwidth');
+  if (text === undefined) {
+    if (flag(context, 'bytes')) throw new UsageError('--bytes goes with --bandwidth', command);
+    return undefined;
+  }
+  if (!/^\d+$/.test(text)) throw new UsageError(`--bandwidth wants a whole number (${flag(context, 'bytes') ? 'bytes' : 'MiB'}/s), got '${text}'`, command);
+  const value = Number(text) * (flag(context, 'bytes') ? 1 : MIB);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`--bandwidth ${text} is too large`, command);
+  return value;
+}
+
+/** Prints progress from query-jobs while a job runs: display only, never a decision. */
+export function showProgress(job: Pick<BlockJob<JobResult>, 'progress'>, out: Output, label: string, signal: AbortSignal): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      const progress = await job.progress({ signal, timeoutMs: 5000 });
+      const percent = displayPercent(progress.offset, progress.len, progress.ready, progress.status);
+      if (!stopped) out.progress(label, percent, { offset: progress.offset, len: progress.len, status: progress.status });
+    } catch {
+      // The job may have just ended between two ticks; its own events decide what happens next.
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), 250);
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}

@@ -1,0 +1,83 @@
+/*
+ * A job plan drawn the way Eric Blake explains commits on the libvirt list: a strip per image, one
+ * letter per span of the disk for the image whose data is there, '-' for a hole, what each image
+ * reads as through the ones below it, before and after the job.
+ */
+import path from 'node:path';
+import { overlaps, type Extent } from '../block/extents.js';
+import type { JobPlan } from '../jobs/plan.js';
+
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+function letter(position: number): string {
+  return LETTERS[position] ?? '#';
+}
+
+/** Human sizes as `qemu-img info` prints them: 12 MiB, 1.5 GiB. */
+export function humanBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${Number(value.toFixed(value < 10 ? 2 : 1))} ${units[unit]}`;
+}
+
+function strip(extents: readonly Extent[], mark: string, cells: number, cellBytes: number): string[] {
+  return Array.from({ length: cells }, (_, c) => (overlaps(extents, c * cellBytes, cellBytes) ? mark : '-'));
+}
+
+/** What each layer reads as: the topmost letter at or below it. */
+function views(contents: readonly string[][]): string[][] {
+  const out: string[][] = [];
+  contents.forEach((row, i) => out.push(row.map((cell, c) => (cell !== '-' ? cell : (out[i - 1]?.[c] ?? '-')))));
+  return out;
+}
+
+/** The plan as text lines, strips scaled to `columns`. */
+export function renderPlan(plan: JobPlan, columns: number): string[] {
+  const labels = plan.layers.map((l) => `${plan.disk}[${l.index}] ${path.basename(l.file)}`);
+  const labelWidth = Math.max(...labels.map((l) => l.length), 'guest sees'.length) + 2;
+  const width = Math.max(12, Math.min(96, Math.floor((columns - labelWidth - 2) / 2)));
+  // A power of two per column, so the scale reads as a round size (512 KiB, 64 MiB).
+  const cellBytes = 2 ** Math.ceil(Math.log2(Math.max(1, plan.virtualSize / width)));
+  const cells = Math.max(1, Math.ceil(plan.virtualSize / cellBytes));
+  const before = plan.layers.map((l, i) => strip(l.extents, letter(i), cells, cellBytes));
+  const viewBefore = views(before);
+  const target = plan.layers.findIndex((l) => l.file === plan.after.target);
+  const viewOf = plan.layers.findIndex((l) => l.file === plan.after.viewOf);
+  const copiedCells = strip(plan.after.copied, '*', cells, cellBytes);
+  const after = before.map((row, i) => (i === target ? row.map((cell, c) => (copiedCells[c] === '*' ? (viewBefore[viewOf]?.[c] ?? cell) : cell)) : row));
+  const viewAfter = views(after);
+  const guestBefore = viewBefore.at(-1) ?? [];
+  const activeAfter = plan.layers.findIndex((l) => l.file === plan.after.chain.at(-1));
+  const row = (label: string, contents: string, view: string, remark = ''): string => `${label.padEnd(labelWidth)}${contents.padEnd(cells + 2)}${view}${remark ? `  ${remark}` : ''}`.trimEnd();
+  const what = plan.job === 'pull' ? 'pull into the active image' : plan.job === 'active-commit' ? 'active commit' : 'commit';
+  const lines = [
+    `Plan for ${plan.disk}: ${what} (dry run: nothing started)`,
+    `${humanBytes(plan.virtualSize)} disk, one column = ${humanBytes(cellBytes)}; a letter: that image holds data there; '-': a hole, read from below`,
+    '',
+    row('', 'contents', 'reads as'),
+    ...labels.map((label, i) => row(label, before[i]!.join(''), viewBefore[i]!.join(''))),
+    row('guest sees', '', guestBefore.join('')),
+    '',
+    'after the job:',
+    ...labels.map((label, i) => {
+      const file = plan.layers[i]!.file;
+      const state = plan.invalidated.includes(file) ? 'invalid' : !plan.after.chain.includes(file) ? 'leaves the chain' : i === activeAfter ? 'the guest\'s disk' : '';
+      return row(label, after[i]!.join(''), viewAfter[i]!.join(''), state);
+    }),
+    row('guest sees', '', (viewAfter[activeAfter] ?? []).join('')),
+    '',
+    `Copies ${humanBytes(plan.copyBytes)} (${plan.copyBytes.toLocaleString('en-US')} bytes)${plan.qemuLen !== plan.copyBytes ? `; QEMU's job will count the whole disk as its len (${plan.qemuLen.toLocaleString('en-US')} bytes)` : ', what QEMU\'s job will report as its len at READY'}`,
+  ];
+  if (plan.etaSeconds !== undefined) lines.push(`At the given bandwidth: about ${Math.ceil(plan.etaSeconds)} s`);
+  const explain = (files: readonly string[]): string[] => files.map((f) => `  ${f}: ${plan.reasons[f] ?? ''}`.trimEnd());
+  lines.push(plan.invalidated.length ? 'Will no longer be valid on their own:' : 'No image becomes invalid.', ...explain(plan.invalidated));
+  lines.push('Stay valid:', ...explain(plan.stillValid));
+  if (plan.leavesChain.length) lines.push(`Leave the chain (what --delete would remove): ${plan.leavesChain.join(', ')}`);
+  for (const note of plan.notes) lines.push(`note: ${note}`);
+  return lines;
+}

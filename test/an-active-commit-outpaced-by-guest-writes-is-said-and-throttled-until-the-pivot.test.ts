@@ -1,0 +1,111 @@
+// A guest that writes all the time against an active commit held by --bandwidth: the CLI says
+// "not converging" with both rates within 10 s; with --converge throttle=1 the guest's writes are
+// limited until the pivot, the commit reaches READY and pivots, the guest's own I/O limits are back
+// exactly as they were, and base holds every write the guest made (checked after QEMU quits).
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { qemuIo, resolveDisk, type QmpClient } from '../src/internal.js';
+import { extraMonitorArgs, finished, jsonLines, runCli, startCli, waitForLine } from './helpers/cli.js';
+import { startBaseOnlyGuest } from './helpers/base-guest.js';
+import { tempDir } from './helpers/qemu.js';
+
+const CHUNK_KIB = 256;
+const CHUNKS = 48; // 12 MiB
+const ORIGINAL = { bps: 0, bps_rd: 50 << 20, bps_wr: 0, iops: 5000, iops_rd: 0, iops_wr: 0 };
+
+/** Writes 256 KiB chunks round the disk through the guest device until `stop` fires; keeps what each chunk holds last. */
+function guestWriter(client: QmpClient, stop: AbortSignal): { done: Promise<void>; last: Map<number, number> } {
+  const last = new Map<number, number>();
+  const deadline = Date.now() + 60_000;
+  const done = (async () => {
+    for (let i = 0; !stop.aborted && Date.now() < deadline; i++) {
+      const chunk = (i * 7) % CHUNKS;
+      const pattern = (i % 200) + 1;
+      const reply = await client.execute('human-monitor-command', { 'command-line': `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${pattern} ${chunk * CHUNK_KIB}k ${CHUNK_KIB}k"` });
+      if (/error/i.test(reply)) throw new Error(`guest write failed: ${reply}`);
+      last.set(chunk, pattern);
+    }
+  })();
+  return { done, last };
+}
+
+async function guestWithOverlay(t: Test): Promise<{ client: QmpClient; cli: string; base: string; exited: Promise<unknown> }> {
+  const dir = tempDir(t);
+  const cli = path.join(dir, 'cli.sock');
+  const { client, qemu, base } = await startBaseOnlyGuest(t, dir, { extraArgs: extraMonitorArgs(cli) });
+  const made = await runCli(['snapshot', 'vda', '--file', path.join(dir, 'top.qcow2'), '--socket', cli]);
+  t.equal(made.code, 0, `snapshot; stderr: ${made.stderr}`);
+  await client.execute('block_set_io_throttle', { id: '/machine/peripheral/vda/virtio-backend', ...ORIGINAL });
+  return { client, cli, base, exited: qemu.exited };
+}
+
+t.test('not converging is said within 10 s, with both rates', async (t) => {
+  const { client, cli } = await guestWithOverlay(t);
+  const stop = new AbortController();
+  const writer = guestWriter(client, stop.signal);
+  const commit = startCli(['commit', 'vda', '--active', '--keep-overlay', '--bandwidth', '4', '--json', '--socket', cli]);
+  const ended = finished(commit, 60_000);
+  try {
+    const line = await waitForLine(commit, (l) => l.includes('"type":"convergence"'), 10_000);
+    const verdict = JSON.parse(line) as { converging: boolean; guestBytesPerSecond: number; copyBytesPerSecond: number };
+    t.equal(verdict.converging, false, 'the verdict is "not converging"');
+    t.ok(verdict.copyBytesPerSecond <= 8 << 20, `the copy rate is held by the 4 MiB/s bandwidth (${verdict.copyBytesPerSecond})`);
+    t.ok(verdict.guestBytesPerSecond >= verdict.copyBytesPerSecond, `the guest writes faster than the job copies (${verdict.guestBytesPerSecond})`);
+  } finally {
+    commit.kill('SIGINT');
+    stop.abort();
+  }
+  const result = await ended;
+  await writer.done;
+  t.match(result.stderr, /not converging: guest writes [\d.]+ MiB\/s, copy [\d.]+ MiB\/s .*'--converge throttle=N'/, `the human warning names both rates and the way out; stderr: ${result.stderr}`);
+  t.same(await client.execute('query-block-jobs'), [], 'Ctrl-C aborted the job');
+});
+
+t.test('--converge throttle=1 reaches READY, pivots, and restores the limits', async (t) => {
+  const { client, cli, base, exited } = await guestWithOverlay(t);
+  const stop = new AbortController();
+  const writer = guestWriter(client, stop.signal);
+  const commit = startCli(['commit', 'vda', '--active', '--pivot', '--bandwidth', '4', '--converge', 'throttle=1', '--json', '--socket', cli]);
+  const result = await finished(commit, 90_000);
+  stop.abort();
+  await writer.done;
+  t.equal(result.code, 0, `the commit pivots; stderr: ${result.stderr}`);
+  const lines = jsonLines(result.stdout);
+  const types = lines.map((l) => (l.type === 'event' ? l.event : l.type)).filter((x) => ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'].includes(String(x)));
+  t.same(types, ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'], 'not converging, then READY, the pivot, and the limit lifted, in that order');
+  const throttle = lines.find((l) => l.type === 'throttle') as { bytesPerSecond: number; seconds: number; restored: Record<string, unknown> } | undefined;
+  t.equal(throttle?.bytesPerSecond, 1 << 20, 'the guest was held to 1 MiB/s');
+  t.ok((throttle?.seconds ?? 0) > 0, 'the throttle time is reported');
+  const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
+  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'query-block shows the guest\'s original limits again');
+  t.same((await resolveDisk(client, 'vda')).layers.map((l) => l.file), [base], 'the guest runs on base');
+  await client.execute('quit').catch(() => undefined);
+  await exited;
+  const checks = [...writer.last].map(([chunk, pattern]) => `read -P ${pattern} ${chunk * CHUNK_KIB}k ${CHUNK_KIB}k`);
+  t.ok(checks.length > 0, 'the guest wrote');
+  await t.resolves(qemuIo(base, checks, { format: 'raw' }), 'base holds the last write of every chunk the guest wrote');
+});
+
+t.test('Ctrl-C while the guest is throttled: the job is aborted and the limits restored', async (t) => {
+  const { client, cli } = await guestWithOverlay(t);
+  const stop = new AbortController();
+  const writer = guestWriter(client, stop.signal);
+  const commit = startCli(['commit', 'vda', '--active', '--pivot', '--bandwidth', '4', '--converge', 'throttle=1', '--json', '--socket', cli]);
+  const ended = finished(commit, 60_000);
+  try {
+    await waitForLine(commit, (l) => l.includes('"type":"throttling"'), 15_000);
+    const limited = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
+    t.equal(limited?.bps_wr, 1 << 20, 'while throttled, the guest\'s writes are held to 1 MiB/s');
+  } finally {
+    commit.kill('SIGINT');
+  }
+  const result = await ended;
+  stop.abort();
+  await writer.done;
+  t.equal(result.code, 1, `Ctrl-C aborts; stderr: ${result.stderr}`);
+  t.match(result.stdout, /Commit aborted/, 'virsh\'s words for the abort');
+  t.match(result.stdout, /"type":"throttle"/, 'the throttle time is reported on the way out too');
+  const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
+  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back after Ctrl-C');
+  t.same(await client.execute('query-block-jobs'), [], 'no job remains');
+});
