@@ -109,3 +109,20 @@ t.test('Ctrl-C while the guest is throttled: the job is aborted and the limits r
   t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back after Ctrl-C');
   t.same(await client.execute('query-block-jobs'), [], 'no job remains');
 });
+
+t.test('a copy the guest outpaces: --converge throttle=1 gets it to READY and onto the destination', async (t) => {
+  const { client, cli } = await guestWithOverlay(t);
+  const stop = new AbortController();
+  const writer = guestWriter(client, stop.signal);
+  const dest = path.join(path.dirname(cli), 'copy.qcow2');
+  const copy = startCli(['copy', 'vda', '--dest', dest, '--pivot', '--bandwidth', '4', '--converge', 'throttle=1', '--json', '--socket', cli]);
+  const result = await finished(copy, 90_000);
+  stop.abort();
+  await writer.done;
+  t.equal(result.code, 0, `the copy pivots; stderr: ${result.stderr}`);
+  const types = jsonLines(result.stdout).map((l) => l.type).filter((x) => ['convergence', 'throttling', 'throttle'].includes(String(x)));
+  t.same(types, ['convergence', 'throttling', 'throttle'], 'not converging, the guest held, then released');
+  const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
+  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back');
+  t.same((await resolveDisk(client, 'vda')).layers.at(-1)?.file, dest, 'the guest runs on the destination');
+});

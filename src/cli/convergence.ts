@@ -1,8 +1,6 @@
 /* The CLI's side of the convergence guard: `--converge throttle=N` and what the user is told. */
 import type { DiskChain } from '../block/types.js';
-import { ConvergenceGuard } from '../jobs/convergence-guard.js';
-import type { BlockJob } from '../jobs/core.js';
-import type { JobResult } from '../jobs/types.js';
+import { ConvergenceGuard, type GuardedJob } from '../jobs/convergence-guard.js';
 import type { QmpClient } from '../protocol/client.js';
 import { UsageError } from './args.js';
 import { stringOption, type CliContext } from './context.js';
@@ -24,7 +22,7 @@ export function parseConverge(context: CliContext, command: string): number | un
 }
 
 /** Starts the guard for a job that runs to READY; `finish()` restores any limit and reports it. */
-export function guardConvergence(context: CliContext, client: QmpClient, job: BlockJob<JobResult>, disk: DiskChain, throttle: number | undefined): { finish(): Promise<void> } {
+export function guardConvergence(context: CliContext, client: QmpClient, job: GuardedJob, disk: DiskChain, throttle: number | undefined): { finish(): Promise<void> } {
   const out = context.out;
   const guard = ConvergenceGuard.start(client, job, disk, {
     ...(throttle !== undefined ? { throttleBytesPerSecond: throttle } : {}),

@@ -11,6 +11,9 @@ import { ConvergenceTracker, type ConvergenceVerdict } from './convergence.js';
 import type { BlockJob } from './core.js';
 import type { JobResult } from './types.js';
 
+/** What the guard reads of a job (any job type: its result type does not matter here). */
+export type GuardedJob = Pick<BlockJob<JobResult>, 'progress' | 'isReady' | 'status'>;
+
 export interface ConvergenceGuardOptions {
   /** How long what is left must fail to shrink before the job counts as not converging. Default 4 s. */
   windowMs?: number;
@@ -45,14 +48,14 @@ export class ConvergenceGuard {
 
   private constructor(
     private readonly client: QmpClient,
-    private readonly job: BlockJob<JobResult>,
+    private readonly job: GuardedJob,
     private readonly disk: DiskChain,
     private readonly options: ConvergenceGuardOptions,
   ) {
     this.tracker = new ConvergenceTracker(options.windowMs ?? 4000);
   }
 
-  static start(client: QmpClient, job: BlockJob<JobResult>, disk: DiskChain, options: ConvergenceGuardOptions = {}): ConvergenceGuard {
+  static start(client: QmpClient, job: GuardedJob, disk: DiskChain, options: ConvergenceGuardOptions = {}): ConvergenceGuard {
     const guard = new ConvergenceGuard(client, job, disk, options);
     guard.schedule(0);
     return guard;

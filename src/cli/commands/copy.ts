@@ -8,6 +8,7 @@ import { cliDisk } from '../disks.js';
 import { JOB_WAIT_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
 import type { Output } from '../output.js';
 import { parseBandwidth, showProgress } from '../job-progress.js';
+import { guardConvergence, parseConverge } from '../convergence.js';
 
 /** How long the last step (pivot or finish after READY, milliseconds in QEMU) may take before we stop waiting. */
 const FINISH_TIMEOUT_MS = 60_000;
@@ -36,7 +37,7 @@ function reportDestination(out: Output, destination: Readonly<MirrorDestination>
 export const copyCommand: CommandSpec = {
   name: 'copy',
   summary: 'copy a live disk onto a new image, then pivot onto it or keep the copy (virsh blockcopy)',
-  usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--job-id ID]',
+  usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
   details: `The destination is created (qcow2 of the disk's size unless --format raw; never over an existing
 file or through a link) or, with --reuse-external, used as it is. The copy reaches a synchronized
 phase (READY) and keeps both images in step until it is ended:
@@ -51,6 +52,8 @@ phase (READY) and keeps both images in step until it is ended:
 --bandwidth N  MiB/s (bytes/s with --bytes)
 --granularity N, --buf-size N  bytes, passed to blockdev-mirror
 --copy-mode write-blocking  guest writes reach the destination at once, so the copy always converges
+--converge throttle=N  a copy the guest outpaces is said in any case; with this the guest's writes are
+               limited to N MiB/s until the job ends, its previous I/O limits restored on every exit
 The destination's node is removed again after --finish, an abort or a failure; its file is never deleted.`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock copy vda --dest /images/new.qcow2 --pivot --verbose',
@@ -67,6 +70,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
     granularity: { type: 'string' },
     'buf-size': { type: 'string' },
     'copy-mode': { type: 'string' },
+    converge: { type: 'string' },
     ...JOB_WAIT_OPTIONS,
   },
   async run(context) {
@@ -89,6 +93,8 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const granularity = byteCount(context, 'granularity');
     const bufSize = byteCount(context, 'buf-size');
     const copyMode = parseCopyMode(context, 'copy');
+    const converge = parseConverge(context, 'copy');
+    if (converge !== undefined && !wait) throw new UsageError('--converge goes with a copy that is waited for (--wait, --pivot or --finish)', 'copy');
     const out = context.out;
     const client = await context.connect();
     const { disk } = await cliDisk(context, client, diskName);
@@ -115,6 +121,8 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
     const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
     const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block Copy', stopSignal) : () => {};
+    // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
+    const guard = guardConvergence(context, client, job, disk, converge);
     try {
       await context.whileAlive(job.waitUntilReady({ signal: stopSignal }));
       stopProgress();
@@ -144,6 +152,8 @@ The destination's node is removed again after --finish, an abort or a failure; i
       const code = await reportUnfinishedJob(job, error, { out, noun: 'Copy', stopSignal, deadline, timeoutText, async: flag(context, 'async') });
       reportDestination(out, job.destination, true);
       return code;
+    } finally {
+      await guard.finish();
     }
   },
 };
