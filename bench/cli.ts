@@ -4,7 +4,8 @@
 // the event-stream probe), all interleaved in one run. For a commit the overhead is the wall time minus
 // QEMU's own job time (its event timestamps on a second monitor, as in bench/e2e.ts).
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +15,8 @@ import { testDomainXml } from '../test/helpers/libvirt.js';
 
 const run = promisify(execFile);
 const VIRSH_URI = 'qemu:///system';
+/** The system's python3 (a version manager's shim on PATH would add its own start-up to the floor). */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 interface DomainConnect { connectMs: number; eventsReadyMs: number; probeRounds: number }
 
@@ -81,12 +84,12 @@ export async function benchCli(full: boolean): Promise<void> {
 
   const variants: Record<string, () => Promise<number>> = {
     'node -e 0 (start-up)': () => timeProcess(process.execPath, ['-e', '0']),
-    'python3 raw socket: commit + pivot': () => commit('python', 'python3', (s) => [rawPy, 'commit', s, 'vda-top', 'commit-vda']),
+    'python3 raw socket: commit + pivot': () => commit('python', PYTHON, (s) => [rawPy, 'commit', s, 'vda-top', 'commit-vda']),
     'qmp-blockjob commit vda --active --pivot': () => commit('ours', process.execPath, (s) => [cli, '--socket', s, 'commit', 'vda', '--active', '--pivot']),
-    'python3 raw socket: the queries of blocks/chain': () => timeProcess('python3', [rawPy, 'query', socket, 'query-block', 'query-named-block-nodes', 'query-block-exports']),
+    'python3 raw socket: the queries of blocks/chain': () => timeProcess(PYTHON, [rawPy, 'query', socket, 'query-block', 'query-named-block-nodes', 'query-block-exports']),
     'qmp-blockjob blocks': () => timeProcess(process.execPath, [cli, '--socket', socket, 'blocks']),
     'qmp-blockjob chain vda': () => timeProcess(process.execPath, [cli, '--socket', socket, 'chain', 'vda']),
-    'python3 raw socket: the queries of jobs': () => timeProcess('python3', [rawPy, 'query', socket, 'query-block-jobs', 'query-jobs']),
+    'python3 raw socket: the queries of jobs': () => timeProcess(PYTHON, [rawPy, 'query', socket, 'query-block-jobs', 'query-jobs']),
     'qmp-blockjob jobs': () => timeProcess(process.execPath, [cli, '--socket', socket, 'jobs']),
   };
   if (!noLibvirt) {
@@ -159,7 +162,7 @@ export async function benchCli(full: boolean): Promise<void> {
     [
       `${rounds} rounds, variants interleaved. Overhead: for a commit the wall time minus QEMU's job time (JOB_STATUS_CHANGE "created" → BLOCK_JOB_COMPLETED, QEMU's timestamps on a second monitor), for the rest the wall time itself (QEMU answers those in well under 1 ms).`,
       `Commit: a fresh chain base.raw ← a ← b ← c with ${layers.map((l) => l.dataMiB).join('/')} MiB of data on a fresh guest per run (-machine pc under TCG, vCPU stopped, virtio-blk-pci vda, as in bench/e2e.ts), base.raw checked with qemu-io read -P after every run. Queries: one such guest for the whole run.`,
-      'Ours: `node dist/cli.cjs --socket S …` (the shipped bin, one bundled file); the floor: bench/raw-qmp.py on the system\'s python3 (socket + json, the same QMP commands).',
+      `Ours: \`node dist/cli.cjs --socket S …\` (the shipped bin: the bundle with its code cache); the floor: bench/raw-qmp.py on ${PYTHON} (socket + json, the same QMP commands).`,
       noLibvirt
         ? `--domain rows skipped: ${noLibvirt}.`
         : `--domain: a transient libvirt guest of the same kind; the connect row is a fresh node process running VirshTransport.connect (virsh dominfo, the virsh shell, the event child, the probe, query-version) — its wall time in the table, the transport's own connect time below; probe rounds per connect: ${roundsText}.`,
