@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the qmp-blockjob command. `--version` answers before loading anything else, so that
 // scripts probing for the tool pay only node's own start-up. The shipped command is this file bundled
-// with everything it loads into dist/cli.cjs (`npm run build`; why in docs/design.md, "The CLI bundle"),
-// so no top-level await here: a CommonJS bundle cannot hold one.
+// with everything it loads into one CommonJS file, dist/cli/bundle.cjs, run by the bin dist/cli.cjs
+// (`npm run build`; why in docs/design.md, "The CLI bundle"); so no top-level await here.
 import { VERSION } from './version.js';
 
 // A reader that went away (`qmp-blockjob --help | head -1`) is no crash; Output tracks it for commands.
