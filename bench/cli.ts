@@ -45,6 +45,7 @@ export async function benchCli(full: boolean): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'qbj-bench-cli-'));
   const template = path.join(work, 'template');
   const cli = path.join(repoRoot, 'dist', 'cli.cjs');
+  const unbundled = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
   const rawPy = path.join(repoRoot, 'bench', 'raw-qmp.py');
   const connectScript = path.join(repoRoot, 'dist', 'bench', 'domain-connect.js');
   buildTemplate(template, layers);
@@ -88,6 +89,8 @@ export async function benchCli(full: boolean): Promise<void> {
     'qmp-blockjob commit vda --active --pivot': () => commit('ours', process.execPath, (s) => [cli, '--socket', s, 'commit', 'vda', '--active', '--pivot']),
     'python3 raw socket: the queries of blocks/chain': () => timeProcess(PYTHON, [rawPy, 'query', socket, 'query-block', 'query-named-block-nodes', 'query-block-exports']),
     'qmp-blockjob blocks': () => timeProcess(process.execPath, [cli, '--socket', socket, 'blocks']),
+    // The same command from tsc's ES modules, the bin before the bundle: what the bundle saves, in this run's noise.
+    'qmp-blockjob blocks, unbundled (dist/src/cli/main.js)': () => timeProcess(process.execPath, [unbundled, '--socket', socket, 'blocks']),
     'qmp-blockjob chain vda': () => timeProcess(process.execPath, [cli, '--socket', socket, 'chain', 'vda']),
     'python3 raw socket: the queries of jobs': () => timeProcess(PYTHON, [rawPy, 'query', socket, 'query-block-jobs', 'query-jobs']),
     'qmp-blockjob jobs': () => timeProcess(process.execPath, [cli, '--socket', socket, 'jobs']),
