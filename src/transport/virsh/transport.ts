@@ -139,9 +139,12 @@ export class VirshTransport implements Transport {
       const peer = `libvirt:${describeVirshTarget(target)}:${domain.name}`;
       events.knowDomain(domain.name);
       await shell.ready({ timeoutMs: remaining(), signal });
+      // Asked first, while the event child may still be registering: the probe waits for that anyway.
+      const versionReply = shellCommand(shell, domain.uuid, { execute: 'query-version' });
+      versionReply.catch(() => undefined); // a failure is the probe's too, and reported by it first
       const probe = await proveEventsFlow(shell, events, domain.uuid, { timeoutMs: remaining(), signal });
       const eventsReadyMs = Date.now() - started;
-      const version = await shellCommand(shell, domain.uuid, { execute: 'query-version' });
+      const version = await versionReply;
       if (!('return' in version)) {
         throw new ConnectError(where, `query-version failed: ${JSON.stringify(version.error ?? version)}`);
       }
