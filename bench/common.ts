@@ -78,7 +78,9 @@ the floor, the machine load, and beside it each goal with **met** / **NOT met**.
 Goals (issue #7): framing and round trip ≤ 1.1 × a raw newline-split client; READY → block-job-complete
 reaction p99 ≤ 1 ms; the seed procedure end to end ≤ 1.1 × a raw-socket script and below virsh, with the
 controller's own cost ≤ 50 ms + node start-up; 64 concurrent commits from one process all pivot, reaction
-p99 ≤ 10 ms, peak RSS ≤ 100 MB.
+p99 ≤ 10 ms, peak RSS ≤ 100 MB. Issue #18: the CLI's own cost ≤ node start-up + 30 ms for
+\`commit --active --pivot\`, + 20 ms for \`blocks\`/\`chain\`/\`jobs\`; the \`--domain\` connect's median
+≤ 120 ms, its event stream proven live in one probe round.
 `;
 
 /** Starts a fresh report (a full run replaces the previous one). */

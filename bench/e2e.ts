@@ -16,7 +16,7 @@ import { testDomainXml } from '../test/helpers/libvirt.js';
 const run = promisify(execFile);
 const VIRSH = ['-c', 'qemu:///system'];
 
-interface Layer {
+export interface Layer {
   file: string;
   format: 'raw' | 'qcow2';
   offsetMiB: number;
@@ -25,7 +25,7 @@ interface Layer {
 }
 
 /** The issue's chain: data sizes 64/128/128/256 MiB, in disjoint regions so each layer's bytes are checkable. */
-function seedLayers(scale: number): Layer[] {
+export function seedLayers(scale: number): Layer[] {
   const sizes = [64, 128, 128, 256].map((s) => s / scale);
   let offset = 0;
   return ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'].map((file, i) => {
@@ -35,7 +35,7 @@ function seedLayers(scale: number): Layer[] {
   });
 }
 
-function buildTemplate(dir: string, layers: Layer[]): void {
+export function buildTemplate(dir: string, layers: Layer[]): void {
   mkdirSync(dir, { recursive: true });
   layers.forEach((layer, i) => {
     const file = path.join(dir, layer.file);
@@ -46,21 +46,21 @@ function buildTemplate(dir: string, layers: Layer[]): void {
 }
 
 /** A fresh copy of the chain (relative backing links, so the copy stands alone). */
-function freshChain(template: string, dir: string, layers: Layer[]): void {
+export function freshChain(template: string, dir: string, layers: Layer[]): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   execFileSync('cp', ['--reflink=auto', '--sparse=always', ...layers.map((l) => path.join(template, l.file)), dir]);
 }
 
 /** After the commit, base.raw alone must hold every layer's data. */
-async function verifyBase(dir: string, layers: Layer[], what: string): Promise<void> {
+export async function verifyBase(dir: string, layers: Layer[], what: string): Promise<void> {
   const checks = layers.flatMap((l) => ['-c', `read -P ${l.pattern} ${l.offsetMiB}M ${l.dataMiB}M`]);
   const { stdout } = await run('qemu-io', ['-r', '-f', 'raw', ...checks, path.join(dir, 'base.raw')]);
   if (/Pattern verification failed|error/i.test(stdout)) throw new Error(`${what}: base.raw does not hold the merged data: ${stdout}`);
 }
 
 /** Wall time (ms) of one process, from spawn to exit. */
-function timeProcess(command: string, args: string[]): Promise<number> {
+export function timeProcess(command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     let stderr = '';
@@ -78,7 +78,7 @@ function timeProcess(command: string, args: string[]): Promise<number> {
 const seconds = (m: RawMessage): number => (m.timestamp ? m.timestamp.seconds + m.timestamp.microseconds / 1e6 : NaN);
 
 /** QEMU's own job time from its event stream: JOB_STATUS_CHANGE created → BLOCK_JOB_COMPLETED, in ms. */
-function jobTimeMs(events: RawMessage[]): number {
+export function jobTimeMs(events: RawMessage[]): number {
   const created = events.find((e) => e.event === 'JOB_STATUS_CHANGE' && e.data?.status === 'created');
   const completed = events.find((e) => e.event === 'BLOCK_JOB_COMPLETED');
   if (!created || !completed) throw new Error(`no job start/end among the events: ${events.map((e) => e.event).join(', ')}`);
@@ -96,23 +96,23 @@ async function observe(socketPath: string): Promise<{ events: RawMessage[]; clos
   return { events, close: () => client.close() };
 }
 
-function observerArgs(socketPath: string): string[] {
+export function observerArgs(socketPath: string): string[] {
   return ['-chardev', `socket,id=observer,path=${socketPath},server=on,wait=off`, '-mon', 'chardev=observer,mode=control'];
 }
 
 /** The same guest for our CLI and the raw script as libvirt's: machine pc under TCG, virtio disk vda. */
-async function startGuest(dir: string): Promise<QemuProcess> {
+export async function startGuest(dir: string, extraArgs: readonly string[] = []): Promise<QemuProcess> {
   const top = JSON.stringify({ driver: 'qcow2', 'node-name': 'vda-top', file: { driver: 'file', filename: path.join(dir, 'c.qcow2') } });
   return QemuProcess.start({
     dir,
     machine: 'pc',
     // -S: the vCPU stays stopped (libvirt's guest is suspended too), so a booting TCG guest does not compete for the 2 cores.
-    args: ['-S', '-accel', 'tcg', '-m', '64', '-blockdev', top, '-device', 'virtio-blk-pci,id=vda,drive=vda-top', ...observerArgs(path.join(dir, 'observer.sock'))],
+    args: ['-S', '-accel', 'tcg', '-m', '64', '-blockdev', top, '-device', 'virtio-blk-pci,id=vda,drive=vda-top', ...observerArgs(path.join(dir, 'observer.sock')), ...extraArgs],
   });
 }
 
 /** Brings libvirtd up with ci/libvirt-up.sh (idempotent); the reason it cannot, else undefined. */
-async function libvirtUnavailable(state: string): Promise<string | undefined> {
+export async function libvirtUnavailable(state: string): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'not root';
   if (!existsSync('/usr/bin/virsh')) return 'virsh is not installed';
   try {
@@ -130,7 +130,7 @@ export async function benchE2e(full: boolean): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'qbj-bench-e2e-'));
   const state = path.join(work, 'libvirt-state');
   const template = path.join(work, 'template');
-  const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+  const cli = path.join(repoRoot, 'dist', 'cli.cjs');
   const rawScript = path.join(repoRoot, 'dist', 'bench', 'raw-commit.js');
   buildTemplate(template, layers);
   const noLibvirt = await libvirtUnavailable(state);
@@ -242,7 +242,7 @@ export async function benchE2e(full: boolean): Promise<void> {
     rows,
     [
       `Chain base.raw (1 GiB virtual) ← a ← b ← c (active) with ${layers.map((l) => `${l.dataMiB}`).join('/')} MiB of data (${dataMiB} MiB in all${full ? ', the issue\'s sizes' : `; the short run scales the issue's 64/128/128/256 MiB down by ${scale}, --full uses them`}). ${rounds} rounds, variants interleaved, a fresh copy of the chain per run (cp --reflink=auto; preparation not timed); base.raw checked with qemu-io read -P after every run.`,
-      'Live variants run on the same guest: -machine pc under TCG, 64 MiB, vCPU stopped (-S; libvirt\'s domain suspended), virtio-blk-pci vda, plus a second QMP monitor that only records events (libvirt adds it through <qemu:commandline>). Our CLI: `node dist/src/cli/main.js --socket S --trace T commit vda --active --pivot`; the raw script: bench/raw-commit.ts (node, net.Socket, no library); virsh: `virsh blockcommit NAME vda --active --pivot` through libvirtd.',
+      'Live variants run on the same guest: -machine pc under TCG, 64 MiB, vCPU stopped (-S; libvirt\'s domain suspended), virtio-blk-pci vda, plus a second QMP monitor that only records events (libvirt adds it through <qemu:commandline>). Our CLI: `node dist/cli.cjs --socket S --trace T commit vda --active --pivot`; the raw script: bench/raw-commit.ts (node, net.Socket, no library); virsh: `virsh blockcommit NAME vda --active --pivot` through libvirtd.',
       'QEMU job time: JOB_STATUS_CHANGE "created" → BLOCK_JOB_COMPLETED from QEMU\'s own event timestamps (ours: from the --trace file; raw and virsh: from the second monitor).',
       noLibvirt ? `virsh row skipped: ${noLibvirt}.` : '',
       failures.length ? `Clean-up problems: ${failures.join('; ')}.` : '',
@@ -254,7 +254,7 @@ export async function benchE2e(full: boolean): Promise<void> {
   );
 }
 
-async function connectRetrying(socketPath: string): Promise<{ events: RawMessage[]; close: () => void }> {
+export async function connectRetrying(socketPath: string): Promise<{ events: RawMessage[]; close: () => void }> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
@@ -266,7 +266,7 @@ async function connectRetrying(socketPath: string): Promise<{ events: RawMessage
   }
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -1,5 +1,6 @@
 // `npm run bench` (short) and `npm run bench -- --full`. Not part of the tests.
 import { resetReport } from './common.js';
+import { benchCli } from './cli.js';
 import { benchE2e } from './e2e.js';
 import { benchFraming } from './framing.js';
 import { benchRoundTrip } from './roundtrip.js';
@@ -15,6 +16,7 @@ const benches: Record<string, (full: boolean) => Promise<void>> = {
   roundtrip: benchRoundTrip,
   share: benchShare,
   startup: benchStartup,
+  cli: benchCli,
   reaction: benchReaction,
   e2e: benchE2e,
   scale: benchScale,

@@ -32,7 +32,7 @@ export async function benchShare(full: boolean): Promise<void> {
   const shared = path.join(dir, 'shared.sock');
   const pipeMonitor = path.join(dir, 'pipe-up.sock');
   const qemu = await QemuProcess.start({ dir, args: ['-chardev', `socket,id=up,path=${upstream},server=on,wait=off`, '-mon', 'chardev=up,mode=control', '-chardev', `socket,id=pipe,path=${pipeMonitor},server=on,wait=off`, '-mon', 'chardev=pipe,mode=control'] });
-  const holder = spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--socket', upstream, 'share', '--listen', shared], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli.cjs'), '--socket', upstream, 'share', '--listen', shared], { stdio: ['ignore', 'pipe', 'inherit'] });
   // The floor of any share: a process that only pipes bytes between one client and a third monitor.
   const piped = path.join(dir, 'piped.sock');
   const pipe = spawn(process.execPath, ['-e', PIPE_SOURCE, pipeMonitor, piped], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -68,7 +68,7 @@ export async function benchShare(full: boolean): Promise<void> {
     await direct.close();
     // The user's case: a whole `qmp-blockjob jobs` from a second terminal, through the holder's
     // automatic share of its --socket, against the same command on a monitor nobody holds.
-    const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+    const cli = path.join(repoRoot, 'dist', 'cli.cjs');
     const run = (socket: string): Promise<number> => new Promise((resolve, reject) => {
       const t0 = process.hrtime.bigint();
       execFile(process.execPath, [cli, 'jobs', '--socket', socket], (error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - t0) / 1e6)));

@@ -11,7 +11,7 @@ function timeRun(args: string[]): number {
 }
 
 export async function benchStartup(full: boolean): Promise<void> {
-  const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+  const cli = path.join(repoRoot, 'dist', 'cli.cjs');
   const rounds = full ? 30 : 15;
   const samples = await interleave(rounds, {
     'node -e 0': () => timeRun(['-e', '0']),

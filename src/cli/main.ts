@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the qmp-blockjob command. `--version` answers before loading anything else, so that
-// scripts probing for the tool pay only node's own start-up.
+// scripts probing for the tool pay only node's own start-up. The shipped command is this file bundled
+// with everything it loads into one CommonJS file, dist/cli/bundle.cjs, run by the bin dist/cli.cjs
+// (`npm run build`; why in docs/design.md, "The CLI bundle"); so no top-level await here.
 import { VERSION } from './version.js';
 
 // A reader that went away (`qmp-blockjob --help | head -1`) is no crash; Output tracks it for commands.
@@ -9,6 +11,7 @@ for (const stream of [process.stdout, process.stderr]) stream.on('error', () => 
 if (process.argv[2] === '--version' || process.argv[2] === '-V') {
   process.stdout.write(`qmp-blockjob ${VERSION}\n`);
 } else {
-  const { runCli } = await import('./run.js');
-  process.exitCode = await runCli(process.argv.slice(2));
+  void import('./run.js').then(async ({ runCli }) => {
+    process.exitCode = await runCli(process.argv.slice(2));
+  });
 }

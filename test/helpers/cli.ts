@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './qemu.js';
 
-export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+/** The command as shipped: package.json's bin (the bundle `npm run build` makes), not tsc's output. */
+export const cliPath = path.join(repoRoot, (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['qmp-blockjob']!);
 
 export interface CliResult {
   code: number | null;

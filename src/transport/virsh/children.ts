@@ -7,7 +7,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { AbortedError } from '../../errors.js';
 import { spawnVirsh, uriArgs, virshChildError, type VirshTarget } from './exec.js';
-import { parseEventLine } from './wire.js';
+import { classifyEventChildStderr, EVENT_CHILD_LOG_ENV, parseEventLine } from './wire.js';
 
 /** The prompt of a read-write virsh shell (`virsh > ` is the read-only one; we never pass -r). */
 const PROMPT = 'virsh # ';
@@ -32,9 +32,7 @@ export abstract class VirshChild {
     const decoder = new StringDecoder('utf8');
     this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(decoder.write(chunk)));
     this.child.stderr.setEncoding('utf8');
-    this.child.stderr.on('data', (text: string) => {
-      if (this.stderrText.length < MAX_BUFFERED) this.stderrText += text;
-    });
+    this.child.stderr.on('data', (text: string) => this.onStderr(text));
     this.child.stdin.on('error', () => {}); // EPIPE when virsh died first: reported through 'close'.
     this.exitPromise = new Promise((resolve) => {
       this.child.once('error', (error: NodeJS.ErrnoException) => {
@@ -44,6 +42,7 @@ export abstract class VirshChild {
         resolve();
       });
       this.child.once('close', (code, signal) => {
+        this.flushStderr();
         this.exitError ??= virshChildError(args, `the ${label}`, signal ? { kind: 'signal', signal } : { kind: 'exit', code: code ?? -1 }, this.stderrText);
         this.exited = true;
         this.died();
@@ -53,6 +52,14 @@ export abstract class VirshChild {
   }
 
   protected abstract onStdout(text: string): void;
+
+  /** Called when the child's pipes closed, before its exit becomes an error. */
+  protected flushStderr(): void {}
+
+  /** What virsh says on stderr, kept for the error when it fails. */
+  protected onStderr(text: string): void {
+    if (this.stderrText.length < MAX_BUFFERED) this.stderrText += text;
+  }
   protected abstract onDeath(error: Error): void;
 
   get deathError(): Error | undefined {
@@ -193,18 +200,69 @@ export class VirshShell extends VirshChild {
   }
 }
 
-/** `virsh qemu-monitor-event --domain UUID --loop`, parsed into QMP event messages. */
+/**
+ * `virsh qemu-monitor-event --domain DOMAIN --loop`, parsed into QMP event messages. Started with
+ * the domain as the user named it, at the same time as the shell and `dominfo`, so that its
+ * registration overlaps theirs; its lines are read once `knowDomain` gave the name they carry.
+ */
 export class VirshEventStream extends VirshChild {
   private lineBuffer = '';
+  private stderrLineBuffer = '';
   /** Private probe nodes: their events are ours, not the client's. */
   readonly hiddenNodes = new Set<string>();
   onEvent: ((event: Record<string, unknown>) => void) | undefined;
   private probeWaiters = new Map<string, () => void>();
-  private readonly domainName: string;
+  private domainName: string | undefined;
+  private registered = false;
+  private registrationWaiters = new Set<() => void>();
 
-  constructor(target: VirshTarget, uuid: string, domainName: string) {
-    super(target, ['qemu-monitor-event', '--domain', uuid, '--loop'], 'virsh qemu-monitor-event');
-    this.domainName = domainName;
+  constructor(target: VirshTarget, domain: string) {
+    super({ ...target, env: { ...target.env, ...EVENT_CHILD_LOG_ENV } }, ['qemu-monitor-event', '--domain', domain, '--loop'], 'virsh qemu-monitor-event');
+  }
+
+  /** The domain's name as libvirt prints it in event lines (from dominfo). */
+  knowDomain(name: string): void {
+    this.domainName = name;
+  }
+
+  /**
+   * Resolves true once libvirt has registered this child's event callback (see wire.ts), false when
+   * the child died, the signal fired, or no notice came within `ms` (a libvirt that does not log it).
+   */
+  waitForRegistration(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (this.registered) return Promise.resolve(true);
+    if (this.exited || signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        this.registrationWaiters.delete(finish);
+        resolve(this.registered);
+      };
+      const timer = setTimeout(finish, ms);
+      signal.addEventListener('abort', finish, { once: true });
+      this.registrationWaiters.add(finish);
+    });
+  }
+
+  protected override onStderr(text: string): void {
+    this.stderrLineBuffer += text;
+    if (this.stderrLineBuffer.length > MAX_BUFFERED) {
+      this.child.kill('SIGKILL');
+      return;
+    }
+    let newline = this.stderrLineBuffer.indexOf('\n');
+    while (newline !== -1) {
+      const line = this.stderrLineBuffer.slice(0, newline);
+      this.stderrLineBuffer = this.stderrLineBuffer.slice(newline + 1);
+      const sorted = classifyEventChildStderr(line);
+      if (sorted.kind === 'virsh') super.onStderr(`${sorted.text}\n`);
+      else if (sorted.kind === 'registered' && !this.registered) {
+        this.registered = true;
+        for (const wake of [...this.registrationWaiters]) wake();
+      }
+      newline = this.stderrLineBuffer.indexOf('\n');
+    }
   }
 
   close(): Promise<void> {
@@ -248,6 +306,8 @@ export class VirshEventStream extends VirshChild {
   }
 
   private onLine(line: string): void {
+    // Before dominfo answered no probe was sent and no client listens: nothing to deliver yet.
+    if (this.domainName === undefined) return;
     const event = parseEventLine(line, this.domainName);
     if (!event) return; // "events received: N", "event loop interrupted", blank lines
     const node = event.data?.['node-name'];
@@ -258,7 +318,13 @@ export class VirshEventStream extends VirshChild {
     this.onEvent?.(event);
   }
 
+  protected override flushStderr(): void {
+    // virsh's last words without a newline still belong in the error.
+    if (this.stderrLineBuffer) this.onStderr('\n');
+  }
+
   protected onDeath(): void {
+    for (const wake of [...this.registrationWaiters]) wake();
     for (const wake of this.probeWaiters.values()) wake();
   }
 }

@@ -10,6 +10,13 @@ import { shellCommand } from './commands.js';
 
 /** How long one probe round waits for its event before it triggers the next one. */
 const PROBE_ROUND_MS = 250;
+/**
+ * How long the event child's registration notice (wire.ts) is waited for before probing without it,
+ * round after round as for a libvirt that does not log it. Once the notice came the first round's
+ * event is certain, so that round waits up to CONFIRMED_ROUND_MS before it is counted as lost.
+ */
+const REGISTRATION_NOTICE_MS = 1000;
+const CONFIRMED_ROUND_MS = 2000;
 
 export async function lookUpDomain(
   target: VirshTarget,
@@ -32,12 +39,14 @@ export async function lookUpDomain(
 }
 
 /**
- * Proves that the event stream delivers before any client command is sent. libvirt registers
- * the event callback asynchronously inside the event process and prints nothing when it is done,
- * so we make QEMU emit an event of our own and wait for it: a BLOCK_WRITE_THRESHOLD on a private
- * 4 KiB null-co node (writes are discarded; the node is attached to nothing the guest or libvirt
- * uses, and libvirt ignores threshold events for nodes it does not know). Re-armed each round
- * until the event arrives; the node is deleted afterwards and its events are never delivered.
+ * Proves that the event stream delivers before any client command is sent: we make QEMU emit an
+ * event of our own and wait for it, a BLOCK_WRITE_THRESHOLD on a private 4 KiB null-co node (writes
+ * are discarded; the node is attached to nothing the guest or libvirt uses, and libvirt ignores
+ * threshold events for nodes it does not know). virsh prints nothing once its callback is
+ * registered, and an event QEMU emits before that is lost; so the first round is triggered only
+ * when libvirt's own log says the registration is done (VirshEventStream.waitForRegistration), and
+ * one round is enough. Without that notice rounds are re-armed every PROBE_ROUND_MS until the event
+ * arrives. The node is deleted afterwards and its events are never delivered.
  */
 export async function proveEventsFlow(
   shell: VirshShell,
@@ -52,13 +61,16 @@ export async function proveEventsFlow(
     if ('error' in reply) throw new ProtocolError(`event probe: ${String(message.execute)} failed: ${JSON.stringify(reply.error)}`);
     return reply;
   };
+  const stop = wait.signal;
+  const registered = events.waitForRegistration(REGISTRATION_NOTICE_MS, stop);
   await must({ execute: 'blockdev-add', arguments: { driver: 'null-co', 'node-name': node, size: 4096 } });
   try {
     let rounds = 0;
-    const stop = wait.signal;
+    let roundMs = (await registered) ? CONFIRMED_ROUND_MS : PROBE_ROUND_MS;
     while (!stop.aborted) {
       rounds++;
-      const seen = events.waitForProbe(node, PROBE_ROUND_MS, stop);
+      const seen = events.waitForProbe(node, roundMs, stop);
+      roundMs = PROBE_ROUND_MS;
       await must({ execute: 'block-set-write-threshold', arguments: { 'node-name': node, 'write-threshold': 1 } });
       await must({ execute: 'human-monitor-command', arguments: { 'command-line': `qemu-io ${node} "write -q 0 512"` } });
       if (await seen) return { rounds };
@@ -66,6 +78,7 @@ export async function proveEventsFlow(
     }
     throw stop.reason instanceof Error ? stop.reason : new QmpTimeoutError('waiting for the event stream', wait.timeoutMs);
   } finally {
-    await shellCommand(shell, uuid, { execute: 'blockdev-del', arguments: { 'node-name': node } }).catch(() => undefined);
+    // Not waited for: the shell runs it before anything sent after it, so connect need not pay its round trip.
+    void shellCommand(shell, uuid, { execute: 'blockdev-del', arguments: { 'node-name': node } }).catch(() => undefined);
   }
 }

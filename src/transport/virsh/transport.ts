@@ -36,7 +36,7 @@ export interface VirshTransportOptions extends VirshTarget, ConnectOptions {
 export interface VirshConnectInfo {
   domainName: string;
   domainUuid: string;
-  /** Probe rounds until the event stream was seen to deliver (1 when it was already listening). */
+  /** Probe rounds until the event stream was seen to deliver (1 whenever libvirt said it registered the stream). */
   probeRounds: number;
   /** Milliseconds from the start of connect until the event stream was proven live. */
   eventsReadyMs: number;
@@ -105,8 +105,9 @@ export class VirshTransport implements Transport {
   }
 
   /**
-   * Finds the domain, starts the command shell and the event stream, proves the event stream is
-   * delivering (a probe event on a private null-co node, repeated until seen), and queues a
+   * Finds the domain while starting the command shell and the event stream, proves the event stream
+   * is delivering (a probe event on a private null-co node once libvirt registered the stream's
+   * callback, repeated until seen where libvirt does not say so), and queues a
    * greeting built from query-version. Throws ConnectError (AbortedError for the signal) and
    * leaves no child process behind on failure. `connectTimeoutMs` (default 10 s) bounds it all.
    */
@@ -130,14 +131,20 @@ export class VirshTransport implements Transport {
       throw new ConnectError(where, error instanceof Error ? error.message : String(error), { cause: error });
     };
     try {
+      // All three virsh processes start at once: each pays virsh's start and its own libvirt
+      // connection, and the event child's registration is the longest of them (docs/design.md).
+      events = new VirshEventStream(target, options.domain);
+      shell = new VirshShell(target);
       const domain = await lookUpDomain(target, options.domain, { timeoutMs: remaining(), signal });
       const peer = `libvirt:${describeVirshTarget(target)}:${domain.name}`;
-      shell = new VirshShell(target);
-      events = new VirshEventStream(target, domain.uuid, domain.name);
+      events.knowDomain(domain.name);
       await shell.ready({ timeoutMs: remaining(), signal });
+      // Asked first, while the event child may still be registering: the probe waits for that anyway.
+      const versionReply = shellCommand(shell, domain.uuid, { execute: 'query-version' });
+      versionReply.catch(() => undefined); // a failure is the probe's too, and reported by it first
       const probe = await proveEventsFlow(shell, events, domain.uuid, { timeoutMs: remaining(), signal });
       const eventsReadyMs = Date.now() - started;
-      const version = await shellCommand(shell, domain.uuid, { execute: 'query-version' });
+      const version = await versionReply;
       if (!('return' in version)) {
         throw new ConnectError(where, `query-version failed: ${JSON.stringify(version.error ?? version)}`);
       }

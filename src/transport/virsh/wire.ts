@@ -77,3 +77,31 @@ export function parseEventLine(line: string, domainName: string): ParsedEventLin
   if (!isJsonObject(data)) return undefined;
   return { event: head[1] ?? '', data: data as Record<string, unknown>, timestamp };
 }
+
+/*
+ * The event child's readiness notice. virsh prints nothing once `qemu-monitor-event` has registered
+ * its callback, but libvirt's client library logs every RPC reply it receives when asked to
+ * (LIBVIRT_LOG_OUTPUTS / LIBVIRT_LOG_FILTERS below, for the event child only): the reply to
+ * QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER (program 0x20008087, procedure 4, type 1 = reply,
+ * status 0 = success) means libvirtd has registered the callback, so every QEMU event after it is
+ * delivered. Program and procedure numbers are libvirt's wire protocol, fixed for good; the line is
+ * libvirt's RPC_CLIENT_MSG_RX probe, the same in libvirt 9.0 and 11.3 (test/unit fixtures).
+ */
+export const EVENT_CHILD_LOG_ENV: Readonly<Record<string, string>> = {
+  LIBVIRT_LOG_OUTPUTS: '2:stderr',
+  LIBVIRT_LOG_FILTERS: '2:rpc.netclient',
+};
+const QEMU_PROGRAM = 0x20008087;
+const MONITOR_EVENT_REGISTER = 4;
+/** libvirt's log line prefix: `2026-12-01 10:29:07.568+0000: 18054: info : ` */
+const LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d{4}: \d+: (?:debug|info|warning|error) : /;
+
+export type EventChildStderrLine = { kind: 'registered' } | { kind: 'log' } | { kind: 'virsh'; text: string };
+
+/** Sorts one stderr line of the event child: the registration notice, other libvirt log lines, or virsh's own words. */
+export function classifyEventChildStderr(line: string): EventChildStderrLine {
+  if (!LOG_LINE.test(line)) return { kind: 'virsh', text: line };
+  const rx = / RPC_CLIENT_MSG_RX: .*\bprog=(\d+) vers=\d+ proc=(\d+) type=(\d+) status=(\d+)\b/.exec(line);
+  if (rx && Number(rx[1]) === QEMU_PROGRAM && Number(rx[2]) === MONITOR_EVENT_REGISTER && rx[3] === '1' && rx[4] === '0') return { kind: 'registered' };
+  return { kind: 'log' };
+}
