@@ -37,12 +37,37 @@ export { listDisks, resolveDisk, findDisk, diskLabel, type BlockQueryClient, typ
 export { resolveCommitRange, resolvePullRange, type CommitRangeSpec } from './block/address.js';
 export { createSnapshots, type SnapshotSpec, type SnapshotOptions } from './block/snapshot.js';
 export type { ChainLayer, DiskChain, CommitRange, PullRange, InvalidatedImages } from './block/types.js';
-export * from './block/errors.js';
+// Errors a caller catches by name; the rest (and these) are BlockError / JobError, all QmpError.
+export {
+  BlockError,
+  DiskNotFoundError,
+  ImageNotInChainError,
+  InvalidCommitRangeError,
+  ConflictingArgumentsError,
+  ChainChangedError,
+  SnapshotTargetExistsError,
+  InvalidSnapshotSpecError,
+} from './block/errors.js';
 export { CommitJob, type CommitResult, type AttachTarget } from './jobs/commit.js';
 export { StreamJob, type PullOptions } from './jobs/stream.js';
+export { MirrorJob, type MirrorResult, type MirrorDestination } from './jobs/mirror.js';
+export type { MirrorTarget, MirrorOptions, CopyMode } from './jobs/mirror-options.js';
 export type { CommitOptions, CommitOnError } from './jobs/commit-options.js';
 export type { JobOutcome, JobResult, JobTimings, JobProgress, AttachOptions } from './jobs/types.js';
 export type { JobStateChange, JobStateEvents, JobIoError, TransitionAnomaly } from './jobs/state.js';
 export { invalidatedBy } from './jobs/invalidated.js';
 export { deleteCommittedImages } from './jobs/delete.js';
-export * from './jobs/errors.js';
+export {
+  JobError,
+  JobOptionError,
+  JobCommandError,
+  JobAlreadyRunningError,
+  JobNotFoundError,
+  JobStateError,
+  JobFailedError,
+  JobInterruptedError,
+  ImageDeletionError,
+  MirrorTargetError,
+  type JobErrorContext,
+  type InterruptionFacts,
+} from './jobs/errors.js';
