@@ -273,6 +273,17 @@ def qemu_killed(q, qemu):
     q.wait_eof()
 
 
+def cancel_while_running(q):
+    since = len(q.events)
+    q.ok('block-commit', {'job-id': 'job0', 'device': 'c', 'speed': MiB})
+    q.wait_event('JOB_STATUS_CHANGE', since, id='job0', status='running')
+    q.ok('query-block-jobs')
+    q.ok('query-jobs')
+    q.ok('block-job-cancel', {'device': 'job0'})
+    q.wait_event('JOB_STATUS_CHANGE', since, id='job0', status='null')
+    look_after(q)
+
+
 def invalid_sequences(q):
     """What QEMU refuses, sent raw: early complete, unknown jobs and devices, a busy disk, an id in use."""
     q.refused('block-job-complete', {'device': 'nosuch'})
@@ -326,6 +337,7 @@ SCENARIOS = {
     'guest-writes': ('active commit, READY, guest writes through HMP qemu-io on vd0 between query-block-jobs, complete', blockdev_args, guest_writes),
     'on-error-report': ('active commit with on-error report, blkdebug under base (write_aio errno 5, once): the job fails', lambda f: blockdev_args(f, IO_ERROR), on_error_report),
     'qemu-killed': ('throttled active commit (1 MiB/s), running, queries, then QEMU is SIGKILLed: the trace ends in EOF', blockdev_args, None),
+    'cancel-while-running': ('throttled active commit (1 MiB/s), running, queries, block-job-cancel before READY: aborting, CANCELLED, no pivot (vd1 on a second chain)', lambda f: blockdev_args(f) + other_disk(f), cancel_while_running),
     'invalid-sequences': ('QEMU refusals sent raw: unknown job/device, complete and finalize before READY, busy disk, job id in use, verbs after the job ended', lambda f: blockdev_args(f) + other_disk(f), invalid_sequences),
     'manual-finalize': ('active commit with auto-finalize and auto-dismiss off: READY, complete, PENDING, dismiss refused, finalize, CONCLUDED, dismiss', blockdev_args, manual_finalize),
 }
