@@ -13,7 +13,8 @@ import { redactArguments } from '../src/trace/redact.js';
 import { canonical, commandName, compile, findForward, findNearest, isObject, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
 import { createsJob, jobNameOf, JobNames } from './job-names.js';
 import { OutputQueue, type Outgoing } from './output.js';
-import { buildModel, type TranscriptModel } from './model/model.js';
+import { buildModel } from './model/model.js';
+import { ModelWorld } from './model/world.js';
 import { ModelSession } from './model/session.js';
 import { readTrace, type Trace } from './trace.js';
 
@@ -80,7 +81,7 @@ class Session {
   /** Set with `model: true`: commands are answered by the model of what QEMU had, not by the replay. */
   private readonly model: ModelSession | undefined;
 
-  constructor(script: Script, options: MockQmpOptions, stream: ByteStream, model: TranscriptModel | undefined) {
+  constructor(script: Script, options: MockQmpOptions, stream: ByteStream, world: ModelWorld | undefined) {
     this.script = script;
     this.options = options;
     this.faults = new FaultPlan(options.faults);
@@ -92,7 +93,7 @@ class Session {
       () => this.out.flow(),
     );
     this.out = new OutputQueue(stream, this.faults, () => this.input.backlog, () => this.model?.negotiated ?? this.negotiated);
-    this.model = model ? new ModelSession(model, this.out, { scale: this.scale, strict: options.strict === true, recordedTime: options.recordedTime === true, onError: options.onError }) : undefined;
+    this.model = world ? new ModelSession(world, this.out, { strict: options.strict === true, onError: options.onError }) : undefined;
     stream.start({
       onData: (chunk) => {
         this.input.push(chunk);
@@ -325,10 +326,12 @@ export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServ
   if (options.speed !== undefined && !(options.speed > 0)) throw new RangeError('speed must be a positive number');
   const address: SocketAddress | undefined = options.socket ? { path: options.socket } : options.tcp;
   if (!address || (options.socket && options.tcp)) throw new TypeError('give exactly one of socket or tcp');
+  // One QEMU behind every connection: the model's state is the server's, not a connection's.
+  const world = model ? new ModelWorld(model, { scale: options.instant ? 0 : 1 / (options.speed ?? 1), recordedTime: options.recordedTime === true }) : undefined;
   let connections = 0;
   const listener = await listenStreams(address, (stream) => {
     connections += 1;
-    new Session(script, options, stream, model);
+    new Session(script, options, stream, world);
   });
   const bound = listener.address;
   return {
@@ -337,7 +340,10 @@ export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServ
     get connections() {
       return connections;
     },
-    close: () => listener.close(),
+    close: () => {
+      world?.stop();
+      return listener.close();
+    },
   };
 }
 

@@ -135,15 +135,19 @@ export class LiveJob {
       this.synthetic = [];
       return;
     }
-    if (verb === 'cancel' && (force || (this.waitingFor !== 'complete' && this.waitingFor !== 'cancel'))) {
+    // The verb may come before the job reached its wait (a client that acts on JOB_STATUS_CHANGE ready
+    // before BLOCK_JOB_READY went out): it then releases the next step that waits for it.
+    const wanted = this.waitingFor ?? this.recorded.steps.slice(this.next).find((s) => s.after)?.after;
+    const readyVerbs = ['complete', 'cancel'];
+    // A cancel before READY (or forced) aborts; the recording's cancel or complete at READY does not tell how.
+    if (verb === 'cancel' && (force || !readyVerbs.includes(wanted ?? '') || (this.status !== 'ready' && this.recorded.readyVerb !== undefined))) {
       this.cancelled();
       return;
     }
-    const readyVerbs = ['complete', 'cancel'];
-    const releases = verb === this.waitingFor || (readyVerbs.includes(verb) && readyVerbs.includes(this.waitingFor ?? ''));
+    const releases = verb === wanted || (readyVerbs.includes(verb) && readyVerbs.includes(wanted ?? ''));
     if (!releases) return;
-    if (verb !== this.waitingFor) this.followsRecording = false;
-    this.released = this.waitingFor;
+    if (verb !== wanted) this.followsRecording = false;
+    this.released = wanted;
     this.waitingFor = undefined;
   }
 
@@ -207,7 +211,7 @@ export class LiveJob {
   }
 
   private emitStep(step: JobStep): void {
-    this.released = undefined;
+    if (step.after) this.released = undefined;
     this.emit(step.event);
   }
 

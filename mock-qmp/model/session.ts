@@ -6,21 +6,18 @@
 import type { QmpMessage } from '../../src/framing.js';
 import type { QmpError } from '../../src/errors.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
-import { setLongTimeout, type LongTimer } from '../../src/util/timers.js';
 import { createsJob, jobNameOf } from '../job-names.js';
 import type { OutputQueue } from '../output.js';
 import { canonical, ReplayDeviationError, stripId, type Exchange } from '../script.js';
 import { epochAt, GRAPH_QUERIES, jobWhat } from './graph.js';
 import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
-import { LiveJob, type JobSink } from './live-job.js';
+import { LiveJob } from './live-job.js';
+import type { ModelWorld } from './world.js';
 import type { TranscriptModel } from './model.js';
 import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
 
 export interface ModelSessionOptions {
-  /** Milliseconds per recorded millisecond (0: --instant). */
-  scale: number;
   strict: boolean;
-  recordedTime: boolean;
   onError?: (error: QmpError) => void;
 }
 
@@ -28,31 +25,30 @@ type Reply = (body: QmpMessage) => QmpMessage;
 
 export class ModelSession {
   negotiated = false;
-  /** The graph epoch the replay stands at (graph.ts). */
-  private epoch = 0;
-  private readonly jobs: LiveJob[] = [];
-  private readonly used = new Set<RecordedJob>();
-  private commands = 0;
-  private eofTimer: LongTimer | undefined;
+  private readonly model: TranscriptModel;
+  private readonly detach: () => void;
   private closed = false;
 
   constructor(
-    private readonly model: TranscriptModel,
+    private readonly world: ModelWorld,
     private readonly out: OutputQueue,
     private readonly options: ModelSessionOptions,
-  ) {}
+  ) {
+    this.model = world.model;
+    this.detach = world.attach({ out, negotiated: () => this.negotiated });
+  }
 
+  /** The client went away; its jobs go on, as in QEMU. */
   stop(): void {
     this.closed = true;
-    for (const job of this.jobs) job.stopTimer();
-    this.eofTimer?.clear();
+    this.detach();
   }
 
   command(name: string, args: Record<string, unknown> | undefined, reply: Reply, message: QmpMessage): void {
-    this.commands += 1;
     const armed = this.live();
     this.answerCommand(name, args, reply, message);
     for (const job of armed) job.commandSeen();
+    this.world.commandSeen();
   }
 
   private answerCommand(name: string, args: Record<string, unknown> | undefined, reply: Reply, message: QmpMessage): void {
@@ -70,24 +66,23 @@ export class ModelSession {
     if (name === 'query-block-jobs') return answer({ return: this.live().map((j) => j.blockJobEntry()) });
     if (name === 'query-jobs') return answer({ return: this.live().map((j) => j.jobEntry()) });
     if (GRAPH_QUERIES.has(name)) {
-      const recorded = this.model.graph.reply(this.epoch, name, args);
+      const recorded = this.model.graph.reply(this.world.epoch, name, args);
       if (recorded) return answer(stripId(recorded));
     }
     if (createsJob(name, args)) return this.createJob(name, args, answer, refuse, message);
     const verb = verbOf(name);
     if (verb) return this.jobVerb(name, verb, args, answer, refuse);
     this.generic(name, args, answer, message);
-    this.maybeEnd();
   }
 
   private live(): LiveJob[] {
-    return this.jobs.filter((j) => !j.gone);
+    return this.world.live();
   }
 
   // ---------------------------------------------------------------- jobs
 
   private createJob(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, refuse: (e: QmpErrorBody) => void, message: QmpMessage): void {
-    const view = this.model.graph.view(this.epoch);
+    const view = this.model.graph.view(this.world.epoch);
     const device = typeof args?.device === 'string' ? args.device : undefined;
     const id = jobNameOf(args);
     if (device !== undefined && view.known) {
@@ -109,10 +104,10 @@ export class ModelSession {
       speed: typeof args?.speed === 'number' ? args.speed : 0,
       autoFinalize: args?.['auto-finalize'] !== false,
       autoDismiss: args?.['auto-dismiss'] !== false,
-    }, this.sink());
-    this.used.add(recorded.job);
-    this.jobs.push(job);
-    this.epoch = recorded.job.epoch + 1;
+    }, this.world.sink());
+    this.world.used.add(recorded.job);
+    this.world.jobs.push(job);
+    this.world.epoch = recorded.job.epoch + 1;
     job.beforeReply();
     answer(stripId(recorded.job.command.reply!.msg));
     job.continue();
@@ -121,11 +116,11 @@ export class ModelSession {
   /** The recorded job this command replays: one that does the same (unused first), else in lenient mode any of the command. */
   private pick(name: string, what: string, lenient: boolean): { job: RecordedJob; exact: boolean } | undefined {
     const same = this.model.jobs.filter((j) => j.command.name === name && j.what === what);
-    const exact = same.find((j) => !this.used.has(j)) ?? same[0];
+    const exact = same.find((j) => !this.world.used.has(j)) ?? same[0];
     if (exact) return { job: exact, exact: true };
     if (!lenient) return undefined;
     const byName = this.model.jobs.filter((j) => j.command.name === name);
-    const any = byName.find((j) => !this.used.has(j)) ?? byName[0];
+    const any = byName.find((j) => !this.world.used.has(j)) ?? byName[0];
     return any ? { job: any, exact: false } : undefined;
   }
 
@@ -176,21 +171,6 @@ export class ModelSession {
     job.continue();
   }
 
-  private sink(): JobSink {
-    return {
-      scale: this.options.scale,
-      event: (message) => {
-        const timestamp = this.options.recordedTime && isObject(message.timestamp) ? message.timestamp : now();
-        this.out.enqueue(performance.now(), { kind: 'message', message: { timestamp, event: message.event, data: message.data } });
-      },
-      close: () => this.close(),
-      ended: (job) => {
-        // The graph after the job is the recorded one only when the client ended it as the recording did.
-        this.epoch = job.followsRecording ? job.recorded.epoch + 2 : job.recorded.epoch;
-      },
-    };
-  }
-
   // ---------------------------------------------------------------- everything else
 
   private generic(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, message: QmpMessage): void {
@@ -219,13 +199,6 @@ export class ModelSession {
     answer({ error: { class: 'GenericError', desc: `mock-qmp model: ${this.model.source} ${what}` } });
   }
 
-  /** A transcript that ended with QEMU gone and no job to carry the moment: once the client has sent as many commands. */
-  private maybeEnd(): void {
-    const end = this.model.eofAfterCommands;
-    if (!end || this.eofTimer || this.commands < end.commands) return;
-    this.eofTimer = setLongTimeout(() => this.close(), Math.max(end.delayMs * this.options.scale, 0.001));
-  }
-
   private close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -234,7 +207,3 @@ export class ModelSession {
   }
 }
 
-function now(): { seconds: number; microseconds: number } {
-  const ms = Date.now();
-  return { seconds: Math.floor(ms / 1000), microseconds: (ms % 1000) * 1000 };
-}
