@@ -2,6 +2,9 @@
  * The replay server: speaks QMP to a client from a recorded trace. See docs/trace-format.md for
  * how commands are matched, how job names are mapped and how time is scaled.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { JsonValue } from 'json-stream-es';
 import type { QmpMessage } from '../src/framing.js';
 import { QmpError } from '../src/errors.js';
@@ -23,7 +26,7 @@ export { ReplayDeviationError } from './script.js';
 export interface MockQmpOptions {
   /** A trace file path, trace text is not accepted here: pass parseTrace(text) instead. */
   trace: string | Trace;
-  /** UNIX socket path to listen on. */
+  /** UNIX socket path to listen on. Neither this nor `tcp`: a socket in a private temporary folder. */
   socket?: string;
   /** TCP address to listen on (port 0: any free port). */
   tcp?: { host: string; port: number };
@@ -324,8 +327,10 @@ export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServ
   const script = compile(trace);
   const model = options.model ? buildModel(trace, script, options.schema === undefined ? undefined : typeof options.schema === 'string' ? readTrace(options.schema) : options.schema) : undefined;
   if (options.speed !== undefined && !(options.speed > 0)) throw new RangeError('speed must be a positive number');
-  const address: SocketAddress | undefined = options.socket ? { path: options.socket } : options.tcp;
-  if (!address || (options.socket && options.tcp)) throw new TypeError('give exactly one of socket or tcp');
+  if (options.socket && options.tcp) throw new TypeError('give at most one of socket or tcp');
+  // Neither: a socket in a private folder (0700) of its own, removed on close — for in-process use.
+  const privateDir = options.socket || options.tcp ? undefined : mkdtempSync(path.join(os.tmpdir(), 'mock-qmp-'));
+  const address: SocketAddress = options.tcp ?? { path: options.socket ?? path.join(privateDir!, 'qmp.sock') };
   // One QEMU behind every connection: the model's state is the server's, not a connection's.
   const world = model ? new ModelWorld(model, { scale: options.instant ? 0 : 1 / (options.speed ?? 1), recordedTime: options.recordedTime === true }) : undefined;
   let connections = 0;
@@ -340,9 +345,10 @@ export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServ
     get connections() {
       return connections;
     },
-    close: () => {
+    close: async () => {
       world?.stop();
-      return listener.close();
+      await listener.close();
+      if (privateDir) rmSync(privateDir, { recursive: true, force: true });
     },
   };
 }
