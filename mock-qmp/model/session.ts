@@ -23,6 +23,9 @@ export interface ModelSessionOptions {
 
 type Reply = (body: QmpMessage) => QmpMessage;
 
+/** Job commands whose device must be a root node (QEMU's qmp_get_root_bs). */
+const ROOT_ONLY = new Set(['block-commit', 'drive-mirror', 'blockdev-mirror']);
+
 export class ModelSession {
   negotiated = false;
   private readonly model: TranscriptModel;
@@ -89,6 +92,7 @@ export class ModelSession {
       const node = view.lookup(device);
       if (node === undefined) return refuse(this.recordedRefusal(name, args, 'DeviceNotFound') ?? unknownDevice(name, device));
       const busy = this.live().find((j) => !j.ended && this.nodeOf(j) === node);
+      if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return refuse(this.recordedRefusal(name, args) ?? needRootNode);
       if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(node, busy.type)));
     }
     if (id !== undefined && this.live().some((j) => j.id === id)) return refuse(jobIdInUse(id));
@@ -189,8 +193,10 @@ export class ModelSession {
   /** What the transcript cannot answer: strict mode names the line and ends the connection. */
   private cannotAnswer(name: string, message: QmpMessage, answer: (b: QmpMessage) => void, what: string, nearest?: QmpMessage): void {
     if (this.options.strict) {
-      const line = this.model.script.exchanges.find((x) => x.command === nearest)?.line ?? this.model.script.exchanges.find((x) => x.name === name)?.line;
-      const error = new ReplayDeviationError(this.model.source, line, nearest, message);
+      // The line named: the recorded command nearest to what came (same command), else the transcript's last.
+      const exchanges = this.model.script.exchanges;
+      const at = exchanges.find((x) => x.command === nearest) ?? exchanges.find((x) => x.name === name) ?? exchanges[exchanges.length - 1];
+      const error = new ReplayDeviationError(this.model.source, at?.line, at?.command, message);
       this.options.onError?.(error);
       answer({ error: { class: 'GenericError', desc: error.message } });
       this.close();
