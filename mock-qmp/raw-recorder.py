@@ -150,6 +150,7 @@ def build_chain(d):
         run('qemu-img', 'create', '-q', '-f', 'qcow2', '-b', f[below], '-F', fmt, f[img])
         run('qemu-io', '-f', 'qcow2', '-c', write, f[img])
     run('qemu-img', 'create', '-q', '-f', 'raw', f['other.raw'], '12M')
+    run('qemu-img', 'create', '-q', '-f', 'qcow2', os.path.join(d, 'copy.qcow2'), '12M')
     f['other.qcow2'] = os.path.join(d, 'other.qcow2')
     run('qemu-img', 'create', '-q', '-f', 'qcow2', '-b', f['other.raw'], '-F', 'raw', f['other.qcow2'])
     return f
@@ -273,6 +274,26 @@ def qemu_killed(q, qemu):
     q.wait_eof()
 
 
+def stream(q):
+    """block-stream: a and b pulled up into c (base stays below), no READY."""
+    since = len(q.events)
+    q.ok('block-stream', {'job-id': 'job0', 'device': 'c', 'base-node': 'base'})
+    q.wait_event('JOB_STATUS_CHANGE', since, id='job0', status='null')
+    look_after(q)
+
+
+def mirror(q, d):
+    """blockdev-mirror of vd0's chain onto a new node, READY, complete: the guest moves to the copy."""
+    q.ok('blockdev-add', {'driver': 'qcow2', 'node-name': 'copy', 'file': {'driver': 'file', 'filename': os.path.join(d, 'copy.qcow2')}})
+    since = len(q.events)
+    q.ok('blockdev-mirror', {'job-id': 'job0', 'device': 'c', 'target': 'copy', 'sync': 'full'})
+    q.wait_event('BLOCK_JOB_READY', since, device='job0')
+    q.ok('query-block-jobs')
+    q.ok('block-job-complete', {'device': 'job0'})
+    q.wait_event('JOB_STATUS_CHANGE', since, id='job0', status='null')
+    look_after(q)
+
+
 def cancel_while_running(q):
     since = len(q.events)
     q.ok('block-commit', {'job-id': 'job0', 'device': 'c', 'speed': MiB})
@@ -337,6 +358,8 @@ SCENARIOS = {
     'guest-writes': ('active commit, READY, guest writes through HMP qemu-io on vd0 between query-block-jobs, complete', blockdev_args, guest_writes),
     'on-error-report': ('active commit with on-error report, blkdebug under base (write_aio errno 5, once): the job fails', lambda f: blockdev_args(f, IO_ERROR), on_error_report),
     'qemu-killed': ('throttled active commit (1 MiB/s), running, queries, then QEMU is SIGKILLed: the trace ends in EOF', blockdev_args, None),
+    'stream': ('block-stream of c down to base (a and b pulled into c), graph re-read', blockdev_args, stream),
+    'mirror': ('blockdev-add copy (qcow2, 12 MiB), blockdev-mirror c onto it (sync full), READY, complete: vd0 on copy', blockdev_args, None),
     'cancel-while-running': ('throttled active commit (1 MiB/s), running, queries, block-job-cancel before READY: aborting, CANCELLED, no pivot (vd1 on a second chain)', lambda f: blockdev_args(f) + other_disk(f), cancel_while_running),
     'invalid-sequences': ('QEMU refusals sent raw: unknown job/device, complete and finalize before READY, busy disk, job id in use, verbs after the job ended', lambda f: blockdev_args(f) + other_disk(f), invalid_sequences),
     'manual-finalize': ('active commit with auto-finalize and auto-dismiss off: READY, complete, PENDING, dismiss refused, finalize, CONCLUDED, dismiss', blockdev_args, manual_finalize),
@@ -371,6 +394,8 @@ def record(name, out_dir):
             look(q, schema=name == 'invalid-sequences')
             if name == 'qemu-killed':
                 qemu_killed(q, qemu)
+            elif name == 'mirror':
+                mirror(q, d)
             else:
                 scenario(q)
             q.close()
