@@ -95,9 +95,20 @@ export class GraphView {
     return this.lookup(name) ?? this.formatNodeOf(name);
   }
 
-  /** Whether a node is the root of a device's chain (what QEMU's "Need a root block node" checks). */
+  /**
+   * Whether a node has no parent (what QEMU's "Need a root block node" checks): known to be a child
+   * when it is below the top of a device's chain, another node's backing file, or a format node's file.
+   */
   isRoot(node: string): boolean {
-    return this.blocks.some((b) => isObject(b.inserted) && b.inserted['node-name'] === node);
+    for (const block of this.blocks) {
+      const top = isObject(block.inserted) ? block.inserted['node-name'] : undefined;
+      if (typeof top === 'string' && this.chainFrom(top).indexOf(node) > 0) return false;
+    }
+    const entry = this.nodes.find((n) => n['node-name'] === node);
+    if (!entry || typeof entry.file !== 'string') return true;
+    const isFormat = typeof entry.drv === 'string' && !NOT_FORMAT.has(entry.drv);
+    if (isFormat) return !this.nodes.some((n) => n !== entry && n.backing_file === entry.file);
+    return !this.nodes.some((n) => n !== entry && n.file === entry.file && typeof n.drv === 'string' && !NOT_FORMAT.has(n.drv));
   }
 
   /** The chain from `node` down to its bottom, by node names (from query-block's image nesting). */

@@ -26,6 +26,9 @@ export interface JobArguments {
   autoDismiss: boolean;
 }
 
+/** With --instant, how long QEMU's recorded end waits for a client that sends fewer commands than the recording's. */
+const INSTANT_EOF_MS = 1000;
+
 type Synthetic = { event: string; data: Record<string, unknown> };
 
 export class LiveJob {
@@ -81,10 +84,10 @@ export class LiveJob {
       if (!step) {
         if (this.recorded.eofDelayMs !== undefined) {
           // QEMU went away after as many commands as the recording's client sent, or after the recorded
-          // time (real time even with --instant, which otherwise would close before the client's queries).
+          // time; with --instant (no time) after those commands, or a second for a client that sends fewer.
           this.eofCommandsLeft = this.recorded.eofAfterCommands;
           if (this.eofCommandsLeft === 0) this.sink.close();
-          else this.after(this.recorded.eofDelayMs * Math.max(this.sink.scale, 1), () => this.sink.close());
+          else this.after(this.sink.scale > 0 ? this.recorded.eofDelayMs * this.sink.scale : INSTANT_EOF_MS, () => this.sink.close());
         }
         return;
       }
