@@ -143,7 +143,8 @@ export class LiveJob {
     const wanted = this.waitingFor ?? this.recorded.steps.slice(this.next).find((s) => s.after)?.after;
     const readyVerbs = ['complete', 'cancel'];
     // A cancel before READY (or forced) aborts; the recording's cancel or complete at READY does not tell how.
-    if (verb === 'cancel' && (force || !readyVerbs.includes(wanted ?? '') || (this.status !== 'ready' && this.recorded.readyVerb !== undefined))) {
+    const recordedWay = wanted === 'cancel' ? !(force && this.status === 'ready') : wanted === 'complete' && this.status === 'ready' && !force;
+    if (verb === 'cancel' && !recordedWay) {
       this.cancelled();
       return;
     }
@@ -246,7 +247,8 @@ export class LiveJob {
     this.followsRecording = false;
     this.next = this.recorded.steps.length;
     this.waitingFor = undefined;
-    const { len, offset } = this.progress;
+    const recorded = this.bestEntry(this.recorded.blockJobEntries);
+    const { len, offset } = this.progress.len === 0 && recorded && 'len' in recorded ? { len: recorded.len, offset: recorded.offset } : this.progress;
     const events: Synthetic[] = [
       { event: 'JOB_STATUS_CHANGE', data: { status: 'aborting', id: this.id } },
       { event: 'BLOCK_JOB_CANCELLED', data: { device: this.id, len, offset, speed: this.args.speed, type: this.type } },

@@ -95,6 +95,11 @@ export class ModelSession {
       if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return refuse(this.recordedRefusal(name, args) ?? needRootNode);
       if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(node, busy.type)));
     }
+    if (device !== undefined && !view.known) {
+      // No graph recorded: the same device name is the only busy disk the model can tell.
+      const busy = this.live().find((j) => !j.ended && j.recorded.command.args?.device === device);
+      if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(device, busy.type)));
+    }
     if (id !== undefined && this.live().some((j) => j.id === id)) return refuse(jobIdInUse(id));
     const what = jobWhat(name, args, view);
     const refused = this.model.script.exchanges.find((x) => x.name === name && x.reply && isObject(x.reply.msg.error) && jobWhat(x.name, x.args, this.model.graph.view(this.epochOf(x))) === what);
@@ -179,7 +184,8 @@ export class ModelSession {
 
   private generic(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, message: QmpMessage): void {
     if (isGuestWrite(name, args)) for (const job of this.live()) job.writes += 1;
-    const recorded = this.model.byName.get(name) ?? [];
+    // Replies QEMU gave after negotiation (a refusal before it is no answer to a negotiated client).
+    const recorded = (this.model.byName.get(name) ?? []).filter((x) => x.negotiated);
     const key = canonical(args ?? {});
     const exact = recorded.find((x) => canonical(x.args ?? {}) === key);
     const chosen = exact ?? (this.options.strict ? undefined : recorded[0]);
