@@ -3,7 +3,6 @@
  * recorded in another trace of the same QEMU (`schema` option, `--schema FILE`); query-commands falls
  * back to the schema's command names, then to the commands the transcript shows QEMU answering.
  */
-import type { QmpMessage } from '../../src/framing.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
 import type { Script } from '../script.js';
 
@@ -34,9 +33,4 @@ export function introspection(script: Script, schemaScript: Script | undefined, 
   const list = (commands as unknown[]).filter((c): c is { name: string } => isObject(c) && typeof c.name === 'string');
   const names = new Set(list.map((c) => c.name));
   return { schema, commands: list, has: (name) => names.has(name) };
-}
-
-export function stripIdOf(message: QmpMessage): QmpMessage {
-  const { id: _id, ...rest } = message;
-  return rest;
 }
