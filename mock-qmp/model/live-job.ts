@@ -48,7 +48,10 @@ export class LiveJob {
   private error: string | undefined;
   private timer: LongTimer | undefined;
   private pendingSent = false;
-
+  /** Set while the client has the job paused: the status and wait to go back to on resume. */
+  private clientPause: { status: string; waiting: string | undefined } | undefined;
+  /** Commands still to come before QEMU's recorded end (the job outlived its QEMU). */
+  private eofCommandsLeft: number | undefined;
   constructor(
     readonly id: string,
     readonly recorded: RecordedJob,
@@ -70,10 +73,11 @@ export class LiveJob {
 
   /** The steps QEMU sent before its reply to the command that created the job or released it. */
   beforeReply(): void {
-    for (let step = this.recorded.steps[this.next]; step?.beforeReply && this.verdict(step) === 'emit'; step = this.recorded.steps[this.next]) {
+    for (let step = this.recorded.steps[this.next]; step && (step.beforeReply || this.immediate) && this.verdict(step) === 'emit'; step = this.recorded.steps[this.next]) {
       this.next += 1;
       this.emitStep(step);
     }
+    this.immediate = false;
   }
 
   /** Runs on through the recorded steps, each after its recorded delay, until a wait or the end. */
@@ -153,11 +157,9 @@ export class LiveJob {
     if (verb !== wanted) this.followsRecording = false;
     this.released = wanted;
     this.waitingFor = undefined;
+    // A finalize or dismiss wait the recording did not have: QEMU sends what follows before its reply.
+    this.immediate = (wanted === 'finalize' || wanted === 'dismiss') && this.recorded.steps[this.next]?.after !== wanted;
   }
-
-  private clientPause: { status: string; waiting: string | undefined } | undefined;
-
-  private eofCommandsLeft: number | undefined;
 
   /** A command of the client's came: QEMU's end may be due. */
   commandSeen(): void {
@@ -265,6 +267,8 @@ export class LiveJob {
 
   /** Events the model made up (no recording had them) that wait for a verb. */
   private synthetic: Synthetic[] = [];
+  /** The next steps go out before the reply to the verb that released them. */
+  private immediate = false;
 
   private synthesize(events: Synthetic[]): void {
     for (const { event, data } of events) this.emit({ event, data });
