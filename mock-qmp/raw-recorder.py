@@ -264,6 +264,17 @@ def on_error_report(q):
     look_after(q)
 
 
+def on_error_stop(q):
+    since = len(q.events)
+    q.ok('block-commit', {'job-id': 'job0', 'device': 'c', 'top-node': 'b', 'base-node': 'base', 'on-error': 'stop'})
+    q.wait_event('JOB_STATUS_CHANGE', since, id='job0', status='paused')
+    q.ok('query-block-jobs')
+    q.ok('query-jobs')
+    q.ok('block-job-resume', {'device': 'job0'})
+    q.wait_event('JOB_STATUS_CHANGE', since, id='job0', status='null')
+    look_after(q)
+
+
 def qemu_killed(q, qemu):
     since = len(q.events)
     q.ok('block-commit', {'job-id': 'job0', 'device': 'c', 'speed': MiB})
@@ -357,6 +368,7 @@ SCENARIOS = {
     'drive-active-commit': ('-drive drive0 (automatic node names) on vd0: active commit, READY, complete, graph re-read', drive_args, drive_active),
     'guest-writes': ('active commit, READY, guest writes through HMP qemu-io on vd0 between query-block-jobs, complete', blockdev_args, guest_writes),
     'on-error-report': ('active commit with on-error report, blkdebug under base (write_aio errno 5, once): the job fails', lambda f: blockdev_args(f, IO_ERROR), on_error_report),
+    'on-error-stop': ('intermediate commit b into base with on-error stop, blkdebug under base (write_aio errno 5, once): BLOCK_JOB_ERROR, paused, resume, completed', lambda f: blockdev_args(f, IO_ERROR), on_error_stop),
     'qemu-killed': ('throttled active commit (1 MiB/s), running, queries, then QEMU is SIGKILLed: the trace ends in EOF', blockdev_args, None),
     'stream': ('block-stream of c down to base (a and b pulled into c), graph re-read', blockdev_args, stream),
     'mirror': ('blockdev-add copy (qcow2, 12 MiB), blockdev-mirror c onto it (sync full), READY, complete: vd0 on copy', blockdev_args, None),
