@@ -1,6 +1,7 @@
 /*
  * The block graph a transcript's QEMU had, as the recorded graph queries showed it, in epochs: before
- * the first job, while it ran, after it ended, and so on for each job (docs/trace-format.md, "Model").
+ * the first job, while it ran, after it ended, and so on for each job and each graph-changing command
+ * (docs/trace-format.md, "Model").
  * A pivot changes what the next query shows because the model moves on to the epoch recorded after
  * the job; names a client uses (drive, node, file) resolve against the epoch's chains.
  */
@@ -20,15 +21,28 @@ export interface JobSpan {
   end: number;
 }
 
-/** Epoch 2k: after k jobs ended, none running; 2k+1: while job k+1 runs. */
-export function epochAt(t: number, spans: readonly JobSpan[]): number {
-  let ended = 0;
-  let running = false;
-  for (const span of spans) {
-    if (span.end <= t) ended += 1;
-    else if (span.start < t) running = true;
+/** Commands that change the graph without a job: the model's graph moves on when a client's is replayed. */
+export const GRAPH_CHANGING = new Set(['blockdev-snapshot-sync', 'blockdev-snapshot', 'transaction', 'blockdev-add', 'blockdev-del', 'x-blockdev-change', 'blockdev-reopen']);
+
+/**
+ * The graph's epochs: each job's start and end, and each successful graph-changing command, is a change
+ * point; the epoch at time t is the number of change points up to t.
+ */
+export class Epochs {
+  private readonly points: number[];
+
+  constructor(script: Script, spans: readonly JobSpan[]) {
+    const changes = script.exchanges.filter((x) => GRAPH_CHANGING.has(x.name) && x.reply && 'return' in x.reply.msg).map((x) => x.reply!.t);
+    this.points = [...spans.flatMap((s) => [s.start, s.end]), ...changes].filter(Number.isFinite).sort((a, b) => a - b);
   }
-  return 2 * ended + (running ? 1 : 0);
+
+  at(t: number): number {
+    return this.points.filter((p) => p <= t).length;
+  }
+
+  before(t: number): number {
+    return this.points.filter((p) => p < t).length;
+  }
 }
 
 interface RecordedReply {
@@ -41,10 +55,10 @@ interface RecordedReply {
 export class RecordedGraph {
   private readonly replies: RecordedReply[] = [];
 
-  constructor(script: Script, spans: readonly JobSpan[]) {
+  constructor(script: Script, epochs: Epochs) {
     for (const exchange of script.exchanges) {
       if (!GRAPH_QUERIES.has(exchange.name) || !exchange.reply || 'error' in exchange.reply.msg) continue;
-      this.replies.push({ key: keyOf(exchange.name, exchange.args), name: exchange.name, epoch: epochAt(exchange.reply.t, spans), reply: exchange.reply.msg });
+      this.replies.push({ key: keyOf(exchange.name, exchange.args), name: exchange.name, epoch: epochs.at(exchange.reply.t), reply: exchange.reply.msg });
     }
   }
 

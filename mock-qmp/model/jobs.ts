@@ -7,7 +7,7 @@ import type { QmpMessage } from '../../src/framing.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
 import { createsJob, jobNameOf } from '../job-names.js';
 import type { Exchange, Script } from '../script.js';
-import { epochAt, jobWhat, type JobSpan, type RecordedGraph } from './graph.js';
+import { Epochs, jobWhat, type JobSpan, type RecordedGraph } from './graph.js';
 
 /**
  * Verbs a job waits for: the recording's events after one of these came only because it was sent
@@ -39,8 +39,10 @@ export interface RecordedJob {
   command: Exchange;
   /** What the command does in the graph's names (graph.ts jobWhat), for matching a client's command. */
   what: string;
-  /** Epoch of the graph when the job was created. */
+  /** Epochs of the graph before the job, while it ran, after it ended. */
   epoch: number;
+  epochDuring: number;
+  epochAfter: number;
   steps: JobStep[];
   /** Set when QEMU went away with the job alive: milliseconds after the last step (or verb). */
   eofDelayMs: number | undefined;
@@ -84,7 +86,7 @@ export function eventJob(event: QmpMessage): string | undefined {
 const isEnd = (event: QmpMessage): boolean => event.event === 'BLOCK_JOB_COMPLETED' || event.event === 'BLOCK_JOB_CANCELLED';
 const isGone = (event: QmpMessage): boolean => event.event === 'JOB_STATUS_CHANGE' && isObject(event.data) && event.data.status === 'null';
 
-function extract(script: Script, creation: Exchange, id: string, qemuEndT: number | undefined): Omit<RecordedJob, 'what' | 'epoch'> {
+function extract(script: Script, creation: Exchange, id: string, qemuEndT: number | undefined): Omit<RecordedJob, 'what' | 'epoch' | 'epochDuring' | 'epochAfter'> {
   const steps: JobStep[] = [];
   const blockJobEntries: RecordedEntry[] = [];
   const jobEntries: RecordedEntry[] = [];
@@ -134,15 +136,15 @@ function extract(script: Script, creation: Exchange, id: string, qemuEndT: numbe
 }
 
 /** Every job the transcript's client started, in order. */
-export function recordedJobs(script: Script, graphFor: (spans: JobSpan[]) => RecordedGraph): { jobs: RecordedJob[]; graph: RecordedGraph } {
+export function recordedJobs(script: Script, graphFor: (epochs: Epochs) => RecordedGraph): { jobs: RecordedJob[]; graph: RecordedGraph; epochs: Epochs } {
   const partial = script.exchanges
     .filter((x) => createsJob(x.name, x.args) && x.reply !== undefined && 'return' in x.reply.msg && jobNameOf(x.args) !== undefined)
     .map((x) => extract(script, x, jobNameOf(x.args)!, script.qemuEndT));
-  const spans = partial.map((j) => j.span);
-  const graph = graphFor(spans);
+  const epochs = new Epochs(script, partial.map((j) => j.span));
+  const graph = graphFor(epochs);
   const jobs = partial.map((j) => {
-    const epoch = epochAt(j.span.start, spans);
-    return { ...j, epoch, what: jobWhat(j.command.name, j.command.args, graph.view(epoch)) };
+    const epoch = epochs.before(j.span.start);
+    return { ...j, epoch, epochDuring: epochs.at(j.span.start), epochAfter: epochs.at(j.span.end), what: jobWhat(j.command.name, j.command.args, graph.view(epoch)) };
   });
-  return { jobs, graph };
+  return { jobs, graph, epochs };
 }

@@ -5,7 +5,7 @@
  */
 import type { Trace } from '../trace.js';
 import { compile, type Exchange, type Script } from '../script.js';
-import { RecordedGraph } from './graph.js';
+import { RecordedGraph, type Epochs } from './graph.js';
 import { recordedJobs, type RecordedJob } from './jobs.js';
 import { introspection, type Introspection } from './schema.js';
 
@@ -23,6 +23,7 @@ export interface TranscriptModel {
   source: string;
   script: Script;
   graph: RecordedGraph;
+  epochs: Epochs;
   jobs: RecordedJob[];
   introspection: Introspection;
   /** Recorded exchanges by command name, for commands the model does not model. */
@@ -32,7 +33,7 @@ export interface TranscriptModel {
 }
 
 export function buildModel(trace: Trace, script: Script, schema: Trace | undefined): TranscriptModel {
-  const { jobs, graph } = recordedJobs(script, (spans) => new RecordedGraph(script, spans));
+  const { jobs, graph, epochs } = recordedJobs(script, (at) => new RecordedGraph(script, at));
   const byName = new Map<string, Exchange[]>();
   for (const x of script.exchanges) if (x.reply) byName.set(x.name, [...(byName.get(x.name) ?? []), x]);
   const last = script.exchanges[script.exchanges.length - 1];
@@ -44,6 +45,7 @@ export function buildModel(trace: Trace, script: Script, schema: Trace | undefin
     source: trace.source,
     script,
     graph,
+    epochs,
     jobs,
     introspection: introspection(script, schema ? compile(schema) : undefined, MODELLED),
     byName,

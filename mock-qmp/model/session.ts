@@ -9,7 +9,7 @@ import { isJsonObject as isObject } from '../../src/util/json.js';
 import { createsJob, jobNameOf } from '../job-names.js';
 import type { OutputQueue } from '../output.js';
 import { canonical, ReplayDeviationError, stripId, type Exchange } from '../script.js';
-import { epochAt, GRAPH_QUERIES, jobWhat } from './graph.js';
+import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat } from './graph.js';
 import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
 import { LiveJob } from './live-job.js';
 import type { ModelWorld } from './world.js';
@@ -116,7 +116,7 @@ export class ModelSession {
     }, this.world.sink());
     this.world.used.add(recorded.job);
     this.world.jobs.push(job);
-    this.world.epoch = recorded.job.epoch + 1;
+    this.world.epoch = recorded.job.epochDuring;
     job.beforeReply();
     answer(stripId(recorded.job.command.reply!.msg));
     job.continue();
@@ -149,7 +149,7 @@ export class ModelSession {
   }
 
   private epochOf(exchange: Exchange): number {
-    return epochAt(exchange.t, this.model.jobs.map((j) => j.span));
+    return this.model.epochs.at(exchange.t);
   }
 
   /** The transcript's own refusal of this command with these arguments (job names aside), if it has one. */
@@ -189,7 +189,10 @@ export class ModelSession {
     const key = canonical(args ?? {});
     const exact = recorded.find((x) => canonical(x.args ?? {}) === key);
     const chosen = exact ?? (this.options.strict ? undefined : recorded[0]);
-    if (chosen?.reply) return answer(stripId(chosen.reply.msg));
+    if (chosen?.reply) {
+      if (GRAPH_CHANGING.has(name) && exact && 'return' in chosen.reply.msg) this.world.epoch = this.model.epochs.at(chosen.reply.t);
+      return answer(stripId(chosen.reply.msg));
+    }
     if (!this.model.introspection.has(name) && !recorded.length) {
       return answer({ error: { class: 'CommandNotFound', desc: `The command ${name} has not been found` } });
     }

@@ -51,7 +51,7 @@ export class ModelWorld {
       close: () => this.qemuGone(),
       ended: (job) => {
         // The graph after the job is the recorded one only when the client ended it as the recording did.
-        this.epoch = job.followsRecording ? job.recorded.epoch + 2 : job.recorded.epoch;
+        this.epoch = job.followsRecording ? job.recorded.epochAfter : job.recorded.epoch;
       },
     };
   }
