@@ -264,6 +264,15 @@ def on_error_report(q):
     look_after(q)
 
 
+def snapshot_then_commit(q, d):
+    """The seed's procedure on a -drive: a live snapshot, a guest write into it, then commit it all down."""
+    q.ok('blockdev-snapshot-sync', {'device': 'drive0', 'snapshot-file': os.path.join(d, 'snap.qcow2'), 'format': 'qcow2'})
+    q.ok('human-monitor-command', {'command-line': 'qemu-io -d %s "write -P 0x57 3M 1M"' % GUEST})
+    q.ok('query-block')
+    q.ok('query-named-block-nodes', {'flat': True})
+    active_pivot(q, device='drive0')
+
+
 def on_error_stop(q):
     since = len(q.events)
     q.ok('block-commit', {'job-id': 'job0', 'device': 'c', 'top-node': 'b', 'base-node': 'base', 'on-error': 'stop'})
@@ -368,6 +377,7 @@ SCENARIOS = {
     'drive-active-commit': ('-drive drive0 (automatic node names) on vd0: active commit, READY, complete, graph re-read', drive_args, drive_active),
     'guest-writes': ('active commit, READY, guest writes through HMP qemu-io on vd0 between query-block-jobs, complete', blockdev_args, guest_writes),
     'on-error-report': ('active commit with on-error report, blkdebug under base (write_aio errno 5, once): the job fails', lambda f: blockdev_args(f, IO_ERROR), on_error_report),
+    'snapshot-then-commit': ('-drive drive0 on vd0: blockdev-snapshot-sync, HMP qemu-io write, graph re-read, active commit + pivot into base', drive_args, None),
     'on-error-stop': ('intermediate commit b into base with on-error stop, blkdebug under base (write_aio errno 5, once): BLOCK_JOB_ERROR, paused, resume, completed', lambda f: blockdev_args(f, IO_ERROR), on_error_stop),
     'qemu-killed': ('throttled active commit (1 MiB/s), running, queries, then QEMU is SIGKILLed: the trace ends in EOF', blockdev_args, None),
     'stream': ('block-stream of c down to base (a and b pulled into c), graph re-read', blockdev_args, stream),
@@ -408,6 +418,8 @@ def record(name, out_dir):
                 qemu_killed(q, qemu)
             elif name == 'mirror':
                 mirror(q, d)
+            elif name == 'snapshot-then-commit':
+                snapshot_then_commit(q, d)
             else:
                 scenario(q)
             q.close()
