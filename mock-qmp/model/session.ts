@@ -48,7 +48,7 @@ export class ModelSession {
   }
 
   command(name: string, args: Record<string, unknown> | undefined, reply: Reply, message: QmpMessage): void {
-    const armed = this.live();
+    const armed = [...this.live()];
     this.answerCommand(name, args, reply, message);
     for (const job of armed) job.commandSeen();
     this.world.commandSeen();

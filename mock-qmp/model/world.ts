@@ -40,8 +40,10 @@ export class ModelWorld {
     return () => this.listeners.delete(listener);
   }
 
+  /** The jobs that still exist (dismissed ones are dropped, so a long-lived server does not pile them up). */
   live(): LiveJob[] {
-    return this.jobs.filter((j) => !j.gone);
+    for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i]!.gone) this.jobs.splice(i, 1);
+    return this.jobs;
   }
 
   sink(): JobSink {
