@@ -130,9 +130,28 @@ function extract(script: Script, creation: Exchange, id: string, qemuEndT: numbe
       if (entry) (x.name === 'query-block-jobs' ? blockJobEntries : jobEntries).push({ status: String(entry.status ?? (entry.ready ? 'ready' : 'running')), writes, entry });
     }
   }
+  dropDrainBlips(steps);
   const eofDelayMs = !gone && qemuEndT !== undefined ? Math.max(0, (qemuEndT - anchorT) * 1000) : undefined;
   const eofAfterCommands = script.exchanges.filter((x) => x.t > anchorT && x !== creation).length;
   return { id, type: type ?? 'unknown', command: creation, steps, eofDelayMs, eofAfterCommands, readyVerb, blockJobEntries, jobEntries, span: { start: creation.t, end: Math.min(end, qemuEndT ?? Infinity) } };
+}
+
+const statusOf = (step: JobStep | undefined): unknown => (step?.event.event === 'JOB_STATUS_CHANGE' && isObject(step.event.data) ? step.event.data.status : undefined);
+
+/**
+ * QEMU 10.0 pauses and resumes running jobs while it drains for another command (a second block-commit,
+ * say): paused then running, no verb between. Such a blip belongs to that command, not to the job, so
+ * the model leaves it out (its time goes to the next step); a pause that waited for resume stays.
+ */
+function dropDrainBlips(steps: JobStep[]): void {
+  for (let i = 0; i + 1 < steps.length; i++) {
+    const [paused, running] = [steps[i]!, steps[i + 1]!];
+    if (statusOf(paused) !== 'paused' || statusOf(running) !== 'running' || paused.after || running.after) continue;
+    const carried = paused.delayMs + running.delayMs;
+    steps.splice(i, 2);
+    if (steps[i]) steps[i] = { ...steps[i]!, delayMs: steps[i]!.delayMs + carried };
+    i -= 1;
+  }
 }
 
 /** Every job the transcript's client started, in order. */

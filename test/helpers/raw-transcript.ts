@@ -7,12 +7,12 @@ export interface RawStep {
   eventsBefore: number;
 }
 
-/** A raw transcript's commands (ids dropped), each with the number of events its recorder waited for. */
-export function rawSteps(trace: Trace): RawStep[] {
+/** A raw transcript's commands (ids dropped), each with the number of events (those `countEvent` keeps) its recorder had seen. */
+export function rawSteps(trace: Trace, countEvent: (message: Trace['messages'][number]) => boolean = () => true): RawStep[] {
   const steps: RawStep[] = [];
   let events = 0;
   for (const m of trace.messages) {
-    if (m.dir === 'in' && 'event' in m.msg) events += 1;
+    if (m.dir === 'in' && 'event' in m.msg && countEvent(m)) events += 1;
     if (m.dir === 'out') {
       const { id: _id, ...command } = m.msg;
       steps.push({ command, eventsBefore: events });
