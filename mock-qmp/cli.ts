@@ -14,10 +14,14 @@ const HELP = `Usage:
       Secrets (object-add secret data, passwords) are recorded as "<redacted>" unless --secrets.
       --socket PATH replaces only a stale socket (one nobody listens on), nothing else.
   mock-qmp serve --trace FILE (--socket PATH | --tcp HOST:PORT) [--speed X | --instant] [--strict]
-                 [--fault SPEC]...
+                 [--model [--recorded-time] [--schema FILE]] [--fault SPEC]...
       Replay FILE as a QMP server. Replies carry the client's ids; events keep their recorded
       spacing (scaled by --speed; none with --instant). --strict ends the connection with a
       GenericError on the first command that deviates from the recording.
+      --model answers any client as the recorded QEMU would (its graph, jobs, refusals), with the
+      client's job ids and arguments; events get the current time unless --recorded-time; --schema
+      FILE is a trace with a query-qmp-schema reply for a FILE that has none. With --model, --strict
+      reports the first command the transcript cannot answer.
       Faults: ${FAULT_SPECS.join(', ')}
   mock-qmp --help
 
@@ -94,6 +98,9 @@ async function main(argv: string[]): Promise<void> {
         speed: { type: 'string' },
         instant: { type: 'boolean' },
         strict: { type: 'boolean' },
+        model: { type: 'boolean' },
+        'recorded-time': { type: 'boolean' },
+        schema: { type: 'string' },
         fault: { type: 'string', multiple: true },
         help: { type: 'boolean' },
       },
@@ -102,6 +109,7 @@ async function main(argv: string[]): Promise<void> {
     if (values.help) return void process.stdout.write(`${HELP}\n`);
     if (!values.trace) throw new UsageError('serve needs --trace FILE');
     if (!values.socket === !values.tcp) throw new UsageError('serve needs exactly one of --socket PATH and --tcp HOST:PORT');
+    if (!values.model && (values['recorded-time'] || values.schema)) throw new UsageError('--recorded-time and --schema need --model');
     if (values.speed !== undefined && values.instant) throw new UsageError('--speed and --instant exclude each other');
     const speed = values.speed === undefined ? undefined : Number(values.speed);
     if (speed !== undefined && !(speed > 0)) throw new UsageError(`--speed wants a positive number, got ${JSON.stringify(values.speed)}`);
@@ -117,6 +125,9 @@ async function main(argv: string[]): Promise<void> {
       speed,
       instant: values.instant,
       strict: values.strict,
+      model: values.model,
+      recordedTime: values['recorded-time'],
+      schema: values.schema,
       faults,
       onError: (error) => process.stderr.write(`mock-qmp: ${error.message}\n`),
     });

@@ -2,6 +2,9 @@
  * The replay server: speaks QMP to a client from a recorded trace. See docs/trace-format.md for
  * how commands are matched, how job names are mapped and how time is scaled.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { JsonValue } from 'json-stream-es';
 import type { QmpMessage } from '../src/framing.js';
 import { QmpError } from '../src/errors.js';
@@ -12,7 +15,10 @@ import { InputParser } from './input.js';
 import { redactArguments } from '../src/trace/redact.js';
 import { canonical, commandName, compile, findForward, findNearest, isObject, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
 import { createsJob, jobNameOf, JobNames } from './job-names.js';
-import { setLongTimeout, type LongTimer } from '../src/util/timers.js';
+import { OutputQueue, type Outgoing } from './output.js';
+import { buildModel } from './model/model.js';
+import { ModelWorld } from './model/world.js';
+import { ModelSession } from './model/session.js';
 import { readTrace, type Trace } from './trace.js';
 
 export { ReplayDeviationError } from './script.js';
@@ -20,7 +26,7 @@ export { ReplayDeviationError } from './script.js';
 export interface MockQmpOptions {
   /** A trace file path, trace text is not accepted here: pass parseTrace(text) instead. */
   trace: string | Trace;
-  /** UNIX socket path to listen on. */
+  /** UNIX socket path to listen on. Neither this nor `tcp`: a socket in a private temporary folder. */
   socket?: string;
   /** TCP address to listen on (port 0: any free port). */
   tcp?: { host: string; port: number };
@@ -31,6 +37,15 @@ export interface MockQmpOptions {
   /** Fail on the first deviation from the recorded command sequence. */
   strict?: boolean;
   faults?: readonly Fault[];
+  /**
+   * Answer from a model of what QEMU had (block graph, jobs, refusals) built from the trace, so any
+   * client's equivalent commands get QEMU's answers (docs/trace-format.md, "Model").
+   */
+  model?: boolean;
+  /** Model: events carry their recorded timestamps instead of the current time. */
+  recordedTime?: boolean;
+  /** Model: a trace holding a query-qmp-schema reply, for traces that have none. */
+  schema?: string | Trace;
   /** Strict-mode deviations and input errors. */
   onError?: (error: QmpError) => void;
 }
@@ -48,24 +63,9 @@ export interface MockQmpServer {
 }
 
 
-/** Output waiting for its time. Kept sorted by due time, then by insertion order. */
-interface Outgoing {
-  due: number;
-  seq: number;
-  kind: 'message' | 'raw' | 'close';
-  message?: QmpMessage;
-  raw?: string;
-  /** A reply (counted for backpressure), not an event. */
-  reply?: boolean;
-}
-
-const MAX_QUEUED_REPLIES = 1024;
-const MAX_INPUT_BACKLOG = 1024 * 1024;
-
 class Session {
   private readonly script: Script;
   private readonly options: MockQmpOptions;
-  private readonly stream: ByteStream;
   private readonly faults: FaultPlan;
   private readonly scale: number;
   private readonly input: InputParser;
@@ -76,34 +76,31 @@ class Session {
   private negotiated = false;
   /** Recorded job name → the client's name for it, and back. */
   private readonly jobs = new JobNames();
-  private readonly queue: Outgoing[] = [];
-  private seq = 0;
   private lastDue = 0;
   private lastItemT = 0;
-  private timer: LongTimer | undefined;
-  private writing = false;
-  private done = false;
-  /** Replies queued and not yet written; with the parser's backlog, what decides reading (flow). */
-  private repliesQueued = 0;
-  private paused = false;
   private endScheduled = false;
 
-  constructor(script: Script, options: MockQmpOptions, stream: ByteStream) {
+  private readonly out: OutputQueue;
+  /** Set with `model: true`: commands are answered by the model of what QEMU had, not by the replay. */
+  private readonly model: ModelSession | undefined;
+
+  constructor(script: Script, options: MockQmpOptions, stream: ByteStream, world: ModelWorld | undefined) {
     this.script = script;
     this.options = options;
-    this.stream = stream;
     this.faults = new FaultPlan(options.faults);
     this.scale = options.instant ? 0 : 1 / (options.speed ?? 1);
     this.input = new InputParser(
       (value) => this.onInput(value),
       (error) => this.onBadInput(error),
       undefined,
-      () => this.flow(),
+      () => this.out.flow(),
     );
+    this.out = new OutputQueue(stream, this.faults, () => this.input.backlog, () => this.model?.negotiated ?? this.negotiated);
+    this.model = world ? new ModelSession(world, this.out, { strict: options.strict === true, onError: options.onError }) : undefined;
     stream.start({
       onData: (chunk) => {
         this.input.push(chunk);
-        this.flow();
+        this.out.flow();
       },
       onClose: () => this.stop(),
     });
@@ -111,30 +108,16 @@ class Session {
     this.lastDue = now;
     this.enqueue(now, { kind: 'message', message: script.greeting });
     this.lastItemT = script.greetingT;
-    for (const event of script.initial) this.scheduleTimed(event);
+    if (!this.model) for (const event of script.initial) this.scheduleTimed(event);
   }
 
-  /**
-   * Backpressure: a client that sends and never reads must not make the server queue replies without
-   * bound (200k commands once took 207 MB). Reading stops while many replies wait to be written or
-   * the parser is behind, and resumes when both are low again.
-   */
-  private flow(): void {
-    const busy = this.repliesQueued >= MAX_QUEUED_REPLIES || this.input.backlog >= MAX_INPUT_BACKLOG;
-    if (busy && !this.paused) {
-      this.paused = true;
-      this.stream.pause();
-    } else if (this.paused && this.repliesQueued < MAX_QUEUED_REPLIES / 4 && this.input.backlog < MAX_INPUT_BACKLOG / 4) {
-      this.paused = false;
-      this.stream.resume();
-    }
+  private get done(): boolean {
+    return this.out.done;
   }
 
   private stop(): void {
-    this.done = true;
-    this.timer?.clear();
-    this.queue.length = 0;
-    this.repliesQueued = 0;
+    this.out.stop();
+    this.model?.stop();
   }
 
   // ---------------------------------------------------------------- input
@@ -167,6 +150,17 @@ class Session {
     const injected = this.faults.errorReply(name);
     if (injected) {
       this.replyNow(now, reply({ error: injected }), name);
+      return;
+    }
+    if (this.model) {
+      try {
+        this.model.command(name, args, reply, command);
+      } catch (error) {
+        // A transcript the model cannot make sense of must not look like the client's fault.
+        const desc = `mock-qmp model: ${(error as Error).message}`;
+        this.options.onError?.(new QmpError(desc, { cause: error }));
+        this.replyNow(now, reply({ error: { class: 'GenericError', desc } }), name);
+      }
       return;
     }
     if (this.options.strict) {
@@ -216,7 +210,7 @@ class Session {
     this.options.onError?.(error);
     this.replyNow(now, reply({ error: { class: 'GenericError', desc: error.message } }), name);
     this.enqueue(now, { kind: 'close' });
-    this.done = true;
+    this.out.done = true;
   }
 
   /** Client args, with its job names turned back into the recorded ones, compared with a recorded command. */
@@ -309,98 +303,21 @@ class Session {
     this.enqueue(due, this.eventItem(event.msg));
   }
 
+
   private eventItem(message: QmpMessage): Omit<Outgoing, 'due' | 'seq'> {
     return { kind: 'message', message: this.jobs.mapOut(message, undefined) };
   }
 
-  /** A reply outside the recorded timeline (errors, repeated queries): sent now, ahead of pending events. */
   private replyNow(now: number, message: QmpMessage, command?: string): void {
-    this.enqueueReply(now + (command ? this.faults.extraDelayMs(command) : 0), message, command);
+    this.out.replyNow(now, message, command);
   }
 
   private enqueueReply(due: number, message: QmpMessage, command: string | undefined): void {
-    const raw = command ? this.faults.replaceReply(command, this.negotiated, message.id) : undefined;
-    this.enqueue(due, raw === undefined ? { kind: 'message', message, reply: true } : { kind: 'raw', raw, reply: true });
-    if (!this.done) this.repliesQueued += 1;
-    this.flow();
+    this.out.reply(due, message, command);
   }
 
   private enqueue(due: number, item: Omit<Outgoing, 'due' | 'seq'>): void {
-    if (this.done) return;
-    const entry: Outgoing = { ...item, due, seq: this.seq++ };
-    let at = this.queue.length;
-    while (at > 0 && this.queue[at - 1]!.due > due) at--;
-    this.queue.splice(at, 0, entry);
-    this.pump();
-  }
-
-  private pump(): void {
-    if (this.writing || this.done && this.queue.length === 0) return;
-    if (this.timer) {
-      this.timer.clear();
-      this.timer = undefined;
-    }
-    const head = this.queue[0];
-    if (!head) return;
-    const wait = head.due - performance.now();
-    if (wait > 0) {
-      this.timer = setLongTimeout(() => {
-        this.timer = undefined;
-        this.pump();
-      }, wait);
-      return;
-    }
-    this.queue.shift();
-    this.writing = true;
-    void this.emit(head).then(() => {
-      this.writing = false;
-      if (head.reply) {
-        this.repliesQueued -= 1;
-        this.flow();
-      }
-      this.pump();
-    });
-  }
-
-  private async emit(item: Outgoing): Promise<void> {
-    if (item.kind === 'close') {
-      this.stream.end();
-      this.stop();
-      return;
-    }
-    if (item.kind === 'message' && item.message) {
-      const name = typeof item.message.event === 'string' ? item.message.event : undefined;
-      const copies = name ? this.faults.eventCopies(name) : 1;
-      for (let i = 0; i < copies; i++) {
-        if (this.faults.closeBefore(item.message)) {
-          this.stream.end();
-          this.stop();
-          return;
-        }
-        await this.write(`${JSON.stringify(item.message)}\r\n`);
-      }
-      return;
-    }
-    if (item.raw !== undefined) {
-      if (this.faults.closeBefore({})) {
-        this.stream.end();
-        this.stop();
-        return;
-      }
-      await this.write(item.raw);
-    }
-  }
-
-  private async write(text: string): Promise<void> {
-    if (!this.faults.byteByByte) {
-      await this.stream.write(text);
-      return;
-    }
-    for (const byte of Buffer.from(text)) {
-      if (!(await this.stream.write(Uint8Array.of(byte)))) return;
-      // A turn of the event loop between bytes, so the client reads them one at a time.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    this.out.enqueue(due, item);
   }
 }
 
@@ -408,13 +325,18 @@ class Session {
 export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServer> {
   const trace = typeof options.trace === 'string' ? readTrace(options.trace) : options.trace;
   const script = compile(trace);
+  const model = options.model ? buildModel(trace, script, options.schema === undefined ? undefined : typeof options.schema === 'string' ? readTrace(options.schema) : options.schema) : undefined;
   if (options.speed !== undefined && !(options.speed > 0)) throw new RangeError('speed must be a positive number');
-  const address: SocketAddress | undefined = options.socket ? { path: options.socket } : options.tcp;
-  if (!address || (options.socket && options.tcp)) throw new TypeError('give exactly one of socket or tcp');
+  if (options.socket && options.tcp) throw new TypeError('give at most one of socket or tcp');
+  // Neither: a socket in a private folder (0700) of its own, removed on close — for in-process use.
+  const privateDir = options.socket || options.tcp ? undefined : mkdtempSync(path.join(os.tmpdir(), 'mock-qmp-'));
+  const address: SocketAddress = options.tcp ?? { path: options.socket ?? path.join(privateDir!, 'qmp.sock') };
+  // One QEMU behind every connection: the model's state is the server's, not a connection's.
+  const world = model ? new ModelWorld(model, { scale: options.instant ? 0 : 1 / (options.speed ?? 1), recordedTime: options.recordedTime === true }) : undefined;
   let connections = 0;
   const listener = await listenStreams(address, (stream) => {
     connections += 1;
-    new Session(script, options, stream);
+    new Session(script, options, stream, world);
   });
   const bound = listener.address;
   return {
@@ -423,7 +345,11 @@ export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServ
     get connections() {
       return connections;
     },
-    close: () => listener.close(),
+    close: async () => {
+      world?.stop();
+      await listener.close();
+      if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+    },
   };
 }
 

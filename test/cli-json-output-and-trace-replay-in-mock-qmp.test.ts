@@ -1,5 +1,6 @@
 // `--json` prints one JSON object per line, every job event included; `--trace` records a session that
-// mock-qmp then replays to the same CLI command with the same outcome, no QEMU needed.
+// mock-qmp then replays to the same CLI command with the same outcome, no QEMU needed — and so does
+// its model, for the CLI under another job id.
 import path from 'node:path';
 import t from 'tap';
 import { startMockQmp } from '../mock-qmp/index.js';
@@ -37,4 +38,12 @@ t.test('commit --json --trace, then the trace replayed', async (t) => {
     statuses,
     'the replay should show the same job state sequence',
   );
+
+  // The model answers the same CLI command from the same trace, under another job id.
+  const model = await startMockQmp({ trace, socket: path.join(dir, 'model.sock'), instant: true, model: true });
+  t.teardown(() => model.close());
+  const modelled = await runCli(['--json', 'commit', 'drive0', '--active', '--pivot', '--job-id', 'other-id', '--socket', model.path!]);
+  t.equal(modelled.code, 0, `the commit against the model should succeed; stderr: ${modelled.stderr}`);
+  const result = jsonLines(modelled.stdout).find((l) => l.type === 'result');
+  t.same([result?.job, result?.outcome, result?.states], ['other-id', 'pivoted', statuses], 'the model should pivot the client\'s own job through the same states');
 });

@@ -1,10 +1,11 @@
 // Each recorded fixture, replayed by mock-qmp, gives a plain QmpClient repeating the recorded commands
 // the same replies and the same events (names and data) as QEMU gave; job names follow the client's.
+// The same through the model (`model: true`).
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { fixturePath, fixtureSets } from './helpers/qemu.js';
-import { playCommands, readTrace, recordedCommands, recordedEvents, recordedOutcomes, renameJob, serveTrace } from './helpers/replay.js';
+import { modelledEvents, playCommands, readTrace, recordedCommands, recordedEvents, recordedOutcomes, renameJob, serveTrace } from './helpers/replay.js';
 
 const sets = fixtureSets();
 
@@ -23,6 +24,19 @@ for (const { set, file } of sets.flatMap((set) => readdirSync(fixturePath('', se
     const result = await playCommands(server.path!, recordedCommands(trace), events.length, { expectClose: trace.end?.end === 'qemu' });
     t.same(result.outcomes, recordedOutcomes(trace), `${file}: the replies should be the recorded ones`);
     t.same(result.events, events, `${file}: the whole event sequence should be the recorded one`);
+    t.equal(result.closedByServer, trace.end?.end === 'qemu', `${file}: the server should close only where QEMU went away`);
+  });
+
+  t.test(`${file} replays as recorded through the model`, async (t) => {
+    // The model (model: true) answers the recording's own client as the replay does: same replies
+    // (refusals included), same events (but QEMU 10.0's drain blips), same end, with current timestamps.
+    const trace = readTrace(fixturePath(path.basename(file), set));
+    const server = await serveTrace(t, { trace, instant: true, model: true });
+    const events = modelledEvents(trace);
+    const commands = renameJob(recordedCommands(trace), 'commit-job', 'my-job');
+    const result = await playCommands(server.path!, commands, events.length, { expectClose: trace.end?.end === 'qemu' });
+    t.same(result.outcomes, renameJob(recordedOutcomes(trace), 'commit-job', 'my-job'), `${file}: the replies should be the recorded ones under the client's job name`);
+    t.same(result.events, renameJob(events, 'commit-job', 'my-job'), `${file}: the whole event sequence should be the recorded one`);
     t.equal(result.closedByServer, trace.end?.end === 'qemu', `${file}: the server should close only where QEMU went away`);
   });
 

@@ -39,6 +39,24 @@ export function recordedEvents(trace: Trace): Array<{ event: string; data: unkno
     .map((m) => ({ event: String(m.msg.event), data: m.msg.data ?? {} }));
 }
 
+/**
+ * Messages of QEMU 10.0's drain blips: a job's JOB_STATUS_CHANGE paused then running with nothing
+ * between, sent while another command drains. The model leaves them out (mock-qmp/model/jobs.ts).
+ */
+export function drainBlips(trace: Trace): Set<Trace['messages'][number]> {
+  const status = (m: Trace['messages'][number] | undefined): unknown => (m?.msg.event === 'JOB_STATUS_CHANGE' ? (m.msg.data as { status: string }).status : undefined);
+  const blips = new Set<Trace['messages'][number]>();
+  const all = trace.messages;
+  for (let i = 0; i + 1 < all.length; i++) if (status(all[i]) === 'paused' && status(all[i + 1]) === 'running') blips.add(all[i]!).add(all[i + 1]!);
+  return blips;
+}
+
+/** The recorded events without drain blips: what the model sends. */
+export function modelledEvents(trace: Trace): Array<{ event: string; data: unknown }> {
+  const blips = drainBlips(trace);
+  return trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m)).map((m) => ({ event: String(m.msg.event), data: m.msg.data ?? {} }));
+}
+
 export interface ReplayResult {
   outcomes: Outcome[];
   events: Array<{ event: string; data: unknown }>;

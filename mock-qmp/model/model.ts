@@ -1,0 +1,54 @@
+/*
+ * A transcript turned into a model of what its QEMU had (docs/trace-format.md, "Model"): the block graph
+ * in epochs, the jobs with their recorded steps, the replies of everything else, and introspection.
+ * Built once per server; each connection runs its own copy of the state (model/session.ts).
+ */
+import type { Trace } from '../trace.js';
+import { compile, type Exchange, type Script } from '../script.js';
+import { RecordedGraph, type Epochs } from './graph.js';
+import { recordedJobs, type RecordedJob } from './jobs.js';
+import { introspection, type Introspection } from './schema.js';
+
+/** Commands the model answers itself, whatever the transcript recorded for them. */
+export const MODELLED = [
+  'qmp_capabilities', 'query-commands', 'query-qmp-schema', 'query-jobs', 'query-block-jobs',
+  'query-block', 'query-named-block-nodes', 'x-debug-query-block-graph',
+  'block-commit', 'block-stream', 'drive-mirror', 'blockdev-mirror', 'drive-backup', 'blockdev-backup',
+  'block-job-complete', 'block-job-cancel', 'block-job-pause', 'block-job-resume', 'block-job-set-speed',
+  'block-job-finalize', 'block-job-dismiss', 'block-job-change',
+  'job-complete', 'job-cancel', 'job-pause', 'job-resume', 'job-finalize', 'job-dismiss',
+];
+
+export interface TranscriptModel {
+  source: string;
+  script: Script;
+  graph: RecordedGraph;
+  epochs: Epochs;
+  jobs: RecordedJob[];
+  introspection: Introspection;
+  /** Recorded exchanges by command name, for commands the model does not model. */
+  byName: Map<string, Exchange[]>;
+  /** QEMU went away at the end, with no job alive to carry the moment. */
+  eofAfterCommands: { commands: number; delayMs: number } | undefined;
+}
+
+export function buildModel(trace: Trace, script: Script, schema: Trace | undefined): TranscriptModel {
+  const { jobs, graph, epochs } = recordedJobs(script, (at) => new RecordedGraph(script, at));
+  const byName = new Map<string, Exchange[]>();
+  for (const x of script.exchanges) if (x.reply) byName.set(x.name, [...(byName.get(x.name) ?? []), x]);
+  const last = script.exchanges[script.exchanges.length - 1];
+  const eofAfterCommands =
+    script.qemuEndT !== undefined && !jobs.some((j) => j.eofDelayMs !== undefined)
+      ? { commands: script.exchanges.length, delayMs: Math.max(0, (script.qemuEndT - (last?.reply?.t ?? last?.t ?? 0)) * 1000) }
+      : undefined;
+  return {
+    source: trace.source,
+    script,
+    graph,
+    epochs,
+    jobs,
+    introspection: introspection(script, schema ? compile(schema) : undefined, MODELLED),
+    byName,
+    eofAfterCommands,
+  };
+}

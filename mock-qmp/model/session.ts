@@ -1,0 +1,224 @@
+/*
+ * One client's connection to the model (`model: true`): its commands are answered from what the
+ * transcript's QEMU had and did, in the client's own terms — its job ids and arguments, QEMU's own
+ * refusals for what QEMU would refuse, the graph as it stands at this point of the replay.
+ */
+import type { QmpMessage } from '../../src/framing.js';
+import type { QmpError } from '../../src/errors.js';
+import { isJsonObject as isObject } from '../../src/util/json.js';
+import { createsJob, jobNameOf } from '../job-names.js';
+import type { OutputQueue } from '../output.js';
+import { canonical, ReplayDeviationError, stripId, type Exchange } from '../script.js';
+import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat } from './graph.js';
+import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
+import { LiveJob } from './live-job.js';
+import type { ModelWorld } from './world.js';
+import type { TranscriptModel } from './model.js';
+import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
+
+export interface ModelSessionOptions {
+  strict: boolean;
+  onError?: (error: QmpError) => void;
+}
+
+type Reply = (body: QmpMessage) => QmpMessage;
+
+/** Job commands whose device must be a root node (QEMU's qmp_get_root_bs). */
+const ROOT_ONLY = new Set(['block-commit', 'drive-mirror', 'blockdev-mirror']);
+
+export class ModelSession {
+  negotiated = false;
+  private readonly model: TranscriptModel;
+  private readonly detach: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly world: ModelWorld,
+    private readonly out: OutputQueue,
+    private readonly options: ModelSessionOptions,
+  ) {
+    this.model = world.model;
+    this.detach = world.attach({ out, negotiated: () => this.negotiated });
+  }
+
+  /** The client went away; its jobs go on, as in QEMU. */
+  stop(): void {
+    this.closed = true;
+    this.detach();
+  }
+
+  command(name: string, args: Record<string, unknown> | undefined, reply: Reply, message: QmpMessage): void {
+    const armed = [...this.live()];
+    this.answerCommand(name, args, reply, message);
+    for (const job of armed) job.commandSeen();
+    this.world.commandSeen();
+  }
+
+  private answerCommand(name: string, args: Record<string, unknown> | undefined, reply: Reply, message: QmpMessage): void {
+    const answer = (body: QmpMessage): void => this.out.replyNow(performance.now(), reply(body), name);
+    const refuse = (error: QmpErrorBody): void => answer({ error });
+    if (name === 'qmp_capabilities') {
+      if (this.negotiated) return refuse({ class: 'CommandNotFound', desc: 'Capabilities negotiation is already complete, command ignored' });
+      this.negotiated = true;
+      return answer({ return: {} });
+    }
+    if (!this.negotiated) return refuse({ class: 'CommandNotFound', desc: "Expecting capabilities negotiation with 'qmp_capabilities'" });
+    const intro = this.model.introspection;
+    if (name === 'query-commands') return answer({ return: intro.commands });
+    if (name === 'query-qmp-schema' && intro.schema !== undefined) return answer({ return: intro.schema });
+    if (name === 'query-block-jobs') return answer({ return: this.live().map((j) => j.blockJobEntry()) });
+    if (name === 'query-jobs') return answer({ return: this.live().map((j) => j.jobEntry()) });
+    if (GRAPH_QUERIES.has(name)) {
+      const recorded = this.model.graph.reply(this.world.epoch, name, args);
+      if (recorded) return answer(stripId(recorded));
+    }
+    if (createsJob(name, args)) return this.createJob(name, args, answer, refuse, message);
+    const verb = verbOf(name);
+    if (verb) return this.jobVerb(name, verb, args, answer, refuse);
+    this.generic(name, args, answer, message);
+  }
+
+  private live(): LiveJob[] {
+    return this.world.live();
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  private createJob(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, refuse: (e: QmpErrorBody) => void, message: QmpMessage): void {
+    const view = this.model.graph.view(this.world.epoch);
+    const device = typeof args?.device === 'string' ? args.device : undefined;
+    const id = jobNameOf(args);
+    if (device !== undefined && view.known) {
+      const node = view.lookup(device);
+      if (node === undefined) return refuse(this.recordedRefusal(name, args, 'DeviceNotFound') ?? unknownDevice(name, device));
+      const busy = this.live().find((j) => !j.ended && this.nodeOf(j) === node);
+      if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return refuse(this.recordedRefusal(name, args) ?? needRootNode);
+      if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(node, busy.type)));
+    }
+    if (device !== undefined && !view.known) {
+      // No graph recorded: the same device name is the only busy disk the model can tell.
+      const busy = this.live().find((j) => !j.ended && j.recorded.command.args?.device === device);
+      if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(device, busy.type)));
+    }
+    if (id !== undefined && this.live().some((j) => j.id === id)) return refuse(jobIdInUse(id));
+    const what = jobWhat(name, args, view);
+    const refused = this.model.script.exchanges.find((x) => x.name === name && x.reply && isObject(x.reply.msg.error) && jobWhat(x.name, x.args, this.model.graph.view(this.epochOf(x))) === what);
+    const recorded = this.pick(name, what, refused === undefined);
+    if (!recorded) {
+      if (refused) return refuse(refused.reply!.msg.error as unknown as QmpErrorBody);
+      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`);
+    }
+    if (!recorded.exact && this.options.strict) return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`, recorded.job.command.command);
+    const job = new LiveJob(id ?? recorded.job.id, recorded.job, {
+      speed: typeof args?.speed === 'number' ? args.speed : 0,
+      autoFinalize: args?.['auto-finalize'] !== false,
+      autoDismiss: args?.['auto-dismiss'] !== false,
+    }, this.world.sink());
+    this.world.used.add(recorded.job);
+    this.world.jobs.push(job);
+    this.world.epoch = recorded.job.epochDuring;
+    job.beforeReply();
+    answer(stripId(recorded.job.command.reply!.msg));
+    job.continue();
+  }
+
+  /** The recorded job this command replays: one that does the same (unused first), else in lenient mode any of the command. */
+  private pick(name: string, what: string, lenient: boolean): { job: RecordedJob; exact: boolean } | undefined {
+    const same = this.model.jobs.filter((j) => j.command.name === name && j.what === what);
+    const exact = same.find((j) => !this.world.used.has(j)) ?? same[0];
+    if (exact) return { job: exact, exact: true };
+    if (!lenient) return undefined;
+    const byName = this.model.jobs.filter((j) => j.command.name === name);
+    const any = byName.find((j) => !this.world.used.has(j)) ?? byName[0];
+    return any ? { job: any, exact: false } : undefined;
+  }
+
+  private nodeOf(job: LiveJob): string | undefined {
+    const device = job.recorded.command.args?.device;
+    return typeof device === 'string' ? this.model.graph.view(job.recorded.epoch).lookup(device) : undefined;
+  }
+
+  /** An active commit or a mirror puts its filter over the device's root: the root is then that filter. */
+  private hasFilterOnTop(job: LiveJob): boolean {
+    if (job.type === 'mirror') return true;
+    const { name, args } = job.recorded.command;
+    const view = this.model.graph.view(job.recorded.epoch);
+    const device = this.nodeOf(job);
+    const top = args?.['top-node'] ?? args?.top;
+    return name === 'block-commit' && (typeof top !== 'string' || view.resolve(top) === device);
+  }
+
+  private epochOf(exchange: Exchange): number {
+    return this.model.epochs.at(exchange.t);
+  }
+
+  /** The transcript's own refusal of this command with these arguments (job names aside), if it has one. */
+  private recordedRefusal(name: string, args: Record<string, unknown> | undefined, errorClass?: string): QmpErrorBody | undefined {
+    const key = canonical({ ...args, 'job-id': undefined });
+    const found = this.model.byName.get(name)?.find((x) => isObject(x.reply?.msg.error) && canonical({ ...x.args, 'job-id': undefined }) === key && (!errorClass || (x.reply!.msg.error as unknown as QmpErrorBody).class === errorClass));
+    return found ? (found.reply!.msg.error as unknown as QmpErrorBody) : undefined;
+  }
+
+  private jobVerb(name: string, verb: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, refuse: (e: QmpErrorBody) => void): void {
+    const id = jobArgOf(name, args);
+    const key = name.startsWith('block-job-') ? 'device' : 'id';
+    if (id === undefined) return refuse({ class: 'GenericError', desc: `Parameter '${key}' is missing` });
+    const job = this.live().find((j) => j.id === id);
+    if (!job) return refuse(unknownJob(name, id));
+    if (verb === 'resume' && !job.userPaused) return refuse(notPaused);
+    const refusal = verbRefusal(job.id, job.status, verb);
+    if (refusal) return refuse(refusal);
+    if (verb === 'pause' && job.userPaused) return refuse(alreadyPaused);
+    if (verb === 'set-speed') {
+      if (typeof args?.speed !== 'number') return refuse({ class: 'GenericError', desc: "Parameter 'speed' is missing" });
+      job.args.speed = args.speed;
+    }
+    if (!WAITING_VERBS.has(verb)) return answer({ return: {} });
+    job.release(verb, args?.force === true);
+    job.beforeReply();
+    answer({ return: {} });
+    job.continue();
+  }
+
+  // ---------------------------------------------------------------- everything else
+
+  private generic(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, message: QmpMessage): void {
+    if (isGuestWrite(name, args)) for (const job of this.live()) job.writes += 1;
+    // Replies QEMU gave after negotiation (a refusal before it is no answer to a negotiated client).
+    const recorded = (this.model.byName.get(name) ?? []).filter((x) => x.negotiated);
+    const key = canonical(args ?? {});
+    const exact = recorded.find((x) => canonical(x.args ?? {}) === key);
+    const chosen = exact ?? (this.options.strict ? undefined : recorded[0]);
+    if (chosen?.reply) {
+      if (GRAPH_CHANGING.has(name) && exact && 'return' in chosen.reply.msg) this.world.epoch = this.model.epochs.at(chosen.reply.t);
+      return answer(stripId(chosen.reply.msg));
+    }
+    if (!this.model.introspection.has(name) && !recorded.length) {
+      return answer({ error: { class: 'CommandNotFound', desc: `The command ${name} has not been found` } });
+    }
+    this.cannotAnswer(name, message, answer, `has no reply to ${name} with these arguments`, recorded[0]?.command);
+  }
+
+  /** What the transcript cannot answer: strict mode names the line and ends the connection. */
+  private cannotAnswer(name: string, message: QmpMessage, answer: (b: QmpMessage) => void, what: string, nearest?: QmpMessage): void {
+    if (this.options.strict) {
+      // The line named: the recorded command nearest to what came (same command), else the transcript's last.
+      const exchanges = this.model.script.exchanges;
+      const at = exchanges.find((x) => x.command === nearest) ?? exchanges.find((x) => x.name === name) ?? exchanges[exchanges.length - 1];
+      const error = new ReplayDeviationError(this.model.source, at?.line, at?.command, message);
+      this.options.onError?.(error);
+      answer({ error: { class: 'GenericError', desc: error.message } });
+      this.close();
+      return;
+    }
+    answer({ error: { class: 'GenericError', desc: `mock-qmp model: ${this.model.source} ${what}` } });
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.out.enqueue(performance.now(), { kind: 'close' });
+    this.out.done = true;
+  }
+}
+

@@ -1,0 +1,62 @@
+// The CLI against the model of transcripts another client recorded (commit, and pull for block-stream) (mock-qmp/raw-recorder.py, QEMU 7.2
+// and 10.0, virtio-blk vd0 on -blockdev nodes or a -drive): each commit ends as it ended on that QEMU,
+// through the job states QEMU went through, and the graph a second client then reads is the one QEMU
+// had after it (base after a pivot, the top after keep-overlay).
+import path from 'node:path';
+import t from 'tap';
+import { connect } from '../src/connect.js';
+import { fixturePath, fixtureSets } from './helpers/qemu.js';
+import { readTrace, serveTrace } from './helpers/replay.js';
+import { jsonLines, runCli } from './helpers/cli.js';
+
+interface Case {
+  file: string;
+  args: string[];
+  code: number;
+  outcome?: string;
+  error?: RegExp;
+  /** What the disk runs on afterwards, as the next query-block shows it: base (raw, no backing) or the top. */
+  after?: 'base' | 'top';
+}
+
+const cases: Case[] = [
+  { file: 'active-commit-pivot', args: ['commit', 'vd0', '--active', '--pivot'], code: 0, outcome: 'pivoted', after: 'base' },
+  { file: 'keep-overlay', args: ['commit', 'vd0', '--active', '--keep-overlay'], code: 0, outcome: 'overlay-kept', after: 'top' },
+  { file: 'intermediate-commit', args: ['commit', 'vd0', '--top', 'b', '--base', 'base', '--wait'], code: 0, outcome: 'completed', after: 'top' },
+  { file: 'drive-active-commit', args: ['commit', 'drive0', '--active', '--pivot'], code: 0, outcome: 'pivoted', after: 'base' },
+  { file: 'guest-writes', args: ['commit', 'vd0', '--active', '--pivot'], code: 0, outcome: 'pivoted', after: 'base' },
+  { file: 'on-error-report', args: ['commit', 'vd0', '--active', '--pivot'], code: 1, outcome: 'failed', error: /Input\/output error/, after: 'top' },
+  { file: 'cancel-while-running', args: ['commit', 'vd0', '--active', '--pivot', '--timeout', '0.3'], code: 1, outcome: 'aborted', after: 'top' },
+  { file: 'stream', args: ['pull', 'vd0', '--base', 'base', '--wait'], code: 0, outcome: 'completed', after: 'top' },
+  { file: 'qemu-killed', args: ['commit', 'vd0', '--active', '--pivot'], code: 1, error: /interrupted while running: the connection to QEMU was lost/ },
+];
+
+const rawFile = (set: string, name: string): string => path.join(path.dirname(fixturePath('x', set)), 'raw', `${name}.jsonl`);
+
+for (const set of fixtureSets()) for (const c of cases) {
+  t.test(`${set}/raw/${c.file}: qmp-blockjob ${c.args.join(' ')}`, async (t) => {
+    const trace = readTrace(rawFile(set, c.file));
+    const recordedStates = trace.messages.filter((m) => m.dir === 'in' && m.msg.event === 'JOB_STATUS_CHANGE').map((m) => (m.msg.data as { status: string }).status);
+    const server = await serveTrace(t, { trace, model: true });
+    const run = await runCli(['--json', ...c.args, '--socket', server.path!], 30_000);
+    t.equal(run.code, c.code, `exit status; stderr: ${run.stderr}`);
+    const lines = jsonLines(run.stdout);
+    const result = lines.find((l) => l.type === 'result');
+    if (c.outcome) {
+      t.equal(result?.outcome, c.outcome, `the outcome should be QEMU's; stdout: ${run.stdout.slice(-400)}`);
+      t.same(result?.states, recordedStates, 'the job should go through the states QEMU went through');
+    }
+    if (c.error) t.match(`${String(result?.error ?? '')} ${run.stderr}`, c.error, 'the failure should say what QEMU\'s did');
+    const completed = trace.messages.find((m) => m.msg.event === 'BLOCK_JOB_COMPLETED');
+    const printed = lines.find((l) => l.event === 'BLOCK_JOB_COMPLETED');
+    if (completed && c.args[0] === 'commit') t.same((printed?.data as { len?: number })?.len, (completed.msg.data as { len: number }).len, 'progress should move as QEMU\'s did (guest writes grow len)');
+    if (!c.after) return;
+    const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000 });
+    t.teardown(() => client.close());
+    const blocks = await client.execute('query-block');
+    const image = blocks.find((b) => b.qdev === '/machine/peripheral/vd0/virtio-backend')?.inserted?.image;
+    const seen = { format: image?.format, backing: image?.['backing-image'] !== undefined };
+    t.same(seen, c.after === 'base' ? { format: 'raw', backing: false } : { format: 'qcow2', backing: true }, `after the commit the next query-block should show vd0 on its ${c.after}`);
+    t.same(await client.execute('query-jobs'), [], 'the job should be gone, as its client asked (auto-dismiss)');
+  });
+}
