@@ -57,7 +57,8 @@ export class ConvergenceGuard {
 
   static start(client: QmpClient, job: GuardedJob, disk: DiskChain, options: ConvergenceGuardOptions = {}): ConvergenceGuard {
     const guard = new ConvergenceGuard(client, job, disk, options);
-    guard.schedule(0);
+    // The first sample after one interval: a job that is READY before then never needed watching.
+    guard.schedule(options.intervalMs ?? 500);
     return guard;
   }
 

@@ -12,16 +12,19 @@ import { parseCopyMode } from './copy.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
 
-const ACTIONS = ['abort', 'pivot', 'pause', 'resume', 'info'] as const;
+const ACTIONS = ['abort', 'pivot', 'finish', 'pause', 'resume', 'info'] as const;
 
 export const jobCommand: CommandSpec = {
   name: 'job',
   summary: 'act on the block job of a disk: abort, pivot, pause, resume, bandwidth, copy mode, info (virsh blockjob)',
-  usage: 'job DISK (--abort [--async] | --pivot [--async] | --pause | --resume | --bandwidth N [--bytes] | --copy-mode write-blocking | --info [--verbose])',
+  usage: 'job DISK (--abort [--async] | --pivot [--async] | --finish | --pause | --resume | --bandwidth N [--bytes] | --copy-mode write-blocking | --info [--verbose])',
   details: `DISK is a disk name (the job is found by its id commit-DISK, or as the one job on the disk) or a job id.
 --abort    cancel the job (forced: also a paused one); the guest stays on top
 --pivot    after READY, switch the guest onto base (commit) or the destination (copy): block-job-complete;
            waits for the switch unless --async
+--finish   after READY, end the job and leave the guest where it is: a copy keeps its destination
+           ("Successfully copied", the destination node removed), an active commit keeps the overlay
+           (base holds the merged data)
 --copy-mode write-blocking  a running copy: from now on guest writes reach the destination at once
            (block-job-change, QEMU 8.2+)
 --info     show the job's progress; with --verbose keep showing it until the job is ready or gone`,
@@ -33,6 +36,7 @@ export const jobCommand: CommandSpec = {
   options: {
     abort: { type: 'boolean' },
     pivot: { type: 'boolean' },
+    finish: { type: 'boolean' },
     pause: { type: 'boolean' },
     resume: { type: 'boolean' },
     info: { type: 'boolean' },
@@ -49,7 +53,7 @@ export const jobCommand: CommandSpec = {
     const actions = ACTIONS.filter((a) => flag(context, a));
     const speed = parseBandwidth(context, 'job');
     const copyMode = parseCopyMode(context, 'job');
-    if (actions.length + (speed !== undefined ? 1 : 0) + (copyMode !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --pause, --resume, --bandwidth, --copy-mode, --info`, 'job');
+    if (actions.length + (speed !== undefined ? 1 : 0) + (copyMode !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --finish, --pause, --resume, --bandwidth, --copy-mode, --info`, 'job');
     const action = actions[0] ?? (speed !== undefined ? 'bandwidth' : copyMode !== undefined ? 'copy-mode' : 'info');
     const client = await context.connect();
     const out = context.out;
@@ -107,6 +111,13 @@ export const jobCommand: CommandSpec = {
           return 0;
         case 'info':
           return await showInfo(context, job, info, name, disk);
+        case 'finish': {
+          if (!pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to finish`, 'job');
+          const result = job instanceof MirrorJob ? await job.finish({ signal: context.signal }) : await (job as CommitJob).keepOverlay({ signal: context.signal });
+          out.message(job instanceof MirrorJob ? 'Successfully copied' : 'Commit complete, overlay image kept');
+          out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states, ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null } : {}) });
+          return 0;
+        }
         case 'abort':
         case 'pivot': {
           if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
