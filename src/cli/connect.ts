@@ -78,7 +78,27 @@ async function connectSharing(socket: string, options: QmpClientOptions, patient
     throw error;
   }
   if (!rendezvous) return { client };
-  const { ShareServer } = await import('../share/server.js');
-  const share = await ShareServer.start(client, { listen: { path: rendezvous } }).catch(() => undefined);
-  return share ? { client, share } : { client };
+  return { client, share: shareSoon(client, rendezvous) };
+}
+
+/**
+ * A command that holds the monitor shares it from SHARE_AFTER_MS on: one that ends sooner (blocks,
+ * chain, jobs) pays nothing for it, and a command that came meanwhile finds the share when its own
+ * connect is not greeted (connectSharing retries the rendezvous then).
+ */
+const SHARE_AFTER_MS = 50;
+
+function shareSoon(client: QmpClient, rendezvous: string): { close(): Promise<void> } {
+  let closed = false;
+  let started: Promise<{ close(): Promise<void> } | undefined> | undefined;
+  const timer = setTimeout(() => {
+    started = import('../share/server.js').then(({ ShareServer }) => (closed ? undefined : ShareServer.start(client, { listen: { path: rendezvous } }))).catch(() => undefined);
+  }, SHARE_AFTER_MS);
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await (await started)?.close();
+    },
+  };
 }
