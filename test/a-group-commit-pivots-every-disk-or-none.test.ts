@@ -4,7 +4,7 @@
 import t from 'tap';
 import { qemuIo, resolveDisk } from '../src/internal.js';
 import { expectedView, readChecks } from './helpers/chain.js';
-import { jsonLines, runCli } from './helpers/cli.js';
+import { finished, jsonLines, runCli, startCli, waitForLine } from './helpers/cli.js';
 import { startGroupGuest } from './helpers/group-guest.js';
 
 t.test('both disks pivot together', async (t) => {
@@ -55,6 +55,25 @@ t.test('--timeout that the second disk cannot meet: neither pivots', async (t) =
   t.ok(lines.some((l) => l.type === 'event' && l.event === 'BLOCK_JOB_READY' && (l.data as { device: string }).device === vdaJob), 'vda reached READY and waited for vdb');
   t.match(run.stderr, /timeout of 4 s reached: group commit: no disk pivoted/, `the error says the timeout stopped the group; stderr: ${run.stderr}`);
   t.same(lines.find((l) => l.type === 'group'), { type: 'group', pivoted: false, disks: ['vda', 'vdb'], reason: 'timeout of 4 s reached' }, 'the group says it did not pivot');
+  t.same(await client.execute('query-block-jobs'), [], 'no job remains');
+  for (const [name, layers] of [['vda', vda], ['vdb', vdb]] as const) {
+    t.same((await resolveDisk(client, name)).layers.map((l) => l.file), layers.map((l) => l.file), `${name} still runs on its top`);
+  }
+});
+
+t.test('Ctrl-C once the first disk is READY: neither pivots', async (t) => {
+  const { client, cli, vda, vdb } = await startGroupGuest(t, { vdbExtraMiB: 40 });
+  const child = startCli(['commit', 'vda', 'vdb', '--active', '--pivot', '--bandwidth', '4', '--json', '--socket', cli]);
+  const ended = finished(child, 60_000);
+  try {
+    await waitForLine(child, (l) => l.includes('"event":"BLOCK_JOB_READY"'), 20_000);
+  } finally {
+    child.kill('SIGINT');
+  }
+  const run = await ended;
+  t.equal(run.code, 1, 'the group commit ends non-zero');
+  t.match(run.stderr, /interrupted: group commit: no disk pivoted/, `the error says Ctrl-C stopped the group; stderr: ${run.stderr}`);
+  t.same(jsonLines(run.stdout).filter((l) => l.type === 'result').map((l) => [l.disk, l.outcome]), [['vda', 'aborted'], ['vdb', 'aborted']], 'both jobs were cancelled');
   t.same(await client.execute('query-block-jobs'), [], 'no job remains');
   for (const [name, layers] of [['vda', vda], ['vdb', vdb]] as const) {
     t.same((await resolveDisk(client, name)).layers.map((l) => l.file), layers.map((l) => l.file), `${name} still runs on its top`);
