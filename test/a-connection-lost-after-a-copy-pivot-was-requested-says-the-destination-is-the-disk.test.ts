@@ -4,30 +4,11 @@
 import path from 'node:path';
 import t from 'tap';
 import { resolveDisk } from '../src/internal.js';
-import { buildSeedChain } from './helpers/chain.js';
-import { extraMonitorArgs, runCli } from './helpers/cli.js';
-import { startFaultProxy } from './helpers/fault-proxy.js';
-import { startQemu, tempDir } from './helpers/qemu.js';
+import { runCli } from './helpers/cli.js';
+import { startGuestLosingTheLineAfterComplete } from './helpers/fault-proxy.js';
 
 t.test('connection lost right after the copy\'s block-job-complete', async (t) => {
-  const dir = tempDir(t);
-  const cli = path.join(dir, 'cli.sock');
-  const layers = await buildSeedChain(dir);
-  const { client } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
-  let completeId: unknown;
-  const proxy = await startFaultProxy(dir, cli, {
-    toQemu: (line) => {
-      const message = JSON.parse(line) as { execute?: string; id?: unknown };
-      if (message.execute === 'block-job-complete') completeId = message.id;
-      return [line];
-    },
-    fromQemu: (line) => {
-      if (completeId === undefined) return [line];
-      if ((JSON.parse(line) as { id?: unknown }).id === completeId) setImmediate(() => proxy.cut());
-      return [];
-    },
-  });
-  t.teardown(proxy.close);
+  const { dir, client, proxy } = await startGuestLosingTheLineAfterComplete(t);
   const dest = path.join(dir, 'copy.qcow2');
   const pivoted = client.waitForEvent('BLOCK_JOB_COMPLETED', () => true, { timeoutMs: 30_000 });
   const result = await runCli(['copy', 'drive0', '--dest', dest, '--pivot', '--socket', proxy.path]);

@@ -2,35 +2,13 @@
 // QEMU may well have pivoted and the guest now writes into base. The CLI must say so — base is the
 // disk, do not boot from the old top, check with `chain` — and never advise that the top still
 // reads right. Here QEMU did pivot, which the test checks through its own monitor.
-import path from 'node:path';
 import t from 'tap';
 import { resolveDisk } from '../src/internal.js';
-import { buildSeedChain } from './helpers/chain.js';
-import { extraMonitorArgs, runCli } from './helpers/cli.js';
-import { startFaultProxy } from './helpers/fault-proxy.js';
-import { startQemu, tempDir } from './helpers/qemu.js';
+import { runCli } from './helpers/cli.js';
+import { startGuestLosingTheLineAfterComplete } from './helpers/fault-proxy.js';
 
 t.test('connection lost right after block-job-complete', async (t) => {
-  const dir = tempDir(t);
-  const cli = path.join(dir, 'cli.sock');
-  const layers = await buildSeedChain(dir);
-  const { client } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
-  // QEMU carries out block-job-complete; neither its reply nor the job's last events reach the CLI: the connection drops instead.
-  let completeId: unknown;
-  const proxy = await startFaultProxy(dir, cli, {
-    toQemu: (line) => {
-      const message = JSON.parse(line) as { execute?: string; id?: unknown };
-      if (message.execute === 'block-job-complete') completeId = message.id;
-      return [line];
-    },
-    fromQemu: (line) => {
-      if (completeId === undefined) return [line];
-      // From the complete on, nothing reaches the CLI (events of the pivot included); at its reply, the line drops.
-      if ((JSON.parse(line) as { id?: unknown }).id === completeId) setImmediate(() => proxy.cut());
-      return [];
-    },
-  });
-  t.teardown(proxy.close);
+  const { client, layers, proxy } = await startGuestLosingTheLineAfterComplete(t);
   const pivoted = client.waitForEvent('BLOCK_JOB_COMPLETED', () => true, { timeoutMs: 30_000 });
   const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--socket', proxy.path]);
   await pivoted;

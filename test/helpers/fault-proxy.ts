@@ -1,5 +1,10 @@
 import net from 'node:net';
 import path from 'node:path';
+import type { Test } from 'tap';
+import type { QmpClient } from '../../src/internal.js';
+import { buildSeedChain, type Layer } from './chain.js';
+import { extraMonitorArgs } from './cli.js';
+import { startQemu, tempDir } from './qemu.js';
 
 export interface FaultProxyOptions {
   /** QEMU → client: return the lines to pass on instead of `line` (none drops it). */
@@ -82,4 +87,32 @@ export function freezeQemuAfter(pid: number, when: (line: string, connection: nu
     },
     frozen: () => frozen,
   };
+}
+
+/**
+ * The seed chain on -drive drive0 behind a fault proxy that lets block-job-complete reach QEMU but,
+ * from then on, nothing back: at the complete's reply the connection drops. The CLI connects to
+ * `proxy.path`; the test keeps `client` (its own monitor) to see what QEMU really did.
+ */
+export async function startGuestLosingTheLineAfterComplete(t: Test): Promise<{ dir: string; client: QmpClient; layers: Layer[]; proxy: Awaited<ReturnType<typeof startFaultProxy>> }> {
+  const dir = tempDir(t);
+  const cli = path.join(dir, 'cli.sock');
+  const layers = await buildSeedChain(dir);
+  const { client } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
+  let completeId: unknown;
+  const proxy = await startFaultProxy(dir, cli, {
+    toQemu: (line) => {
+      const message = JSON.parse(line) as { execute?: string; id?: unknown };
+      if (message.execute === 'block-job-complete') completeId = message.id;
+      return [line];
+    },
+    fromQemu: (line) => {
+      if (completeId === undefined) return [line];
+      // From the complete on, nothing reaches the CLI (the pivot's events included); at its reply, the line drops.
+      if ((JSON.parse(line) as { id?: unknown }).id === completeId) setImmediate(() => proxy.cut());
+      return [];
+    },
+  });
+  t.teardown(proxy.close);
+  return { dir, client, layers, proxy };
 }
