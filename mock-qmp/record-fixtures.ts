@@ -94,7 +94,21 @@ interface Scenario {
   note: string;
   qemuArgs: (chain: Chain) => string[];
   negotiate?: boolean;
+  /**
+   * A job scenario: it reads the block graph as listDisks does right after negotiation and again at
+   * its end (unless QEMU is gone), so the model can serve any client what QEMU had before and after.
+   */
+  job?: boolean;
+  /** The scenario kills QEMU: there is no graph to read at its end. */
+  killsQemu?: boolean;
   run: (ctx: ScenarioContext) => Promise<void>;
+}
+
+/** listDisks's three queries (src/block/chain.ts), one after the other so the trace's order is fixed. */
+async function recordGraph(client: QmpClient): Promise<void> {
+  await client.execute('query-block');
+  await client.execute('query-named-block-nodes', { flat: true });
+  await client.execute('query-block-exports');
 }
 
 async function expectError(promise: Promise<unknown>, errorClass: string, what: string): Promise<void> {
@@ -125,12 +139,14 @@ async function activeCommitPivot({ client }: ScenarioContext): Promise<void> {
 export const scenarios: Scenario[] = [
   {
     name: 'active-commit-pivot',
+    job: true,
     note: 'active commit of drive0 (base.raw <- a <- b <- c) with job-id commit-job, READY, block-job-complete (pivot), job gone',
     qemuArgs: driveArgs,
     run: activeCommitPivot,
   },
   {
     name: 'active-commit-manual-finalize',
+    job: true,
     note: 'active commit with auto-finalize=false auto-dismiss=false: READY, complete, PENDING, job-finalize, CONCLUDED, job-dismiss',
     qemuArgs: driveArgs,
     run: async ({ client }) => {
@@ -149,6 +165,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'cancel-after-ready',
+    job: true,
     note: 'active commit, READY, block-job-cancel: ends in BLOCK_JOB_COMPLETED without a pivot',
     qemuArgs: driveArgs,
     run: async ({ client }) => {
@@ -161,6 +178,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'intermediate-commit',
+    job: true,
     note: 'commit b.qcow2 into base.raw under the active c.qcow2 (no READY), then query-block',
     qemuArgs: driveArgs,
     run: async ({ client, chain }) => {
@@ -202,6 +220,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'io-error-stop',
+    job: true,
     note: 'intermediate commit n3 into n2 where n2 sits on blkdebug (write_aio errno 5, once) with on-error=stop: BLOCK_JOB_ERROR, paused, resume, completed',
     qemuArgs: (chain) => blockdevArgs(chain, { 'inject-error': [{ event: 'write_aio', errno: 5, once: true }] }),
     run: async ({ client }) => {
@@ -217,6 +236,8 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'qemu-killed-mid-job',
+    job: true,
+    killsQemu: true,
     note: 'throttled active commit, query-block-jobs, then QEMU is killed (SIGKILL): the trace ends with end=qemu',
     qemuArgs: driveArgs,
     run: async ({ client, qemu }) => {
@@ -231,6 +252,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'snapshot-then-commit',
+    job: true,
     note: "the seed's procedure: three blockdev-snapshot-sync with HMP qemu-io writes between, then active commit + pivot",
     qemuArgs: (chain) => ['-drive', `if=none,id=drive0,file=${chain.base},format=raw`],
     run: async (ctx) => {
@@ -238,6 +260,8 @@ export const scenarios: Scenario[] = [
       const writes = ['write -P 0x42 2M 4M', 'write -P 0x43 5M 4M', 'write -P 0x44 8M 2M'];
       for (const [i, write] of writes.entries()) {
         await client.execute('blockdev-snapshot-sync', { device: 'drive0', 'snapshot-file': path.join(chain.dir, `snap${i + 1}.qcow2`), format: 'qcow2' });
+        // The graph each snapshot left, so a client that reads it between snapshots sees QEMU's.
+        await recordGraph(client);
         const output = await client.execute('human-monitor-command', { 'command-line': `qemu-io drive0 "${write}"` });
         if (typeof output === 'string' && output.startsWith('Error')) throw new Error(`HMP qemu-io failed: ${output}`);
       }
@@ -289,7 +313,9 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
     await qemu.failIfExits(waitForSocket(qemu.socketPath));
     const client = await connect({ path: path.join(dir, 'rec.sock') }, { connectTimeoutMs: 15_000, negotiate: scenario.negotiate ?? true });
     try {
+      if (scenario.job) await recordGraph(client);
       await scenario.run({ client, qemu, chain });
+      if (scenario.job && !scenario.killsQemu) await recordGraph(client);
     } finally {
       await client.close();
       await recorder.close();
