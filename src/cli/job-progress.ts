@@ -1,10 +1,11 @@
-/* What every job-running command shares: the --bandwidth unit, and progress drawn from query-jobs. */
+/* What every job-running command shares: the --bandwidth unit, what stops the wait, and progress drawn from query-jobs. */
 import type { BlockJob } from '../jobs/core.js';
 import type { JobResult } from '../jobs/types.js';
 import { UsageError } from './args.js';
 import { flag, stringOption, type CliContext } from './context.js';
 import type { Output } from './output.js';
 import { displayPercent } from './percent.js';
+import { timeoutSignal } from '../util/timers.js';
 
 const MIB = 1024 * 1024;
 
@@ -40,4 +41,10 @@ export function showProgress(job: Pick<BlockJob<JobResult>, 'progress'>, out: Ou
     stopped = true;
     if (timer) clearTimeout(timer);
   };
+}
+
+/** What stops waiting for a job: Ctrl-C, and the --timeout deadline when one was given. */
+export function stopSignals(context: CliContext, timeoutMs: number | undefined): { deadline: AbortSignal | undefined; stopSignal: AbortSignal } {
+  const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
+  return { deadline, stopSignal: deadline ? AbortSignal.any([context.signal, deadline]) : context.signal };
 }

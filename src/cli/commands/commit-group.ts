@@ -11,12 +11,11 @@ import { deleteCommittedImages } from '../../jobs/delete.js';
 import { GroupPivotError } from '../../jobs/errors.js';
 import { pivotTogether } from '../../jobs/group.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
-import { timeoutSignal } from '../../util/timers.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext } from '../context.js';
 import { cliDisks } from '../disks.js';
 import { printPlan } from '../dry-run.js';
-import { parseBandwidth, showProgress } from '../job-progress.js';
+import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 
 const FINISH_TIMEOUT_MS = 60_000;
 
@@ -67,8 +66,7 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
     client.on('event', onEvent);
   }
   for (const [i, job] of jobs.entries()) out.result(undefined, { type: 'started', job: job.id, disk: label(ranges[i]!), top: ranges[i]!.top.file, base: ranges[i]!.base.file, active: true });
-  const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
-  const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
+  const { deadline, stopSignal } = stopSignals(context, timeoutMs);
   const stops = flag(context, 'verbose') ? jobs.map((job, i) => showProgress(job, out, `Block commit ${label(ranges[i]!)}`, stopSignal)) : [];
   const note = (): void => out.warn('the pivots were already requested: waiting for QEMU to finish them (Ctrl-C again to stop waiting)');
   try {

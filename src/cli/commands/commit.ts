@@ -10,11 +10,10 @@ import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
 import type { Output } from '../output.js';
 import { cliDisk } from '../disks.js';
-import { parseBandwidth, showProgress } from '../job-progress.js';
+import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 import { printPlan } from '../dry-run.js';
 import { runGroupCommit } from './commit-group.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
-import { timeoutSignal } from '../../util/timers.js';
 
 /** How long the last step (pivot or cancel after READY, milliseconds in QEMU) may take before we stop waiting. */
 const FINISH_TIMEOUT_MS = 60_000;
@@ -152,8 +151,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       return 0;
     }
 
-    const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
-    const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
+    const { deadline, stopSignal } = stopSignals(context, timeoutMs);
     const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block commit', stopSignal) : () => {};
     // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
     const guard = range.active ? guardConvergence(context, client, job, disk, converge) : undefined;

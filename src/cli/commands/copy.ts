@@ -1,13 +1,12 @@
 import path from 'node:path';
 import { MirrorJob, type MirrorDestination } from '../../jobs/mirror.js';
 import type { CopyMode } from '../../jobs/mirror-options.js';
-import { timeoutSignal } from '../../util/timers.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
 import { JOB_WAIT_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
 import type { Output } from '../output.js';
-import { parseBandwidth, showProgress } from '../job-progress.js';
+import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
 
 /** How long the last step (pivot or finish after READY, milliseconds in QEMU) may take before we stop waiting. */
@@ -118,8 +117,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
       await job.detach();
       return 0;
     }
-    const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
-    const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
+    const { deadline, stopSignal } = stopSignals(context, timeoutMs);
     const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block Copy', stopSignal) : () => {};
     // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
     const guard = guardConvergence(context, client, job, disk, converge);

@@ -4,11 +4,10 @@ import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
 import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
 import { StreamJob } from '../../jobs/stream.js';
-import { timeoutSignal } from '../../util/timers.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
-import { parseBandwidth, showProgress } from '../job-progress.js';
+import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 
 export const pullCommand: CommandSpec = {
   name: 'pull',
@@ -68,8 +67,7 @@ copies only what the chain already shows); the pulled images leave the chain.
       await job.detach();
       return 0;
     }
-    const deadline = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs);
-    const stopSignal = deadline ? AbortSignal.any([context.signal, deadline]) : context.signal;
+    const { deadline, stopSignal } = stopSignals(context, timeoutMs);
     const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block Pull', stopSignal) : () => {};
     try {
       const result = await context.whileAlive(job.wait({ signal: stopSignal }));

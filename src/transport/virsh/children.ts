@@ -17,6 +17,27 @@ const CHILD_EXIT_GRACE_MS = 1000;
 
 export type ShellOutcome = { ok: true; output: string } | { ok: false; stderr: string };
 
+/** Cuts a child's output into lines, keeping the unfinished tail; a tail past MAX_BUFFERED is refused. */
+class LineBuffer {
+  private pending = '';
+
+  get hasPending(): boolean {
+    return this.pending !== '';
+  }
+
+  /** Hands each complete line to `onLine`; false when the unfinished tail grew past MAX_BUFFERED. */
+  push(text: string, onLine: (line: string) => void): boolean {
+    this.pending += text;
+    if (this.pending.length > MAX_BUFFERED) return false;
+    for (let newline = this.pending.indexOf('\n'); newline !== -1; newline = this.pending.indexOf('\n')) {
+      const line = this.pending.slice(0, newline);
+      this.pending = this.pending.slice(newline + 1);
+      onLine(line);
+    }
+    return true;
+  }
+}
+
 export abstract class VirshChild {
   protected readonly child: ChildProcessWithoutNullStreams;
   protected stderrText = '';
@@ -206,8 +227,8 @@ export class VirshShell extends VirshChild {
  * registration overlaps theirs; its lines are read once `knowDomain` gave the name they carry.
  */
 export class VirshEventStream extends VirshChild {
-  private lineBuffer = '';
-  private stderrLineBuffer = '';
+  private readonly stdoutLines = new LineBuffer();
+  private readonly stderrLines = new LineBuffer();
   /** Private probe nodes: their events are ours, not the client's. */
   readonly hiddenNodes = new Set<string>();
   onEvent: ((event: Record<string, unknown>) => void) | undefined;
@@ -246,23 +267,15 @@ export class VirshEventStream extends VirshChild {
   }
 
   protected override onStderr(text: string): void {
-    this.stderrLineBuffer += text;
-    if (this.stderrLineBuffer.length > MAX_BUFFERED) {
-      this.child.kill('SIGKILL');
-      return;
-    }
-    let newline = this.stderrLineBuffer.indexOf('\n');
-    while (newline !== -1) {
-      const line = this.stderrLineBuffer.slice(0, newline);
-      this.stderrLineBuffer = this.stderrLineBuffer.slice(newline + 1);
+    const within = this.stderrLines.push(text, (line) => {
       const sorted = classifyEventChildStderr(line);
       if (sorted.kind === 'virsh') super.onStderr(`${sorted.text}\n`);
       else if (sorted.kind === 'registered' && !this.registered) {
         this.registered = true;
         for (const wake of [...this.registrationWaiters]) wake();
       }
-      newline = this.stderrLineBuffer.indexOf('\n');
-    }
+    });
+    if (!within) this.child.kill('SIGKILL');
   }
 
   close(): Promise<void> {
@@ -291,18 +304,7 @@ export class VirshEventStream extends VirshChild {
   }
 
   protected onStdout(text: string): void {
-    this.lineBuffer += text;
-    if (this.lineBuffer.length > MAX_BUFFERED) {
-      this.child.kill('SIGKILL');
-      return;
-    }
-    let newline = this.lineBuffer.indexOf('\n');
-    while (newline !== -1) {
-      const line = this.lineBuffer.slice(0, newline);
-      this.lineBuffer = this.lineBuffer.slice(newline + 1);
-      this.onLine(line);
-      newline = this.lineBuffer.indexOf('\n');
-    }
+    if (!this.stdoutLines.push(text, (line) => this.onLine(line))) this.child.kill('SIGKILL');
   }
 
   private onLine(line: string): void {
@@ -320,7 +322,7 @@ export class VirshEventStream extends VirshChild {
 
   protected override flushStderr(): void {
     // virsh's last words without a newline still belong in the error.
-    if (this.stderrLineBuffer) this.onStderr('\n');
+    if (this.stderrLines.hasPending) this.onStderr('\n');
   }
 
   protected onDeath(): void {
