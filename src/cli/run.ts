@@ -7,6 +7,7 @@ import { libvirtViewIsCurrent } from './disks.js';
 import { Output, type OutputStreams } from './output.js';
 import { COMMANDS } from './commands/index.js';
 
+import { nextStep } from './next-step.js';
 import { VERSION } from './version.js';
 
 const GLOBAL_HELP = `Connection (every command): --socket PATH | --tcp HOST:PORT | --domain NAME [--connect URI]
@@ -96,7 +97,8 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     return await spec.run(context);
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(error, table);
-    out.error(describeFailure(error));
+    const next = nextStep(error);
+    out.error(next ? `${describeFailure(error)}; ${next}` : describeFailure(error));
     return 1;
   } finally {
     out.endProgress();

@@ -2,7 +2,7 @@
  * A live block-commit, on the shared job core.
  *
  * Intermediate commit (top below the active layer) runs to completion by itself. Active commit
- * reaches READY and stays in sync until the caller decides: pivot() (block-job-complete: the guest
+ * reaches READY and stays in sync until the caller decides: pivot() (job-complete: the guest
  * runs on base), keepOverlay() (cancel after READY: the guest stays on top, base holds the merged
  * data; QEMU 7.2 ends that with BLOCK_JOB_COMPLETED) or abort() (forced cancel).
  */
@@ -76,6 +76,7 @@ export class CommitJob extends BlockJob<CommitResult> {
       autoFinalize: options.autoFinalize ?? true,
       autoDismiss: options.autoDismiss ?? true,
       commandTimeoutMs: timeoutMs,
+      verbs: found.verbs,
     }, range);
     // The job may already wait for us, or even be gone, by the time the reply came.
     job.begin();
@@ -96,7 +97,7 @@ export class CommitJob extends BlockJob<CommitResult> {
     if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: ['commit'] })).device;
     if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
     const context = { jobId: id, disk };
-    const { info, error, stream, machine } = await attachRunningJob(client, id, {
+    const { info, error, stream, machine, verbs } = await attachRunningJob(client, id, {
       type: 'commit',
       noun: 'commit',
       ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
@@ -106,6 +107,7 @@ export class CommitJob extends BlockJob<CommitResult> {
       autoFinalize: info['auto-finalize'],
       autoDismiss: info['auto-dismiss'],
       commandTimeoutMs: timeoutMs,
+      verbs,
     }, range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
     job.begin(error);
@@ -117,19 +119,18 @@ export class CommitJob extends BlockJob<CommitResult> {
     return this.range?.active ?? this.attachedActive;
   }
 
-  /** Active commit after READY: switch the guest to base (block-job-complete) and wait for the end. */
+  /** Active commit after READY: switch the guest to base (job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<CommitResult> {
     this.requireReady('pivot');
     if (this.range) assertPivotable(this.range, this.id);
     return this.requestComplete('pivot', options);
   }
 
-  /** pivot() without waiting: returns at QEMU's reply to block-job-complete. */
+  /** pivot() without waiting: returns at QEMU's reply to the complete command. */
   async requestPivot(): Promise<void> {
     this.requireReady('pivot');
     if (this.range) assertPivotable(this.range, this.id);
-    this.request = 'complete';
-    await this.send('pivot', 'block-job-complete', { device: this.id });
+    await this.sendComplete('pivot');
   }
 
   /** Active commit after READY: end the job, the guest stays on top (cancel after READY). */

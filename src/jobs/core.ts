@@ -7,17 +7,19 @@
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionClosedError, QmpCommandError, QmpTimeoutError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
+import type { JobVerbName, JobVerbs } from '../protocol/capabilities.js';
 import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 import { JobCommandError, JobFailedError, JobInterruptedError, JobOptionError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
+import { readRefusalFacts } from './refusal.js';
 import { timingsOf } from './timings.js';
 import type { JobProgress, JobRequest, JobResult } from './types.js';
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
-/** The QMP commands a job sends about itself. */
-type JobVerb = 'block-job-complete' | 'block-job-cancel' | 'block-job-set-speed' | 'block-job-pause' | 'block-job-resume' | 'block-job-change' | 'job-finalize' | 'job-dismiss';
+/** The QMP commands a job sends about itself that have no job-* equivalent (the others: JobVerbs). */
+type BlockJobVerb = 'block-job-cancel' | 'block-job-set-speed' | 'block-job-change';
 
 export interface JobInit {
   client: QmpClient;
@@ -35,6 +37,8 @@ export interface JobInit {
   stream: AsyncIterableIterator<QmpEvent>;
   /** True after attach: the first queued events may predate the status the query gave. */
   resyncing: boolean;
+  /** The commands for complete/pause/resume/finalize/dismiss, chosen from this QEMU's schema (jobVerbs). */
+  verbs: JobVerbs;
 }
 
 export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStateEvents> {
@@ -51,6 +55,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   protected dismissedError: string | undefined;
   private readonly autoFinalize: boolean;
   private readonly autoDismiss: boolean;
+  private readonly verbs: JobVerbs;
   private readonly stream: AsyncIterableIterator<QmpEvent>;
   private resyncing: boolean;
   /** How the job ended, once it did; until then the waiters to tell (each removed when its wait ends). */
@@ -70,6 +75,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     this.commandTimeoutMs = init.commandTimeoutMs;
     this.stream = init.stream;
     this.resyncing = init.resyncing;
+    this.verbs = init.verbs;
     for (const name of ['state', 'ready', 'error', 'concluded', 'anomaly'] as const) {
       this.machine.on(name, (...args: unknown[]) => (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args));
     }
@@ -149,12 +155,12 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   async pause(): Promise<void> {
-    await this.send('pause', 'block-job-pause', { device: this.id });
+    await this.sendVerb('pause', 'pause');
   }
 
   /** Resumes a job paused by pause() or by an I/O error with on-error "stop". */
   async resume(): Promise<void> {
-    await this.send('resume', 'block-job-resume', { device: this.id });
+    await this.sendVerb('resume', 'resume');
   }
 
   /** Resolves when the job reports READY; rejects if it ends first. */
@@ -216,8 +222,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     if (status === 'concluded' || status === 'null' || this.end) {
       throw new JobStateError(`cannot abort ${this.kind} job '${this.id}': it has already ended (${status})`, this.context(), status);
     }
-    this.request = 'abort';
-    await this.send('abort', 'block-job-cancel', { device: this.id, force: true });
+    await this.refusable('abort', 'abort', () => this.send('abort', 'block-job-cancel', { device: this.id, force: true }));
   }
 
   /** Stops following the job without touching it (it keeps running in QEMU). */
@@ -232,7 +237,38 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   /** The one wrapper for the commands a job sends: QEMU's refusal becomes JobCommandError with the job and disk. */
-  protected async send(verb: string, name: JobVerb, args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string }): Promise<void> {
+  protected async send(verb: string, name: BlockJobVerb, args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string }): Promise<void> {
+    await this.execute(verb, name, args);
+  }
+
+  /** complete / pause / resume / finalize / dismiss with the command this QEMU's schema chose (job-* where it can). */
+  protected async sendVerb(what: string, verb: JobVerbName): Promise<void> {
+    const { command, key } = this.verbs[verb];
+    await this.execute(what, command, { [key]: this.id });
+  }
+
+  /** Pivot, after READY: one write of complete (a group pivot relies on it being written before the first await). */
+  protected async sendComplete(what: string): Promise<void> {
+    await this.refusable(what, 'complete', () => this.sendVerb(what, 'complete'));
+  }
+
+  /**
+   * Sends a pivot or abort as `request`. QEMU's refusal means nothing was requested, and comes back
+   * with where the data is, read back from QEMU: the job's status, the image the guest runs on.
+   */
+  private async refusable(verb: string, request: JobRequest, send: () => Promise<void>): Promise<void> {
+    this.request = request;
+    try {
+      await send();
+    } catch (error) {
+      if (!(error instanceof JobCommandError)) throw error;
+      this.request = undefined;
+      const facts = await readRefusalFacts(this.client, this.id, this.disk, this.commandTimeoutMs);
+      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.label}`, this.context(), error.cause as QmpCommandError, { ...facts, label: this.label, verb });
+    }
+  }
+
+  private async execute(verb: string, name: string, args: Record<string, unknown>): Promise<void> {
     try {
       await this.client.execute(name, args as never, { timeoutMs: this.commandTimeoutMs });
     } catch (error) {
@@ -241,16 +277,12 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     }
   }
 
-  /** After READY: block-job-complete. Once sent, an interruption reports "complete requested". */
+  /** After READY: complete (job-complete where the schema has it). Once sent, an interruption reports "complete requested". */
   protected async requestComplete(verb: string, options: WaitOptions): Promise<R> {
-    this.request = 'complete';
     try {
-      await this.send(verb, 'block-job-complete', { device: this.id });
+      await this.sendComplete(verb);
     } catch (error) {
-      if (error instanceof JobCommandError) {
-        this.request = undefined; // QEMU refused: nothing was requested
-        throw error;
-      }
+      if (error instanceof JobCommandError) throw error;
       // Lost, timed out or aborted with the command sent: QEMU may have completed. Say where the data is.
       this.interrupted(error instanceof Error ? error : new Error(String(error)));
     }
@@ -259,8 +291,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
 
   /** After READY: a plain block-job-cancel, which ends a mirror-based job with the guest where it was. */
   protected async requestCancel(verb: string, options: WaitOptions): Promise<R> {
-    this.request = 'cancel';
-    await this.send(verb, 'block-job-cancel', { device: this.id });
+    await this.refusable(verb, 'cancel', () => this.send(verb, 'block-job-cancel', { device: this.id }));
     return this.wait(options);
   }
 
@@ -346,25 +377,25 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   /** Does what a job without auto-finalize / auto-dismiss waits for. */
   private async react(status: JobStatus): Promise<void> {
     if (status === 'pending' && !this.autoFinalize) {
-      await this.settleCommand('finalize', 'job-finalize', 'pending');
+      await this.settleCommand('finalize', 'finalize', 'pending');
     } else if (status === 'concluded' && !this.autoDismiss) {
       // The event does not always carry the error; query-jobs does, until the job is dismissed.
       const jobs = await this.client.execute('query-jobs', undefined, { timeoutMs: this.commandTimeoutMs });
       const info = jobs.find((j) => j.id === this.id);
       if (!info) return; // someone else (libvirt does, for the jobs it started) dismissed it already
       if (info.error !== undefined) this.dismissedError = info.error;
-      await this.settleCommand('dismiss', 'job-dismiss', 'concluded');
+      await this.settleCommand('dismiss', 'dismiss', 'concluded');
     }
   }
 
   /**
-   * job-finalize / job-dismiss. Another controller (libvirt, for its own jobs) may do the same
+   * Finalize / dismiss. Another controller (libvirt, for its own jobs) may do the same
    * thing first: when QEMU refuses, the job's status decides — moved on past `expected`, or gone,
    * means it was done for us, which is no failure.
    */
-  private async settleCommand(verb: string, name: 'job-finalize' | 'job-dismiss', expected: JobStatus): Promise<void> {
+  private async settleCommand(verb: string, name: 'finalize' | 'dismiss', expected: JobStatus): Promise<void> {
     try {
-      await this.send(verb, name, { id: this.id });
+      await this.sendVerb(verb, name);
     } catch (error) {
       if (!(error instanceof JobCommandError)) throw error;
       const now = (await this.client.execute('query-jobs', undefined, { timeoutMs: this.commandTimeoutMs })).find((j) => j.id === this.id);

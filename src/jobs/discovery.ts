@@ -6,6 +6,7 @@ import { ChainChangedError } from '../block/errors.js';
 import { describeDisk, diskLabel, findSameDisk, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
+import { jobVerbs, type JobVerbs } from '../protocol/capabilities.js';
 import type { BlockJobInfo } from '../qapi/types.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './core.js';
 import { JobAlreadyRunningError, JobNotFoundError } from './errors.js';
@@ -84,6 +85,8 @@ export interface Preflight {
   jobs: BlockJobInfo[];
   diskBusy: boolean;
   sameIdError?: string;
+  /** The job verbs this QEMU's schema chose, read alongside (no extra round trip before the job starts). */
+  verbs: JobVerbs;
 }
 
 /**
@@ -93,17 +96,17 @@ export interface Preflight {
  * id that ended without error (left for `jobs` to show) is dismissed: nothing is lost by that.
  */
 export async function preflight(client: QmpClient, disk: DiskChain, jobId: string, timeoutMs: number): Promise<Preflight> {
-  const [onDisk, disks] = await Promise.all([jobsOnDisk(client, disk, timeoutMs), listDisks(client, { timeoutMs })]);
+  const [onDisk, disks, verbs] = await Promise.all([jobsOnDisk(client, disk, timeoutMs), listDisks(client, { timeoutMs }), jobVerbs(client, { timeoutMs })]);
   const now = findSameDisk(disks, disk);
   const before = disk.layers.map((l) => l.nodeName);
   const after = now?.layers.map((l) => l.nodeName) ?? [];
   if (before.length !== after.length || before.some((n, i) => n !== after[i])) throw new ChainChangedError(describeDisk(disk), before, after);
   const sameId = onDisk.jobs.find((j) => j.device === jobId);
-  if (sameId?.status !== 'concluded') return onDisk;
+  if (sameId?.status !== 'concluded') return { ...onDisk, verbs };
   const info = (await client.execute('query-jobs', undefined, { timeoutMs })).find((j) => j.id === jobId);
-  if (info?.error !== undefined) return { ...onDisk, sameIdError: info.error };
-  await client.execute('job-dismiss', { id: jobId }, { timeoutMs }).catch(() => undefined);
-  return { ...onDisk, jobs: onDisk.jobs.filter((j) => j !== sameId) };
+  if (info?.error !== undefined) return { ...onDisk, sameIdError: info.error, verbs };
+  await client.execute(verbs.dismiss.command as 'job-dismiss', { [verbs.dismiss.key]: jobId } as { id: string }, { timeoutMs }).catch(() => undefined);
+  return { ...onDisk, jobs: onDisk.jobs.filter((j) => j !== sameId), verbs };
 }
 
 /**

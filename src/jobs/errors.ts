@@ -38,17 +38,65 @@ export class JobError extends QmpError {
 
 export class JobOptionError extends JobError {}
 
-/** QEMU answered a job command with an error; keeps QEMU's class and text. */
+/**
+ * What was read back from QEMU right after it refused a pivot or an abort: where the data is. The
+ * library states these facts; what to type next is the CLI's to say.
+ */
+export interface RefusalFacts {
+  /** The job's status read back (query-jobs), `gone` when QEMU has no such job; undefined when it could not be read. */
+  jobStatus?: JobStatus | 'gone' | undefined;
+  /** The image the guest's disk runs on now (its active layer, read back); undefined when it could not be read. */
+  guestImage?: string | undefined;
+  /** The disk as the caller named it. */
+  label?: string | undefined;
+  /** What was refused: `pivot` (complete), `abort` (forced cancel), `finish` / `keep the overlay of` (cancel after READY). */
+  verb?: string | undefined;
+}
+
+/** QEMU answered a job command with an error; keeps QEMU's class and text, and for a pivot or abort where the data is. */
 export class JobCommandError extends JobError {
   readonly errorClass: string;
   readonly desc: string;
   readonly command: string;
-  constructor(what: string, context: JobErrorContext, cause: QmpCommandError) {
-    super(`${what}: QEMU refused ${cause.command} (${cause.errorClass}: ${cause.desc})`, context, { cause });
+  /** The job's status right after the refusal (pivot and abort only; see RefusalFacts). */
+  readonly jobStatus: JobStatus | 'gone' | undefined;
+  /** The image the guest runs on right after the refusal (pivot and abort only). */
+  readonly guestImage: string | undefined;
+  /** The disk as the caller named it (pivot and abort only). */
+  readonly label: string | undefined;
+  /** The refused verb (pivot and abort only). */
+  readonly verb: string | undefined;
+  constructor(what: string, context: JobErrorContext, cause: QmpCommandError, facts: RefusalFacts = {}) {
+    super(`${what}: QEMU refused ${cause.command} (${cause.errorClass}: ${cause.desc})${refusalFactsText(facts)}`, context, { cause });
     this.errorClass = cause.errorClass;
     this.desc = cause.desc;
     this.command = cause.command;
+    this.jobStatus = facts.jobStatus;
+    this.guestImage = facts.guestImage;
+    this.label = facts.label;
+    this.verb = facts.verb;
   }
+}
+
+function refusalFactsText(f: RefusalFacts): string {
+  const parts: string[] = [];
+  if (f.jobStatus === 'gone') parts.push('the job is no longer in QEMU');
+  else if (f.jobStatus !== undefined) parts.push(`the job is ${f.jobStatus}${f.jobStatus === 'ready' ? ', waiting for a pivot or an abort' : ''}`);
+  if (f.guestImage !== undefined) parts.push(`the guest runs on ${f.guestImage}`);
+  return parts.length ? `; ${parts.join('; ')}` : '';
+}
+
+/**
+ * QEMU has no such job: block-job-* says DeviceNotActive ("Block job 'x' not found"), job-* says
+ * GenericError "Job not found" (QEMU 7.2 to 11.1 alike).
+ */
+export function isJobNotFound(error: QmpCommandError | JobCommandError): boolean {
+  return error.errorClass === 'DeviceNotActive' || (error.errorClass === 'GenericError' && /^(Job not found|Block job '.*' not found)$/.test(error.desc));
+}
+
+/** QEMU refused a verb in the job's present status ("Job 'x' in state 'running' cannot accept command verb 'complete'"), for both verb families. */
+export function isRefusedInState(error: QmpCommandError | JobCommandError): boolean {
+  return error.errorClass === 'GenericError' && /^Job '.*' in state '[a-z]+' cannot accept command verb '[a-z-]+'$/.test(error.desc);
 }
 
 /** The disk is busy with another job (QEMU would say "Need a root block node"), or the id is in use. */

@@ -3,6 +3,7 @@
  * runs. Both subscribe to the job's events before they ask QEMU anything, so no event is lost.
  */
 import type { QmpClient } from '../protocol/client.js';
+import { jobVerbs, type JobVerbs } from '../protocol/capabilities.js';
 import type { BlockJobInfo, JobInfo, QmpEvent } from '../qapi/types.js';
 import { JobNotFoundError, JobVanishedError } from './errors.js';
 import { JOB_EVENT_NAMES, JobStateMachine, isJobStatus } from './state.js';
@@ -52,8 +53,18 @@ export async function attachRunningJob(
   id: string,
   expect: { type: string; noun: string; whenGone?: () => Error },
   options: { timeoutMs: number; signal?: AbortSignal | undefined },
-): Promise<{ info: BlockJobInfo; error: string | undefined; stream: AsyncIterableIterator<QmpEvent>; machine: JobStateMachine }> {
+): Promise<{ info: BlockJobInfo; error: string | undefined; stream: AsyncIterableIterator<QmpEvent>; machine: JobStateMachine; verbs: JobVerbs }> {
+  // The schema is read alongside the job's state: no extra round trip before the job is followed.
+  const verbsRead = jobVerbs(client, { timeoutMs: options.timeoutMs });
+  verbsRead.catch(() => undefined); // said below, once the state is read
   const { info, job, stream } = await readJobState(client, id, options);
+  let verbs: JobVerbs;
+  try {
+    verbs = await verbsRead;
+  } catch (error) {
+    await stream.return?.();
+    throw error;
+  }
   if (!info || !job) {
     await stream.return?.();
     throw expect.whenGone?.() ?? new JobVanishedError(`job '${id}' is not in QEMU (any more): it ended, or never existed, and how it ended is unknown — check the chain before trusting or deleting any image`, { jobId: id });
@@ -63,5 +74,5 @@ export async function attachRunningJob(
     throw new JobNotFoundError(`job '${id}' is a ${info.type} job, not a ${expect.noun}`, { jobId: id });
   }
   const status = isJobStatus(job.status) ? job.status : info.status;
-  return { info, error: job.error, stream, machine: new JobStateMachine(id, status, Date.now() / 1000) };
+  return { info, error: job.error, stream, machine: new JobStateMachine(id, status, Date.now() / 1000), verbs };
 }

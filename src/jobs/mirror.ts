@@ -1,7 +1,7 @@
 /*
  * A live copy (virsh blockcopy, QMP blockdev-mirror), on the shared job core: the disk's data goes
  * to a destination node, the job reaches READY and keeps both in sync until the caller decides:
- * pivot() (block-job-complete: the guest runs on the destination), finish() (cancel after READY: the
+ * pivot() (job-complete: the guest runs on the destination), finish() (cancel after READY: the
  * guest stays on the source, the destination holds a full copy) or abort(). Whenever the job ends
  * without a pivot, the destination's node is removed again; its file is never deleted.
  */
@@ -61,7 +61,8 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
     const plan = planMirror(disk, target, options, new Set(nodes.flatMap((n) => n['node-name'] ?? [])));
     const context = { jobId: id, disk: disk.device };
-    const busy = busyDiskError('a copy', disk, id, await preflight(client, disk, id, timeoutMs), false);
+    const found = await preflight(client, disk, id, timeoutMs);
+    const busy = busyDiskError('a copy', disk, id, found, false);
     if (busy) throw busy;
     if (options.copyMode !== undefined && !(await commandHasArgument(client, 'blockdev-mirror', 'copy-mode', { timeoutMs }))) {
       throw new JobUnsupportedError(`cannot copy ${label} with copy mode ${options.copyMode}: this QEMU's blockdev-mirror has no copy-mode (QEMU 5.0+)`, context, 'blockdev-mirror copy-mode');
@@ -81,7 +82,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     }
     const job = new MirrorJob({
       client, id, disk: disk.device, machine: launched.machine, stream: launched.stream, resyncing: false,
-      autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs,
+      autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs,
     }, disk, { file: target.file, nodeName: plan.nodeName, created, shallow: plan.sync === 'top' });
     job.begin();
     return job;
@@ -93,11 +94,11 @@ export class MirrorJob extends BlockJob<MirrorResult> {
    */
   static async attach(client: QmpClient, jobId: string, options: AttachOptions = {}): Promise<MirrorJob> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const { info, error, stream, machine } = await attachRunningJob(client, jobId, { type: 'mirror', noun: 'copy' }, { timeoutMs, signal: options.signal });
+    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'mirror', noun: 'copy' }, { timeoutMs, signal: options.signal });
     const target = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
     const job = new MirrorJob({
       client, id: jobId, disk: jobId, stream, machine, resyncing: true, label: options.label,
-      autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs,
+      autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
     }, undefined, { ...target, created: false, shallow: false });
     job.begin(error);
     return job;
@@ -108,17 +109,16 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     return this.target;
   }
 
-  /** After READY: switch the guest onto the destination (block-job-complete) and wait for the end. */
+  /** After READY: switch the guest onto the destination (job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<MirrorResult> {
     this.requireReady('pivot');
     return this.requestComplete('pivot', options);
   }
 
-  /** pivot() without waiting: returns at QEMU's reply to block-job-complete. */
+  /** pivot() without waiting: returns at QEMU's reply to the complete command. */
   async requestPivot(): Promise<void> {
     this.requireReady('pivot');
-    this.request = 'complete';
-    await this.send('pivot', 'block-job-complete', { device: this.id });
+    await this.sendComplete('pivot');
   }
 
   /** After READY: end the job with the guest on the source; the destination holds a full copy (virsh blockcopy --finish). */

@@ -66,7 +66,8 @@ export class StreamJob extends BlockJob<JobResult> {
     if (options.autoDismiss !== undefined) args['auto-dismiss'] = options.autoDismiss;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     // Refused in words when the disk is busy, and when another client changed the chain since `range` was read.
-    const busy = busyDiskError('a pull', range.disk, id, await preflight(client, range.disk, id, timeoutMs), false);
+    const found = await preflight(client, range.disk, id, timeoutMs);
+    const busy = busyDiskError('a pull', range.disk, id, found, false);
     if (busy) throw busy;
     const { machine, stream } = await launchJob(client, id, async () => {
       try {
@@ -76,7 +77,7 @@ export class StreamJob extends BlockJob<JobResult> {
         throw error;
       }
     });
-    const job = new StreamJob({ client, id, disk: device, machine, stream, resyncing: false, autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs }, range);
+    const job = new StreamJob({ client, id, disk: device, machine, stream, resyncing: false, autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs }, range);
     job.begin();
     return job;
   }
@@ -84,10 +85,10 @@ export class StreamJob extends BlockJob<JobResult> {
   /** Attaches to a stream job that already runs (found by id). */
   static async attach(client: QmpClient, jobId: string, options: AttachOptions = {}): Promise<StreamJob> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const { info, error, stream, machine } = await attachRunningJob(client, jobId, { type: 'stream', noun: 'pull' }, { timeoutMs, signal: options.signal });
+    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'stream', noun: 'pull' }, { timeoutMs, signal: options.signal });
     const job = new StreamJob({
       client, id: jobId, disk: jobId, stream, machine, resyncing: true, label: options.label,
-      autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs,
+      autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
     }, undefined);
     job.begin(error);
     return job;

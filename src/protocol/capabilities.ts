@@ -3,15 +3,17 @@
  * never guessed from a version number or an error text. Every place the code depends on a QEMU
  * version asks here (docs/compat.md lists them).
  */
+import { QmpCommandError } from '../errors.js';
 import type { QmpClient } from './client.js';
 
 /** One entry of query-qmp-schema's reply (SchemaInfo): only the members read here. */
-interface SchemaInfo {
+export interface SchemaInfo {
   name: string;
   'meta-type': string;
   'arg-type'?: string;
-  members?: Array<{ name: string }>;
+  members?: Array<{ name: string; features?: string[] }>;
   variants?: Array<{ case: string; type: string }>;
+  features?: string[];
 }
 
 /** The parts of a QMP schema this library asks about. */
@@ -20,9 +22,12 @@ export interface QmpSchema {
   readonly commands: ReadonlySet<string>;
   /** The argument names of `command` (its arg-type's members and those of its variants), or undefined when QEMU lacks it. */
   commandArguments(command: string): ReadonlySet<string> | undefined;
+  /** Commands the schema marks with the feature "deprecated" (refused under `-compat deprecated-input=reject`). */
+  readonly deprecatedCommands: ReadonlySet<string>;
 }
 
-function buildSchema(entries: readonly SchemaInfo[]): QmpSchema {
+/** The schema from query-qmp-schema's return (exported for tests over recorded schemas). */
+export function schemaFrom(entries: readonly SchemaInfo[]): QmpSchema {
   const byName = new Map(entries.map((e) => [e.name, e]));
   const commands = new Map(entries.filter((e) => e['meta-type'] === 'command').map((e) => [e.name, e]));
   const argumentCache = new Map<string, ReadonlySet<string>>();
@@ -35,6 +40,7 @@ function buildSchema(entries: readonly SchemaInfo[]): QmpSchema {
   };
   return {
     commands: new Set(commands.keys()),
+    deprecatedCommands: new Set([...commands.values()].filter((e) => e.features?.includes('deprecated')).map((e) => e.name)),
     commandArguments(command) {
       const entry = commands.get(command);
       if (!entry) return undefined;
@@ -55,7 +61,7 @@ const schemas = new WeakMap<QmpClient, Promise<QmpSchema>>();
 export function qmpSchema(client: QmpClient, options: { timeoutMs?: number } = {}): Promise<QmpSchema> {
   let schema = schemas.get(client);
   if (!schema) {
-    schema = (client.execute('query-qmp-schema', {}, { timeoutMs: options.timeoutMs ?? 30_000 }) as Promise<SchemaInfo[]>).then(buildSchema);
+    schema = (client.execute('query-qmp-schema', {}, { timeoutMs: options.timeoutMs ?? 30_000 }) as Promise<SchemaInfo[]>).then(schemaFrom);
     schemas.set(client, schema);
     schema.catch(() => schemas.delete(client));
   }
@@ -65,6 +71,43 @@ export function qmpSchema(client: QmpClient, options: { timeoutMs?: number } = {
 /** Does this QEMU's `command` take `argument`? E.g. `commandHasArgument(client, 'block-commit', 'backing-mask-protocol')` (QEMU 9.0+). */
 export async function commandHasArgument(client: QmpClient, command: string, argument: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
   return (await qmpSchema(client, options)).commandArguments(command)?.has(argument) ?? false;
+}
+
+/** A job verb that has a `job-*` command and a `block-job-*` one (QEMU 10.1 deprecated the latter). */
+export type JobVerbName = 'complete' | 'pause' | 'resume' | 'finalize' | 'dismiss';
+
+/** The QMP command for each verb, and how it names the job (`id` for job-*, `device` for block-job-*). */
+export type JobVerbs = Readonly<Record<JobVerbName, { command: string; key: 'id' | 'device' }>>;
+
+const JOB_VERB_NAMES: readonly JobVerbName[] = ['complete', 'pause', 'resume', 'finalize', 'dismiss'];
+
+/**
+ * The commands to send for a job's verbs, chosen from this QEMU's schema: `job-X` when QEMU has it
+ * and does not mark it deprecated, else `block-job-X` when that is there and not deprecated, else
+ * whichever exists. block-job-cancel / -set-speed / -change stay: no job-* command means the same.
+ */
+export function chooseJobVerbs(schema: QmpSchema): JobVerbs {
+  const usable = (name: string): boolean => schema.commands.has(name) && !schema.deprecatedCommands.has(name);
+  const entries = JOB_VERB_NAMES.map((verb) => {
+    const job = `job-${verb}`;
+    const block = `block-job-${verb}`;
+    const useJob = usable(job) || (!usable(block) && (schema.commands.has(job) || !schema.commands.has(block)));
+    return [verb, useJob ? { command: job, key: 'id' as const } : { command: block, key: 'device' as const }] as const;
+  });
+  return Object.fromEntries(entries) as unknown as JobVerbs;
+}
+
+/**
+ * chooseJobVerbs for this client's QEMU (its schema is read once per client). A peer that cannot
+ * answer query-qmp-schema (a replayed transcript that never asked) gets the job-* commands, which
+ * every QEMU since 3.0 has.
+ */
+export async function jobVerbs(client: QmpClient, options: { timeoutMs?: number } = {}): Promise<JobVerbs> {
+  const schema = await qmpSchema(client, options).catch((error: unknown) => {
+    if (error instanceof QmpCommandError) return undefined;
+    throw error;
+  });
+  return chooseJobVerbs(schema ?? { commands: new Set(), deprecatedCommands: new Set(), commandArguments: () => undefined });
 }
 
 /**

@@ -17,6 +17,18 @@ export interface QemuLaunchOptions {
    * monitor given as --chardev + --monitor, `args` in its own --blockdev/--export/--nbd-server syntax.
    */
   storageDaemon?: boolean;
+  /**
+   * QEMU's deprecation policy, passed as `-compat` (e.g. "deprecated-input=reject,deprecated-output=hide").
+   * Default: the environment variable QMPBJ_QEMU_COMPAT (CI sets it on its newest stack); "" for none.
+   * Not passed to qemu-storage-daemon, which has no such option (11.1: "unrecognized option '--compat'").
+   */
+  compat?: string;
+}
+
+/** The `-compat` setting the environment asks for (QMPBJ_QEMU_COMPAT), or undefined. */
+export function qemuCompatFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env.QMPBJ_QEMU_COMPAT?.trim();
+  return value ? value : undefined;
 }
 
 export interface QemuExit {
@@ -63,6 +75,7 @@ export class QemuProcess {
 
   static start(options: QemuLaunchOptions): Promise<QemuProcess> {
     const socketPath = path.join(options.dir, options.socketName ?? 'qmp.sock');
+    const compat = options.compat ?? qemuCompatFromEnv();
     const args = options.storageDaemon
       ? ['--chardev', `socket,id=qmp0,path=${socketPath},server=on,wait=off`, '--monitor', 'chardev=qmp0', ...(options.args ?? [])]
       : [
@@ -70,6 +83,7 @@ export class QemuProcess {
         '-display', 'none',
         '-machine', options.machine ?? 'none',
         '-qmp', `unix:${socketPath},server=on,wait=off`,
+        ...(compat ? ['-compat', compat] : []),
         ...(options.args ?? []),
       ];
     const binary = options.binary ?? (options.storageDaemon ? 'qemu-storage-daemon' : 'qemu-system-x86_64');
