@@ -14,6 +14,7 @@ import { FaultPlan, type Fault } from './faults.js';
 import { InputParser } from './input.js';
 import { redactArguments } from '../src/trace/redact.js';
 import { canonical, commandName, compile, findForward, findNearest, isObject, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
+import { twinArguments, twinOf, twinReply } from './verb-twins.js';
 import { createsJob, jobNameOf, JobNames } from './job-names.js';
 import { OutputQueue, type Outgoing } from './output.js';
 import { buildModel } from './model/model.js';
@@ -65,6 +66,8 @@ export interface MockQmpServer {
 
 class Session {
   private readonly script: Script;
+  /** Every command name the transcript recorded (for the job-X / block-job-X twins, verb-twins.ts). */
+  private readonly recordedNames: ReadonlySet<string>;
   private readonly options: MockQmpOptions;
   private readonly faults: FaultPlan;
   private readonly scale: number;
@@ -86,6 +89,7 @@ class Session {
 
   constructor(script: Script, options: MockQmpOptions, stream: ByteStream, world: ModelWorld | undefined) {
     this.script = script;
+    this.recordedNames = new Set(script.exchanges.map((x) => x.name));
     this.options = options;
     this.faults = new FaultPlan(options.faults);
     this.scale = options.instant ? 0 : 1 / (options.speed ?? 1);
@@ -146,7 +150,21 @@ class Session {
       this.replyNow(now, reply({ error: { class: 'GenericError', desc: "QMP input lacks member 'execute'" } }));
       return;
     }
-    const args = isObject(command.arguments) ? command.arguments : undefined;
+    let args = isObject(command.arguments) ? command.arguments : undefined;
+    const twin = this.model ? undefined : twinOf(name);
+    if (twin !== undefined && !this.recordedNames.has(name) && this.recordedNames.has(twin)) {
+      // Recorded with the twin verb (block-job-complete for job-complete): replayed as that, answered as QEMU answers `name`.
+      const asked = name;
+      const job = args?.[asked.startsWith('block-') ? 'device' : 'id'];
+      args = twinArguments(twin, args);
+      const replyAs = reply;
+      this.replayCommand(now, twin, args, { ...command, execute: twin, ...(args ? { arguments: args } : {}) }, (body) => replyAs(twinReply(asked, body, job)));
+      return;
+    }
+    this.replayCommand(now, name, args, command, reply);
+  }
+
+  private replayCommand(now: number, name: string, args: Record<string, unknown> | undefined, command: QmpMessage, reply: (body: QmpMessage) => QmpMessage): void {
     const injected = this.faults.errorReply(name);
     if (injected) {
       this.replyNow(now, reply({ error: injected }), name);

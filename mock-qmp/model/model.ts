@@ -28,6 +28,11 @@ export interface TranscriptModel {
   introspection: Introspection;
   /** Recorded exchanges by command name, for commands the model does not model. */
   byName: Map<string, Exchange[]>;
+  /**
+   * The recording's QEMU ran with `-compat deprecated-input=reject` (read from the header's command
+   * line): a command its schema marks deprecated is refused as that QEMU refuses it.
+   */
+  rejectsDeprecatedInput: boolean;
   /** QEMU went away at the end, with no job alive to carry the moment. */
   eofAfterCommands: { commands: number; delayMs: number } | undefined;
 }
@@ -50,5 +55,12 @@ export function buildModel(trace: Trace, script: Script, schema: Trace | undefin
     introspection: introspection(script, schema ? compile(schema) : undefined, MODELLED),
     byName,
     eofAfterCommands,
+    rejectsDeprecatedInput: compatOf(trace.header?.command).includes('deprecated-input=reject'),
   };
+}
+
+/** The `-compat` policy on a recorded QEMU command line, split at commas ([] when there is none). */
+export function compatOf(command: string | undefined): string[] {
+  const match = /(?:^|\s)-compat\s+(\S+)/.exec(command ?? '');
+  return match ? match[1]!.split(',') : [];
 }

@@ -18,6 +18,8 @@ export interface Introspection {
   commands: Array<{ name: string }>;
   /** Whether QEMU has this command (for CommandNotFound). */
   has(name: string): boolean;
+  /** Commands the schema marks deprecated (empty without a recorded schema). */
+  deprecated: ReadonlySet<string>;
 }
 
 export function introspection(script: Script, schemaScript: Script | undefined, modelled: readonly string[]): Introspection {
@@ -32,5 +34,8 @@ export function introspection(script: Script, schemaScript: Script | undefined, 
   }
   const list = (commands as unknown[]).filter((c): c is { name: string } => isObject(c) && typeof c.name === 'string');
   const names = new Set(list.map((c) => c.name));
-  return { schema, commands: list, has: (name) => names.has(name) };
+  const deprecated = new Set(Array.isArray(schema)
+    ? schema.filter((e) => isObject(e) && e['meta-type'] === 'command' && Array.isArray(e.features) && e.features.includes('deprecated')).map((e) => String((e as Record<string, unknown>).name))
+    : []);
+  return { schema, commands: list, has: (name) => names.has(name), deprecated };
 }

@@ -3,6 +3,7 @@
  * transcript's QEMU had and did, in the client's own terms — its job ids and arguments, QEMU's own
  * refusals for what QEMU would refuse, the graph as it stands at this point of the replay.
  */
+import { twinOf } from '../verb-twins.js';
 import type { QmpMessage } from '../../src/framing.js';
 import type { QmpError } from '../../src/errors.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
@@ -64,6 +65,10 @@ export class ModelSession {
     }
     if (!this.negotiated) return refuse({ class: 'CommandNotFound', desc: "Expecting capabilities negotiation with 'qmp_capabilities'" });
     const intro = this.model.introspection;
+    if (this.model.rejectsDeprecatedInput && (intro.deprecated.has(name) || this.hiddenTwin(name))) {
+      // QEMU's own words under -compat deprecated-input=reject (measured on 11.1).
+      return refuse({ class: 'CommandNotFound', desc: `Deprecated command ${name} disabled by policy` });
+    }
     if (name === 'query-commands') return answer({ return: intro.commands });
     if (name === 'query-qmp-schema' && intro.schema !== undefined) return answer({ return: intro.schema });
     if (name === 'query-block-jobs') return answer({ return: this.live().map((j) => j.blockJobEntry()) });
@@ -76,6 +81,16 @@ export class ModelSession {
     const verb = verbOf(name);
     if (verb) return this.jobVerb(name, verb, args, answer, refuse);
     this.generic(name, args, answer, message);
+  }
+
+  /**
+   * block-job-X missing from a recorded schema that has job-X: deprecated-output=hide leaves
+   * deprecated commands out of query-qmp-schema (11.1), so the schema alone no longer says it.
+   */
+  private hiddenTwin(name: string): boolean {
+    const twin = twinOf(name);
+    const intro = this.model.introspection;
+    return Array.isArray(intro.schema) && twin !== undefined && name.startsWith('block-job-') && !intro.has(name) && intro.has(twin);
   }
 
   private live(): LiveJob[] {
