@@ -9,6 +9,9 @@
 #   QMPBJ_LIBVIRT_TIMEOUT seconds to wait for libvirt to answer (default 30)
 #   QMPBJ_APT_LOCK_WAIT   seconds to keep retrying apt-get if dpkg is locked (default 600)
 #   QMPBJ_LIBVIRT_PIDDIR  where the daemons write their pidfiles (default /var/run)
+#   QMPBJ_LIBVIRT_DEPRECATION  qemu.conf's deprecation_behavior (none, omit, reject, crash): "reject" makes
+#                         libvirt start each QEMU with -compat deprecated-input=reject,deprecated-output=hide
+#                         (ci/stack.sh trixie sets it); unset: libvirt's default
 #   QMPBJ_LIBVIRT_PREFIX  run libvirtd/virtlogd from this prefix (ci/stack.sh backports sets it, with
 #                         PATH and the rest, inside its private mount namespace); nothing is installed
 #
@@ -110,6 +113,7 @@ cgroup_controllers = [ ]
 namespaces = [ ]
 swtpm_user = "root"
 swtpm_group = "root"
+${QMPBJ_LIBVIRT_DEPRECATION:+deprecation_behavior = \"$QMPBJ_LIBVIRT_DEPRECATION\"}
 EOF
 )
 if [ "$(cat "$CONF" 2>/dev/null)" != "$NEWCONF" ]; then

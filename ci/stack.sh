@@ -4,6 +4,11 @@
 #   system     QEMU and libvirt as installed (Debian 12: QEMU 7.2, libvirt 9.0). CMD runs as is.
 #   backports  QEMU 10.0 and libvirt 11.3 from bookworm-backports, unpacked by ci/backports-prefix.sh
 #              into prefixes (QMPBJ_QEMU_PREFIX, QMPBJ_LIBVIRT_PREFIX); the system stack is untouched.
+#              Node 22 (ci/node.sh 22) first in PATH.
+#   trixie     QEMU 11.1 and libvirt 12.9 from trixie-backports, in a Debian 13 root made by
+#              ci/trixie-root.sh; CMD runs inside it (chroot, private mount namespace) on Node 24
+#              (ci/node.sh 24), with every QEMU under QEMU's deprecation policy: QMPBJ_QEMU_COMPAT for
+#              the QEMUs the tests start, qemu.conf's deprecation_behavior = "reject" for libvirt's.
 #
 # The backports stack is chosen by environment: PATH with the prefixes' bin dirs first (qemu-system-x86_64,
 # qemu-img, qemu-io, virsh, libvirtd, virtlogd), QEMU_MODULE_DIR, LD_LIBRARY_PATH for libvirt's own
@@ -17,19 +22,22 @@
 # /usr/lib/x86_64-linux-gnu/qemu, visible to CMD and its children only.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-stack="${1:?usage: stack.sh system|backports CMD…}"; shift
-[ $# -gt 0 ] || { echo "usage: stack.sh system|backports CMD…" >&2; exit 2; }
+stack="${1:?usage: stack.sh system|backports|trixie CMD…}"; shift
+[ $# -gt 0 ] || { echo "usage: stack.sh system|backports|trixie CMD…" >&2; exit 2; }
 
 case "$stack" in
   system) exec "$@" ;;
   backports) ;;
-  *) echo "stack.sh: unknown stack '$stack' (system, backports)" >&2; exit 2 ;;
+  trixie) exec bash "$here/stack-trixie.sh" "$@" ;;
+  *) echo "stack.sh: unknown stack '$stack' (system, backports, trixie)" >&2; exit 2 ;;
 esac
 
 if [ "${QMPBJ_STACK_NS:-}" != "backports" ]; then
   [ "$(id -u)" = 0 ] || { echo "stack.sh: the backports stack needs root (mount namespace, libvirtd)" >&2; exit 2; }
   eval "$(bash "$here/backports-prefix.sh")"
   export QMPBJ_QEMU_PREFIX QMPBJ_LIBVIRT_PREFIX
+  QMPBJ_NODE_BIN=$(bash "$here/node.sh" 22)
+  export QMPBJ_NODE_BIN
   exec unshare --mount --propagation private env QMPBJ_STACK_NS=backports bash "${BASH_SOURCE[0]}" backports "$@"
 fi
 
@@ -54,7 +62,7 @@ bind "$L/usr/share/libvirt" /usr/share/libvirt
 bind "$Q/usr/share/qemu" /usr/share/qemu
 bind "$Q/$ARCH_LIB/qemu" "/$ARCH_LIB/qemu"
 
-export PATH="$Q/usr/bin:$L/usr/bin:$L/usr/sbin:$PATH"
+export PATH="$QMPBJ_NODE_BIN:$Q/usr/bin:$L/usr/bin:$L/usr/sbin:$PATH"
 export QEMU_MODULE_DIR="$Q/$ARCH_LIB/qemu"
 export LD_LIBRARY_PATH="$L/$ARCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LIBVIRT_DRIVER_DIR="$L/$ARCH_LIB/libvirt/connection-driver"
