@@ -75,7 +75,7 @@ sizes). A full run rewrites this file; \`--only=name\` appends. Variants are int
 noisy neighbour slows all of them alike; each table gives medians and min–max of at least 5 runs, the ratios to
 the floor, the machine load, and beside it each goal with **met** / **NOT met**.
 
-Goals (issue #7): framing and round trip ≤ 1.1 × a raw newline-split client; READY → block-job-complete
+Goals (issue #7): framing and round trip ≤ 1.1 × a raw newline-split client; READY → job-complete
 reaction p99 ≤ 1 ms; the seed procedure end to end ≤ 1.1 × a raw-socket script and below virsh, with the
 controller's own cost ≤ 50 ms + node start-up; 64 concurrent commits from one process all pivot, reaction
 p99 ≤ 10 ms, peak RSS ≤ 100 MB. Issue #18: the CLI's own cost ≤ node start-up + 30 ms for

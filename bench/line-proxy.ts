@@ -1,6 +1,6 @@
 // A byte-forwarding UNIX-socket proxy, run as a child process (fork) by bench/reaction.ts. It sits between
 // a client and a QEMU monitor and timestamps (process.hrtime) the BLOCK_JOB_READY line passing QEMU →
-// client and the block-job-complete line passing client → QEMU, per job id, and sends each job's
+// client and the job-complete line passing client → QEMU, per job id, and sends each job's
 // reaction latency to the parent over IPC.
 //
 // A separate process, not the bench process: in the client's process the proxy's 'data' callbacks would
@@ -51,8 +51,9 @@ for (const route of routes) {
       if (job !== undefined && !readyAt.has(job)) readyAt.set(job, t);
     });
     const fromClient = lineScanner((line, t) => {
-      if (!line.includes('"block-job-complete"')) return;
-      const job = jobIdIn(line);
+      if (!line.includes('"job-complete"') && !line.includes('"block-job-complete"')) return;
+      // job-complete names the job by arguments.id, block-job-complete by arguments.device.
+      const job = /"arguments":\s*\{[^}]*"(?:id|device)":\s*"([^"]*)"/.exec(line)?.[1];
       const ready = job === undefined ? undefined : readyAt.get(job);
       if (job !== undefined && ready !== undefined) {
         process.send?.({ route: route.listen, job, latencyUs: Number(t - ready) / 1e3 } satisfies ProxyReport);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # The floor for a QMP command-line tool: the system's python3 on a raw UNIX socket, nothing imported
 # beyond the standard library (bench/cli.ts runs it beside our CLI).
-#   raw-qmp.py commit SOCKET DEVICE JOB_ID   active commit + pivot: block-commit, block-job-complete
+#   raw-qmp.py commit SOCKET DEVICE JOB_ID   active commit + pivot: block-commit, job-complete
 #                                            on BLOCK_JOB_READY, exit 0 on BLOCK_JOB_COMPLETED
 #   raw-qmp.py query SOCKET COMMAND...       each command in turn, its reply read
 import json
@@ -51,7 +51,7 @@ def main() -> int:
         ready = event == 'BLOCK_JOB_READY' or (event == 'JOB_STATUS_CHANGE' and data.get('status') == 'ready')
         if ready and not completing:
             completing = True
-            send('block-job-complete', {'device': job})
+            send('job-complete', {'id': job})
         elif event == 'BLOCK_JOB_COMPLETED':
             if data.get('error'):
                 raise RuntimeError(data['error'])

@@ -74,7 +74,7 @@ export class RawQmp {
   }
 
   /**
-   * Active commit + pivot of the root node `device`: block-commit, block-job-complete on this job's
+   * Active commit + pivot of the root node `device`: block-commit, job-complete on this job's
    * BLOCK_JOB_READY, resolves on its BLOCK_JOB_COMPLETED (rejects on an error reply or a job error).
    */
   activeCommit(device: string, jobId: string): Promise<void> {
@@ -84,7 +84,7 @@ export class RawQmp {
         if (m.error) reject(new Error(`${m.error.class}: ${m.error.desc}`));
         else if (!completing && isReady(m, jobId)) {
           completing = true;
-          this.send('block-job-complete', { device: jobId });
+          this.send('job-complete', { id: jobId });
         }
         else if (m.event === 'BLOCK_JOB_COMPLETED' && m.data?.device === jobId) {
           if (m.data.error) reject(new Error(String(m.data.error)));

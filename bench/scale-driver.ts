@@ -31,8 +31,10 @@ const clients = await Promise.all(
     const client = await connect({ path: target.socket }, {
       traffic: (direction, message) => {
         if (direction !== 'out') return;
-        const m = message as { execute?: string; arguments?: { device?: string } };
-        const ready = m.execute === 'block-job-complete' && m.arguments?.device ? readyAt.get(`${q}/${m.arguments.device}`) : undefined;
+        const m = message as { execute?: string; arguments?: { device?: string; id?: string } };
+        // The complete command as the job sends it: job-complete (id), or block-job-complete (device) where the schema chose it.
+        const completing = m.execute === 'job-complete' ? m.arguments?.id : m.execute === 'block-job-complete' ? m.arguments?.device : undefined;
+        const ready = completing ? readyAt.get(`${q}/${completing}`) : undefined;
         if (ready !== undefined) reactionUs.push(Number(process.hrtime.bigint() - ready) / 1e3);
       },
     });

@@ -1,4 +1,4 @@
-// A copy's "pivot requested": the connection is lost right after block-job-complete. The CLI must
+// A copy's "pivot requested": the connection is lost right after job-complete. The CLI must
 // say that the disk may now run on the destination (not on a commit's base), how to check, and
 // never that the source still reads right. QEMU did pivot here, which the test checks.
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { resolveDisk } from '../src/internal.js';
 import { runCli } from './helpers/cli.js';
 import { startGuestLosingTheLineAfterComplete } from './helpers/fault-proxy.js';
 
-t.test('connection lost right after the copy\'s block-job-complete', async (t) => {
+t.test('connection lost right after the copy\'s job-complete', async (t) => {
   const { dir, client, proxy } = await startGuestLosingTheLineAfterComplete(t);
   const dest = path.join(dir, 'copy.qcow2');
   const pivoted = client.waitForEvent('BLOCK_JOB_COMPLETED', () => true, { timeoutMs: 30_000 });

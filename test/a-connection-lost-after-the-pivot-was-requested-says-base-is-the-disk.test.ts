@@ -1,4 +1,4 @@
-// Once block-job-complete is sent the state is "pivot requested": if the connection is lost then,
+// Once job-complete is sent the state is "pivot requested": if the connection is lost then,
 // QEMU may well have pivoted and the guest now writes into base. The CLI must say so — base is the
 // disk, do not boot from the old top, check with `chain` — and never advise that the top still
 // reads right. Here QEMU did pivot, which the test checks through its own monitor.
@@ -7,7 +7,7 @@ import { resolveDisk } from '../src/internal.js';
 import { runCli } from './helpers/cli.js';
 import { startGuestLosingTheLineAfterComplete } from './helpers/fault-proxy.js';
 
-t.test('connection lost right after block-job-complete', async (t) => {
+t.test('connection lost right after job-complete', async (t) => {
   const { client, layers, proxy } = await startGuestLosingTheLineAfterComplete(t);
   const pivoted = client.waitForEvent('BLOCK_JOB_COMPLETED', () => true, { timeoutMs: 30_000 });
   const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--socket', proxy.path]);

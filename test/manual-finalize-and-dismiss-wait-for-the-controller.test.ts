@@ -31,14 +31,14 @@ t.test('manual finalize and dismiss', async (t) => {
   const result = await job.pivot({ timeoutMs: 30_000 });
   t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence with manual finalize/dismiss');
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
-  const from = wire.indexOf('> block-job-complete');
+  const from = wire.indexOf('> job-complete');
   // The job acts on JOB_STATUS_CHANGE; the BLOCK_JOB_* events QEMU sends beside them may arrive in a
   // later chunk than the status change, so they are checked for presence, not position.
   const after = wire.slice(from);
   const statusAndCommands = after.filter((s) => !s.startsWith('< BLOCK_JOB_'));
   t.same(
     statusAndCommands,
-    ['> block-job-complete', '< waiting', '< pending', '> job-finalize', '< concluded', '> query-jobs', '> job-dismiss', '< null'],
+    ['> job-complete', '< waiting', '< pending', '> job-finalize', '< concluded', '> query-jobs', '> job-dismiss', '< null'],
     `the job should wait for our finalize at pending and our dismiss at concluded: ${after.join(' ')}`,
   );
   t.ok(after.includes('< BLOCK_JOB_PENDING') && after.includes('< BLOCK_JOB_COMPLETED'), 'QEMU should have sent BLOCK_JOB_PENDING and BLOCK_JOB_COMPLETED');

@@ -54,7 +54,7 @@ if (await libvirtOrSkip(t)) {
     });
     await client.execute('block-commit', { 'job-id': 'qbj-commit', device: node });
     await client.waitForEvent('BLOCK_JOB_READY', { device: 'qbj-commit' }, { since: cursor, timeoutMs: 60_000 });
-    await client.execute('block-job-complete', { device: 'qbj-commit' });
+    await client.execute('job-complete', { id: 'qbj-commit' }); // block-job-complete is deprecated (10.1), refused under libvirt's deprecation_behavior=reject
     const completed = await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'qbj-commit' }, { since: cursor, timeoutMs: 60_000 });
     t.equal(completed.data.error, undefined, 'the commit should complete without error');
     await client.waitForEvent('JOB_STATUS_CHANGE', { id: 'qbj-commit', status: 'null' }, { since: cursor, timeoutMs: 10_000 });

@@ -22,7 +22,7 @@ if (await libvirtOrSkip(t)) {
       switch (i % 3) {
         case 0: return client.execute('query-version').then((r) => `version:${r.qemu.major}`);
         case 1: return client.execute('query-status').then((r) => `status:${r.status}`);
-        default: return client.execute('block-job-pause', { device: `job${i}` }).then(
+        default: return client.execute('block-job-cancel', { device: `job${i}` }).then(
           () => 'unexpected success',
           (e: QmpCommandError) => `error:${e.desc}`,
         );

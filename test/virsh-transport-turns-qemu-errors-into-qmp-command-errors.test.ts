@@ -12,12 +12,12 @@ if (await libvirtOrSkip(t)) {
     const domain = await createDomain(t, { disk: top });
     const client = await connectVirsh({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     t.teardown(() => client.close());
-    const error = await client.execute('block-job-complete', { device: 'nope' }).catch((e: unknown) => e);
+    const error = await client.execute('block-job-cancel', { device: 'nope' }).catch((e: unknown) => e);
     t.ok(error instanceof QmpCommandError, 'error should be a QmpCommandError');
     const e = error as QmpCommandError;
     t.equal(e.errorClass, 'DeviceNotActive', "error class should be QEMU's");
     t.equal(e.desc, "Block job 'nope' not found", "desc should be QEMU's text");
-    t.equal(e.command, 'block-job-complete', 'error should name the command');
+    t.equal(e.command, 'block-job-cancel', 'error should name the command');
     t.same(e.args, { device: 'nope' }, 'error should keep the arguments');
     const unknown = await client.execute('no-such-command').catch((e: unknown) => e);
     t.equal((unknown as QmpCommandError).errorClass, 'CommandNotFound', 'unknown command should be CommandNotFound');

@@ -90,7 +90,7 @@ export function freezeQemuAfter(pid: number, when: (line: string, connection: nu
 }
 
 /**
- * The seed chain on -drive drive0 behind a fault proxy that lets block-job-complete reach QEMU but,
+ * The seed chain on -drive drive0 behind a fault proxy that lets the complete command (job-complete) reach QEMU but,
  * from then on, nothing back: at the complete's reply the connection drops. The CLI connects to
  * `proxy.path`; the test keeps `client` (its own monitor) to see what QEMU really did.
  */
@@ -103,7 +103,7 @@ export async function startGuestLosingTheLineAfterComplete(t: Test): Promise<{ d
   const proxy = await startFaultProxy(dir, cli, {
     toQemu: (line) => {
       const message = JSON.parse(line) as { execute?: string; id?: unknown };
-      if (message.execute === 'block-job-complete') completeId = message.id;
+      if (message.execute === 'job-complete' || message.execute === 'block-job-complete') completeId = message.id;
       return [line];
     },
     fromQemu: (line) => {

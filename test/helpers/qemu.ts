@@ -50,10 +50,10 @@ export interface StartedQemu {
  */
 export async function startQemu(
   t: Test,
-  options: { args?: string[]; machine?: string; dir?: string; client?: QmpClientOptions; storageDaemon?: boolean } = {},
+  options: { args?: string[]; machine?: string; dir?: string; client?: QmpClientOptions; storageDaemon?: boolean; compat?: string } = {},
 ): Promise<StartedQemu> {
   const dir = options.dir ?? tempDir(t);
-  const qemu = await QemuProcess.start({ dir, args: options.args ?? [], machine: options.machine ?? 'none', ...(options.storageDaemon ? { storageDaemon: true } : {}) });
+  const qemu = await QemuProcess.start({ dir, args: options.args ?? [], machine: options.machine ?? 'none', ...(options.storageDaemon ? { storageDaemon: true } : {}), ...(options.compat !== undefined ? { compat: options.compat } : {}) });
   t.teardown(async () => {
     qemu.kill('SIGKILL');
     await qemu.exited;
