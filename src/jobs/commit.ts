@@ -103,7 +103,7 @@ export class CommitJob extends BlockJob<CommitResult> {
       ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
     }, { timeoutMs, signal: options.signal });
     const job = new CommitJob({
-      client, id, disk: disk ?? id, stream, machine, resyncing: true, label: options.label,
+      client, id, disk: disk ?? options.device ?? id, stream, machine, resyncing: true, label: options.label,
       autoFinalize: info['auto-finalize'],
       autoDismiss: info['auto-dismiss'],
       commandTimeoutMs: timeoutMs,
@@ -121,21 +121,24 @@ export class CommitJob extends BlockJob<CommitResult> {
 
   /** Active commit after READY: switch the guest to base (job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<CommitResult> {
-    this.requireReady('pivot');
+    const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
+    if (refused) return refused;
     if (this.range) assertPivotable(this.range, this.id);
     return this.requestComplete('pivot', options);
   }
 
   /** pivot() without waiting: returns at QEMU's reply to the complete command. */
   async requestPivot(): Promise<void> {
-    this.requireReady('pivot');
+    const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
+    if (refused) return refused;
     if (this.range) assertPivotable(this.range, this.id);
     await this.sendComplete('pivot');
   }
 
   /** Active commit after READY: end the job, the guest stays on top (cancel after READY). */
   async keepOverlay(options: WaitOptions = {}): Promise<CommitResult> {
-    this.requireReady('keep the overlay of');
+    const refused = this.refusedHere('keep the overlay of', () => this.requireReady('keep the overlay of'));
+    if (refused) return refused;
     return this.requestCancel('keep the overlay of', options);
   }
 

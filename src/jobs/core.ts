@@ -247,6 +247,23 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     await this.execute(what, command, { [key]: this.id });
   }
 
+  /**
+   * Runs `check` (does `verb` fit now?) synchronously: undefined when it does, so the caller's
+   * command is written before any await (a group pivot's writes stay back to back); else its
+   * JobStateError, rejected once where the data is was read back from QEMU.
+   */
+  protected refusedHere(verb: string, check: () => void): Promise<never> | undefined {
+    try {
+      check();
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof JobStateError)) throw error;
+      return readRefusalFacts(this.client, this.id, this.disk, this.commandTimeoutMs).then((facts) => {
+        throw new JobStateError(error.message, this.context(), error.status, { ...facts, label: this.label, verb });
+      });
+    }
+  }
+
   /** Pivot, after READY: one write of complete (a group pivot relies on it being written before the first await). */
   protected async sendComplete(what: string): Promise<void> {
     await this.refusable(what, 'complete', () => this.sendVerb(what, 'complete'));

@@ -120,9 +120,21 @@ export class JobNotFoundError extends JobError {
 
 export class JobStateError extends JobError {
   readonly status: JobStatus;
-  constructor(message: string, context: JobErrorContext, status: JobStatus) {
-    super(message, context);
+  /** For a pivot refused before sending: the job's status read back then (see RefusalFacts). */
+  readonly jobStatus: JobStatus | 'gone' | undefined;
+  /** For a pivot refused before sending: the image the guest runs on, read back then. */
+  readonly guestImage: string | undefined;
+  /** The disk as the caller named it (with the facts only). */
+  readonly label: string | undefined;
+  /** The refused verb (with the facts only). */
+  readonly verb: string | undefined;
+  constructor(message: string, context: JobErrorContext, status: JobStatus, facts: RefusalFacts = {}) {
+    super(`${message}${refusalFactsText(facts)}`, context);
     this.status = status;
+    this.jobStatus = facts.jobStatus;
+    this.guestImage = facts.guestImage;
+    this.label = facts.label;
+    this.verb = facts.verb;
   }
 }
 

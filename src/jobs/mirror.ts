@@ -97,7 +97,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'mirror', noun: 'copy' }, { timeoutMs, signal: options.signal });
     const target = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
     const job = new MirrorJob({
-      client, id: jobId, disk: jobId, stream, machine, resyncing: true, label: options.label,
+      client, id: jobId, disk: options.device ?? jobId, stream, machine, resyncing: true, label: options.label,
       autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
     }, undefined, { ...target, created: false, shallow: false });
     job.begin(error);
@@ -111,19 +111,22 @@ export class MirrorJob extends BlockJob<MirrorResult> {
 
   /** After READY: switch the guest onto the destination (job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<MirrorResult> {
-    this.requireReady('pivot');
+    const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
+    if (refused) return refused;
     return this.requestComplete('pivot', options);
   }
 
   /** pivot() without waiting: returns at QEMU's reply to the complete command. */
   async requestPivot(): Promise<void> {
-    this.requireReady('pivot');
+    const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
+    if (refused) return refused;
     await this.sendComplete('pivot');
   }
 
   /** After READY: end the job with the guest on the source; the destination holds a full copy (virsh blockcopy --finish). */
   async finish(options: WaitOptions = {}): Promise<MirrorResult> {
-    this.requireReady('finish');
+    const refused = this.refusedHere('finish', () => this.requireReady('finish'));
+    if (refused) return refused;
     return this.requestCancel('finish', options);
   }
 

@@ -3,6 +3,7 @@
  * guest runs on, read back from QEMU right then (never assumed from what was sent).
  */
 import { findDisk, listDisks } from '../block/chain.js';
+import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { isJobStatus } from './state.js';
 import type { RefusalFacts } from './errors.js';
@@ -20,11 +21,24 @@ export async function readRefusalFacts(client: QmpClient, id: string, device: st
   ]);
   const job = jobs?.find((j) => j.id === id);
   const jobStatus = jobs === undefined ? undefined : job === undefined ? ('gone' as const) : isJobStatus(job.status) ? job.status : undefined;
-  let guestImage: string | undefined;
+  const disk = disks && (byDevice(disks, device) ?? (await byJobEdges(client, disks, id, timeoutMs)));
+  return { jobStatus, guestImage: disk?.layers.at(-1)?.file };
+}
+
+function byDevice(disks: readonly DiskChain[], device: string): DiskChain | undefined {
   try {
-    guestImage = disks ? findDisk(disks, device).layers.at(-1)?.file : undefined;
+    return findDisk(disks, device);
   } catch {
-    guestImage = undefined; // no disk answers to that device name any more: unknown, not guessed
+    return undefined; // attached by job id: the device is not known by name
   }
-  return { jobStatus, guestImage };
+}
+
+/** The disk one of whose images job `id` holds (the block graph's job → node edges); undefined once the job is gone. */
+async function byJobEdges(client: QmpClient, disks: readonly DiskChain[], id: string, timeoutMs: number): Promise<DiskChain | undefined> {
+  const graph = await client.execute('x-debug-query-block-graph', undefined, { timeoutMs }).catch(() => undefined);
+  const job = graph?.nodes.find((n) => n.type === 'block-job' && n.name === id);
+  if (!graph || !job) return undefined;
+  const held = new Set(graph.edges.filter((e) => e.parent === job.id).map((e) => graph.nodes.find((n) => n.id === e.child)?.name));
+  const holding = disks.filter((d) => d.layers.some((l) => held.has(l.nodeName)));
+  return holding.length === 1 ? holding[0] : undefined;
 }

@@ -87,7 +87,7 @@ export class StreamJob extends BlockJob<JobResult> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'stream', noun: 'pull' }, { timeoutMs, signal: options.signal });
     const job = new StreamJob({
-      client, id: jobId, disk: jobId, stream, machine, resyncing: true, label: options.label,
+      client, id: jobId, disk: options.device ?? jobId, stream, machine, resyncing: true, label: options.label,
       autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
     }, undefined);
     job.begin(error);

@@ -63,6 +63,8 @@ export interface AttachOptions {
   commandTimeoutMs?: number;
   /** How to name the disk in messages when attaching by id without a range (the caller's name for it). */
   label?: string;
+  /** The `device` of the disk the job runs on, when the caller resolved it (else the job is known by id only). */
+  device?: string;
   signal?: AbortSignal;
 }
 

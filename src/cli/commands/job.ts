@@ -84,7 +84,7 @@ export const jobCommand: CommandSpec = {
       out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, { type: 'job', job: id, disk: name, status: 'concluded', error: ended?.error ?? null, dismissed: true });
       return ended?.error !== undefined || action !== 'info' ? 1 : 0;
     }
-    const attachOptions = { signal: context.signal, label: name };
+    const attachOptions = { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) };
     const job = info.type === 'stream' ? await StreamJob.attach(client, id, attachOptions)
       : info.type === 'mirror' ? await MirrorJob.attach(client, id, attachOptions)
         : await CommitJob.attach(client, { jobId: id }, attachOptions);
