@@ -1,6 +1,7 @@
 // `npm run bench` (short) and `npm run bench -- --full`. Not part of the tests.
 import { resetReport } from './common.js';
 import { benchCli } from './cli.js';
+import { benchCliNodes } from './cli-nodes.js';
 import { benchE2e } from './e2e.js';
 import { benchFraming } from './framing.js';
 import { benchRoundTrip } from './roundtrip.js';
@@ -17,6 +18,7 @@ const benches: Record<string, (full: boolean) => Promise<void>> = {
   share: benchShare,
   startup: benchStartup,
   cli: benchCli,
+  nodes: benchCliNodes,
   reaction: benchReaction,
   e2e: benchE2e,
   scale: benchScale,

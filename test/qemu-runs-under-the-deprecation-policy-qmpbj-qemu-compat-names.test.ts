@@ -6,7 +6,7 @@
 // and no job verb the library would choose is among them.
 import t from 'tap';
 import { QmpCommandError } from '../src/errors.js';
-import { chooseJobVerbs, qmpSchema } from '../src/protocol/capabilities.js';
+import { chooseJobVerbs, jobVerbs, qmpSchema } from '../src/protocol/capabilities.js';
 import { qemuCompatFromEnv } from '../src/transport/qemu-process.js';
 import { startQemu } from './helpers/qemu.js';
 
@@ -21,6 +21,7 @@ t.test('QEMU runs under the deprecation policy QMPBJ_QEMU_COMPAT names', {
   const deprecated = [...schema.deprecatedCommands].sort();
   t.ok(deprecated.length > 0, `this QEMU marks some command deprecated (${deprecated.join(', ')})`);
   const verbs = chooseJobVerbs(schema);
+  t.same(await jobVerbs(plain.client), verbs, 'the jobs choose from query-commands what the schema would choose');
   for (const { command } of Object.values(verbs)) t.notOk(schema.deprecatedCommands.has(command), `${command}, which the jobs send, is not deprecated`);
   for (const kept of ['block-job-cancel', 'block-job-set-speed']) t.notOk(schema.deprecatedCommands.has(kept), `${kept}, which the jobs keep, is not deprecated`);
 

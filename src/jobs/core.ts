@@ -37,7 +37,7 @@ export interface JobInit {
   stream: AsyncIterableIterator<QmpEvent>;
   /** True after attach: the first queued events may predate the status the query gave. */
   resyncing: boolean;
-  /** The commands for complete/pause/resume/finalize/dismiss, chosen from this QEMU's schema (jobVerbs). */
+  /** The commands for complete/pause/resume/finalize/dismiss, chosen from what this QEMU has (jobVerbs). */
   verbs: JobVerbs;
 }
 
