@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../src/protocol/client.js';
 import { QmpCommandError } from '../src/errors.js';
 import { createImage, qemuIo } from '../src/transport/qemu-img.js';
-import { QemuProcess, qemuVersionLine } from '../src/transport/qemu-process.js';
+import { QemuProcess, qemuCompatFromEnv, qemuVersionLine } from '../src/transport/qemu-process.js';
 import { startRecorder } from './recorder.js';
 import { controllerScenarios } from './controller-scenarios.js';
 import { connect } from '../src/connect.js';
@@ -111,6 +111,17 @@ async function recordGraph(client: QmpClient): Promise<void> {
   await client.execute('query-block-exports');
 }
 
+/**
+ * The format node of `file` (-drive gives it an automatic name): block-commit's `top`/`base` by file
+ * name are deprecated (QEMU 11.1's schema), `top-node`/`base-node` are not.
+ */
+async function nodeOf(client: QmpClient, file: string): Promise<string> {
+  const nodes = await client.execute('query-named-block-nodes', { flat: true });
+  const node = nodes.find((n) => n.file === file && n.drv !== 'file')?.['node-name'];
+  if (!node) throw new Error(`no format node for ${file}`);
+  return node;
+}
+
 async function expectError(promise: Promise<unknown>, errorClass: string, what: string): Promise<void> {
   try {
     await promise;
@@ -130,7 +141,7 @@ async function activeCommitPivot({ client }: ScenarioContext): Promise<void> {
   await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job' });
   await client.waitForEvent('BLOCK_JOB_READY', { device: 'commit-job' }, { ...WAIT, since });
   await client.execute('query-block-jobs');
-  await client.execute('block-job-complete', { device: 'commit-job' });
+  await client.execute('job-complete', { id: 'commit-job' });
   await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
   await waitJobGone(client, 'commit-job', since);
   await client.execute('query-block-jobs');
@@ -140,7 +151,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'active-commit-pivot',
     job: true,
-    note: 'active commit of drive0 (base.raw <- a <- b <- c) with job-id commit-job, READY, block-job-complete (pivot), job gone',
+    note: 'active commit of drive0 (base.raw <- a <- b <- c) with job-id commit-job, READY, job-complete (pivot), job gone',
     qemuArgs: driveArgs,
     run: activeCommitPivot,
   },
@@ -153,7 +164,7 @@ export const scenarios: Scenario[] = [
       const since = client.eventCursor();
       await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'auto-finalize': false, 'auto-dismiss': false });
       await client.waitForEvent('BLOCK_JOB_READY', { device: 'commit-job' }, { ...WAIT, since });
-      await client.execute('block-job-complete', { device: 'commit-job' });
+      await client.execute('job-complete', { id: 'commit-job' });
       await client.waitForEvent('BLOCK_JOB_PENDING', { id: 'commit-job' }, { ...WAIT, since });
       await client.execute('query-jobs');
       await client.execute('job-finalize', { id: 'commit-job' });
@@ -179,11 +190,12 @@ export const scenarios: Scenario[] = [
   {
     name: 'intermediate-commit',
     job: true,
-    note: 'commit b.qcow2 into base.raw under the active c.qcow2 (no READY), then query-block',
+    note: 'commit b.qcow2 into base.raw under the active c.qcow2 (no READY; top-node/base-node), then query-block',
     qemuArgs: driveArgs,
     run: async ({ client, chain }) => {
       const since = client.eventCursor();
-      await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', top: chain.b, base: chain.base });
+      const [top, base] = [await nodeOf(client, chain.b), await nodeOf(client, chain.base)];
+      await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': top, 'base-node': base });
       await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
       await waitJobGone(client, 'commit-job', since);
       await client.execute('query-block-jobs');
@@ -195,16 +207,26 @@ export const scenarios: Scenario[] = [
     qemuArgs: (chain) => [...driveArgs(chain), '-drive', `if=none,id=drive1,file=${chain.other},format=qcow2`],
     run: async ({ client, chain }) => {
       await expectError(client.execute('block-commit', { device: 'no-such-drive', 'job-id': 'commit-job' }), 'DeviceNotFound', 'bad device');
-      await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', top: chain.a, base: chain.b }), 'GenericError', 'base above top');
+      const [a, b] = [await nodeOf(client, chain.a), await nodeOf(client, chain.b)];
+      await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': a, 'base-node': b }), 'GenericError', 'base above top');
       const since = client.eventCursor();
       // 1 MiB/s over 12 MiB: the job stays running while the errors below are provoked.
       await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', speed: 1024 * 1024 });
       await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job-2' }), 'GenericError', 'second job on a busy disk');
       await expectError(client.execute('block-commit', { device: 'drive1', 'job-id': 'commit-job' }), 'GenericError', 'duplicate job id');
-      await expectError(client.execute('block-job-complete', { device: 'commit-job' }), 'GenericError', 'complete before READY');
+      await expectError(client.execute('job-complete', { id: 'commit-job' }), 'GenericError', 'complete before READY');
       await expectError(client.execute('job-dismiss', { id: 'no-such-job' }), 'GenericError', 'unknown job');
       await client.execute('block-job-cancel', { device: 'commit-job', force: true });
       await waitJobGone(client, 'commit-job', since);
+    },
+  },
+  {
+    name: 'schema',
+    note: 'query-qmp-schema and query-commands as this QEMU answers them (under its -compat policy, if any): the schema a model serves and refuses deprecated commands by (mock-qmp --schema)',
+    qemuArgs: driveArgs,
+    run: async ({ client }) => {
+      await client.execute('query-qmp-schema');
+      await client.execute('query-commands');
     },
   },
   {
@@ -229,7 +251,7 @@ export const scenarios: Scenario[] = [
       await client.waitForEvent('BLOCK_JOB_ERROR', { device: 'commit-job' }, { ...WAIT, since });
       await client.waitForEvent('JOB_STATUS_CHANGE', { id: 'commit-job', status: 'paused' }, { ...WAIT, since });
       await client.execute('query-block-jobs');
-      await client.execute('block-job-resume', { device: 'commit-job' });
+      await client.execute('job-resume', { id: 'commit-job' });
       await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
       await waitJobGone(client, 'commit-job', since);
     },
@@ -300,6 +322,7 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
     const qemuArgs = scenario.qemuArgs(chain);
     qemu = await QemuProcess.start({ dir, args: qemuArgs });
     const version = qemuVersionLine();
+    const compat = qemuCompatFromEnv();
     const recorder = await startRecorder({
       upstream: qemu.socketPath,
       socket: path.join(dir, 'rec.sock'),
@@ -307,7 +330,8 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
       // Re-recording replaces the fixture on purpose.
       overwrite: true,
       note: scenario.note,
-      command: `${recordCommand} ${scenario.name}  # ${version}: qemu-system-x86_64 -nodefaults -display none -machine none -qmp unix:SOCK,server=on,wait=off ${qemuArgs.join(' ')}`,
+      // The -compat policy (QMPBJ_QEMU_COMPAT) is on the line: the model refuses deprecated commands by it.
+      command: `${recordCommand} ${scenario.name}  # ${version}: qemu-system-x86_64 -nodefaults -display none -machine none -qmp unix:SOCK,server=on,wait=off${compat ? ` -compat ${compat}` : ''} ${qemuArgs.join(' ')}`,
     });
     // QEMU may not listen yet: the client's connect retries, and so the recorder only dials upstream once QEMU is up.
     await qemu.failIfExits(waitForSocket(qemu.socketPath));

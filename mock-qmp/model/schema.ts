@@ -20,6 +20,8 @@ export interface Introspection {
   has(name: string): boolean;
   /** Commands the schema marks deprecated (empty without a recorded schema). */
   deprecated: ReadonlySet<string>;
+  /** The recorded schema's command names (undefined without one): deprecated-output=hide leaves deprecated ones out. */
+  schemaCommands: ReadonlySet<string> | undefined;
 }
 
 export function introspection(script: Script, schemaScript: Script | undefined, modelled: readonly string[]): Introspection {
@@ -37,5 +39,8 @@ export function introspection(script: Script, schemaScript: Script | undefined, 
   const deprecated = new Set(Array.isArray(schema)
     ? schema.filter((e) => isObject(e) && e['meta-type'] === 'command' && Array.isArray(e.features) && e.features.includes('deprecated')).map((e) => String((e as Record<string, unknown>).name))
     : []);
-  return { schema, commands: list, has: (name) => names.has(name), deprecated };
+  const schemaCommands = Array.isArray(schema)
+    ? new Set(schema.filter((e) => isObject(e) && e['meta-type'] === 'command').map((e) => String((e as Record<string, unknown>).name)))
+    : undefined;
+  return { schema, commands: list, has: (name) => names.has(name), deprecated, schemaCommands };
 }

@@ -89,8 +89,8 @@ export class ModelSession {
    */
   private hiddenTwin(name: string): boolean {
     const twin = twinOf(name);
-    const intro = this.model.introspection;
-    return Array.isArray(intro.schema) && twin !== undefined && name.startsWith('block-job-') && !intro.has(name) && intro.has(twin);
+    const inSchema = this.model.introspection.schemaCommands;
+    return inSchema !== undefined && twin !== undefined && name.startsWith('block-job-') && !inSchema.has(name) && inSchema.has(twin);
   }
 
   private live(): LiveJob[] {
