@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fmt, interleave, loadNote, report, repoRoot, stats, verdict } from './common.js';
 import { buildTemplate, connectRetrying, freshChain, jobTimeMs, seedLayers, startGuest, timeProcess, verifyBase, waitFor } from './e2e.js';
 
@@ -19,29 +19,6 @@ function nodes(): Array<{ name: string; bin: string }> {
     if (version && !byVersion.has(version)) byVersion.set(version, bin);
   }
   return [...byVersion].map(([version, bin]) => ({ name: `node ${version}`, bin }));
-}
-
-/** CPU seconds (user + sys) of each timed child, by variant, when /usr/bin/time is there: a shared machine's load moves wall time far more than this. */
-const cpuMs = new Map<string, number[]>();
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-
-/** Wall time of `bin args` (as timeProcess), recording its CPU time under `name` too. */
-function timedCpu(name: string, bin: string, args: string[]): Promise<number> {
-  if (!TIME) return timeProcess(bin, args);
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(TIME, ['-f', 'qbj-cpu %U %S', bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const wall = Number(process.hrtime.bigint() - start) / 1e6;
-      const cpu = /qbj-cpu ([\d.]+) ([\d.]+)/.exec(stderr);
-      if (code !== 0 || !cpu) return reject(new Error(`${bin} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
-      cpuMs.set(name, [...(cpuMs.get(name) ?? []), (Number(cpu[1]) + Number(cpu[2])) * 1000]);
-      resolve(wall);
-    });
-  });
 }
 
 export async function benchCliNodes(full: boolean): Promise<void> {
@@ -65,14 +42,14 @@ export async function benchCliNodes(full: boolean): Promise<void> {
   // The CLI runs inherit this process's environment: its cache dir is the run's own.
   const savedCacheDir = process.env.QMPBJ_CACHE_DIR;
   process.env.QMPBJ_CACHE_DIR = cache;
-  const timed = (bin: string, args: string[], name = ''): Promise<number> => (name ? timedCpu(name, bin, args) : timeProcess(bin, args));
+  const timed = (bin: string, args: string[]): Promise<number> => timeProcess(bin, args);
   const commit = async (name: string, bin: string): Promise<number> => {
     const dir = path.join(work, `run-${runNo++}`);
     freshChain(template, dir, layers);
     const qemu = await startGuest(dir);
     try {
       const observer = await qemu.failIfExits(connectRetrying(path.join(dir, 'observer.sock')));
-      const wall = await timed(bin, [cli, '--socket', qemu.socketPath, 'commit', 'vda', '--active', '--pivot'], `${name}: commit vda --active --pivot`);
+      const wall = await timed(bin, [cli, '--socket', qemu.socketPath, 'commit', 'vda', '--active', '--pivot']);
       await waitFor(() => observer.events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'), 5000, `${name}: BLOCK_JOB_COMPLETED on the observer`);
       jobMs.set(name, [...(jobMs.get(name) ?? []), jobTimeMs(observer.events)]);
       observer.close();
@@ -91,11 +68,14 @@ export async function benchCliNodes(full: boolean): Promise<void> {
     const key = spawnSync(bin, ['-p', `require(${JSON.stringify(cli)}).key`], { encoding: 'utf8' }).stdout.trim();
     const first = await timed(bin, [cli, '--socket', socket, 'jobs']);
     firstRun.push(`${name}: ${key === built ? 'the build\'s cache' : `first run (makes its cache) ${fmt(first, 0)} ms`}`);
-    variants[`${name} -e 0`] = () => timed(bin, ['-e', '0'], `${name} -e 0`);
-    variants[`${name}: blocks`] = () => timed(bin, [cli, '--socket', socket, 'blocks'], `${name}: blocks`);
-    variants[`${name}: jobs`] = () => timed(bin, [cli, '--socket', socket, 'jobs'], `${name}: jobs`);
+    variants[`${name} -e 0`] = () => timed(bin, ['-e', '0']);
+    variants[`${name}: blocks`] = () => timed(bin, [cli, '--socket', socket, 'blocks']);
+    variants[`${name}: jobs`] = () => timed(bin, [cli, '--socket', socket, 'jobs']);
     variants[`${name}: commit vda --active --pivot`] = () => commit(name, bin);
+    // What this node got before the cache was keyed to it: V8 rejected the building node's cache, so no cache.
+    variants[`${name}: jobs, no code cache`] = () => timeProcess('/usr/bin/env', ['QMPBJ_NO_CODE_CACHE=1', bin, cli, '--socket', socket, 'jobs']);
   }
+  variants['env(1) alone'] = () => timeProcess('/usr/bin/env', ['QMPBJ_NO_CODE_CACHE=1', 'true']);
   let samples: Record<string, number[]>;
   try {
     samples = await interleave(rounds, variants);
@@ -109,30 +89,30 @@ export async function benchCliNodes(full: boolean): Promise<void> {
   const goals: string[] = [];
   for (const { name } of lines) {
     const base = stats(samples[`${name} -e 0`]!).median;
-    const cpu = (key: string): string => (cpuMs.has(key) ? fmt(stats(cpuMs.get(key)!).median, 0) : '–');
-    const cpuBase = cpuMs.has(`${name} -e 0`) ? stats(cpuMs.get(`${name} -e 0`)!).median : NaN;
-    rows.push([`${name} -e 0`, fmt(base, 0), '–', '–', cpu(`${name} -e 0`)]);
-    for (const what of ['blocks', 'jobs', 'commit vda --active --pivot']) {
+    rows.push([`${name} -e 0`, fmt(base, 0), '–', '–']);
+    const envMs = stats(samples['env(1) alone']!).median;
+    for (const what of ['blocks', 'jobs', 'commit vda --active --pivot', 'jobs, no code cache']) {
       const key = `${name}: ${what}`;
       const job = what.startsWith('commit') ? jobMs.get(name) ?? [] : [];
-      const own = samples[key]!.map((wall, i) => wall - (job[i] ?? 0));
+      // The no-cache row runs under env(1): its own median is taken off.
+      const own = samples[key]!.map((wall, i) => wall - (job[i] ?? 0) - (what.endsWith('no code cache') ? envMs : 0));
       const s = stats(own);
       const over = s.median - base;
-      const cpuOver = cpuMs.has(key) ? stats(cpuMs.get(key)!).median - cpuBase : NaN;
-      rows.push([key, fmt(stats(samples[key]!).median, 0), job.length ? fmt(stats(job).median, 0) : '–', `${fmt(s.median, 0)} (${fmt(s.min, 0)}–${fmt(s.max, 0)}), node + ${fmt(over, 0)}`, `${cpu(key)}, node + ${fmt(cpuOver, 0)}`]);
+      rows.push([key, fmt(stats(samples[key]!).median, 0), job.length ? fmt(stats(job).median, 0) : '–', `${fmt(s.median, 0)} (${fmt(s.min, 0)}–${fmt(s.max, 0)}), node + ${fmt(over, 0)}`]);
       const limit = what.startsWith('commit') ? 30 : 20;
+      if (what.endsWith('no code cache')) continue;
       goals.push(verdict(`${name}: \`${what}\` ≤ node + ${limit} ms`, over <= limit, `node + ${fmt(over, 0)} ms`));
     }
   }
   report(
     'The CLI on each node line (one build)',
     `npm run bench -- --only=nodes${full ? ' --full' : ''} (bench/cli-nodes.ts)`,
-    ['variant', 'wall ms median', 'QEMU job ms median', 'own wall ms median (min–max), over that node\'s -e 0', 'CPU ms (user+sys) median, over -e 0'],
+    ['variant', 'wall ms median', 'QEMU job ms median', 'own wall ms median (min–max), over that node\'s -e 0'],
     rows,
     [
       `${rounds} rounds, every variant interleaved. Built once by ${process.version} (its cache: ${built}); every CLI run as \`NODE dist/cli.cjs …\` with QMPBJ_CACHE_DIR a fresh dir of the run. Before measuring, one run per node: ${firstRun.join('; ')}.`,
       `Own cost: wall time, minus QEMU's job time for a commit (JOB_STATUS_CHANGE "created" → BLOCK_JOB_COMPLETED on a second monitor). Commit: a fresh chain base.raw ← a ← b ← c (${layers.map((l) => l.dataMiB).join('/')} MiB) on a fresh guest per run, base.raw checked with qemu-io read -P after each; queries: one guest for the run.`,
-      `CPU: user + sys of the process (/usr/bin/time), which the machine's load moves far less than wall time; a commit's QEMU time is not in it.`,
+      `"jobs, no code cache": the same command with QMPBJ_NO_CODE_CACHE=1 (through env(1), whose own median is taken off) — what a node other than the building one got before the cache was keyed to the node running it (V8 rejected the build's cache).`,
       loadNote(),
       ...goals,
     ],

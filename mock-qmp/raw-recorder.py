@@ -292,13 +292,19 @@ def write_trace(path, lines):
     os.replace(tmp, path)
 
 
+def compat_args():
+    # QEMU's deprecation policy, as QemuProcess takes it (QMPBJ_QEMU_COMPAT); on the header's command line too.
+    compat = os.environ.get('QMPBJ_QEMU_COMPAT', '').strip()
+    return ['-compat', compat] if compat else []
+
+
 def record(name, out_dir):
     note, qemu_args, scenario = SCENARIOS[name]
     with tempfile.TemporaryDirectory(prefix='rawrec-') as d:
         f = build_chain(d)
         sock = os.path.join(d, 'qmp.sock')
         args = ['qemu-system-x86_64', '-nodefaults', '-display', 'none', '-machine', 'pc', '-accel', 'tcg', '-m', '64', '-S',
-                '-qmp', 'unix:%s,server=on,wait=off' % sock] + qemu_args(f)
+                '-qmp', 'unix:%s,server=on,wait=off' % sock] + compat_args() + qemu_args(f)
         qemu = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         try:
             q = Qmp(sock)

@@ -280,7 +280,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     } catch (error) {
       if (!(error instanceof JobCommandError)) throw error;
       this.request = undefined;
-      const facts = await readRefusalFacts(this.client, this.id, this.disk, this.commandTimeoutMs);
+      const facts = await readRefusalFacts(this.client, this.id, this.disk, this.commandTimeoutMs, error.cause as QmpCommandError);
       throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.label}`, this.context(), error.cause as QmpCommandError, { ...facts, label: this.label, verb });
     }
   }

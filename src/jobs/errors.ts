@@ -94,11 +94,6 @@ export function isJobNotFound(error: QmpCommandError | JobCommandError): boolean
   return error.errorClass === 'DeviceNotActive' || (error.errorClass === 'GenericError' && /^(Job not found|Block job '.*' not found)$/.test(error.desc));
 }
 
-/** QEMU refused a verb in the job's present status ("Job 'x' in state 'running' cannot accept command verb 'complete'"), for both verb families. */
-export function isRefusedInState(error: QmpCommandError | JobCommandError): boolean {
-  return error.errorClass === 'GenericError' && /^Job '.*' in state '[a-z]+' cannot accept command verb '[a-z-]+'$/.test(error.desc);
-}
-
 /** The disk is busy with another job (QEMU would say "Need a root block node"), or the id is in use. */
 export class JobAlreadyRunningError extends JobError {
   /** Ids of the jobs found on the disk (or with the same id). */

@@ -6,21 +6,23 @@ import { findDisk, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { isJobStatus } from './state.js';
-import type { RefusalFacts } from './errors.js';
+import type { QmpCommandError } from '../errors.js';
+import { isJobNotFound, type RefusalFacts } from './errors.js';
 
 /**
  * The job `id`'s status (`gone` when QEMU has no such job) and the active image of the disk whose
  * device is `device`. Either is left undefined when it cannot be read: a failed read must never
  * hide the refusal itself.
  */
-export async function readRefusalFacts(client: QmpClient, id: string, device: string, timeoutMs: number): Promise<Pick<RefusalFacts, 'jobStatus' | 'guestImage'>> {
+export async function readRefusalFacts(client: QmpClient, id: string, device: string, timeoutMs: number, refusal?: QmpCommandError): Promise<Pick<RefusalFacts, 'jobStatus' | 'guestImage'>> {
   const options = { timeoutMs };
   const [jobs, disks] = await Promise.all([
     client.execute('query-jobs', undefined, options).catch(() => undefined),
     listDisks(client, options).catch(() => undefined),
   ]);
   const job = jobs?.find((j) => j.id === id);
-  const jobStatus = jobs === undefined ? undefined : job === undefined ? ('gone' as const) : isJobStatus(job.status) ? job.status : undefined;
+  // Unread, QEMU's own "no such job" still says it (DeviceNotActive from block-job-*, GenericError "Job not found" from job-*).
+  const jobStatus = jobs === undefined ? (refusal && isJobNotFound(refusal) ? ('gone' as const) : undefined) : job === undefined ? ('gone' as const) : isJobStatus(job.status) ? job.status : undefined;
   const disk = disks && (byDevice(disks, device) ?? (await byJobEdges(client, disks, id, timeoutMs)));
   return { jobStatus, guestImage: disk?.layers.at(-1)?.file };
 }
