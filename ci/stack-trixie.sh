@@ -6,7 +6,8 @@
 #   /proc /sys /dev   as the host's;
 #   /tmp              shared both ways (a tmpfs a test mounts under /tmp is seen inside and out);
 #   the repository    at the same path, and ../shared beside it when present;
-#   Node 24           at the same path as outside (/opt/qmpbj/node-24), and the machine's npm (a script).
+#   /opt/qmpbj        at the same path (Node 24 from ci/node.sh, QEMU's Python clients, the test guest's
+#                     kernel: what the other ci/ scripts cache there), and the machine's npm (a script).
 # Inside, every QEMU runs under QEMU's deprecation policy: the tests' QEMUs by QMPBJ_QEMU_COMPAT, and
 # libvirt's by `deprecation_behavior = "reject"` (ci/libvirt-up.sh, QMPBJ_LIBVIRT_DEPRECATION).
 set -euo pipefail
@@ -38,7 +39,8 @@ if [ -d "$repo/../shared" ]; then
   shared=$(cd "$repo/../shared" && pwd)
   case "$shared" in /tmp/*) ;; *) bind "$shared" "$R$shared" ;; esac
 fi
-bind "$node_prefix" "$R$node_prefix"
+case "$node_prefix" in /opt/qmpbj/*) ;; *) bind "$node_prefix" "$R$node_prefix" ;; esac
+mkdir -p "$R/opt/qmpbj"; mount --bind /opt/qmpbj "$R/opt/qmpbj"
 bind "$npm_dir" "$R/usr/local/lib/node_modules/npm"
 ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
 ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$R/usr/local/bin/npx"
