@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../src/protocol/client.js';
 import { QmpCommandError } from '../src/errors.js';
 import { createImage, qemuIo } from '../src/transport/qemu-img.js';
-import { QemuProcess, qemuVersionLine } from '../src/transport/qemu-process.js';
+import { QemuProcess, qemuCompatFromEnv, qemuVersionLine } from '../src/transport/qemu-process.js';
 import { startRecorder } from './recorder.js';
 import { controllerScenarios } from './controller-scenarios.js';
 import { connect } from '../src/connect.js';
@@ -35,6 +35,8 @@ export function fixturesDirFor(versionLine: string): string {
 const recordCommand = `${process.env.QMPBJ_STACK_NS ? `bash ci/stack.sh ${process.env.QMPBJ_STACK_NS} ` : ''}npm run record-fixtures --`;
 
 const WAIT = { timeoutMs: 20_000 };
+/** QEMU's deprecation policy the recorded QEMU ran under (QemuProcess takes it from QMPBJ_QEMU_COMPAT): in each header. */
+const compat = qemuCompatFromEnv();
 
 interface Chain {
   dir: string;
@@ -111,6 +113,17 @@ async function recordGraph(client: QmpClient): Promise<void> {
   await client.execute('query-block-exports');
 }
 
+/**
+ * The format node (not the protocol node) of an image, for commands by node: block-commit's file-name
+ * arguments top/base are deprecated (QEMU 10.1) and refused under -compat deprecated-input=reject.
+ */
+async function formatNodeOf(client: QmpClient, file: string): Promise<string> {
+  const nodes = await client.execute('query-named-block-nodes', { flat: true });
+  const name = nodes.find((n) => n.file === file && n.drv !== 'file')?.['node-name'];
+  if (name === undefined) throw new Error(`record-fixtures: no named format node for ${file}`);
+  return name;
+}
+
 async function expectError(promise: Promise<unknown>, errorClass: string, what: string): Promise<void> {
   try {
     await promise;
@@ -130,7 +143,7 @@ async function activeCommitPivot({ client }: ScenarioContext): Promise<void> {
   await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job' });
   await client.waitForEvent('BLOCK_JOB_READY', { device: 'commit-job' }, { ...WAIT, since });
   await client.execute('query-block-jobs');
-  await client.execute('block-job-complete', { device: 'commit-job' });
+  await client.execute('job-complete', { id: 'commit-job' });
   await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
   await waitJobGone(client, 'commit-job', since);
   await client.execute('query-block-jobs');
@@ -140,7 +153,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'active-commit-pivot',
     job: true,
-    note: 'active commit of drive0 (base.raw <- a <- b <- c) with job-id commit-job, READY, block-job-complete (pivot), job gone',
+    note: 'active commit of drive0 (base.raw <- a <- b <- c) with job-id commit-job, READY, job-complete (pivot), job gone',
     qemuArgs: driveArgs,
     run: activeCommitPivot,
   },
@@ -153,7 +166,7 @@ export const scenarios: Scenario[] = [
       const since = client.eventCursor();
       await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'auto-finalize': false, 'auto-dismiss': false });
       await client.waitForEvent('BLOCK_JOB_READY', { device: 'commit-job' }, { ...WAIT, since });
-      await client.execute('block-job-complete', { device: 'commit-job' });
+      await client.execute('job-complete', { id: 'commit-job' });
       await client.waitForEvent('BLOCK_JOB_PENDING', { id: 'commit-job' }, { ...WAIT, since });
       await client.execute('query-jobs');
       await client.execute('job-finalize', { id: 'commit-job' });
@@ -183,7 +196,7 @@ export const scenarios: Scenario[] = [
     qemuArgs: driveArgs,
     run: async ({ client, chain }) => {
       const since = client.eventCursor();
-      await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', top: chain.b, base: chain.base });
+      await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': await formatNodeOf(client, chain.b), 'base-node': await formatNodeOf(client, chain.base) });
       await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
       await waitJobGone(client, 'commit-job', since);
       await client.execute('query-block-jobs');
@@ -195,13 +208,13 @@ export const scenarios: Scenario[] = [
     qemuArgs: (chain) => [...driveArgs(chain), '-drive', `if=none,id=drive1,file=${chain.other},format=qcow2`],
     run: async ({ client, chain }) => {
       await expectError(client.execute('block-commit', { device: 'no-such-drive', 'job-id': 'commit-job' }), 'DeviceNotFound', 'bad device');
-      await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', top: chain.a, base: chain.b }), 'GenericError', 'base above top');
+      await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': await formatNodeOf(client, chain.a), 'base-node': await formatNodeOf(client, chain.b) }), 'GenericError', 'base above top');
       const since = client.eventCursor();
       // 1 MiB/s over 12 MiB: the job stays running while the errors below are provoked.
       await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', speed: 1024 * 1024 });
       await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job-2' }), 'GenericError', 'second job on a busy disk');
       await expectError(client.execute('block-commit', { device: 'drive1', 'job-id': 'commit-job' }), 'GenericError', 'duplicate job id');
-      await expectError(client.execute('block-job-complete', { device: 'commit-job' }), 'GenericError', 'complete before READY');
+      await expectError(client.execute('job-complete', { id: 'commit-job' }), 'GenericError', 'complete before READY');
       await expectError(client.execute('job-dismiss', { id: 'no-such-job' }), 'GenericError', 'unknown job');
       await client.execute('block-job-cancel', { device: 'commit-job', force: true });
       await waitJobGone(client, 'commit-job', since);
@@ -229,7 +242,7 @@ export const scenarios: Scenario[] = [
       await client.waitForEvent('BLOCK_JOB_ERROR', { device: 'commit-job' }, { ...WAIT, since });
       await client.waitForEvent('JOB_STATUS_CHANGE', { id: 'commit-job', status: 'paused' }, { ...WAIT, since });
       await client.execute('query-block-jobs');
-      await client.execute('block-job-resume', { device: 'commit-job' });
+      await client.execute('job-resume', { id: 'commit-job' });
       await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
       await waitJobGone(client, 'commit-job', since);
     },
@@ -307,7 +320,7 @@ export async function recordScenario(scenario: Scenario, out: string): Promise<s
       // Re-recording replaces the fixture on purpose.
       overwrite: true,
       note: scenario.note,
-      command: `${recordCommand} ${scenario.name}  # ${version}: qemu-system-x86_64 -nodefaults -display none -machine none -qmp unix:SOCK,server=on,wait=off ${qemuArgs.join(' ')}`,
+      command: `${recordCommand} ${scenario.name}  # ${version}: qemu-system-x86_64${compat ? ` -compat ${compat}` : ''} -nodefaults -display none -machine none -qmp unix:SOCK,server=on,wait=off ${qemuArgs.join(' ')}`,
     });
     // QEMU may not listen yet: the client's connect retries, and so the recorder only dials upstream once QEMU is up.
     await qemu.failIfExits(waitForSocket(qemu.socketPath));
