@@ -33,6 +33,11 @@ export class Output {
     streams.stdout.on('drain', () => this.drained());
   }
 
+  /** stdout or stderr failed a write (EPIPE): its reader has gone. */
+  get anyStreamGone(): boolean {
+    return this.gone.size > 0;
+  }
+
   /** Fires when stdout's reader has gone away (EPIPE): nothing printed from now on can be read. */
   get stdoutGone(): AbortSignal {
     return this.stdoutController.signal;

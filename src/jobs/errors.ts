@@ -114,6 +114,9 @@ function failureMessage(facts: FailureFacts, result: JobResult): string {
 /** The job disappeared from QEMU without us seeing its conclusion; it may or may not have succeeded. */
 export class JobVanishedError extends JobError {}
 
+/** The command that starts a job was sent and not answered; what QEMU runs now is in the message. */
+export class JobStartUnknownError extends JobError {}
+
 /** What an interruption leaves: the facts JobInterruptedError builds its message from. */
 export interface InterruptionFacts {
   jobId: string;

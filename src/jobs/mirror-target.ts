@@ -8,7 +8,8 @@ import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { hasUser, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
-import { QmpCommandError } from '../errors.js';
+import { CommandOutcomeUnknownError, QmpCommandError } from '../errors.js';
+import { executeCreating } from '../protocol/in-flight.js';
 import type { QmpClient } from '../protocol/client.js';
 import { createImage, imageChain } from '../transport/qemu-img.js';
 import { MirrorTargetError, type JobErrorContext } from './errors.js';
@@ -79,10 +80,16 @@ async function checkReused(plan: MirrorPlan, file: string, context: JobErrorCont
 }
 
 /** blockdev-add of the destination's node; QEMU's refusal (permissions, size) becomes MirrorTargetError. */
-export async function addTargetNode(client: QmpClient, plan: MirrorPlan, file: string, created: boolean, context: JobErrorContext, timeoutMs: number): Promise<void> {
+export async function addTargetNode(client: QmpClient, plan: MirrorPlan, file: string, created: boolean, context: JobErrorContext, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   try {
-    await client.execute('blockdev-add', plan.blockdev, { timeoutMs });
+    await executeCreating(client, 'blockdev-add', plan.blockdev, { timeoutMs, signal });
   } catch (error) {
+    if (error instanceof CommandOutcomeUnknownError) {
+      // The node may have been added: re-read the graph and remove it if it is there.
+      const removed = await removeTargetNode(client, plan.nodeName, timeoutMs);
+      const node = removed.fate === 'removed' || removed.fate === 'gone' ? `its node ${plan.nodeName} is not in QEMU (${removed.fate})` : `its node ${plan.nodeName} may be left in QEMU (${removed.error ?? removed.fate}): blockdev-del it`;
+      throw new MirrorTargetError(`cannot copy to ${file}: ${error.message}; ${node}; nothing was started${created ? `; the file it was to copy into is left at ${file}` : ''}`, context, file, created, { cause: error });
+    }
     if (!(error instanceof QmpCommandError)) throw error;
     throw new MirrorTargetError(`QEMU cannot open the destination ${file} (${error.errorClass}: ${error.desc})${created ? `; the file it was to copy into is left at ${file}` : ''}`, context, file, created, { cause: error });
   }

@@ -8,6 +8,7 @@ import type { CommitRange } from '../../block/types.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { CommitJob } from '../../jobs/commit.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
+import { AbortedError } from '../../errors.js';
 import { GroupPivotError } from '../../jobs/errors.js';
 import { pivotTogether } from '../../jobs/group.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
@@ -18,6 +19,11 @@ import { printPlan } from '../dry-run.js';
 import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 
 const FINISH_TIMEOUT_MS = 60_000;
+
+/** What a cancelled active commit leaves in its base: said as the single commit says it. */
+export function partlyWritten(bases: readonly string[]): string {
+  return bases.length === 1 ? `base ${bases[0]} may be partly written: no longer valid on its own` : `bases ${bases.join(', ')} may be partly written: no longer valid on their own`;
+}
 
 /** What a group commit cannot be combined with: said before connecting. */
 function checkGroupUsage(context: CliContext, disks: readonly string[]): void {
@@ -58,7 +64,8 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
     for (const range of ranges) jobs.push(await CommitJob.start(client, range, { ...(speed !== undefined ? { speed } : {}), signal: context.signal }));
   } catch (error) {
     await Promise.allSettled(jobs.map((job) => job.abort({ timeoutMs: FINISH_TIMEOUT_MS })));
-    out.error(`${(error as Error).message}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top` : 'nothing was started'}`);
+    const why = error instanceof AbortedError && context.signal.aborted ? `interrupted before every job was started (${String((context.signal.reason as Error | undefined)?.message ?? 'signal')})` : (error as Error).message;
+    out.error(`${why}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top and reads as before; ${partlyWritten(jobs.map((j) => j.range!.base.file))}` : 'nothing was started'}`);
     return 1;
   }
   if (out.json) {
