@@ -147,6 +147,14 @@ export class CommitJob extends BlockJob<CommitResult> {
     return { ...rest, outcome, invalidated: this.range ? invalidatedBy(this.range, invalidatedAs) : undefined };
   }
 
+  /** After a pivot: everything above base; after an intermediate commit: what lay between base and top, top included. */
+  protected override nodesLeftBehind(result: CommitResult): string[] {
+    const range = this.range;
+    if (!range || (result.outcome !== 'pivoted' && !(result.outcome === 'completed' && !range.active))) return [];
+    const { between, above } = layersBetween(range.disk, range.base, range.top);
+    return [...(result.outcome === 'pivoted' ? above.reverse() : []), range.top, ...between.reverse()].map((l) => l.nodeName);
+  }
+
   protected interruptionImages(): InterruptionFacts['images'] {
     const range = this.range;
     if (!range) return undefined;

@@ -171,6 +171,13 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     return { ...result, destination: { ...this.target } };
   }
 
+  /** After a pivot the guest left its source: the whole chain, or only its active layer for a shallow copy. */
+  protected override nodesLeftBehind(result: MirrorResult): string[] {
+    if (result.outcome !== 'pivoted' || !this.source) return [];
+    const layers = this.target.shallow ? this.source.layers.slice(-1) : this.source.layers;
+    return layers.map((l) => l.nodeName).reverse();
+  }
+
   protected interruptionImages(): { onDisk: string; pivotTarget: string } {
     const file = this.target.file ?? 'the destination';
     const source = this.source ? this.source.layers.at(-1)?.file ?? this.label : this.label;

@@ -102,6 +102,11 @@ export class StreamJob extends BlockJob<JobResult> {
     return { ...rest, outcome: ended, invalidated };
   }
 
+  /** After a pull: the pulled images left the chain. */
+  protected override nodesLeftBehind(result: JobResult): string[] {
+    return result.outcome === 'completed' && this.range ? this.range.pulled.map((l) => l.nodeName) : [];
+  }
+
   protected interruptionImages(): string {
     const range = this.range;
     if (!range) return 'a pull copies only data the chain already shows: every image still reads right — delete nothing';
