@@ -30,6 +30,12 @@ export interface MirrorTarget {
    * the right backing file); else it is created and must not exist.
    */
   reuseExisting?: boolean;
+  /**
+   * With reuseExisting and shallow: copy into a destination that already holds data of its own.
+   * What it holds hides the backing image where the copy writes nothing, so it is refused unless
+   * the caller says it is meant (a destination pre-seeded with the active layer's data).
+   */
+  allowExistingData?: boolean;
 }
 
 export interface MirrorOptions {
@@ -73,6 +79,8 @@ export interface MirrorPlan {
   /** To create, or undefined when reused. */
   create: DestinationImage | undefined;
   blockdev: BlockdevOptions;
+  /** A reused destination may hold data of its own (MirrorTarget.allowExistingData). */
+  allowExistingData: boolean;
 }
 
 const ON_ERROR = new Set(['report', 'stop', 'ignore', 'enospc', 'auto']);
@@ -130,7 +138,7 @@ export function planMirror(disk: DiskChain, target: MirrorTarget, options: Mirro
     size: active.virtualSize,
     ...(backing ? { backing: { file: backing.file, format: isProtocolDriver(backing.format) ? 'raw' : backing.format } } : {}),
   };
-  return { jobId, nodeName, sync: backing ? 'top' : 'full', backing, create, blockdev };
+  return { jobId, nodeName, sync: backing ? 'top' : 'full', backing, create, blockdev, allowExistingData: target.allowExistingData === true };
 }
 
 /** blockdev-mirror's arguments for the plan (copy-mode only when asked: the caller checks QEMU has it). */

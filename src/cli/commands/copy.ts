@@ -36,7 +36,7 @@ function reportDestination(out: Output, destination: Readonly<MirrorDestination>
 export const copyCommand: CommandSpec = {
   name: 'copy',
   summary: 'copy a live disk onto a new image, then pivot onto it or keep the copy (virsh blockcopy)',
-  usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
+  usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external [--allow-existing-data]] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
   details: `The destination is created (qcow2 of the disk's size unless --format raw; never over an existing
 file or through a link) or, with --reuse-external, used as it is. The copy reaches a synchronized
 phase (READY) and keeps both images in step until it is ended:
@@ -45,6 +45,8 @@ phase (READY) and keeps both images in step until it is ended:
                ("Successfully copied"; implies --wait)
 --wait         wait for READY; without --pivot/--finish the job is then left running ('job DISK --pivot')
 --shallow      copy only the active image: the destination backs onto the same backing image
+--allow-existing-data  with --reuse-external --shallow: copy into a destination that already holds
+               data of its own (refused otherwise: it would hide the backing image after the pivot)
 --verbose      progress like virsh: Block Copy: [ 42.00 %]
 --timeout S    abort the copy if not done after S seconds (implies --wait); Ctrl-C aborts it too
 --async        with --timeout/Ctrl-C: request the abort and return without waiting for it
@@ -64,6 +66,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
     format: { type: 'string' },
     shallow: { type: 'boolean' },
     'reuse-external': { type: 'boolean' },
+    'allow-existing-data': { type: 'boolean' },
     pivot: { type: 'boolean' },
     finish: { type: 'boolean' },
     granularity: { type: 'string' },
@@ -88,6 +91,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const wait = flag(context, 'wait') || pivot || finish || timeoutMs !== undefined;
     if (flag(context, 'verbose') && !wait) throw new UsageError('--verbose needs --wait (or --pivot, --finish, --timeout)', 'copy');
     if (flag(context, 'async') && !wait) throw new UsageError('--async goes with --timeout or --wait', 'copy');
+    if (flag(context, 'allow-existing-data') && !(flag(context, 'reuse-external') && flag(context, 'shallow'))) throw new UsageError('--allow-existing-data goes with --reuse-external --shallow', 'copy');
     const speed = parseBandwidth(context, 'copy');
     const granularity = byteCount(context, 'granularity');
     const bufSize = byteCount(context, 'buf-size');
@@ -101,7 +105,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const file = path.resolve(dest);
     // A job we leave running (no --wait, or --wait returning at READY) may fail with nobody watching: QEMU keeps it for `jobs`.
     const leftRunning = !pivot && !finish;
-    const job = await MirrorJob.start(client, disk, { file, format, shallow: flag(context, 'shallow'), reuseExisting: flag(context, 'reuse-external') }, {
+    const job = await MirrorJob.start(client, disk, { file, format, shallow: flag(context, 'shallow'), reuseExisting: flag(context, 'reuse-external'), allowExistingData: flag(context, 'allow-existing-data') }, {
       ...(leftRunning ? { autoDismiss: false } : {}),
       ...(jobId ? { jobId } : {}),
       ...(speed !== undefined ? { speed } : {}),
