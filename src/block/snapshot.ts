@@ -58,6 +58,13 @@ interface PlannedSnapshot {
   nodeName: string;
 }
 
+/** What a spec is checked for without QEMU (a caller may check it before connecting): an absolute target path. */
+export function checkSnapshotSpec(spec: SnapshotSpec, label = spec.disk): void {
+  if (!path.posix.isAbsolute(spec.file)) {
+    throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`, label);
+  }
+}
+
 function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): PlannedSnapshot[] {
   if (specs.length === 0) throw new InvalidSnapshotSpecError('no snapshot requested: give at least one { disk, file }');
   const openFiles = new Map<string, string>();
@@ -72,9 +79,7 @@ function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): Plan
   for (const spec of specs) {
     const disk = findDisk(disks, spec.disk);
     const label = diskLabel(disk);
-    if (!path.posix.isAbsolute(spec.file)) {
-      throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`, label);
-    }
+    checkSnapshotSpec(spec, label);
     if (!hasUser(disk)) {
       // Measured on QEMU 7.2: the transaction succeeds and creates the file, but the new node has no
       // parent to hold it and is dropped at once; the chain is unchanged.

@@ -56,6 +56,9 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     process.stdout.write(`qmp-blockjob ${VERSION}\n`);
     return 0;
   }
+  // node decodes bytes that are not UTF-8 as U+FFFD: such a file name cannot be sent in QMP's JSON.
+  const mangled = argv.find((a) => a.includes('\uFFFD'));
+  if (mangled !== undefined) return usageFailure(new UsageError(`argument '${mangled}' is not valid UTF-8 (shown with U+FFFD for the bytes that are not): QMP's JSON cannot carry such a file name, and QEMU would be given another name; rename the file`), table);
   const allOptions: OptionSpecs = Object.assign({}, ...COMMANDS.map((c) => c.options));
   let parsed;
   try {

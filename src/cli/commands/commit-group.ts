@@ -37,6 +37,8 @@ function checkGroupUsage(context: CliContext, disks: readonly string[]): void {
 export async function runGroupCommit(context: CliContext): Promise<number> {
   const names = context.positionals;
   checkGroupUsage(context, names);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError(`disk '${twice}' is named twice: one commit per disk`, 'commit');
   const timeoutText = stringOption(context, 'timeout');
   const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'commit') * 1000;
   const speed = parseBandwidth(context, 'commit');
@@ -45,6 +47,8 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
   const disks = await cliDisks(context, client);
   const chosen = flag(context, 'all') ? disks.filter((d) => d.layers.length > 1 && hasUser(d)) : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
   if (!chosen.length) throw new UsageError('--all: no disk has a backing chain to commit', 'commit');
+  const same = chosen.find((disk, i) => chosen.findIndex((d) => d.device === disk.device) !== i);
+  if (same) throw new UsageError(`${chosen.filter((d) => d.device === same.device).map((d) => `'${'requestedAs' in d ? d.requestedAs : d.device}'`).join(' and ')} name the same disk (${same.device}): one commit per disk`, 'commit');
   const ranges: CommitRange[] = chosen.map((disk) => resolveCommitRange(disk, { active: true }, disks.filter((d) => d.device !== disk.device)));
   // Every range is checked before any job starts: a disk that cannot pivot stops the group here.
   for (const range of ranges) assertPivotable(range);

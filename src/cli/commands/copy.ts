@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { MirrorJob, type MirrorDestination } from '../../jobs/mirror.js';
-import type { CopyMode } from '../../jobs/mirror-options.js';
+import { checkMirrorOptions, type CopyMode } from '../../jobs/mirror-options.js';
+import { JobOptionError } from '../../jobs/errors.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
@@ -98,6 +99,13 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const copyMode = parseCopyMode(context, 'copy');
     const converge = parseConverge(context, 'copy');
     if (converge !== undefined && !wait) throw new UsageError('--converge goes with a copy that is waited for (--wait, --pivot or --finish)', 'copy');
+    try {
+      // What needs no disk is a usage mistake, said before connecting (the library's own check).
+      checkMirrorOptions({ file: dest, format, shallow: flag(context, 'shallow') }, { ...(granularity !== undefined ? { granularity } : {}), ...(bufSize !== undefined ? { bufSize } : {}) });
+    } catch (error) {
+      if (error instanceof JobOptionError) throw new UsageError(error.message, 'copy');
+      throw error;
+    }
     const out = context.out;
     const client = await context.connect();
     const { disk } = await cliDisk(context, client, diskName);
