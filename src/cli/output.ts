@@ -17,7 +17,8 @@ export interface OutputStreams {
  */
 export class Output {
   private progressShown = false;
-  private lastPlainBucket = -1;
+  /** Per progress label (a group commit draws one per disk): the last 10 % bucket printed on a pipe. */
+  private readonly lastPlainBucket = new Map<string, number>();
   private readonly gone = new Set<NodeJS.WritableStream>();
   private readonly stdoutController = new AbortController();
   private stdoutFull = false;
@@ -122,8 +123,8 @@ export class Output {
       return;
     }
     const bucket = percent >= 100 ? 10 : Math.floor(percent / 10);
-    if (bucket !== this.lastPlainBucket) {
-      this.lastPlainBucket = bucket;
+    if (bucket !== this.lastPlainBucket.get(label)) {
+      this.lastPlainBucket.set(label, bucket);
       this.line(this.streams.stderr, text);
     }
   }

@@ -45,15 +45,16 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
   const out = context.out;
   const client = await context.connect();
   const disks = await cliDisks(context, client);
-  const chosen = flag(context, 'all') ? disks.filter((d) => d.layers.length > 1 && hasUser(d)) : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
+  // --all: each disk named as the user knows it (libvirt's target, the qdev id), never by its node name.
+  const chosen = flag(context, 'all') ? disks.filter((d) => d.layers.length > 1 && hasUser(d)).map((d) => ({ ...d, requestedAs: d.target ?? d.qdevId ?? d.driveId ?? d.device })) : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
   if (!chosen.length) throw new UsageError('--all: no disk has a backing chain to commit', 'commit');
   const same = chosen.find((disk, i) => chosen.findIndex((d) => d.device === disk.device) !== i);
-  if (same) throw new UsageError(`${chosen.filter((d) => d.device === same.device).map((d) => `'${'requestedAs' in d ? d.requestedAs : d.device}'`).join(' and ')} name the same disk (${same.device}): one commit per disk`, 'commit');
+  if (same) throw new UsageError(`${chosen.filter((d) => d.device === same.device).map((d) => `'${d.requestedAs}'`).join(' and ')} name the same disk (${same.device}): one commit per disk`, 'commit');
   const ranges: CommitRange[] = chosen.map((disk) => resolveCommitRange(disk, { active: true }, disks.filter((d) => d.device !== disk.device)));
   // Every range is checked before any job starts: a disk that cannot pivot stops the group here.
   for (const range of ranges) assertPivotable(range);
   if (flag(context, 'dry-run')) {
-    for (const range of ranges) await printPlan(context, { commit: range, pivot: true }, speed);
+    for (const range of ranges) await printPlan(context, { commit: range, pivot: true, others: disks.filter((d) => d.device !== range.disk.device) }, speed);
     return 0;
   }
   const label = (range: CommitRange): string => range.disk.requestedAs ?? range.disk.target ?? range.disk.qdevId ?? range.disk.device;
