@@ -54,3 +54,11 @@ t.test('a dry run on a base shared with another disk says QEMU will refuse it', 
   const real = await runCli(['commit', 'vda', '--active', '--pivot', '--socket', cli]);
   t.equal(real.code, 1, `and QEMU does refuse the real run; stderr: ${real.stderr}`);
 });
+
+t.test('two names of one disk in a group commit: a usage error, nothing started', async (t) => {
+  const { cli, client } = await startGroupGuest(t);
+  const run = await runCli(['commit', 'vda', 'p4', '--active', '--pivot', '--socket', cli]);
+  t.equal(run.code, 2, `exit 2; stderr: ${run.stderr}`);
+  t.match(run.stderr, /'vda' and 'p4' name the same disk \(p4\): one commit per disk/, 'says which names collide');
+  t.same(await client.execute('query-jobs'), [], 'no job was started');
+});

@@ -2,7 +2,8 @@
 // by a proxy): the CLI waits for the reply, then undoes what it started — the commit, pull or copy
 // job is cancelled, the copy's destination node removed, a group's jobs all cancelled — or, for a
 // snapshot, which cannot be undone, says that the guest now runs on the new overlay. Never
-// "aborted" while QEMU holds something live. On a -blockdev guest with two virtio disks.
+// "aborted" while QEMU holds something live. On a -blockdev guest with two virtio disks; the commit
+// also under every other terminating signal (HUP, TERM, QUIT, PIPE).
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -91,3 +92,13 @@ t.test('snapshot: a transaction in flight is not called aborted: the guest runs 
   const disks = await listDisks(guest.client);
   t.equal(disks.find((d) => d.qdevId === 'vda')?.layers.at(-1)?.file, path.join(guest.dir, 'snap.qcow2'), 'the guest does run on it');
 });
+
+for (const signal of ['SIGHUP', 'SIGTERM', 'SIGQUIT', 'SIGPIPE'] as const) {
+  t.test(`commit: ${signal} while block-commit is in flight ends as Ctrl-C does`, async (t) => {
+    const { guest, result } = await interruptInFlight(t, 'block-commit', () => ['commit', 'vda', '--active', '--pivot', '--bandwidth', '1'], signal);
+    t.equal(result.signal, null, `not killed by ${signal}`);
+    t.equal(result.code, 1, `exit 1; stderr: ${result.stderr}`);
+    t.match(result.stdout, /^Commit aborted$/m, 'the job it started is aborted');
+    await nothingLeft(t, guest.client, 'commit');
+  });
+}
