@@ -6,7 +6,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { compareImages, createImage, qemuIo, resolveDisk } from '../src/internal.js';
-import { extraMonitorArgs, runCli } from './helpers/cli.js';
+import { extraMonitorArgs, jsonLines, runCli } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 
 t.test('snapshot, commit --pivot, snapshot, commit --pivot, copy --pivot on a -blockdev guest', async (t) => {
@@ -48,8 +48,11 @@ t.test('snapshot, commit --pivot, snapshot, commit --pivot, copy --pivot on a -b
     const snap = await cliRun('snapshot', 'vda', '--file', path.join(dir, file));
     t.equal(snap.code, 0, `round ${round + 1}: snapshot ${file}; stderr: ${snap.stderr}`);
     await guestWrite(byte, offset, 2);
-    const commit = await cliRun('commit', 'vda', '--active', '--pivot');
+    const commit = await cliRun('commit', 'vda', '--active', '--pivot', '--json');
     t.equal(commit.code, 0, `round ${round + 1}: commit --pivot; stderr: ${commit.stderr}`);
+    const nodesLine = jsonLines(commit.stdout).find((l) => l.type === 'result')?.nodes as { removed: string[]; kept: unknown[] } | undefined;
+    t.same(nodesLine?.kept, [], `round ${round + 1}: no node kept`);
+    if (round === 0) t.same([...(nodesLine?.removed ?? [])].filter((n) => !n.startsWith('snap-')).sort(), ['vda-top', 'vda-top-storage'], 'round 1: the old top\'s format and storage nodes were deleted (--json says which)');
     t.same((await resolveDisk(client, 'vda')).layers.map((l) => l.file), [base], `round ${round + 1}: the guest runs on base alone`);
     t.same(await nodes(), ['vda-base', 'vda-base-storage'], `round ${round + 1}: only base's nodes are left in QEMU`);
     await onlyVda(`round ${round + 1}`);

@@ -68,3 +68,10 @@ export async function reportUnfinishedJob<R extends JobResult>(job: BlockJob<R>,
   }
   throw error;
 }
+
+/** Nodes that left the disk's chain and QEMU would not delete: said, with the way out (the rest went, or are used by others). */
+export function reportNodesKept(out: Output, result: JobResult): void {
+  for (const { node, why } of result.nodes?.kept ?? []) {
+    if (why !== 'still in use') out.warn(`node ${node} left the disk's chain but stays open in QEMU (${why}): 'qmp blockdev-del node-name=${node}' removes it once nothing uses it`);
+  }
+}

@@ -11,7 +11,7 @@ import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 import { JobCommandError, JobFailedError, JobInterruptedError, JobOptionError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
-import { removeNodesLeftBehind } from './graph-hygiene.js';
+import { withNodesRemoved } from './graph-hygiene.js';
 import { timingsOf } from './timings.js';
 import type { JobProgress, JobRequest, JobResult } from './types.js';
 
@@ -95,11 +95,6 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   /** The nodes that left the disk's chain with this ending (graph-hygiene.ts deletes them once unused). */
   protected nodesLeftBehind(_result: R): string[] {
     return [];
-  }
-
-  private async tidyGraph(result: R): Promise<R> {
-    const left = this.nodesLeftBehind(result);
-    return left.length ? { ...result, nodes: await removeNodesLeftBehind(this.client, left, this.commandTimeoutMs) } : result;
   }
 
   /** Starts following: call once, after construction. */
@@ -407,7 +402,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
       offset: ending?.offset ?? 0,
       len: ending?.len ?? 0,
     });
-    this.settle(await this.tidyGraph(await this.release(result)), undefined);
+    const released = await this.release(result);
+    this.settle(await withNodesRemoved(this.client, released, this.nodesLeftBehind(released), this.commandTimeoutMs), undefined);
   }
 
   protected interrupted(cause: Error | undefined): void {

@@ -15,7 +15,11 @@ export interface NodeCleanup {
   kept: Array<{ node: string; why: string }>;
 }
 
-/** The named block-driver nodes under `roots` in `graph` (the roots included): what goes with them. */
+/**
+ * The named block-driver nodes under `roots` in `graph` (the roots included): what goes with them,
+ * a format node's storage node say. Not through backing links: the layers below are named as
+ * roots when they left too, and otherwise stay in the chain.
+ */
 function withChildren(graph: XDbgBlockGraph, roots: readonly string[]): string[] {
   const byName = new Map(graph.nodes.filter((n) => n.type === 'block-driver' && n.name && !n.name.startsWith('#')).map((n) => [n.name, n]));
   const found = new Set<string>();
@@ -24,7 +28,7 @@ function withChildren(graph: XDbgBlockGraph, roots: readonly string[]): string[]
     if (!node || found.has(name)) return;
     found.add(name);
     for (const edge of graph.edges) {
-      if (edge.parent !== node.id) continue;
+      if (edge.parent !== node.id || edge.name === 'backing') continue;
       const child = graph.nodes.find((n) => n.id === edge.child);
       if (child?.name) visit(child.name);
     }
@@ -73,4 +77,9 @@ export async function removeNodesLeftBehind(client: QmpClient, nodeNames: readon
   // Still used by something (another disk's chain, an export, a job): theirs now, not ours to delete.
   for (const node of pending) result.kept.push({ node, why: 'still in use' });
   return result;
+}
+
+/** `result` with `nodes` deleted once unused (removeNodesLeftBehind), and what became of them. */
+export async function withNodesRemoved<R extends { nodes?: NodeCleanup }>(client: QmpClient, result: R, nodes: readonly string[], timeoutMs: number): Promise<R> {
+  return nodes.length ? { ...result, nodes: await removeNodesLeftBehind(client, nodes, timeoutMs) } : result;
 }

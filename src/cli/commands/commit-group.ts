@@ -16,6 +16,7 @@ import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext } from '../context.js';
 import { cliDisks } from '../disks.js';
 import { printPlan } from '../dry-run.js';
+import { reportNodesKept } from '../job-ending.js';
 import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 
 const FINISH_TIMEOUT_MS = 60_000;
@@ -93,7 +94,8 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
     for (const [i, result] of group.results.entries()) {
       const range = ranges[i]!;
       out.message(`${label(range)}: Successfully pivoted`);
-      out.result(undefined, { type: 'result', job: result.jobId, disk: label(range), outcome: result.outcome, states: result.states, timings: result.timings });
+      out.result(undefined, { type: 'result', job: result.jobId, disk: label(range), outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       const deleted = flag(context, 'delete') ? await deleteCommittedImages(client, range, result, { signal: context.signal }) : [];
       const invalid = (result.invalidated?.files ?? []).filter((f) => !deleted.includes(f));
       out.result(invalid.length ? `${label(range)}: Images no longer valid on their own: ${invalid.join(', ')}` : undefined, { type: 'invalidated', disk: label(range), files: result.invalidated?.files ?? [], stillValid: result.invalidated?.stillValid ?? [], deleted });

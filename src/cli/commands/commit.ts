@@ -4,7 +4,7 @@ import { CommitJob, type CommitResult } from '../../jobs/commit.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
-import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
+import { JOB_RUN_OPTIONS, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
@@ -182,7 +182,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         if (flag(context, 'verbose')) out.progress('Block commit', 100);
         out.message('Commit complete');
       }
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings });
+      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       let deleted: string[] = [];
       try {
         if (deleteImages) deleted = await deleteCommittedImages(client, range, result, { signal: context.signal });

@@ -5,7 +5,7 @@ import { JobOptionError } from '../../jobs/errors.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
-import { JOB_WAIT_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
+import { JOB_WAIT_OPTIONS, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
 import type { Output } from '../output.js';
 import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
@@ -153,7 +153,8 @@ The destination's node is removed again after --finish, an abort or a failure; i
       }
       out.message(pivot ? 'Successfully pivoted' : 'Successfully copied');
       const leftChain = result.invalidated?.removedFromChain ?? [];
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, dest: file, node: result.destination.node ?? null, leftChain });
+      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, dest: file, node: result.destination.node ?? null, leftChain, ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       if (leftChain.length) out.result(`The guest no longer uses: ${leftChain.join(', ')} (every image still reads as before)`, {});
       reportDestination(out, result.destination, false);
       return 0;

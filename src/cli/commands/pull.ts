@@ -2,7 +2,7 @@ import { resolvePullRange } from '../../block/address.js';
 import { printPlan } from '../dry-run.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
-import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
+import { JOB_RUN_OPTIONS, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
 import { StreamJob } from '../../jobs/stream.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
@@ -74,7 +74,8 @@ copies only what the chain already shows); the pulled images leave the chain.
       stopProgress();
       if (flag(context, 'verbose')) out.progress('Block Pull', 100);
       out.message('Pull complete');
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, leftChain: result.invalidated?.removedFromChain ?? [] });
+      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, leftChain: result.invalidated?.removedFromChain ?? [], ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       if (!flag(context, 'delete')) return 0;
       try {
         const deleted = await deleteCommittedImages(client, range, result, { signal: context.signal, kind: 'pull' });
