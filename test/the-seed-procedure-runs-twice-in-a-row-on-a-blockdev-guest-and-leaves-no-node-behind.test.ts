@@ -7,6 +7,7 @@ import path from 'node:path';
 import t from 'tap';
 import { compareImages, createImage, qemuIo, resolveDisk } from '../src/internal.js';
 import { extraMonitorArgs, jsonLines, runCli } from './helpers/cli.js';
+import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 
 t.test('snapshot, commit --pivot, snapshot, commit --pivot, copy --pivot on a -blockdev guest', async (t) => {
@@ -71,4 +72,25 @@ t.test('snapshot, commit --pivot, snapshot, commit --pivot, copy --pivot on a -b
   const view = [0x41, 0x41, 0x42, 0x42, 0, 0x43, 0x43, 0, 0x44, 0x44, 0, 0];
   await t.resolves(qemuIo(dest, view.map((b, m) => `read -P ${b} ${m}M 1M`), { format: 'qcow2' }), 'the copy reads every MiB the guest saw');
   t.ok(await compareImages(base, dest), 'base and the copy are identical (qemu-img compare)');
+});
+
+t.test('an intermediate commit and a pull on a -blockdev guest leave no node of what left the chain', async (t) => {
+  const dir = tempDir(t);
+  const cli = path.join(dir, 'cli.sock');
+  const layers = await buildSeedChain(dir);
+  const args = layers.flatMap((layer, i) => [
+    '-blockdev', JSON.stringify({ driver: 'file', filename: layer.file, 'node-name': `s${i + 1}` }),
+    '-blockdev', JSON.stringify({ driver: layer.format, file: `s${i + 1}`, 'node-name': `f${i + 1}`, ...(layer.format === 'qcow2' ? { backing: i ? `f${i}` : null } : {}) }),
+  ]);
+  const { client, qemu } = await startQemu(t, { dir, machine: 'pc', args: ['-accel', 'tcg', '-m', '64', ...args, '-device', 'virtio-blk-pci,id=vda,drive=f4', ...extraMonitorArgs(cli)] });
+  const nodes = async (): Promise<string[]> => (await client.execute('query-named-block-nodes', { flat: true })).flatMap((n) => n['node-name'] ?? []).filter((n) => !n.startsWith('#')).sort();
+  const commit = await runCli(['commit', 'vda', '--top', 'vda[3]', '--wait', '--socket', cli]);
+  t.equal(commit.code, 0, `intermediate commit of a and b into base; stderr: ${commit.stderr}`);
+  t.same(await nodes(), ['f1', 'f4', 's1', 's4'], 'a\'s and b\'s nodes are gone');
+  const pull = await runCli(['pull', 'vda', '--wait', '--socket', cli]);
+  t.equal(pull.code, 0, `pull of base into the active image; stderr: ${pull.stderr}`);
+  t.same(await nodes(), ['f4', 's4'], 'base\'s nodes are gone too: base.raw is no longer open');
+  await client.execute('quit').catch(() => undefined);
+  await qemu.exited;
+  await t.resolves(qemuIo(layers[3]!.file, readChecks(expectedView(layers)), { format: 'qcow2' }), 'the active image reads every MiB the guest saw');
 });
