@@ -102,3 +102,11 @@ for (const signal of ['SIGHUP', 'SIGTERM', 'SIGQUIT', 'SIGPIPE'] as const) {
     await nothingLeft(t, guest.client, 'commit');
   });
 }
+
+t.test('commit without --wait: the job its in-flight start began is aborted too, never left running as "started"', async (t) => {
+  const { guest, result } = await interruptInFlight(t, 'block-commit', () => ['commit', 'vda', '--active', '--bandwidth', '1']);
+  t.equal(result.code, 1, `exit 1; stderr: ${result.stderr}`);
+  t.notMatch(result.stdout, /Block Commit started/, 'not "started" after the interrupt');
+  t.match(result.stdout, /^Commit aborted$/m, 'the job it started is aborted');
+  await nothingLeft(t, guest.client, 'commit');
+});

@@ -75,3 +75,8 @@ export function reportNodesKept(out: Output, result: JobResult): void {
     if (why !== 'still in use') out.warn(`node ${node} left the disk's chain but stays open in QEMU (${why}): 'qmp blockdev-del node-name=${node}' removes it once nothing uses it`);
   }
 }
+
+/** The job a signal interrupted the start of (its reply was awaited): aborted, reported as an interrupted wait is. */
+export function abortStartedJob<R extends JobResult>(job: BlockJob<R>, out: Output, noun: string, signal: AbortSignal): Promise<number> {
+  return reportUnfinishedJob(job, new AbortedError(`starting ${noun.toLowerCase()} job '${job.id}'`, { cause: signal.reason }), { out, noun, stopSignal: signal, deadline: undefined, timeoutText: undefined, async: false });
+}

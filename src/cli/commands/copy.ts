@@ -5,7 +5,7 @@ import { JobOptionError } from '../../jobs/errors.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
-import { JOB_WAIT_OPTIONS, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
+import { JOB_WAIT_OPTIONS, abortStartedJob, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
 import type { Output } from '../output.js';
 import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
@@ -124,6 +124,8 @@ The destination's node is removed again after --finish, an abort or a failure; i
     });
     const { destination } = job;
     out.result(undefined, { type: 'started', job: job.id, disk: diskName, dest: file, format, shallow: destination.shallow, created: destination.created, node: destination.nodeName ?? null });
+    // A signal while the start was in flight: the job it started is aborted, as when waiting.
+    if (!wait && context.signal.aborted) return await abortStartedJob(job, out, 'Copy', context.signal);
     if (!wait) {
       out.message('Block Copy started');
       await job.detach();
