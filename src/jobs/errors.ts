@@ -152,7 +152,7 @@ function interruptionMessage(f: InterruptionFacts): string {
       `Check which image the disk runs on with 'chain ${f.disk}' (query-block) before anything else; delete nothing.`;
   }
   const onDisk = f.onDisk ?? (f.images
-    ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written${f.images.between.length ? ` and, like the intermediates ${f.images.between.join(', ')}, is` : ', and is'} no longer valid on its own — delete nothing`
+    ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written${f.images.between.length ? `; it and the intermediates ${f.images.between.join(', ')} are no longer valid on their own` : ' and is no longer valid on its own'} — delete nothing`
     : 'the images it touched are not known here (attached by id) — delete nothing');
   return `${head} while ${f.lastStatus}: ${f.how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`;
 }
