@@ -152,3 +152,15 @@ export class MonitorUnresponsiveError extends QmpError {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/**
+ * A command that changes QEMU's state was sent, and its reply never came (timeout, lost connection):
+ * QEMU may have run it. The caller finds out (query-jobs, query-block) or says so in words.
+ */
+export class CommandOutcomeUnknownError extends QmpError {
+  readonly command: string;
+  constructor(command: string, options?: QmpErrorOptions) {
+    super(`${command} was sent to QEMU, but its answer never came${options?.cause instanceof Error ? ` (${options.cause.message})` : ''}: QEMU may have run it`, options);
+    this.command = command;
+  }
+}

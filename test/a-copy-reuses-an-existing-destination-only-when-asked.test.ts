@@ -3,7 +3,7 @@
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { createImage } from '../src/transport/qemu-img.js';
+import { createImage, qemuIo } from '../src/transport/qemu-img.js';
 import { copyGuest } from './helpers/copy.js';
 
 t.test('an existing file: refused without --reuse-external, copied into with it', async (t) => {
@@ -61,4 +61,34 @@ t.test('a reused image of another size: the copy fails, and its node is removed 
   t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'the node added for it is removed again');
   t.same(await g.client.execute('query-block-jobs'), [], 'no job runs');
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
+});
+
+t.test('--shallow onto a reused qcow2 that holds data of its own: refused unless --allow-existing-data', async (t) => {
+  const g = await copyGuest(t);
+  const dest = path.join(g.dir, 'seeded.qcow2');
+  // The right backing file (b.qcow2, below the active c.qcow2), but 1 MiB of its own at offset 0.
+  await createImage(dest, { format: 'qcow2', backing: g.files[2]!, backingFormat: 'qcow2' });
+  await qemuIo(dest, ['write -P 0x7e 0 1M'], { format: 'qcow2' });
+  const before = readFileSync(dest);
+  const refused = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--shallow', '--pivot');
+  t.equal(refused.code, 1, `refused; stderr: ${refused.stderr}`);
+  t.match(refused.stderr, /already holds 1048576 bytes of its own \(first at offset 0\), which would hide the backing image .*--allow-existing-data/, 'the message says what it holds, why that matters and how to insist');
+  t.same(readFileSync(dest), before, 'the file is untouched');
+  t.same(await g.chain(), g.files, 'the guest stays on its chain');
+  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node was added');
+  const usage = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--allow-existing-data', '--pivot');
+  t.equal(usage.code, 2, `--allow-existing-data without --shallow is a usage error; stderr: ${usage.stderr}`);
+  const insisted = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--shallow', '--allow-existing-data', '--finish');
+  t.equal(insisted.code, 0, `asked for explicitly, the copy runs; stderr: ${insisted.stderr}`);
+});
+
+t.test('--shallow onto a reused empty overlay of the right backing file is taken as it is', async (t) => {
+  const g = await copyGuest(t);
+  const dest = path.join(g.dir, 'empty.qcow2');
+  await createImage(dest, { format: 'qcow2', backing: g.files[2]!, backingFormat: 'qcow2' });
+  const reused = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--shallow', '--pivot');
+  t.equal(reused.code, 0, `pivots; stderr: ${reused.stderr}`);
+  t.same(await g.chain(), [...g.files.slice(0, 3), dest], 'the guest runs on the overlay, over the same backing images');
+  await g.quit();
+  await g.check(dest, 'qcow2');
 });

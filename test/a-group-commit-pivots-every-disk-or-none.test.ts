@@ -35,7 +35,7 @@ t.test('a write error on the second disk\'s base: neither pivots', async (t) => 
   const run = await runCli(['commit', 'vda', 'vdb', '--active', '--pivot', '--json', '--socket', cli]);
   t.equal(run.code, 1, 'the group commit fails');
   t.match(run.stderr, /no disk pivoted: a job did not reach READY: commit job 'commit-vdb' on vdb .* failed: Input\/output error/, `the error says no disk pivoted and why; stderr: ${run.stderr}`);
-  t.match(run.stderr, /vda \[p4\]: cancelled, the guest stays on \S+a\/c\.qcow2; vdb \[q4\]: the job failed, the guest stays on \S+b\/c\.qcow2/, 'each disk says where its guest is');
+  t.match(run.stderr, /vda \[p4\]: cancelled, the guest stays on \S+a\/c\.qcow2; \S+a\/base\.raw may be partly written; vdb \[q4\]: the job failed, the guest stays on \S+b\/c\.qcow2; .*b\/base\.raw.* may be partly written/, 'each disk says where its guest is');
   const lines = jsonLines(run.stdout);
   t.same(lines.filter((l) => l.type === 'result').map((l) => [l.disk, l.outcome]), [['vda', 'aborted'], ['vdb', 'failed']], 'vda was cancelled, vdb failed: neither pivoted');
   t.same(lines.find((l) => l.type === 'group'), { type: 'group', pivoted: false, disks: ['vda', 'vdb'] }, 'the group says it did not pivot');
@@ -54,6 +54,7 @@ t.test('--timeout that the second disk cannot meet: neither pivots', async (t) =
   const vdaJob = lines.find((l) => l.type === 'started' && l.disk === 'vda')?.job;
   t.ok(lines.some((l) => l.type === 'event' && l.event === 'BLOCK_JOB_READY' && (l.data as { device: string }).device === vdaJob), 'vda reached READY and waited for vdb');
   t.match(run.stderr, /timeout of 4 s reached: group commit: no disk pivoted/, `the error says the timeout stopped the group; stderr: ${run.stderr}`);
+  t.match(run.stderr, /vda \[p4\]: cancelled, the guest stays on \S+a\/c\.qcow2; \S+a\/base\.raw may be partly written; vdb \[q4\]: cancelled, the guest stays on \S+b\/c\.qcow2; \S+b\/base\.raw may be partly written/, 'the cancel says the bases were partly written');
   t.same(lines.find((l) => l.type === 'group'), { type: 'group', pivoted: false, disks: ['vda', 'vdb'], reason: 'timeout of 4 s reached' }, 'the group says it did not pivot');
   t.same(await client.execute('query-block-jobs'), [], 'no job remains');
   for (const [name, layers] of [['vda', vda], ['vdb', vdb]] as const) {

@@ -1,6 +1,7 @@
 // Every way of calling the CLI wrongly exits 2 with one clear line and the usage, before connecting anywhere.
 import t from 'tap';
-import { runCli } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { cliPath, finished, runCli } from './helpers/cli.js';
 
 const cases: Array<[string, string[], RegExp]> = [
   ['no command', [], /Commands:/],
@@ -40,6 +41,12 @@ const cases: Array<[string, string[], RegExp]> = [
   ['copy --format other than raw or qcow2', ['copy', 'vda', '--dest', '/d', '--format', 'vmdk', '--socket', '/x'], /--format is raw or qcow2/],
   ['copy --granularity not a number', ['copy', 'vda', '--dest', '/d', '--granularity', 'big', '--socket', '/x'], /--granularity wants a whole number of bytes/],
   ['copy --copy-mode unknown', ['copy', 'vda', '--dest', '/d', '--copy-mode', 'fast', '--socket', '/x'], /--copy-mode is background or write-blocking/],
+  ['commit naming one disk twice', ['commit', 'vda', 'vda', '--active', '--pivot', '--socket', '/x'], /disk 'vda' is named twice/],
+  ['copy --granularity not a power of two', ['copy', 'vda', '--dest', '/d', '--granularity', '3000', '--socket', '/x'], /granularity must be a power of two/],
+  ['copy --buf-size 0', ['copy', 'vda', '--dest', '/d', '--buf-size', '0', '--socket', '/x'], /buf-size must be a whole number of bytes above 0/],
+  ['copy --format raw --shallow', ['copy', 'vda', '--dest', '/d', '--format', 'raw', '--shallow', '--socket', '/x'], /a raw destination cannot: use qcow2/],
+  ['snapshot to a relative path', ['snapshot', 'vda', '--file', 'rel.qcow2', '--socket', '/x'], /must be an absolute path/],
+  ['snapshot --diskspec to a relative path', ['snapshot', '--diskspec', 'vda,file=rel.qcow2', '--socket', '/x'], /must be an absolute path/],
   ['copy --delete (not a copy option)', ['copy', 'vda', '--dest', '/d', '--delete', '--socket', '/x'], /--delete/],
 ];
 
@@ -66,4 +73,14 @@ t.test('--version prints the package version', async (t) => {
   const pkg = JSON.parse(readFileSync(`${repoRoot}/package.json`, 'utf8')) as { version: string };
   const result = await runCli(['--version']);
   t.equal(result.stdout.trim(), `qmp-blockjob ${pkg.version}`, 'the CLI version should be package.json\'s');
+});
+
+t.test('a file name that is not UTF-8 is refused: QMP\'s JSON cannot carry it', async (t) => {
+  for (const args of [['copy', 'vda', '--dest', "$'/tmp/n\\xffu.qcow2'", '--pivot'], ['snapshot', 'vda', '--file', "$'/tmp/n\\xffu.qcow2'"], ['snapshot', '--diskspec', "$'vda,file=/tmp/n\\xffu.qcow2'"]]) {
+    // Through bash: only a shell can put bytes that are not UTF-8 into argv.
+    const child = spawn('bash', ['-c', `exec "${process.execPath}" "${cliPath}" ${args.join(' ')} --socket /x`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = await finished(child, 20_000);
+    t.equal(result.code, 2, `${args[0]}: exit 2; stderr: ${result.stderr}`);
+    t.match(result.stderr, /is not valid UTF-8 .*QMP's JSON cannot carry such a file name/, `${args[0]}: says why`);
+  }
 });

@@ -88,5 +88,8 @@ export class SnapshotTargetExistsError extends BlockError {
 
 export class InvalidSnapshotSpecError extends BlockError {}
 
+/** The snapshot transaction was sent and not answered; the message says what the chains show. */
+export class SnapshotOutcomeUnknownError extends BlockError {}
+
 /** The guest device's I/O limits could not be read, set or restored (say which, and what they were). */
 export class IoThrottleError extends BlockError {}

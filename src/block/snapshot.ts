@@ -8,7 +8,9 @@ import { access, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlockdevSnapshotSyncArguments, TransactionAction } from '../qapi/types.js';
 import { diskLabel, findDisk, hasUser, listDisks, type BlockQueryClient, type ChainQueryOptions } from './chain.js';
-import { ChainResolutionError, ConflictingArgumentsError, InvalidSnapshotSpecError, SnapshotTargetExistsError } from './errors.js';
+import { CommandOutcomeUnknownError } from '../errors.js';
+import { executeCreating } from '../protocol/in-flight.js';
+import { ChainResolutionError, ConflictingArgumentsError, SnapshotOutcomeUnknownError, InvalidSnapshotSpecError, SnapshotTargetExistsError } from './errors.js';
 import type { DiskChain } from './types.js';
 
 export interface SnapshotSpec {
@@ -56,6 +58,13 @@ interface PlannedSnapshot {
   nodeName: string;
 }
 
+/** What a spec is checked for without QEMU (a caller may check it before connecting): an absolute target path. */
+export function checkSnapshotSpec(spec: SnapshotSpec, label = spec.disk): void {
+  if (!path.posix.isAbsolute(spec.file)) {
+    throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`, label);
+  }
+}
+
 function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): PlannedSnapshot[] {
   if (specs.length === 0) throw new InvalidSnapshotSpecError('no snapshot requested: give at least one { disk, file }');
   const openFiles = new Map<string, string>();
@@ -70,9 +79,7 @@ function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): Plan
   for (const spec of specs) {
     const disk = findDisk(disks, spec.disk);
     const label = diskLabel(disk);
-    if (!path.posix.isAbsolute(spec.file)) {
-      throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`, label);
-    }
+    checkSnapshotSpec(spec, label);
     if (!hasUser(disk)) {
       // Measured on QEMU 7.2: the transaction succeeds and creates the file, but the new node has no
       // parent to hold it and is dropped at once; the chain is unchanged.
@@ -131,13 +138,35 @@ export async function createSnapshots(client: BlockQueryClient, specs: readonly 
   }
 
   try {
-    await client.execute('transaction', { actions: planned.map(action) }, queryOptions);
+    // Once sent, never given up on: a Ctrl-C now must not call a live overlay "aborted".
+    await executeCreating(client, 'transaction', { actions: planned.map(action) }, queryOptions);
   } catch (error) {
-    if (files) await removeLeftovers(client, files, planned, queryOptions);
+    if (error instanceof CommandOutcomeUnknownError) return afterUnknownOutcome(client, files, planned, error, options.timeoutMs);
+    if (files) await removeLeftovers(client, files, planned, { timeoutMs: options.timeoutMs });
     throw error;
   }
+  return readBack(planned, await listDisks(client, { timeoutMs: options.timeoutMs }));
+}
 
-  const after = await listDisks(client, queryOptions);
+/**
+ * The transaction's reply never came: the live chains say whether it ran (it is atomic: every
+ * overlay or none). Taken: returned as if the reply had come. Not taken: leftovers removed, an
+ * error. Unknown: an error that says which files may be the guest's live images now.
+ */
+async function afterUnknownOutcome(client: BlockQueryClient, files: TargetFiles | null, planned: readonly PlannedSnapshot[], error: CommandOutcomeUnknownError, timeoutMs: number | undefined): Promise<DiskChain[]> {
+  const disks = await listDisks(client, { timeoutMs }).catch(() => undefined);
+  const targets = planned.map((p) => p.spec.file).join(', ');
+  if (!disks) {
+    throw new SnapshotOutcomeUnknownError(`${error.message}, and the chains cannot be read now: the guest may already run on ${targets} — do not delete ${planned.length > 1 ? 'them' : 'it'}; check with 'chain'`, diskLabel(planned[0]!.disk), { cause: error });
+  }
+  const taken = planned.filter((p) => disks.some((d) => d.layers.at(-1)?.nodeName === p.nodeName));
+  if (taken.length) return readBack(planned, disks);
+  if (files) await removeLeftovers(client, files, planned, { timeoutMs });
+  throw new SnapshotOutcomeUnknownError(`${error.message}; the live chains show it did not: no disk runs on ${targets}, every disk is unchanged`, diskLabel(planned[0]!.disk), { cause: error });
+}
+
+/** Each planned overlay's new chain, in the order of the specs. */
+function readBack(planned: readonly PlannedSnapshot[], after: readonly DiskChain[]): DiskChain[] {
   return planned.map((p) => {
     const chain = after.find((d) => d.layers[d.layers.length - 1]?.nodeName === p.nodeName);
     if (!chain || chain.layers[chain.layers.length - 1]?.file !== p.spec.file) {

@@ -17,7 +17,8 @@ export interface OutputStreams {
  */
 export class Output {
   private progressShown = false;
-  private lastPlainBucket = -1;
+  /** Per progress label (a group commit draws one per disk): the last 10 % bucket printed on a pipe. */
+  private readonly lastPlainBucket = new Map<string, number>();
   private readonly gone = new Set<NodeJS.WritableStream>();
   private readonly stdoutController = new AbortController();
   private stdoutFull = false;
@@ -31,6 +32,11 @@ export class Output {
       stream.on('error', () => this.lose(stream));
     }
     streams.stdout.on('drain', () => this.drained());
+  }
+
+  /** stdout or stderr failed a write (EPIPE): its reader has gone. */
+  get anyStreamGone(): boolean {
+    return this.gone.size > 0;
   }
 
   /** Fires when stdout's reader has gone away (EPIPE): nothing printed from now on can be read. */
@@ -117,8 +123,8 @@ export class Output {
       return;
     }
     const bucket = percent >= 100 ? 10 : Math.floor(percent / 10);
-    if (bucket !== this.lastPlainBucket) {
-      this.lastPlainBucket = bucket;
+    if (bucket !== this.lastPlainBucket.get(label)) {
+      this.lastPlainBucket.set(label, bucket);
       this.line(this.streams.stderr, text);
     }
   }

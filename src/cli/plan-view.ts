@@ -74,7 +74,7 @@ export function renderPlan(plan: JobPlan, columns: number): string[] {
     `Copies ${humanBytes(plan.copyBytes)} (${plan.copyBytes.toLocaleString('en-US')} bytes)${plan.qemuLen !== plan.copyBytes ? `; QEMU's job will count the whole disk as its len (${plan.qemuLen.toLocaleString('en-US')} bytes)` : ', what QEMU\'s job will report as its len at READY'}`,
   ];
   if (plan.etaSeconds !== undefined) lines.push(`At the given bandwidth: about ${Math.ceil(plan.etaSeconds)} s`);
-  const explain = (files: readonly string[]): string[] => files.map((f) => `  ${f}: ${plan.reasons[f] ?? ''}`.trimEnd());
+  const explain = (files: readonly string[]): string[] => files.map((f) => (plan.reasons[f] ? `  ${f}: ${plan.reasons[f]}` : `  ${f}`));
   lines.push(plan.invalidated.length ? 'Will no longer be valid on their own:' : 'No image becomes invalid.', ...explain(plan.invalidated));
   lines.push('Stay valid:', ...explain(plan.stillValid));
   if (plan.leavesChain.length) lines.push(`Leave the chain (what --delete would remove): ${plan.leavesChain.join(', ')}`);

@@ -6,6 +6,7 @@ import type { CliContext, CommandSpec } from './context.js';
 import { libvirtViewIsCurrent } from './disks.js';
 import { Output, type OutputStreams } from './output.js';
 import { COMMANDS } from './commands/index.js';
+import { CREATING_COMMANDS } from '../protocol/in-flight.js';
 
 import { nextStep } from './next-step.js';
 import { VERSION } from './version.js';
@@ -56,6 +57,9 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     process.stdout.write(`qmp-blockjob ${VERSION}\n`);
     return 0;
   }
+  // node decodes bytes that are not UTF-8 as U+FFFD: such a file name cannot be sent in QMP's JSON.
+  const mangled = argv.find((a) => a.includes('\uFFFD'));
+  if (mangled !== undefined) return usageFailure(new UsageError(`argument '${mangled}' is not valid UTF-8 (shown with U+FFFD for the bytes that are not): QMP's JSON cannot carry such a file name, and QEMU would be given another name; rename the file`), table);
   const allOptions: OptionSpecs = Object.assign({}, ...COMMANDS.map((c) => c.options));
   let parsed;
   try {
@@ -74,10 +78,15 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
   }
   const out = new Output(parsed.global.json, streams);
   const interrupt = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => interrupt.abort(new Error(`interrupted by ${name}`));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const connections: CliConnection[] = [];
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (interrupt.signal.aborted) return; // a PIPE after the first signal
+    // A command that creates something and has no reply yet may have run: say that we wait for it.
+    const inFlight = connections.flatMap((c) => c.client.pendingCommands.filter((n) => CREATING_COMMANDS.has(n)));
+    if (inFlight.length) out.warn(`interrupted by ${name} while ${inFlight.join(', ')} had no answer yet: QEMU may already have run it; waiting for its answer to undo it or say what is live`);
+    interrupt.abort(new Error(`interrupted by ${name}`));
+  };
+  const signals = installSignalHandlers(onSignal, out);
   // libvirt-staleness warnings wait for the end: a job libvirt itself tracks leaves its view current.
   const staleWarnings: string[] = [];
   const context: CliContext = {
@@ -107,9 +116,39 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
       if (!current) for (const warning of staleWarnings) out.warn(warning);
     }
     await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.remove();
   }
+}
+
+/**
+ * Every signal that would end us (a closed terminal or ssh session: HUP; kill: TERM; Ctrl-C: INT;
+ * Ctrl-\\: QUIT; a shell pipeline's end: PIPE) gets the orderly end Ctrl-C gets: the job aborted
+ * as asked, limits restored. A PIPE from our own write to a reader that left (node ignores PIPE,
+ * writes fail with EPIPE and Output drops them) is no request to stop: a job goes on as asked.
+ */
+function installSignalHandlers(onSignal: (name: NodeJS.Signals) => void, out: Output): { remove(): void } {
+  const names = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+  // Once: a second signal ends us at once ("Ctrl-C again to stop waiting").
+  const once = (name: NodeJS.Signals): void => {
+    for (const n of names) process.off(n, once);
+    onSignal(name);
+  };
+  for (const name of names) process.on(name, once);
+  const onPipe = (): void => {
+    // The failed write's error is reported within the loop turn the write was made in: look after it.
+    setImmediate(() => setImmediate(() => {
+      if (!out.anyStreamGone) onSignal('SIGPIPE');
+    }));
+  };
+  process.on('SIGPIPE', onPipe);
+  return {
+    remove(): void {
+      for (const name of names) process.off(name, once);
+      // Keep PIPE ignored once we stop listening: without a listener it would kill us on a late write.
+      process.on('SIGPIPE', () => {});
+      process.off('SIGPIPE', onPipe);
+    },
+  };
 }
 
 async function whileAlive<T>(client: QmpClient | undefined, work: Promise<T>): Promise<T> {

@@ -15,7 +15,7 @@ import { commandHasArgument, isProtocolDriver } from '../protocol/capabilities.j
 import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
 import { BlockJob, type JobInit } from './core.js';
-import { attachRunningJob, launchJob } from './launch.js';
+import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
 import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
 import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
 import { invalidatedBy } from './invalidated.js';
@@ -62,7 +62,7 @@ export class CommitJob extends BlockJob<CommitResult> {
 
     const { machine, stream } = await launchJob(client, id, async () => {
       try {
-        await client.execute('block-commit', args, { timeoutMs, ...signal });
+        await startJobCommand(client, id, 'block-commit', args, { timeoutMs, ...signal });
       } catch (error) {
         if (error instanceof QmpCommandError && /Need a root block node|already in use/.test(error.desc)) {
           throw new JobAlreadyRunningError(`cannot start commit on ${label}: ${error.desc} (another job holds the disk)`, context, [], { cause: error });
@@ -149,6 +149,14 @@ export class CommitJob extends BlockJob<CommitResult> {
     const outcome: JobOutcome = ended !== 'completed' || !active ? ended : this.request === 'complete' ? 'pivoted' : this.request === 'cancel' ? 'overlay-kept' : 'completed';
     const invalidatedAs = active && outcome === 'completed' ? 'unknown' : outcome;
     return { ...rest, outcome, invalidated: this.range ? invalidatedBy(this.range, invalidatedAs) : undefined };
+  }
+
+  /** After a pivot: everything above base; after an intermediate commit: what lay between base and top, top included. */
+  protected override nodesLeftBehind(result: CommitResult): string[] {
+    const range = this.range;
+    if (!range || (result.outcome !== 'pivoted' && !(result.outcome === 'completed' && !range.active))) return [];
+    const { between, above } = layersBetween(range.disk, range.base, range.top);
+    return [...(result.outcome === 'pivoted' ? above.reverse() : []), range.top, ...between.reverse()].map((l) => l.nodeName);
   }
 
   protected interruptionImages(): InterruptionFacts['images'] {

@@ -13,6 +13,7 @@ import { boundedWait, type WaitOptions } from '../util/wait.js';
 import { JobCommandError, JobFailedError, JobInterruptedError, JobOptionError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
 import { readRefusalFacts } from './refusal.js';
+import { withNodesRemoved } from './graph-hygiene.js';
 import { timingsOf } from './timings.js';
 import type { JobProgress, JobRequest, JobResult } from './types.js';
 
@@ -95,6 +96,11 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
    */
   protected release(result: R): Promise<R> {
     return Promise.resolve(result);
+  }
+
+  /** The nodes that left the disk's chain with this ending (graph-hygiene.ts deletes them once unused). */
+  protected nodesLeftBehind(_result: R): string[] {
+    return [];
   }
 
   /** Starts following: call once, after construction. */
@@ -444,7 +450,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
       offset: ending?.offset ?? 0,
       len: ending?.len ?? 0,
     });
-    this.settle(await this.release(result), undefined);
+    const released = await this.release(result);
+    this.settle(await withNodesRemoved(this.client, released, this.nodesLeftBehind(released), this.commandTimeoutMs), undefined);
   }
 
   protected interrupted(cause: Error | undefined): void {

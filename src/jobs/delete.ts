@@ -4,7 +4,8 @@
  * live chains are read again right before, and a file is deleted only when no chain still uses it
  * and every image the disk now runs on is still there under its name.
  */
-import { stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describeDisk, findSameDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
 import type { CommitRange, InvalidatedImages } from '../block/types.js';
@@ -16,6 +17,49 @@ export interface DeletableResult {
   jobId: string;
   outcome: CommitOutcome;
   invalidated: InvalidatedImages | undefined;
+}
+
+/** qcow2's magic, and where its header keeps the backing file name (offset u64 at 8, size u32 at 16). */
+const QCOW2_MAGIC = 0x514649fb;
+
+/** The backing file a qcow2 image records (resolved against its directory), or undefined. Reads the header only. */
+async function qcow2Backing(file: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const header = Buffer.alloc(20);
+    if ((await handle.read(header, 0, 20, 0)).bytesRead < 20 || header.readUInt32BE(0) !== QCOW2_MAGIC) return undefined;
+    const offset = Number(header.readBigUInt64BE(8));
+    const size = header.readUInt32BE(16);
+    if (!offset || !size || size > 1023) return undefined;
+    const name = Buffer.alloc(size);
+    await handle.read(name, 0, size, offset);
+    const text = name.toString('utf8');
+    return text.startsWith('json:') ? text : path.resolve(path.dirname(file), text);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * The images next to `candidates` (in their directories) that are not candidates themselves and
+ * record one of them as their backing file: deleting it would break them.
+ */
+async function imagesBackedBy(candidates: readonly string[]): Promise<Array<{ image: string; backing: string }>> {
+  const doomed = new Set(candidates);
+  const found: Array<{ image: string; backing: string }> = [];
+  for (const dir of new Set(candidates.filter((f) => path.isAbsolute(f)).map((f) => path.dirname(f)))) {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const image = path.join(dir, entry.name);
+      if (!entry.isFile() || doomed.has(image)) continue;
+      const backing = await qcow2Backing(image);
+      if (backing !== undefined && doomed.has(backing)) found.push({ image, backing });
+    }
+  }
+  return found;
 }
 
 async function missingOnDisk(files: readonly string[]): Promise<string[]> {
@@ -75,6 +119,11 @@ export async function deleteCommittedImages(
   }
   const used = candidates.filter((f) => inUse.has(f));
   if (used.length) throw refuse(`${used.join(', ')} ${used.length > 1 ? 'are' : 'is'} still in a live chain`, candidates);
+  // An image QEMU no longer has open may still back onto one (the old top a shallow copy left): it would lose its data.
+  const dependants = await imagesBackedBy(candidates);
+  if (dependants.length) {
+    throw refuse(dependants.map(({ image, backing }) => `${image} still uses ${backing} as its backing file`).join('; ') + ' — deleting would break it; delete it first if it is not wanted', candidates);
+  }
 
   const deleted: string[] = [];
   for (const file of candidates) {

@@ -169,6 +169,9 @@ function failureMessage(facts: FailureFacts, result: JobResult): string {
 /** The job disappeared from QEMU without us seeing its conclusion; it may or may not have succeeded. */
 export class JobVanishedError extends JobError {}
 
+/** The command that starts a job was sent and not answered; what QEMU runs now is in the message. */
+export class JobStartUnknownError extends JobError {}
+
 /** What an interruption leaves: the facts JobInterruptedError builds its message from. */
 export interface InterruptionFacts {
   jobId: string;
@@ -204,7 +207,7 @@ function interruptionMessage(f: InterruptionFacts): string {
       `Check which image the disk runs on with 'chain ${f.disk}' (query-block) before anything else; delete nothing.`;
   }
   const onDisk = f.onDisk ?? (f.images
-    ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written and ${f.images.between.length ? `the intermediates ${f.images.between.join(', ')} are` : 'no intermediate is'} no longer valid in isolation — delete nothing`
+    ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written${f.images.between.length ? `; it and the intermediates ${f.images.between.join(', ')} are no longer valid on their own` : ' and is no longer valid on its own'} — delete nothing`
     : 'the images it touched are not known here (attached by id) — delete nothing');
   return `${head} while ${f.lastStatus}: ${f.how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`;
 }

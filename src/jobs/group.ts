@@ -43,10 +43,10 @@ async function cancelAll(jobs: readonly CommitJob[], finishTimeoutMs: number): P
         if (!(error instanceof JobStateError)) throw error;
       });
       const result = await job.wait({ timeoutMs: finishTimeoutMs });
-      return { ...member, outcome: result.outcome, where: `cancelled, the guest stays on ${top(job)}` };
+      return { ...member, outcome: result.outcome, where: `cancelled, the guest stays on ${top(job)}; ${base(job)} may be partly written` };
     } catch (error) {
       if (error instanceof JobFailedError) {
-        return { ...member, outcome: error.result.outcome, where: `the job ${error.result.outcome}, the guest stays on ${top(job)}`, ...(error.result.error ? { error: error.result.error } : {}) };
+        return { ...member, outcome: error.result.outcome, where: `the job ${error.result.outcome}, the guest stays on ${top(job)}; ${base(job)} may be partly written`, ...(error.result.error ? { error: error.result.error } : {}) };
       }
       return { ...member, outcome: 'failed', where: `could not be cancelled (${(error as Error).message}); the guest is on ${top(job)} while the job is ${job.status}`, error: (error as Error).message };
     }

@@ -5,7 +5,9 @@
 import type { QmpClient } from '../protocol/client.js';
 import { jobVerbs, type JobVerbs } from '../protocol/capabilities.js';
 import type { BlockJobInfo, JobInfo, QmpEvent } from '../qapi/types.js';
-import { JobNotFoundError, JobVanishedError } from './errors.js';
+import { CommandOutcomeUnknownError } from '../errors.js';
+import { executeCreating } from '../protocol/in-flight.js';
+import { JobNotFoundError, JobStartUnknownError, JobVanishedError } from './errors.js';
 import { JOB_EVENT_NAMES, JobStateMachine, isJobStatus } from './state.js';
 
 /** A job just started: its state machine fed with what arrived before the reply, and its event stream. */
@@ -27,6 +29,26 @@ export async function launchJob(client: QmpClient, id: string, send: () => Promi
     if (JOB_EVENT_NAMES.includes(event.event)) machine.apply(event);
   }
   return { machine, stream: client.events({ names: JOB_EVENT_NAMES, jobId: id }) };
+}
+
+/**
+ * Sends the command that starts job `id` and waits for its reply even when `signal` fires meanwhile
+ * (the job may already run: the caller sees the signal next and aborts it properly). When the reply
+ * never comes, QEMU's jobs are read: a job `id` there is ours and is followed as if the reply had
+ * come; otherwise JobStartUnknownError says plainly what may be live.
+ */
+export async function startJobCommand(client: QmpClient, id: string, name: string, args: object, options: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<void> {
+  try {
+    await executeCreating(client, name, args, options);
+  } catch (error) {
+    if (!(error instanceof CommandOutcomeUnknownError)) throw error;
+    const jobs = await client.execute('query-jobs', undefined, { timeoutMs: options.timeoutMs }).catch(() => undefined);
+    if (jobs?.some((j) => j.id === id)) return;
+    const what = jobs === undefined
+      ? `job '${id}' may be running in QEMU now: check 'jobs' and the chain before trusting or deleting any image`
+      : `QEMU has no job '${id}' now: it did not start, or it ran and ended already — check the chain before trusting or deleting any image`;
+    throw new JobStartUnknownError(`${error.message}; ${what}`, { jobId: id }, { cause: error });
+  }
 }
 
 /** A running job's state read back from QEMU, for attach: follow first, then query, so no event is lost. */

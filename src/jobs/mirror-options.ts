@@ -30,6 +30,12 @@ export interface MirrorTarget {
    * the right backing file); else it is created and must not exist.
    */
   reuseExisting?: boolean;
+  /**
+   * With reuseExisting and shallow: copy into a destination that already holds data of its own.
+   * What it holds hides the backing image where the copy writes nothing, so it is refused unless
+   * the caller says it is meant (a destination pre-seeded with the active layer's data).
+   */
+  allowExistingData?: boolean;
 }
 
 export interface MirrorOptions {
@@ -73,6 +79,8 @@ export interface MirrorPlan {
   /** To create, or undefined when reused. */
   create: DestinationImage | undefined;
   blockdev: BlockdevOptions;
+  /** A reused destination may hold data of its own (MirrorTarget.allowExistingData). */
+  allowExistingData: boolean;
 }
 
 const ON_ERROR = new Set(['report', 'stop', 'ignore', 'enospc', 'auto']);
@@ -104,19 +112,7 @@ export function planMirror(disk: DiskChain, target: MirrorTarget, options: Mirro
   if (!active) throw new JobOptionError(`disk ${diskLabel(disk)} has no image to copy`, context);
   if (disk.layers.some((l) => l.file === target.file)) throw new JobOptionError(`the destination ${target.file} is an image of the disk itself`, context);
   const backing = target.shallow ? disk.layers.at(-2) : undefined;
-  if (backing && format === 'raw') throw new JobOptionError('a shallow copy backs onto the disk\'s backing image, which a raw destination cannot: use qcow2', context);
-  if (options.speed !== undefined) assertSpeed(options.speed, context);
-  const { granularity, bufSize } = options;
-  if (granularity !== undefined && !(Number.isSafeInteger(granularity) && granularity >= 512 && granularity <= MAX_GRANULARITY && (granularity & (granularity - 1)) === 0)) {
-    throw new JobOptionError(`granularity must be a power of two from 512 to ${MAX_GRANULARITY} bytes (got ${granularity})`, context);
-  }
-  if (bufSize !== undefined && !(Number.isSafeInteger(bufSize) && bufSize > 0)) throw new JobOptionError(`buf-size must be a whole number of bytes above 0 (got ${bufSize})`, context);
-  if (options.copyMode !== undefined && options.copyMode !== 'background' && options.copyMode !== 'write-blocking') {
-    throw new JobOptionError(`copy mode must be background or write-blocking (got ${String(options.copyMode)})`, context);
-  }
-  for (const [name, value] of [['on-source-error', options.onSourceError], ['on-target-error', options.onTargetError]] as const) {
-    if (value !== undefined && !ON_ERROR.has(value)) throw new JobOptionError(`${name} must be one of ${[...ON_ERROR].join(', ')} (got ${String(value)})`, context);
-  }
+  checkMirrorOptions(target, options, context);
   const nodeName = options.nodeName ?? targetNodeName(jobId, usedNodeNames);
   if (!NODE_NAME.test(nodeName)) throw new JobOptionError(`node name '${nodeName}' is not one QEMU takes (a letter, then up to 30 letters, digits, '-', '.', '_')`, context);
   if (usedNodeNames.has(nodeName)) throw new JobOptionError(`node name '${nodeName}' is already in use`, context);
@@ -130,7 +126,27 @@ export function planMirror(disk: DiskChain, target: MirrorTarget, options: Mirro
     size: active.virtualSize,
     ...(backing ? { backing: { file: backing.file, format: isProtocolDriver(backing.format) ? 'raw' : backing.format } } : {}),
   };
-  return { jobId, nodeName, sync: backing ? 'top' : 'full', backing, create, blockdev };
+  return { jobId, nodeName, sync: backing ? 'top' : 'full', backing, create, blockdev, allowExistingData: target.allowExistingData === true };
+}
+
+function checkSizes({ granularity, bufSize }: MirrorOptions, context: JobErrorContext): void {
+  if (granularity !== undefined && !(Number.isSafeInteger(granularity) && granularity >= 512 && granularity <= MAX_GRANULARITY && (granularity & (granularity - 1)) === 0)) {
+    throw new JobOptionError(`granularity must be a power of two from 512 to ${MAX_GRANULARITY} bytes (got ${granularity})`, context);
+  }
+  if (bufSize !== undefined && !(Number.isSafeInteger(bufSize) && bufSize > 0)) throw new JobOptionError(`buf-size must be a whole number of bytes above 0 (got ${bufSize})`, context);
+}
+
+/** Checks what needs no disk (a caller may do it before connecting): the format with shallow, the sizes, the modes. Throws JobOptionError. */
+export function checkMirrorOptions(target: MirrorTarget, options: MirrorOptions, context: JobErrorContext = {}): void {
+  if ((target.format ?? 'qcow2') === 'raw' && target.shallow) throw new JobOptionError('a shallow copy backs onto the disk\'s backing image, which a raw destination cannot: use qcow2', context);
+  if (options.speed !== undefined) assertSpeed(options.speed, context);
+  checkSizes(options, context);
+  if (options.copyMode !== undefined && options.copyMode !== 'background' && options.copyMode !== 'write-blocking') {
+    throw new JobOptionError(`copy mode must be background or write-blocking (got ${String(options.copyMode)})`, context);
+  }
+  for (const [name, value] of [['on-source-error', options.onSourceError], ['on-target-error', options.onTargetError]] as const) {
+    if (value !== undefined && !ON_ERROR.has(value)) throw new JobOptionError(`${name} must be one of ${[...ON_ERROR].join(', ')} (got ${String(value)})`, context);
+  }
 }
 
 /** blockdev-mirror's arguments for the plan (copy-mode only when asked: the caller checks QEMU has it). */

@@ -8,9 +8,10 @@ import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { hasUser, listDisks } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
-import { QmpCommandError } from '../errors.js';
+import { CommandOutcomeUnknownError, QmpCommandError } from '../errors.js';
+import { executeCreating } from '../protocol/in-flight.js';
 import type { QmpClient } from '../protocol/client.js';
-import { createImage, imageChain } from '../transport/qemu-img.js';
+import { createImage, imageChain, imageMap } from '../transport/qemu-img.js';
 import { MirrorTargetError, type JobErrorContext } from './errors.js';
 import type { MirrorPlan } from './mirror-options.js';
 
@@ -76,13 +77,30 @@ async function checkReused(plan: MirrorPlan, file: string, context: JobErrorCont
   if (plan.backing && backing !== plan.backing.file) {
     throw new MirrorTargetError(`cannot reuse the destination ${file} for a shallow copy: it records ${backing === undefined ? 'no backing file' : `the backing file ${backing}`}, not the disk's backing image ${plan.backing.file}`, context, file, false);
   }
+  if (plan.backing && !plan.allowExistingData) {
+    // A shallow copy writes only what the active layer holds: anything else the destination holds
+    // itself (data or zero clusters) would hide the backing image there, and the guest read it after a pivot.
+    const own = (await imageMap(file).catch((error: unknown) => {
+      throw new MirrorTargetError(`cannot reuse the destination ${file}: its allocation cannot be read (${(error as Error).message})`, context, file, false, { cause: error });
+    })).filter((e) => e.depth === 0 && (e.data || e.present === true));
+    const bytes = own.reduce((sum, e) => sum + e.length, 0);
+    if (bytes > 0) {
+      throw new MirrorTargetError(`cannot reuse the destination ${file} for a shallow copy: it already holds ${bytes} bytes of its own (first at offset ${own[0]!.start}), which would hide the backing image ${plan.backing.file} where the copy writes nothing and corrupt what the guest reads after a pivot; start from an empty overlay, or say it is meant (allowExistingData / --allow-existing-data)`, context, file, false);
+    }
+  }
 }
 
 /** blockdev-add of the destination's node; QEMU's refusal (permissions, size) becomes MirrorTargetError. */
-export async function addTargetNode(client: QmpClient, plan: MirrorPlan, file: string, created: boolean, context: JobErrorContext, timeoutMs: number): Promise<void> {
+export async function addTargetNode(client: QmpClient, plan: MirrorPlan, file: string, created: boolean, context: JobErrorContext, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   try {
-    await client.execute('blockdev-add', plan.blockdev, { timeoutMs });
+    await executeCreating(client, 'blockdev-add', plan.blockdev, { timeoutMs, signal });
   } catch (error) {
+    if (error instanceof CommandOutcomeUnknownError) {
+      // The node may have been added: re-read the graph and remove it if it is there.
+      const removed = await removeTargetNode(client, plan.nodeName, timeoutMs);
+      const node = removed.fate === 'removed' || removed.fate === 'gone' ? `its node ${plan.nodeName} is not in QEMU (${removed.fate})` : `its node ${plan.nodeName} may be left in QEMU (${removed.error ?? removed.fate}): blockdev-del it`;
+      throw new MirrorTargetError(`cannot copy to ${file}: ${error.message}; ${node}; nothing was started${created ? `; the file it was to copy into is left at ${file}` : ''}`, context, file, created, { cause: error });
+    }
     if (!(error instanceof QmpCommandError)) throw error;
     throw new MirrorTargetError(`QEMU cannot open the destination ${file} (${error.errorClass}: ${error.desc})${created ? `; the file it was to copy into is left at ${file}` : ''}`, context, file, created, { cause: error });
   }

@@ -14,7 +14,7 @@ import type { WaitOptions } from '../util/wait.js';
 import { BlockJob, type JobInit } from './core.js';
 import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
 import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
-import { attachRunningJob, launchJob } from './launch.js';
+import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
 import { mirrorArguments, planMirror, type CopyMode, type MirrorOptions, type MirrorTarget } from './mirror-options.js';
 import { addTargetNode, prepareDestination, removeTargetNode, type TargetNodeFate } from './mirror-target.js';
 import type { AttachOptions, JobResult } from './types.js';
@@ -70,10 +70,10 @@ export class MirrorJob extends BlockJob<MirrorResult> {
 
     const created = await prepareDestination(plan, target.file, context, options.signal);
     const left = created ? `; the file it was to copy into is left at ${target.file}` : '';
-    await addTargetNode(client, plan, target.file, created, context, timeoutMs);
+    await addTargetNode(client, plan, target.file, created, context, timeoutMs, options.signal);
     let launched;
     try {
-      launched = await launchJob(client, id, () => client.execute('blockdev-mirror', mirrorArguments(disk, plan, options), { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) }));
+      launched = await launchJob(client, id, () => startJobCommand(client, id, 'blockdev-mirror', mirrorArguments(disk, plan, options), { timeoutMs, signal: options.signal }));
     } catch (error) {
       const removed = await removeTargetNode(client, plan.nodeName, timeoutMs);
       const node = removed.fate === 'removed' || removed.fate === 'gone' ? '' : `; its node ${plan.nodeName} could not be removed (${removed.error ?? removed.fate}): blockdev-del it`;
@@ -172,6 +172,13 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       if (removed.error !== undefined) this.target.nodeError = removed.error;
     }
     return { ...result, destination: { ...this.target } };
+  }
+
+  /** After a pivot the guest left its source: the whole chain, or only its active layer for a shallow copy. */
+  protected override nodesLeftBehind(result: MirrorResult): string[] {
+    if (result.outcome !== 'pivoted' || !this.source) return [];
+    const layers = this.target.shallow ? this.source.layers.slice(-1) : this.source.layers;
+    return layers.map((l) => l.nodeName).reverse();
   }
 
   protected interruptionImages(): { onDisk: string; pivotTarget: string } {

@@ -61,8 +61,10 @@ function unknownNotes(allocation: readonly LayerAllocation[]): string[] {
 }
 
 /** The plan of `range`; `pivot` says what an active commit ends in (else the overlay is kept). */
-export function planCommit(range: CommitRange, allocation: readonly LayerAllocation[], options: { pivot?: boolean; speed?: number } = {}): JobPlan {
+export function planCommit(range: CommitRange, allocation: readonly LayerAllocation[], options: { pivot?: boolean; speed?: number; otherDisks?: ReadonlyArray<{ label: string; files: readonly string[] }> } = {}): JobPlan {
   const { between, above } = layersBetween(range.disk, range.base, range.top);
+  // A base another disk's chain also holds is read-only for QEMU there: the commit cannot write into it.
+  const sharers = (options.otherDisks ?? []).filter((d) => d.files.includes(range.base.file)).map((d) => d.label);
   const merged = [...between, range.top];
   // QEMU copies every cluster allocated anywhere in (base, top]: the view of top there.
   const copied = union(...extentsOf(allocation, merged));
@@ -76,6 +78,8 @@ export function planCommit(range: CommitRange, allocation: readonly LayerAllocat
     ? 'it reads through base, which the guest writes into after the pivot'
     : 'its own data and the intermediates\' cover every byte that changes in base';
   for (const layer of above) reasons[layer.file] = 'above top: it reads as before (top\'s view is unchanged)';
+  for (const layer of range.disk.layers.slice(0, range.disk.layers.indexOf(range.base))) reasons[layer.file] = 'below base: unchanged';
+  if (sharers.length) reasons[range.base.file] = `also in the chain of ${sharers.join(', ')}: QEMU will refuse to write into it (another disk holds it as a backing image)`;
   const removed = new Set(expected.removedFromChain ?? []);
   const size = range.disk.layers.at(-1)?.virtualSize ?? range.base.virtualSize;
   return {
@@ -93,7 +97,7 @@ export function planCommit(range: CommitRange, allocation: readonly LayerAllocat
     layers: planLayers(allocation),
     after: { chain: range.disk.layers.filter((l) => !removed.has(l.file)).map((l) => l.file), target: range.base.file, viewOf: range.top.file, copied },
     ...eta(copyBytes, options.speed),
-    notes: unknownNotes(allocation),
+    notes: [...unknownNotes(allocation), ...(sharers.length ? [`base ${range.base.file} is shared with ${sharers.join(', ')}: QEMU will refuse this commit (it cannot take the write lock on a backing image another disk uses); commit into an image of this disk alone`] : [])],
   };
 }
 
@@ -107,6 +111,7 @@ export function planPull(range: PullRange, allocation: readonly LayerAllocation[
   const reasons: Record<string, string> = {};
   for (const layer of range.pulled) reasons[layer.file] = 'pulled: it leaves the chain but is not changed, so it still reads as before';
   if (range.base) reasons[range.base.file] = 'the active image\'s new backing: unchanged';
+  for (const layer of range.base ? range.disk.layers.slice(0, range.disk.layers.indexOf(range.base)) : []) reasons[layer.file] = 'below the new backing: unchanged';
   reasons[active.file] = 'the active image: it will hold the pulled data itself';
   const pulled = new Set(range.pulled.map((l) => l.file));
   const size = active.virtualSize;

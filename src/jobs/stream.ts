@@ -14,7 +14,7 @@ import type { CommitOnError } from './commit-options.js';
 import { assertSpeed, BlockJob, type JobInit } from './core.js';
 import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
 import { JobCommandError, JobOptionError } from './errors.js';
-import { attachRunningJob, launchJob } from './launch.js';
+import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 
 export interface PullOptions {
@@ -71,7 +71,7 @@ export class StreamJob extends BlockJob<JobResult> {
     if (busy) throw busy;
     const { machine, stream } = await launchJob(client, id, async () => {
       try {
-        await client.execute('block-stream', args, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+        await startJobCommand(client, id, 'block-stream', args, { timeoutMs, signal: options.signal });
       } catch (error) {
         if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start a pull on ${label}`, context, error);
         throw error;
@@ -101,6 +101,11 @@ export class StreamJob extends BlockJob<JobResult> {
     // Nothing becomes invalid; after a completed pull the pulled images are no longer in the chain.
     const invalidated = range ? { files: [], stillValid: all, removedFromChain: ended === 'completed' ? range.pulled.map((l) => l.file) : [] } : undefined;
     return { ...rest, outcome: ended, invalidated };
+  }
+
+  /** After a pull: the pulled images left the chain. */
+  protected override nodesLeftBehind(result: JobResult): string[] {
+    return result.outcome === 'completed' && this.range ? this.range.pulled.map((l) => l.nodeName) : [];
   }
 
   protected interruptionImages(): string {

@@ -4,6 +4,7 @@
  */
 import type { InvalidatedImages } from '../block/types.js';
 import type { JobStatus } from '../qapi/types.js';
+import type { NodeCleanup } from './graph-hygiene.js';
 import type { JobIoError, JobStateChange, TransitionAnomaly } from './state.js';
 
 /**
@@ -44,6 +45,8 @@ export interface JobResult {
   /** Final progress: offset and len of the ending event. */
   offset: number;
   len: number;
+  /** The nodes that left the disk's chain, deleted once nothing used them (or kept, and why). */
+  nodes?: NodeCleanup;
 }
 
 export interface JobProgress {

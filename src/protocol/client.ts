@@ -207,6 +207,11 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     return this.pending.size;
   }
 
+  /** The names of the commands sent and not yet answered, oldest first. */
+  get pendingCommands(): string[] {
+    return this.pending.names();
+  }
+
   /** A position in the event stream; pass it as `since` to see events that arrive after this point. */
   eventCursor(): number {
     return this.hub.history.cursor;

@@ -32,6 +32,10 @@ export class PendingCommands {
     return this.pending.size;
   }
 
+  names(): string[] {
+    return [...this.pending.values()].map((c) => c.command);
+  }
+
   /** The default timeout (Infinity: none). */
   get timeoutMs(): number {
     return this.deadlines?.timeoutMs ?? Infinity;

@@ -18,10 +18,11 @@ export interface FaultProxyOptions {
  * purpose. Every message still comes from QEMU; only what a test injects is made up. Connections
  * are numbered from 1, so a transform can treat each client's conversation on its own.
  */
-export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void>; cut: () => void; inject: (connection: number, toQemu: string) => void }> {
+export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void>; cut: () => void; inject: (connection: number, toQemu: string) => void; deliver: (connection: number, toClient: string) => void }> {
   const proxyPath = path.join(dir, 'proxy.sock');
   const sockets = new Set<net.Socket>();
   const upstreams = new Map<number, net.Socket>();
+  const clients = new Map<number, net.Socket>();
   let connections = 0;
   const pipeLines = (from: net.Socket, to: net.Socket, transform: ((line: string) => string[]) | undefined): void => {
     let buffered = '';
@@ -43,6 +44,7 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
     const upstream = net.connect(upstreamPath);
     sockets.add(client).add(upstream);
     upstreams.set(n, upstream);
+    clients.set(n, client);
     pipeLines(upstream, client, options.fromQemu && ((line) => options.fromQemu!(line, n)));
     pipeLines(client, upstream, options.toQemu && ((line) => options.toQemu!(line, n)));
   });
@@ -53,6 +55,11 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
     inject: (connection, toQemu) => {
       const upstream = upstreams.get(connection);
       if (upstream && !upstream.destroyed) upstream.write(toQemu);
+    },
+    /** Sends a line (a reply held back by a transform, say) to the client of connection `connection`. */
+    deliver: (connection, toClient) => {
+      const client = clients.get(connection);
+      if (client && !client.destroyed) client.write(toClient);
     },
     /** Drops every connection at once, as a dying QEMU or network would. */
     cut: () => {

@@ -71,3 +71,16 @@ t.test('extents and map entries', async (t) => {
   t.same(heldExtents(entries, false), [[4, 8]], 'an overlay holds its data and its zeroed clusters (they hide what is below)');
   t.same(heldExtents(entries, true), [[4, 4]], 'the bottom image holds only data: its holes read as zeros from nowhere');
 });
+
+t.test('every image a plan lists has its reason, the ones below base and below a pull\'s base too', async (t) => {
+  for (const plan of [
+    planCommit(resolveCommitRange(disk, { base: 'vda[2]', top: 'vda[3]' }), allocation),
+    planCommit(resolveCommitRange(disk, { base: 'vda[2]', active: true }), allocation, { pivot: true }),
+    planPull(resolvePullRange(disk, { base: 'vda[2]' }), allocation),
+  ]) {
+    const lines = renderPlan(plan, 120);
+    const listed = lines.filter((l) => /^ {2}\/i\//.test(l));
+    t.ok(listed.length >= 3, `${plan.job}: the images are listed (${listed.length})`);
+    for (const line of listed) t.match(line, /^ {2}\/i\/\S+: \S/, `${plan.job}: '${line.trim()}' says why`);
+  }
+});

@@ -8,6 +8,7 @@ import type { CommitRange } from '../../block/types.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { CommitJob } from '../../jobs/commit.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
+import { AbortedError } from '../../errors.js';
 import { GroupPivotError } from '../../jobs/errors.js';
 import { pivotTogether } from '../../jobs/group.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
@@ -15,9 +16,15 @@ import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext } from '../context.js';
 import { cliDisks } from '../disks.js';
 import { printPlan } from '../dry-run.js';
+import { reportNodesKept } from '../job-ending.js';
 import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 
 const FINISH_TIMEOUT_MS = 60_000;
+
+/** What a cancelled active commit leaves in its base: said as the single commit says it. */
+export function partlyWritten(bases: readonly string[]): string {
+  return bases.length === 1 ? `base ${bases[0]} may be partly written: no longer valid on its own` : `bases ${bases.join(', ')} may be partly written: no longer valid on their own`;
+}
 
 /** What a group commit cannot be combined with: said before connecting. */
 function checkGroupUsage(context: CliContext, disks: readonly string[]): void {
@@ -31,19 +38,24 @@ function checkGroupUsage(context: CliContext, disks: readonly string[]): void {
 export async function runGroupCommit(context: CliContext): Promise<number> {
   const names = context.positionals;
   checkGroupUsage(context, names);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError(`disk '${twice}' is named twice: one commit per disk`, 'commit');
   const timeoutText = stringOption(context, 'timeout');
   const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'commit') * 1000;
   const speed = parseBandwidth(context, 'commit');
   const out = context.out;
   const client = await context.connect();
   const disks = await cliDisks(context, client);
-  const chosen = flag(context, 'all') ? disks.filter((d) => d.layers.length > 1 && hasUser(d)) : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
+  // --all: each disk named as the user knows it (libvirt's target, the qdev id), never by its node name.
+  const chosen = flag(context, 'all') ? disks.filter((d) => d.layers.length > 1 && hasUser(d)).map((d) => ({ ...d, requestedAs: d.target ?? d.qdevId ?? d.driveId ?? d.device })) : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
   if (!chosen.length) throw new UsageError('--all: no disk has a backing chain to commit', 'commit');
+  const same = chosen.find((disk, i) => chosen.findIndex((d) => d.device === disk.device) !== i);
+  if (same) throw new UsageError(`${chosen.filter((d) => d.device === same.device).map((d) => `'${d.requestedAs}'`).join(' and ')} name the same disk (${same.device}): one commit per disk`, 'commit');
   const ranges: CommitRange[] = chosen.map((disk) => resolveCommitRange(disk, { active: true }, disks.filter((d) => d.device !== disk.device)));
   // Every range is checked before any job starts: a disk that cannot pivot stops the group here.
   for (const range of ranges) assertPivotable(range);
   if (flag(context, 'dry-run')) {
-    for (const range of ranges) await printPlan(context, { commit: range, pivot: true }, speed);
+    for (const range of ranges) await printPlan(context, { commit: range, pivot: true, others: disks.filter((d) => d.device !== range.disk.device) }, speed);
     return 0;
   }
   const label = (range: CommitRange): string => range.disk.requestedAs ?? range.disk.target ?? range.disk.qdevId ?? range.disk.device;
@@ -58,7 +70,8 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
     for (const range of ranges) jobs.push(await CommitJob.start(client, range, { ...(speed !== undefined ? { speed } : {}), signal: context.signal }));
   } catch (error) {
     await Promise.allSettled(jobs.map((job) => job.abort({ timeoutMs: FINISH_TIMEOUT_MS })));
-    out.error(`${(error as Error).message}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top` : 'nothing was started'}`);
+    const why = error instanceof AbortedError && context.signal.aborted ? `interrupted before every job was started (${String((context.signal.reason as Error | undefined)?.message ?? 'signal')})` : (error as Error).message;
+    out.error(`${why}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top and reads as before; ${partlyWritten(jobs.map((j) => j.range!.base.file))}` : 'nothing was started'}`);
     return 1;
   }
   if (out.json) {
@@ -81,7 +94,8 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
     for (const [i, result] of group.results.entries()) {
       const range = ranges[i]!;
       out.message(`${label(range)}: Successfully pivoted`);
-      out.result(undefined, { type: 'result', job: result.jobId, disk: label(range), outcome: result.outcome, states: result.states, timings: result.timings });
+      out.result(undefined, { type: 'result', job: result.jobId, disk: label(range), outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       const deleted = flag(context, 'delete') ? await deleteCommittedImages(client, range, result, { signal: context.signal }) : [];
       const invalid = (result.invalidated?.files ?? []).filter((f) => !deleted.includes(f));
       out.result(invalid.length ? `${label(range)}: Images no longer valid on their own: ${invalid.join(', ')}` : undefined, { type: 'invalidated', disk: label(range), files: result.invalidated?.files ?? [], stillValid: result.invalidated?.stillValid ?? [], deleted });

@@ -4,7 +4,7 @@ import { CommitJob, type CommitResult } from '../../jobs/commit.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
-import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
+import { JOB_RUN_OPTIONS, abortStartedJob, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
 import { eventJobId, type QmpEvent } from '../../qapi/types.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
@@ -121,7 +121,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolveCommitRange(disk, spec, others);
     if (pivot) assertPivotable(range);
-    if (flag(context, 'dry-run')) return await printPlan(context, { commit: range, pivot }, speed);
+    if (flag(context, 'dry-run')) return await printPlan(context, { commit: range, pivot, others }, speed);
     const jobId = stringOption(context, 'job-id');
     // Every event of this job, in --json mode (the job's id is known once start() returns).
     let ownJobId: string | undefined = jobId;
@@ -145,6 +145,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       for (const e of client.recentEvents(cursor)) if (eventJobId(e) === job.id) out.event(e);
     }
     out.result(undefined, { type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active });
+    // A signal while the start was in flight: the job it started is aborted, as when waiting.
+    if (!wait && context.signal.aborted) return await abortStartedJob(job, out, 'Commit', context.signal);
     if (!wait) {
       out.message(range.active ? 'Active Block Commit started' : 'Block Commit started');
       await job.detach();
@@ -182,7 +184,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         if (flag(context, 'verbose')) out.progress('Block commit', 100);
         out.message('Commit complete');
       }
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings });
+      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       let deleted: string[] = [];
       try {
         if (deleteImages) deleted = await deleteCommittedImages(client, range, result, { signal: context.signal });

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { MirrorJob, type MirrorDestination } from '../../jobs/mirror.js';
-import type { CopyMode } from '../../jobs/mirror-options.js';
+import { checkMirrorOptions, type CopyMode } from '../../jobs/mirror-options.js';
+import { JobOptionError } from '../../jobs/errors.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
-import { JOB_WAIT_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
+import { JOB_WAIT_OPTIONS, abortStartedJob, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
 import type { Output } from '../output.js';
 import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
@@ -36,7 +37,7 @@ function reportDestination(out: Output, destination: Readonly<MirrorDestination>
 export const copyCommand: CommandSpec = {
   name: 'copy',
   summary: 'copy a live disk onto a new image, then pivot onto it or keep the copy (virsh blockcopy)',
-  usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
+  usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external [--allow-existing-data]] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
   details: `The destination is created (qcow2 of the disk's size unless --format raw; never over an existing
 file or through a link) or, with --reuse-external, used as it is. The copy reaches a synchronized
 phase (READY) and keeps both images in step until it is ended:
@@ -45,6 +46,8 @@ phase (READY) and keeps both images in step until it is ended:
                ("Successfully copied"; implies --wait)
 --wait         wait for READY; without --pivot/--finish the job is then left running ('job DISK --pivot')
 --shallow      copy only the active image: the destination backs onto the same backing image
+--allow-existing-data  with --reuse-external --shallow: copy into a destination that already holds
+               data of its own (refused otherwise: it would hide the backing image after the pivot)
 --verbose      progress like virsh: Block Copy: [ 42.00 %]
 --timeout S    abort the copy if not done after S seconds (implies --wait); Ctrl-C aborts it too
 --async        with --timeout/Ctrl-C: request the abort and return without waiting for it
@@ -64,6 +67,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
     format: { type: 'string' },
     shallow: { type: 'boolean' },
     'reuse-external': { type: 'boolean' },
+    'allow-existing-data': { type: 'boolean' },
     pivot: { type: 'boolean' },
     finish: { type: 'boolean' },
     granularity: { type: 'string' },
@@ -88,12 +92,20 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const wait = flag(context, 'wait') || pivot || finish || timeoutMs !== undefined;
     if (flag(context, 'verbose') && !wait) throw new UsageError('--verbose needs --wait (or --pivot, --finish, --timeout)', 'copy');
     if (flag(context, 'async') && !wait) throw new UsageError('--async goes with --timeout or --wait', 'copy');
+    if (flag(context, 'allow-existing-data') && !(flag(context, 'reuse-external') && flag(context, 'shallow'))) throw new UsageError('--allow-existing-data goes with --reuse-external --shallow', 'copy');
     const speed = parseBandwidth(context, 'copy');
     const granularity = byteCount(context, 'granularity');
     const bufSize = byteCount(context, 'buf-size');
     const copyMode = parseCopyMode(context, 'copy');
     const converge = parseConverge(context, 'copy');
     if (converge !== undefined && !wait) throw new UsageError('--converge goes with a copy that is waited for (--wait, --pivot or --finish)', 'copy');
+    try {
+      // What needs no disk is a usage mistake, said before connecting (the library's own check).
+      checkMirrorOptions({ file: dest, format, shallow: flag(context, 'shallow') }, { ...(granularity !== undefined ? { granularity } : {}), ...(bufSize !== undefined ? { bufSize } : {}) });
+    } catch (error) {
+      if (error instanceof JobOptionError) throw new UsageError(error.message, 'copy');
+      throw error;
+    }
     const out = context.out;
     const client = await context.connect();
     const { disk } = await cliDisk(context, client, diskName);
@@ -101,7 +113,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const file = path.resolve(dest);
     // A job we leave running (no --wait, or --wait returning at READY) may fail with nobody watching: QEMU keeps it for `jobs`.
     const leftRunning = !pivot && !finish;
-    const job = await MirrorJob.start(client, disk, { file, format, shallow: flag(context, 'shallow'), reuseExisting: flag(context, 'reuse-external') }, {
+    const job = await MirrorJob.start(client, disk, { file, format, shallow: flag(context, 'shallow'), reuseExisting: flag(context, 'reuse-external'), allowExistingData: flag(context, 'allow-existing-data') }, {
       ...(leftRunning ? { autoDismiss: false } : {}),
       ...(jobId ? { jobId } : {}),
       ...(speed !== undefined ? { speed } : {}),
@@ -112,6 +124,8 @@ The destination's node is removed again after --finish, an abort or a failure; i
     });
     const { destination } = job;
     out.result(undefined, { type: 'started', job: job.id, disk: diskName, dest: file, format, shallow: destination.shallow, created: destination.created, node: destination.nodeName ?? null });
+    // A signal while the start was in flight: the job it started is aborted, as when waiting.
+    if (!wait && context.signal.aborted) return await abortStartedJob(job, out, 'Copy', context.signal);
     if (!wait) {
       out.message('Block Copy started');
       await job.detach();
@@ -141,7 +155,8 @@ The destination's node is removed again after --finish, an abort or a failure; i
       }
       out.message(pivot ? 'Successfully pivoted' : 'Successfully copied');
       const leftChain = result.invalidated?.removedFromChain ?? [];
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, dest: file, node: result.destination.node ?? null, leftChain });
+      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, dest: file, node: result.destination.node ?? null, leftChain, ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       if (leftChain.length) out.result(`The guest no longer uses: ${leftChain.join(', ')} (every image still reads as before)`, {});
       reportDestination(out, result.destination, false);
       return 0;

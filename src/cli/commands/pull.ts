@@ -2,7 +2,7 @@ import { resolvePullRange } from '../../block/address.js';
 import { printPlan } from '../dry-run.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
-import { JOB_RUN_OPTIONS, reportUnfinishedJob } from '../job-ending.js';
+import { JOB_RUN_OPTIONS, abortStartedJob, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
 import { StreamJob } from '../../jobs/stream.js';
 import { parseSeconds, UsageError } from '../args.js';
 import { flag, stringOption, type CommandSpec } from '../context.js';
@@ -62,6 +62,8 @@ copies only what the chain already shows); the pulled images leave the chain.
       signal: context.signal,
     });
     out.result(undefined, { type: 'started', job: job.id, disk: diskName, base: range.base?.file ?? null, pulled: range.pulled.map((l) => l.file) });
+    // A signal while the start was in flight: the job it started is aborted, as when waiting.
+    if (!wait && context.signal.aborted) return await abortStartedJob(job, out, 'Pull', context.signal);
     if (!wait) {
       out.message('Block Pull started');
       await job.detach();
@@ -74,7 +76,8 @@ copies only what the chain already shows); the pulled images leave the chain.
       stopProgress();
       if (flag(context, 'verbose')) out.progress('Block Pull', 100);
       out.message('Pull complete');
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, leftChain: result.invalidated?.removedFromChain ?? [] });
+      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, leftChain: result.invalidated?.removedFromChain ?? [], ...(result.nodes ? { nodes: result.nodes } : {}) });
+      reportNodesKept(out, result);
       if (!flag(context, 'delete')) return 0;
       try {
         const deleted = await deleteCommittedImages(client, range, result, { signal: context.signal, kind: 'pull' });

@@ -1,12 +1,30 @@
-import type { SnapshotSpec } from '../../block/snapshot.js';
+import { checkSnapshotSpec, type SnapshotSpec } from '../../block/snapshot.js';
+import { InvalidSnapshotSpecError } from '../../block/errors.js';
 import { diskLabel, findDisk } from '../../block/chain.js';
 import { cliDisks } from '../disks.js';
 import { UsageError } from '../args.js';
 import { stringOption, type CommandSpec } from '../context.js';
 
-/** virsh's `--diskspec vda,snapshot=external,file=/path,driver=qcow2`. */
+/** Splits at single commas; virsh's `,,` stands for a comma inside a value (a file name with a comma). */
+function splitDiskspec(text: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== ',') current += text[i];
+    else if (text[i + 1] === ',') {
+      current += ',';
+      i++;
+    } else {
+      parts.push(current);
+      current = '';
+    }
+  }
+  return [...parts, current];
+}
+
+/** virsh's `--diskspec vda,snapshot=external,file=/path,driver=qcow2` (`,,` for a comma in a value). */
 export function parseDiskspec(text: string): SnapshotSpec {
-  const [disk, ...pairs] = text.split(',');
+  const [disk, ...pairs] = splitDiskspec(text);
   if (!disk) throw new UsageError(`--diskspec wants DISK,file=PATH, got '${text}'`, 'snapshot');
   const spec: SnapshotSpec = { disk, file: '' };
   for (const pair of pairs) {
@@ -53,6 +71,15 @@ export const snapshotCommand: CommandSpec = {
       if (!disk || !file) throw new UsageError('snapshot wants DISK --file PATH, or --diskspec DISK,file=PATH', 'snapshot');
       specs = [{ disk, file, ...(nodeName ? { nodeName } : {}) }];
     }
+    for (const spec of specs) {
+      try {
+        checkSnapshotSpec(spec);
+      } catch (error) {
+        // Known without QEMU: a usage mistake, said before connecting.
+        if (error instanceof InvalidSnapshotSpecError) throw new UsageError(error.message, 'snapshot');
+        throw error;
+      }
+    }
     const client = await context.connect();
     // Names as the user knows them (libvirt's vda with --domain) → names the block layer resolves.
     const disks = await cliDisks(context, client);
@@ -70,6 +97,8 @@ export const snapshotCommand: CommandSpec = {
         chain,
       });
     }
+    // The transaction was sent before the signal came, or the reply was awaited: the overlay is live.
+    if (context.signal.aborted) context.out.warn('the interrupt came while the snapshot was under way: QEMU took it, and the guest runs on the new overlay — do not delete it');
     return 0;
   },
 };
