@@ -5,7 +5,7 @@
 # The kernel is linux-image-cloud-amd64 (fetched with apt-get download and unpacked with dpkg -x:
 # nothing is installed on the host); the initramfs is busybox-static, the virtio/ext4 modules the
 # guest needs (with their dependencies from modules.dep), qemu-guest-agent's binary and the
-# libraries ldd lists for it, and test/guest/init as /init. The host side needs e2fsprogs
+# libraries ldd lists for it, test/guest/init as /init and test/guest/lib.sh as /lib/guest.sh. The host side needs e2fsprogs
 # (mkfs.ext4, fsck.ext4, debugfs); this script installs it when missing (apt-get install).
 #
 # Exit status: 0 built or already there; 3 when a package cannot be had (the tests skip, or fail under CI=true).
@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out="${1:-${QMPBJ_GUEST_DIR:-/opt/qmpbj/guest}}"
 init_src="$here/../test/guest/init"
-stamp_want="v1 $(sha256sum "$init_src" | cut -c1-16)"
+stamp_want="v1 $(cat "$init_src" "${init_src%/init}/lib.sh" | sha256sum | cut -c1-16)"
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp_want" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
   exit 0
 fi
@@ -72,6 +72,7 @@ ldd "$root/bin/qemu-ga" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }' | w
   cp -L "$lib" "$root$lib"
 done
 cp "$init_src" "$root/init"
+cp "${init_src%/init}/lib.sh" "$root/lib/guest.sh"
 chmod 755 "$root/init"
 
 mkdir -p "$out.tmp"
