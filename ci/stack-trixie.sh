@@ -39,6 +39,9 @@ if [ -d "$repo/../shared" ]; then
   case "$shared" in /tmp/*) ;; *) bind "$shared" "$R$shared" ;; esac
 fi
 bind "$node_prefix" "$R$node_prefix"
+# The tests' Linux guest (ci/guest.sh) does not depend on the stack: the host's build is used inside.
+guest_dir=${QMPBJ_GUEST_DIR:-/opt/qmpbj/guest}
+[ -f "$guest_dir/vmlinuz" ] && bind "$guest_dir" "$R/opt/qmpbj/guest"
 bind "$npm_dir" "$R/usr/local/lib/node_modules/npm"
 ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
 ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$R/usr/local/bin/npx"
@@ -51,4 +54,5 @@ exec chroot "$R" /usr/bin/env \
   QMPBJ_LIBVIRT_DEPRECATION=reject \
   QMPBJ_LIBVIRT_STATE=/tmp/qmpbj-libvirt-12.9 \
   QMPBJ_STACK=trixie \
+  QMPBJ_GUEST_DIR=/opt/qmpbj/guest \
   bash -c 'cd "$1" && shift && exec "$@"' bash "$repo" "$@"
