@@ -43,6 +43,6 @@ verify_w() {
   done
 }
 dropcaches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-sums() { find /mnt -type f ! -name '*.tmp' ! -path '/mnt/lost+found/*' | sort | xargs md5sum; }
-off() { [ -f /var/run/qga.pid ] && kill "$(cat /var/run/qga.pid)"; sync; umount /mnt; poweroff -f; }
+sums() { find /mnt -type f ! -name '*.tmp' ! -path '*/lost+found/*' | sort | xargs md5sum; }
+off() { [ -f /var/run/qga.pid ] && kill "$(cat /var/run/qga.pid)"; sync; umount /mnt/b 2>/dev/null; umount /mnt; poweroff -f; }
 

@@ -115,6 +115,8 @@ export interface StartGuestOptions {
   id?: string;
   /** false: no agent channel at all (the refusal tests). Default true. */
   agent?: boolean;
+  /** A second ext4 disk vdb on this node (its nodes in blockArgs), mounted on /mnt/b in the guest. */
+  vdbNode?: string;
 }
 
 /** A booted guest: QEMU, its QMP client, its console, the agent socket, and what the tests recorded. */
@@ -228,10 +230,11 @@ export async function startGuest(t: Test, kernel: GuestKernel, dir: string, opti
     args: [
       '-accel', 'tcg', '-m', '256', '-S', '-no-reboot',
       '-kernel', kernel.vmlinuz, '-initrd', kernel.initrd,
-      '-append', 'console=ttyS0 quiet loglevel=0 panic=-1',
+      '-append', `console=ttyS0 quiet loglevel=0 panic=-1${options.vdbNode ? ' qbj.vdb' : ''}`,
       '-chardev', `socket,id=con0,path=${consolePath},server=on,wait=off`, '-serial', 'chardev:con0',
       ...options.blockArgs,
       '-device', `virtio-blk-pci,id=${options.id ?? 'vda'},drive=${options.node}`,
+      ...(options.vdbNode ? ['-device', `virtio-blk-pci,id=vdb,drive=${options.vdbNode}`] : []),
       ...agentArgs,
     ],
   });
@@ -256,7 +259,12 @@ export async function startGuest(t: Test, kernel: GuestKernel, dir: string, opti
  * The offline checks of a final image (after the guest powered off): `fsck.ext4 -fn` is clean, and
  * every recorded file, read with debugfs, has its checksum; every writer file is whole.
  */
-export async function checkImageOffline(t: Test, image: string, guest: Pick<Guest, 'recorded'>, format: 'raw' | 'qcow2'): Promise<void> {
+export async function checkImageOffline(t: Test, image: string, guest: Pick<Guest, 'recorded'>, format: 'raw' | 'qcow2', options: { vdb?: boolean } = {}): Promise<void> {
+  // Files under b/ live on the second disk (/mnt/b): checked in its image, at its root.
+  const onThisDisk = [...guest.recorded].flatMap(([name, sum]): Array<[string, string]> => {
+    if (options.vdb) return name.startsWith('b/') ? [[name.slice(2), sum]] : [];
+    return name.startsWith('b/') ? [] : [[name, sum]];
+  });
   let raw = image;
   if (format !== 'raw') {
     raw = `${image}.check.raw`;
@@ -267,7 +275,7 @@ export async function checkImageOffline(t: Test, image: string, guest: Pick<Gues
     (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
   );
   t.equal(fsck.code, 0, `fsck.ext4 -fn ${path.basename(image)} is clean: ${fsck.out.trim().split('\n').slice(-3).join(' | ')}`);
-  for (const [name, sum] of guest.recorded) {
+  for (const [name, sum] of onThisDisk) {
     t.equal(md5(await debugfsCat(raw, `/${name}`)), sum, `offline: ${name} in ${path.basename(image)} has the checksum the guest wrote`);
   }
   const listing = await execFileAsync('debugfs', ['-R', 'ls -p /w', raw], { timeout: 30_000, encoding: 'utf8' }).catch(() => ({ stdout: '' }));
