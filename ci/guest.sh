@@ -14,9 +14,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out="${1:-${QMPBJ_GUEST_DIR:-/opt/qmpbj/guest}}"
 init_src="$here/../test/guest/init"
 stamp_want="v1 $(cat "$init_src" "${init_src%/init}/lib.sh" | sha256sum | cut -c1-16)"
-if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp_want" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
-  exit 0
-fi
+built() { [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp_want" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; }
+built && exit 0
+# Test files run in parallel may all ask at once: one builds, the others wait and find it built.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock -w 600 9 || { echo "guest.sh: $out.lock is held for more than 600 s" >&2; exit 1; }
+built && exit 0
 
 if ! command -v debugfs >/dev/null || ! command -v mkfs.ext4 >/dev/null; then
   apt-get install -y --no-install-recommends e2fsprogs >&2 || { echo "guest.sh: e2fsprogs cannot be installed" >&2; exit 3; }
