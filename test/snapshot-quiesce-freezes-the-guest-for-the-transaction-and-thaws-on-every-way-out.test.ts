@@ -108,6 +108,15 @@ if (kernel) {
       t.equal(cli.code, 1, 'an agent that does not answer: the command fails');
       t.match(cli.stderr, /does not answer/, `a clear error: ${cli.stderr}`);
       t.ok(Date.now() - t0 < 30_000, 'within bounded time');
+      // The real agent, stopped in the guest (SIGSTOP): it takes the connection but answers nothing.
+      await g.guest.run('kill -STOP "$(cat /var/run/qga.pid)"');
+      const stopped = await g.run('snapshot', 'vda', '--file', none, '--quiesce', '--agent', agentPath);
+      await g.guest.run('kill -CONT "$(cat /var/run/qga.pid)"');
+      t.equal(stopped.code, 1, 'a stopped qemu-guest-agent: the command fails');
+      t.match(stopped.stderr, /guest agent at .*ga\.sock: the agent does not answer/, `a clear error: ${stopped.stderr}`);
+      const resumed = await connectGuestAgent({ path: agentPath });
+      t.equal(await freezeStatus(resumed), 'thawed', 'the guest was never frozen');
+      resumed.close();
       t.same(await g.chain(), before, 'the chain is unchanged');
       t.notOk(existsSync(none), 'no overlay file was created');
     });

@@ -59,7 +59,8 @@ const MAX_REPLY_BYTES = 1024 * 1024;
 class SocketGuestAgent implements GuestAgent {
   readonly target: string;
   private framer = new LineFramer(MAX_REPLY_BYTES);
-  private synced = false;
+  /** While syncing: the id our guest-sync-delimited waits for; answers to an earlier client's are dropped. */
+  private syncId: number | undefined;
   private reply: ((message: QmpMessage | Error) => void) | undefined;
   private busy = false;
   private closed = false;
@@ -82,7 +83,7 @@ class SocketGuestAgent implements GuestAgent {
     }
     this.stream = stream;
     this.closed = false;
-    this.synced = false;
+    this.syncId = undefined;
     this.framer = new LineFramer(MAX_REPLY_BYTES);
     stream.start({
       onData: (chunk) => {
@@ -103,15 +104,26 @@ class SocketGuestAgent implements GuestAgent {
   }
 
   private onData(chunk: Buffer): void {
-    if (!this.synced) {
+    if (this.syncId !== undefined) {
+      // Each 0xFF starts a sync answer: whatever came before it is stale output.
       const at = chunk.lastIndexOf(SYNC_BYTE);
-      if (at === -1) return; // Stale output of an earlier client.
-      this.synced = true;
-      chunk = chunk.subarray(at + 1);
+      if (at !== -1) {
+        this.framer = new LineFramer(MAX_REPLY_BYTES);
+        chunk = chunk.subarray(at + 1);
+      }
     }
     try {
-      this.framer.push(chunk, (message) => this.reply?.(message));
+      this.framer.push(chunk, (message) => {
+        if (this.syncId !== undefined) {
+          // A client that gave up on its sync leaves the agent's answer to it queued: not ours.
+          if (message.return !== this.syncId) return;
+          this.syncId = undefined;
+        }
+        this.reply?.(message);
+      });
     } catch (error) {
+      // Before our sync answer, bytes that do not parse are an earlier client's leftovers.
+      if (this.syncId !== undefined) return;
       this.reply?.(error instanceof Error ? error : new Error(String(error)));
       this.stream?.destroy();
     }
@@ -119,6 +131,7 @@ class SocketGuestAgent implements GuestAgent {
 
   async sync(options: AgentCallOptions): Promise<void> {
     const id = randomInt(1, 2 ** 31);
+    this.syncId = id;
     await this.stream?.write(Buffer.from([SYNC_BYTE]));
     const answer = await this.call('guest-sync-delimited', { id }, options);
     if (answer !== id) throw new GuestAgentError(this.target, `guest-sync-delimited answered ${JSON.stringify(answer)}, expected ${id}`);

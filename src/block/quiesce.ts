@@ -106,7 +106,7 @@ export async function createQuiescedSnapshots(client: BlockQueryClient, specs: r
       ...options,
       signal,
       beforeTransaction: async () => {
-        signal.throwIfAborted();
+        if (signal.aborted) throw new AbortedError('quiesced snapshot', { cause: signal.reason });
         frozenAt = Date.now();
         timer = setLongTimeout(() => bound.abort(new FreezeTimeoutError(freezeTimeoutMs)), freezeTimeoutMs);
         // Counted as frozen from the request on: an agent that answers late may still freeze.
@@ -120,8 +120,8 @@ export async function createQuiescedSnapshots(client: BlockQueryClient, specs: r
       },
     });
   } catch (error) {
+    // Past the bound whatever failed failed because of it, unless the freeze itself did.
     failure = bound.signal.aborted && !(error instanceof GuestFreezeError) ? new FreezeTimeoutError(freezeTimeoutMs, { cause: error }) : error;
-    if (failure instanceof AbortedError && options.signal?.aborted) failure = error;
   } finally {
     timer?.clear();
   }
