@@ -24,7 +24,7 @@ async function goneWithin(pid: number, ms: number): Promise<boolean> {
 }
 
 t.test('demo runs to the end and removes its folder', async (t) => {
-  const result = await runCli(['demo', '--json'], 110_000);
+  const result = await runCli(['demo', '--without-guest', '--json'], 110_000);
   t.equal(result.code, 0, `demo should succeed; stderr: ${result.stderr}`);
   const lines = jsonLines(result.stdout);
   const steps = lines.map((l) => String(l.step ?? l.message ?? ''));
@@ -36,7 +36,7 @@ t.test('demo runs to the end and removes its folder', async (t) => {
 });
 
 t.test('demo whose stdout closes early still kills its QEMU and removes its folder', async (t) => {
-  const child = startCli(['demo', '--json']);
+  const child = startCli(['demo', '--without-guest', '--json']);
   t.teardown(() => child.kill('SIGKILL'));
   let seen = '';
   child.stdout?.on('data', (chunk: Buffer) => { seen += chunk.toString(); });

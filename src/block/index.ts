@@ -21,3 +21,5 @@ export { union, subtract, totalBytes, normalise, type Extent } from './extents.j
 export { readIoLimits, setIoLimits, withWriteLimit, guestWrittenBytes } from './guest-io.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
 export * from './errors.js';
+export { connectGuestAgent, VirshGuestAgent, GuestAgentError, GuestAgentUnavailableError, GuestAgentCommandError, type GuestAgent, type AgentCallOptions } from './guest-agent.js';
+export { createQuiescedSnapshots, GuestFreezeError, FreezeTimeoutError, GuestThawError, type QuiesceOptions, type QuiescedSnapshots } from './quiesce.js';

@@ -47,6 +47,8 @@ export interface SnapshotOptions extends ChainQueryOptions {
    * host (then only files QEMU has open are refused, and nothing is cleaned up after a failure).
    */
   files?: TargetFiles | null;
+  /** Runs after every check passed, right before the transaction is sent (the guest-agent freeze of a quiesced snapshot). */
+  beforeTransaction?: () => Promise<void>;
 }
 
 /** QEMU's rule for ids and node names (id_wellformed), and its 31-character limit. */
@@ -137,6 +139,7 @@ export async function createSnapshots(client: BlockQueryClient, specs: readonly 
     }
   }
 
+  await options.beforeTransaction?.();
   try {
     // Once sent, never given up on: a Ctrl-C now must not call a live overlay "aborted".
     await executeCreating(client, 'transaction', { actions: planned.map(action) }, queryOptions);

@@ -100,15 +100,20 @@ export function uniqueDomainName(suffix = ''): string {
  * The XML of a transient TCG test domain (pc, 64 MiB, no video/graphics/balloon/usb) with `disk` as
  * its virtio vda; `qemuArgs` are appended to QEMU's command line through <qemu:commandline>.
  */
-export function testDomainXml(options: { name: string; disk: string; format: string; qemuArgs?: readonly string[] }): string {
+export function testDomainXml(options: { name: string; disk: string; format: string; qemuArgs?: readonly string[]; boot?: { kernel: string; initrd: string }; agent?: boolean }): string {
+  // A Linux guest booted from its kernel (test/helpers/guest.ts), and libvirt's guest-agent channel.
+  const boot = options.boot
+    ? `<kernel>${xmlEscape(options.boot.kernel)}</kernel><initrd>${xmlEscape(options.boot.initrd)}</initrd><cmdline>console=ttyS0 quiet loglevel=0 panic=-1</cmdline>`
+    : '';
+  const agent = options.agent ? `    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n` : '';
   const extra = options.qemuArgs?.length
     ? `  <qemu:commandline>\n${options.qemuArgs.map((a) => `    <qemu:arg value='${xmlEscape(a)}'/>`).join('\n')}\n  </qemu:commandline>\n`
     : '';
   return `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>${xmlEscape(options.name)}</name>
-  <memory unit='MiB'>64</memory>
+  <memory unit='MiB'>${options.boot ? 256 : 64}</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <os><type arch='x86_64' machine='pc'>hvm</type>${boot}</os>
   <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
   <devices>
     <emulator>${xmlEscape(emulatorPath())}</emulator>
@@ -120,7 +125,7 @@ export function testDomainXml(options: { name: string; disk: string; format: str
     <controller type='usb' model='none'/>
     <video><model type='none'/></video>
     <memballoon model='none'/>
-  </devices>
+${agent}  </devices>
 ${extra}</domain>
 `;
 }
@@ -129,11 +134,11 @@ ${extra}</domain>
  * `virsh create` a transient TCG domain (pc, 64 MiB, no video/graphics/balloon/usb) whose virtio
  * vda is `disk` (a qcow2 chain built beforehand); destroyed at teardown.
  */
-export async function createDomain(t: Test, options: { disk: string; format?: string; name?: string }): Promise<TestDomain> {
+export async function createDomain(t: Test, options: { disk: string; format?: string; name?: string; boot?: { kernel: string; initrd: string }; agent?: boolean }): Promise<TestDomain> {
   const name = options.name ?? uniqueDomainName();
   const dir = tempDir(t);
   const xmlPath = path.join(dir, 'domain.xml');
-  writeFileSync(xmlPath, testDomainXml({ name, disk: options.disk, format: options.format ?? 'qcow2' }));
+  writeFileSync(xmlPath, testDomainXml({ name, disk: options.disk, format: options.format ?? 'qcow2', ...(options.boot ? { boot: options.boot } : {}), ...(options.agent ? { agent: true } : {}) }));
   // Recorded so a final ci/libvirt-down.sh destroys it even if this process is killed.
   appendFileSync(path.join(STATE, 'domains'), `${name}\n`);
   await runVirsh({ uri: LIBVIRT_URI }, ['create', '--file', xmlPath], { timeoutMs: 60_000 });

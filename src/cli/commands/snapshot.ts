@@ -3,7 +3,7 @@ import { InvalidSnapshotSpecError } from '../../block/errors.js';
 import { diskLabel, findDisk } from '../../block/chain.js';
 import { cliDisks } from '../disks.js';
 import { UsageError } from '../args.js';
-import { stringOption, type CommandSpec } from '../context.js';
+import { flag, stringOption, type CommandSpec } from '../context.js';
 
 /** Splits at single commas; virsh's `,,` stands for a comma inside a value (a file name with a comma). */
 function splitDiskspec(text: string): string[] {
@@ -50,13 +50,14 @@ export function parseDiskspec(text: string): SnapshotSpec {
 export const snapshotCommand: CommandSpec = {
   name: 'snapshot',
   summary: 'create live external qcow2 overlays, atomically across disks (virsh snapshot-create-as --disk-only --atomic)',
-  usage: 'snapshot DISK --file PATH [--node-name NAME] | snapshot --diskspec DISK,file=PATH [--diskspec …]',
-  details: 'Each new overlay becomes the active layer of its disk; the old active layer becomes its backing file.\nSeveral --diskspec are one QMP transaction: all disks get their overlay, or none does.',
+  usage: 'snapshot DISK --file PATH [--node-name NAME] | snapshot --diskspec DISK,file=PATH [--diskspec …] [--quiesce [--agent PATH] [--freeze-timeout SECONDS]]',
+  details: 'Each new overlay becomes the active layer of its disk; the old active layer becomes its backing file.\nSeveral --diskspec are one QMP transaction: all disks get their overlay, or none does.\n--quiesce (virsh --quiesce): the guest\'s filesystems are frozen through qemu-guest-agent for the transaction and thawed\nafterwards, also after an error, Ctrl-C or a lost connection. --agent PATH is the agent\'s socket (QEMU\'s chardev of\nthe org.qemu.guest_agent.0 port); under --domain libvirt\'s agent is used. --freeze-timeout (default 10 s) bounds how\nlong the guest stays frozen. Without an answering agent nothing is created.',
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock snapshot vda --file /images/sn1.qcow2',
     'qmp-blockjob --socket /tmp/qmp.sock snapshot --diskspec vda,file=/images/vda-sn1.qcow2 --diskspec vdb,file=/images/vdb-sn1.qcow2',
+    'qmp-blockjob --socket /tmp/qmp.sock snapshot vda --file /images/sn1.qcow2 --quiesce --agent /tmp/qga.sock',
   ],
-  options: { file: { type: 'string' }, diskspec: { type: 'string', multiple: true }, 'node-name': { type: 'string' } },
+  options: { file: { type: 'string' }, diskspec: { type: 'string', multiple: true }, 'node-name': { type: 'string' }, quiesce: { type: 'boolean' }, agent: { type: 'string' }, 'freeze-timeout': { type: 'string' } },
   async run(context) {
     const diskspecs = (context.values.diskspec as string[] | undefined) ?? [];
     const file = stringOption(context, 'file');
@@ -87,8 +88,15 @@ export const snapshotCommand: CommandSpec = {
       const disk = findDisk(disks, spec.disk);
       return { ...spec, disk: disk.qdevPath ?? disk.driveId ?? disk.device };
     });
-    const { createSnapshots } = await import('../../block/snapshot.js');
-    const chains = await createSnapshots(client, resolved, { signal: context.signal });
+    let chains;
+    if (flag(context, 'quiesce')) {
+      const { quiescedSnapshots } = await import('../quiesce.js');
+      chains = await quiescedSnapshots(context, client, resolved, stringOption(context, 'agent'), stringOption(context, 'freeze-timeout'));
+    } else {
+      if (stringOption(context, 'agent') !== undefined || stringOption(context, 'freeze-timeout') !== undefined) throw new UsageError('--agent and --freeze-timeout go with --quiesce', 'snapshot');
+      const { createSnapshots } = await import('../../block/snapshot.js');
+      chains = await createSnapshots(client, resolved, { signal: context.signal });
+    }
     for (const [i, chain] of chains.entries()) {
       const active = chain.layers.at(-1);
       context.out.result(`Snapshot created: ${specs[i]?.disk ?? diskLabel(chain)} now runs on ${active?.file} (${active?.nodeName}), ${chain.layers.length} images in its chain`, {

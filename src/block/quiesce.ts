@@ -1,0 +1,138 @@
+/*
+ * Quiesced snapshots (virsh snapshot-create-as --quiesce): the guest's filesystems are frozen
+ * through qemu-guest-agent, the atomic snapshot transaction runs, and the guest is thawed, on
+ * every way out (success, QEMU's error, abort, timeout, a lost QMP connection). The freeze is
+ * bounded: past `freezeTimeoutMs` the wait is abandoned and the guest thawed, because a frozen
+ * guest blocks every writer inside it.
+ */
+import { AbortedError, QmpError, type QmpErrorOptions } from '../errors.js';
+import { setLongTimeout, type LongTimer } from '../util/timers.js';
+import { isJsonObject } from '../util/json.js';
+import type { BlockQueryClient } from './chain.js';
+import { GuestAgentCommandError, GuestAgentError, type GuestAgent } from './guest-agent.js';
+import { createSnapshots, type SnapshotOptions, type SnapshotSpec } from './snapshot.js';
+import type { DiskChain } from './types.js';
+
+export interface QuiesceOptions extends Omit<SnapshotOptions, 'beforeTransaction'> {
+  agent: GuestAgent;
+  /** Longest time the guest stays frozen (freeze, transaction). Default 10 s. */
+  freezeTimeoutMs?: number;
+  /** Bound on thawing (retried within it). Default 10 s. */
+  thawTimeoutMs?: number;
+}
+
+export interface QuiescedSnapshots {
+  chains: DiskChain[];
+  /** The filesystems the agent froze, as "mountpoint (type on device)" when it tells, else their count. */
+  filesystems: string[];
+  frozenCount: number;
+  /** From the freeze request to the thaw's answer. */
+  frozenMs: number;
+}
+
+/** The guest could not be frozen; nothing was created. */
+export class GuestFreezeError extends GuestAgentError {}
+
+/** The transaction did not finish within the freeze bound: the guest was thawed and the wait given up. */
+export class FreezeTimeoutError extends QmpError {
+  readonly freezeTimeoutMs: number;
+  constructor(freezeTimeoutMs: number, options?: QmpErrorOptions) {
+    super(`the guest was thawed after ${freezeTimeoutMs} ms frozen, before QEMU answered the snapshot transaction; whether the overlays were created is unknown: check the chain (qmp-blockjob chain)`, options);
+    this.freezeTimeoutMs = freezeTimeoutMs;
+  }
+}
+
+/** Thawing failed: the guest may still be frozen. `snapshotTaken` says whether the transaction succeeded. */
+export class GuestThawError extends GuestAgentError {
+  readonly snapshotTaken: boolean;
+  constructor(target: string, snapshotTaken: boolean, message: string, options?: QmpErrorOptions) {
+    super(target, `${message}; the guest may still be frozen: run guest-fsfreeze-thaw (virsh domfsthaw). The snapshot was ${snapshotTaken ? '' : 'not '}taken`, options);
+    this.snapshotTaken = snapshotTaken;
+  }
+}
+
+async function describeFilesystems(agent: GuestAgent, signal: AbortSignal | undefined): Promise<string[]> {
+  try {
+    const info = await agent.execute('guest-get-fsinfo', undefined, { timeoutMs: 10_000, signal });
+    if (!Array.isArray(info)) return [];
+    return info.filter(isJsonObject).map((fs) => {
+      const disks = Array.isArray(fs.disk) ? fs.disk.filter(isJsonObject).map((d) => String(d.dev ?? d.target ?? '?')).join(',') : '';
+      return `${String(fs.mountpoint)} (${String(fs.type)} on ${disks || String(fs.name)})`;
+    });
+  } catch (error) {
+    if (error instanceof GuestAgentCommandError) return []; // An agent without guest-get-fsinfo still freezes.
+    throw error;
+  }
+}
+
+/** Thaws, retrying within `timeoutMs` (each attempt reconnects if the last one broke the connection). */
+async function thaw(agent: GuestAgent, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    try {
+      await agent.execute('guest-fsfreeze-thaw', undefined, { timeoutMs: left });
+      const status = await agent.execute('guest-fsfreeze-status', undefined, { timeoutMs: Math.max(1, deadline - Date.now()) });
+      if (status === 'thawed') return;
+      last = new Error(`guest-fsfreeze-status says '${String(status)}' after the thaw`);
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw last instanceof Error ? last : new Error(String(last));
+}
+
+/**
+ * createSnapshots with the guest's filesystems frozen through `agent` around the transaction.
+ * Every check runs before the freeze; an agent that is missing or does not answer is an error
+ * before anything is created (GuestAgentUnavailableError, GuestFreezeError).
+ */
+export async function createQuiescedSnapshots(client: BlockQueryClient, specs: readonly SnapshotSpec[], options: QuiesceOptions): Promise<QuiescedSnapshots> {
+  const { agent } = options;
+  const freezeTimeoutMs = options.freezeTimeoutMs ?? 10_000;
+  const filesystems = await describeFilesystems(agent, options.signal);
+  const bound = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, bound.signal]) : bound.signal;
+  let timer: LongTimer | undefined;
+  let freezeSent = false;
+  let frozenAt = 0;
+  let frozenCount = 0;
+  let chains: DiskChain[] | undefined;
+  let failure: unknown;
+  try {
+    chains = await createSnapshots(client, specs, {
+      ...options,
+      signal,
+      beforeTransaction: async () => {
+        if (signal.aborted) throw new AbortedError('quiesced snapshot', { cause: signal.reason });
+        frozenAt = Date.now();
+        timer = setLongTimeout(() => bound.abort(new FreezeTimeoutError(freezeTimeoutMs)), freezeTimeoutMs);
+        // Counted as frozen from the request on: an agent that answers late may still freeze.
+        freezeSent = true;
+        try {
+          const count = await agent.execute('guest-fsfreeze-freeze', undefined, { timeoutMs: freezeTimeoutMs, signal });
+          frozenCount = typeof count === 'number' ? count : 0;
+        } catch (error) {
+          throw new GuestFreezeError(agent.target, `guest-fsfreeze-freeze failed, no snapshot taken: ${(error as Error).message}`, { cause: error });
+        }
+      },
+    });
+  } catch (error) {
+    // Past the bound whatever failed failed because of it, unless the freeze itself did.
+    failure = bound.signal.aborted && !(error instanceof GuestFreezeError) ? new FreezeTimeoutError(freezeTimeoutMs, { cause: error }) : error;
+  } finally {
+    timer?.clear();
+  }
+  if (freezeSent) {
+    try {
+      await thaw(agent, options.thawTimeoutMs ?? 10_000);
+    } catch (error) {
+      throw new GuestThawError(agent.target, chains !== undefined, `guest-fsfreeze-thaw failed: ${(error as Error).message}`, { cause: failure ?? error });
+    }
+  }
+  if (failure !== undefined || chains === undefined) throw failure;
+  const frozenMs = Date.now() - frozenAt;
+  return { chains, filesystems: filesystems.length ? filesystems : [`${frozenCount} filesystem(s)`], frozenCount, frozenMs };
+}
