@@ -112,14 +112,19 @@ async function recordGraph(client: QmpClient): Promise<void> {
 }
 
 /**
- * The format node of `file` (-drive gives it an automatic name): block-commit's `top`/`base` by file
- * name are deprecated (QEMU 11.1's schema), `top-node`/`base-node` are not.
+ * The format nodes of `files` (-drive gives them automatic names): block-commit's `top`/`base` by
+ * file name are deprecated (QEMU 11.1's schema), `top-node`/`base-node` are not. Read with listDisks's
+ * three queries, so that the model knows the whole graph from them, not half of it.
  */
-async function nodeOf(client: QmpClient, file: string): Promise<string> {
+async function nodesOf(client: QmpClient, ...files: string[]): Promise<string[]> {
+  await client.execute('query-block');
   const nodes = await client.execute('query-named-block-nodes', { flat: true });
-  const node = nodes.find((n) => n.file === file && n.drv !== 'file')?.['node-name'];
-  if (!node) throw new Error(`no format node for ${file}`);
-  return node;
+  await client.execute('query-block-exports');
+  return files.map((file) => {
+    const node = nodes.find((n) => n.file === file && n.drv !== 'file')?.['node-name'];
+    if (!node) throw new Error(`no format node for ${file}`);
+    return node;
+  });
 }
 
 async function expectError(promise: Promise<unknown>, errorClass: string, what: string): Promise<void> {
@@ -194,7 +199,7 @@ export const scenarios: Scenario[] = [
     qemuArgs: driveArgs,
     run: async ({ client, chain }) => {
       const since = client.eventCursor();
-      const [top, base] = [await nodeOf(client, chain.b), await nodeOf(client, chain.base)];
+      const [top, base] = await nodesOf(client, chain.b, chain.base);
       await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': top, 'base-node': base });
       await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
       await waitJobGone(client, 'commit-job', since);
@@ -207,7 +212,7 @@ export const scenarios: Scenario[] = [
     qemuArgs: (chain) => [...driveArgs(chain), '-drive', `if=none,id=drive1,file=${chain.other},format=qcow2`],
     run: async ({ client, chain }) => {
       await expectError(client.execute('block-commit', { device: 'no-such-drive', 'job-id': 'commit-job' }), 'DeviceNotFound', 'bad device');
-      const [a, b] = [await nodeOf(client, chain.a), await nodeOf(client, chain.b)];
+      const [a, b] = await nodesOf(client, chain.a, chain.b);
       await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': a, 'base-node': b }), 'GenericError', 'base above top');
       const since = client.eventCursor();
       // 1 MiB/s over 12 MiB: the job stays running while the errors below are provoked.

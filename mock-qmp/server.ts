@@ -151,7 +151,8 @@ class Session {
       return;
     }
     let args = isObject(command.arguments) ? command.arguments : undefined;
-    const twin = this.model ? undefined : twinOf(name);
+    // Not in strict mode: there the client must send what was recorded, and a deviation names what it sent.
+    const twin = this.model || this.options.strict ? undefined : twinOf(name);
     if (twin !== undefined && !this.recordedNames.has(name) && this.recordedNames.has(twin)) {
       // Recorded with the twin verb (block-job-complete for job-complete): replayed as that, answered as QEMU answers `name`.
       const asked = name;

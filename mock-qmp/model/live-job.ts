@@ -205,7 +205,11 @@ export class LiveJob {
   /** Whether a step goes out now, is left out for this client, or waits for a verb first. */
   private verdict(step: JobStep): 'emit' | 'skip' | { wait: string } {
     const status = step.event.event === 'JOB_STATUS_CHANGE' && isObject(step.event.data) ? step.event.data.status : undefined;
-    if (step.event.event === 'BLOCK_JOB_PENDING') return this.args.autoFinalize ? 'skip' : 'emit';
+    if (step.event.event === 'BLOCK_JOB_PENDING') {
+      if (this.args.autoFinalize) return 'skip';
+      // QEMU 11.1 sends it only once job-finalize came (recorded): then it waits for that, as recorded.
+      return !step.after || this.released === step.after ? 'emit' : { wait: step.after };
+    }
     if (step.after && this.released === step.after) return 'emit';
     if (step.after === 'finalize' && this.args.autoFinalize) return 'emit';
     if (step.after === 'dismiss' && this.args.autoDismiss) return 'emit';
