@@ -31,6 +31,9 @@ export function nextStep(error: unknown): string | undefined {
       return `next: 'job ${disk} --resume', then 'job ${disk} --pivot'${error.jobStatus === 'paused' ? ' once READY' : ''}; or 'job ${disk} --abort' to leave the guest${on}`;
     case 'created':
     case 'running':
+      if (error instanceof JobStateError && error.completesByItself) {
+        return `next: 'job ${disk} --info --verbose' follows it to its end (it needs no pivot); or 'job ${disk} --abort' (the guest stays${on})`;
+      }
       return `next: 'job ${disk} --info --verbose' follows the job until READY, then 'job ${disk} --pivot'; or 'job ${disk} --abort' to leave the guest${on}`;
     default:
       // waiting, pending, aborting, concluded: QEMU is ending the job; the jobs list says how it ended.

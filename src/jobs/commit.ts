@@ -168,7 +168,7 @@ export class CommitJob extends BlockJob<CommitResult> {
 
   private requireReady(verb: string): void {
     if (this.active === false) {
-      throw new JobStateError(`cannot ${verb} commit job '${this.id}': it is an intermediate commit, which completes by itself (wait for it, or abort it)`, this.context(), this.machine.status);
+      throw new JobStateError(`cannot ${verb} commit job '${this.id}': it is an intermediate commit, which completes by itself (wait for it, or abort it)`, this.context(), this.machine.status, { completesByItself: true });
     }
     if (!this.machine.isReady) {
       throw new JobStateError(`cannot ${verb} commit job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`, this.context(), this.machine.status);

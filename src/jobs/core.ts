@@ -265,7 +265,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     } catch (error) {
       if (!(error instanceof JobStateError)) throw error;
       return readRefusalFacts(this.client, this.id, this.disk, this.commandTimeoutMs).then((facts) => {
-        throw new JobStateError(error.message, this.context(), error.status, { ...facts, label: this.label, verb });
+        throw new JobStateError(error.message, this.context(), error.status, { ...facts, label: this.label, verb, completesByItself: error.completesByItself });
       });
     }
   }

@@ -51,6 +51,8 @@ export interface RefusalFacts {
   label?: string | undefined;
   /** What was refused: `pivot` (complete), `abort` (forced cancel), `finish` / `keep the overlay of` (cancel after READY). */
   verb?: string | undefined;
+  /** The job has no READY phase (an intermediate commit): it ends by itself, nothing to pivot. */
+  completesByItself?: boolean | undefined;
 }
 
 /** QEMU answered a job command with an error; keeps QEMU's class and text, and for a pivot or abort where the data is. */
@@ -123,6 +125,8 @@ export class JobStateError extends JobError {
   readonly label: string | undefined;
   /** The refused verb (with the facts only). */
   readonly verb: string | undefined;
+  /** The job has no READY phase (an intermediate commit): it ends by itself. */
+  readonly completesByItself: boolean;
   constructor(message: string, context: JobErrorContext, status: JobStatus, facts: RefusalFacts = {}) {
     super(`${message}${refusalFactsText(facts)}`, context);
     this.status = status;
@@ -130,6 +134,7 @@ export class JobStateError extends JobError {
     this.guestImage = facts.guestImage;
     this.label = facts.label;
     this.verb = facts.verb;
+    this.completesByItself = facts.completesByItself ?? false;
   }
 }
 
