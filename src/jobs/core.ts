@@ -5,42 +5,23 @@
  * A job type adds how to start it and what its outcome means for the chain.
  */
 import { EventEmitter } from 'eventemitter3';
-import { ConnectionClosedError, QmpCommandError, QmpTimeoutError } from '../errors.js';
+import { ConnectionClosedError, QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { JobVerbName, JobVerbs } from '../protocol/capabilities.js';
 import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
-import { JobCommandError, JobFailedError, JobInterruptedError, JobOptionError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
+import { assertSpeed, interruptionHow, type JobInit } from './job-init.js';
+import { JobCommandError, JobFailedError, JobInterruptedError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
 import { readRefusalFacts } from './refusal.js';
 import { withNodesRemoved } from './graph-hygiene.js';
 import { timingsOf } from './timings.js';
 import type { JobProgress, JobRequest, JobResult } from './types.js';
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+export { DEFAULT_COMMAND_TIMEOUT_MS, assertSpeed, type JobInit } from './job-init.js';
 
 /** The QMP commands a job sends about itself that have no job-* equivalent (the others: JobVerbs). */
 type BlockJobVerb = 'block-job-cancel' | 'block-job-set-speed' | 'block-job-change';
-
-export interface JobInit {
-  client: QmpClient;
-  id: string;
-  /** The `device` the job runs on. */
-  disk: string;
-  /** The disk as the caller named it, for messages. */
-  label: string;
-  /** What kind of job, for messages ("commit", "stream", "mirror"). */
-  kind: string;
-  machine: JobStateMachine;
-  autoFinalize: boolean;
-  autoDismiss: boolean;
-  commandTimeoutMs: number;
-  stream: AsyncIterableIterator<QmpEvent>;
-  /** True after attach: the first queued events may predate the status the query gave. */
-  resyncing: boolean;
-  /** The commands for complete/pause/resume/finalize/dismiss, chosen from what this QEMU has (jobVerbs). */
-  verbs: JobVerbs;
-}
 
 export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStateEvents> {
   readonly client: QmpClient;
@@ -462,10 +443,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
       disk: this.label,
       device: this.disk,
       lastStatus: this.machine.status,
-      how: !cause ? 'the client stopped following it'
-        : cause instanceof ConnectionClosedError ? `the connection to QEMU was lost (${cause.message})`
-          : cause instanceof QmpTimeoutError ? `QEMU's monitor did not answer (${cause.message})`
-            : `following the job stopped (${cause.message})`,
+      how: interruptionHow(cause),
       pivotRequested: this.request === 'complete',
       ...(() => {
         const images = this.interruptionImages();
@@ -485,11 +463,3 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     this.endWaiters.clear();
   }
 }
-
-/** Bandwidth in bytes per second: a whole number, 0 (unlimited) or more. */
-export function assertSpeed(speed: number, context: JobErrorContext): void {
-  if (!(Number.isSafeInteger(speed) && speed >= 0)) {
-    throw new JobOptionError(`speed must be a whole number of bytes per second, 0 or more (got ${speed})`, context);
-  }
-}
-
