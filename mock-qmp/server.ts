@@ -17,7 +17,7 @@ import { canonical, commandName, compile, findForward, findNearest, isObject, is
 import { twinArguments, twinOf, twinReply } from './verb-twins.js';
 import { createsJob, jobNameOf, JobNames } from './job-names.js';
 import { OutputQueue, type Outgoing } from './output.js';
-import { buildModel } from './model/model.js';
+import { buildModel, policySchemaBeside } from './model/model.js';
 import { ModelWorld } from './model/world.js';
 import { ModelSession } from './model/session.js';
 import { readTrace, type Trace } from './trace.js';
@@ -344,7 +344,8 @@ class Session {
 export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServer> {
   const trace = typeof options.trace === 'string' ? readTrace(options.trace) : options.trace;
   const script = compile(trace);
-  const model = options.model ? buildModel(trace, script, options.schema === undefined ? undefined : typeof options.schema === 'string' ? readTrace(options.schema) : options.schema) : undefined;
+  const schema = options.schema === undefined ? policySchemaBeside(trace) : typeof options.schema === 'string' ? readTrace(options.schema) : options.schema;
+  const model = options.model ? buildModel(trace, script, schema) : undefined;
   if (options.speed !== undefined && !(options.speed > 0)) throw new RangeError('speed must be a positive number');
   if (options.socket && options.tcp) throw new TypeError('give at most one of socket or tcp');
   // Neither: a socket in a private folder (0700) of its own, removed on close — for in-process use.

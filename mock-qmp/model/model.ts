@@ -3,7 +3,9 @@
  * in epochs, the jobs with their recorded steps, the replies of everything else, and introspection.
  * Built once per server; each connection runs its own copy of the state (model/session.ts).
  */
-import type { Trace } from '../trace.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { readTrace, type Trace } from '../trace.js';
 import { compile, type Exchange, type Script } from '../script.js';
 import { RecordedGraph, type Epochs } from './graph.js';
 import { recordedJobs, type RecordedJob } from './jobs.js';
@@ -57,6 +59,20 @@ export function buildModel(trace: Trace, script: Script, schema: Trace | undefin
     eofAfterCommands,
     rejectsDeprecatedInput: compatOf(trace.header?.command).includes('deprecated-input=reject'),
   };
+}
+
+/**
+ * The schema a model refuses deprecated commands by, when the caller gave none: a trace recorded under
+ * `-compat deprecated-input=reject` takes its set's `schema.jsonl` (record-fixtures' schema scenario,
+ * same QEMU, same policy), found beside the trace or one folder up (raw/). Undefined otherwise.
+ */
+export function policySchemaBeside(trace: Trace): Trace | undefined {
+  if (!compatOf(trace.header?.command).includes('deprecated-input=reject') || !existsSync(trace.source)) return undefined;
+  const dir = path.dirname(trace.source);
+  for (const candidate of [path.join(dir, 'schema.jsonl'), path.join(dir, '..', 'schema.jsonl')]) {
+    if (path.resolve(candidate) !== path.resolve(trace.source) && existsSync(candidate)) return readTrace(candidate);
+  }
+  return undefined;
 }
 
 /** The `-compat` policy on a recorded QEMU command line, split at commas ([] when there is none). */
