@@ -53,14 +53,20 @@ if (kernel) {
     const failing: Array<[string, (file: string) => Promise<unknown>, (t: Test, error: unknown) => void]> = [
       ["QEMU's error", (file) => createQuiescedSnapshots(client, [{ disk: 'vda', file: path.join(file, 'no-such-dir', 'x.qcow2') }], { agent }),
         (t, e) => t.ok(e instanceof QmpCommandError && e.command === 'transaction', `QEMU's transaction error comes through: ${String(e)}`)],
-      ['Ctrl-C (the abort signal) during the transaction', (file) => {
+      ['Ctrl-C (the abort signal) once frozen, before the transaction is sent', (file) => {
         const ctrlC = new AbortController();
-        return createQuiescedSnapshots(duringTransaction(client, async () => ctrlC.abort()), [{ disk: 'vda', file }], { agent, signal: ctrlC.signal });
-      }, (t, e) => t.ok(e instanceof AbortedError, `the wait is aborted: ${String(e)}`)],
-      ['the freeze bound, with a QEMU that does not answer', (file) => createQuiescedSnapshots(
-        duringTransaction(client, (signal) => new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }))),
-        [{ disk: 'vda', file }], { agent, freezeTimeoutMs: 1500 }),
-      (t, e) => t.ok(e instanceof FreezeTimeoutError && e.freezeTimeoutMs === 1500, `the freeze bound is said: ${String(e)}`)],
+        // The agent's freeze answers, then Ctrl-C: the transaction must not be sent.
+        const ctrlCAfterFreeze: GuestAgent = {
+          target: agent.target,
+          close: () => agent.close(),
+          execute: async (command, args, options) => {
+            const answer = await agent.execute(command, args, options);
+            if (command === 'guest-fsfreeze-freeze') ctrlC.abort();
+            return answer;
+          },
+        };
+        return createQuiescedSnapshots(client, [{ disk: 'vda', file }], { agent: ctrlCAfterFreeze, signal: ctrlC.signal });
+      }, (t, e) => t.ok(e instanceof AbortedError, `the snapshot is aborted before it is sent: ${String(e)}`)],
       ['a lost QMP connection', async (file) => {
         const second = await connect({ path: g.cli });
         return createQuiescedSnapshots(duringTransaction(second, async () => second.close()), [{ disk: 'vda', file }], { agent });
@@ -77,6 +83,36 @@ if (kernel) {
         t.notOk(existsSync(file), 'no overlay file is left');
       });
     }
+
+    await t.test('Ctrl-C while the transaction is in flight: its reply is awaited, the guest is thawed after it and runs on the overlay', async (t) => {
+      const before = await g.chain();
+      const file = path.join(g.dir, 'inflight.qcow2');
+      const ctrlC = new AbortController();
+      // Once sent, a transaction is never given up on: calling a live overlay "aborted" would invite its deletion.
+      const result = await createQuiescedSnapshots(duringTransaction(client, async () => ctrlC.abort()), [{ disk: 'vda', file }], { agent, signal: ctrlC.signal });
+      t.equal(await freezeStatus(agent), 'thawed', 'the guest is thawed');
+      t.same(await g.chain(), [...before, file], 'the overlay QEMU created is the active layer');
+      t.same(result.chains[0]?.layers.at(-1)?.file, file, 'the returned chain ends with the overlay');
+    });
+
+    await t.test('the freeze bound, with a QEMU that answers only once the guest is thawed: thawed at the bound, the outcome said', async (t) => {
+      const before = await g.chain();
+      const file = path.join(g.dir, 'late.qcow2');
+      // This QEMU sends its answer only after the guest is thawed: the bound alone can thaw it.
+      const thawed = async (): Promise<void> => {
+        const deadline = Date.now() + 20_000;
+        while ((await freezeStatus(agent)) !== 'thawed') {
+          if (Date.now() > deadline) throw new Error('the guest was never thawed while the transaction waited');
+          await new Promise((resolve) => setTimeout(resolve, 100)); // polling the guest's state, bounded above
+        }
+      };
+      const error = await createQuiescedSnapshots(duringTransaction(client, thawed), [{ disk: 'vda', file }], { agent, freezeTimeoutMs: 1500 }).then(() => undefined, (e: unknown) => e);
+      t.ok(error instanceof FreezeTimeoutError && error.freezeTimeoutMs === 1500, `the freeze bound is said: ${String(error)}`);
+      t.equal((error as FreezeTimeoutError).snapshotTaken, true, 'QEMU then took the snapshot, and the error says so');
+      t.same((error as FreezeTimeoutError).overlays, [file], 'the error names the image the guest runs on now');
+      t.equal(await freezeStatus(agent), 'thawed', 'the guest is thawed');
+      t.same(await g.chain(), [...before, file], 'the overlay is the active layer, as the error says');
+    });
 
     await t.test('the CLI: --quiesce --agent says what it froze; the guest writes afterwards', async (t) => {
       agent.close();

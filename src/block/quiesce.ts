@@ -2,10 +2,12 @@
  * Quiesced snapshots (virsh snapshot-create-as --quiesce): the guest's filesystems are frozen
  * through qemu-guest-agent, the atomic snapshot transaction runs, and the guest is thawed, on
  * every way out (success, QEMU's error, abort, timeout, a lost QMP connection). The freeze is
- * bounded: past `freezeTimeoutMs` the wait is abandoned and the guest thawed, because a frozen
- * guest blocks every writer inside it.
+ * bounded: past `freezeTimeoutMs` the guest is thawed, because a frozen guest blocks every writer
+ * inside it. A transaction already sent is still never given up on (src/protocol/in-flight.ts):
+ * its reply, awaited after the thaw, says whether the overlays exist.
  */
 import { AbortedError, QmpError, type QmpErrorOptions } from '../errors.js';
+import { SnapshotOutcomeUnknownError } from './errors.js';
 import { setLongTimeout, type LongTimer } from '../util/timers.js';
 import { isJsonObject } from '../util/json.js';
 import type { BlockQueryClient } from './chain.js';
@@ -33,12 +35,24 @@ export interface QuiescedSnapshots {
 /** The guest could not be frozen; nothing was created. */
 export class GuestFreezeError extends GuestAgentError {}
 
-/** The transaction did not finish within the freeze bound: the guest was thawed and the wait given up. */
+/**
+ * QEMU had not answered the transaction within the freeze bound: the guest was thawed then, and
+ * the reply awaited after. `snapshotTaken`: QEMU then took the snapshot (its overlays hold a view
+ * taken after the thaw, not a quiesced one), refused it (nothing created), or undefined: unknown.
+ */
 export class FreezeTimeoutError extends QmpError {
   readonly freezeTimeoutMs: number;
-  constructor(freezeTimeoutMs: number, options?: QmpErrorOptions) {
-    super(`the guest was thawed after ${freezeTimeoutMs} ms frozen, before QEMU answered the snapshot transaction; whether the overlays were created is unknown: check the chain (qmp-blockjob chain)`, options);
+  readonly snapshotTaken: boolean | undefined;
+  /** The new active images when the snapshot was taken. */
+  readonly overlays: readonly string[];
+  constructor(freezeTimeoutMs: number, outcome: { taken: true; overlays: readonly string[] } | { taken: false } | { taken: undefined }, options?: QmpErrorOptions) {
+    const after = outcome.taken === true
+      ? `QEMU then took the snapshot, not quiesced: the guest runs on ${outcome.overlays.join(', ')} — do not delete ${outcome.overlays.length > 1 ? 'them' : 'it'}`
+      : outcome.taken === false ? 'QEMU then refused it: nothing was created' : 'whether the overlays were created is unknown: check the chain';
+    super(`the guest was thawed after ${freezeTimeoutMs} ms frozen, before QEMU answered the snapshot transaction; ${after}`, options);
     this.freezeTimeoutMs = freezeTimeoutMs;
+    this.snapshotTaken = outcome.taken;
+    this.overlays = outcome.taken === true ? outcome.overlays : [];
   }
 }
 
@@ -101,36 +115,42 @@ export async function createQuiescedSnapshots(client: BlockQueryClient, specs: r
   let frozenCount = 0;
   let chains: DiskChain[] | undefined;
   let failure: unknown;
-  try {
-    chains = await createSnapshots(client, specs, {
-      ...options,
-      signal,
-      beforeTransaction: async () => {
-        if (signal.aborted) throw new AbortedError('quiesced snapshot', { cause: signal.reason });
-        frozenAt = Date.now();
-        timer = setLongTimeout(() => bound.abort(new FreezeTimeoutError(freezeTimeoutMs)), freezeTimeoutMs);
-        // Counted as frozen from the request on: an agent that answers late may still freeze.
-        freezeSent = true;
-        try {
-          const count = await agent.execute('guest-fsfreeze-freeze', undefined, { timeoutMs: freezeTimeoutMs, signal });
-          frozenCount = typeof count === 'number' ? count : 0;
-        } catch (error) {
-          throw new GuestFreezeError(agent.target, `guest-fsfreeze-freeze failed, no snapshot taken: ${(error as Error).message}`, { cause: error });
-        }
-      },
-    });
-  } catch (error) {
-    // Past the bound whatever failed failed because of it, unless the freeze itself did.
-    failure = bound.signal.aborted && !(error instanceof GuestFreezeError) ? new FreezeTimeoutError(freezeTimeoutMs, { cause: error }) : error;
-  } finally {
-    timer?.clear();
-  }
+  const transaction = createSnapshots(client, specs, {
+    ...options,
+    signal,
+    beforeTransaction: async () => {
+      if (signal.aborted) throw new AbortedError('quiesced snapshot', { cause: signal.reason });
+      frozenAt = Date.now();
+      timer = setLongTimeout(() => bound.abort(new Error(`frozen for ${freezeTimeoutMs} ms`)), freezeTimeoutMs);
+      // Counted as frozen from the request on: an agent that answers late may still freeze.
+      freezeSent = true;
+      try {
+        const count = await agent.execute('guest-fsfreeze-freeze', undefined, { timeoutMs: freezeTimeoutMs, signal });
+        frozenCount = typeof count === 'number' ? count : 0;
+      } catch (error) {
+        throw new GuestFreezeError(agent.target, `guest-fsfreeze-freeze failed, no snapshot taken: ${(error as Error).message}`, { cause: error });
+      }
+    },
+  }).then((c) => { chains = c; }, (error: unknown) => { failure = error; });
+  // The bound thaws the guest while a transaction already sent is still awaited.
+  const boundHit = new Promise<'bound'>((resolve) => bound.signal.addEventListener('abort', () => resolve('bound'), { once: true }));
+  const first = await Promise.race([transaction.then(() => 'answered' as const), boundHit]);
+  timer?.clear();
   if (freezeSent) {
     try {
       await thaw(agent, options.thawTimeoutMs ?? 10_000);
     } catch (error) {
+      if (first === 'bound') await transaction;
       throw new GuestThawError(agent.target, chains !== undefined, `guest-fsfreeze-thaw failed: ${(error as Error).message}`, { cause: failure ?? error });
     }
+  }
+  if (first === 'bound') {
+    await transaction; // its own command timeout bounds it
+    if (failure instanceof GuestFreezeError) throw failure;
+    const outcome = chains !== undefined
+      ? { taken: true as const, overlays: chains.map((c) => c.layers.at(-1)?.file ?? '?') }
+      : failure instanceof SnapshotOutcomeUnknownError ? { taken: undefined } : { taken: false as const };
+    throw new FreezeTimeoutError(freezeTimeoutMs, outcome, { cause: failure });
   }
   if (failure !== undefined || chains === undefined) throw failure;
   const frozenMs = Date.now() - frozenAt;
