@@ -17,8 +17,12 @@ import { bootGuestOnBase, type GuestOnBase } from './helpers/guest-chain.js';
 const kernel = guestKernel(t);
 
 /** A client that runs `during` when the transaction is sent, then (unless it throws) QEMU's. */
-function duringTransaction(client: BlockQueryClient, during: (signal: AbortSignal | undefined) => Promise<void>): BlockQueryClient {
+function duringTransaction(client: BlockQueryClient & { readonly state?: unknown }, during: (signal: AbortSignal | undefined) => Promise<void>): BlockQueryClient & { readonly state?: unknown } {
   return {
+    // The connection's state as the real client has it: a command refused before it was sent is no unknown outcome.
+    get state() {
+      return client.state;
+    },
     execute: (async (name: string, args?: Record<string, unknown>, options?: { signal?: AbortSignal }) => {
       if (name === 'transaction') await during(options?.signal);
       return (client.execute as (n: string, a?: Record<string, unknown>, o?: object) => Promise<unknown>)(name, args, options);
