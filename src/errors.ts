@@ -122,6 +122,9 @@ export class QmpCommandError extends QmpError {
 
 export class ConnectionClosedError extends QmpError {}
 
+/** The connection was closed before the command was written: QEMU never saw it. */
+export class CommandNotSentError extends ConnectionClosedError {}
+
 export class StateError extends QmpError {}
 
 export class QmpTimeoutError extends QmpError {

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, LineFramer, type QmpMessage } from '../frami
 import {
   AbortedError,
   ConnectError,
+  CommandNotSentError,
   ConnectionClosedError,
   MonitorBusyError,
   QmpTimeoutError,
@@ -291,7 +292,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   private stateErrorFor(command: string): QmpError {
     if (this.stateValue === ConnectionState.Closed || this.stateValue === ConnectionState.Closing) {
-      return new ConnectionClosedError(`cannot execute ${command}: connection to ${this.peer} is ${this.stateValue}`, {
+      return new CommandNotSentError(`cannot execute ${command}: connection to ${this.peer} is ${this.stateValue}`, {
         cause: this.closeReason,
       });
     }
@@ -337,7 +338,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       this.transport.write(line);
     } catch (error) {
       this.pending.drop(id);
-      reject(new ConnectionClosedError(`cannot send ${name} to ${this.peer}`, { cause: error }));
+      reject(new CommandNotSentError(`cannot send ${name} to ${this.peer}`, { cause: error }));
     }
   }
 

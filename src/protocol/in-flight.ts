@@ -4,7 +4,7 @@
  * "aborted" while QEMU runs what it was sent. Their reply is awaited (bounded by the command
  * timeout); the signal only stops them from being sent at all.
  */
-import { AbortedError, CommandOutcomeUnknownError, ConnectionClosedError, QmpTimeoutError } from '../errors.js';
+import { AbortedError, CommandNotSentError, CommandOutcomeUnknownError, ConnectionClosedError, QmpTimeoutError } from '../errors.js';
 import { ConnectionState, type QmpClient } from './client.js';
 
 /** What creates something in QEMU: a signal while one is in flight waits for its reply. */
@@ -27,6 +27,8 @@ export async function executeCreating<T>(client: Pick<QmpClient, 'execute'> & { 
   try {
     return (await client.execute(name, args as Record<string, unknown> | undefined, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {})) as T;
   } catch (error) {
+    // Refused before it was written (the connection had closed): QEMU never saw it, no unknown outcome.
+    if (error instanceof CommandNotSentError) throw error;
     if (error instanceof QmpTimeoutError || error instanceof ConnectionClosedError) throw new CommandOutcomeUnknownError(name, { cause: error });
     throw error;
   }
