@@ -102,15 +102,21 @@ if (kernel) {
     await t.test('the freeze bound, with a QEMU that answers only once the guest is thawed: thawed at the bound, the outcome said', async (t) => {
       const before = await g.chain();
       const file = path.join(g.dir, 'late.qcow2');
-      // This QEMU sends its answer only after the guest is thawed: the bound alone can thaw it.
-      const thawed = async (): Promise<void> => {
-        const deadline = Date.now() + 20_000;
-        while ((await freezeStatus(agent)) !== 'thawed') {
-          if (Date.now() > deadline) throw new Error('the guest was never thawed while the transaction waited');
-          await new Promise((resolve) => setTimeout(resolve, 100)); // polling the guest's state, bounded above
-        }
+      // This QEMU sends its answer only once the guest was thawed (seen on the agent's line, which the
+      // quiesce code alone uses): only the bound can thaw it.
+      let thawAnswered!: () => void;
+      const thawed = new Promise<void>((resolve) => { thawAnswered = resolve; });
+      const seeingThaw: GuestAgent = {
+        target: agent.target,
+        close: () => agent.close(),
+        execute: async (command, args, options) => {
+          const answer = await agent.execute(command, args, options);
+          if (command === 'guest-fsfreeze-thaw') thawAnswered();
+          return answer;
+        },
       };
-      const error = await createQuiescedSnapshots(duringTransaction(client, thawed), [{ disk: 'vda', file }], { agent, freezeTimeoutMs: 1500 }).then(() => undefined, (e: unknown) => e);
+      const lateQemu = duringTransaction(client, () => Promise.race([thawed, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('the guest was never thawed while the transaction waited')), 20_000).unref())]));
+      const error = await createQuiescedSnapshots(lateQemu, [{ disk: 'vda', file }], { agent: seeingThaw, freezeTimeoutMs: 1500 }).then(() => undefined, (e: unknown) => e);
       t.ok(error instanceof FreezeTimeoutError && error.freezeTimeoutMs === 1500, `the freeze bound is said: ${String(error)}`);
       t.equal((error as FreezeTimeoutError).snapshotTaken, true, 'QEMU then took the snapshot, and the error says so');
       t.same((error as FreezeTimeoutError).overlays, [file], 'the error names the image the guest runs on now');
