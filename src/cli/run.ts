@@ -9,7 +9,11 @@ import { COMMANDS } from './commands/index.js';
 import { CREATING_COMMANDS } from '../protocol/in-flight.js';
 
 import { nextStep } from './next-step.js';
+import { ownEpipeWithin } from '../util/own-epipe.js';
 import { VERSION } from './version.js';
+
+/** A SIGPIPE this close to an EPIPE of our own writes is that write's, not a request to stop. */
+const OWN_EPIPE_WINDOW_MS = 1000;
 
 const GLOBAL_HELP = `Connection (every command): --socket PATH | --tcp HOST:PORT | --domain NAME [--connect URI]
 Global options: --json (one JSON object per line)  --trace FILE (record QMP both ways, mock-qmp format; a new
@@ -136,8 +140,9 @@ function installSignalHandlers(onSignal: (name: NodeJS.Signals) => void, out: Ou
   for (const name of names) process.on(name, once);
   const onPipe = (): void => {
     // The failed write's error is reported within the loop turn the write was made in: look after it.
+    // A share client or a virsh child that left raises it too (src/util/own-epipe.ts).
     setImmediate(() => setImmediate(() => {
-      if (!out.anyStreamGone) onSignal('SIGPIPE');
+      if (!out.anyStreamGone && !ownEpipeWithin(OWN_EPIPE_WINDOW_MS)) onSignal('SIGPIPE');
     }));
   };
   process.on('SIGPIPE', onPipe);

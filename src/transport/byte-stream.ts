@@ -3,6 +3,7 @@ import net from 'node:net';
 import { ConnectError, QmpError } from '../errors.js';
 import { describeAddress, type SocketAddress } from './socket.js';
 import { setLongTimeout } from '../util/timers.js';
+import { noteOwnEpipe } from '../util/own-epipe.js';
 
 /**
  * A raw, byte-exact socket for the QMP mock server and the recorder (mock-qmp/): they must
@@ -31,6 +32,7 @@ export class ByteStream {
       else this.early.push(chunk);
     });
     socket.on('error', (error) => {
+      noteOwnEpipe(error);
       this.closeError ??= error;
     });
     socket.once('close', () => {

@@ -8,6 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { AbortedError } from '../../errors.js';
 import { spawnVirsh, uriArgs, virshChildError, type VirshTarget } from './exec.js';
 import { classifyEventChildStderr, EVENT_CHILD_LOG_ENV, parseEventLine } from './wire.js';
+import { noteOwnEpipe } from '../../util/own-epipe.js';
 
 /** The prompt of a read-write virsh shell (`virsh > ` is the read-only one; we never pass -r). */
 const PROMPT = 'virsh # ';
@@ -54,7 +55,7 @@ export abstract class VirshChild {
     this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(decoder.write(chunk)));
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text: string) => this.onStderr(text));
-    this.child.stdin.on('error', () => {}); // EPIPE when virsh died first: reported through 'close'.
+    this.child.stdin.on('error', noteOwnEpipe); // EPIPE when virsh died first: reported through 'close'.
     this.exitPromise = new Promise((resolve) => {
       this.child.once('error', (error: NodeJS.ErrnoException) => {
         this.exitError = virshChildError(args, `the ${label}`, { kind: 'spawn', reason: `${error.code ?? ''} ${error.message}`.trim() }, '', error);
