@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Test } from 'tap';
 import { resolveDisk } from '../../src/internal.js';
-import { extraMonitorArgs, runCli, type CliResult } from './cli.js';
+import { extraMonitorArgs, finished, runCli, startCli, type CliResult } from './cli.js';
 import { makeExt4Disk, startGuest, type Guest, type GuestKernel } from './guest.js';
 import { tempDir } from './qemu.js';
 
@@ -13,6 +13,13 @@ export interface GuestOnBase {
   base: string;
   cli: string;
   run(...args: string[]): Promise<CliResult>;
+  /**
+   * Runs a job command (commit, pull, copy) held at 1 byte/s until the guest's writer has synced one
+   * more generation, then at full speed (`job vda --bandwidth 0`): proof that the guest wrote while
+   * the job ran, whatever the speeds of QEMU and the guest. `whileRunning` is false when the job had
+   * already ended when the writer got there (then nothing was proven).
+   */
+  runWhileGuestWrites(...args: string[]): Promise<CliResult & { whileRunning: boolean; generations: [number, number] }>;
   chain(): Promise<string[]>;
 }
 
@@ -45,6 +52,14 @@ export async function bootGuestOnBase(t: Test, kernel: GuestKernel, options: { a
     base,
     cli,
     run: (...args) => runCli([...args, '--socket', cli], 120_000),
+    runWhileGuestWrites: async (...args) => {
+      const job = startCli([...args, '--bandwidth', '1', '--bytes', '--socket', cli]);
+      const ended = finished(job, 120_000);
+      const from = await guest.writerGeneration();
+      const to = await guest.writerReaches(from + 1);
+      const released = await runCli(['job', 'vda', '--bandwidth', '0', '--socket', cli], 60_000);
+      return { ...(await ended), whileRunning: released.code === 0, generations: [from, to] };
+    },
     chain: async () => (await resolveDisk(guest.client, 'vda')).layers.map((l) => l.file),
   };
 }
