@@ -11,6 +11,7 @@ import {
 import { QmpCommandError, type BlockCommitArguments } from '../src/internal.js';
 import { blockdevChainArgs, buildSeedChain } from './helpers/chain.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
+import { qemuCompatFromEnv } from '../src/transport/qemu-process.js';
 
 t.test('iotests 040 validation cases', async (t) => {
   const dir = tempDir(t);
@@ -101,7 +102,9 @@ t.test('iotests 040 validation cases', async (t) => {
     const ours = (() => { try { resolveCommitRange(disk, c.spec, disks); return undefined; } catch (e) { return e; } })();
     t.ok(ours instanceof c.error, `${c.name}: refused with ${c.error.name}, got ${String(ours)}`);
     t.match((ours as Error | undefined)?.message, c.message, `${c.name}: our message says which and why`);
-    t.match(await qemuRefuses(c.qemu), c.qemuSays, `${c.name}: QEMU refuses the same request`);
+    // Under QEMU's deprecation policy (the newest stack) block-commit's file-name top/base are refused as such.
+    const byFileUnderPolicy = qemuCompatFromEnv()?.includes('deprecated-input=reject') && ('top' in c.qemu || 'base' in c.qemu);
+    t.match(await qemuRefuses(c.qemu), byFileUnderPolicy ? /^Deprecated parameter (top|base) disabled by policy$/ : c.qemuSays, `${c.name}: QEMU refuses the same request`);
   }
 
   // test_device_not_found
