@@ -10,6 +10,11 @@ import { setLongTimeout } from '../util/timers.js';
  */
 export interface ByteStreamHandlers {
   onData(chunk: Buffer): void;
+  /**
+   * The peer half-closed (sent all it will send): the handler ends the stream when it has answered.
+   * Without this handler the stream is ended at once.
+   */
+  onEnd?(): void;
   /** Once, when the stream is gone; `error` when it ended abnormally. */
   onClose(error?: Error): void;
 }
@@ -21,6 +26,7 @@ export class ByteStream {
   private readonly early: Buffer[] = [];
   private closeError: Error | undefined;
   private isClosed = false;
+  private ended = false;
 
   constructor(socket: net.Socket, peer: string) {
     this.socket = socket;
@@ -29,6 +35,11 @@ export class ByteStream {
     socket.on('data', (chunk: Buffer) => {
       if (this.handlers) this.handlers.onData(chunk);
       else this.early.push(chunk);
+    });
+    // Servers listen with allowHalfOpen, so that a client's last command is answered after its EOF.
+    socket.once('end', () => {
+      this.ended = true;
+      if (this.handlers) this.peerEnded();
     });
     socket.on('error', (error) => {
       this.closeError ??= error;
@@ -47,7 +58,13 @@ export class ByteStream {
   start(handlers: ByteStreamHandlers): void {
     this.handlers = handlers;
     for (const chunk of this.early.splice(0)) handlers.onData(chunk);
+    if (this.ended && !this.isClosed) this.peerEnded();
     if (this.isClosed) handlers.onClose(this.closeError);
+  }
+
+  private peerEnded(): void {
+    if (this.handlers?.onEnd) this.handlers.onEnd();
+    else this.socket.end();
   }
 
   /** Writes bytes; resolves when they were handed to the OS (false if the stream is closed). */
@@ -131,7 +148,7 @@ async function clearStaleSocket(path: string): Promise<void> {
 /** Listens on a UNIX socket path (replacing a stale socket, nothing else) or TCP host:port. */
 export async function listenStreams(address: SocketAddress, onConnection: (stream: ByteStream) => void): Promise<StreamListener> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     onConnection(new ByteStream(socket, `client of ${describeAddress(address)}`));
