@@ -10,16 +10,26 @@ import type { QmpEvent } from '../qapi/types.js';
 import { listenStreams, type StreamListener } from '../transport/byte-stream.js';
 import type { SocketAddress } from '../transport/socket.js';
 import { boundedWait } from '../util/wait.js';
-import { ClientSession, type SessionHooks } from './session.js';
+import { ClientSession, type SessionHooks, type Upstream } from './session.js';
 
 export interface ShareOptions {
   /** Where to listen. A UNIX socket is made mode 0600: only its owner (and root) may connect. */
   listen: SocketAddress;
   /** Sees each client's traffic: `client` numbers them from 1. */
   traffic?: (client: number, direction: 'in' | 'out', message: Record<string, unknown>) => void;
+  /**
+   * When the upstream connection closes: a new one to go on with (clients keep their connections;
+   * a command in flight at that moment fails), or undefined to stop sharing. Without it, sharing
+   * stops when the upstream connection closes.
+   */
+  reconnect?: () => Promise<QmpClient | undefined>;
 }
 
-export class ShareServer {
+export class ShareServer implements Upstream {
+  private reconnecting: Promise<QmpClient | undefined> | undefined;
+  private markClosed: () => void = () => {};
+  /** Resolves once sharing stops (close() was called, or the upstream went and was not replaced). */
+  readonly closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
   private readonly sessions = new Set<ClientSession>();
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -27,9 +37,38 @@ export class ShareServer {
   private closing = false;
 
   private constructor(
-    private readonly upstream: QmpClient,
+    private upstream: QmpClient,
     private readonly listener: StreamListener,
-  ) {}
+    private readonly options: ShareOptions,
+  ) {
+    this.attach(upstream);
+  }
+
+  get client(): QmpClient {
+    return this.upstream;
+  }
+
+  async ready(): Promise<QmpClient> {
+    return (await this.reconnecting) ?? this.upstream;
+  }
+
+  private attach(upstream: QmpClient): void {
+    this.upstream = upstream;
+    upstream.on('event', (event: QmpEvent) => this.broadcast(event));
+    upstream.once('close', () => void this.lost());
+  }
+
+  /** The upstream connection closed: go on with a new one where the caller gives one, else stop. */
+  private async lost(): Promise<void> {
+    if (this.closing) return;
+    const reconnect = this.options.reconnect;
+    if (!reconnect) return void this.close();
+    this.reconnecting = reconnect().catch(() => undefined);
+    const next = await this.reconnecting;
+    this.reconnecting = undefined;
+    if (next && !this.closing) this.attach(next);
+    else void this.close();
+  }
 
   /** Starts serving `upstream` (a connected, negotiated client) at `options.listen`. */
   static async start(upstream: QmpClient, options: ShareOptions): Promise<ShareServer> {
@@ -40,10 +79,7 @@ export class ShareServer {
       else pending.push(stream);
     });
     if ('path' in options.listen) chmodSync(options.listen.path, 0o600);
-    server = new ShareServer(upstream, listener);
-    const onEvent = (event: QmpEvent): void => server?.broadcast(event);
-    upstream.on('event', onEvent);
-    upstream.once('close', () => void server?.close());
+    server = new ShareServer(upstream, listener, options);
     for (const stream of pending) server.accept(stream, options);
     return server;
   }
@@ -64,6 +100,7 @@ export class ShareServer {
   async close(graceMs = 30_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.markClosed();
     if (this.inFlight > 0) {
       await boundedWait<void>('waiting for shared-connection clients\' commands', { timeoutMs: graceMs }, (resolve) => {
         this.idleWaiters.push(resolve);
@@ -89,7 +126,7 @@ export class ShareServer {
       closed: (session) => { this.sessions.delete(session); },
       ...(options.traffic ? { traffic: (direction: 'in' | 'out', message: Record<string, unknown>) => options.traffic?.(n, direction, message) } : {}),
     };
-    this.sessions.add(new ClientSession(stream, this.upstream, hooks));
+    this.sessions.add(new ClientSession(stream, this, hooks));
   }
 
   private broadcast(event: QmpEvent): void {

@@ -14,6 +14,14 @@ import type { ByteStream } from '../transport/byte-stream.js';
 /** A client that falls this far behind reading (bytes queued towards it) is dropped, not buffered without bound. */
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
+/** The one upstream connection, which a share may replace (see ShareServer's `reconnect`). */
+export interface Upstream {
+  /** The connection now (its greeting, whether it has OOB). */
+  readonly client: QmpClient;
+  /** The connection to send on: waits while the share is connecting again. */
+  ready(): Promise<QmpClient>;
+}
+
 export interface SessionHooks {
   /** A command goes upstream / its answer is back (the server counts what is in flight). */
   started(): void;
@@ -39,7 +47,7 @@ export class ClientSession {
 
   constructor(
     private readonly stream: ByteStream,
-    private readonly upstream: QmpClient,
+    private readonly upstream: Upstream,
     private readonly hooks: SessionHooks,
   ) {
     stream.start({
@@ -51,9 +59,9 @@ export class ClientSession {
       },
       onClose: (error) => this.close(error),
     });
-    const { version, capabilities } = upstream.greeting.QMP;
+    const { version, capabilities } = upstream.client.greeting.QMP;
     // OOB only where the upstream connection has it: we cannot pass on what we did not negotiate.
-    this.send({ QMP: { version, capabilities: upstream.oob ? capabilities : [] } });
+    this.send({ QMP: { version, capabilities: upstream.client.oob ? capabilities : [] } });
   }
 
   /** An upstream event, for negotiated clients (QEMU sends none before qmp_capabilities). */
@@ -105,7 +113,7 @@ export class ClientSession {
     if (!this.negotiated) return refuse('CommandNotFound', "Expecting capabilities negotiation with 'qmp_capabilities'");
     this.hooks.started();
     try {
-      const value = await this.upstream.execute(command as 'query-status', args as never, { timeoutMs: Infinity });
+      const value = await (await this.upstream.ready()).execute(command as 'query-status', args as never, { timeoutMs: Infinity });
       return { return: value ?? {}, ...id };
     } catch (error) {
       if (error instanceof QmpCommandError) return refuse(error.errorClass, error.desc);
@@ -120,11 +128,12 @@ export class ClientSession {
     if (args !== undefined) {
       // QEMU checks the arguments (an unknown capability, a wrong type) before it sees it is negotiated
       // already: asking it gives this client QEMU's own words for what is wrong with them.
-      const check = await this.upstream.execute('qmp_capabilities', args as never, { timeoutMs: Infinity }).then(() => undefined, (error: unknown) => error);
+      const check = await (await this.upstream.ready()).execute('qmp_capabilities', args as never, { timeoutMs: Infinity }).then(() => undefined, (error: unknown) => error);
       if (check instanceof QmpCommandError && check.errorClass !== 'CommandNotFound') return refuse(check.errorClass, check.desc);
     }
     const enable = (args?.enable ?? []) as unknown[];
-    if (enable.some((c) => c !== 'oob' || !this.upstream.oob)) return refuse('GenericError', `Capability '${String(enable.find((c) => c !== 'oob' || !this.upstream.oob))}' not available`);
+    const oob = this.upstream.client.oob;
+    if (enable.some((c) => c !== 'oob' || !oob)) return refuse('GenericError', `Capability '${String(enable.find((c) => c !== 'oob' || !oob))}' not available`);
     this.negotiated = true;
     this.oob = enable.length > 0;
     return { return: {}, ...id };
