@@ -6,6 +6,10 @@ PYTHONPATH, never copied here) as test peers. Prints one JSON object per line on
                                             command (name only), prints {"command", "reply"}
   qemu-peers.py queries SOCKET COMMAND…     the asyncio QMPClient: runs each command, prints {"command", "return"}
                                             or {"command", "error"}
+  qemu-peers.py commit SOCKET DEVICE JOB     the asyncio QMPClient runs an active commit of DEVICE as job JOB:
+                                            block-commit, BLOCK_JOB_READY, block-job-complete,
+                                            BLOCK_JOB_COMPLETED; prints each event of JOB and then
+                                            {"image": the file DEVICE reads afterwards}
   qemu-peers.py events SOCKET JOB           the asyncio QMPClient: prints {"ready": …} once listening,
                                             then every event naming JOB, until BLOCK_JOB_COMPLETED or
                                             BLOCK_JOB_CANCELLED for JOB (or 60 s)
@@ -39,6 +43,31 @@ async def queries(socket_path, commands):
         await client.disconnect()
 
 
+async def commit(socket_path, device, job):
+    from qemu.qmp import QMPClient
+    client = QMPClient("qmpbj-peer")
+    await client.connect(socket_path)
+
+    async def until(name):
+        async for event in client.events:
+            data = event.get("data", {})
+            if data.get("device") == job or data.get("id") == job:
+                print(json.dumps({"event": event["event"], "data": data}), flush=True)
+                if event["event"] == name:
+                    return
+
+    try:
+        await client.execute("block-commit", {"device": device, "job-id": job})
+        await asyncio.wait_for(until("BLOCK_JOB_READY"), 60)
+        await client.execute("block-job-complete", {"device": job})
+        await asyncio.wait_for(until("BLOCK_JOB_COMPLETED"), 60)
+        block = await client.execute("query-block")
+        image = next(b["inserted"]["image"]["filename"] for b in block if b["device"] == device)
+        print(json.dumps({"image": image}), flush=True)
+    finally:
+        await client.disconnect()
+
+
 async def events(socket_path, job):
     from qemu.qmp import QMPClient
     client = QMPClient("qmpbj-peer")
@@ -66,6 +95,8 @@ def main():
         legacy(socket_path, rest)
     elif mode == "queries":
         asyncio.run(queries(socket_path, rest))
+    elif mode == "commit":
+        asyncio.run(commit(socket_path, rest[0], rest[1]))
     elif mode == "events":
         asyncio.run(events(socket_path, rest[0]))
     else:
