@@ -62,7 +62,12 @@ t.test('share --listen behind a commit keeps serving after the commit ends', asy
   const first = await held;
   t.equal(first.code, 0, `the commit that held the monitor pivoted and ended; stderr: ${first.stderr}`);
 
-  t.match(await early.ask('query-block-jobs'), { return: [] }, 'the client connected before is still answered after the holder ended');
+  const after = await early.ask('query-block-jobs').catch(async (error: Error) => {
+    share.kill('SIGTERM');
+    const { stdout, stderr } = await shareDone;
+    throw new Error(`${error.message}; share said: ${stdout} ${stderr}`);
+  });
+  t.match(after, { return: [] }, 'the client connected before is still answered after the holder ended');
   t.notOk(earlyClosed, 'its connection was never closed');
   const late = rawClient(shared);
   t.match(await late.ask('qmp_capabilities'), { return: {} }, 'a new client connects to share');

@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { MonitorBusyError } from '../../errors.js';
 import type { QmpClient } from '../../protocol/client.js';
 import { UsageError } from '../args.js';
 import { stringOption, type CommandSpec } from '../context.js';
 
 /**
- * Connects again after the command whose share we went through ended: it may still be letting go of
- * the monitor (its connection closes a moment after its share), so a busy monitor is tried again
- * until the connect timeout.
+ * Connects again after the command whose share we went through ended. That command may still be
+ * letting go (its rendezvous socket closes a moment after our connection to it, its own connection to
+ * the monitor a moment later), so any failure is tried again until the connect timeout; a QEMU
+ * that went away is then said as the last connect error.
  */
 async function connectAgain(connect: () => Promise<QmpClient>, timeoutMs: number, signal: AbortSignal): Promise<QmpClient> {
   const deadline = Date.now() + timeoutMs;
@@ -15,7 +15,7 @@ async function connectAgain(connect: () => Promise<QmpClient>, timeoutMs: number
     try {
       return await connect();
     } catch (error) {
-      if (!(error instanceof MonitorBusyError) || Date.now() > deadline || signal.aborted) throw error;
+      if (Date.now() > deadline || signal.aborted) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
