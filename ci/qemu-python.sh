@@ -63,13 +63,15 @@ if [ -f "$dest/.complete" ] && [ -d "$dest/python/qemu/qmp" ]; then
 fi
 rm -rf "$dest" "$dest.download"
 mkdir -p "$dest.download" "$dest"
+# A failed run leaves nothing half-made behind (the stamp is written last).
+trap 'rm -rf "$dest.download"; [ -f "$dest/.complete" ] || rm -rf "$dest"' EXIT
 # Only the orig tarball is needed. apt checks every file it keeps against the suite's Sources index, so
 # a kept tarball is the right one even when another file of the package could not be fetched (some
 # mirrors lack a backport's .dsc).
 if ! out=$(cd "$dest.download" && apt-get source --download-only -q "qemu/$SUITE" 2>&1); then
   log "apt-get source did not fetch every file: $(grep '^E:' <<<"$out" | head -2 | tr '\n' ' ')"
 fi
-orig=$(ls "$dest.download"/qemu_*.orig.tar.* 2>/dev/null | head -1)
+orig=$(find "$dest.download" -maxdepth 1 -name "qemu_*.orig.tar.*" | head -1)
 [ -n "$orig" ] || die "no orig tarball of qemu/$SUITE could be fetched: $(tail -2 <<<"$out")"
 # The tarball's top folder (qemu-7.2 or qemu-7.2+dfsg) is dropped; only the two folders are taken.
 tar -xf "$orig" -C "$dest" --strip-components=1 --wildcards '*/python/*' '*/tests/qemu-iotests/*'
