@@ -86,7 +86,8 @@ export class ClientSession {
     this.inFlight++;
     const answer = this.answer(request);
     this.order = this.order.then(async () => {
-      this.send(await answer);
+      // Nothing a request does may stop the answers behind it.
+      this.send(await answer.catch((error: unknown) => ({ error: { class: 'GenericError', desc: `the shared connection failed on this command: ${(error as Error).message}` } })));
       this.inFlight--;
       this.endIfDone();
     });
