@@ -22,6 +22,7 @@ const enum S {
   Start, Recovery, Dq, DqEscape, Sq, SqEscape, Zero, Sign, Digits, Mantissa, MantissaDigits, ExpE, ExpSign, ExpDigits, Keyword,
 }
 
+const SPACE = Buffer.from(' ');
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a;
 /** Bytes a string may hold unescaped (QEMU: 0x20…0xFD; UTF-8 is checked when the value is parsed). */
@@ -41,7 +42,22 @@ export class JsonStream {
   private braces = 0;
   private brackets = 0;
 
-  constructor(private readonly emit: (item: JsonStreamItem) => void) {}
+  /** `recovering`: go on from unfinished() of a stream that was skipping bad input. */
+  constructor(private readonly emit: (item: JsonStreamItem) => void, recovering = false) {
+    if (recovering) this.state = S.Recovery;
+  }
+
+  /**
+   * The value not complete yet, as bytes that bring a new stream to the same point (tokens are
+   * separated by a space: white space between tokens means nothing), and whether the stream is
+   * skipping bad input. For a connection handed over to another process (src/share/keeper.ts).
+   */
+  unfinished(): { bytes: Buffer; recovering: boolean } {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < this.ends.length; i++) parts.push(this.text.subarray(this.ends[i - 1] ?? 0, this.ends[i]), SPACE);
+    parts.push(this.token.subarray(0, this.tokenLength));
+    return { bytes: Buffer.concat(parts), recovering: this.state === S.Recovery };
+  }
 
   /** Bytes held for a value not yet complete (for a caller's own accounting). */
   get pendingBytes(): number {

@@ -423,6 +423,23 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     }
   }
 
+  /**
+   * Gives the open, negotiated connection up for another process to go on with (a share that
+   * outlives its command, src/share/keeper.ts): the socket, and every byte QEMU sent that this
+   * client has not handled, so no reply or event is lost. Only with nothing in flight; this client
+   * is closed afterwards, the connection is not.
+   */
+  release(): { socket: unknown; unread: Buffer; greeting: QmpGreeting } {
+    if (this.stateValue !== ConnectionState.Running || !this.greetingValue) throw new StateError(`cannot hand over the connection to ${this.peer}: it is ${this.stateValue}`);
+    if (this.pending.size > 0) throw new StateError(`cannot hand over the connection to ${this.peer}: ${this.pending.size} commands in flight`);
+    if (!this.transport.release) throw new StateError(`cannot hand over the connection to ${this.peer}: its transport is no socket`);
+    const { socket, unread } = this.transport.release();
+    const rest = Buffer.concat([this.framer.takePending(), unread]);
+    this.stateValue = ConnectionState.Closing;
+    this.onTransportClose(undefined);
+    return { socket, unread: rest, greeting: this.greetingValue };
+  }
+
   private onTransportClose(error: Error | undefined): void {
     if (this.stateValue === ConnectionState.Closed) return;
     const byUs = this.stateValue === ConnectionState.Closing && this.closeReason === undefined && error === undefined;

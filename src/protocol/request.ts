@@ -67,8 +67,15 @@ export function checkRequest(item: JsonStreamItem, oob: boolean): QmpRequest | Q
 export class QmpInputReader {
   private readonly stream: JsonStream;
 
-  constructor(onRequest: (request: QmpRequest | QmpRefusal) => void, oob: () => boolean) {
-    this.stream = new JsonStream((item) => onRequest(checkRequest(item, oob())));
+  /** `from`: what unfinished() gave in another process, to go on from. */
+  constructor(onRequest: (request: QmpRequest | QmpRefusal) => void, oob: () => boolean, from?: { bytes: Uint8Array; recovering: boolean }) {
+    this.stream = new JsonStream((item) => onRequest(checkRequest(item, oob())), from?.recovering ?? false);
+    if (from) this.stream.push(from.bytes);
+  }
+
+  /** The input not complete yet (see JsonStream.unfinished). */
+  unfinished(): { bytes: Buffer; recovering: boolean } {
+    return this.stream.unfinished();
   }
 
   /** Bytes held for a value not complete yet. */

@@ -26,10 +26,24 @@ export interface SessionHooks {
   /** A command goes upstream / its answer is back (the server counts what is in flight). */
   started(): void;
   finished(): void;
+  /** A command was answered and its answer handed to the OS, or the client went (the server waits for idle clients). */
+  settled?(): void;
+  /** A command the monitor accepted (the share keeps track of the jobs its clients started). */
+  ran?(command: string, args: Record<string, unknown> | undefined): void;
   /** The client left; `error` when it was dropped for what it sent. */
   closed(session: ClientSession, error?: Error): void;
   /** Sees the client's traffic (for --trace): direction as the client sees it. */
   traffic?: (direction: 'in' | 'out', message: QmpMessage) => void;
+}
+
+/** What another process needs to go on serving a client (src/share/keeper.ts). */
+export interface SessionState {
+  negotiated: boolean;
+  oob: boolean;
+  /** Input not complete yet, and whether the reader was skipping bad input. */
+  unfinished: { bytes: Buffer; recovering: boolean };
+  /** The client sent EOF: answer what is left, then end. */
+  ended: boolean;
 }
 
 export class ClientSession {
@@ -42,14 +56,24 @@ export class ClientSession {
   private order: Promise<void> = Promise.resolve();
   private negotiation: Promise<void> = Promise.resolve();
   // QEMU's own reading of client input (values with or without newlines, its errors, its limits).
-  private readonly input = new QmpInputReader((request) => void this.handle(request), () => this.oob);
+  private readonly input: QmpInputReader;
   private gone = false;
+  /** Set when the session is being handed to another process: input read since waits there. */
+  private frozen: { socket: unknown; unread: Buffer; ended: boolean } | undefined;
 
+  /** `adopted`: a client another process served until now (greeted, perhaps negotiated, perhaps mid-value). */
   constructor(
     private readonly stream: ByteStream,
     private readonly upstream: Upstream,
     private readonly hooks: SessionHooks,
+    adopted?: SessionState,
   ) {
+    if (adopted) {
+      this.negotiated = adopted.negotiated;
+      this.oob = adopted.oob;
+      this.inputEnded = adopted.ended;
+    }
+    this.input = new QmpInputReader((request) => void this.handle(request), () => this.oob, adopted?.unfinished);
     stream.start({
       onData: (chunk) => this.input.push(chunk),
       // As QEMU: what the client sent before its EOF is answered, then the connection ends.
@@ -59,9 +83,38 @@ export class ClientSession {
       },
       onClose: (error) => this.close(error),
     });
+    if (adopted) {
+      this.endIfDone();
+      return;
+    }
     const { version, capabilities } = upstream.client.greeting.QMP;
     // OOB only where the upstream connection has it: we cannot pass on what we did not negotiate.
     this.send({ QMP: { version, capabilities: upstream.client.oob ? capabilities : [] } });
+  }
+
+  /** Stops reading this client (what it sends waits in the socket); answers in flight still go out. */
+  freeze(): void {
+    this.frozen ??= this.stream.release();
+  }
+
+  /** Nothing of this client in flight and every answer handed to the OS. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.queuedBytes === 0 && this.stream.unsent === 0;
+  }
+
+  /** A frozen, idle session's socket and state, for another process; this session is done. */
+  release(): { socket: unknown; state: SessionState } {
+    if (!this.frozen) throw new Error('release() before freeze()');
+    const { bytes, recovering } = this.input.unfinished();
+    const state: SessionState = {
+      negotiated: this.negotiated,
+      oob: this.oob,
+      unfinished: { bytes: Buffer.concat([bytes, this.frozen.unread]), recovering },
+      ended: this.inputEnded || this.frozen.ended,
+    };
+    this.gone = true;
+    this.hooks.closed(this);
+    return { socket: this.frozen.socket, state };
   }
 
   /** An upstream event, for negotiated clients (QEMU sends none before qmp_capabilities). */
@@ -90,6 +143,7 @@ export class ClientSession {
       this.send(await answer.catch((error: unknown) => ({ error: { class: 'GenericError', desc: `the shared connection failed on this command: ${(error as Error).message}` } })));
       this.inFlight--;
       this.endIfDone();
+      this.hooks.settled?.();
     });
   }
 
@@ -115,6 +169,7 @@ export class ClientSession {
     this.hooks.started();
     try {
       const value = await (await this.upstream.ready()).execute(command as 'query-status', args as never, { timeoutMs: Infinity });
+      this.hooks.ran?.(command, args);
       return { return: value ?? {}, ...id };
     } catch (error) {
       if (error instanceof QmpCommandError) return refuse(error.errorClass, error.desc);
@@ -149,6 +204,9 @@ export class ClientSession {
       this.close(new ProtocolError(`a client of the shared monitor fell ${MAX_QUEUED_BYTES} bytes behind reading`));
       return;
     }
-    this.stream.send(line, () => { this.queuedBytes -= line.length; });
+    this.stream.send(line, () => {
+      this.queuedBytes -= line.length;
+      this.hooks.settled?.();
+    });
   }
 }

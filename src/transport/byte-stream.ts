@@ -3,6 +3,7 @@ import net from 'node:net';
 import { ConnectError, QmpError } from '../errors.js';
 import { describeAddress, type SocketAddress } from './socket.js';
 import { setLongTimeout } from '../util/timers.js';
+import { stopReading } from './socket.js';
 
 /**
  * A raw, byte-exact socket for the QMP mock server and the recorder (mock-qmp/): they must
@@ -79,6 +80,21 @@ export class ByteStream {
     this.socket.write(data, done);
   }
 
+  /** Bytes written and not yet handed to the OS. */
+  get unsent(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Stops reading at once and gives the socket up, with the bytes read and not delivered, for another
+   * process to go on with (src/share/keeper.ts): this stream delivers nothing afterwards.
+   */
+  release(): { socket: net.Socket; unread: Buffer; ended: boolean } {
+    const unread = Buffer.concat([...this.early.splice(0), stopReading(this.socket)]);
+    this.handlers = { onData: () => undefined, onEnd: () => undefined, onClose: () => undefined };
+    return { socket: this.socket, unread, ended: this.ended };
+  }
+
   /** Stops reading (the peer's writes then block in its kernel buffer: backpressure). */
   pause(): void {
     this.socket.pause();
@@ -102,8 +118,8 @@ export class ByteStream {
 export interface StreamListener {
   /** The bound address (for TCP port 0, the port the OS chose). */
   readonly address: SocketAddress;
-  /** Stops listening and destroys every open connection. */
-  close(): Promise<void>;
+  /** Stops listening and destroys every open connection (`keepConnections`: leaves them open). */
+  close(options?: { keepConnections?: boolean }): Promise<void>;
 }
 
 /** A server cannot listen where it was told; says where and why. */
@@ -164,10 +180,12 @@ export async function listenStreams(address: SocketAddress, onConnection: (strea
     'path' in address ? address : { host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
   return {
     address: actual,
-    close: () =>
+    close: (options = {}) =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        if (!options.keepConnections) for (const socket of sockets) socket.destroy();
+        // Kept connections may stay open long after: listening has stopped, which is what is waited for.
+        server.close(options.keepConnections ? undefined : () => resolve());
+        if (options.keepConnections) resolve();
       }),
   };
 }
