@@ -423,21 +423,16 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     }
   }
 
-  /**
-   * Gives the open, negotiated connection up for another process to go on with (a share that
-   * outlives its command, src/share/keeper.ts): the socket, and every byte QEMU sent that this
-   * client has not handled, so no reply or event is lost. Only with nothing in flight; this client
-   * is closed afterwards, the connection is not.
-   */
+  /** Gives the open connection up (nothing in flight) with QEMU's bytes not handled yet, for src/share/keeper.ts; this client closes, the connection does not. */
   release(): { socket: unknown; unread: Buffer; greeting: QmpGreeting } {
-    if (this.stateValue !== ConnectionState.Running || !this.greetingValue) throw new StateError(`cannot hand over the connection to ${this.peer}: it is ${this.stateValue}`);
-    if (this.pending.size > 0) throw new StateError(`cannot hand over the connection to ${this.peer}: ${this.pending.size} commands in flight`);
-    if (!this.transport.release) throw new StateError(`cannot hand over the connection to ${this.peer}: its transport is no socket`);
-    const { socket, unread } = this.transport.release();
+    const { greetingValue: greeting, transport } = this;
+    const why = this.stateValue !== ConnectionState.Running || !greeting ? `it is ${this.stateValue}` : this.pending.size ? `${this.pending.size} commands in flight` : transport.release ? undefined : 'its transport is no socket';
+    if (why !== undefined || !greeting || !transport.release) throw new StateError(`cannot hand over the connection to ${this.peer}: ${why}`);
+    const { socket, unread } = transport.release();
     const rest = Buffer.concat([this.framer.takePending(), unread]);
     this.stateValue = ConnectionState.Closing;
     this.onTransportClose(undefined);
-    return { socket, unread: rest, greeting: this.greetingValue };
+    return { socket, unread: rest, greeting };
   }
 
   private onTransportClose(error: Error | undefined): void {

@@ -30,7 +30,7 @@ number of clients on the UNIX socket PATH (mode 0600: only you, and root, may co
 and negotiated as QEMU would (OOB only if the upstream connection has it), with its own command ids;
 every event goes to every client. Runs until Ctrl-C or until QEMU goes; commands in flight are let
 finish first. Started while another qmp-blockjob command holds the socket, it goes through that
-command's connection, and takes the monitor over when that command ends: its clients stay connected. With --trace FILE the upstream session goes to FILE and each client's to FILE.client-N.
+command's connection, which stays up when that command ends (a keeper process takes it over): its clients stay connected. With --trace FILE the upstream session goes to FILE and each client's to FILE.client-N.
 Other qmp-blockjob commands on the same --socket share it too, without this command (docs/cli.md).`,
   examples: ['qmp-blockjob --socket /run/vm1/qmp.sock share --listen /tmp/vm1-shared.sock', 'qmp-shell /tmp/vm1-shared.sock'],
   options: { listen: { type: 'string' } },
