@@ -12,6 +12,7 @@ import { canonical, ReplayDeviationError, stripId, type Exchange } from '../scri
 import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat } from './graph.js';
 import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
 import { LiveJob } from './live-job.js';
+import { blockstats, guestWrite } from './blockstats.js';
 import type { ModelWorld } from './world.js';
 import type { TranscriptModel } from './model.js';
 import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
@@ -68,6 +69,11 @@ export class ModelSession {
     if (name === 'query-qmp-schema' && intro.schema !== undefined) return answer({ return: intro.schema });
     if (name === 'query-block-jobs') return answer({ return: this.live().map((j) => j.blockJobEntry()) });
     if (name === 'query-jobs') return answer({ return: this.live().map((j) => j.jobEntry()) });
+    if (name === 'query-blockstats') {
+      // Every QEMU answers it: from the devices of the graph as it stands, whatever was recorded.
+      const blocks = this.model.graph.reply(this.world.epoch, 'query-block', undefined);
+      if (blocks) return answer({ return: blockstats(blocks.return, this.world.written) as unknown as QmpMessage });
+    }
     if (GRAPH_QUERIES.has(name)) {
       const recorded = this.model.graph.reply(this.world.epoch, name, args);
       if (recorded) return answer(stripId(recorded));
@@ -184,6 +190,8 @@ export class ModelSession {
 
   private generic(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, message: QmpMessage): void {
     if (isGuestWrite(name, args)) for (const job of this.live()) job.writes += 1;
+    const write = guestWrite(args);
+    if (name === 'human-monitor-command' && write) this.world.written.set(write.device, (this.world.written.get(write.device) ?? 0) + write.bytes);
     // Replies QEMU gave after negotiation (a refusal before it is no answer to a negotiated client).
     const recorded = (this.model.byName.get(name) ?? []).filter((x) => x.negotiated);
     const key = canonical(args ?? {});

@@ -20,6 +20,8 @@ export class ModelWorld {
   /** The graph epoch the replay stands at (graph.ts). */
   epoch = 0;
   readonly jobs: LiveJob[] = [];
+  /** Bytes clients wrote through the guest (HMP qemu-io), by the device name they gave (query-blockstats). */
+  readonly written = new Map<string, number>();
   /** Recorded jobs already replayed: a second equivalent command replays the next one. */
   readonly used = new Set<RecordedJob>();
   /** Commands from all clients, for a transcript whose QEMU went away without a job alive. */
