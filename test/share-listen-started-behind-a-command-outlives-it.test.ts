@@ -1,5 +1,6 @@
 // `share --listen` started while another command (a commit) holds the monitor goes through that
-// command's share; when the commit ends, share takes the monitor over instead of stopping: a client
+// command's share; when the commit ends, share goes on instead of stopping (the commit's connection is
+// handed to a keeper process, src/share/keeper.ts, or share connects again if that fails): a client
 // connected before keeps its connection and is answered, a new client connects, other qmp-blockjob
 // commands on the socket go through share now, and it stops only when told.
 import net from 'node:net';
