@@ -14,6 +14,7 @@ import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from 
 import { LiveJob } from './live-job.js';
 import { blockstats, guestWrite } from './blockstats.js';
 import type { ModelWorld } from './world.js';
+import { snapshotActions, type RecordedSnapshot, type SnapshotAction } from './snapshots.js';
 import type { TranscriptModel } from './model.js';
 import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
 
@@ -50,7 +51,9 @@ export class ModelSession {
 
   command(name: string, args: Record<string, unknown> | undefined, reply: Reply, message: QmpMessage): void {
     const armed = [...this.live()];
-    this.answerCommand(name, args, reply, message);
+    // The client's own node names and overlay files stand for the recorded ones (snapshots.ts).
+    const names = this.world.names;
+    this.answerCommand(name, names.inward(args), (body) => reply(names.outward(body)), message);
     for (const job of armed) job.commandSeen();
     this.world.commandSeen();
   }
@@ -78,6 +81,8 @@ export class ModelSession {
       const recorded = this.model.graph.reply(this.world.epoch, name, args);
       if (recorded) return answer(stripId(recorded));
     }
+    const snapshots = snapshotActions(name, args);
+    if (snapshots && this.snapshot(snapshots, answer)) return;
     if (createsJob(name, args)) return this.createJob(name, args, answer, refuse, message);
     const verb = verbOf(name);
     if (verb) return this.jobVerb(name, verb, args, answer, refuse);
@@ -184,6 +189,34 @@ export class ModelSession {
     job.beforeReply();
     answer({ return: {} });
     job.continue();
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * A client's snapshots, each matched to one the recording took of the same disk where the graph
+   * stands: the graph moves on as recorded, under the client's node names and files. False when the
+   * recording has none like it (then answered as any other command).
+   */
+  private snapshot(actions: SnapshotAction[], answer: (b: QmpMessage) => void): boolean {
+    let epoch = this.world.epoch;
+    const matched: Array<{ action: SnapshotAction; recorded: RecordedSnapshot }> = [];
+    for (const action of actions) {
+      const node = this.model.graph.view(epoch).lookup(action.target);
+      const taken = (r: RecordedSnapshot): boolean => this.world.usedSnapshots.has(r) || matched.some((m) => m.recorded === r);
+      const recorded = this.model.snapshots.find((r) => !taken(r) && r.epoch === epoch && node !== undefined && r.node === node);
+      if (!recorded) return false;
+      matched.push({ action, recorded });
+      epoch = recorded.epochAfter;
+    }
+    for (const { action, recorded } of matched) {
+      this.world.usedSnapshots.add(recorded);
+      this.world.names.add(recorded.file, action.file);
+      if (recorded.overlay !== undefined && action.nodeName !== undefined) this.world.names.add(recorded.overlay, action.nodeName);
+    }
+    this.world.epoch = epoch;
+    answer({ return: {} });
+    return true;
   }
 
   // ---------------------------------------------------------------- everything else
