@@ -182,7 +182,7 @@ export class ModelSession {
     if (verb === 'pause' && job.userPaused) return refuse(alreadyPaused);
     if (verb === 'set-speed') {
       if (typeof args?.speed !== 'number') return refuse({ class: 'GenericError', desc: "Parameter 'speed' is missing" });
-      job.args.speed = args.speed;
+      job.setSpeed(args.speed);
     }
     if (!WAITING_VERBS.has(verb)) return answer({ return: {} });
     job.release(verb, args?.force === true);
