@@ -8,6 +8,7 @@ import { benchRoundTrip } from './roundtrip.js';
 import { benchReaction } from './reaction.js';
 import { benchScale } from './scale.js';
 import { benchShare } from './share.js';
+import { benchShareInput } from './share-input.js';
 import { benchStartup } from './startup.js';
 
 const full = process.argv.includes('--full');
@@ -16,6 +17,7 @@ const benches: Record<string, (full: boolean) => Promise<void>> = {
   framing: benchFraming,
   roundtrip: benchRoundTrip,
   share: benchShare,
+  'share-input': benchShareInput,
   startup: benchStartup,
   cli: benchCli,
   nodes: benchCliNodes,

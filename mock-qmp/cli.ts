@@ -14,14 +14,16 @@ const HELP = `Usage:
       Secrets (object-add secret data, passwords) are recorded as "<redacted>" unless --secrets.
       --socket PATH replaces only a stale socket (one nobody listens on), nothing else.
   mock-qmp serve --trace FILE (--socket PATH | --tcp HOST:PORT) [--speed X | --instant] [--strict]
-                 [--model [--recorded-time] [--schema FILE]] [--fault SPEC]...
-      Replay FILE as a QMP server. Replies carry the client's ids; events keep their recorded
-      spacing (scaled by --speed; none with --instant). --strict ends the connection with a
-      GenericError on the first command that deviates from the recording.
-      --model answers any client as the recorded QEMU would (its graph, jobs, refusals), with the
-      client's job ids and arguments; events get the current time unless --recorded-time; --schema
-      FILE is a trace with a query-qmp-schema reply for a FILE that has none. With --model, --strict
-      reports the first command the transcript cannot answer.
+                 [--recorded-time] [--schema FILE] [--replay] [--fault SPEC]...
+      Serve FILE as a QMP server that answers any client as the recorded QEMU would (its graph,
+      jobs, refusals), with the client's own job ids and arguments; events get the current time
+      unless --recorded-time; --schema FILE is a trace with a query-qmp-schema reply for a FILE that
+      has none; --strict reports the first command the transcript cannot answer. (--model, the
+      former flag for this, is still accepted.)
+      --replay replays FILE position by position instead, for the client that recorded it (byte
+      for byte; why: docs/trace-format.md): events keep their recorded spacing (scaled by --speed;
+      none with --instant); --strict ends the connection with a GenericError on the first command
+      that deviates from the recording.
       Faults: ${FAULT_SPECS.join(', ')}
   mock-qmp --help
 
@@ -99,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
         instant: { type: 'boolean' },
         strict: { type: 'boolean' },
         model: { type: 'boolean' },
+        replay: { type: 'boolean' },
         'recorded-time': { type: 'boolean' },
         schema: { type: 'string' },
         fault: { type: 'string', multiple: true },
@@ -109,7 +112,8 @@ async function main(argv: string[]): Promise<void> {
     if (values.help) return void process.stdout.write(`${HELP}\n`);
     if (!values.trace) throw new UsageError('serve needs --trace FILE');
     if (!values.socket === !values.tcp) throw new UsageError('serve needs exactly one of --socket PATH and --tcp HOST:PORT');
-    if (!values.model && (values['recorded-time'] || values.schema)) throw new UsageError('--recorded-time and --schema need --model');
+    if (values.replay && values.model) throw new UsageError('--replay and --model exclude each other');
+    if (values.replay && (values['recorded-time'] || values.schema)) throw new UsageError('--recorded-time and --schema go with the model, not --replay');
     if (values.speed !== undefined && values.instant) throw new UsageError('--speed and --instant exclude each other');
     const speed = values.speed === undefined ? undefined : Number(values.speed);
     if (speed !== undefined && !(speed > 0)) throw new UsageError(`--speed wants a positive number, got ${JSON.stringify(values.speed)}`);
@@ -125,7 +129,8 @@ async function main(argv: string[]): Promise<void> {
       speed,
       instant: values.instant,
       strict: values.strict,
-      model: values.model,
+      // Any client by default, as the recorded QEMU would answer it; positional replay when asked.
+      model: !values.replay,
       recordedTime: values['recorded-time'],
       schema: values.schema,
       faults,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { LineFramer, type QmpMessage } from '../src/framing.js';
 import { ByteStream, connectStream, listenStreams, type StreamListener } from '../src/transport/byte-stream.js';
 import type { SocketAddress } from '../src/transport/socket.js';
-import { InputParser } from './input.js';
+import { JsonStream } from '../src/json-stream.js';
 import { TraceWriter } from './trace.js';
 import { checkTraceTarget } from '../src/trace/file.js';
 
@@ -100,22 +100,26 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
 
     const framer = new LineFramer();
     let framerBroken = false;
-    const input = new InputParser(
-      (value) => {
-        if (value !== null && typeof value === 'object' && !Array.isArray(value)) writer.write('out', value as QmpMessage);
-      },
-      (error) => warn(new Error(`cannot parse the client's input for the trace (still forwarded): ${error.message}`)),
-    );
+    // The client's values as QEMU reads them; what QEMU refuses is forwarded but not a command of the trace.
+    const input = new JsonStream((item) => {
+      if ('error' in item) warn(new Error(`cannot parse the client's input for the trace (still forwarded): ${item.error}`));
+      else if (item.value !== null && typeof item.value === 'object' && !Array.isArray(item.value)) writer.write('out', item.value as QmpMessage);
+    });
     // The client's bytes wait here until QEMU is connected, then go out as they came.
     const early: Buffer[] = [];
+    let clientEnded = false;
     client.start({
       onData: (chunk) => {
         input.push(chunk);
         if (qemu) void qemu.write(chunk);
         else early.push(chunk);
       },
+      // The client's EOF goes on to QEMU, which answers what came before it and then closes.
+      onEnd: () => {
+        clientEnded = true;
+        if (qemu) qemu.end();
+      },
       onClose: () => {
-        input.end();
         // Let QEMU's last bytes in flight arrive; QEMU closes its side when we close ours.
         if (qemu) qemu.end();
         else finish('client');
@@ -129,7 +133,7 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
           return;
         }
         for (const chunk of early.splice(0)) void stream.write(chunk);
-        if (client.closed) stream.end();
+        if (client.closed || clientEnded) stream.end();
         stream.start({
           onData: (chunk) => {
             void client.write(chunk);
@@ -141,7 +145,7 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
               warn(new Error(`cannot parse QEMU's output for the trace (still forwarded): ${(error as Error).message}`));
             }
           },
-          onClose: () => finish(client.closed ? 'client' : 'qemu'),
+          onClose: () => finish(client.closed || clientEnded ? 'client' : 'qemu'),
         });
       },
       (error: Error) => {

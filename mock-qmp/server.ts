@@ -5,15 +5,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { JsonValue } from 'json-stream-es';
 import type { QmpMessage } from '../src/framing.js';
 import { QmpError } from '../src/errors.js';
 import { ByteStream, listenStreams } from '../src/transport/byte-stream.js';
 import type { SocketAddress } from '../src/transport/socket.js';
 import { FaultPlan, type Fault } from './faults.js';
-import { InputParser } from './input.js';
+import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../src/protocol/request.js';
 import { redactArguments } from '../src/trace/redact.js';
-import { canonical, commandName, compile, findForward, findNearest, isObject, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
+import { canonical, compile, findForward, findNearest, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
 import { twinArguments, twinOf, twinReply } from './verb-twins.js';
 import { createsJob, jobNameOf, JobNames } from './job-names.js';
 import { OutputQueue, type Outgoing } from './output.js';
@@ -71,7 +70,7 @@ class Session {
   private readonly options: MockQmpOptions;
   private readonly faults: FaultPlan;
   private readonly scale: number;
-  private readonly input: InputParser;
+  private readonly input: QmpInputReader;
   /** Next exchange whose reply has not been used. */
   private pos = 0;
   /** Exchanges before this one have had their events scheduled. */
@@ -93,18 +92,20 @@ class Session {
     this.options = options;
     this.faults = new FaultPlan(options.faults);
     this.scale = options.instant ? 0 : 1 / (options.speed ?? 1);
-    this.input = new InputParser(
-      (value) => this.onInput(value),
-      (error) => this.onBadInput(error),
-      undefined,
-      () => this.out.flow(),
-    );
-    this.out = new OutputQueue(stream, this.faults, () => this.input.backlog, () => this.model?.negotiated ?? this.negotiated);
+    // QEMU's own reading of client input (src/protocol/request.ts), shared with `share`. OOB is never
+    // offered by the mock, so exec-oob is refused as QEMU refuses it without OOB.
+    this.input = new QmpInputReader((request) => this.onInput(request), () => false);
+    // The reader is synchronous: no input backlog holds reading back.
+    this.out = new OutputQueue(stream, this.faults, () => 0, () => this.model?.negotiated ?? this.negotiated);
     this.model = world ? new ModelSession(world, this.out, { strict: options.strict === true, onError: options.onError }) : undefined;
     stream.start({
       onData: (chunk) => {
         this.input.push(chunk);
         this.out.flow();
+      },
+      // As QEMU: what the client sent before its EOF is answered, then the connection closes.
+      onEnd: () => {
+        if (!this.done) this.enqueue(Math.max(this.lastDue, performance.now()), { kind: 'close' });
       },
       onClose: () => this.stop(),
     });
@@ -126,31 +127,20 @@ class Session {
 
   // ---------------------------------------------------------------- input
 
-  private onBadInput(error: Error): void {
-    // QEMU answers unparsable input with an id-less GenericError; this parser cannot resync, so the
-    // connection ends after the error (documented in docs/trace-format.md).
-    const desc = `JSON parse error, ${error.message}`;
-    this.options.onError?.(new QmpError(`mock-qmp: ${desc}`, { cause: error }));
-    this.enqueue(performance.now(), { kind: 'message', message: { error: { class: 'GenericError', desc } } });
-    this.enqueue(performance.now(), { kind: 'close' });
-  }
-
-  private onInput(value: JsonValue): void {
+  private onInput(request: QmpRequest | QmpRefusal): void {
     if (this.done) return;
     const now = performance.now();
-    if (!isObject(value)) {
-      this.replyNow(now, { error: { class: 'GenericError', desc: 'QMP input must be a JSON object' } });
+    if ('refusal' in request) {
+      // QEMU's answer to input it refuses before dispatch; the connection goes on, as on QEMU.
+      const desc = request.refusal.error.desc;
+      if (desc.startsWith('JSON ')) this.options.onError?.(new QmpError(`mock-qmp: ${desc}`));
+      this.replyNow(now, request.refusal);
       return;
     }
-    const command = value as QmpMessage;
-    const hasId = 'id' in command;
-    const name = commandName(command);
-    const reply = (body: QmpMessage): QmpMessage => (hasId ? { ...body, id: command.id } : body);
-    if (name === undefined) {
-      this.replyNow(now, reply({ error: { class: 'GenericError', desc: "QMP input lacks member 'execute'" } }));
-      return;
-    }
-    let args = isObject(command.arguments) ? command.arguments : undefined;
+    const command = request.message;
+    const name = request.command;
+    const reply = (body: QmpMessage): QmpMessage => (request.hasId ? { ...body, id: request.id } : body);
+    let args = request.arguments;
     // Not in strict mode: there the client must send what was recorded, and a deviation names what it sent.
     const twin = this.model || this.options.strict ? undefined : twinOf(name);
     if (twin !== undefined && !this.recordedNames.has(name) && this.recordedNames.has(twin)) {

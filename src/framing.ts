@@ -72,6 +72,13 @@ export class LineFramer {
     }
   }
 
+  /** Takes the bytes of the message not complete yet (a connection handed to another process goes on from them). */
+  takePending(): Buffer {
+    const rest = Buffer.concat(this.pending, this.pendingBytes);
+    this.reset();
+    return rest;
+  }
+
   reset(): void {
     this.pending = [];
     this.pendingBytes = 0;

@@ -1,7 +1,9 @@
-// The CLI against the model of transcripts another client recorded (commit, and pull for block-stream) (mock-qmp/raw-recorder.py, QEMU 7.2
+// The CLI against the model of transcripts another client recorded (commit, pull for block-stream, its own snapshot before a commit) (mock-qmp/raw-recorder.py, QEMU 7.2
 // and 10.0, virtio-blk vd0 on -blockdev nodes or a -drive): each commit ends as it ended on that QEMU,
 // through the job states QEMU went through, and the graph a second client then reads is the one QEMU
 // had after it (base after a pivot, the top after keep-overlay).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { connect } from '../src/connect.js';
@@ -17,6 +19,8 @@ interface Case {
   error?: RegExp;
   /** What the disk runs on afterwards, as the next query-block shows it: base (raw, no backing) or the top. */
   after?: 'base' | 'top';
+  /** CLI commands run first (`FILE` is an overlay path of the test's own, never the recorded one). */
+  before?: string[][];
 }
 
 const cases: Case[] = [
@@ -28,6 +32,8 @@ const cases: Case[] = [
   { file: 'on-error-report', args: ['commit', 'vd0', '--active', '--pivot'], code: 1, outcome: 'failed', error: /Input\/output error/, after: 'top' },
   { file: 'cancel-while-running', args: ['commit', 'vd0', '--active', '--pivot', '--timeout', '0.3'], code: 1, outcome: 'aborted', after: 'top' },
   { file: 'stream', args: ['pull', 'vd0', '--base', 'base', '--wait'], code: 0, outcome: 'completed', after: 'top' },
+  // The CLI's own snapshot (a transaction with its own snap-… node name and file) stands for the recorded blockdev-snapshot-sync.
+  { file: 'snapshot-then-commit', before: [['snapshot', 'drive0', '--file', 'FILE']], args: ['commit', 'drive0', '--active', '--pivot'], code: 0, outcome: 'pivoted', after: 'base' },
   { file: 'qemu-killed', args: ['commit', 'vd0', '--active', '--pivot'], code: 1, error: /interrupted while running: the connection to QEMU was lost/ },
 ];
 
@@ -38,6 +44,12 @@ for (const set of fixtureSets()) for (const c of cases) {
     const trace = readTrace(rawFile(set, c.file));
     const recordedStates = trace.messages.filter((m) => m.dir === 'in' && m.msg.event === 'JOB_STATUS_CHANGE').map((m) => (m.msg.data as { status: string }).status);
     const server = await serveTrace(t, { trace, model: true });
+    const dir = mkdtempSync(path.join(tmpdir(), 'qmpbj-raw-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    for (const [i, before] of (c.before ?? []).entries()) {
+      const step = await runCli([...before.map((a) => (a === 'FILE' ? path.join(dir, `overlay-${i}.qcow2`) : a)), '--socket', server.path!], 30_000);
+      t.equal(step.code, 0, `qmp-blockjob ${before.join(' ')} first; stderr: ${step.stderr}`);
+    }
     const run = await runCli(['--json', ...c.args, '--socket', server.path!], 30_000);
     t.equal(run.code, c.code, `exit status; stderr: ${run.stderr}`);
     const lines = jsonLines(run.stdout);

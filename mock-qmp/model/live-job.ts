@@ -8,6 +8,7 @@ import type { QmpMessage } from '../../src/framing.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
 import { setLongTimeout, type LongTimer } from '../../src/util/timers.js';
 import type { JobStep, RecordedEntry, RecordedJob } from './jobs.js';
+import { CopyProgress } from './progress.js';
 
 export interface JobSink {
   /** Sends an event now. */
@@ -28,6 +29,9 @@ export interface JobArguments {
 
 /** With --instant, how long QEMU's recorded end waits for a client that sends fewer commands than the recording's. */
 const INSTANT_EOF_MS = 1000;
+
+/** Statuses a job reaches once its copy is done. */
+const COPY_DONE = new Set(['ready', 'waiting', 'pending', 'concluded']);
 
 type Synthetic = { event: string; data: Record<string, unknown> };
 
@@ -52,12 +56,44 @@ export class LiveJob {
   private clientPause: { status: string; waiting: string | undefined } | undefined;
   /** Commands still to come before QEMU's recorded end (the job outlived its QEMU). */
   private eofCommandsLeft: number | undefined;
+  /** The step whose event says the copy is done (offset = len: READY, or COMPLETED), and the live copy. */
+  private readonly doneStep: number;
+  private readonly copy: CopyProgress | undefined;
   constructor(
     readonly id: string,
     readonly recorded: RecordedJob,
     readonly args: JobArguments,
     private readonly sink: JobSink,
-  ) {}
+  ) {
+    const full = recorded.steps.findIndex(({ event: { event, data } }) => (event === 'BLOCK_JOB_READY' || event === 'BLOCK_JOB_COMPLETED') && isObject(data) && typeof data.len === 'number' && data.len > 0 && data.offset === data.len);
+    // The copy ended with the first step that left `running` for good (QEMU sends the status change first).
+    const left = recorded.steps.findIndex(({ event: { event, data } }) => event === 'JOB_STATUS_CHANGE' && isObject(data) && COPY_DONE.has(String(data.status)));
+    this.doneStep = full === -1 ? -1 : left === -1 ? full : Math.min(left, full);
+    const len = full === -1 ? undefined : (recorded.steps[full]!.event.data as Record<string, number>).len;
+    const recordedMs = recorded.steps.slice(0, this.doneStep + 1).reduce((sum, step) => sum + step.delayMs, 0);
+    this.copy = len === undefined ? undefined : new CopyProgress(len, recordedMs, sink.scale, args.speed);
+  }
+
+  /** The client's speed (creation or set-speed): the copy goes on at it from now. */
+  setSpeed(speed: number): void {
+    this.args.speed = speed;
+    this.copy?.setSpeed(speed);
+  }
+
+  /** Copying, not yet done: query-block-jobs shows the live offset. */
+  private get copying(): boolean {
+    return this.copy !== undefined && this.next <= this.doneStep && !this.ended;
+  }
+
+  /**
+   * The live offset instead of the recorded entry: while copying, when the recording has no entry of
+   * this status or ran at another speed than the client's (at the recorded speed, QEMU's own answer is
+   * the truth: its copy goes in bursts, then the rate limit sleeps).
+   */
+  private liveCopy(recorded: Record<string, unknown> | undefined): boolean {
+    const recordedSpeed = this.bestEntry(this.recorded.blockJobEntries)?.speed ?? this.recorded.command.args?.speed ?? 0;
+    return this.copying && (recorded === undefined || recordedSpeed !== this.args.speed);
+  }
 
   /**
    * Paused by the client or by an error with on-error stop (QEMU's user_paused): waiting for resume.
@@ -106,7 +142,9 @@ export class LiveJob {
         this.waitingFor = verdict.wait;
         return;
       }
-      const delay = step.delayMs * this.sink.scale;
+      // A client's own speed paces the copy: the step that finishes it comes when the bytes are copied.
+      const paced = this.next === this.doneStep && this.args.speed > 0 && this.copy !== undefined;
+      const delay = paced ? this.copy!.remainingMs() : step.delayMs * this.sink.scale;
       if (delay > 0 && !step.beforeReply) {
         this.after(delay, () => {
           this.next += 1;
@@ -179,20 +217,24 @@ export class LiveJob {
 
   /** What query-block-jobs shows for this job now. */
   blockJobEntry(): Record<string, unknown> {
-    const base = this.bestEntry(this.recorded.blockJobEntries) ?? {
+    const recorded = this.bestEntry(this.recorded.blockJobEntries);
+    const base = recorded ?? {
       'auto-finalize': this.args.autoFinalize, 'io-status': 'ok', device: this.id, 'auto-dismiss': this.args.autoDismiss,
       busy: this.status === 'running', len: this.progress.len, offset: this.progress.offset, status: this.status,
       paused: this.status === 'paused', speed: this.args.speed, ready: this.readySeen, type: this.type,
     };
-    return { ...base, device: this.id, speed: this.args.speed, 'auto-finalize': this.args.autoFinalize, 'auto-dismiss': this.args.autoDismiss, status: this.status, paused: this.userPaused };
+    const live = this.liveCopy(recorded) ? { len: this.copy!.len, offset: this.copy!.offset(), busy: this.status === 'running' } : {};
+    return { ...base, ...live, device: this.id, speed: this.args.speed, 'auto-finalize': this.args.autoFinalize, 'auto-dismiss': this.args.autoDismiss, status: this.status, paused: this.userPaused };
   }
 
   /** What query-jobs shows for this job now. */
   jobEntry(): Record<string, unknown> {
-    const base = this.bestEntry(this.recorded.jobEntries) ?? {
+    const recorded = this.bestEntry(this.recorded.jobEntries);
+    const base = recorded ?? {
       id: this.id, type: this.type, status: this.status, 'current-progress': this.progress.offset, 'total-progress': this.progress.len, ...(this.error ? { error: this.error } : {}),
     };
-    return { ...base, id: this.id, status: this.status };
+    const live = this.liveCopy(recorded) ? { 'current-progress': this.copy!.offset(), 'total-progress': this.copy!.len } : {};
+    return { ...base, ...live, id: this.id, status: this.status };
   }
 
   /** The recorded entry of this status after as many guest writes as the client made (the latest such). */
@@ -213,7 +255,8 @@ export class LiveJob {
     if (step.after && this.released === step.after) return 'emit';
     if (step.after === 'finalize' && this.args.autoFinalize) return 'emit';
     if (step.after === 'dismiss' && this.args.autoDismiss) return 'emit';
-    if (step.after === 'set-speed' && this.args.speed === 0) return 'emit';
+    // A throttled recording waited for its client's set-speed; here the client's own speed paces the copy.
+    if (step.after === 'set-speed') return 'emit';
     if (step.after) return { wait: step.after };
     if (this.status === 'pending' && !this.args.autoFinalize && !this.pendingSent && this.released !== 'finalize') return { wait: 'finalize' };
     if (status === 'null' && !this.args.autoDismiss && this.released !== 'dismiss') return { wait: 'dismiss' };
@@ -222,6 +265,7 @@ export class LiveJob {
 
   private emitStep(step: JobStep): void {
     if (step.after) this.released = undefined;
+    if (this.recorded.steps.indexOf(step) === this.doneStep) this.copy?.finish();
     this.emit(step.event);
   }
 
@@ -237,6 +281,7 @@ export class LiveJob {
     const message = { ...recorded, data };
     if (recorded.event === 'JOB_STATUS_CHANGE') {
       this.status = String(data.status);
+      this.copy?.setRunning(this.status === 'running');
       if (this.status === 'ready') this.readySeen = true;
       if (this.status === 'null') this.gone = true;
     }
@@ -250,11 +295,12 @@ export class LiveJob {
   /** QEMU's cancel of a job that has not reached READY (or a forced one): it aborts, no pivot. */
   private cancelled(): void {
     this.stopTimer();
+    const copied = this.copying ? { len: this.copy!.len, offset: this.copy!.offset() } : undefined;
     this.followsRecording = false;
     this.next = this.recorded.steps.length;
     this.waitingFor = undefined;
     const recorded = this.bestEntry(this.recorded.blockJobEntries);
-    const { len, offset } = this.progress.len === 0 && recorded && 'len' in recorded ? { len: recorded.len, offset: recorded.offset } : this.progress;
+    const { len, offset } = copied ?? (this.progress.len === 0 && recorded && 'len' in recorded ? { len: recorded.len, offset: recorded.offset } : this.progress);
     const events: Synthetic[] = [
       { event: 'JOB_STATUS_CHANGE', data: { status: 'aborting', id: this.id } },
       { event: 'BLOCK_JOB_CANCELLED', data: { device: this.id, len, offset, speed: this.args.speed, type: this.type } },

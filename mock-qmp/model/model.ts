@@ -10,6 +10,7 @@ import { compile, type Exchange, type Script } from '../script.js';
 import { RecordedGraph, type Epochs } from './graph.js';
 import { recordedJobs, type RecordedJob } from './jobs.js';
 import { introspection, type Introspection } from './schema.js';
+import { recordedSnapshots, type RecordedSnapshot } from './snapshots.js';
 
 /** Commands the model answers itself, whatever the transcript recorded for them. */
 export const MODELLED = [
@@ -27,6 +28,8 @@ export interface TranscriptModel {
   graph: RecordedGraph;
   epochs: Epochs;
   jobs: RecordedJob[];
+  /** The snapshots the recording took, for a client's own (snapshots.ts). */
+  snapshots: RecordedSnapshot[];
   introspection: Introspection;
   /** Recorded exchanges by command name, for commands the model does not model. */
   byName: Map<string, Exchange[]>;
@@ -54,6 +57,7 @@ export function buildModel(trace: Trace, script: Script, schema: Trace | undefin
     graph,
     epochs,
     jobs,
+    snapshots: recordedSnapshots(script, epochs, graph),
     introspection: introspection(script, schema ? compile(schema) : undefined, MODELLED),
     byName,
     eofAfterCommands,

@@ -13,7 +13,9 @@ import { canonical, ReplayDeviationError, stripId, type Exchange } from '../scri
 import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat } from './graph.js';
 import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
 import { LiveJob } from './live-job.js';
+import { blockstats, guestWrite } from './blockstats.js';
 import type { ModelWorld } from './world.js';
+import { snapshotActions, type RecordedSnapshot, type SnapshotAction } from './snapshots.js';
 import type { TranscriptModel } from './model.js';
 import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
 
@@ -50,7 +52,9 @@ export class ModelSession {
 
   command(name: string, args: Record<string, unknown> | undefined, reply: Reply, message: QmpMessage): void {
     const armed = [...this.live()];
-    this.answerCommand(name, args, reply, message);
+    // The client's own node names and overlay files stand for the recorded ones (snapshots.ts).
+    const names = this.world.names;
+    this.answerCommand(name, names.inward(args), (body) => reply(names.outward(body)), message);
     for (const job of armed) job.commandSeen();
     this.world.commandSeen();
   }
@@ -73,10 +77,17 @@ export class ModelSession {
     if (name === 'query-qmp-schema' && intro.schema !== undefined) return answer({ return: intro.schema });
     if (name === 'query-block-jobs') return answer({ return: this.live().map((j) => j.blockJobEntry()) });
     if (name === 'query-jobs') return answer({ return: this.live().map((j) => j.jobEntry()) });
+    if (name === 'query-blockstats') {
+      // Every QEMU answers it: from the devices of the graph as it stands, whatever was recorded.
+      const blocks = this.model.graph.reply(this.world.epoch, 'query-block', undefined);
+      if (blocks) return answer({ return: blockstats(blocks.return, this.world.written) as unknown as QmpMessage });
+    }
     if (GRAPH_QUERIES.has(name)) {
       const recorded = this.model.graph.reply(this.world.epoch, name, args);
       if (recorded) return answer(stripId(recorded));
     }
+    const snapshots = snapshotActions(name, args);
+    if (snapshots && this.snapshot(snapshots, answer)) return;
     if (createsJob(name, args)) return this.createJob(name, args, answer, refuse, message);
     const verb = verbOf(name);
     if (verb) return this.jobVerb(name, verb, args, answer, refuse);
@@ -186,7 +197,7 @@ export class ModelSession {
     if (verb === 'pause' && job.userPaused) return refuse(alreadyPaused);
     if (verb === 'set-speed') {
       if (typeof args?.speed !== 'number') return refuse({ class: 'GenericError', desc: "Parameter 'speed' is missing" });
-      job.args.speed = args.speed;
+      job.setSpeed(args.speed);
     }
     if (!WAITING_VERBS.has(verb)) return answer({ return: {} });
     job.release(verb, args?.force === true);
@@ -195,10 +206,40 @@ export class ModelSession {
     job.continue();
   }
 
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * A client's snapshots, each matched to one the recording took of the same disk where the graph
+   * stands: the graph moves on as recorded, under the client's node names and files. False when the
+   * recording has none like it (then answered as any other command).
+   */
+  private snapshot(actions: SnapshotAction[], answer: (b: QmpMessage) => void): boolean {
+    let epoch = this.world.epoch;
+    const matched: Array<{ action: SnapshotAction; recorded: RecordedSnapshot }> = [];
+    for (const action of actions) {
+      const node = this.model.graph.view(epoch).lookup(action.target);
+      const taken = (r: RecordedSnapshot): boolean => this.world.usedSnapshots.has(r) || matched.some((m) => m.recorded === r);
+      const recorded = this.model.snapshots.find((r) => !taken(r) && r.epoch === epoch && node !== undefined && r.node === node);
+      if (!recorded) return false;
+      matched.push({ action, recorded });
+      epoch = recorded.epochAfter;
+    }
+    for (const { action, recorded } of matched) {
+      this.world.usedSnapshots.add(recorded);
+      this.world.names.add(recorded.file, action.file);
+      if (recorded.overlay !== undefined && action.nodeName !== undefined) this.world.names.add(recorded.overlay, action.nodeName);
+    }
+    this.world.epoch = epoch;
+    answer({ return: {} });
+    return true;
+  }
+
   // ---------------------------------------------------------------- everything else
 
   private generic(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, message: QmpMessage): void {
     if (isGuestWrite(name, args)) for (const job of this.live()) job.writes += 1;
+    const write = guestWrite(args);
+    if (name === 'human-monitor-command' && write) this.world.written.set(write.device, (this.world.written.get(write.device) ?? 0) + write.bytes);
     // Replies QEMU gave after negotiation (a refusal before it is no answer to a negotiated client).
     const recorded = (this.model.byName.get(name) ?? []).filter((x) => x.negotiated);
     const key = canonical(args ?? {});

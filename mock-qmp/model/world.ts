@@ -10,6 +10,7 @@ import type { OutputQueue } from '../output.js';
 import type { RecordedJob } from './jobs.js';
 import type { JobSink, LiveJob } from './live-job.js';
 import type { TranscriptModel } from './model.js';
+import { ClientNames, type RecordedSnapshot } from './snapshots.js';
 
 interface Listener {
   out: OutputQueue;
@@ -20,8 +21,13 @@ export class ModelWorld {
   /** The graph epoch the replay stands at (graph.ts). */
   epoch = 0;
   readonly jobs: LiveJob[] = [];
+  /** Bytes clients wrote through the guest (HMP qemu-io), by the device name they gave (query-blockstats). */
+  readonly written = new Map<string, number>();
   /** Recorded jobs already replayed: a second equivalent command replays the next one. */
   readonly used = new Set<RecordedJob>();
+  /** Recorded snapshots a client's own stands for, and the client's names for the recorded ones. */
+  readonly usedSnapshots = new Set<RecordedSnapshot>();
+  readonly names = new ClientNames();
   /** Commands from all clients, for a transcript whose QEMU went away without a job alive. */
   private commands = 0;
   /** QEMU went away (the transcript's EOF): connections are closed, new ones at once. */
@@ -74,7 +80,7 @@ export class ModelWorld {
   private broadcast(message: QmpMessage): void {
     const timestamp = this.options.recordedTime && isObject(message.timestamp) ? message.timestamp : now();
     for (const { out, negotiated } of this.listeners) {
-      if (negotiated()) out.enqueue(performance.now(), { kind: 'message', message: { timestamp, event: message.event, data: message.data } });
+      if (negotiated()) out.enqueue(performance.now(), { kind: 'message', message: { timestamp, event: message.event, data: this.names.outward(message.data) } });
     }
   }
 

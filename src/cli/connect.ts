@@ -1,4 +1,7 @@
-import { QmpClient, type QmpClientOptions } from '../protocol/client.js';
+import { ConnectionState, QmpClient, type QmpClientOptions } from '../protocol/client.js';
+import { startedJobId, StartedJobs } from '../share/jobs.js';
+import type { ShareServer } from '../share/server.js';
+import { cliEntry } from './entry.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
 import { connect } from '../connect.js';
@@ -33,11 +36,20 @@ export async function connectFromOptions(
       })
     : undefined;
   const options: QmpClientOptions = { connectTimeoutMs: global.connectTimeoutMs, commandTimeoutMs: global.commandTimeoutMs, signal, ...extra };
-  if (trace) options.traffic = trace.sink;
+  // The jobs this command starts: its share is handed over, not closed, while one still runs.
+  const started = new Set<string>();
+  const sink = trace?.sink;
+  options.traffic = (direction, message) => {
+    sink?.(direction, message);
+    if (direction === 'out' && typeof message.execute === 'string') {
+      const id = startedJobId(message.execute, message.arguments as Record<string, unknown> | undefined);
+      if (id !== undefined) started.add(id);
+    }
+  };
   let client: QmpClient;
-  let share: { close(): Promise<void> } | undefined;
+  let share: HeldShare | undefined;
   try {
-    if (global.socket) ({ client, share } = await connectSharing(global.socket, options, global.connectTimeoutExplicit));
+    if (global.socket) ({ client, share } = await connectSharing(global.socket, options, global.connectTimeoutExplicit, started, warn));
     else if (global.tcp) client = await connect(global.tcp, options);
     else if (global.domain) client = await connect({ domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn }, options);
     else throw new UsageError('name the monitor: --socket PATH or --tcp HOST:PORT (or --domain NAME for a libvirt guest)');
@@ -61,7 +73,7 @@ export async function connectFromOptions(
  * one; else directly, and then this command shares its connection in turn (src/share/). A monitor
  * that accepts but does not greet within 1 s is held by some other client: said at once.
  */
-async function connectSharing(socket: string, options: QmpClientOptions, patient: boolean): Promise<{ client: QmpClient; share?: { close(): Promise<void> } }> {
+async function connectSharing(socket: string, options: QmpClientOptions, patient: boolean, started: Set<string>, warn: (message: string) => void): Promise<{ client: QmpClient; share?: HeldShare }> {
   const { rendezvousPath, shareIsLive } = await import('../share/rendezvous.js');
   const rendezvous = rendezvousPath(socket);
   const viaShare = async (path: string): Promise<QmpClient> => {
@@ -78,7 +90,12 @@ async function connectSharing(socket: string, options: QmpClientOptions, patient
     throw error;
   }
   if (!rendezvous) return { client };
-  return { client, share: shareSoon(client, rendezvous) };
+  return { client, share: shareSoon(client, rendezvous, started, warn) };
+}
+
+interface HeldShare {
+  /** Ends sharing: closes it, or hands the connection to a keeper process while it is still used. */
+  close(): Promise<void>;
 }
 
 /**
@@ -88,17 +105,31 @@ async function connectSharing(socket: string, options: QmpClientOptions, patient
  */
 const SHARE_AFTER_MS = 50;
 
-function shareSoon(client: QmpClient, rendezvous: string): { close(): Promise<void> } {
+function shareSoon(client: QmpClient, rendezvous: string, started: Set<string>, warn: (message: string) => void): HeldShare {
   let closed = false;
-  let started: Promise<{ close(): Promise<void> } | undefined> | undefined;
+  let sharing: Promise<ShareServer | undefined> | undefined;
   const timer = setTimeout(() => {
-    started = import('../share/server.js').then(({ ShareServer }) => (closed ? undefined : ShareServer.start(client, { listen: { path: rendezvous } }))).catch(() => undefined);
+    sharing = import('../share/server.js').then(({ ShareServer }) => (closed ? undefined : ShareServer.start(client, { listen: { path: rendezvous } }))).catch(() => undefined);
   }, SHARE_AFTER_MS);
   return {
     async close() {
       closed = true;
       clearTimeout(timer);
-      await (await started)?.close();
+      const server = await sharing;
+      // Nobody new from here on; then: is the connection still somebody's?
+      await server?.stopListening();
+      const jobs = [...started, ...(server?.jobs.known ?? [])];
+      if (client.state !== ConnectionState.Running || !cliEntry || ((server?.clients ?? 0) === 0 && jobs.length === 0)) return server?.close();
+      const running = jobs.length ? await new StartedJobs(jobs).running(client).catch(() => []) : [];
+      if ((server?.clients ?? 0) === 0 && running.length === 0) return server?.close();
+      try {
+        const { handOverToKeeper } = await import('../share/keeper.js');
+        await handOverToKeeper(cliEntry, client, server, rendezvous, running);
+      } catch (error) {
+        // The connection stays ours then: it closes with this command, as it did before keepers.
+        warn(`could not keep the shared monitor after this command: ${(error as Error).message}`);
+        await server?.close();
+      }
     },
   };
 }

@@ -429,6 +429,18 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     }
   }
 
+  /** Gives the open connection up (nothing in flight) with QEMU's bytes not handled yet, for src/share/keeper.ts; this client closes, the connection does not. */
+  release(): { socket: unknown; unread: Buffer; greeting: QmpGreeting } {
+    const { greetingValue: greeting, transport } = this;
+    const why = this.stateValue !== ConnectionState.Running || !greeting ? `it is ${this.stateValue}` : this.pending.size ? `${this.pending.size} commands in flight` : transport.release ? undefined : 'its transport is no socket';
+    if (why !== undefined || !greeting || !transport.release) throw new StateError(`cannot hand over the connection to ${this.peer}: ${why}`);
+    const { socket, unread } = transport.release();
+    const rest = Buffer.concat([this.framer.takePending(), unread]);
+    this.stateValue = ConnectionState.Closing;
+    this.onTransportClose(undefined);
+    return { socket, unread: rest, greeting };
+  }
+
   private onTransportClose(error: Error | undefined): void {
     if (this.stateValue === ConnectionState.Closed) return;
     const byUs = this.stateValue === ConnectionState.Closing && this.closeReason === undefined && error === undefined;

@@ -4,6 +4,7 @@ import { ConnectError, QmpError } from '../errors.js';
 import { describeAddress, type SocketAddress } from './socket.js';
 import { setLongTimeout } from '../util/timers.js';
 import { noteOwnEpipe } from '../util/own-epipe.js';
+import { stopReading } from './socket.js';
 
 /**
  * A raw, byte-exact socket for the QMP mock server and the recorder (mock-qmp/): they must
@@ -11,6 +12,11 @@ import { noteOwnEpipe } from '../util/own-epipe.js';
  */
 export interface ByteStreamHandlers {
   onData(chunk: Buffer): void;
+  /**
+   * The peer half-closed (sent all it will send): the handler ends the stream when it has answered.
+   * Without this handler the stream is ended at once.
+   */
+  onEnd?(): void;
   /** Once, when the stream is gone; `error` when it ended abnormally. */
   onClose(error?: Error): void;
 }
@@ -22,6 +28,7 @@ export class ByteStream {
   private readonly early: Buffer[] = [];
   private closeError: Error | undefined;
   private isClosed = false;
+  private ended = false;
 
   constructor(socket: net.Socket, peer: string) {
     this.socket = socket;
@@ -30,6 +37,11 @@ export class ByteStream {
     socket.on('data', (chunk: Buffer) => {
       if (this.handlers) this.handlers.onData(chunk);
       else this.early.push(chunk);
+    });
+    // Servers listen with allowHalfOpen, so that a client's last command is answered after its EOF.
+    socket.once('end', () => {
+      this.ended = true;
+      if (this.handlers) this.peerEnded();
     });
     socket.on('error', (error) => {
       noteOwnEpipe(error);
@@ -49,7 +61,13 @@ export class ByteStream {
   start(handlers: ByteStreamHandlers): void {
     this.handlers = handlers;
     for (const chunk of this.early.splice(0)) handlers.onData(chunk);
+    if (this.ended && !this.isClosed) this.peerEnded();
     if (this.isClosed) handlers.onClose(this.closeError);
+  }
+
+  private peerEnded(): void {
+    if (this.handlers?.onEnd) this.handlers.onEnd();
+    else this.socket.end();
   }
 
   /** Writes bytes; resolves when they were handed to the OS (false if the stream is closed). */
@@ -62,6 +80,21 @@ export class ByteStream {
   send(data: string, done: () => void): void {
     if (this.closed) return done();
     this.socket.write(data, done);
+  }
+
+  /** Bytes written and not yet handed to the OS. */
+  get unsent(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Stops reading at once and gives the socket up, with the bytes read and not delivered, for another
+   * process to go on with (src/share/keeper.ts): this stream delivers nothing afterwards.
+   */
+  release(): { socket: net.Socket; unread: Buffer; ended: boolean } {
+    const unread = Buffer.concat([...this.early.splice(0), stopReading(this.socket)]);
+    this.handlers = { onData: () => undefined, onEnd: () => undefined, onClose: () => undefined };
+    return { socket: this.socket, unread, ended: this.ended };
   }
 
   /** Stops reading (the peer's writes then block in its kernel buffer: backpressure). */
@@ -87,8 +120,8 @@ export class ByteStream {
 export interface StreamListener {
   /** The bound address (for TCP port 0, the port the OS chose). */
   readonly address: SocketAddress;
-  /** Stops listening and destroys every open connection. */
-  close(): Promise<void>;
+  /** Stops listening and destroys every open connection (`keepConnections`: leaves them open). */
+  close(options?: { keepConnections?: boolean }): Promise<void>;
 }
 
 /** A server cannot listen where it was told; says where and why. */
@@ -133,7 +166,7 @@ async function clearStaleSocket(path: string): Promise<void> {
 /** Listens on a UNIX socket path (replacing a stale socket, nothing else) or TCP host:port. */
 export async function listenStreams(address: SocketAddress, onConnection: (stream: ByteStream) => void): Promise<StreamListener> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     onConnection(new ByteStream(socket, `client of ${describeAddress(address)}`));
@@ -149,10 +182,12 @@ export async function listenStreams(address: SocketAddress, onConnection: (strea
     'path' in address ? address : { host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
   return {
     address: actual,
-    close: () =>
+    close: (options = {}) =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        if (!options.keepConnections) for (const socket of sockets) socket.destroy();
+        // Kept connections may stay open long after: listening has stopped, which is what is waited for.
+        server.close(options.keepConnections ? undefined : () => resolve());
+        if (options.keepConnections) resolve();
       }),
   };
 }

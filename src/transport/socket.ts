@@ -109,6 +109,26 @@ export class SocketTransport implements Transport {
     }
   }
 
+  /**
+   * A socket another process handed over (src/share/keeper.ts), with the bytes that process had read
+   * and not used yet: they are delivered first.
+   */
+  static adopt(socket: net.Socket, peer: string, unread: Buffer): SocketTransport {
+    const transport = new SocketTransport(socket, peer);
+    if (unread.length) transport.early.push(unread);
+    return transport;
+  }
+
+  /**
+   * Stops reading at once and gives the socket up, with what was read and not delivered yet, so that
+   * another process can go on with it and no byte is lost: after this the transport delivers nothing.
+   */
+  release(): { socket: net.Socket; unread: Buffer } {
+    this.handlers = undefined;
+    const unread = stopReading(this.socket);
+    return { socket: this.socket, unread: Buffer.concat([...this.early.splice(0), unread]) };
+  }
+
   start(handlers: TransportHandlers): void {
     this.handlers = handlers;
     for (const chunk of this.early.splice(0)) handlers.onData(chunk);
@@ -132,6 +152,23 @@ export class SocketTransport implements Transport {
     if (error) this.closeError ??= error;
     this.socket.destroy();
   }
+}
+
+/**
+ * Stops the socket's reads in the kernel's buffer (libuv reads ahead even while the stream is paused)
+ * and takes what node had read already: bytes that arrive later wait for whoever gets the socket.
+ */
+export function stopReading(socket: net.Socket): Buffer {
+  socket.pause();
+  // read() emits 'data' too: nobody here may see these bytes but the caller.
+  socket.removeAllListeners('data');
+  const handle = (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } })._handle;
+  handle?.readStop?.();
+  // node's _read starts reading again unless the handle says it is reading: it must not.
+  if (handle) handle.reading = true;
+  const chunks: Buffer[] = [];
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 function connectOnce(address: SocketAddress, signal: AbortSignal): Promise<net.Socket> {

@@ -25,6 +25,11 @@ export interface Transport {
   close(): Promise<void>;
   /** Tears the stream down at once. */
   destroy(error?: Error): void;
+  /**
+   * Socket transports: stops reading and gives the open socket up with the bytes read and not
+   * delivered, for another process to go on with (src/share/keeper.ts).
+   */
+  release?(): { socket: unknown; unread: Buffer };
 }
 
 export interface ConnectOptions {

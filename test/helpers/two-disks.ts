@@ -5,8 +5,8 @@ import { blockdevChainArgs, buildSeedChain, type Layer } from './chain.js';
 import type { QmpClientOptions } from '../../src/internal.js';
 import { startQemu, tempDir, type StartedQemu } from './qemu.js';
 
-/** A guest with two virtio disks: vda on a -drive (drive0), vdb on a -blockdev chain (m1…m4). */
-export async function startTwoDiskGuest(t: Test, client?: QmpClientOptions): Promise<StartedQemu & { vda: Layer[]; vdb: Layer[] }> {
+/** A guest with two virtio disks: vda on a -drive (drive0), vdb on a -blockdev chain (m1…m4); `extraArgs` for QEMU (a second monitor). */
+export async function startTwoDiskGuest(t: Test, client?: QmpClientOptions, extraArgs: string[] = []): Promise<StartedQemu & { vda: Layer[]; vdb: Layer[] }> {
   const dir = tempDir(t);
   mkdirSync(path.join(dir, 'a'));
   mkdirSync(path.join(dir, 'b'));
@@ -22,6 +22,7 @@ export async function startTwoDiskGuest(t: Test, client?: QmpClientOptions): Pro
       '-device', 'virtio-blk-pci,id=vda,drive=drive0',
       ...blockdevChainArgs(vdb, 'm'),
       '-device', 'virtio-blk-pci,id=vdb,drive=m4',
+      ...extraArgs,
     ],
   });
   return { ...started, vda, vdb };

@@ -1,0 +1,56 @@
+// Every transcript the library, the CLI or the controller recorded (test/fixtures/qemu-*/*.jsonl, not
+// raw/) replays through the model for a client other than its recorder: a bare socket of our own (no
+// QmpClient: JSON lines, its own ids), with its own job ids and the job-* verbs where the recorder sent
+// an accepted block-job-* one (QEMU 11.1 refuses the deprecated ones). It gets every reply and event
+// QEMU gave, under its own job ids, and EOF exactly where QEMU went away. The raw transcripts are the
+// CLI's (test/cli-commits-against-the-model-of-a-raw-transcript-as-against-qemu.test.ts).
+import { readdirSync } from 'node:fs';
+import t from 'tap';
+import { createsJob } from '../mock-qmp/job-names.js';
+import type { Trace } from '../mock-qmp/index.js';
+import { fixturePath, fixtureSets } from './helpers/qemu.js';
+import { playRaw, rawOutcomes, rawSteps } from './helpers/raw-transcript.js';
+import { drainBlips, readTrace, renameJob, serveTrace } from './helpers/replay.js';
+
+const TWINS = /^block-job-(complete|cancel|pause|resume|finalize|dismiss)$/;
+
+/** The recorder's job ids (only those it chose: a job named after its device keeps that name). */
+function recordedJobIds(trace: Trace): string[] {
+  return trace.messages.flatMap((m) => {
+    const args = m.msg.arguments as Record<string, unknown> | undefined;
+    return m.dir === 'out' && typeof m.msg.execute === 'string' && createsJob(m.msg.execute, args) && typeof args?.['job-id'] === 'string' ? [args['job-id']] : [];
+  });
+}
+
+/** The recorded command as the other client sends it: job-X for an accepted block-job-X (device → id). */
+function asOtherClient(command: Record<string, unknown>, accepted: boolean): Record<string, unknown> {
+  const verb = typeof command.execute === 'string' ? TWINS.exec(command.execute)?.[1] : undefined;
+  const args = command.arguments as Record<string, unknown> | undefined;
+  if (!verb || !accepted || args?.force === true) return command;
+  const { device, ...rest } = args ?? {};
+  return { execute: `job-${verb}`, arguments: { ...rest, id: device } };
+}
+
+for (const set of fixtureSets()) {
+  const files = readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).sort();
+  for (const file of files) {
+    t.test(`${set}/${file}: a plain-socket client with its own job ids gets what QEMU answered`, async (t) => {
+      const trace = readTrace(fixturePath(file, set));
+      t.notMatch(trace.header?.command ?? '', /raw-recorder/, 'recorded by the library, the CLI or the controller');
+      const server = await serveTrace(t, { trace, instant: true, model: true });
+      const blips = drainBlips(trace);
+      const ids = recordedJobIds(trace);
+      const mine = (value: unknown): unknown => ids.reduce((v, id, i) => renameJob(v, id, `other-${i}`), value);
+      const outcomes = rawOutcomes(trace);
+      const steps = rawSteps(trace, (m) => !blips.has(m)).map((step, i) => {
+        const accepted = typeof outcomes[i] === 'object' && outcomes[i] !== null && 'return' in (outcomes[i] as object);
+        return { ...step, command: mine(asOtherClient(step.command, accepted)) as Record<string, unknown> };
+      });
+      const events = trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m)).map(({ msg }) => mine({ event: msg.event, data: msg.data ?? {} }));
+      const run = await playRaw(server.path!, steps, { events: events.length, untilClosed: trace.end?.end === 'qemu' });
+      t.same(run.outcomes, mine(outcomes), `${file}: every reply should be QEMU's, under the client's job ids`);
+      t.same(run.events.map(({ event, data }) => ({ event, data })), events, `${file}: every event should be QEMU's, under the client's job ids`);
+      t.equal(run.closedByServer, trace.end?.end === 'qemu', `${file}: the connection should end only where QEMU went away`);
+    });
+  }
+}

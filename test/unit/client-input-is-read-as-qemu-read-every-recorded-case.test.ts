@@ -1,0 +1,69 @@
+// The reader of client input that share and mock-qmp use (QmpInputReader) against what QEMU's
+// monitor did with the same bytes (test/fixtures/qemu-*/qmp-input.json, recorded by
+// scripts/measure-qmp-input.py): every refusal QEMU gave before running anything (JSON parse errors,
+// "QMP input …", its limits) comes out with the same text, in the same place among the requests
+// QEMU ran, whatever the chunking (as recorded, and one byte at a time).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../../src/protocol/request.js';
+import { fixtureSets } from './helpers/recorded.js';
+import { inputBytes, type InputCase } from '../helpers/qmp-input.js';
+
+/** What QEMU answered before dispatch (the reader's part); anything else was a request QEMU ran. */
+const readerRefusal = (desc: string): boolean => /^(JSON |QMP input )/.test(desc);
+
+type Seen = { refused: unknown } | { ran: unknown };
+
+function expected(c: InputCase): Seen[] {
+  return c.replies.map((reply) => {
+    const error = reply.error as { desc?: string } | undefined;
+    if (error?.desc !== undefined && readerRefusal(error.desc)) return { refused: reply };
+    return { ran: 'id' in reply ? reply.id : null };
+  });
+}
+
+function read(chunks: readonly Buffer[], oob: boolean): Seen[] {
+  const seen: Seen[] = [];
+  const reader = new QmpInputReader((r: QmpRequest | QmpRefusal) => {
+    seen.push('refusal' in r ? { refused: r.refusal } : { ran: r.hasId ? r.id : null });
+  }, () => oob);
+  for (const chunk of chunks) reader.push(chunk);
+  return seen;
+}
+
+for (const set of fixtureSets()) {
+  const file = path.join(set.dir, 'qmp-input.json');
+  if (!existsSync(file)) continue;
+  const recorded = JSON.parse(readFileSync(file, 'utf8')) as { qemu: string; cases: InputCase[] };
+  t.test(`QEMU ${recorded.qemu}`, async (t) => {
+    for (const c of recorded.cases) {
+      // The negotiation before the case is the reader's too: QEMU answered it, not shown in `replies`.
+      const writes = c.writes.map((w) => inputBytes(w));
+      const want = expected(c);
+      const got = read(writes, c.oob === true);
+      // A few hundred refusals (the nesting-limit case) are compared whole, but reported briefly.
+      t.same(got, want, `${c.name}: the reader should refuse and pass on what QEMU did, in order`);
+      const total = Buffer.concat(writes);
+      if (total.length < 4096) {
+        const bytes = Array.from({ length: total.length }, (_, i) => total.subarray(i, i + 1));
+        t.same(read(bytes, c.oob === true), want, `${c.name}: one byte at a time, the same`);
+      }
+    }
+  });
+}
+
+t.test('a client that never closes its brace holds at most QEMU\'s 64 MiB, then is refused as QEMU refuses it', async (t) => {
+  const seen: Array<QmpRequest | QmpRefusal> = [];
+  const reader = new QmpInputReader((r) => seen.push(r), () => false);
+  reader.push(Buffer.from('{"execute":"query-name","arguments":{"x":['));
+  const chunk = Buffer.from(`"${'a'.repeat(4000)}",`.repeat(16));
+  let most = 0;
+  while (seen.length === 0) {
+    reader.push(chunk);
+    most = Math.max(most, reader.pendingBytes);
+  }
+  t.ok(most <= 64 * 1024 * 1024, `held ${most} bytes at most`);
+  const first = seen[0]!;
+  t.equal('refusal' in first ? first.refusal.error.desc : first.command, 'JSON token size limit exceeded', 'refused by size, as QEMU');
+});
