@@ -59,7 +59,7 @@ async def commit(socket_path, device, job):
     try:
         await client.execute("block-commit", {"device": device, "job-id": job})
         await asyncio.wait_for(until("BLOCK_JOB_READY"), 60)
-        await client.execute("block-job-complete", {"device": job})
+        await client.execute("job-complete", {"id": job})
         await asyncio.wait_for(until("BLOCK_JOB_COMPLETED"), 60)
         block = await client.execute("query-block")
         image = next(b["inserted"]["image"]["filename"] for b in block if b["device"] == device)
