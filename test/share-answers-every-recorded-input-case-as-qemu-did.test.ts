@@ -10,13 +10,13 @@ import t from 'tap';
 import { extraMonitorArgs, finished, startCli, waitForLine } from './helpers/cli.js';
 import { fixturePath, startQemu, tempDir } from './helpers/qemu.js';
 import { inputBytes, qemu11Gap, type InputCase } from './helpers/qmp-input.js';
+import { onJsonLines } from './helpers/json-lines.js';
 
 /** Runs one case on a fresh connection: every reply after negotiation, until the server closes. */
 function runCase(socketPath: string, c: InputCase): Promise<Array<Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     const replies: Array<Record<string, unknown>> = [];
-    let buffered = '';
     let stage: 'greeting' | 'negotiating' | 'case' = 'greeting';
     const timer = setTimeout(() => { socket.destroy(); reject(new Error(`${c.name}: no EOF within 60 s; replies so far ${JSON.stringify(replies).slice(0, 300)}`)); }, 60_000);
     const send = async (): Promise<void> => {
@@ -24,25 +24,19 @@ function runCase(socketPath: string, c: InputCase): Promise<Array<Record<string,
       for (const write of c.writes) await new Promise<void>((done) => socket.write(inputBytes(write), () => done()));
       socket.end();
     };
-    socket.setEncoding('utf8');
-    socket.on('data', (text: string) => {
-      buffered += text;
-      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
-        const message = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
-        buffered = buffered.slice(nl + 1);
-        if (stage === 'greeting') {
-          if (c.negotiate === false) void send();
-          else {
-            stage = 'negotiating';
-            socket.write(`{"execute":"qmp_capabilities"${c.oob ? ',"arguments":{"enable":["oob"]}' : ''}}\n`);
-          }
-        } else if (stage === 'negotiating') {
-          if (!('return' in message)) reject(new Error(`${c.name}: negotiation refused: ${JSON.stringify(message)}`));
-          void send();
-        } else {
-          delete message.timestamp;
-          replies.push(message);
+    onJsonLines(socket, (message) => {
+      if (stage === 'greeting') {
+        if (c.negotiate === false) void send();
+        else {
+          stage = 'negotiating';
+          socket.write(`{"execute":"qmp_capabilities"${c.oob ? ',"arguments":{"enable":["oob"]}' : ''}}\n`);
         }
+      } else if (stage === 'negotiating') {
+        if (!('return' in message)) reject(new Error(`${c.name}: negotiation refused: ${JSON.stringify(message)}`));
+        void send();
+      } else {
+        delete message.timestamp;
+        replies.push(message);
       }
     });
     socket.on('error', (error) => { clearTimeout(timer); reject(error); });

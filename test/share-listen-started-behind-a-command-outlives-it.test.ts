@@ -9,21 +9,15 @@ import t from 'tap';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, finished, jsonLines, runCli, startCli, waitForLine } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
+import { onJsonLines } from './helpers/json-lines.js';
 
 /** A raw client sending newline-less commands; `ask` resolves with the reply carrying its id. */
 function rawClient(socketPath: string): { ask(execute: string, args?: unknown): Promise<Record<string, unknown>>; closed: Promise<void>; socket: net.Socket } {
   const socket = net.connect(socketPath);
   const waiting = new Map<number, (m: Record<string, unknown>) => void>();
-  let buffered = '';
   let id = 0;
-  socket.setEncoding('utf8');
-  socket.on('data', (text: string) => {
-    buffered += text;
-    for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
-      const message = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
-      buffered = buffered.slice(nl + 1);
-      if (typeof message.id === 'number') waiting.get(message.id)?.(message);
-    }
+  onJsonLines(socket, (message) => {
+    if (typeof message.id === 'number') waiting.get(message.id)?.(message);
   });
   socket.on('error', () => {});
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));

@@ -11,22 +11,16 @@ import { ConnectionClosedError } from '../src/internal.js';
 import { connect } from '../src/connect.js';
 import { extraMonitorArgs, finished, runCli, startCli, waitForLine } from './helpers/cli.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
+import { onJsonLines } from './helpers/json-lines.js';
 
 /** A raw QMP client: lines in, lines out, nothing of ours in between. */
 function rawClient(socketPath: string): { lines: Array<Record<string, unknown>>; send(message: unknown): void; raw(text: string): void; waitFor(test: (m: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>; socket: net.Socket } {
   const socket = net.connect(socketPath);
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<{ test: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }> = [];
-  let buffered = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (text: string) => {
-    buffered += text;
-    for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
-      const message = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
-      buffered = buffered.slice(nl + 1);
-      lines.push(message);
-      for (const w of waiters.filter((x) => x.test(message))) { waiters.splice(waiters.indexOf(w), 1); w.resolve(message); }
-    }
+  onJsonLines(socket, (message) => {
+    lines.push(message);
+    for (const w of waiters.filter((x) => x.test(message))) { waiters.splice(waiters.indexOf(w), 1); w.resolve(message); }
   });
   socket.on('error', () => {});
   return {
