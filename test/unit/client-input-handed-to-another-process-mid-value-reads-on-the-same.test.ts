@@ -2,22 +2,17 @@
 // value, or skipping bad input: QmpInputReader.unfinished() gives what a new reader needs to go on.
 // For every recorded input case (what QEMU did with it: test/fixtures/qemu-*/qmp-input.json), cut at
 // every byte and carried over to a new reader, the requests and refusals are those of one reader.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
 import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../../src/protocol/request.js';
-import { fixtureSets } from './helpers/recorded.js';
-import { inputBytes, type InputCase } from '../helpers/qmp-input.js';
+import { recordedInputSets } from './helpers/recorded.js';
+import { inputBytes } from '../helpers/qmp-input.js';
 
 const seenOf = (into: unknown[]) => (r: QmpRequest | QmpRefusal): void => {
   into.push('refusal' in r ? { refused: r.refusal } : { ran: r.command, args: r.arguments ?? null, id: r.hasId ? r.id : null });
 };
 
 let cases = 0;
-for (const set of fixtureSets()) {
-  const file = path.join(set.dir, 'qmp-input.json');
-  if (!existsSync(file)) continue;
-  const recorded = JSON.parse(readFileSync(file, 'utf8')) as { qemu: string; cases: InputCase[] };
+for (const recorded of recordedInputSets()) {
   t.test(`QEMU ${recorded.qemu}`, async (t) => {
     for (const c of recorded.cases) {
       const total = Buffer.concat(c.writes.map((w) => inputBytes(w)));

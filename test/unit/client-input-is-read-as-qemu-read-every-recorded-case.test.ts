@@ -3,11 +3,9 @@
 // scripts/measure-qmp-input.py): every refusal QEMU gave before running anything (JSON parse errors,
 // "QMP input …", its limits) comes out with the same text, in the same place among the requests
 // QEMU ran, whatever the chunking (as recorded, and one byte at a time).
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
 import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../../src/protocol/request.js';
-import { fixtureSets } from './helpers/recorded.js';
+import { recordedInputSets } from './helpers/recorded.js';
 import { inputBytes, qemu11Gap, type InputCase } from '../helpers/qmp-input.js';
 
 /** What QEMU answered before dispatch (the reader's part); anything else was a request QEMU ran. */
@@ -32,10 +30,7 @@ function read(chunks: readonly Buffer[], oob: boolean): Seen[] {
   return seen;
 }
 
-for (const set of fixtureSets()) {
-  const file = path.join(set.dir, 'qmp-input.json');
-  if (!existsSync(file)) continue;
-  const recorded = JSON.parse(readFileSync(file, 'utf8')) as { qemu: string; cases: InputCase[] };
+for (const recorded of recordedInputSets()) {
   t.test(`QEMU ${recorded.qemu}`, async (t) => {
     for (const c of recorded.cases) {
       // The negotiation before the case is the reader's too: QEMU answered it, not shown in `replies`.

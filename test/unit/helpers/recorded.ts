@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fixturePath, fixtureSets as qemuFixtureSets } from '../../helpers/qemu.js';
+import type { InputCase } from '../../helpers/qmp-input.js';
 
 interface Line { dir?: 'in' | 'out'; msg?: Record<string, unknown> }
 
@@ -28,4 +29,12 @@ export function recordedEventMessages(file: string): Array<{ event: string; data
 export function fixtureFile(set: { dir: string }, name: string): string | undefined {
   const file = path.join(set.dir, name);
   return existsSync(file) ? file : undefined;
+}
+
+/** Every fixture set's recorded client-input cases (qmp-input.json), where the set has them. */
+export function recordedInputSets(): Array<{ qemu: string; cases: InputCase[] }> {
+  return fixtureSets().flatMap((set) => {
+    const file = path.join(set.dir, 'qmp-input.json');
+    return existsSync(file) ? [JSON.parse(readFileSync(file, 'utf8')) as { qemu: string; cases: InputCase[] }] : [];
+  });
 }
