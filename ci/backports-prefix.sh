@@ -27,13 +27,8 @@ die() { echo "backports-prefix: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "backports-prefix: ERROR: must run as root" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
 
-retry_apt() { # command… : retries while another apt/dpkg holds the lock
-  local deadline=$(( $(date +%s) + APT_WAIT )) out
-  until out=$("$@" 2>&1); do
-    [ "$(date +%s)" -lt "$deadline" ] || die "$* failed: $(tail -3 <<<"$out")"
-    log "$1 failed (apt lock?), retrying in 5s"; sleep 5
-  done
-}
+# shellcheck source=ci/apt-retry.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-retry.sh"
 
 # ---------------------------------------------------------------- apt source
 # The backports suite from the same mirror the machine's bookworm entry uses (read from apt's config).

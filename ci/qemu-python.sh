@@ -27,13 +27,8 @@ die() { echo "qemu-python: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "qemu-python: ERROR: must run as root" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
 
-retry_apt() { # command… : retries while another apt/dpkg holds the lock
-  local deadline=$(( $(date +%s) + APT_WAIT )) out
-  until out=$("$@" 2>&1); do
-    [ "$(date +%s)" -lt "$deadline" ] || die "$* failed: $(tail -3 <<<"$out")"
-    log "$1 failed (apt lock?), retrying in 5s"; sleep 5
-  done
-}
+# shellcheck source=ci/apt-retry.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-retry.sh"
 
 # ---------------------------------------------------------------- deb-src entry
 # One sources file of our own holding every suite asked for so far, on the mirror of apt's bookworm entry.
