@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fmt, interleave, loadNote, report, repoRoot, stats, verdict } from './common.js';
-import { buildTemplate, connectRetrying, freshChain, jobTimeMs, seedLayers, startGuest, timeProcess, verifyBase, waitFor } from './e2e.js';
+import { buildTemplate, freshChain, jobTimeMs, seedLayers, startGuest, timedLiveCommit, timeProcess } from './e2e.js';
 
 /** The node binaries to compare: this one, and those QMPBJ_BENCH_NODES (colon-separated) or /opt/qmpbj/node-*\/bin/node name. */
 function nodes(): Array<{ name: string; bin: string }> {
@@ -45,21 +45,10 @@ export async function benchCliNodes(full: boolean): Promise<void> {
   const timed = (bin: string, args: string[]): Promise<number> => timeProcess(bin, args);
   const commit = async (name: string, bin: string): Promise<number> => {
     const dir = path.join(work, `run-${runNo++}`);
-    freshChain(template, dir, layers);
-    const qemu = await startGuest(dir);
-    try {
-      const observer = await qemu.failIfExits(connectRetrying(path.join(dir, 'observer.sock')));
-      const wall = await timed(bin, [cli, '--socket', qemu.socketPath, 'commit', 'vda', '--active', '--pivot']);
-      await waitFor(() => observer.events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'), 5000, `${name}: BLOCK_JOB_COMPLETED on the observer`);
-      jobMs.set(name, [...(jobMs.get(name) ?? []), jobTimeMs(observer.events)]);
-      observer.close();
-      await qemu.stop();
-      await verifyBase(dir, layers, name);
-      return wall;
-    } finally {
-      await qemu.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const args = (socket: string): string[] => [cli, '--socket', socket, 'commit', 'vda', '--active', '--pivot'];
+    const run = await timedLiveCommit({ template, dir, layers, name }, (socket) => timed(bin, args(socket)), jobTimeMs);
+    jobMs.set(name, [...(jobMs.get(name) ?? []), run.jobMs]);
+    return run.wall;
   };
 
   const variants: Record<string, () => Promise<number>> = {};

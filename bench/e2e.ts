@@ -123,6 +123,31 @@ export async function libvirtUnavailable(state: string): Promise<string | undefi
   }
 }
 
+/** One live commit on a fresh QEMU made from `template` in `dir`: the wall time of `spawnCommit` (ms), and
+ *  QEMU's own job time read by `jobTime` after BLOCK_JOB_COMPLETED reached the observer; base is then verified. */
+export async function timedLiveCommit(
+  opts: { template: string; dir: string; layers: ReturnType<typeof seedLayers>; name: string },
+  spawnCommit: (socket: string) => Promise<number>,
+  jobTime: (events: RawMessage[]) => number,
+): Promise<{ wall: number; jobMs: number }> {
+  const { template, dir, layers, name } = opts;
+  freshChain(template, dir, layers);
+  const qemu = await startGuest(dir);
+  try {
+    const observer = await qemu.failIfExits(connectRetrying(path.join(dir, 'observer.sock')));
+    const wall = await spawnCommit(qemu.socketPath);
+    await waitFor(() => observer.events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'), 5000, `${name}: BLOCK_JOB_COMPLETED on the observer`);
+    const jobMs = jobTime(observer.events);
+    observer.close();
+    await qemu.stop();
+    await verifyBase(dir, layers, name);
+    return { wall, jobMs };
+  } finally {
+    await qemu.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function benchE2e(full: boolean): Promise<void> {
   const scale = full ? 1 : 8;
   const rounds = full ? 9 : 5;
@@ -141,21 +166,9 @@ export async function benchE2e(full: boolean): Promise<void> {
   /** A live commit on a fresh QEMU: timed from spawning `command` to its exit; job time from `events`. */
   const live = async (name: 'ours' | 'raw', args: (dir: string, socket: string) => string[], jobTime: (dir: string, events: RawMessage[]) => number): Promise<number> => {
     const dir = path.join(work, `run-${runNo++}`);
-    freshChain(template, dir, layers);
-    const qemu = await startGuest(dir);
-    try {
-      const observer = await qemu.failIfExits(connectRetrying(path.join(dir, 'observer.sock')));
-      const wall = await timeProcess(process.execPath, args(dir, qemu.socketPath));
-      await waitFor(() => observer.events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'), 5000, `${name}: BLOCK_JOB_COMPLETED on the observer`);
-      jobMs[name]!.push(jobTime(dir, observer.events));
-      observer.close();
-      await qemu.stop();
-      await verifyBase(dir, layers, name);
-      return wall;
-    } finally {
-      await qemu.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const run = await timedLiveCommit({ template, dir, layers, name }, (socket) => timeProcess(process.execPath, args(dir, socket)), (events) => jobTime(dir, events));
+    jobMs[name]!.push(run.jobMs);
+    return run.wall;
   };
 
   const variants: Record<string, () => Promise<number>> = {
