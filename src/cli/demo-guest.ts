@@ -147,9 +147,16 @@ export async function runGuestDemo(context: CliContext, dir: string, guestDir: s
       const range = resolveCommitRange(before, {});
       const job = await CommitJob.start(client, range, { signal });
       await job.waitUntilReady({ signal, timeoutMs: 5 * 60_000 });
+      // In sync, the guest's writes go to both top and base: the pivot waits for a whole round written then.
+      const roundAtReady = await round();
+      const inSync = Date.now() + 60_000;
+      while ((await round()) <= roundAtReady) {
+        if (Date.now() > inSync) throw new GuestDemoFailure(`the guest's writer finished no round within 60 s of READY (still at round ${roundAtReady}); the job stays READY on the guest's top`);
+        await guestSh(agent, 'sleep 0.2', signal);
+      }
       const result = await job.pivot({ signal, timeoutMs: 60_000 });
       out.message('Successfully pivoted');
-      say(`Active commit of sn1, sn2 and cur into base.raw, pivoted while the guest wrote (its writer at round ${roundBefore} before the commit, ${await round()} after; job ${result.states.join(' → ')})`);
+      say(`Active commit of sn1, sn2 and cur into base.raw, pivoted after the guest wrote while in sync (its writer at round ${roundBefore} before the commit, ${roundAtReady} at READY, ${await round()} after the pivot; job ${result.states.join(' → ')})`);
 
       await guestSh(agent, 'writer_stop >/dev/null; dropcaches', signal);
       for (const [name, data] of written) {
