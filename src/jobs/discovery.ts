@@ -120,8 +120,8 @@ export function busyDiskError(kind: string, disk: DiskChain, jobId: string, foun
   const label = describeDisk(disk);
   const context = { jobId, disk: disk.device };
   if (sameId) {
-    const failed = found.sameIdError ? `: it failed: ${found.sameIdError}; 'jobs' shows and dismisses it` : '';
-    return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device]);
+    const failed = found.sameIdError ? `: it failed: ${found.sameIdError}` : '';
+    return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device], undefined, found.sameIdError);
   }
   const existing = found.jobs.map((j) => j.device);
   return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); ${attachable ? 'attach to it, ' : ''}end it, or wait for it to end`, context, existing);
