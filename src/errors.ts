@@ -12,6 +12,8 @@
  *    │    └── EventOverflowError  an event stream's consumer fell more than maxQueued events behind
  *    ├── QmpCommandError        QEMU answered a command with {"error": {class, desc}}
  *    ├── ConnectionClosedError  the connection ended while something was waiting on it
+ *    │    └── CommandNotSentError  before the command was written: QEMU never saw it
+ *    ├── CommandOutcomeUnknownError  a state-changing command was sent and its reply never came
  *    ├── StateError             a method was called in a state that does not allow it
  *    ├── QmpTimeoutError        a command or wait ran out of time
  *    ├── AbortedError           the caller's AbortSignal fired
