@@ -7,6 +7,7 @@ export * from './testing.js';
 export * from './qapi/types.js';
 export { connectVirsh } from './connect.js';
 export { DEFAULT_COMMAND_TIMEOUT_MS } from './protocol/client.js';
+export { DEFAULT_CONNECT_TIMEOUT_MS } from './transport/transport.js';
 export { EventHistory, matchesFilter, type EventFilter } from './protocol/events.js';
 export { LineFramer, DEFAULT_MAX_MESSAGE_BYTES, type QmpMessage } from './framing.js';
 export { SocketTransport, describeAddress } from './transport/socket.js';
