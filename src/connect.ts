@@ -28,8 +28,3 @@ export async function connect(target: ConnectTarget, options: QmpClientOptions =
   } else transport = await SocketTransport.connect(target, options);
   return QmpClient.open(transport, { ...options, connectTimeoutMs: remaining() });
 }
-
-/** connect() to a libvirt domain (kept for callers of the earlier API). */
-export function connectVirsh(options: VirshTransportOptions, clientOptions: QmpClientOptions = {}): Promise<QmpClient> {
-  return connect(options, clientOptions);
-}

@@ -5,7 +5,6 @@ export * from './block/index.js';
 export * from './jobs/index.js';
 export * from './testing.js';
 export * from './qapi/types.js';
-export { connectVirsh } from './connect.js';
 export { DEFAULT_COMMAND_TIMEOUT_MS } from './protocol/client.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS } from './transport/transport.js';
 export { EventHistory, matchesFilter, type EventFilter } from './protocol/events.js';

@@ -21,7 +21,6 @@ import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionErr
 import { invalidatedBy } from './invalidated.js';
 import type { AttachOptions, JobOutcome, JobResult } from './types.js';
 
-export type CommitOutcome = JobOutcome;
 export type CommitResult = JobResult;
 export type AttachTarget = { jobId: string; range?: CommitRange } | { range: CommitRange; jobId?: string };
 

@@ -64,7 +64,7 @@ interface QueuedCommand {
 
 /**
  * A Transport that reaches QEMU through libvirt. Use `VirshTransport.connect(...)`, then
- * `QmpClient.open(transport)` (or `connectVirsh` which does both).
+ * `QmpClient.open(transport)` (or `connect({ domain })`, which does both).
  */
 export class VirshTransport implements Transport {
   readonly peer: string;
