@@ -5,7 +5,7 @@
  */
 import { QmpClient, type QmpClientOptions } from './protocol/client.js';
 import { SocketTransport, type SocketAddress } from './transport/socket.js';
-import type { Transport } from './transport/transport.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type Transport } from './transport/transport.js';
 import type { VirshTransportOptions } from './transport/virsh/transport.js';
 
 /** Where the monitor is: a socket path, host and port, a libvirt domain, or an open transport. */
@@ -17,7 +17,7 @@ export type ConnectTarget = SocketAddress | { transport: Transport } | ({ domain
  */
 export async function connect(target: ConnectTarget, options: QmpClientOptions = {}): Promise<QmpClient> {
   const started = Date.now();
-  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - started));
   let transport: Transport;
   if ('transport' in target) transport = target.transport;
@@ -27,9 +27,4 @@ export async function connect(target: ConnectTarget, options: QmpClientOptions =
     transport = await VirshTransport.connect({ ...target, connectTimeoutMs: target.connectTimeoutMs ?? timeoutMs, ...(target.signal ?? options.signal ? { signal: target.signal ?? options.signal } : {}) });
   } else transport = await SocketTransport.connect(target, options);
   return QmpClient.open(transport, { ...options, connectTimeoutMs: remaining() });
-}
-
-/** connect() to a libvirt domain (kept for callers of the earlier API). */
-export function connectVirsh(options: VirshTransportOptions, clientOptions: QmpClientOptions = {}): Promise<QmpClient> {
-  return connect(options, clientOptions);
 }

@@ -12,6 +12,8 @@
  *    │    └── EventOverflowError  an event stream's consumer fell more than maxQueued events behind
  *    ├── QmpCommandError        QEMU answered a command with {"error": {class, desc}}
  *    ├── ConnectionClosedError  the connection ended while something was waiting on it
+ *    │    └── CommandNotSentError  before the command was written: QEMU never saw it
+ *    ├── CommandOutcomeUnknownError  a state-changing command was sent and its reply never came
  *    ├── StateError             a method was called in a state that does not allow it
  *    ├── QmpTimeoutError        a command or wait ran out of time
  *    ├── AbortedError           the caller's AbortSignal fired
@@ -44,12 +46,13 @@ export class ConnectError extends QmpError {
 
 /**
  * The monitor accepted the connection but sent no greeting: QEMU serves one client per monitor and
- * greets the next only when the first leaves, so another client holds it.
+ * greets the next only when the first leaves, so another client holds it. The way out: close that
+ * client, add another monitor, or share one connection (the CLI's advice says which command).
  */
 export class MonitorBusyError extends ConnectError {
   readonly waitedMs: number;
   constructor(target: string, waitedMs: number, options?: QmpErrorOptions) {
-    super(target, `the QMP monitor is in use by another client (no greeting within ${waitedMs} ms; QEMU serves one client per monitor): close that client, add another -qmp monitor, or run it through 'qmp-blockjob share'`, options);
+    super(target, `the QMP monitor is in use by another client (no greeting within ${waitedMs} ms; QEMU serves one client per monitor)`, options);
     this.waitedMs = waitedMs;
   }
 }

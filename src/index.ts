@@ -12,14 +12,20 @@ export {
   type TrafficDirection,
   type TrafficSink,
 } from './protocol/client.js';
+// Every error class a path of the front door can throw is here, so a caller can catch it by name.
 export {
   QmpError,
   ConnectError,
+  MonitorBusyError,
   ProtocolError,
+  MalformedMessageError,
+  OversizedMessageError,
   NotQmpServerError,
   EventOverflowError,
   QmpCommandError,
   ConnectionClosedError,
+  CommandNotSentError,
+  CommandOutcomeUnknownError,
   StateError,
   QmpTimeoutError,
   AbortedError,
@@ -41,12 +47,14 @@ export type { ChainLayer, DiskChain, CommitRange, PullRange, InvalidatedImages }
 export {
   BlockError,
   DiskNotFoundError,
+  ChainResolutionError,
   ImageNotInChainError,
   InvalidCommitRangeError,
   ConflictingArgumentsError,
   ChainChangedError,
   SnapshotTargetExistsError,
   InvalidSnapshotSpecError,
+  SnapshotOutcomeUnknownError,
 } from './block/errors.js';
 export { CommitJob, type CommitResult, type AttachTarget } from './jobs/commit.js';
 export { StreamJob, type PullOptions } from './jobs/stream.js';
@@ -66,6 +74,10 @@ export {
   JobStateError,
   JobFailedError,
   JobInterruptedError,
+  JobVanishedError,
+  JobStartUnknownError,
+  JobUnsupportedError,
+  GroupPivotError,
   ImageDeletionError,
   MirrorTargetError,
   type JobErrorContext,

@@ -1,7 +1,7 @@
 // libvirt opens a plain raw image without a format node: the base of the chain is then a protocol
 // node (driver "file"). A commit into it rewrites the overlay above top to point at that base; QEMU
 // records the base's driver as the backing format unless `backing-mask-protocol` (QEMU 9.0+) says
-// "raw". The controller passes it exactly when the schema has it (src/qapi/capabilities.ts).
+// "raw". The controller passes it exactly when the schema has it (src/protocol/capabilities.ts).
 import t from 'tap';
 import { resolveCommitRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';

@@ -6,7 +6,7 @@ import type { QmpClient } from '../src/internal.js';
 import { domblklist, dumpxml, libvirtDiskIndices, LibvirtDiskError, parseDomainDisks } from '../src/transport/libvirt.js';
 import { applyLibvirtIndices } from '../src/block/libvirt-indices.js';
 import { unwrapJsonFilename as plainFileName } from '../src/block/chain.js';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';
@@ -54,7 +54,7 @@ if (await libvirtOrSkip(t)) {
     ], 'the chain, base first, with libvirt\'s own (non-depth) indices');
     t.same([...(await domblklist(domain.name, LIBVIRT_URI))], [['vda', path.join(dir, 's2.qcow2')]], 'domblklist maps vda to the active image');
 
-    const client = await connectVirsh({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
+    const client = await connect({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     t.teardown(() => client.close());
     const chain = await qemuChain(client);
     t.equal(chain.qdevPath, disk.qdevPath, "QEMU's qdev path should be the one derived from libvirt's alias");

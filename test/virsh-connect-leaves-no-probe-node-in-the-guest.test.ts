@@ -2,7 +2,7 @@
 // command, and in the guest when the transport is closed at once — although connect does not wait for
 // its blockdev-del (the shell runs it before anything sent after it).
 import t from 'tap';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { VirshTransport } from '../src/transport/virsh/index.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
@@ -15,7 +15,7 @@ if (await libvirtOrSkip(t)) {
   t.test('no probe node for the first command, nor after an immediate close', async (t) => {
     const { top } = await twoImageChain(tempDir(t));
     const domain = await createDomain(t, { disk: top });
-    const client = await connectVirsh({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
+    const client = await connect({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     const seen = probeNodes(await client.execute('query-named-block-nodes', { flat: true }));
     await client.close();
     t.same(seen, [], 'the first command should find no probe node');

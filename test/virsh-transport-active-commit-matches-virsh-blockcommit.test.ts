@@ -3,7 +3,7 @@
 import path from 'node:path';
 import t from 'tap';
 import type { QmpEvent } from '../src/internal.js';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { compareImages, qemuIo } from '../src/transport/qemu-img.js';
 import { createDomain, hmp, libvirtOrSkip, LIBVIRT_URI, virsh } from './helpers/libvirt.js';
 import { tempDir } from './helpers/qemu.js';
@@ -32,7 +32,7 @@ if (await libvirtOrSkip(t)) {
 
     // --- A: everything in raw QMP through the virsh transport
     const warnings: string[] = [];
-    const client = await connectVirsh({ domain: domA.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000, onWarning: (m) => warnings.push(m) });
+    const client = await connect({ domain: domA.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000, onWarning: (m) => warnings.push(m) });
     t.teardown(() => client.close());
     let node = 'libvirt-1-format'; // libvirt's node for top.qcow2 (index 1 at domain start)
     for (const [i, [file, pattern, off, len]] of SNAPSHOT_WRITES.entries()) {

@@ -1,7 +1,7 @@
 // Through libvirt, STOP/RESUME arrive as QMP events with their names, data and QEMU's microsecond timestamps.
 import t from 'tap';
 import type { QmpEvent } from '../src/internal.js';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';
@@ -10,7 +10,7 @@ if (await libvirtOrSkip(t)) {
   t.test('stop and cont give STOP then RESUME, timestamped by QEMU', async (t) => {
     const { top } = await twoImageChain(tempDir(t));
     const domain = await createDomain(t, { disk: top });
-    const client = await connectVirsh({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
+    const client = await connect({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     t.teardown(() => client.close());
     const seen: QmpEvent[] = [];
     client.on('event', (e) => seen.push(e));
@@ -41,7 +41,7 @@ if (await libvirtOrSkip(t)) {
   t.test('events with data arrive as objects, and events keep flowing to an async iterator', async (t) => {
     const { top } = await twoImageChain(tempDir(t));
     const domain = await createDomain(t, { disk: top });
-    const client = await connectVirsh({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
+    const client = await connect({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     t.teardown(() => client.close());
     const abort = new AbortController();
     const stream = client.events({ names: ['BLOCK_WRITE_THRESHOLD'], signal: abort.signal });

@@ -1,7 +1,7 @@
 // Through libvirt: the greeting is built from query-version, and 50 concurrent commands each get their own reply.
 import t from 'tap';
 import { QmpCommandError, ConnectionState } from '../src/internal.js';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';
@@ -10,7 +10,7 @@ if (await libvirtOrSkip(t)) {
   t.test('greeting from query-version, then 50 concurrent commands answered by their own ids', async (t) => {
     const { top } = await twoImageChain(tempDir(t));
     const domain = await createDomain(t, { disk: top });
-    const client = await connectVirsh({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
+    const client = await connect({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     t.teardown(() => client.close());
     t.equal(client.state, ConnectionState.Running, 'client should be running after connect');
     const version = await client.execute('query-version');

@@ -1,7 +1,7 @@
 // Domain names with spaces and quotes, and JSON with quotes and non-ASCII, pass through virsh unchanged (no shell anywhere).
 import t from 'tap';
 import { QmpCommandError } from '../src/internal.js';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI, uniqueDomainName } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';
@@ -12,7 +12,7 @@ if (await libvirtOrSkip(t)) {
     // "': " is the separator virsh prints between the domain name and the event data.
     const name = uniqueDomainName(` it's "odd"': {x} $HOME;`);
     const domain = await createDomain(t, { disk: top, name });
-    const client = await connectVirsh({ domain: name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
+    const client = await connect({ domain: name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     t.teardown(() => client.close());
     t.equal(client.peer, `libvirt:${LIBVIRT_URI}:${name}`, 'peer should carry the exact domain name');
     const status = await client.execute('query-status');

@@ -1,7 +1,7 @@
 // Through libvirt, QEMU's error replies (virsh exits 0 for them) become QmpCommandError with QEMU's class and desc.
 import t from 'tap';
 import { QmpCommandError, ConnectionState } from '../src/internal.js';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { createDomain, libvirtOrSkip, LIBVIRT_URI } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';
@@ -10,7 +10,7 @@ if (await libvirtOrSkip(t)) {
   t.test('error replies carry class, desc, command and arguments', async (t) => {
     const { top } = await twoImageChain(tempDir(t));
     const domain = await createDomain(t, { disk: top });
-    const client = await connectVirsh({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
+    const client = await connect({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     t.teardown(() => client.close());
     const error = await client.execute('block-job-cancel', { device: 'nope' }).catch((e: unknown) => e);
     t.ok(error instanceof QmpCommandError, 'error should be a QmpCommandError');

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { connectVirsh } from '../src/connect.js';
+import { connect } from '../src/connect.js';
 import { createDomain, libvirtOrSkip } from './helpers/libvirt.js';
 import { twoImageChain } from './helpers/libvirt-chain.js';
 import { repoRoot, tempDir } from './helpers/qemu.js';
@@ -30,7 +30,7 @@ if (await libvirtOrSkip(t)) {
     t.match(uri, /^qemu\+ssh:\/\/root@127\.0\.0\.1:\d+\/system\?keyfile=/, 'sshd-up.sh should print the URI');
     const { top } = await twoImageChain(tempDir(t));
     const domain = await createDomain(t, { disk: top });
-    const client = await connectVirsh({ domain: domain.name, uri, connectTimeoutMs: 30_000 });
+    const client = await connect({ domain: domain.name, uri, connectTimeoutMs: 30_000 });
     t.teardown(() => client.close());
     t.equal(client.peer, `libvirt:${uri}:${domain.name}`, 'the peer should name the ssh URI');
     const status = await client.execute('query-status');

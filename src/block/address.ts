@@ -136,7 +136,7 @@ export function resolveCommitRange(disk: DiskChain, spec: CommitRangeSpec, other
     throw new InvalidCommitRangeError(label, 'not-active', `active commit requested but [${top.index}] ${top.file} is not active (the active layer is [${active.index}] ${active.file})`);
   }
   if (spec.active === false && top === active && disk.layers.length > 1) {
-    throw new InvalidCommitRangeError(label, 'active-not-requested', `top [${top.index}] ${top.file} is the active layer: committing it is an active commit, which has to be asked for (virsh --active)`);
+    throw new InvalidCommitRangeError(label, 'active-not-requested', `top [${top.index}] ${top.file} is the active layer: committing it is an active commit, which has to be asked for (active: true)`);
   }
   const topAt = disk.layers.indexOf(top);
   let base: ChainLayer;

@@ -89,7 +89,14 @@ export class SnapshotTargetExistsError extends BlockError {
 export class InvalidSnapshotSpecError extends BlockError {}
 
 /** The snapshot transaction was sent and not answered; the message says what the chains show. */
-export class SnapshotOutcomeUnknownError extends BlockError {}
+export class SnapshotOutcomeUnknownError extends BlockError {
+  /** The live chains could not be read either: the guest may run on the new overlays now. */
+  readonly chainsUnread: boolean;
+  constructor(message: string, disk?: string, options?: QmpErrorOptions, chainsUnread = false) {
+    super(message, disk, options);
+    this.chainsUnread = chainsUnread;
+  }
+}
 
 /** The guest device's I/O limits could not be read, set or restored (say which, and what they were). */
 export class IoThrottleError extends BlockError {}

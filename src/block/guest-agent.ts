@@ -14,6 +14,9 @@ import { runVirsh, type VirshTarget } from '../transport/virsh/exec.js';
 import { setLongTimeout } from '../util/timers.js';
 import { isJsonObject } from '../util/json.js';
 
+/** How long one guest-agent command may take when the caller gives no timeout. */
+export const DEFAULT_AGENT_TIMEOUT_MS = 10_000;
+
 export interface AgentCallOptions {
   /** Default 10 s. */
   timeoutMs?: number;
@@ -145,7 +148,7 @@ class SocketGuestAgent implements GuestAgent {
   private async call(command: string, args: Record<string, unknown> | undefined, options: AgentCallOptions): Promise<unknown> {
     if (this.busy) throw new GuestAgentError(this.target, `${command}: another command is still waiting for its answer`);
     if (this.closed) throw new GuestAgentError(this.target, `${command}: the connection is closed`);
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS;
     this.busy = true;
     try {
       const message = await new Promise<QmpMessage | Error>((resolve) => {
@@ -198,7 +201,7 @@ export class VirshGuestAgent implements GuestAgent {
   }
 
   async execute(command: string, args?: Record<string, unknown>, options: AgentCallOptions = {}): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS;
     const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
     let stdout: string;
     try {

@@ -11,7 +11,7 @@ import { SnapshotOutcomeUnknownError } from './errors.js';
 import { setLongTimeout, type LongTimer } from '../util/timers.js';
 import { isJsonObject } from '../util/json.js';
 import type { BlockQueryClient } from './chain.js';
-import { GuestAgentCommandError, GuestAgentError, type GuestAgent } from './guest-agent.js';
+import { DEFAULT_AGENT_TIMEOUT_MS, GuestAgentCommandError, GuestAgentError, type GuestAgent } from './guest-agent.js';
 import { createSnapshots, type SnapshotOptions, type SnapshotSpec } from './snapshot.js';
 import type { DiskChain } from './types.js';
 
@@ -67,7 +67,7 @@ export class GuestThawError extends GuestAgentError {
 
 async function describeFilesystems(agent: GuestAgent, signal: AbortSignal | undefined): Promise<string[]> {
   try {
-    const info = await agent.execute('guest-get-fsinfo', undefined, { timeoutMs: 10_000, signal });
+    const info = await agent.execute('guest-get-fsinfo', undefined, { timeoutMs: DEFAULT_AGENT_TIMEOUT_MS, signal });
     if (!Array.isArray(info)) return [];
     return info.filter(isJsonObject).map((fs) => {
       const disks = Array.isArray(fs.disk) ? fs.disk.filter(isJsonObject).map((d) => String(d.dev ?? d.target ?? '?')).join(',') : '';
@@ -138,7 +138,7 @@ export async function createQuiescedSnapshots(client: BlockQueryClient, specs: r
   timer?.clear();
   if (freezeSent) {
     try {
-      await thaw(agent, options.thawTimeoutMs ?? 10_000);
+      await thaw(agent, options.thawTimeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS);
     } catch (error) {
       if (first === 'bound') await transaction;
       throw new GuestThawError(agent.target, chains !== undefined, `guest-fsfreeze-thaw failed: ${(error as Error).message}`, { cause: failure ?? error });

@@ -160,7 +160,7 @@ async function afterUnknownOutcome(client: BlockQueryClient, files: TargetFiles 
   const disks = await listDisks(client, { timeoutMs }).catch(() => undefined);
   const targets = planned.map((p) => p.spec.file).join(', ');
   if (!disks) {
-    throw new SnapshotOutcomeUnknownError(`${error.message}, and the chains cannot be read now: the guest may already run on ${targets} — do not delete ${planned.length > 1 ? 'them' : 'it'}; check with 'chain'`, diskLabel(planned[0]!.disk), { cause: error });
+    throw new SnapshotOutcomeUnknownError(`${error.message}, and the chains cannot be read now: the guest may already run on ${targets} — do not delete ${planned.length > 1 ? 'them' : 'it'}`, diskLabel(planned[0]!.disk), { cause: error }, true);
   }
   const taken = planned.filter((p) => disks.some((d) => d.layers.at(-1)?.nodeName === p.nodeName));
   if (taken.length) return readBack(planned, disks);

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../protocol/client.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../transport/transport.js';
 
 /** A mistake in how the command was called: exit code 2, message plus the command's usage. */
 export class UsageError extends Error {
@@ -92,7 +93,7 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
     help: values.help === true,
     traceAppend: values['trace-append'] === true,
     traceSecrets: values['trace-secrets'] === true,
-    connectTimeoutMs: 10_000,
+    connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     connectTimeoutExplicit: false,
     commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
   };

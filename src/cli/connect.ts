@@ -7,6 +7,7 @@ import { UsageError } from './args.js';
 import { connect } from '../connect.js';
 import { MonitorBusyError } from '../errors.js';
 import { SocketTransport } from '../transport/socket.js';
+import { setLongTimeout } from '../util/timers.js';
 
 export interface CliConnection {
   client: QmpClient;
@@ -24,7 +25,7 @@ export async function connectFromOptions(
 ): Promise<CliConnection> {
   // The trace writer and the virsh transport load only when asked for: CLI start-up is part of every command.
   // Opened before connecting, so a path that cannot take a trace (it exists, a link, a FIFO) is refused
-  // before anything is sent (see mock-qmp/trace-file.ts).
+  // before anything is sent (see src/trace/file.ts).
   const words = global.trace && !global.traceSecrets ? (await import('../trace/redact.js')).redactCommandLine(argv) : argv;
   const trace = global.trace
     ? (await import('../trace/writer.js')).createTraceSink(global.trace, {
@@ -108,13 +109,13 @@ const SHARE_AFTER_MS = 50;
 function shareSoon(client: QmpClient, rendezvous: string, started: Set<string>, warn: (message: string) => void): HeldShare {
   let closed = false;
   let sharing: Promise<ShareServer | undefined> | undefined;
-  const timer = setTimeout(() => {
+  const timer = setLongTimeout(() => {
     sharing = import('../share/server.js').then(({ ShareServer }) => (closed ? undefined : ShareServer.start(client, { listen: { path: rendezvous } }))).catch(() => undefined);
   }, SHARE_AFTER_MS);
   return {
     async close() {
       closed = true;
-      clearTimeout(timer);
+      timer.clear();
       const server = await sharing;
       // Nobody new from here on; then: is the connection still somebody's?
       await server?.stopListening();

@@ -21,6 +21,7 @@ import { createImage } from '../transport/qemu-img.js';
 import { QemuProcess } from '../transport/qemu-process.js';
 import { isJsonObject } from '../util/json.js';
 import type { CliContext } from './context.js';
+import { delay, setLongTimeout } from '../util/timers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -55,7 +56,7 @@ async function guestSh(agent: GuestAgent, script: string, signal: AbortSignal, t
     }
     if (Date.now() > deadline) throw new GuestDemoFailure(`in the guest, '${script}' did not finish within ${timeoutMs} ms`);
     // The agent has no exit notification: poll it, gently.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await delay(100, signal);
   }
 }
 
@@ -169,7 +170,7 @@ export async function runGuestDemo(context: CliContext, dir: string, guestDir: s
       await agent.execute('guest-exec', { path: '/bin/sh', arg: ['-c', '. /lib/guest.sh; off'] }, { signal });
       agent.close();
       agent = undefined;
-      const exited = await Promise.race([qemu.exited, new Promise<null>((resolve) => setTimeout(resolve, 60_000, null).unref())]);
+      const exited = await Promise.race([qemu.exited, new Promise<null>((resolve) => setLongTimeout(() => resolve(null), 60_000).unref())]);
       if (!exited) throw new GuestDemoFailure('the guest did not power off within 60 s');
       say('The guest unmounted /mnt and powered off');
     } finally {

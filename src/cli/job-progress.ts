@@ -5,7 +5,7 @@ import { UsageError } from './args.js';
 import { flag, stringOption, type CliContext } from './context.js';
 import type { Output } from './output.js';
 import { displayPercent } from './percent.js';
-import { timeoutSignal } from '../util/timers.js';
+import { setLongTimeout, timeoutSignal, type LongTimer } from '../util/timers.js';
 
 const MIB = 1024 * 1024;
 
@@ -25,7 +25,7 @@ export function parseBandwidth(context: CliContext, command: string): number | u
 /** Prints progress from query-jobs while a job runs: display only, never a decision. */
 export function showProgress(job: Pick<BlockJob<JobResult>, 'progress'>, out: Output, label: string, signal: AbortSignal): () => void {
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   const tick = async (): Promise<void> => {
     try {
       const progress = await job.progress({ signal, timeoutMs: 5000 });
@@ -34,12 +34,12 @@ export function showProgress(job: Pick<BlockJob<JobResult>, 'progress'>, out: Ou
     } catch {
       // The job may have just ended between two ticks; its own events decide what happens next.
     }
-    if (!stopped) timer = setTimeout(() => void tick(), 250);
+    if (!stopped) timer = setLongTimeout(() => void tick(), 250);
   };
   void tick();
   return () => {
     stopped = true;
-    if (timer) clearTimeout(timer);
+    timer?.clear();
   };
 }
 

@@ -1,9 +1,34 @@
 /*
- * The one place the CLI says what to type after QEMU refused a pivot or an abort. The library gives
- * the facts (JobCommandError: the job's status read back, the image the guest runs on); the advice
- * is the CLI's, in its own command words.
+ * The one place the CLI gives advice in its own command words. The library's errors carry facts and
+ * a short message an embedder can use as it is (JobCommandError: the job's status read back, the
+ * image the guest runs on; MirrorTargetError.refusal; …); what to type next is said here only.
  */
-import { JobCommandError, JobStateError } from '../jobs/errors.js';
+import { InvalidCommitRangeError, SnapshotOutcomeUnknownError } from '../block/errors.js';
+import { MonitorBusyError } from '../errors.js';
+import { JobAlreadyRunningError, JobCommandError, JobInterruptedError, JobStartUnknownError, JobStateError, MirrorTargetError } from '../jobs/errors.js';
+
+/** `message` with `text` put right after `anchor` (at its end when the anchor is not there). */
+function after(message: string, anchor: string, text: string): string {
+  const at = message.indexOf(anchor);
+  return at < 0 ? `${message}${text}` : `${message.slice(0, at + anchor.length)}${text}${message.slice(at + anchor.length)}`;
+}
+
+/**
+ * The library's message with the CLI's words put in where they belong: the commands and flags that
+ * help, which an embedder of the library does not have.
+ */
+export function advisedMessage(error: Error): string {
+  const { message } = error;
+  if (error instanceof MonitorBusyError) return `${message}: close that client, add another -qmp monitor, or run it through 'qmp-blockjob share'`;
+  if (error instanceof JobAlreadyRunningError && error.failure !== undefined) return after(message, `it failed: ${error.failure}`, "; 'jobs' shows and dismisses it");
+  if (error instanceof JobStartUnknownError && error.maybeRunning) return message.replace("check QEMU's jobs", "check 'jobs'");
+  if (error instanceof JobInterruptedError && error.pivotRequested) return after(message, 'Check which image the disk runs on', ` with 'chain ${error.label}'`);
+  if (error instanceof SnapshotOutcomeUnknownError && error.chainsUnread) return `${message}; check with 'chain'`;
+  if (error instanceof MirrorTargetError && error.refusal === 'exists') return after(message, '(give reuseExisting', ' / --reuse-external');
+  if (error instanceof MirrorTargetError && error.refusal === 'holds-data') return after(message, '(allowExistingData', ' / --allow-existing-data');
+  if (error instanceof InvalidCommitRangeError && error.reason === 'active-not-requested') return message.replace('(active: true)', '(virsh --active)');
+  return message;
+}
 
 /** The jobs' label is "NAME" or "NAME [device]" (describeDisk): the user's word is NAME. */
 function userName(label: string): string {

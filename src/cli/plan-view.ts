@@ -32,7 +32,7 @@ function strip(extents: readonly Extent[], mark: string, cells: number, cellByte
 /** What each layer reads as: the topmost letter at or below it. */
 function views(contents: readonly string[][]): string[][] {
   const out: string[][] = [];
-  contents.forEach((row, i) => out.push(row.map((cell, c) => (cell !== '-' ? cell : (out[i - 1]?.[c] ?? '-')))));
+  for (const [i, row] of contents.entries()) out.push(row.map((cell, c) => (cell !== '-' ? cell : (out[i - 1]?.[c] ?? '-'))));
   return out;
 }
 

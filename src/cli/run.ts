@@ -8,7 +8,7 @@ import { Output, type OutputStreams } from './output.js';
 import { COMMANDS } from './commands/index.js';
 import { CREATING_COMMANDS } from '../protocol/in-flight.js';
 
-import { nextStep } from './next-step.js';
+import { advisedMessage, nextStep } from './next-step.js';
 import { ownEpipeWithin } from '../util/own-epipe.js';
 import { VERSION } from './version.js';
 
@@ -181,7 +181,7 @@ export function describeFailure(error: unknown): string {
     // A cause already said in the message (QEMU's text in a job error) is not said twice.
     const said = error.cause instanceof QmpCommandError ? error.message.includes(error.cause.desc) : error.cause instanceof Error && error.message.includes(error.cause.message);
     const cause = error.cause instanceof Error && !said ? ` (${error.cause.message})` : '';
-    return `${error.message}${cause}`;
+    return `${advisedMessage(error)}${cause}`;
   }
   if (error instanceof Error) return error.message;
   return String(error);

@@ -21,7 +21,6 @@ import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionErr
 import { invalidatedBy } from './invalidated.js';
 import type { AttachOptions, JobOutcome, JobResult } from './types.js';
 
-export type CommitOutcome = JobOutcome;
 export type CommitResult = JobResult;
 export type AttachTarget = { jobId: string; range?: CommitRange } | { range: CommitRange; jobId?: string };
 
@@ -122,7 +121,7 @@ export class CommitJob extends BlockJob<CommitResult> {
   /** Active commit after READY: switch the guest to base (job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<CommitResult> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
-    if (refused) return refused;
+    if (refused !== undefined) return refused;
     if (this.range) assertPivotable(this.range, this.id);
     return this.requestComplete('pivot', options);
   }
@@ -130,7 +129,7 @@ export class CommitJob extends BlockJob<CommitResult> {
   /** pivot() without waiting: returns at QEMU's reply to the complete command. */
   async requestPivot(): Promise<void> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
-    if (refused) return refused;
+    if (refused !== undefined) return refused;
     if (this.range) assertPivotable(this.range, this.id);
     await this.sendComplete('pivot');
   }
@@ -138,7 +137,7 @@ export class CommitJob extends BlockJob<CommitResult> {
   /** Active commit after READY: end the job, the guest stays on top (cancel after READY). */
   async keepOverlay(options: WaitOptions = {}): Promise<CommitResult> {
     const refused = this.refusedHere('keep the overlay of', () => this.requireReady('keep the overlay of'));
-    if (refused) return refused;
+    if (refused !== undefined) return refused;
     return this.requestCancel('keep the overlay of', options);
   }
 

@@ -10,6 +10,7 @@ import type { BlockIoThrottle } from '../qapi/types.js';
 import { ConvergenceTracker, type ConvergenceVerdict } from './convergence.js';
 import type { BlockJob } from './core.js';
 import type { JobResult } from './types.js';
+import { setLongTimeout, type LongTimer } from '../util/timers.js';
 
 /** What the guard reads of a job (any job type: its result type does not matter here). */
 export type GuardedJob = Pick<BlockJob<JobResult>, 'progress' | 'isReady' | 'status'>;
@@ -39,7 +40,7 @@ export interface ConvergenceReport {
 
 export class ConvergenceGuard {
   private readonly tracker: ConvergenceTracker;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimer | undefined;
   private tick: Promise<void> = Promise.resolve();
   private stopped = false;
   private notConverging: ConvergenceVerdict | undefined;
@@ -65,7 +66,7 @@ export class ConvergenceGuard {
   /** Stops sampling and restores the guest's previous limits if they were changed. */
   async stop(): Promise<ConvergenceReport> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     await this.tick;
     const report: ConvergenceReport = this.notConverging ? { notConverging: this.notConverging } : {};
     if (this.previous && this.throttledAt !== undefined) {
@@ -83,9 +84,9 @@ export class ConvergenceGuard {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       this.tick = this.sample().finally(() => this.schedule(this.options.intervalMs ?? 500));
-    }, delayMs);
+    }, Math.max(1, delayMs));
   }
 
   private async sample(): Promise<void> {

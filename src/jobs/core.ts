@@ -18,7 +18,7 @@ import { withNodesRemoved } from './graph-hygiene.js';
 import { timingsOf } from './timings.js';
 import type { JobProgress, JobRequest, JobResult } from './types.js';
 
-export { DEFAULT_COMMAND_TIMEOUT_MS, assertSpeed, type JobInit } from './job-init.js';
+export { assertSpeed, type JobInit } from './job-init.js';
 
 /** The QMP commands a job sends about itself that have no job-* equivalent (the others: JobVerbs). */
 type BlockJobVerb = 'block-job-cancel' | 'block-job-set-speed' | 'block-job-change';

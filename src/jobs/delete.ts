@@ -10,12 +10,12 @@ import path from 'node:path';
 import { describeDisk, findSameDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
 import type { CommitRange, InvalidatedImages } from '../block/types.js';
 import { ImageDeletionError } from './errors.js';
-import type { JobOutcome as CommitOutcome } from './types.js';
+import type { JobOutcome } from './types.js';
 
 /** What deleteCommittedImages needs from a commit result. */
 export interface DeletableResult {
   jobId: string;
-  outcome: CommitOutcome;
+  outcome: JobOutcome;
   invalidated: InvalidatedImages | undefined;
 }
 

@@ -8,7 +8,6 @@ import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { jobVerbs, type JobVerbs } from '../protocol/capabilities.js';
 import type { BlockJobInfo } from '../qapi/types.js';
-import { DEFAULT_COMMAND_TIMEOUT_MS } from './core.js';
 import { JobAlreadyRunningError, JobNotFoundError } from './errors.js';
 
 /**
@@ -52,7 +51,7 @@ export async function findDiskJob(
   disk: DiskChain,
   options: { timeoutMs?: number; types?: readonly string[] } = {},
 ): Promise<BlockJobInfo> {
-  const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+  const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? client.commandTimeoutMs);
   const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), defaultPullJobId(disk), defaultCopyJobId(disk), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
   const byName = jobs.find((j) => names.has(j.device));
   if (byName) return byName;
@@ -71,7 +70,7 @@ export async function findDiskJob(
  * QEMU runs those on its mirror machinery, so a `mirror_top` filter sits on the disk. Decided from
  * the filter, not from `ready`, so the answer does not flip when the job becomes ready.
  */
-export async function isActiveCommit(client: QmpClient, job: BlockJobInfo, disk: DiskChain | undefined, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): Promise<boolean> {
+export async function isActiveCommit(client: QmpClient, job: BlockJobInfo, disk: DiskChain | undefined, timeoutMs = client.commandTimeoutMs): Promise<boolean> {
   if (job.type !== 'commit') return false;
   if (job.ready) return true;
   if (disk) return (await jobsOnDisk(client, disk, timeoutMs)).filter === 'mirror_top';
@@ -120,8 +119,8 @@ export function busyDiskError(kind: string, disk: DiskChain, jobId: string, foun
   const label = describeDisk(disk);
   const context = { jobId, disk: disk.device };
   if (sameId) {
-    const failed = found.sameIdError ? `: it failed: ${found.sameIdError}; 'jobs' shows and dismisses it` : '';
-    return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device]);
+    const failed = found.sameIdError ? `: it failed: ${found.sameIdError}` : '';
+    return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device], undefined, found.sameIdError);
   }
   const existing = found.jobs.map((j) => j.device);
   return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); ${attachable ? 'attach to it, ' : ''}end it, or wait for it to end`, context, existing);

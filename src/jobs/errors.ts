@@ -100,9 +100,12 @@ export function isJobNotFound(error: QmpCommandError | JobCommandError): boolean
 export class JobAlreadyRunningError extends JobError {
   /** Ids of the jobs found on the disk (or with the same id). */
   readonly existingJobs: readonly string[];
-  constructor(message: string, context: JobErrorContext, existingJobs: readonly string[], options?: QmpErrorOptions) {
+  /** The job holding the id has failed: QEMU's error text (it stays until dismissed). */
+  readonly failure: string | undefined;
+  constructor(message: string, context: JobErrorContext, existingJobs: readonly string[], options?: QmpErrorOptions, failure?: string) {
     super(message, context, options);
     this.existingJobs = existingJobs;
+    this.failure = failure;
   }
 }
 
@@ -175,7 +178,14 @@ function failureMessage(facts: FailureFacts, result: JobResult): string {
 export class JobVanishedError extends JobError {}
 
 /** The command that starts a job was sent and not answered; what QEMU runs now is in the message. */
-export class JobStartUnknownError extends JobError {}
+export class JobStartUnknownError extends JobError {
+  /** QEMU's jobs could not be read either: the job may be running now. False: QEMU has no such job. */
+  readonly maybeRunning: boolean;
+  constructor(message: string, context: JobErrorContext, maybeRunning: boolean, options?: QmpErrorOptions) {
+    super(message, context, options);
+    this.maybeRunning = maybeRunning;
+  }
+}
 
 /** What an interruption leaves: the facts JobInterruptedError builds its message from. */
 export interface InterruptionFacts {
@@ -209,7 +219,7 @@ function interruptionMessage(f: InterruptionFacts): string {
         : 'the disk now runs on the commit\'s base and the guest writes into it';
     return `${head} after the pivot was requested (block-job-complete sent, last status ${f.lastStatus}): ${f.how}. ` +
       `If QEMU carried the pivot out (it normally does within milliseconds), ${where}. ` +
-      `Check which image the disk runs on with 'chain ${f.disk}' (query-block) before anything else; delete nothing.`;
+      'Check which image the disk runs on (query-block) before anything else; delete nothing.';
   }
   const onDisk = f.onDisk ?? (f.images
     ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written${f.images.between.length ? `; it and the intermediates ${f.images.between.join(', ')} are no longer valid on their own` : ' and is no longer valid on its own'} — delete nothing`
@@ -227,8 +237,11 @@ export class JobInterruptedError extends JobError {
   readonly stillValid: readonly string[];
   /** Files whose content is not to be trusted (base partly written, the intermediates). */
   readonly unreliable: readonly string[];
+  /** The disk as the caller named it. */
+  readonly label: string;
   constructor(facts: InterruptionFacts, options?: QmpErrorOptions) {
     super(interruptionMessage(facts), { jobId: facts.jobId, disk: facts.device ?? facts.disk }, options);
+    this.label = facts.disk;
     this.lastStatus = facts.lastStatus;
     this.pivotRequested = facts.pivotRequested;
     const images = facts.images;
@@ -266,10 +279,17 @@ export class MirrorTargetError extends JobError {
   readonly file: string;
   /** We created the file before the failure (it is left where it is, and the message says so). */
   readonly created: boolean;
-  constructor(message: string, context: JobErrorContext, file: string, created: boolean, options?: QmpErrorOptions) {
+  /**
+   * Why a destination the caller could still use was refused: `exists` (it is there already, and
+   * reuseExisting was not given), `holds-data` (a shallow copy's reused destination holds data of its
+   * own, and allowExistingData was not given). Undefined for the other failures.
+   */
+  readonly refusal: 'exists' | 'holds-data' | undefined;
+  constructor(message: string, context: JobErrorContext, file: string, created: boolean, options?: QmpErrorOptions, refusal?: 'exists' | 'holds-data') {
     super(message, context, options);
     this.file = file;
     this.created = created;
+    this.refusal = refusal;
   }
 }
 

@@ -6,7 +6,7 @@ export { StreamJob, relativePullBacking, type PullOptions } from './stream.js';
 export { MirrorJob, type MirrorResult, type MirrorDestination } from './mirror.js';
 export { planMirror, mirrorArguments, targetNodeName, type MirrorTarget, type MirrorOptions, type MirrorPlan, type CopyMode, type DestinationImage } from './mirror-options.js';
 export type { TargetNodeFate } from './mirror-target.js';
-export type { JobOutcome, JobResult, JobTimings, JobTimings as CommitTimings, JobProgress, AttachOptions } from './types.js';
+export type { JobOutcome, JobResult, JobTimings, JobProgress, AttachOptions } from './types.js';
 export {
   JobStateMachine,
   JOB_TRANSITIONS,
@@ -25,6 +25,6 @@ export { planCommit, planPull, type JobPlan, type PlanLayer } from './plan.js';
 export { pivotTogether, type GroupPivotOptions, type GroupPivotResult } from './group.js';
 export { ConvergenceTracker, type ConvergenceVerdict, type ProgressSample } from './convergence.js';
 export { ConvergenceGuard, type ConvergenceGuardOptions, type ConvergenceReport } from './convergence-guard.js';
-export { invalidatedBy, type CommitOutcome } from './invalidated.js';
+export { invalidatedBy } from './invalidated.js';
 export { deleteCommittedImages, type DeletableResult } from './delete.js';
 export * from './errors.js';

@@ -12,15 +12,12 @@ import type { ChainLayer, CommitRange, InvalidatedImages } from '../block/types.
 
 import type { JobOutcome } from './types.js';
 
-/** A commit's outcome (see JobOutcome). */
-export type CommitOutcome = JobOutcome;
-
 /**
  * The images `outcome` left invalid / still valid. `finishedBy` "unknown" is an active commit that
  * someone else completed: whether the guest pivoted is not known, so the top is listed in neither.
  * `removedFromChain` is what left the disk's chain: what virsh --delete deletes.
  */
-export function invalidatedBy(range: CommitRange, outcome: CommitOutcome | 'unknown'): InvalidatedImages {
+export function invalidatedBy(range: CommitRange, outcome: JobOutcome | 'unknown'): InvalidatedImages {
   const { between, above } = layersBetween(range.disk, range.base, range.top);
   const files = (ls: readonly ChainLayer[]): string[] => ls.map((l) => l.file);
   switch (outcome) {

@@ -9,8 +9,6 @@ import type { QmpEvent } from '../qapi/types.js';
 import { JobOptionError, type JobErrorContext } from './errors.js';
 import type { JobStateMachine } from './state.js';
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
-
 export interface JobInit {
   client: QmpClient;
   id: string;

@@ -45,9 +45,9 @@ export async function startJobCommand(client: QmpClient, id: string, name: strin
     const jobs = await client.execute('query-jobs', undefined, { timeoutMs: options.timeoutMs }).catch(() => undefined);
     if (jobs?.some((j) => j.id === id)) return;
     const what = jobs === undefined
-      ? `job '${id}' may be running in QEMU now: check 'jobs' and the chain before trusting or deleting any image`
+      ? `job '${id}' may be running in QEMU now: check QEMU's jobs and the chain before trusting or deleting any image`
       : `QEMU has no job '${id}' now: it did not start, or it ran and ended already — check the chain before trusting or deleting any image`;
-    throw new JobStartUnknownError(`${error.message}; ${what}`, { jobId: id }, { cause: error });
+    throw new JobStartUnknownError(`${error.message}; ${what}`, { jobId: id }, jobs === undefined, { cause: error });
   }
 }
 

@@ -34,8 +34,8 @@ export async function prepareDestination(plan: MirrorPlan, file: string, context
     await handle.close();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' ? 'it exists already (give reuseExisting / --reuse-external to copy into it)' : `it cannot be created (${(error as Error).message})`;
-    throw new MirrorTargetError(`cannot copy to ${file}: ${why}`, context, file, false, { cause: error });
+    const why = code === 'EEXIST' ? 'it exists already (give reuseExisting to copy into it)' : `it cannot be created (${(error as Error).message})`;
+    throw new MirrorTargetError(`cannot copy to ${file}: ${why}`, context, file, false, { cause: error }, code === 'EEXIST' ? 'exists' : undefined);
   }
   const { create } = plan;
   try {
@@ -85,7 +85,7 @@ async function checkReused(plan: MirrorPlan, file: string, context: JobErrorCont
     })).filter((e) => e.depth === 0 && (e.data || e.present === true));
     const bytes = own.reduce((sum, e) => sum + e.length, 0);
     if (bytes > 0) {
-      throw new MirrorTargetError(`cannot reuse the destination ${file} for a shallow copy: it already holds ${bytes} bytes of its own (first at offset ${own[0]!.start}), which would hide the backing image ${plan.backing.file} where the copy writes nothing and corrupt what the guest reads after a pivot; start from an empty overlay, or say it is meant (allowExistingData / --allow-existing-data)`, context, file, false);
+      throw new MirrorTargetError(`cannot reuse the destination ${file} for a shallow copy: it already holds ${bytes} bytes of its own (first at offset ${own[0]!.start}), which would hide the backing image ${plan.backing.file} where the copy writes nothing and corrupt what the guest reads after a pivot; start from an empty overlay, or say it is meant (allowExistingData)`, context, file, false, undefined, 'holds-data');
     }
   }
 }

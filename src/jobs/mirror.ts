@@ -112,21 +112,21 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   /** After READY: switch the guest onto the destination (job-complete) and wait for the end. */
   async pivot(options: WaitOptions = {}): Promise<MirrorResult> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
-    if (refused) return refused;
+    if (refused !== undefined) return refused;
     return this.requestComplete('pivot', options);
   }
 
   /** pivot() without waiting: returns at QEMU's reply to the complete command. */
   async requestPivot(): Promise<void> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
-    if (refused) return refused;
+    if (refused !== undefined) return refused;
     await this.sendComplete('pivot');
   }
 
   /** After READY: end the job with the guest on the source; the destination holds a full copy (virsh blockcopy --finish). */
   async finish(options: WaitOptions = {}): Promise<MirrorResult> {
     const refused = this.refusedHere('finish', () => this.requireReady('finish'));
-    if (refused) return refused;
+    if (refused !== undefined) return refused;
     return this.requestCancel('finish', options);
   }
 

@@ -26,7 +26,7 @@ import type {
   QmpGreeting,
   TypedEvent,
 } from '../qapi/types.js';
-import type { ConnectOptions, Transport } from '../transport/transport.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectOptions, type Transport } from '../transport/transport.js';
 import { checkTimeoutMs } from '../util/timers.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 
@@ -118,7 +118,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
    * (socket, TCP, libvirt) is `connect()`'s job (src/connect.ts).
    */
   static async open(transport: Transport, options: QmpClientOptions = {}): Promise<QmpClient> {
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const startedAt = Date.now();
     const client = new QmpClient(transport, options);
     transport.start({

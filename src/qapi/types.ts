@@ -235,7 +235,7 @@ export interface BlockCommitArguments {
   'top-node'?: string;
   top?: string;
   'backing-file'?: string;
-  /** QEMU 9.0+ (7.2's schema lacks it): passed only when commandHasArgument() finds it (src/qapi/capabilities.ts). */
+  /** QEMU 9.0+ (7.2's schema lacks it): passed only when commandHasArgument() finds it (src/protocol/capabilities.ts). */
   'backing-mask-protocol'?: boolean;
   speed?: number;
   'on-error'?: BlockdevOnError;
@@ -405,10 +405,6 @@ export interface QmpEvent<Data = Record<string, unknown>> {
 }
 
 export type TypedEvent<K extends QmpEventName> = QmpEvent<QmpEventMap[K]> & { event: K };
-
-export function isEvent<K extends QmpEventName>(event: QmpEvent, name: K): event is QmpEvent & TypedEvent<K> {
-  return event.event === name;
-}
 
 /** Seconds since the epoch, as a float, from a QMP timestamp. */
 export function timestampSeconds(timestamp: QmpTimestamp): number {

@@ -16,6 +16,7 @@ import { ByteStream } from '../transport/byte-stream.js';
 import { SocketTransport } from '../transport/socket.js';
 import type { ShareServer } from './server.js';
 import type { SessionState } from './session.js';
+import { setLongTimeout } from '../util/timers.js';
 
 /** The argument that runs a keeper (hidden: only this file spawns it). */
 export const KEEPER_ARGUMENT = '--share-keeper';
@@ -68,9 +69,9 @@ function sendTo(child: ChildProcess, message: KeeperMessage, handle?: net.Socket
 
 function waitReady(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the share keeper did not take over within ${TAKE_OVER_MS} ms`)), TAKE_OVER_MS);
+    const timer = setLongTimeout(() => reject(new Error(`the share keeper did not take over within ${TAKE_OVER_MS} ms`)), TAKE_OVER_MS);
     const done = (error?: Error): void => {
-      clearTimeout(timer);
+      timer.clear();
       child.off('message', onMessage);
       child.off('exit', onExit);
       if (error) reject(error);

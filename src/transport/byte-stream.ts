@@ -1,6 +1,7 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { ConnectError, QmpError } from '../errors.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './transport.js';
 import { describeAddress, type SocketAddress } from './socket.js';
 import { setLongTimeout } from '../util/timers.js';
 import { noteOwnEpipe } from '../util/own-epipe.js';
@@ -193,7 +194,7 @@ export async function listenStreams(address: SocketAddress, onConnection: (strea
 }
 
 /** Connects once (no retries: the recorder's upstream QEMU is already listening). */
-export function connectStream(address: SocketAddress, timeoutMs = 10_000): Promise<ByteStream> {
+export function connectStream(address: SocketAddress, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<ByteStream> {
   const peer = describeAddress(address);
   return new Promise((resolve, reject) => {
     const socket = net.connect(address);

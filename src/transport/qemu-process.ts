@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ConnectError } from '../errors.js';
+import { setLongTimeout } from '../util/timers.js';
 
 export interface QemuLaunchOptions {
   /** Folder for the monitor socket (keep it short: UNIX socket paths are limited to 107 bytes). */
@@ -129,11 +130,11 @@ export class QemuProcess {
   async stop(graceMs = 2000): Promise<QemuExit> {
     if (this.exitValue) return this.exitValue;
     this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const timer = setLongTimeout(() => this.child.kill('SIGKILL'), Math.max(1, graceMs));
     try {
       return await this.exited;
     } finally {
-      clearTimeout(timer);
+      timer.clear();
     }
   }
 }

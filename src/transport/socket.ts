@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import net from 'node:net';
 import { AbortedError, ConnectError, QmpTimeoutError } from '../errors.js';
-import type { ConnectOptions, Transport, TransportHandlers } from './transport.js';
-import { timeoutSignal } from '../util/timers.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectOptions, type Transport, type TransportHandlers } from './transport.js';
+import { setLongTimeout, timeoutSignal } from '../util/timers.js';
 
 export type SocketAddress = { path: string } | { host: string; port: number };
 
@@ -69,7 +69,7 @@ export class SocketTransport implements Transport {
    */
   static async connect(address: SocketAddress, options: ConnectOptions & { peer?: string } = {}): Promise<SocketTransport> {
     const peer = options.peer ?? describeAddress(address);
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const deadline = timeoutSignal(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     let last: unknown;
@@ -143,9 +143,8 @@ export class SocketTransport implements Transport {
   close(): Promise<void> {
     if (!this.closed) this.socket.end();
     // A peer that never closes its side must not keep us waiting forever.
-    const force = setTimeout(() => this.socket.destroy(), 1000);
-    force.unref();
-    return this.closedPromise.finally(() => clearTimeout(force));
+    const force = setLongTimeout(() => this.socket.destroy(), 1000).unref();
+    return this.closedPromise.finally(() => force.clear());
   }
 
   destroy(error?: Error): void {

@@ -32,8 +32,11 @@ export interface Transport {
   release?(): { socket: unknown; unread: Buffer };
 }
 
+/** How long reaching a monitor may take by default, retries, greeting and negotiation included. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
 export interface ConnectOptions {
-  /** Total time allowed to reach the peer, retries included. Default 10 s. */
+  /** Total time allowed to reach the peer, retries included. Default DEFAULT_CONNECT_TIMEOUT_MS (10 s). */
   connectTimeoutMs?: number;
   signal?: AbortSignal;
 }

@@ -57,6 +57,23 @@ export function setLongTimeout(callback: () => void, ms: number): LongTimer {
 }
 
 /**
+ * Resolves after `ms` (as setLongTimeout), or at once when `signal` fires: the pause between two polls
+ * of something that sends no notice (a guest agent's exec status, a socket not listening yet).
+ */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      timer.clear();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setLongTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
  * AbortSignal.timeout for any ms > 0: aborts with a "TimeoutError" DOMException, as the original.
  * Like AbortSignal.timeout, the timer does not keep the process alive.
  */

@@ -3,7 +3,12 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /** A full GC, whether or not node was started with --expose-gc. */
-export const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (v8.setFlagsFromString('--expose-gc'), vm.runInNewContext('gc') as () => void);
+export const gc: () => void = (globalThis as { gc?: () => void }).gc ?? exposeGc();
+
+function exposeGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
 
 /** Heap in use after a full GC (bytes). */
 export function heapAfterGc(): number {

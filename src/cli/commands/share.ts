@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { QmpClient } from '../../protocol/client.js';
 import { UsageError } from '../args.js';
 import { stringOption, type CommandSpec } from '../context.js';
+import { delay } from '../../util/timers.js';
 
 /**
  * Connects again after the command whose share we went through ended. That command may still be
@@ -16,7 +17,7 @@ async function connectAgain(connect: () => Promise<QmpClient>, timeoutMs: number
       return await connect();
     } catch (error) {
       if (Date.now() > deadline || signal.aborted) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await delay(50, signal);
     }
   }
 }

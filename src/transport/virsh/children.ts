@@ -9,6 +9,7 @@ import { AbortedError } from '../../errors.js';
 import { spawnVirsh, uriArgs, virshChildError, type VirshTarget } from './exec.js';
 import { classifyEventChildStderr, EVENT_CHILD_LOG_ENV, parseEventLine } from './wire.js';
 import { noteOwnEpipe } from '../../util/own-epipe.js';
+import { setLongTimeout } from '../../util/timers.js';
 
 /** The prompt of a read-write virsh shell (`virsh > ` is the read-only one; we never pass -r). */
 const PROMPT = 'virsh # ';
@@ -99,9 +100,9 @@ export abstract class VirshChild {
     this.expectingExit = true;
     if (!this.exited) {
       polite();
-      const force = setTimeout(() => this.child.kill('SIGKILL'), CHILD_EXIT_GRACE_MS);
+      const force = setLongTimeout(() => this.child.kill('SIGKILL'), CHILD_EXIT_GRACE_MS);
       await this.exitPromise;
-      clearTimeout(force);
+      force.clear();
     }
   }
 
@@ -256,12 +257,12 @@ export class VirshEventStream extends VirshChild {
     if (this.exited || signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const finish = (): void => {
-        clearTimeout(timer);
+        timer.clear();
         signal.removeEventListener('abort', finish);
         this.registrationWaiters.delete(finish);
         resolve(this.registered);
       };
-      const timer = setTimeout(finish, ms);
+      const timer = setLongTimeout(finish, ms);
       signal.addEventListener('abort', finish, { once: true });
       this.registrationWaiters.add(finish);
     });
@@ -292,13 +293,13 @@ export class VirshEventStream extends VirshChild {
   waitForProbe(node: string, ms: number, signal: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
       const finish = (seen: boolean): void => {
-        clearTimeout(timer);
+        timer.clear();
         signal.removeEventListener('abort', onAbort);
         this.probeWaiters.delete(node);
         resolve(seen);
       };
       const onAbort = (): void => finish(false);
-      const timer = setTimeout(() => finish(false), ms);
+      const timer = setLongTimeout(() => finish(false), ms);
       signal.addEventListener('abort', onAbort, { once: true });
       this.probeWaiters.set(node, () => finish(true));
     });

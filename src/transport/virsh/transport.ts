@@ -13,7 +13,7 @@
  * whose libvirt id ("libvirt-411") is swapped back for the client's own id.
  */
 import { ConnectionClosedError, ProtocolError, QmpTimeoutError, AbortedError, ConnectError } from '../../errors.js';
-import type { ConnectOptions, Transport, TransportHandlers } from '../transport.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectOptions, type Transport, type TransportHandlers } from '../transport.js';
 import { MAX_BUFFERED, VirshEventStream, VirshShell } from './children.js';
 import { runCommand, shellCommand } from './commands.js';
 import { describeVirshTarget, oneLine, type VirshTarget } from './exec.js';
@@ -64,7 +64,7 @@ interface QueuedCommand {
 
 /**
  * A Transport that reaches QEMU through libvirt. Use `VirshTransport.connect(...)`, then
- * `QmpClient.open(transport)` (or `connectVirsh` which does both).
+ * `QmpClient.open(transport)` (or `connect({ domain })`, which does both).
  */
 export class VirshTransport implements Transport {
   readonly peer: string;
@@ -115,7 +115,7 @@ export class VirshTransport implements Transport {
     const started = Date.now();
     const target: VirshTarget = { uri: options.uri, virshPath: options.virshPath, env: options.env };
     const where = `libvirt domain ${JSON.stringify(options.domain)} (${describeVirshTarget(target)})`;
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const deadline = timeoutSignal(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - started));
