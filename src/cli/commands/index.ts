@@ -5,6 +5,7 @@ import { commitCommand } from './commit.js';
 import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
 import { eventsCommand } from './events.js';
+import { graphCommand } from './graph.js';
 import { jobCommand } from './job.js';
 import { jobsCommand } from './jobs.js';
 import { pullCommand } from './pull.js';
@@ -16,6 +17,7 @@ import { snapshotCommand } from './snapshot.js';
 export const COMMANDS: readonly CommandSpec[] = [
   blocksCommand,
   chainCommand,
+  graphCommand,
   snapshotCommand,
   commitCommand,
   pullCommand,
