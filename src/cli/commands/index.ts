@@ -12,6 +12,7 @@ import { pullCommand } from './pull.js';
 import { qmpCommand } from './qmp.js';
 import { shareCommand } from './share.js';
 import { snapshotCommand } from './snapshot.js';
+import { traceCommand } from './trace.js';
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   jobCommand,
   eventsCommand,
   qmpCommand,
+  traceCommand,
   shareCommand,
   demoCommand,
 ];
