@@ -56,11 +56,20 @@ if (!executablePath) {
     t.same([shown.commandMarks, shown.eventMarks], [commands, events.length], 'a mark per command and per event');
     t.same([...shown.lanes].sort(), [...jobs].sort(), 'one lane per job');
     if (expectProgress) t.ok(shown.progress.some((n) => n >= 2), `a progress curve with points; ${JSON.stringify(shown.progress)}`);
+    const completes = trace.messages.filter((m) => m.dir === 'out' && /job-complete$/.test(String(m.msg.execute))).length;
+    const latencies = (await page.evaluate(`document.querySelectorAll('.ready-latency').length`)) as number;
+    t.equal(latencies, completes, 'READY → complete marked for each job completed after READY');
 
-    const ready = events.filter((m) => m.msg.event === 'BLOCK_JOB_READY');
-    t.ok(ready.length > 0, 'the trace has a READY');
-    for (const m of ready) {
-      const job = (m.msg.data as { device: string }).device;
+    // A job's READY: the first of its JOB_STATUS_CHANGE "ready" and BLOCK_JOB_READY.
+    const readyOf = new Map<string, number>();
+    for (const m of events) {
+      const data = m.msg.data as { id?: string; device?: string; status?: string };
+      const job = m.msg.event === 'BLOCK_JOB_READY' ? data.device : m.msg.event === 'JOB_STATUS_CHANGE' && data.status === 'ready' ? data.id : undefined;
+      if (job !== undefined && !readyOf.has(job)) readyOf.set(job, m.t);
+    }
+    t.ok(readyOf.size > 0, 'the trace has a READY');
+    for (const [job, readyT] of readyOf) {
+      const m = { t: readyT };
       const placed = (await page.evaluate(`(() => {
         const marker = document.querySelector('line.ready-marker[data-job="' + CSS.escape(${JSON.stringify(job)}) + '"]').getBoundingClientRect();
         const axis = document.getElementById('axis').getBoundingClientRect();

@@ -136,7 +136,8 @@ export function buildTimeline(trace: Trace, source: string): Timeline {
       const jobLane = lane(job);
       if (typeof data.type === 'string') jobLane.type ??= data.type;
       if (name === 'JOB_STATUS_CHANGE' && typeof data.status === 'string') jobLane.changes.push({ t, status: data.status });
-      if (name === 'BLOCK_JOB_READY') jobLane.ready ??= t;
+      // READY: whichever of its two events comes first (a client may act on the status change alone).
+      if (name === 'BLOCK_JOB_READY' || (name === 'JOB_STATUS_CHANGE' && data.status === 'ready')) jobLane.ready ??= t;
       if (name === 'BLOCK_JOB_COMPLETED' || name === 'BLOCK_JOB_CANCELLED') {
         jobLane.ended = t;
         jobLane.outcome = name === 'BLOCK_JOB_CANCELLED' ? 'cancelled' : typeof data.error === 'string' ? `failed: ${data.error}` : 'completed';

@@ -18,7 +18,8 @@ for (const set of fixtureSets()) {
     t.equal(timeline.jobs.length, 1, 'one job lane');
     const job = timeline.jobs[0]!;
     t.same(job.changes.map((c) => c.status), events.filter((m) => m.msg.event === 'JOB_STATUS_CHANGE').map((m) => (m.msg.data as { status: string }).status), 'the lane has every status change in order');
-    t.equal(job.ready, events.find((m) => m.msg.event === 'BLOCK_JOB_READY')?.t, 'READY at its event');
+    const ready = events.find((m) => m.msg.event === 'BLOCK_JOB_READY' || (m.msg.data as { status?: string } | undefined)?.status === 'ready');
+    t.equal(job.ready, ready?.t, 'READY at the first of its two events');
     const complete = trace.messages.find((m) => m.dir === 'out' && /job-complete$/.test(String(m.msg.execute)));
     t.equal(job.completeSent, complete?.t, 'complete sent when the command went out');
     t.equal(job.outcome, 'completed', 'the job completed');
