@@ -2,7 +2,7 @@
 // with the set's recorded schema): the transcripts never asked x-debug-query-block-graph, so the graph
 // comes from query-named-block-nodes — by its `children` where that QEMU's schema lists the member,
 // else by file names — and shows the device on the chain QEMU had: every image, top to base, each
-// on its file node. The tree and DOT forms name the same nodes.
+// on its file node. The tree, DOT and SVG forms name the same nodes.
 import path from 'node:path';
 import t from 'tap';
 import type { BlockGraph } from '../src/block/graph.js';
@@ -42,9 +42,13 @@ for (const set of fixtureSets()) {
     t.same([...chain].sort(), [...images].sort(), 'every recorded image node is on it');
     const tree = await runCli(['graph', '--socket', server.path!], 30_000);
     const dot = await runCli(['graph', '--format', 'dot', '--socket', server.path!], 30_000);
+    const svg = await runCli(['graph', '--format', 'svg', '--socket', server.path!], 60_000);
+    t.equal(svg.code, 0, `graph --format svg should succeed (graphviz as WebAssembly); stderr: ${svg.stderr}`);
+    t.match(svg.stdout, /<svg [\s\S]*<\/svg>\s*$/, 'an SVG document');
     for (const node of graph.nodes.filter((n) => n.kind === 'node')) {
       t.match(tree.stdout, node.name, `the tree shows ${node.name}`);
       t.match(dot.stdout, `"${node.id}"`, `the DOT graph has ${node.name}`);
+      t.match(svg.stdout, `>${node.name}</text>`, `the SVG draws ${node.name}`);
     }
   });
 }
