@@ -5,13 +5,23 @@ import type { CommitRange, DiskChain, PullRange } from '../block/types.js';
 import { planCommit, planPull, type JobPlan } from '../jobs/plan.js';
 import type { CliContext } from './context.js';
 import { renderPlan } from './plan-view.js';
+import { UsageError } from './args.js';
+import { stringOption } from './context.js';
+import { renderPlanHtml, renderPlanSvg } from './pictures/plan-picture.js';
 
 export async function printPlan(context: CliContext, range: { commit: CommitRange; pivot: boolean; others?: readonly DiskChain[] } | { pull: PullRange }, speed: number | undefined): Promise<number> {
+  // --format svg|html: the same plan as a picture (checked before reading the images' maps).
+  const format = stringOption(context, 'format');
+  if (format !== undefined && !['text', 'svg', 'html'].includes(format)) throw new UsageError(`--format with --dry-run is text, svg or html, got '${format}'`, 'commit');
   const disk = 'commit' in range ? range.commit.disk : range.pull.disk;
   const allocation = await readChainAllocation(disk, { signal: context.signal });
   const options = speed !== undefined ? { speed } : {};
   const plan: JobPlan = 'commit' in range ? planCommit(range.commit, allocation, { ...options, pivot: range.pivot, otherDisks: (range.others ?? []).filter((d) => hasUser(d)).map((d) => ({ label: d.target ?? d.qdevId ?? diskLabel(d), files: d.layers.map((l) => l.file) })) }) : planPull(range.pull, allocation, options);
   const out = context.out;
+  if (format === 'svg' || format === 'html') {
+    out.text(format === 'svg' ? renderPlanSvg(plan) : renderPlanHtml(plan));
+    return 0;
+  }
   if (out.json) {
     const { type, copyBytes, invalidated, stillValid, layers, etaSeconds, job, qemuLen, leavesChain, reasons, notes } = plan;
     out.result(undefined, {

@@ -36,11 +36,27 @@ function views(contents: readonly string[][]): string[][] {
   return out;
 }
 
-/** The plan as text lines, strips scaled to `columns`. */
-export function renderPlan(plan: JobPlan, columns: number): string[] {
+/** Eric Blake's strips for a plan: each layer's contents and what it reads as, before and after the job. */
+export interface PlanGrid {
+  labels: string[];
+  cells: number;
+  cellBytes: number;
+  before: string[][];
+  viewBefore: string[][];
+  after: string[][];
+  viewAfter: string[][];
+  /** '*' where the job copies. */
+  copiedCells: string[];
+  /** Per layer after the job: invalid, leaves the chain, the guest's disk, or ''. */
+  states: string[];
+  guestBefore: string[];
+  guestAfter: string[];
+  target: number;
+}
+
+/** The plan on a grid of at most `width` columns, each a power-of-two number of bytes. */
+export function planGrid(plan: JobPlan, width: number): PlanGrid {
   const labels = plan.layers.map((l) => `${plan.disk}[${l.index}] ${path.basename(l.file)}`);
-  const labelWidth = Math.max(...labels.map((l) => l.length), 'guest sees'.length) + 2;
-  const width = Math.max(12, Math.min(96, Math.floor((columns - labelWidth - 2) / 2)));
   // A power of two per column, so the scale reads as a round size (512 KiB, 64 MiB).
   const cellBytes = 2 ** Math.ceil(Math.log2(Math.max(1, plan.virtualSize / width)));
   const cells = Math.max(1, Math.ceil(plan.virtualSize / cellBytes));
@@ -51,8 +67,16 @@ export function renderPlan(plan: JobPlan, columns: number): string[] {
   const copiedCells = strip(plan.after.copied, '*', cells, cellBytes);
   const after = before.map((row, i) => (i === target ? row.map((cell, c) => (copiedCells[c] === '*' ? (viewBefore[viewOf]?.[c] ?? cell) : cell)) : row));
   const viewAfter = views(after);
-  const guestBefore = viewBefore.at(-1) ?? [];
   const activeAfter = plan.layers.findIndex((l) => l.file === plan.after.chain.at(-1));
+  const states = plan.layers.map((l, i) => (plan.invalidated.includes(l.file) ? 'invalid' : !plan.after.chain.includes(l.file) ? 'leaves the chain' : i === activeAfter ? 'the guest\'s disk' : ''));
+  return { labels, cells, cellBytes, before, viewBefore, after, viewAfter, copiedCells, states, guestBefore: viewBefore.at(-1) ?? [], guestAfter: viewAfter[activeAfter] ?? [], target };
+}
+
+/** The plan as text lines, strips scaled to `columns`. */
+export function renderPlan(plan: JobPlan, columns: number): string[] {
+  const labelWidth = Math.max(...plan.layers.map((l) => `${plan.disk}[${l.index}] ${path.basename(l.file)}`.length), 'guest sees'.length) + 2;
+  const width = Math.max(12, Math.min(96, Math.floor((columns - labelWidth - 2) / 2)));
+  const { labels, cells, cellBytes, before, viewBefore, after, viewAfter, states, guestBefore, guestAfter } = planGrid(plan, width);
   const row = (label: string, contents: string, view: string, remark = ''): string => `${label.padEnd(labelWidth)}${contents.padEnd(cells + 2)}${view}${remark ? `  ${remark}` : ''}`.trimEnd();
   const what = plan.job === 'pull' ? 'pull into the active image' : plan.job === 'active-commit' ? 'active commit' : 'commit';
   const lines = [
@@ -64,12 +88,8 @@ export function renderPlan(plan: JobPlan, columns: number): string[] {
     row('guest sees', '', guestBefore.join('')),
     '',
     'after the job:',
-    ...labels.map((label, i) => {
-      const file = plan.layers[i]!.file;
-      const state = plan.invalidated.includes(file) ? 'invalid' : !plan.after.chain.includes(file) ? 'leaves the chain' : i === activeAfter ? 'the guest\'s disk' : '';
-      return row(label, after[i]!.join(''), viewAfter[i]!.join(''), state);
-    }),
-    row('guest sees', '', (viewAfter[activeAfter] ?? []).join('')),
+    ...labels.map((label, i) => row(label, after[i]!.join(''), viewAfter[i]!.join(''), states[i])),
+    row('guest sees', '', guestAfter.join('')),
     '',
     `Copies ${humanBytes(plan.copyBytes)} (${plan.copyBytes.toLocaleString('en-US')} bytes)${plan.qemuLen !== plan.copyBytes ? `; QEMU's job will count the whole disk as its len (${plan.qemuLen.toLocaleString('en-US')} bytes)` : ', what QEMU\'s job will report as its len at READY'}`,
   ];

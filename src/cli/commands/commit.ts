@@ -58,7 +58,8 @@ Without --top the active layer is the top, which needs --active (as in virsh).
                right after the pivot, and on any exit (error, --timeout, Ctrl-C)
 --dry-run      start nothing: read the live chain and each image's allocation map (qemu-img map -U)
                and print the plan: what each image holds, what the commit copies (an active
-               commit's READY len), which images it invalidates and why, the time at --bandwidth
+               commit's READY len), which images it invalidates and why, the time at --bandwidth;
+               --format svg|html draws it (Eric Blake's strips) instead of text
 Several disks (commit vda vdb --pivot, or --all: every disk with a chain): all disks or none. The
 jobs run together, and the pivot happens only once every job is READY (every block-job-complete
 written in one go); if a job fails, --timeout passes or Ctrl-C comes first, every job is cancelled
@@ -80,6 +81,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     pivot: { type: 'boolean' },
     'keep-overlay': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
+    format: { type: 'string' },
     all: { type: 'boolean' },
     converge: { type: 'string' },
     ...JOB_RUN_OPTIONS,

@@ -5,17 +5,20 @@ import { commitCommand } from './commit.js';
 import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
 import { eventsCommand } from './events.js';
+import { graphCommand } from './graph.js';
 import { jobCommand } from './job.js';
 import { jobsCommand } from './jobs.js';
 import { pullCommand } from './pull.js';
 import { qmpCommand } from './qmp.js';
 import { shareCommand } from './share.js';
 import { snapshotCommand } from './snapshot.js';
+import { traceCommand } from './trace.js';
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   blocksCommand,
   chainCommand,
+  graphCommand,
   snapshotCommand,
   commitCommand,
   pullCommand,
@@ -24,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   jobCommand,
   eventsCommand,
   qmpCommand,
+  traceCommand,
   shareCommand,
   demoCommand,
 ];
