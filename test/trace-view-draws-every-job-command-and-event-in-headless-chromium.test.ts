@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { chromium, type Browser } from 'playwright-core';
-import { readTrace } from '../mock-qmp/trace-reader.js';
+import { readTrace } from '../src/trace/reader.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, runCli } from './helpers/cli.js';
 import { chromiumPath, pngVariety } from './helpers/browser.js';

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readTrace } from '../../mock-qmp/trace-reader.js';
+import { readTrace } from '../../src/trace/reader.js';
 import { compareTraces, type NormalisedStep } from '../../src/trace/diff.js';
 import { fixturePath, fixtureSets, repoRoot } from './qemu.js';
 

@@ -3,7 +3,7 @@
 // recorded pivot repeated to 30,000 messages, each copy its own job) is counted per time bucket and
 // per job outcome beyond the lanes drawn, so the page stays small, and no count is lost.
 import t from 'tap';
-import { readTrace } from '../../mock-qmp/trace-reader.js';
+import { readTrace } from '../../src/trace/reader.js';
 import type { Trace } from '../../src/trace/format.js';
 import { BUCKETS, MAX_LANES, buildTimeline } from '../../src/trace/timeline.js';
 import { fixturePath, fixtureSets } from '../helpers/qemu.js';

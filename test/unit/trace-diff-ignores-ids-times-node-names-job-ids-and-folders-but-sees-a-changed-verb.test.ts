@@ -4,7 +4,7 @@
 // deprecated in 10.1, became job-complete), and an error reply's class is seen.
 import { readdirSync } from 'node:fs';
 import t from 'tap';
-import { readTrace } from '../../mock-qmp/trace-reader.js';
+import { readTrace } from '../../src/trace/reader.js';
 import { compareTraces, normaliseTrace } from '../../src/trace/diff.js';
 import type { Trace } from '../../src/trace/format.js';
 import { fixturePath, fixtureSets } from '../helpers/qemu.js';

@@ -1,4 +1,4 @@
-import { readTrace } from '../../../mock-qmp/trace-reader.js';
+import { readTrace } from '../../trace/reader.js';
 import { compareTraces, renderComparison } from '../../trace/diff.js';
 import type { Trace } from '../../trace/format.js';
 import { UsageError } from '../args.js';

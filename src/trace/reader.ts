@@ -3,9 +3,9 @@
  * memory nor a whole read before its error (a 1 GB trace once took 1.1 GB before "Invalid string length").
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { QmpMessage } from '../src/framing.js';
-import type { TrafficDirection } from '../src/protocol/client.js';
-import { MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES, TraceFormatError, type Trace, type TraceEndReason, type TraceHeader } from '../src/trace/format.js';
+import type { QmpMessage } from '../framing.js';
+import type { TrafficDirection } from '../protocol/client.js';
+import { MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES, TraceFormatError, type Trace, type TraceEndReason, type TraceHeader } from './format.js';
 
 
 function isObject(value: unknown): value is Record<string, unknown> {
