@@ -14,6 +14,9 @@ import { rawOutcomes, rawSteps } from './helpers/raw-transcript.js';
 import { drainBlips, readTrace, renameJob } from './helpers/replay.js';
 import { asOtherClient, recordedJobIds } from './helpers/other-client.js';
 
+// 18 transcripts × 3 sets, a python3 start each: past tap's default 120 s on a loaded 2-core runner (114 s seen).
+t.setTimeout(360_000);
+
 for (const set of fixtureSets()) {
   const files = readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).sort();
   t.test(`${set}: QMPClient replays every library transcript against mock-qmp serve`, async (t) => {
