@@ -10,6 +10,7 @@ import { QmpError } from '../src/errors.js';
 import { ByteStream, listenStreams } from '../src/transport/byte-stream.js';
 import type { SocketAddress } from '../src/transport/socket.js';
 import { FaultPlan, type Fault } from './faults.js';
+import { jsonDialectOf } from '../src/json-stream.js';
 import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../src/protocol/request.js';
 import { redactArguments } from '../src/trace/redact.js';
 import { canonical, compile, findForward, findNearest, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
@@ -94,7 +95,10 @@ class Session {
     this.scale = options.instant ? 0 : 1 / (options.speed ?? 1);
     // QEMU's own reading of client input (src/protocol/request.ts), shared with `share`. OOB is never
     // offered by the mock, so exec-oob is refused as QEMU refuses it without OOB.
-    this.input = new QmpInputReader((request) => this.onInput(request), () => false);
+    // The dialect is the recorded QEMU's (its greeting's version), as `share` takes its QEMU's.
+    const version = (script.greeting as { QMP?: { version?: { qemu?: { major?: unknown } } } }).QMP?.version?.qemu;
+    const dialect = typeof version?.major === 'number' ? jsonDialectOf({ major: version.major }) : undefined;
+    this.input = new QmpInputReader((request) => this.onInput(request), () => false, dialect ? { dialect } : {});
     // The reader is synchronous: no input backlog holds reading back.
     this.out = new OutputQueue(stream, this.faults, () => 0, () => this.model?.negotiated ?? this.negotiated);
     this.model = world ? new ModelSession(world, this.out, { strict: options.strict === true, onError: options.onError }) : undefined;

@@ -50,6 +50,6 @@ print("| case | " + " | ".join(f"QEMU {v}" for v in versions) + " |")
 print("| --- |" + " --- |" * len(versions))
 for i, case in enumerate(sets[versions[0]]["cases"]):
     row = [answers(sets[v]["cases"][i]) for v in versions]
-    if len(set(row)) == 1 and len(row) > 1:
-        row = [row[0]] + ["same"] * (len(row) - 1)
+    # "same": as the QEMU to the left answered.
+    row = [row[0]] + ["same" if row[k] == row[k - 1] else row[k] for k in range(1, len(row))]
     print(f"| {cell(case['name'])} | " + " | ".join(row) + " |")

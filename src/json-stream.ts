@@ -1,14 +1,21 @@
 /*
- * Reads what a QMP client sends as QEMU's monitor reads it (measured on QEMU 7.2 and 10.0, table in
- * docs/trace-format.md, "Client input"): a stream of JSON values, with or without white space or
+ * Reads what a QMP client sends as QEMU's monitor reads it (measured on QEMU 7.2, 10.0 and 11.1, table
+ * in docs/trace-format.md, "Client input"): a stream of JSON values, with or without white space or
  * newlines between them, cut into chunks anywhere. A value ends at the byte that closes it, so a
  * command needs no newline to be answered. Bad input gives QEMU's "JSON parse error, …" text and
  * the reader goes on where QEMU's lexer resynchronises (the next structural or control byte).
+ *
+ * Two dialects, as the QEMU behind the reader speaks (jsonDialectOf, from its greeting's version):
+ * 'qemu-10' (7.2 … 10.x) parses a value once it closes and starts afresh after any error; 'qemu-11'
+ * checks each token as it comes (src/json-grammar.ts), says where the bad token starts ("2:12: JSON
+ * parse error, …", lines and byte columns of the connection), and after a refused token or a limit
+ * skips to the end of that value.
  *
  * QEMU's extensions are accepted as QEMU accepts them: single-quoted strings, `\'`, modified UTF-8
  * ("\u0000"). QEMU's limits per value are kept: 64 MiB of token text, 2 Mi tokens, nesting 1024.
  * Input left unfinished at EOF is dropped, as QEMU drops it.
  */
+import { IncrementalGrammar } from './json-grammar.js';
 import { parseTokens, TokenType } from './json-tokens.js';
 
 export const MAX_TOKEN_BYTES = 64 * 1024 * 1024;
@@ -17,6 +24,29 @@ export const MAX_NESTING = 1024;
 
 /** What one value of the stream gave: a value, or the error text QEMU answers with. */
 export type JsonStreamItem = { value: unknown } | { error: string };
+
+/** How a QEMU reads its clients' input: up to 10.x, or from 11 (see above). */
+export type JsonDialect = 'qemu-10' | 'qemu-11';
+
+/**
+ * The dialect of the QEMU that greeted with `version`. Measured: 7.2 and 10.0 read as 'qemu-10',
+ * 11.1 as 'qemu-11'; 11.0 was not measured and is taken as 11.1.
+ */
+export function jsonDialectOf(version: { major: number }): JsonDialect {
+  return version.major >= 11 ? 'qemu-11' : 'qemu-10';
+}
+
+/** Where a stream stopped, for a new stream to go on from (see JsonStream.unfinished). */
+export interface JsonStreamState {
+  /** The tokens of the value not complete yet, then the token being lexed. */
+  bytes: Buffer;
+  /** Skipping bad input up to QEMU's next resynchronisation byte. */
+  recovering: boolean;
+  /** 'qemu-11': skipping the rest of a refused value, this many levels deep. */
+  skipping?: number;
+  /** 'qemu-11': line and column of the last byte, of the next token's start, of the token being lexed. */
+  position?: number[];
+}
 
 const enum S {
   Start, Recovery, Dq, DqEscape, Sq, SqEscape, Zero, Sign, Digits, Mantissa, MantissaDigits, ExpE, ExpSign, ExpDigits, Keyword,
@@ -41,10 +71,28 @@ export class JsonStream {
   private textBytes = 0;
   private braces = 0;
   private brackets = 0;
+  /** 'qemu-11' only: the token checker, and how deep the refused value being skipped still is. */
+  private readonly grammar: IncrementalGrammar | undefined;
+  private skipping = 0;
+  // Positions as QEMU 11 counts them: the last byte's, where the next token starts (QEMU sets it once
+  // a token, white space or a skipped run ends: one past a byte read twice for lookahead), this token's.
+  private line = 1;
+  private column = 0;
+  private startLine = 1;
+  private startColumn = 1;
+  private tokenLine = 1;
+  private tokenColumn = 1;
 
-  /** `recovering`: go on from unfinished() of a stream that was skipping bad input. */
-  constructor(private readonly emit: (item: JsonStreamItem) => void, recovering = false) {
-    if (recovering) this.state = S.Recovery;
+  /** `from`: what unfinished() gave for a stream of the same dialect, to go on from. */
+  constructor(private readonly emit: (item: JsonStreamItem) => void, dialect: JsonDialect = 'qemu-10', from?: JsonStreamState) {
+    this.grammar = dialect === 'qemu-11' ? new IncrementalGrammar() : undefined;
+    if (!from) return;
+    if (from.recovering) this.state = S.Recovery;
+    this.skipping = from.skipping ?? 0;
+    this.push(from.bytes);
+    if (from.position?.length === 6) {
+      [this.line, this.column, this.startLine, this.startColumn, this.tokenLine, this.tokenColumn] = from.position as [number, number, number, number, number, number];
+    }
   }
 
   /**
@@ -52,11 +100,14 @@ export class JsonStream {
    * separated by a space: white space between tokens means nothing), and whether the stream is
    * skipping bad input. For a connection handed over to another process (src/share/keeper.ts).
    */
-  unfinished(): { bytes: Buffer; recovering: boolean } {
+  unfinished(): JsonStreamState {
     const parts: Buffer[] = [];
     for (let i = 0; i < this.ends.length; i++) parts.push(this.text.subarray(this.ends[i - 1] ?? 0, this.ends[i]), SPACE);
     parts.push(this.token.subarray(0, this.tokenLength));
-    return { bytes: Buffer.concat(parts), recovering: this.state === S.Recovery };
+    const state: JsonStreamState = { bytes: Buffer.concat(parts), recovering: this.state === S.Recovery };
+    if (!this.grammar) return state;
+    const position = [this.line, this.column, this.startLine, this.startColumn, this.tokenLine, this.tokenColumn];
+    return { ...state, skipping: this.skipping, position };
   }
 
   /** Bytes held for a value not yet complete (for a caller's own accounting). */
@@ -69,6 +120,12 @@ export class JsonStream {
   }
 
   private feed(b: number): void {
+    if (b === 0x0a) {
+      this.line++;
+      this.column = 0;
+    } else {
+      this.column++;
+    }
     // A terminal reached by lookahead hands the byte back: the loop runs it again from Start.
     for (;;) {
       const next = this.step(b);
@@ -78,15 +135,27 @@ export class JsonStream {
       // QEMU passes the over-long token on as it is; its streamer then refuses it by size.
       this.tokenLength = 0;
       this.state = S.Start;
+      this.nextStart();
+      if (this.skipping > 0) return; // part of a value being skipped already (QEMU 11)
       this.fail('JSON token size limit exceeded');
     }
+  }
+
+  private nextStart(): void {
+    this.startLine = this.line;
+    this.startColumn = this.column + 1;
   }
 
   /** One transition of QEMU's lexer table; 'again' when the byte was not consumed (lookahead). */
   private step(b: number): 'consumed' | 'again' {
     switch (this.state) {
       case S.Start:
-        if (b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a) return 'consumed';
+        this.tokenLine = this.startLine;
+        this.tokenColumn = this.startColumn;
+        if (b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a) {
+          this.nextStart();
+          return 'consumed';
+        }
         if (b === 0x22) return this.enter(S.Dq, b);
         if (b === 0x27) return this.enter(S.Sq, b);
         if (b === 0x30) return this.enter(S.Zero, b);
@@ -104,6 +173,7 @@ export class JsonStream {
         // Skip to a structural byte, a control byte other than tab, or 0xFE/0xFF: there QEMU starts afresh.
         if ((b < 0x20 && b !== 0x09) || b === 0xfe || b === 0xff || b === 0x5b || b === 0x5d || b === 0x7b || b === 0x7d || b === 0x3a || b === 0x2c) {
           this.state = S.Start;
+          this.nextStart();
           return 'again';
         }
         return 'consumed';
@@ -182,14 +252,32 @@ export class JsonStream {
     const text = this.token.toString('utf8', 0, this.tokenLength);
     this.tokenLength = 0;
     this.state = S.Recovery;
-    this.fail(`JSON parse error, stray '${text}'`);
+    this.nextStart();
+    if (this.skipping > 0) {
+      // QEMU 11 drops the value it was skipping and says nothing more: the next token starts afresh.
+      this.skipping = 0;
+      this.reset();
+    } else {
+      this.fail(`${this.where()}JSON parse error, stray '${text}'`, false);
+    }
     return 'consumed';
+  }
+
+  /** QEMU 11's "line:column: " of the token being read; QEMU 10 says no position. */
+  private where(): string {
+    return this.grammar ? `${this.tokenLine}:${this.tokenColumn}: ` : '';
   }
 
   /** QEMU's streamer: queue the token, count nesting, parse once the outermost value closes. */
   private take(type: TokenType): void {
     const length = this.tokenLength;
     this.tokenLength = 0;
+    this.nextStart();
+    if (this.skipping > 0) {
+      if (type === TokenType.LCurly || type === TokenType.LSquare) this.skipping++;
+      else if (type === TokenType.RCurly || type === TokenType.RSquare) this.skipping--;
+      return;
+    }
     if (type === TokenType.LCurly) this.braces++;
     else if (type === TokenType.RCurly) this.braces--;
     else if (type === TokenType.LSquare) this.brackets++;
@@ -206,13 +294,24 @@ export class JsonStream {
     this.textBytes += length;
     this.types.push(type);
     this.ends.push(this.textBytes);
-    if ((this.braces > 0 || this.brackets > 0) && this.braces >= 0 && this.brackets >= 0) return;
+    if (this.grammar) {
+      const step = this.grammar.push(type, this.text, this.textBytes - length, this.textBytes);
+      if ('error' in step) return this.fail(`${this.where()}JSON parse error, ${step.error}`);
+      if (!step.complete) return;
+    } else if ((this.braces > 0 || this.brackets > 0) && this.braces >= 0 && this.brackets >= 0) {
+      return;
+    }
     const { types, ends, text } = this;
     this.reset();
     this.emit(parseTokens(types, ends, text));
   }
 
-  private fail(error: string): void {
+  /**
+   * A refused value: QEMU 10 starts afresh at the next token; QEMU 11 too after a byte its lexer
+   * refused (`skip` false), but first skips to the end of the value after a refused token or a limit.
+   */
+  private fail(error: string, skip = true): void {
+    if (this.grammar && skip) this.skipping = Math.max(0, this.braces + this.brackets);
     this.reset();
     this.emit({ error });
   }
@@ -226,5 +325,6 @@ export class JsonStream {
     if (this.token.length > 65536) this.token = Buffer.allocUnsafe(256);
     this.braces = 0;
     this.brackets = 0;
+    this.grammar?.reset();
   }
 }

@@ -96,7 +96,7 @@ function hex4(text: Buffer, at: number, end: number): number {
 }
 
 /** Decodes one string token (quotes included) from text[from, to). */
-function decodeString(text: Buffer, from: number, to: number, fail: (message: string) => never): string {
+export function decodeString(text: Buffer, from: number, to: number, fail: (message: string) => never): string {
   let out = '';
   let i = from + 1;
   const last = to - 1; // the closing quote

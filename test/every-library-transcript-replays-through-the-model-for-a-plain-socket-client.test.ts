@@ -6,30 +6,10 @@
 // CLI's (test/cli-commits-against-the-model-of-a-raw-transcript-as-against-qemu.test.ts).
 import { readdirSync } from 'node:fs';
 import t from 'tap';
-import { createsJob } from '../mock-qmp/job-names.js';
-import type { Trace } from '../mock-qmp/index.js';
 import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { playRaw, rawOutcomes, rawSteps } from './helpers/raw-transcript.js';
 import { drainBlips, readTrace, renameJob, serveTrace } from './helpers/replay.js';
-
-const TWINS = /^block-job-(complete|cancel|pause|resume|finalize|dismiss)$/;
-
-/** The recorder's job ids (only those it chose: a job named after its device keeps that name). */
-function recordedJobIds(trace: Trace): string[] {
-  return trace.messages.flatMap((m) => {
-    const args = m.msg.arguments as Record<string, unknown> | undefined;
-    return m.dir === 'out' && typeof m.msg.execute === 'string' && createsJob(m.msg.execute, args) && typeof args?.['job-id'] === 'string' ? [args['job-id']] : [];
-  });
-}
-
-/** The recorded command as the other client sends it: job-X for an accepted block-job-X (device → id). */
-function asOtherClient(command: Record<string, unknown>, accepted: boolean): Record<string, unknown> {
-  const verb = typeof command.execute === 'string' ? TWINS.exec(command.execute)?.[1] : undefined;
-  const args = command.arguments as Record<string, unknown> | undefined;
-  if (!verb || !accepted || args?.force === true) return command;
-  const { device, ...rest } = args ?? {};
-  return { execute: `job-${verb}`, arguments: { ...rest, id: device } };
-}
+import { asOtherClient, recordedJobIds } from './helpers/other-client.js';
 
 for (const set of fixtureSets()) {
   const files = readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).sort();

@@ -15,7 +15,7 @@ import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from 
 import { LiveJob } from './live-job.js';
 import { blockstats, guestWrite } from './blockstats.js';
 import type { ModelWorld } from './world.js';
-import { snapshotActions, type RecordedSnapshot, type SnapshotAction } from './snapshots.js';
+import { addedNode, snapshotActions, type RecordedSnapshot, type SnapshotAction } from './snapshots.js';
 import type { TranscriptModel } from './model.js';
 import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
 
@@ -86,7 +86,14 @@ export class ModelSession {
       const recorded = this.model.graph.reply(this.world.epoch, name, args);
       if (recorded) return answer(stripId(recorded));
     }
-    const snapshots = snapshotActions(name, args);
+    if (name === 'blockdev-add') {
+      // A client's own node (an overlay it will snapshot onto): remembered with its file. Where the
+      // recording added none, QEMU's answer to a good blockdev-add is taken, as the model cannot open files.
+      const node = addedNode(args, this.world.added);
+      if (node) this.world.added.set(node.node, node.file);
+      if (node && !this.model.byName.has('blockdev-add') && this.model.graph.view(this.world.epoch).lookup(node.node) === undefined) return answer({ return: {} });
+    }
+    const snapshots = snapshotActions(name, args, this.world.added);
     if (snapshots && this.snapshot(snapshots, answer)) return;
     if (createsJob(name, args)) return this.createJob(name, args, answer, refuse, message);
     const verb = verbOf(name);

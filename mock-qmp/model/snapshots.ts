@@ -25,29 +25,53 @@ export interface RecordedSnapshot extends SnapshotAction {
   epochAfter: number;
 }
 
-/** The snapshot actions of a command, when it is only `blockdev-snapshot-sync` (alone or in a transaction). */
-export function snapshotActions(name: string, args: Record<string, unknown> | undefined): SnapshotAction[] | undefined {
-  if (name === 'blockdev-snapshot-sync') {
-    const one = actionOf(args);
+/**
+ * The snapshot actions of a command, when it is only snapshots (alone or in a transaction):
+ * `blockdev-snapshot-sync`, or `blockdev-snapshot` of an overlay node a client added before
+ * (`added`: node name → the file it opens, as blockdev-add gave it).
+ */
+export function snapshotActions(name: string, args: Record<string, unknown> | undefined, added: ReadonlyMap<string, string> = new Map()): SnapshotAction[] | undefined {
+  if (name === 'blockdev-snapshot-sync' || name === 'blockdev-snapshot') {
+    const one = actionOf(name, args, added);
     return one ? [one] : undefined;
   }
   if (name !== 'transaction' || !Array.isArray(args?.actions) || args.actions.length === 0) return undefined;
   const actions: SnapshotAction[] = [];
   for (const action of args.actions) {
-    if (!isObject(action) || action.type !== 'blockdev-snapshot-sync' || !isObject(action.data)) return undefined;
-    const one = actionOf(action.data);
+    if (!isObject(action) || typeof action.type !== 'string' || !isObject(action.data)) return undefined;
+    const one = actionOf(action.type, action.data, added);
     if (!one) return undefined;
     actions.push(one);
   }
   return actions;
 }
 
-function actionOf(data: Record<string, unknown> | undefined): SnapshotAction | undefined {
+function actionOf(type: string, data: Record<string, unknown> | undefined, added: ReadonlyMap<string, string>): SnapshotAction | undefined {
+  if (type === 'blockdev-snapshot') {
+    const overlay = data?.overlay;
+    const file = typeof overlay === 'string' ? added.get(overlay) : undefined;
+    if (typeof data?.node !== 'string' || file === undefined) return undefined;
+    return { target: data.node, file, nodeName: overlay as string };
+  }
+  if (type !== 'blockdev-snapshot-sync') return undefined;
   const target = typeof data?.device === 'string' ? data.device : typeof data?.['node-name'] === 'string' ? data['node-name'] : undefined;
   const file = data?.['snapshot-file'];
   if (target === undefined || typeof file !== 'string') return undefined;
   const nodeName = typeof data?.['snapshot-node-name'] === 'string' ? data['snapshot-node-name'] : undefined;
   return { target, file, ...(nodeName !== undefined ? { nodeName } : {}) };
+}
+
+/**
+ * The node a client's blockdev-add creates and the file it opens (a `file` child given inline, or a
+ * node added before): undefined for anything else.
+ */
+export function addedNode(args: Record<string, unknown> | undefined, added: ReadonlyMap<string, string>): { node: string; file: string } | undefined {
+  const node = args?.['node-name'];
+  if (typeof node !== 'string') return undefined;
+  if (typeof args?.filename === 'string') return { node, file: args.filename };
+  const child = args?.file;
+  if (typeof child === 'string') return added.has(child) ? { node, file: added.get(child)! } : undefined;
+  return isObject(child) && typeof child.filename === 'string' ? { node, file: child.filename } : undefined;
 }
 
 /** Every snapshot the recording's QEMU took (successful commands), in order, with the graph around it. */

@@ -28,6 +28,8 @@ export class ModelWorld {
   /** Recorded snapshots a client's own stands for, and the client's names for the recorded ones. */
   readonly usedSnapshots = new Set<RecordedSnapshot>();
   readonly names = new ClientNames();
+  /** Nodes clients added (blockdev-add) and the file each opens: an overlay for a client's blockdev-snapshot. */
+  readonly added = new Map<string, string>();
   /** Commands from all clients, for a transcript whose QEMU went away without a job alive. */
   private commands = 0;
   /** QEMU went away (the transcript's EOF): connections are closed, new ones at once. */

@@ -2,9 +2,9 @@
  * What a QMP server does with each value a client sent, before running anything: QEMU's checks of
  * the request object (monitor/qmp.c, qapi/qmp-dispatch.c), with QEMU's error texts. Used by both
  * server sides we have (share, mock-qmp) so a client sees what QEMU's monitor would answer.
- * Measured on QEMU 7.2 and 10.0: docs/trace-format.md, "Client input".
+ * Measured on QEMU 7.2, 10.0 and 11.1: docs/trace-format.md, "Client input".
  */
-import { JsonStream, type JsonStreamItem } from '../json-stream.js';
+import { JsonStream, type JsonDialect, type JsonStreamItem, type JsonStreamState } from '../json-stream.js';
 import { isJsonObject } from '../util/json.js';
 
 /** A request that passed QEMU's checks: run `command`; answer with `id` when `hasId`. */
@@ -67,14 +67,16 @@ export function checkRequest(item: JsonStreamItem, oob: boolean): QmpRequest | Q
 export class QmpInputReader {
   private readonly stream: JsonStream;
 
-  /** `from`: what unfinished() gave in another process, to go on from. */
-  constructor(onRequest: (request: QmpRequest | QmpRefusal) => void, oob: () => boolean, from?: { bytes: Uint8Array; recovering: boolean }) {
-    this.stream = new JsonStream((item) => onRequest(checkRequest(item, oob())), from?.recovering ?? false);
-    if (from) this.stream.push(from.bytes);
+  /**
+   * `dialect`: as the QEMU behind the server reads (jsonDialectOf its greeting's version).
+   * `from`: what unfinished() gave in another process (same dialect), to go on from.
+   */
+  constructor(onRequest: (request: QmpRequest | QmpRefusal) => void, oob: () => boolean, options: { dialect?: JsonDialect; from?: JsonStreamState } = {}) {
+    this.stream = new JsonStream((item) => onRequest(checkRequest(item, oob())), options.dialect, options.from);
   }
 
   /** The input not complete yet (see JsonStream.unfinished). */
-  unfinished(): { bytes: Buffer; recovering: boolean } {
+  unfinished(): JsonStreamState {
     return this.stream.unfinished();
   }
 

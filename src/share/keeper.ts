@@ -17,6 +17,7 @@ import { SocketTransport } from '../transport/socket.js';
 import type { ShareServer } from './server.js';
 import type { SessionState } from './session.js';
 import { setLongTimeout } from '../util/timers.js';
+import type { JsonStreamState } from '../json-stream.js';
 
 /** The argument that runs a keeper (hidden: only this file spawns it). */
 export const KEEPER_ARGUMENT = '--share-keeper';
@@ -26,7 +27,7 @@ const TAKE_OVER_MS = 10_000;
 
 type KeeperMessage =
   | { kind: 'upstream'; peer: string; greeting: unknown; unread: string }
-  | { kind: 'client'; state: Omit<SessionState, 'unfinished'> & { unfinished: { bytes: string; recovering: boolean } } }
+  | { kind: 'client'; state: Omit<SessionState, 'unfinished'> & { unfinished: Omit<JsonStreamState, 'bytes'> & { bytes: string } } }
   | { kind: 'go'; rendezvous: string; jobs: string[] };
 
 /**
@@ -44,10 +45,10 @@ export async function handOverToKeeper(entry: string, client: QmpClient, share: 
     // keepOpen: our copies stay open until the keeper says it has its own (a handle in transit is not yet anybody's).
     await sendTo(child, { kind: 'upstream', peer: client.peer, greeting, unread: unread.toString('base64') }, socket as net.Socket);
     for (const { socket: clientSocket, state } of sessions) {
-      const { bytes, recovering } = state.unfinished;
+      const { bytes, ...reading } = state.unfinished;
       // An accepted socket would make node track it for a cluster worker: it is the keeper's alone.
       (clientSocket as { server?: unknown }).server = null;
-      await sendTo(child, { kind: 'client', state: { ...state, unfinished: { bytes: bytes.toString('base64'), recovering } } }, clientSocket as net.Socket);
+      await sendTo(child, { kind: 'client', state: { ...state, unfinished: { ...reading, bytes: bytes.toString('base64') } } }, clientSocket as net.Socket);
     }
     await sendTo(child, { kind: 'go', rendezvous, jobs });
     await ready;
@@ -95,7 +96,7 @@ export function runShareKeeper(): void {
     if (message.kind === 'upstream') upstream = { socket: handle as net.Socket, peer: message.peer, greeting: message.greeting, unread: Buffer.from(message.unread, 'base64') };
     else if (message.kind === 'client') {
       const { unfinished, ...rest } = message.state;
-      clients.push({ stream: new ByteStream(handle as net.Socket, `client of unix:shared`), state: { ...rest, unfinished: { bytes: Buffer.from(unfinished.bytes, 'base64'), recovering: unfinished.recovering } } });
+      clients.push({ stream: new ByteStream(handle as net.Socket, `client of unix:shared`), state: { ...rest, unfinished: { ...unfinished, bytes: Buffer.from(unfinished.bytes, 'base64') } } });
     } else if (message.kind === 'go') {
       process.off('message', onMessage);
       void serve(message.rendezvous, message.jobs).then(

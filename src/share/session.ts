@@ -7,6 +7,7 @@
 import type { QmpMessage } from '../framing.js';
 import { ProtocolError, QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
+import { jsonDialectOf, type JsonStreamState } from '../json-stream.js';
 import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../protocol/request.js';
 import type { QmpEvent } from '../qapi/types.js';
 import type { ByteStream } from '../transport/byte-stream.js';
@@ -41,7 +42,7 @@ export interface SessionState {
   negotiated: boolean;
   oob: boolean;
   /** Input not complete yet, and whether the reader was skipping bad input. */
-  unfinished: { bytes: Buffer; recovering: boolean };
+  unfinished: JsonStreamState;
   /** The client sent EOF: answer what is left, then end. */
   ended: boolean;
 }
@@ -73,7 +74,9 @@ export class ClientSession {
       this.oob = adopted.oob;
       this.inputEnded = adopted.ended;
     }
-    this.input = new QmpInputReader((request) => void this.handle(request), () => this.oob, adopted?.unfinished);
+    // QEMU's own reading, in the dialect of the QEMU behind the share (its greeting says which).
+    const dialect = jsonDialectOf(upstream.client.greeting.QMP.version.qemu);
+    this.input = new QmpInputReader((request) => void this.handle(request), () => this.oob, { dialect, ...(adopted ? { from: adopted.unfinished } : {}) });
     stream.start({
       onData: (chunk) => this.input.push(chunk),
       // As QEMU: what the client sent before its EOF is answered, then the connection ends.
@@ -105,11 +108,11 @@ export class ClientSession {
   /** A frozen, idle session's socket and state, for another process; this session is done. */
   release(): { socket: unknown; state: SessionState } {
     if (!this.frozen) throw new Error('release() before freeze()');
-    const { bytes, recovering } = this.input.unfinished();
+    const reading = this.input.unfinished();
     const state: SessionState = {
       negotiated: this.negotiated,
       oob: this.oob,
-      unfinished: { bytes: Buffer.concat([bytes, this.frozen.unread]), recovering },
+      unfinished: { ...reading, bytes: Buffer.concat([reading.bytes, this.frozen.unread]) },
       ended: this.inputEnded || this.frozen.ended,
     };
     this.gone = true;

@@ -10,6 +10,13 @@ PYTHONPATH, never copied here) as test peers. Prints one JSON object per line on
                                             block-commit, BLOCK_JOB_READY, block-job-complete,
                                             BLOCK_JOB_COMPLETED; prints each event of JOB and then
                                             {"image": the file DEVICE reads afterwards}
+  qemu-peers.py replay SOCKET STEPS.json EVENTS CLOSE
+                                            the asyncio QMPClient without its own negotiation sends
+                                            each step's command (the file: [{"command", "eventsBefore"}])
+                                            once it has seen that many events, prints {"outcome": reply
+                                            without id} for each and {"event", "data"} for each event;
+                                            then waits for EVENTS events, or (CLOSE "1") for the server
+                                            to close: {"closed": true}
   qemu-peers.py events SOCKET JOB           the asyncio QMPClient: prints {"ready": …} once listening,
                                             then every event naming JOB, until BLOCK_JOB_COMPLETED or
                                             BLOCK_JOB_CANCELLED for JOB (or 60 s)
@@ -89,6 +96,64 @@ async def events(socket_path, job):
         await client.disconnect()
 
 
+async def replay(socket_path, steps_file, settle, until_closed):
+    from qemu.qmp import QMPClient, ExecuteError, Runstate
+    with open(steps_file) as f:
+        steps = json.load(f)
+    client = QMPClient("qmpbj-peer")
+    client.negotiate = False  # the transcript's own qmp_capabilities is a step like any other
+    await client.connect(socket_path)
+    seen = asyncio.Condition()
+    count = 0
+
+    async def collect():
+        nonlocal count
+        async for event in client.events:
+            print(json.dumps({"event": event["event"], "data": event.get("data", {})}), flush=True)
+            async with seen:
+                count += 1
+                seen.notify_all()
+
+    async def events_at_least(n):
+        async with seen:
+            await seen.wait_for(lambda: count >= n)
+
+    collector = asyncio.create_task(collect())
+    closed = False
+    try:
+        for step in steps:
+            await asyncio.wait_for(events_at_least(step["eventsBefore"]), 30)
+            command = step["command"]
+            msg = client.make_execute_msg(command["execute"], command.get("arguments"))
+            try:
+                ret = await asyncio.wait_for(client.execute_msg(msg), 30)
+                print(json.dumps({"outcome": {"return": ret}}), flush=True)
+            except ExecuteError as err:
+                print(json.dumps({"outcome": {"error": dict(err.received)["error"]}}), flush=True)
+            except (EOFError, ConnectionError, Exception) as err:  # the server went away with this command in flight
+                if client.runstate == Runstate.RUNNING:
+                    raise
+                closed = True
+                break
+        if until_closed and not closed:
+            async def gone():
+                while client.runstate == Runstate.RUNNING:
+                    await client.runstate_changed()
+            await asyncio.wait_for(gone(), 30)
+            closed = True
+        elif not until_closed:
+            await asyncio.wait_for(events_at_least(settle), 30)
+        if until_closed:
+            print(json.dumps({"closed": closed}), flush=True)
+    finally:
+        collector.cancel()
+        try:
+            await client.disconnect()
+        except Exception:  # the server's EOF, already said by {"closed": true}
+            if not closed:
+                raise
+
+
 def main():
     mode, socket_path, *rest = sys.argv[1:]
     if mode == "legacy":
@@ -99,6 +164,8 @@ def main():
         asyncio.run(commit(socket_path, rest[0], rest[1]))
     elif mode == "events":
         asyncio.run(events(socket_path, rest[0]))
+    elif mode == "replay":
+        asyncio.run(replay(socket_path, rest[0], int(rest[1]), rest[2] == "1"))
     else:
         sys.exit(f"unknown mode {mode}")
 
