@@ -34,6 +34,6 @@ export interface Transport {
 
 export interface ConnectOptions {
   /** Total time allowed to reach the peer, retries included. Default 10 s. */
-  connectTimeoutMs?: number;
-  signal?: AbortSignal;
+  connectTimeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
