@@ -49,6 +49,7 @@ export {
   ChainChangedError,
   SnapshotTargetExistsError,
   InvalidSnapshotSpecError,
+  type InvalidRangeReason,
 } from './block/errors.js';
 export { CommitJob, type CommitResult, type AttachTarget } from './jobs/commit.js';
 export { StreamJob, type PullOptions } from './jobs/stream.js';

@@ -139,12 +139,12 @@ export class MirrorJob extends BlockJob<MirrorResult> {
    * guest write reaches the destination before it completes, so the copy converges. Read from the
    * schema: an older QEMU gets JobUnsupportedError, nothing sent.
    */
-  async setCopyMode(mode: CopyMode): Promise<void> {
-    const schema = await qmpSchema(this.client, { timeoutMs: this.commandTimeoutMs });
+  async setCopyMode(mode: CopyMode, options: WaitOptions = {}): Promise<void> {
+    const schema = await qmpSchema(this.client, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs });
     if (!schema.commands.has('block-job-change')) {
       throw new JobUnsupportedError(`cannot switch copy job '${this.id}' on ${this.disk} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`, this.context(), 'block-job-change');
     }
-    await this.send(`switch to ${mode}`, 'block-job-change', { id: this.id, type: 'mirror', 'copy-mode': mode });
+    await this.send(`switch to ${mode}`, 'block-job-change', { id: this.id, type: 'mirror', 'copy-mode': mode }, options);
   }
 
   protected describeEnd(base: Omit<JobResult, 'outcome' | 'invalidated'> & { ended: 'completed' | 'aborted' | 'failed' }): MirrorResult {
