@@ -29,6 +29,7 @@ import type {
 } from '../qapi/types.js';
 import type { ConnectOptions, Transport } from '../transport/transport.js';
 import { checkTimeoutMs } from '../util/timers.js';
+import { debug } from '../util/debug.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 
 /** Default timeout of a command that gives none: long enough for any sane QMP command, short of "forever". */
@@ -346,6 +347,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   ): void {
     try {
       if (this.traffic) this.traffic('out', args === undefined ? { [verb]: name, id } : { [verb]: name, arguments: args, id });
+      if (debug.enabled) debug('%s <- %s', this.peer, line.trimEnd());
       this.transport.write(line);
     } catch (error) {
       this.pending.drop(id);
@@ -369,6 +371,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   }
 
   private dispatch(message: QmpMessage): void {
+    if (debug.enabled) debug('%s -> %j', this.peer, message);
     this.traffic?.('in', message);
     if ('event' in message) {
       this.onEvent(message);
