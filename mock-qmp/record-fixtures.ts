@@ -230,7 +230,7 @@ export const scenarios: Scenario[] = [
     note: 'query-qmp-schema and query-commands as this QEMU answers them (under its -compat policy, if any): the schema a model serves and refuses deprecated commands by (mock-qmp --schema)',
     qemuArgs: driveArgs,
     run: async ({ client }) => {
-      await client.execute('query-qmp-schema');
+      await client.executeUntyped('query-qmp-schema');
       await client.execute('query-commands');
     },
   },

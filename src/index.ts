@@ -36,6 +36,7 @@ export type { Transport, TransportHandlers, ConnectOptions } from './transport/t
 export type { SocketAddress } from './transport/socket.js';
 export type { VirshTransportOptions } from './transport/virsh/transport.js';
 export type * from './qapi/types.js';
+export { isEvent } from './qapi/types.js';
 export { commandHasArgument } from './protocol/capabilities.js';
 export type { WaitOptions } from './util/wait.js';
 export type { LivenessOptions } from './protocol/liveness.js';
@@ -55,13 +56,14 @@ export {
   SnapshotTargetExistsError,
   InvalidSnapshotSpecError,
   SnapshotOutcomeUnknownError,
+  type InvalidRangeReason,
 } from './block/errors.js';
 export { CommitJob, type CommitResult, type AttachTarget } from './jobs/commit.js';
 export { StreamJob, type PullOptions } from './jobs/stream.js';
 export { MirrorJob, type MirrorResult, type MirrorDestination } from './jobs/mirror.js';
 export type { MirrorTarget, MirrorOptions, CopyMode } from './jobs/mirror-options.js';
 export type { CommitOptions, CommitOnError } from './jobs/commit-options.js';
-export type { JobOutcome, JobResult, JobTimings, JobProgress, AttachOptions } from './jobs/types.js';
+export type { JobOutcome, JobResult, JobTimings, JobProgress, ProgressOptions, AttachOptions } from './jobs/types.js';
 export type { JobStateChange, JobStateEvents, JobIoError, TransitionAnomaly } from './jobs/state.js';
 export { invalidatedBy } from './jobs/invalidated.js';
 export { deleteCommittedImages } from './jobs/delete.js';

@@ -80,7 +80,7 @@ t.test('a pivot before READY is refused with the job\'s status, the guest\'s ima
   t.same([e.status, e.jobStatus, e.guestImage, e.label, e.verb], ['running', 'running', top, 'drive0', 'pivot'], 'its facts, as typed fields');
   t.notMatch(e.message, /next:|--pivot|--abort/, 'the library gives facts, not CLI advice');
   t.equal((await client.execute('query-jobs'))[0]?.status, 'running', 'the job runs on');
-  const aborted = await job.abort({ timeoutMs: 30_000 });
+  const aborted = await job.cancel({ timeoutMs: 30_000 });
   t.equal(aborted.outcome, 'aborted', 'aborted, as the message offered');
   t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), layers.map((l) => l.file), 'the guest is on the whole chain, top active');
   await t.resolves(qemuIo(top, readChecks(expectedView(layers)), { format: 'qcow2', forceShare: true }), 'and reads every MiB as before');

@@ -40,7 +40,7 @@ t.test('snapshots and a failed commit of drive1 during an active commit of drive
   const inProgress = (status: string): boolean => status === 'running' || status === 'ready';
   const deadline = Date.now() + 30_000;
   while (!inProgress(job.status) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  const progress = await job.progress();
+  const progress = await job.readProgress();
   const major = client.greeting.QMP.version.qemu.major;
   t.ok(inProgress(progress.status), `the commit on drive0 should still be in progress (query-block-jobs: ${progress.status}; states: ${job.states.join(',')})`);
   t.equal(progress.ioStatus, 'ok', 'query-block-jobs shows no I/O error');

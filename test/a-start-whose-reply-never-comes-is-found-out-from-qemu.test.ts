@@ -27,7 +27,7 @@ t.test('block-commit without a reply: the job QEMU started is found and followed
   const range = resolveCommitRange(await resolveDisk(g.client, 'drive0'), { active: true });
   const job = await CommitJob.start(g.client, range, { speed: 1 << 20 });
   t.equal(job.id, 'commit-drive0', 'the job is the one QEMU runs');
-  const result = await job.abort({ timeoutMs: 30_000 });
+  const result = await job.cancel({ timeoutMs: 30_000 });
   t.equal(result.outcome, 'aborted', 'and it can be aborted');
   t.same(await g.own.execute('query-block-jobs'), [], 'no job is left');
 });

@@ -17,7 +17,7 @@ t.test('abort while running', async (t) => {
   const range = rangeOf(await driveDisk(client, layers, 'drive0'), 4, 1);
   const job = await CommitJob.start(client, range, { speed: 512 * 1024 });
   t.equal(job.status, 'running', 'created and running arrive before the block-commit reply');
-  const result = await job.abort({ timeoutMs: 30_000 });
+  const result = await job.cancel({ timeoutMs: 30_000 });
   t.same(withoutBlips(result.history), ['created', 'running', 'aborting', 'concluded', 'null'], 'abort state sequence');
   t.equal(result.outcome, 'aborted', 'outcome should be aborted');
   const drive = (await client.execute('query-block')).find((d) => d.device === 'drive0');

@@ -21,14 +21,14 @@ t.test('active commit + pivot', async (t) => {
   job.on('state', (change) => seen.push(change.status));
   await job.waitUntilReady({ timeoutMs: 30_000 });
   t.ok(job.isReady, 'job should say it is ready');
-  const progress = await job.progress();
+  const progress = await job.readProgress();
   t.equal(progress.ready, true, 'query-block-jobs should agree the job is ready');
   const result = await job.pivot({ timeoutMs: 30_000 });
 
   t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'active commit + pivot state sequence');
   t.same(seen, result.states.slice(job.states.length - seen.length), 'the state events should match the recorded sequence');
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
-  t.ok(result.timings.secondsToReady !== undefined && result.timings.secondsToReady >= 0, 'time to READY should come from QEMU timestamps');
+  t.ok(result.timings.msToReady !== undefined && result.timings.msToReady >= 0, 'time to READY should come from QEMU timestamps');
   const drive = (await client.execute('query-block')).find((d) => d.device === 'drive0');
   t.equal(drive?.inserted?.file, base, 'drive0 should now run on base');
   t.equal(drive?.inserted?.backing_file_depth, 0, 'the chain should be just base');

@@ -98,7 +98,7 @@ t.test('malformed JSON from the peer closes the connection with a ProtocolError'
 t.test('a reply over maxMessageBytes is refused, not buffered', async (t) => {
   const { connecting } = await throughProxy(t, {}, { maxMessageBytes: 2048 });
   const client = await connecting;
-  const error = await client.execute('query-qmp-schema').catch((e: unknown) => e);
+  const error = await client.executeUntyped('query-qmp-schema').catch((e: unknown) => e);
   t.ok(error instanceof ConnectionClosedError, 'the command should fail');
   t.match(((error as Error).cause as Error | undefined)?.message, /exceeds the limit of 2048 bytes/, 'the cause should say the limit was exceeded');
 });

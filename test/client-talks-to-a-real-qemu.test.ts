@@ -25,7 +25,7 @@ t.test('a bad command gives QmpCommandError with class, desc, command and argume
   t.equal(e.desc, 'Job not found', 'desc should be QEMU\'s text');
   t.equal(e.command, 'job-complete', 'error should name the command');
   t.same(e.args, { id: 'nope' }, 'error should keep the arguments');
-  const unknown = await client.execute('no-such-command').catch((e: unknown) => e);
+  const unknown = await client.executeUntyped('no-such-command').catch((e: unknown) => e);
   t.equal((unknown as QmpCommandError).errorClass, 'CommandNotFound', 'unknown command should be CommandNotFound');
   t.equal(client.state, ConnectionState.Running, 'errors should not disturb the connection');
 });

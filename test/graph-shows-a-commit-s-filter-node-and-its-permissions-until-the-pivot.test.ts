@@ -69,6 +69,6 @@ t.test('intermediate commit: commit_top above the top while the job runs', async
   t.same(filters(during).map((n) => [n.driver, n.filterOf]), [['commit_top', 'merge1']], 'the intermediate commit\'s commit_top, owned by the job');
   const above = during.edges.find((e) => e.to === filters(during)[0]?.id && e.role === 'backing');
   t.equal(during.nodes.find((n) => n.id === above?.from)?.file, layers[3]!.file, 'commit_top sits below the active image, above the top');
-  await job.abort({ timeoutMs: 30_000 });
+  await job.cancel({ timeoutMs: 30_000 });
   t.same(filters(await graphOf(t, cli)), [], 'no filter once the job is cancelled');
 });

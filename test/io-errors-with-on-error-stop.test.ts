@@ -14,7 +14,7 @@ for (const active of [true, false]) {
       await job.waitForErrorStop({ timeoutMs: 30_000 });
       t.ok(job.stoppedOnError, 'the job says it stopped on the error (from BLOCK_JOB_ERROR, not from paused alone)');
       t.same(errors(), [`${operation}:stop`], 'one BLOCK_JOB_ERROR with action stop');
-      t.equal((await job.progress()).ioStatus, 'failed', 'query-block-jobs shows io-status failed');
+      t.equal((await job.readProgress()).ioStatus, 'failed', 'query-block-jobs shows io-status failed');
       await job.resume();
       let result: CommitResult;
       if (active) {

@@ -16,7 +16,7 @@ for (const set of fixtureSets()) t.test(`${set}: unknown command, repeated query
 
   const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
   t.teardown(() => client.close());
-  const unknown = await client.execute('no-such-command').catch((e: unknown) => e);
+  const unknown = await client.executeUntyped('no-such-command').catch((e: unknown) => e);
   t.ok(unknown instanceof QmpCommandError, 'an unknown command should be a QmpCommandError');
   t.equal((unknown as QmpCommandError).errorClass, 'CommandNotFound', 'class should be CommandNotFound');
   t.equal((unknown as QmpCommandError).desc, 'The command no-such-command has not been found', 'desc should be QEMU\'s text');

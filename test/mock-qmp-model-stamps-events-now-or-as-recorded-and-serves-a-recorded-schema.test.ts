@@ -50,7 +50,7 @@ for (const set of fixtureSets()) {
     const socket = await serve(t, ['--trace', file, '--schema', schemaFile]);
     const client = await connect({ path: socket }, { connectTimeoutMs: 5000 });
     t.teardown(() => client.close());
-    t.same(await client.execute('query-qmp-schema'), schema, 'query-qmp-schema should be the recorded one');
+    t.same(await client.executeUntyped('query-qmp-schema'), schema, 'query-qmp-schema should be the recorded one');
     const commands = (await client.execute('query-commands')).map((c) => c.name);
     t.ok(commands.includes('block-commit') && commands.includes('query-named-block-nodes') && commands.length > 100, `query-commands should be QEMU's list, got ${commands.length}`);
   });

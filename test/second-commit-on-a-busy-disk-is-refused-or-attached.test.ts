@@ -28,7 +28,7 @@ t.test('second commit', async (t) => {
   const attached = await CommitJob.start(client, blockdevRange(layers, 4, 1), { ifRunning: 'attach' });
   t.equal(attached.id, 'commit-n4', 'ifRunning attach should give the running job');
   t.equal(attached.status, 'running', 'the attached job should know its status');
-  const result = await first.abort({ timeoutMs: 30_000 });
+  const result = await first.cancel({ timeoutMs: 30_000 });
   t.equal(result.outcome, 'aborted', 'the first job aborts');
   const seenByAttached = await attached.wait({ timeoutMs: 30_000 }).catch((e: unknown) => e);
   t.match((seenByAttached as Error).message, /cancelled by someone else/, 'the attached job learns it was cancelled by someone else');

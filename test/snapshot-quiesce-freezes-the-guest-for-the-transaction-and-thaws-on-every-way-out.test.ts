@@ -23,10 +23,11 @@ function duringTransaction(client: BlockQueryClient & { readonly state?: unknown
     get state() {
       return client.state;
     },
-    execute: (async (name: string, args?: Record<string, unknown>, options?: { signal?: AbortSignal }) => {
+    execute: client.execute,
+    executeUntyped: async (name: string, args?: Record<string, unknown>, options?: { signal?: AbortSignal }) => {
       if (name === 'transaction') await during(options?.signal);
-      return (client.execute as (n: string, a?: Record<string, unknown>, o?: object) => Promise<unknown>)(name, args, options);
-    }) as BlockQueryClient['execute'],
+      return client.executeUntyped(name, args, options);
+    },
   };
 }
 

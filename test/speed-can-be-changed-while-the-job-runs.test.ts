@@ -19,12 +19,12 @@ t.test('set speed', async (t) => {
   t.same(await client.execute('query-jobs'), [], 'no job should exist after a refused start');
 
   const job = await CommitJob.start(client, range, { speed: 64 * 1024 });
-  t.equal((await job.progress()).speed, 64 * 1024, 'initial speed should be what was asked');
+  t.equal((await job.readProgress()).speed, 64 * 1024, 'initial speed should be what was asked');
   await job.setSpeed(256 * 1024);
-  t.equal((await job.progress()).speed, 256 * 1024, 'speed should change while running');
+  t.equal((await job.readProgress()).speed, 256 * 1024, 'speed should change while running');
   await t.rejects(job.setSpeed(-1), JobOptionError, 'a negative speed should be refused');
   await job.setSpeed(0);
-  const progress = await job.progress();
+  const progress = await job.readProgress();
   t.equal(progress.speed, 0, 'speed 0 lifts the limit');
   await job.waitUntilReady({ timeoutMs: 30_000 });
   const result = await job.pivot({ timeoutMs: 30_000 });

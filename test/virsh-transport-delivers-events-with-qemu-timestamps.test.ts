@@ -45,7 +45,7 @@ if (await libvirtOrSkip(t)) {
     t.teardown(() => client.close());
     const abort = new AbortController();
     const stream = client.events({ names: ['BLOCK_WRITE_THRESHOLD'], signal: abort.signal });
-    await client.execute('block-set-write-threshold', { 'node-name': 'libvirt-1-format', 'write-threshold': 512 });
+    await client.executeUntyped('block-set-write-threshold', { 'node-name': 'libvirt-1-format', 'write-threshold': 512 });
     await client.execute('human-monitor-command', { 'command-line': 'qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -q -P 0x11 0 4k"' });
     const first = await stream.next();
     abort.abort();

@@ -19,9 +19,9 @@ if (await libvirtOrSkip(t)) {
     t.equal(e.desc, "Block job 'nope' not found", "desc should be QEMU's text");
     t.equal(e.command, 'block-job-cancel', 'error should name the command');
     t.same(e.args, { device: 'nope' }, 'error should keep the arguments');
-    const unknown = await client.execute('no-such-command').catch((e: unknown) => e);
+    const unknown = await client.executeUntyped('no-such-command').catch((e: unknown) => e);
     t.equal((unknown as QmpCommandError).errorClass, 'CommandNotFound', 'unknown command should be CommandNotFound');
-    const badArgs = await client.execute('query-status', { bogus: 1 }).catch((e: unknown) => e);
+    const badArgs = await client.executeUntyped('query-status', { bogus: 1 }).catch((e: unknown) => e);
     t.equal((badArgs as QmpCommandError).errorClass, 'GenericError', 'bad arguments should be a GenericError');
     t.match((badArgs as QmpCommandError).desc, /bogus/, "the desc should name QEMU's complaint");
     t.equal(client.state, ConnectionState.Running, 'errors should not disturb the connection');

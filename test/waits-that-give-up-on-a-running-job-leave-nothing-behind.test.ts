@@ -15,7 +15,7 @@ t.test('20,000 abandoned waits on a throttled active commit do not grow the heap
   const { client } = await startQemu(t, { dir, args: blockdevChainArgs(layers) });
   // 1 byte/s: the job runs (and never gets READY) for as long as the test needs.
   const job = await CommitJob.start(client, blockdevRange(layers, 4, 1), { speed: 1 });
-  t.teardown(() => job.abort({ timeoutMs: 10_000 }).catch(() => undefined));
+  t.teardown(() => job.cancel({ timeoutMs: 10_000 }).catch(() => undefined));
   const first = await job.waitUntilReady({ timeoutMs: 1 }).catch((e: unknown) => e);
   t.ok(first instanceof QmpTimeoutError, `a wait that runs out of time is a QmpTimeoutError, got ${String(first)}`);
   const abandon = async (n: number): Promise<void> => {

@@ -69,20 +69,20 @@ export function resolveLayer(disk: DiskChain, spec: string, otherDisks: readonly
 
 export interface CommitRangeSpec {
   /** The image to merge down from: file name, node name or dev[N]. Default: the active layer. */
-  top?: string;
+  top?: string | undefined;
   /** The image to merge into. Default: the bottom image (or, with `shallow`, the one below top). */
-  base?: string;
+  base?: string | undefined;
   /** Like `top`, but only a node name. Exclusive with `top`. */
-  topNode?: string;
+  topNode?: string | undefined;
   /** Like `base`, but only a node name. Exclusive with `base`. */
-  baseNode?: string;
+  baseNode?: string | undefined;
   /** Base is the image directly below top (virsh --shallow). Exclusive with `base`/`baseNode`. */
-  shallow?: boolean;
+  shallow?: boolean | undefined;
   /**
    * true: an active commit is meant, so top must be the active layer (virsh --active); false: it
    * must not be (committing the active layer then is refused). Undefined: whatever top is.
    */
-  active?: boolean;
+  active?: boolean | undefined;
 }
 
 /** Where `layer` sits in `disk`'s chain (0 = bottom), by node name: a range may come from JSON. -1 if absent. */

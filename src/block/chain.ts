@@ -19,12 +19,12 @@ import { ChainResolutionError, DiskNotFoundError } from './errors.js';
 import type { ChainLayer, DiskChain } from './types.js';
 
 /** What the block layer needs from a monitor: QmpClient, or any transport with the same `execute`. */
-export type BlockQueryClient = Pick<QmpClient, 'execute'>;
+export type BlockQueryClient = Pick<QmpClient, 'execute' | 'executeUntyped'>;
 
 export interface ChainQueryOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Per query. Default: the client's own command timeout. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Drivers that pass I/O through to one child and are no image of their own. */

@@ -86,7 +86,7 @@ type NamedNode = BlockDeviceInfo & { children?: Array<{ child: string; 'node-nam
 export async function readBlockGraph(client: QmpClient, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<BlockGraph> {
   const call = { ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   // A peer without a schema (a replayed transcript that never asked) gets the queries every QEMU has.
-  const schema = await client.execute('query-qmp-schema', {}, call).catch((error: unknown) => {
+  const schema = await client.executeUntyped('query-qmp-schema', {}, call).catch((error: unknown) => {
     if (error instanceof QmpCommandError) return [];
     throw error;
   });

@@ -18,9 +18,9 @@ import type { DiskChain } from './types.js';
 export interface QuiesceOptions extends Omit<SnapshotOptions, 'beforeTransaction'> {
   agent: GuestAgent;
   /** Longest time the guest stays frozen (freeze, transaction). Default 10 s. */
-  freezeTimeoutMs?: number;
+  freezeTimeoutMs?: number | undefined;
   /** Bound on thawing (retried within it). Default 10 s. */
-  thawTimeoutMs?: number;
+  thawTimeoutMs?: number | undefined;
 }
 
 export interface QuiescedSnapshots {

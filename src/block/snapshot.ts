@@ -19,7 +19,7 @@ export interface SnapshotSpec {
   /** Absolute path of the new overlay; QEMU creates it, so it must not exist yet. */
   file: string;
   /** Node name for the new overlay. Default: a generated "snap-…" name. */
-  nodeName?: string;
+  nodeName?: string | undefined;
 }
 
 /** Where the overlay files live, to refuse overwriting one and to remove what a failed transaction left. */
@@ -46,9 +46,9 @@ export interface SnapshotOptions extends ChainQueryOptions {
    * How to see the target files. Default: this host's file system. `null` when QEMU runs on another
    * host (then only files QEMU has open are refused, and nothing is cleaned up after a failure).
    */
-  files?: TargetFiles | null;
+  files?: TargetFiles | null | undefined;
   /** Runs after every check passed, right before the transaction is sent (the guest-agent freeze of a quiesced snapshot). */
-  beforeTransaction?: () => Promise<void>;
+  beforeTransaction?: (() => Promise<void>) | undefined;
 }
 
 /** QEMU's rule for ids and node names (id_wellformed), and its 31-character limit. */

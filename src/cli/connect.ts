@@ -84,7 +84,7 @@ async function connectSharing(socket: string, options: QmpClientOptions, patient
   if (rendezvous && (await shareIsLive(rendezvous))) return { client: await viaShare(rendezvous) };
   let client: QmpClient;
   try {
-    client = await connect({ path: socket }, { ...options, ...(patient ? {} : { greetingTimeoutMs: 1000 }) });
+    client = await connect({ path: socket }, { ...options, greetingTimeoutMs: patient ? Infinity : 1000 });
   } catch (error) {
     // Another qmp-blockjob may have taken the monitor a moment ago and be sharing it by now.
     if (error instanceof MonitorBusyError && rendezvous && (await shareIsLive(rendezvous))) return { client: await viaShare(rendezvous) };

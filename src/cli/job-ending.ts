@@ -45,11 +45,11 @@ export async function reportUnfinishedJob<R extends JobResult>(job: BlockJob<R>,
   if (error instanceof AbortedError && c.stopSignal.aborted) {
     const why = c.deadline?.aborted ? `timeout of ${c.timeoutText} s reached` : 'interrupted';
     if (c.async) {
-      await job.requestAbort().catch(() => undefined);
+      await job.requestCancel().catch(() => undefined);
       out.message(`${noun} abort requested (${why})`);
       return 1;
     }
-    const result = await job.abort({ timeoutMs: 60_000 });
+    const result = await job.cancel({ timeoutMs: 60_000 });
     out.message(`${noun} aborted`);
     out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, reason: why });
     return 1;

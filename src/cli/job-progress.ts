@@ -23,12 +23,12 @@ export function parseBandwidth(context: CliContext, command: string): number | u
 }
 
 /** Prints progress from query-jobs while a job runs: display only, never a decision. */
-export function showProgress(job: Pick<BlockJob<JobResult>, 'progress'>, out: Output, label: string, signal: AbortSignal): () => void {
+export function showProgress(job: Pick<BlockJob<JobResult>, 'readProgress'>, out: Output, label: string, signal: AbortSignal): () => void {
   let stopped = false;
   let timer: LongTimer | undefined;
   const tick = async (): Promise<void> => {
     try {
-      const progress = await job.progress({ signal, timeoutMs: 5000 });
+      const progress = await job.readProgress({ signal, timeoutMs: 5000 });
       const percent = displayPercent(progress.offset, progress.len, progress.ready, progress.status);
       if (!stopped) out.progress(label, percent, { offset: progress.offset, len: progress.len, status: progress.status });
     } catch {

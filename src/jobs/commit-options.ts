@@ -14,28 +14,34 @@ export type CommitOnError = 'report' | 'stop' | 'ignore' | 'enospc';
 
 export interface CommitOptions {
   /** Job id; default `commit-<device>`. */
-  jobId?: string;
+  jobId?: string | undefined;
   /** Bandwidth limit in bytes per second; 0 (default) is unlimited. Changeable later with setSpeed(). */
-  speed?: number;
+  speed?: number | undefined;
   /** What QEMU does on an I/O error (default "report": the job fails). */
-  onError?: CommitOnError;
+  onError?: CommitOnError | undefined;
   /** Backing string QEMU writes into the image above top (intermediate commit only). */
-  backingFile?: string;
+  backingFile?: string | undefined;
   /**
    * Keep the backing link of the image above top relative (virsh --keep-relative): the backing
    * string becomes base's path relative to that image's folder. Needs relative links in the chain.
    */
-  keepRelative?: boolean;
+  keepRelative?: boolean | undefined;
   /** Default true. When false, this controller finalizes the job itself (job-finalize at "pending"). */
-  autoFinalize?: boolean;
+  autoFinalize?: boolean | undefined;
   /** Default true. When false, this controller reads the job's error from query-jobs, then dismisses it. */
-  autoDismiss?: boolean;
+  autoDismiss?: boolean | undefined;
   /** When the disk already has a job: "fail" (default, JobAlreadyRunningError) or "attach" to it. */
-  ifRunning?: 'fail' | 'attach';
+  ifRunning?: 'fail' | 'attach' | undefined;
   /** Timeout for each QMP command this job sends. Default: the client's commandTimeoutMs (30 s). */
-  commandTimeoutMs?: number;
-  /** Aborts the start (not the job). */
-  signal?: AbortSignal;
+  commandTimeoutMs?: number | undefined;
+  /** Aborts the start only: a job that already exists keeps running (see cancelSignal). */
+  signal?: AbortSignal | undefined;
+  /**
+   * Cancels the job when it fires (forced, as job.cancel()): before the job exists the start is
+   * aborted (AbortedError, nothing left behind); once it exists the start still resolves with the
+   * job and wait() resolves with outcome "aborted".
+   */
+  cancelSignal?: AbortSignal | undefined;
 }
 
 const ON_ERROR = new Set(['report', 'stop', 'ignore', 'enospc']);

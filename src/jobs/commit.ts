@@ -15,7 +15,7 @@ import { commandHasArgument, isProtocolDriver } from '../protocol/capabilities.j
 import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
 import { BlockJob, type JobInit } from './core.js';
-import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
+import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
 import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
 import { invalidatedBy } from './invalidated.js';
@@ -46,7 +46,8 @@ export class CommitJob extends BlockJob<CommitResult> {
     const context = { jobId: id, disk: device };
     const args = commitArguments(range, id, options, context);
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const signal = options.signal ? { signal: options.signal } : {};
+    const stop = startSignal(options);
+    const signal = stop ? { signal: stop } : {};
     // A base that is a protocol node (libvirt's plain raw image) would be recorded as the overlay's backing format: say "raw" where QEMU can.
     if (isProtocolDriver(range.base.format) && (await commandHasArgument(client, 'block-commit', 'backing-mask-protocol', { timeoutMs }))) args['backing-mask-protocol'] = true;
 
@@ -55,7 +56,11 @@ export class CommitJob extends BlockJob<CommitResult> {
     const busy = busyDiskError('commit', range.disk, id, found, true);
     if (busy) {
       const sameId = found.jobs.some((j) => j.device === id);
-      if (options.ifRunning === 'attach') return CommitJob.attach(client, sameId ? { jobId: id, range } : { range }, { commandTimeoutMs: timeoutMs, ...signal });
+      if (options.ifRunning === 'attach') {
+        const attached = await CommitJob.attach(client, sameId ? { jobId: id, range } : { range }, { commandTimeoutMs: timeoutMs, ...signal });
+        attached.cancelOn(options.cancelSignal);
+        return attached;
+      }
       throw busy;
     }
 
@@ -79,6 +84,7 @@ export class CommitJob extends BlockJob<CommitResult> {
     }, range);
     // The job may already wait for us, or even be gone, by the time the reply came.
     job.begin();
+    job.cancelOn(options.cancelSignal);
     return job;
   }
 
@@ -110,6 +116,7 @@ export class CommitJob extends BlockJob<CommitResult> {
     }, range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
     job.begin(error);
+    job.cancelOn(options.cancelSignal);
     return job;
   }
 
@@ -127,18 +134,18 @@ export class CommitJob extends BlockJob<CommitResult> {
   }
 
   /** pivot() without waiting: returns at QEMU's reply to the complete command. */
-  async requestPivot(): Promise<void> {
+  async requestPivot(options: WaitOptions = {}): Promise<void> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
     if (refused !== undefined) return refused;
     if (this.range) assertPivotable(this.range, this.id);
-    await this.sendComplete('pivot');
+    await this.sendComplete('pivot', options);
   }
 
   /** Active commit after READY: end the job, the guest stays on top (cancel after READY). */
   async keepOverlay(options: WaitOptions = {}): Promise<CommitResult> {
     const refused = this.refusedHere('keep the overlay of', () => this.requireReady('keep the overlay of'));
     if (refused !== undefined) return refused;
-    return this.requestCancel('keep the overlay of', options);
+    return this.requestPlainCancel('keep the overlay of', options);
   }
 
   protected describeEnd(base: Omit<JobResult, 'outcome' | 'invalidated'> & { ended: 'completed' | 'aborted' | 'failed' }): CommitResult {

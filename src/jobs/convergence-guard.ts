@@ -13,7 +13,7 @@ import type { JobResult } from './types.js';
 import { setLongTimeout, type LongTimer } from '../util/timers.js';
 
 /** What the guard reads of a job (any job type: its result type does not matter here). */
-export type GuardedJob = Pick<BlockJob<JobResult>, 'progress' | 'isReady' | 'status'>;
+export type GuardedJob = Pick<BlockJob<JobResult>, 'readProgress' | 'isReady' | 'status'>;
 
 export interface ConvergenceGuardOptions {
   /** How long what is left must fail to shrink before the job counts as not converging. Default 4 s. */
@@ -97,7 +97,7 @@ export class ConvergenceGuard {
     }
     try {
       const timeoutMs = this.options.commandTimeoutMs ?? 5000;
-      const [progress, written] = await Promise.all([this.job.progress({ timeoutMs }), guestWrittenBytes(this.client, this.disk, { timeoutMs })]);
+      const [progress, written] = await Promise.all([this.job.readProgress({ timeoutMs }), guestWrittenBytes(this.client, this.disk, { timeoutMs })]);
       const verdict = this.tracker.add({ atMs: performance.now(), offset: progress.offset, len: progress.len, written });
       if (!verdict || verdict.converging || this.notConverging) return;
       this.notConverging = verdict;

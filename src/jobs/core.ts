@@ -10,13 +10,15 @@ import type { QmpClient } from '../protocol/client.js';
 import type { JobVerbName, JobVerbs } from '../protocol/capabilities.js';
 import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
+import { debug } from '../util/debug.js';
+import { checkTimeoutMs, setLongTimeout } from '../util/timers.js';
 import { assertSpeed, interruptionHow, type JobInit } from './job-init.js';
 import { JobCommandError, JobFailedError, JobInterruptedError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
 import { readRefusalFacts } from './refusal.js';
 import { withNodesRemoved } from './graph-hygiene.js';
 import { timingsOf } from './timings.js';
-import type { JobProgress, JobRequest, JobResult } from './types.js';
+import type { JobProgress, JobRequest, JobResult, ProgressOptions } from './types.js';
 
 export { assertSpeed, type JobInit } from './job-init.js';
 
@@ -26,9 +28,10 @@ type BlockJobVerb = 'block-job-cancel' | 'block-job-set-speed' | 'block-job-chan
 export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStateEvents> {
   readonly client: QmpClient;
   readonly id: string;
-  readonly disk: string;
+  /** QEMU's name of the disk the job runs on (its block-job `device`: a qdev id, drive or node name). */
+  readonly device: string;
   /** The disk as the caller named it, for messages ("vda [libvirt-1-format]"). */
-  readonly label: string;
+  readonly disk: string;
   protected readonly kind: string;
   protected readonly machine: JobStateMachine;
   protected readonly commandTimeoutMs: number;
@@ -48,8 +51,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     super();
     this.client = init.client;
     this.id = init.id;
-    this.disk = init.disk;
-    this.label = init.label;
+    this.device = init.disk;
+    this.disk = init.label;
     this.kind = init.kind;
     this.machine = init.machine;
     this.autoFinalize = init.autoFinalize;
@@ -82,6 +85,44 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   /** The nodes that left the disk's chain with this ending (graph-hygiene.ts deletes them once unused). */
   protected nodesLeftBehind(_result: R): string[] {
     return [];
+  }
+
+  /**
+   * Listeners see the job from its first status on, whenever they are attached: a listener added
+   * late is first called (synchronously, in order) with what was already emitted — every state
+   * change, READY, I/O errors, anomalies, the conclusion — then with what comes next. ("stopped"
+   * is a condition, not history: check stoppedOnError.)
+   */
+  override on<T extends EventEmitter.EventNames<JobStateEvents>>(event: T, fn: EventEmitter.EventListener<JobStateEvents, T>, context?: unknown): this {
+    for (const args of this.pastEmissions(event)) (fn as (...a: unknown[]) => void).apply(context, args);
+    return super.on(event, fn, context);
+  }
+
+  override addListener<T extends EventEmitter.EventNames<JobStateEvents>>(event: T, fn: EventEmitter.EventListener<JobStateEvents, T>, context?: unknown): this {
+    return this.on(event, fn, context);
+  }
+
+  /** As on(), once: a listener whose event already happened is called with the first one, at once. */
+  override once<T extends EventEmitter.EventNames<JobStateEvents>>(event: T, fn: EventEmitter.EventListener<JobStateEvents, T>, context?: unknown): this {
+    const [first] = this.pastEmissions(event);
+    if (first) {
+      (fn as (...a: unknown[]) => void).apply(context, first);
+      return this;
+    }
+    return super.once(event, fn, context);
+  }
+
+  /** What `event` was emitted with so far, rebuilt from the job's record (the machine keeps all of it). */
+  private pastEmissions(event: EventEmitter.EventNames<JobStateEvents>): unknown[][] {
+    const m = this.machine;
+    switch (event) {
+      case 'state': return m.history.map((change, i) => [change, m.history[i - 1]?.status ?? 'undefined']);
+      case 'ready': return m.readySince === undefined ? [] : [[m.readySince]];
+      case 'error': return m.ioErrors.map((e) => [e]);
+      case 'anomaly': return m.anomalies.map((a) => [a]);
+      case 'concluded': return m.statuses.includes('concluded') ? [[m.ending]] : [];
+      default: return [];
+    }
   }
 
   /** Starts following: call once, after construction. */
@@ -119,9 +160,9 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     return this.machine.isReady;
   }
 
-  /** Progress for display: offset/len from query-block-jobs (100 % does not mean ready). */
-  async progress(options: WaitOptions = {}): Promise<JobProgress> {
-    const jobs = await this.client.execute('query-block-jobs', undefined, { timeoutMs: this.commandTimeoutMs, ...options });
+  /** Progress for display, read once: offset/len from query-block-jobs (100 % does not mean ready). */
+  async readProgress(options: WaitOptions = {}): Promise<JobProgress> {
+    const jobs = await this.client.execute('query-block-jobs', undefined, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     const info = jobs.find((j) => j.device === this.id);
     if (!info) {
       // Gone from QEMU: show the last known figures; the outcome comes from the events, not from here.
@@ -133,21 +174,45 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     return { offset, len, percent: len ? (offset / len) * 100 : 0, speed, status, ready, paused, ioStatus: info['io-status'] };
   }
 
+  /**
+   * Progress as an async iterator: readProgress() now, then every `intervalMs` (default 1 s) until
+   * the job ends (the last figures are yielded, then it returns). `signal` rejects it with
+   * AbortedError; `break` ends it quietly. It never touches the job.
+   */
+  async *progress(options: ProgressOptions = {}): AsyncGenerator<JobProgress, void, undefined> {
+    const intervalMs = checkTimeoutMs(options.intervalMs ?? 1000, 'intervalMs');
+    const read = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
+    for (;;) {
+      const ended = this.end !== undefined;
+      yield await this.readProgress(read);
+      if (ended) return;
+      // Until the next reading or the job's end, whichever comes first.
+      await boundedWait<void>(`waiting for the next progress of ${this.kind} job '${this.id}'`, { signal: options.signal }, (resolve) => {
+        const timer = setLongTimeout(resolve, intervalMs);
+        const stop = this.onEnd(() => resolve());
+        return () => {
+          timer.clear();
+          stop();
+        };
+      });
+    }
+  }
+
   // ------------------------------------------------------------------ verbs
 
   /** Changes the bandwidth limit (bytes/s, 0 = unlimited) while the job runs. */
-  async setSpeed(speed: number): Promise<void> {
+  async setSpeed(speed: number, options: WaitOptions = {}): Promise<void> {
     assertSpeed(speed, this.context());
-    await this.send('change the speed of', 'block-job-set-speed', { device: this.id, speed });
+    await this.send('change the speed of', 'block-job-set-speed', { device: this.id, speed }, options);
   }
 
-  async pause(): Promise<void> {
-    await this.sendVerb('pause', 'pause');
+  async pause(options: WaitOptions = {}): Promise<void> {
+    await this.sendVerb('pause', 'pause', options);
   }
 
   /** Resumes a job paused by pause() or by an I/O error with on-error "stop". */
-  async resume(): Promise<void> {
-    await this.sendVerb('resume', 'resume');
+  async resume(options: WaitOptions = {}): Promise<void> {
+    await this.sendVerb('resume', 'resume', options);
   }
 
   /** Resolves when the job reports READY; rejects if it ends first. */
@@ -189,27 +254,51 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     return boundedWait<R>(`waiting for ${this.kind} job '${this.id}' to end`, options, (resolve, reject) =>
       this.onEnd((end) => {
         if ('error' in end) reject(end.error);
-        else if (end.result.outcome === 'failed' || (end.result.outcome === 'aborted' && this.request !== 'abort')) reject(new JobFailedError({ jobId: this.id, disk: this.label, device: this.disk, kind: this.kind }, end.result));
+        else if (end.result.outcome === 'failed' || (end.result.outcome === 'aborted' && this.request !== 'abort')) reject(new JobFailedError({ jobId: this.id, disk: this.disk, device: this.device, kind: this.kind }, end.result));
         else resolve(end.result);
       }));
   }
 
   /**
-   * Abandons the job: forced cancel (a paused job refuses a plain one, and after READY a plain
-   * cancel would end the job as finished), then waits for its end.
+   * Cancels the job: forced cancel (a paused job refuses a plain one, and after READY a plain
+   * cancel would end the job as finished), then waits for its end (outcome "aborted"). `options`
+   * bound the cancel command and then the wait. (An AbortSignal given here only stops waiting;
+   * the start's `cancelSignal` is the signal that cancels the job.)
    */
-  async abort(options: WaitOptions = {}): Promise<R> {
-    await this.requestAbort();
+  async cancel(options: WaitOptions = {}): Promise<R> {
+    await this.requestCancel(options);
     return this.wait(options);
   }
 
   /** Sends the forced cancel and returns at QEMU's reply, without waiting for the job to end. */
-  async requestAbort(): Promise<void> {
+  async requestCancel(options: WaitOptions = {}): Promise<void> {
     const status = this.machine.status;
     if (status === 'concluded' || status === 'null' || this.end) {
-      throw new JobStateError(`cannot abort ${this.kind} job '${this.id}': it has already ended (${status})`, this.context(), status);
+      throw new JobStateError(`cannot cancel ${this.kind} job '${this.id}': it has already ended (${status})`, this.context(), status);
     }
-    await this.refusable('abort', 'abort', () => this.send('abort', 'block-job-cancel', { device: this.id, force: true }));
+    await this.refusable('cancel', 'abort', () => this.send('cancel', 'block-job-cancel', { device: this.id, force: true }, options));
+  }
+
+  /**
+   * Cancels the job (requestCancel) when `signal` fires, from now until the job ends: the start's
+   * `cancelSignal`. A cancel QEMU refuses ends the wait with that refusal (the job may still run).
+   */
+  protected cancelOn(signal: AbortSignal | undefined): void {
+    if (!signal) return;
+    const onAbort = (): void => {
+      debug('job %s: cancelSignal fired, cancelling', this.id);
+      this.requestCancel().catch((error: unknown) => {
+        if (error instanceof JobStateError && this.end) return; // it had ended already: its end says how
+        this.fail(error);
+        void this.detach();
+      });
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.onEnd(() => signal.removeEventListener('abort', onAbort));
   }
 
   /** Stops following the job without touching it (it keeps running in QEMU). */
@@ -220,18 +309,18 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   // ------------------------------------------------------------------ for job types
 
   protected context(): JobErrorContext {
-    return { jobId: this.id, disk: this.disk };
+    return { jobId: this.id, disk: this.device };
   }
 
   /** The one wrapper for the commands a job sends: QEMU's refusal becomes JobCommandError with the job and disk. */
-  protected async send(verb: string, name: BlockJobVerb, args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string }): Promise<void> {
-    await this.execute(verb, name, args);
+  protected async send(verb: string, name: BlockJobVerb, args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string }, options: WaitOptions = {}): Promise<void> {
+    await this.execute(verb, name, args, options);
   }
 
   /** complete / pause / resume / finalize / dismiss with the command this QEMU's schema chose (job-* where it can). */
-  protected async sendVerb(what: string, verb: JobVerbName): Promise<void> {
+  protected async sendVerb(what: string, verb: JobVerbName, options: WaitOptions = {}): Promise<void> {
     const { command, key } = this.verbs[verb];
-    await this.execute(what, command, { [key]: this.id });
+    await this.execute(what, command, { [key]: this.id }, options);
   }
 
   /**
@@ -245,15 +334,15 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
       return undefined;
     } catch (error) {
       if (!(error instanceof JobStateError)) throw error;
-      return readRefusalFacts(this.client, this.id, this.disk, this.commandTimeoutMs).then((facts) => {
-        throw new JobStateError(error.message, this.context(), error.status, { ...facts, label: this.label, verb, completesByItself: error.completesByItself });
+      return readRefusalFacts(this.client, this.id, this.device, this.commandTimeoutMs).then((facts) => {
+        throw new JobStateError(error.message, this.context(), error.status, { ...facts, label: this.disk, verb, completesByItself: error.completesByItself });
       });
     }
   }
 
   /** Pivot, after READY: one write of complete (a group pivot relies on it being written before the first await). */
-  protected async sendComplete(what: string): Promise<void> {
-    await this.refusable(what, 'complete', () => this.sendVerb(what, 'complete'));
+  protected async sendComplete(what: string, options: WaitOptions = {}): Promise<void> {
+    await this.refusable(what, 'complete', () => this.sendVerb(what, 'complete', options));
   }
 
   /**
@@ -267,16 +356,16 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     } catch (error) {
       if (!(error instanceof JobCommandError)) throw error;
       this.request = undefined;
-      const facts = await readRefusalFacts(this.client, this.id, this.disk, this.commandTimeoutMs, error.cause as QmpCommandError);
-      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.label}`, this.context(), error.cause as QmpCommandError, { ...facts, label: this.label, verb });
+      const facts = await readRefusalFacts(this.client, this.id, this.device, this.commandTimeoutMs, error.cause as QmpCommandError);
+      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error.cause as QmpCommandError, { ...facts, label: this.disk, verb });
     }
   }
 
-  private async execute(verb: string, name: string, args: Record<string, unknown>): Promise<void> {
+  private async execute(verb: string, name: string, args: Record<string, unknown>, options: WaitOptions): Promise<void> {
     try {
-      await this.client.execute(name, args as never, { timeoutMs: this.commandTimeoutMs });
+      await this.client.executeUntyped(name, args, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (error) {
-      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.label}`, this.context(), error);
+      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error);
       throw error;
     }
   }
@@ -284,7 +373,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   /** After READY: complete (job-complete where the schema has it). Once sent, an interruption reports "complete requested". */
   protected async requestComplete(verb: string, options: WaitOptions): Promise<R> {
     try {
-      await this.sendComplete(verb);
+      await this.sendComplete(verb, options);
     } catch (error) {
       if (error instanceof JobCommandError) throw error;
       // Lost, timed out or aborted with the command sent: QEMU may have completed. Say where the data is.
@@ -294,8 +383,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   /** After READY: a plain block-job-cancel, which ends a mirror-based job with the guest where it was. */
-  protected async requestCancel(verb: string, options: WaitOptions): Promise<R> {
-    await this.refusable(verb, 'cancel', () => this.send(verb, 'block-job-cancel', { device: this.id }));
+  protected async requestPlainCancel(verb: string, options: WaitOptions): Promise<R> {
+    await this.refusable(verb, 'cancel', () => this.send(verb, 'block-job-cancel', { device: this.id }, options));
     return this.wait(options);
   }
 
@@ -311,7 +400,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
         if (reached()) resolve();
       };
       this.machine.on(on, check);
-      const stopWaitingForEnd = this.onEnd((end) => reject('error' in end ? end.error : new JobFailedError({ jobId: this.id, disk: this.label, device: this.disk, kind: this.kind, awaited: what }, end.result)));
+      const stopWaitingForEnd = this.onEnd((end) => reject('error' in end ? end.error : new JobFailedError({ jobId: this.id, disk: this.disk, device: this.device, kind: this.kind, awaited: what }, end.result)));
       return () => {
         stopWaitingForEnd();
         this.machine.off(on, check);
@@ -414,13 +503,14 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     const error = ending?.event === 'BLOCK_JOB_CANCELLED' ? undefined : (this.dismissedError ?? ending?.error);
     const ended = ending?.event === 'BLOCK_JOB_CANCELLED' ? 'aborted' : error !== undefined ? 'failed' : 'completed';
     if (ending === undefined && !this.machine.statuses.includes('concluded')) {
-      this.settle(undefined, new JobVanishedError(`${this.kind} job '${this.id}' on ${this.label} disappeared (status null) without a completion or cancel event: how it ended is unknown`, this.context()));
+      this.settle(undefined, new JobVanishedError(`${this.kind} job '${this.id}' on ${this.disk} disappeared (status null) without a completion or cancel event: how it ended is unknown`, this.context()));
       return;
     }
     const history = [...this.machine.history];
     const result = this.describeEnd({
       jobId: this.id,
       disk: this.disk,
+      device: this.device,
       ended,
       ...(error !== undefined ? { error } : {}),
       states: history.map((c) => c.status),
@@ -440,8 +530,8 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     this.settle(undefined, new JobInterruptedError({
       jobId: this.id,
       kind: this.kind,
-      disk: this.label,
-      device: this.disk,
+      disk: this.disk,
+      device: this.device,
       lastStatus: this.machine.status,
       how: interruptionHow(cause),
       pivotRequested: this.request === 'complete',

@@ -104,7 +104,7 @@ export async function preflight(client: QmpClient, disk: DiskChain, jobId: strin
   if (sameId?.status !== 'concluded') return { ...onDisk, verbs };
   const info = (await client.execute('query-jobs', undefined, { timeoutMs })).find((j) => j.id === jobId);
   if (info?.error !== undefined) return { ...onDisk, sameIdError: info.error, verbs };
-  await client.execute(verbs.dismiss.command as 'job-dismiss', { [verbs.dismiss.key]: jobId } as { id: string }, { timeoutMs }).catch(() => undefined);
+  await client.executeUntyped(verbs.dismiss.command, { [verbs.dismiss.key]: jobId }, { timeoutMs }).catch(() => undefined);
   return { ...onDisk, jobs: onDisk.jobs.filter((j) => j !== sameId), verbs };
 }
 

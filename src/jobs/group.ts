@@ -10,11 +10,11 @@ import { GroupPivotError, JobFailedError, JobStateError, type GroupMemberOutcome
 
 export interface GroupPivotOptions {
   /** Ctrl-C, --timeout: before the pivot it cancels every job. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** How long the pivots (or the cancels) may take once sent. Default 60 s. */
-  finishTimeoutMs?: number;
+  finishTimeoutMs?: number | undefined;
   /** Told once every job is READY, right before the completes are written. */
-  onAllReady?: () => void;
+  onAllReady?: (() => void) | undefined;
 }
 
 export interface GroupPivotResult {
@@ -36,10 +36,10 @@ function base(job: CommitJob): string {
 /** Cancels every job that has not ended and says how each ended: the "none" of all-or-none. */
 async function cancelAll(jobs: readonly CommitJob[], finishTimeoutMs: number): Promise<GroupMemberOutcome[]> {
   return Promise.all(jobs.map(async (job): Promise<GroupMemberOutcome> => {
-    const member = { disk: job.label, jobId: job.id };
+    const member = { disk: job.disk, jobId: job.id };
     try {
       // A job that already ended (the one that failed) refuses the cancel; its end is still known.
-      await job.requestAbort().catch((error: unknown) => {
+      await job.requestCancel().catch((error: unknown) => {
         if (!(error instanceof JobStateError)) throw error;
       });
       const result = await job.wait({ timeoutMs: finishTimeoutMs });
@@ -79,7 +79,7 @@ export async function pivotTogether(jobs: readonly CommitJob[], options: GroupPi
   if (settled.some((s) => s.status === 'rejected')) {
     const members = settled.map((s, i): GroupMemberOutcome => {
       const job = jobs[i] as CommitJob;
-      const member = { disk: job.label, jobId: job.id };
+      const member = { disk: job.disk, jobId: job.id };
       if (s.status === 'fulfilled') return { ...member, outcome: s.value.outcome, where: `pivoted: the guest runs on ${base(job)}` };
       const error = s.reason as Error;
       return { ...member, outcome: 'failed', where: `not pivoted (${error.message}); the guest is on ${top(job)}, and base ${base(job)} holds the merged data`, error: error.message };
@@ -88,6 +88,6 @@ export async function pivotTogether(jobs: readonly CommitJob[], options: GroupPi
   }
   const results = settled.map((s) => (s as PromiseFulfilledResult<CommitResult>).value);
   const concluded = results.map((r) => r.timings.concludedAt).filter((t): t is number => t !== undefined);
-  const concludedSpreadMs = concluded.length ? (Math.max(...concluded) - Math.min(...concluded)) * 1000 : 0;
+  const concludedSpreadMs = concluded.length ? Math.max(...concluded) - Math.min(...concluded) : 0;
   return { results, sentWithinMs, concludedSpreadMs };
 }

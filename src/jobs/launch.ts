@@ -10,6 +10,12 @@ import { executeCreating } from '../protocol/in-flight.js';
 import { JobNotFoundError, JobStartUnknownError, JobVanishedError } from './errors.js';
 import { JOB_EVENT_NAMES, JobStateMachine, isJobStatus } from './state.js';
 
+/** The signal that stops a start before its job exists: the start's `signal` or its `cancelSignal`. */
+export function startSignal(options: { signal?: AbortSignal | undefined; cancelSignal?: AbortSignal | undefined }): AbortSignal | undefined {
+  const signals = [options.signal, options.cancelSignal].filter((s): s is AbortSignal => s !== undefined);
+  return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+}
+
 /** A job just started: its state machine fed with what arrived before the reply, and its event stream. */
 export interface Launched {
   machine: JobStateMachine;
@@ -96,5 +102,5 @@ export async function attachRunningJob(
     throw new JobNotFoundError(`job '${id}' is a ${info.type} job, not a ${expect.noun}`, { jobId: id });
   }
   const status = isJobStatus(job.status) ? job.status : info.status;
-  return { info, error: job.error, stream, machine: new JobStateMachine(id, status, Date.now() / 1000), verbs };
+  return { info, error: job.error, stream, machine: new JobStateMachine(id, status, Date.now()), verbs };
 }

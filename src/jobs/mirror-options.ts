@@ -19,45 +19,51 @@ export interface MirrorTarget {
   /** Absolute path of the destination image. */
   file: string;
   /** Default qcow2. */
-  format?: 'qcow2' | 'raw';
+  format?: 'qcow2' | 'raw' | undefined;
   /**
    * Copy only the active layer (sync "top"): the destination backs onto the active layer's backing
    * image, which stays shared. Needs qcow2. Without it the destination holds the whole guest view.
    */
-  shallow?: boolean;
+  shallow?: boolean | undefined;
   /**
    * The destination exists already, made by the caller with the right size (and, with shallow,
    * the right backing file); else it is created and must not exist.
    */
-  reuseExisting?: boolean;
+  reuseExisting?: boolean | undefined;
   /**
    * With reuseExisting and shallow: copy into a destination that already holds data of its own.
    * What it holds hides the backing image where the copy writes nothing, so it is refused unless
    * the caller says it is meant (a destination pre-seeded with the active layer's data).
    */
-  allowExistingData?: boolean;
+  allowExistingData?: boolean | undefined;
 }
 
 export interface MirrorOptions {
   /** Job id; default `copy-<disk>`. */
-  jobId?: string;
+  jobId?: string | undefined;
   /** Node name for the destination; default `copy-<disk>-dest` (or the next free `…-destN`). */
-  nodeName?: string;
+  nodeName?: string | undefined;
   /** Bandwidth limit in bytes per second; 0 (default) is unlimited. */
-  speed?: number;
+  speed?: number | undefined;
   /** Bytes tracked by one dirty bit: a power of two, 512 B to 64 MiB (QEMU's default follows the cluster size). */
-  granularity?: number;
+  granularity?: number | undefined;
   /** Bytes of copy buffer in flight (QEMU's default 16 MiB). */
-  bufSize?: number;
+  bufSize?: number | undefined;
   /** background (default), or write-blocking: the guest's writes go to both at once, so the copy always converges. */
-  copyMode?: CopyMode;
-  onSourceError?: BlockdevOnError;
-  onTargetError?: BlockdevOnError;
-  autoFinalize?: boolean;
-  autoDismiss?: boolean;
-  commandTimeoutMs?: number;
-  /** Aborts the start (not the job). */
-  signal?: AbortSignal;
+  copyMode?: CopyMode | undefined;
+  onSourceError?: BlockdevOnError | undefined;
+  onTargetError?: BlockdevOnError | undefined;
+  autoFinalize?: boolean | undefined;
+  autoDismiss?: boolean | undefined;
+  commandTimeoutMs?: number | undefined;
+  /** Aborts the start only: a job that already exists keeps running (see cancelSignal). */
+  signal?: AbortSignal | undefined;
+  /**
+   * Cancels the job when it fires (forced, as job.cancel()): before the job exists the start is
+   * aborted (AbortedError, nothing left behind); once it exists the start still resolves with the
+   * job and wait() resolves with outcome "aborted".
+   */
+  cancelSignal?: AbortSignal | undefined;
 }
 
 /** What the destination file is created as (qemu-img create), when it is created. */

@@ -14,7 +14,7 @@ import type { WaitOptions } from '../util/wait.js';
 import { BlockJob, type JobInit } from './core.js';
 import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
 import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
-import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
+import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import { mirrorArguments, planMirror, type CopyMode, type MirrorOptions, type MirrorTarget } from './mirror-options.js';
 import { addTargetNode, prepareDestination, removeTargetNode, type TargetNodeFate } from './mirror-target.js';
 import type { AttachOptions, JobResult } from './types.js';
@@ -68,12 +68,13 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       throw new JobUnsupportedError(`cannot copy ${label} with copy mode ${options.copyMode}: this QEMU's blockdev-mirror has no copy-mode (QEMU 5.0+)`, context, 'blockdev-mirror copy-mode');
     }
 
-    const created = await prepareDestination(plan, target.file, context, options.signal);
+    const signal = startSignal(options);
+    const created = await prepareDestination(plan, target.file, context, signal);
     const left = created ? `; the file it was to copy into is left at ${target.file}` : '';
-    await addTargetNode(client, plan, target.file, created, context, timeoutMs, options.signal);
+    await addTargetNode(client, plan, target.file, created, context, timeoutMs, signal);
     let launched;
     try {
-      launched = await launchJob(client, id, () => startJobCommand(client, id, 'blockdev-mirror', mirrorArguments(disk, plan, options), { timeoutMs, signal: options.signal }));
+      launched = await launchJob(client, id, () => startJobCommand(client, id, 'blockdev-mirror', mirrorArguments(disk, plan, options), { timeoutMs, signal }));
     } catch (error) {
       const removed = await removeTargetNode(client, plan.nodeName, timeoutMs);
       const node = removed.fate === 'removed' || removed.fate === 'gone' ? '' : `; its node ${plan.nodeName} could not be removed (${removed.error ?? removed.fate}): blockdev-del it`;
@@ -85,6 +86,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs,
     }, disk, { file: target.file, nodeName: plan.nodeName, created, shallow: plan.sync === 'top' });
     job.begin();
+    job.cancelOn(options.cancelSignal);
     return job;
   }
 
@@ -92,15 +94,17 @@ export class MirrorJob extends BlockJob<MirrorResult> {
    * Attaches to a mirror job that runs (by id); its destination node is read from the block graph
    * (x-debug-query-block-graph: the job's "target" child), so ending it still removes that node.
    */
-  static async attach(client: QmpClient, jobId: string, options: AttachOptions = {}): Promise<MirrorJob> {
+  static async attach(client: QmpClient, target: { jobId: string }, options: AttachOptions = {}): Promise<MirrorJob> {
+    const { jobId } = target;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'mirror', noun: 'copy' }, { timeoutMs, signal: options.signal });
-    const target = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
+    const destination = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
     const job = new MirrorJob({
       client, id: jobId, disk: options.device ?? jobId, stream, machine, resyncing: true, label: options.label,
       autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
-    }, undefined, { ...target, created: false, shallow: false });
+    }, undefined, { ...destination, created: false, shallow: false });
     job.begin(error);
+    job.cancelOn(options.cancelSignal);
     return job;
   }
 
@@ -117,17 +121,17 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   }
 
   /** pivot() without waiting: returns at QEMU's reply to the complete command. */
-  async requestPivot(): Promise<void> {
+  async requestPivot(options: WaitOptions = {}): Promise<void> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
     if (refused !== undefined) return refused;
-    await this.sendComplete('pivot');
+    await this.sendComplete('pivot', options);
   }
 
   /** After READY: end the job with the guest on the source; the destination holds a full copy (virsh blockcopy --finish). */
   async finish(options: WaitOptions = {}): Promise<MirrorResult> {
     const refused = this.refusedHere('finish', () => this.requireReady('finish'));
     if (refused !== undefined) return refused;
-    return this.requestCancel('finish', options);
+    return this.requestPlainCancel('finish', options);
   }
 
   /**
@@ -135,12 +139,12 @@ export class MirrorJob extends BlockJob<MirrorResult> {
    * guest write reaches the destination before it completes, so the copy converges. Read from the
    * schema: an older QEMU gets JobUnsupportedError, nothing sent.
    */
-  async setCopyMode(mode: CopyMode): Promise<void> {
-    const schema = await qmpSchema(this.client, { timeoutMs: this.commandTimeoutMs });
+  async setCopyMode(mode: CopyMode, options: WaitOptions = {}): Promise<void> {
+    const schema = await qmpSchema(this.client, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs });
     if (!schema.commands.has('block-job-change')) {
-      throw new JobUnsupportedError(`cannot switch copy job '${this.id}' on ${this.label} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`, this.context(), 'block-job-change');
+      throw new JobUnsupportedError(`cannot switch copy job '${this.id}' on ${this.disk} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`, this.context(), 'block-job-change');
     }
-    await this.send(`switch to ${mode}`, 'block-job-change', { id: this.id, type: 'mirror', 'copy-mode': mode });
+    await this.send(`switch to ${mode}`, 'block-job-change', { id: this.id, type: 'mirror', 'copy-mode': mode }, options);
   }
 
   protected describeEnd(base: Omit<JobResult, 'outcome' | 'invalidated'> & { ended: 'completed' | 'aborted' | 'failed' }): MirrorResult {
@@ -183,7 +187,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
 
   protected interruptionImages(): { onDisk: string; pivotTarget: string } {
     const file = this.target.file ?? 'the destination';
-    const source = this.source ? this.source.layers.at(-1)?.file ?? this.label : this.label;
+    const source = this.source ? this.source.layers.at(-1)?.file ?? this.disk : this.disk;
     return {
       pivotTarget: file,
       onDisk: `on disk: the source ${source} is still the disk and reads right; ${file} holds a copy that is not finished${this.target.nodeName ? ` (node ${this.target.nodeName} still in QEMU)` : ''} — do not use it, delete nothing`,

@@ -4,7 +4,7 @@
  * READY event / "ready" status says it is ready.
  */
 import { EventEmitter } from 'eventemitter3';
-import { eventJobId, timestampSeconds, type JobStatus, type QmpEvent } from '../qapi/types.js';
+import { eventJobId, timestampMs, type JobStatus, type QmpEvent } from '../qapi/types.js';
 
 /**
  * QEMU's job state transition table (job.c JobSTT, unchanged from 3.0 through 7.2): for each status,
@@ -34,7 +34,7 @@ export function isValidTransition(from: JobStatus, to: JobStatus): boolean {
   return JOB_TRANSITIONS[from].includes(to);
 }
 
-/** One status the job entered, with QEMU's own timestamp (seconds since the epoch). */
+/** One status the job entered, with QEMU's own timestamp (`at`: milliseconds since the epoch, as Date.now()). */
 export interface JobStateChange {
   status: JobStatus;
   at: number;
@@ -190,7 +190,7 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
   /** Feeds one event; events of other jobs are ignored. */
   apply(event: QmpEvent): void {
     if (eventJobId(event) !== this.jobId) return;
-    const at = timestampSeconds(event.timestamp);
+    const at = timestampMs(event.timestamp);
     const data = event.data;
     switch (event.event) {
       case 'JOB_STATUS_CHANGE': {

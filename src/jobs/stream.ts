@@ -14,21 +14,28 @@ import type { CommitOnError } from './commit-options.js';
 import { assertSpeed, BlockJob, type JobInit } from './core.js';
 import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
 import { JobCommandError, JobOptionError } from './errors.js';
-import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
+import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 
 export interface PullOptions {
   /** Job id; default `pull-<disk>`. */
-  jobId?: string;
+  jobId?: string | undefined;
   /** Bandwidth limit in bytes per second; 0 (default) is unlimited. */
-  speed?: number;
-  onError?: CommitOnError;
+  speed?: number | undefined;
+  onError?: CommitOnError | undefined;
   /** Keep the active layer's backing link relative (virsh --keep-relative); needs a base and relative links. */
-  keepRelative?: boolean;
-  autoFinalize?: boolean;
-  autoDismiss?: boolean;
-  commandTimeoutMs?: number;
-  signal?: AbortSignal;
+  keepRelative?: boolean | undefined;
+  autoFinalize?: boolean | undefined;
+  autoDismiss?: boolean | undefined;
+  commandTimeoutMs?: number | undefined;
+  /** Aborts the start only: a job that already exists keeps running (see cancelSignal). */
+  signal?: AbortSignal | undefined;
+  /**
+   * Cancels the job when it fires (forced, as job.cancel()): before the job exists the start is
+   * aborted (AbortedError, nothing left behind); once it exists the start still resolves with the
+   * job and wait() resolves with outcome "aborted".
+   */
+  cancelSignal?: AbortSignal | undefined;
 }
 
 /** The backing string the active layer records after a pull onto base, relative to its folder (--keep-relative). */
@@ -71,7 +78,7 @@ export class StreamJob extends BlockJob<JobResult> {
     if (busy) throw busy;
     const { machine, stream } = await launchJob(client, id, async () => {
       try {
-        await startJobCommand(client, id, 'block-stream', args, { timeoutMs, signal: options.signal });
+        await startJobCommand(client, id, 'block-stream', args, { timeoutMs, signal: startSignal(options) });
       } catch (error) {
         if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start a pull on ${label}`, context, error);
         throw error;
@@ -79,11 +86,13 @@ export class StreamJob extends BlockJob<JobResult> {
     });
     const job = new StreamJob({ client, id, disk: device, machine, stream, resyncing: false, autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs }, range);
     job.begin();
+    job.cancelOn(options.cancelSignal);
     return job;
   }
 
-  /** Attaches to a stream job that already runs (found by id). */
-  static async attach(client: QmpClient, jobId: string, options: AttachOptions = {}): Promise<StreamJob> {
+  /** Attaches to a stream job that already runs, by its id (the one attach(client, target) shape of every job kind). */
+  static async attach(client: QmpClient, target: { jobId: string }, options: AttachOptions = {}): Promise<StreamJob> {
+    const { jobId } = target;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'stream', noun: 'pull' }, { timeoutMs, signal: options.signal });
     const job = new StreamJob({
@@ -91,6 +100,7 @@ export class StreamJob extends BlockJob<JobResult> {
       autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
     }, undefined);
     job.begin(error);
+    job.cancelOn(options.cancelSignal);
     return job;
   }
 

@@ -9,11 +9,11 @@ export function timingsOf(history: readonly JobStateChange[], readyAt: number | 
   const timings: JobTimings = { startedAt };
   if (readyAt !== undefined) {
     timings.readyAt = readyAt;
-    timings.secondsToReady = readyAt - startedAt;
+    timings.msToReady = readyAt - startedAt;
   }
   if (concludedAt !== undefined) {
     timings.concludedAt = concludedAt;
-    timings.totalSeconds = concludedAt - startedAt;
+    timings.totalMs = concludedAt - startedAt;
   }
   return timings;
 }

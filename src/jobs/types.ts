@@ -15,21 +15,24 @@ import type { JobIoError, JobStateChange, TransitionAnomaly } from './state.js';
  */
 export type JobOutcome = 'completed' | 'pivoted' | 'overlay-kept' | 'copied' | 'aborted' | 'failed';
 
+/** Every time here is in milliseconds, as every timeout of the library. */
 export interface JobTimings {
-  /** QEMU timestamps (seconds since the epoch) of the first status seen, READY, "concluded". */
+  /** QEMU timestamps (ms since the epoch, as Date.now()) of the first status seen, READY, "concluded". */
   startedAt: number;
-  readyAt?: number;
-  concludedAt?: number;
-  /** From the first status seen to READY. */
-  secondsToReady?: number;
-  /** From the first status seen to "concluded". */
-  totalSeconds?: number;
+  readyAt?: number | undefined;
+  concludedAt?: number | undefined;
+  /** Milliseconds from the first status seen to READY. */
+  msToReady?: number | undefined;
+  /** Milliseconds from the first status seen to "concluded". */
+  totalMs?: number | undefined;
 }
 
 export interface JobResult {
   jobId: string;
-  /** The `device` the job runs on. */
+  /** The disk as the caller named it ("vda [libvirt-1-format]"): `disk` is always the user's word. */
   disk: string;
+  /** QEMU's name of the disk the job runs on (the job's `device`). */
+  device: string;
   outcome: JobOutcome;
   /** QEMU's error text for the job (query-jobs first when we dismiss, else BLOCK_JOB_COMPLETED.error). */
   error?: string;
@@ -62,13 +65,25 @@ export interface JobProgress {
   ioStatus: string;
 }
 
+export interface ProgressOptions {
+  /** Milliseconds between two readings. Default 1000. */
+  intervalMs?: number | undefined;
+  /** Rejects the iterator with AbortedError when it fires (the job goes on). */
+  signal?: AbortSignal | undefined;
+  /** Bound of each reading (query-block-jobs). Default: the job's command timeout. */
+  timeoutMs?: number | undefined;
+}
+
 export interface AttachOptions {
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** How to name the disk in messages when attaching by id without a range (the caller's name for it). */
-  label?: string;
+  label?: string | undefined;
   /** The `device` of the disk the job runs on, when the caller resolved it (else the job is known by id only). */
-  device?: string;
-  signal?: AbortSignal;
+  device?: string | undefined;
+  /** Aborts the attach only (the job keeps running). */
+  signal?: AbortSignal | undefined;
+  /** Cancels the attached job when it fires (forced, as job.cancel()): wait() then resolves with outcome "aborted". */
+  cancelSignal?: AbortSignal | undefined;
 }
 
 /** What the controller asked the job to do last: complete (pivot), cancel after READY, forced cancel. */

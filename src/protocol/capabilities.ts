@@ -61,7 +61,7 @@ const schemas = new WeakMap<QmpClient, Promise<QmpSchema>>();
 export function qmpSchema(client: QmpClient, options: { timeoutMs?: number } = {}): Promise<QmpSchema> {
   let schema = schemas.get(client);
   if (!schema) {
-    schema = (client.execute('query-qmp-schema', {}, { timeoutMs: options.timeoutMs ?? 30_000 }) as Promise<SchemaInfo[]>).then(schemaFrom);
+    schema = (client.executeUntyped('query-qmp-schema', {}, { timeoutMs: options.timeoutMs ?? 30_000 }) as Promise<SchemaInfo[]>).then(schemaFrom);
     schemas.set(client, schema);
     schema.catch(() => schemas.delete(client));
   }

@@ -25,9 +25,11 @@ import type {
   QmpEventName,
   QmpGreeting,
   TypedEvent,
+  KnownQmpEvent,
 } from '../qapi/types.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectOptions, type Transport } from '../transport/transport.js';
 import { checkTimeoutMs } from '../util/timers.js';
+import { debug } from '../util/debug.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 
 /** Default timeout of a command that gives none: long enough for any sane QMP command, short of "forever". */
@@ -51,23 +53,24 @@ export type TrafficSink = (direction: TrafficDirection, message: QmpMessage) => 
 
 export interface QmpClientOptions extends ConnectOptions {
   /** Largest message accepted from the peer (bytes). Default 64 MiB. */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** Enable out-of-band execution when QEMU offers it. Default false. */
-  oob?: boolean;
+  oob?: boolean | undefined;
   /** Send qmp_capabilities during connect. Default true; false leaves negotiation to the caller. */
-  negotiate?: boolean;
+  negotiate?: boolean | undefined;
   /** How many recent events to keep for late waiters. Default 1000. */
-  eventHistory?: number;
+  eventHistory?: number | undefined;
   /** Timeout for commands that do not give their own. Default 30 s; Infinity: none. */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** Receives every message both ways (for traces and debugging). */
-  traffic?: TrafficSink;
+  traffic?: TrafficSink | undefined;
   /**
    * How long the transport may stay open without a greeting before that means the monitor is in use
    * by another client (QEMU serves one client per monitor and greets the next only when it leaves):
-   * then MonitorBusyError. Default: no such limit (connectTimeoutMs alone).
+   * then MonitorBusyError. QmpClient.open's default: no such limit (connectTimeoutMs alone);
+   * connect()'s: DEFAULT_GREETING_TIMEOUT_MS (1 s) for a socket when no connectTimeoutMs is given.
    */
-  greetingTimeoutMs?: number;
+  greetingTimeoutMs?: number | undefined;
 }
 
 export interface CommandOptions extends WaitOptions {}
@@ -128,8 +131,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       onClose: (error) => client.onTransportClose(error),
     });
     const remaining = (): number => Math.max(1, timeoutMs - (Date.now() - startedAt));
+    const greetingLimit = options.greetingTimeoutMs !== undefined && options.greetingTimeoutMs < remaining() ? options.greetingTimeoutMs : undefined;
     try {
-      const greetingLimit = options.greetingTimeoutMs !== undefined && options.greetingTimeoutMs < remaining() ? options.greetingTimeoutMs : undefined;
       const greeting = await boundedWait<QmpGreeting>(
         `waiting for the QMP greeting from ${transport.peer}`,
         { timeoutMs: greetingLimit ?? remaining(), signal: options.signal },
@@ -164,7 +167,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       transport.destroy();
       await client.closedPromise;
       if (error instanceof AbortedError) throw error;
-      if (error instanceof QmpTimeoutError && !client.greetingValue && options.greetingTimeoutMs !== undefined) throw new MonitorBusyError(transport.peer, options.greetingTimeoutMs, { cause: error });
+      if (error instanceof QmpTimeoutError && !client.greetingValue && greetingLimit !== undefined) throw new MonitorBusyError(transport.peer, greetingLimit, { cause: error });
       throw new ConnectError(transport.peer, error instanceof Error ? error.message : String(error), { cause: error });
     }
   }
@@ -223,14 +226,20 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     return this.hub.history.since(since);
   }
 
-  /** Executes a QMP command and resolves with its `return` value. */
-  execute<K extends QmpCommandName>(name: K, args?: CommandArgs<K>, options?: CommandOptions): Promise<CommandReturn<K>>;
-  execute(name: string, args?: Record<string, unknown>, options?: CommandOptions): Promise<unknown>;
-  execute(name: string, args?: object, options: CommandOptions = {}): Promise<unknown> {
+  /**
+   * Executes a QMP command this library knows (QmpCommandMap) and resolves with its typed `return`
+   * value: only its typed arguments compile. Any other command goes through executeUntyped().
+   */
+  execute<K extends QmpCommandName>(name: K, args?: CommandArgs<K>, options?: CommandOptions): Promise<CommandReturn<K>> {
+    return this.executeUntyped(name, args as Record<string, unknown> | undefined, options) as Promise<CommandReturn<K>>;
+  }
+
+  /** Executes any QMP command by name, arguments unchecked; its `return` value is `unknown` until the caller checks it. */
+  executeUntyped(name: string, args?: Record<string, unknown>, options: CommandOptions = {}): Promise<unknown> {
     if (this.stateValue !== ConnectionState.Running) {
       return Promise.reject(this.stateErrorFor(name));
     }
-    return this.send(name, args as Record<string, unknown> | undefined, options);
+    return this.send(name, args, options);
   }
 
   /** Executes a command out of band (`exec-oob`); needs `oob: true` at connect and QEMU's consent. */
@@ -266,9 +275,12 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   /**
    * An async iterator of events matching `filter`, listening from the moment it is created.
-   * It ends when the signal fires or the client is closed by us, and throws ConnectionClosedError
-   * (after the queued events) when the connection is lost.
+   * It ends when the client is closed by us or return() is called (a for-await's break); it throws
+   * AbortedError when the signal fires and ConnectionClosedError when the connection is lost (each
+   * after the events already queued).
    */
+  events<K extends QmpEventName>(options: EventStreamOptions & { names: readonly K[] }): AsyncIterableIterator<KnownQmpEvent<K>>;
+  events(options?: EventStreamOptions): AsyncIterableIterator<QmpEvent>;
   events(options: EventStreamOptions = {}): AsyncIterableIterator<QmpEvent> {
     return this.hub.stream(options);
   }
@@ -335,6 +347,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   ): void {
     try {
       if (this.traffic) this.traffic('out', args === undefined ? { [verb]: name, id } : { [verb]: name, arguments: args, id });
+      if (debug.enabled) debug('%s <- %s', this.peer, line.trimEnd());
       this.transport.write(line);
     } catch (error) {
       this.pending.drop(id);
@@ -358,6 +371,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   }
 
   private dispatch(message: QmpMessage): void {
+    if (debug.enabled) debug('%s -> %j', this.peer, message);
     this.traffic?.('in', message);
     if ('event' in message) {
       this.onEvent(message);

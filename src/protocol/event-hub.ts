@@ -1,21 +1,22 @@
-import { ConnectionClosedError, type EventOverflowError } from '../errors.js';
+import { AbortedError, ConnectionClosedError, type EventOverflowError } from '../errors.js';
 import { EventHistory, EventQueue, matchesData, type EventFilter } from './events.js';
 import type { QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 
 export interface EventWaitOptions extends WaitOptions {
   /** Also consider buffered events from this cursor on (see `eventCursor`). */
-  since?: number;
+  since?: number | undefined;
 }
 
 export interface EventStreamOptions extends EventFilter {
-  signal?: AbortSignal;
+  /** When it fires, the stream rejects with AbortedError (after the events already queued); return() ends it quietly. */
+  signal?: AbortSignal | undefined;
   /** Replay buffered events from this cursor first. */
-  since?: number;
+  since?: number | undefined;
   /** Queue bound before the stream fails as too slow. Default 10,000. */
-  maxQueued?: number;
+  maxQueued?: number | undefined;
   /** Called at once when the queue overflows (the iterator throws the same error once its consumer asks). */
-  onOverflow?: (error: EventOverflowError) => void;
+  onOverflow?: ((error: EventOverflowError) => void) | undefined;
 }
 
 /** A QMP event message as the client hands it on (data always an object), or undefined without a name. */
@@ -89,7 +90,7 @@ export class EventHub {
 
   stream(options: EventStreamOptions): AsyncIterableIterator<QmpEvent> {
     const { signal } = options;
-    const onAbort = (): void => queue.end();
+    const onAbort = (): void => queue.end(new AbortedError('reading the event stream', { cause: signal?.reason }));
     // Ending the queue (by return(), the signal, overflow or close) removes the abort listener too:
     // a signal reused for many streams would otherwise keep one listener per stream ever made.
     const unsubscribe = (q: EventQueue): void => {
@@ -107,7 +108,7 @@ export class EventHub {
     }
     this.queues.add(queue);
     if (signal) {
-      if (signal.aborted) queue.end();
+      if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     }
     return queue;

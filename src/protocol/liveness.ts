@@ -3,11 +3,11 @@ import { setLongTimeout } from '../util/timers.js';
 
 export interface LivenessOptions {
   /** How long a probe may go unanswered. Default: the client's command timeout (30 s). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Pause between an answer and the next probe. Default: half the timeout, at most 5 s. */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /** Stops watching (the promise then resolves). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

@@ -406,6 +406,22 @@ export interface QmpEvent<Data = Record<string, unknown>> {
 
 export type TypedEvent<K extends QmpEventName> = QmpEvent<QmpEventMap[K]> & { event: K };
 
+/**
+ * The events this library knows, as a union narrowed by `event` (switch (e.event) { case
+ * 'BLOCK_JOB_READY': e.data.len … }); `KnownQmpEvent<'A' | 'B'>` is the union of those two.
+ */
+export type KnownQmpEvent<K extends QmpEventName = QmpEventName> = { [P in K]: TypedEvent<P> }[K];
+
+/** Narrows any event to the known event `name`: its data then has that event's type. */
+export function isEvent<K extends QmpEventName>(event: QmpEvent, name: K): event is QmpEvent & TypedEvent<K> {
+  return event.event === name;
+}
+
+/** Milliseconds since the epoch (as Date.now(), with QEMU's microseconds as a fraction), from a QMP timestamp. */
+export function timestampMs(timestamp: QmpTimestamp): number {
+  return timestamp.seconds * 1000 + timestamp.microseconds / 1000;
+}
+
 /** Seconds since the epoch, as a float, from a QMP timestamp. */
 export function timestampSeconds(timestamp: QmpTimestamp): number {
   return timestamp.seconds + timestamp.microseconds / 1e6;

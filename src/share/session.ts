@@ -171,7 +171,7 @@ export class ClientSession {
     if (!this.negotiated) return refuse('CommandNotFound', "Expecting capabilities negotiation with 'qmp_capabilities'");
     this.hooks.started();
     try {
-      const value = await (await this.upstream.ready()).execute(command as 'query-status', args as never, { timeoutMs: Infinity });
+      const value = await (await this.upstream.ready()).executeUntyped(command, args, { timeoutMs: Infinity });
       this.hooks.ran?.(command, args);
       return { return: value ?? {}, ...id };
     } catch (error) {

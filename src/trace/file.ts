@@ -19,11 +19,11 @@ export class TraceFileError extends QmpError {
 
 export interface TraceFileOptions {
   /** Add to an existing regular file instead of refusing it. */
-  append?: boolean;
+  append?: boolean | undefined;
   /** Replace an existing regular file instead of refusing it. */
-  overwrite?: boolean;
+  overwrite?: boolean | undefined;
   /** How the caller's user asks for append/overwrite, for the "it exists" message (e.g. "--trace-append"). */
-  existsHint?: string;
+  existsHint?: string | undefined;
 }
 
 function isSymbolicLink(file: string): boolean {

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import net from 'node:net';
-import { AbortedError, ConnectError, QmpTimeoutError } from '../errors.js';
+import type { Duplex } from 'node:stream';
+import { AbortedError, ConnectError, QmpTimeoutError, StateError } from '../errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectOptions, type Transport, type TransportHandlers } from './transport.js';
 import { setLongTimeout, timeoutSignal } from '../util/timers.js';
 
@@ -32,20 +33,20 @@ function notASocket(address: SocketAddress, error: unknown): ConnectError | unde
   return new ConnectError(describeAddress(address), `ENOTSOCK: ${address.path} is ${kind}, not a socket`, { cause: error });
 }
 
-/** A UNIX or TCP socket carrying QMP. The only place that touches node:net on the client side. */
+/** A UNIX or TCP socket (or any open duplex stream) carrying QMP. The only place that touches node:net on the client side. */
 export class SocketTransport implements Transport {
   readonly peer: string;
-  private readonly socket: net.Socket;
+  private readonly socket: Duplex;
   private handlers: TransportHandlers | undefined;
   private readonly early: Buffer[] = [];
   private closed = false;
   private closeError: Error | undefined;
   private closedPromise: Promise<void>;
 
-  private constructor(socket: net.Socket, peer: string) {
+  private constructor(socket: Duplex, peer: string) {
     this.socket = socket;
     this.peer = peer;
-    socket.setNoDelay(true);
+    if (socket instanceof net.Socket) socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.handlers) this.handlers.onData(chunk);
       else this.early.push(chunk);
@@ -110,6 +111,15 @@ export class SocketTransport implements Transport {
   }
 
   /**
+   * A socket or duplex stream the caller opened (a net.Socket, a TLS or SSH channel, one end of a
+   * pair in a test): QMP is spoken over it from its current position; closing the client ends it.
+   */
+  static fromStream(stream: Duplex, peer?: string): SocketTransport {
+    const address = stream instanceof net.Socket ? stream.remoteAddress ?? (stream.remotePort === undefined ? undefined : String(stream.remotePort)) : undefined;
+    return new SocketTransport(stream, peer ?? `an open ${stream instanceof net.Socket ? 'socket' : 'stream'}${address ? ` (${address})` : ''}`);
+  }
+
+  /**
    * A socket another process handed over (src/share/keeper.ts), with the bytes that process had read
    * and not used yet: they are delivered first.
    */
@@ -124,6 +134,7 @@ export class SocketTransport implements Transport {
    * another process can go on with it and no byte is lost: after this the transport delivers nothing.
    */
   release(): { socket: net.Socket; unread: Buffer } {
+    if (!(this.socket instanceof net.Socket)) throw new StateError(`cannot hand over ${this.peer}: only a net.Socket can be passed to another process`);
     this.handlers = undefined;
     const unread = stopReading(this.socket);
     return { socket: this.socket, unread: Buffer.concat([...this.early.splice(0), unread]) };
@@ -157,7 +168,7 @@ export class SocketTransport implements Transport {
  * Stops the socket's reads in the kernel's buffer (libuv reads ahead even while the stream is paused)
  * and takes what node had read already: bytes that arrive later wait for whoever gets the socket.
  */
-export function stopReading(socket: net.Socket): Buffer {
+export function stopReading(socket: Duplex): Buffer {
   socket.pause();
   // read() emits 'data' too: nobody here may see these bytes but the caller.
   socket.removeAllListeners('data');

@@ -37,6 +37,6 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface ConnectOptions {
   /** Total time allowed to reach the peer, retries included. Default DEFAULT_CONNECT_TIMEOUT_MS (10 s). */
-  connectTimeoutMs?: number;
-  signal?: AbortSignal;
+  connectTimeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }

@@ -90,7 +90,7 @@ export async function playCommands(
   const outcomes: Outcome[] = negotiate ? [{ return: {} }] : [];
   for (const command of negotiate ? commands.slice(1) : commands) {
     try {
-      outcomes.push({ return: await client.execute(command.name, command.args) });
+      outcomes.push({ return: await client.executeUntyped(command.name, command.args) });
     } catch (error) {
       if (!(error instanceof QmpCommandError)) throw error;
       outcomes.push({ error: { class: error.errorClass, desc: error.desc } });

@@ -69,7 +69,7 @@ export async function runGroupCommit(context: CliContext): Promise<number> {
   try {
     for (const range of ranges) jobs.push(await CommitJob.start(client, range, { ...(speed !== undefined ? { speed } : {}), signal: context.signal }));
   } catch (error) {
-    await Promise.allSettled(jobs.map((job) => job.abort({ timeoutMs: FINISH_TIMEOUT_MS })));
+    await Promise.allSettled(jobs.map((job) => job.cancel({ timeoutMs: FINISH_TIMEOUT_MS })));
     const why = error instanceof AbortedError && context.signal.aborted ? `interrupted before every job was started (${String((context.signal.reason as Error | undefined)?.message ?? 'signal')})` : (error as Error).message;
     out.error(`${why}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top and reads as before; ${partlyWritten(jobs.map((j) => j.range!.base.file))}` : 'nothing was started'}`);
     return 1;

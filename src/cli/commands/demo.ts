@@ -91,7 +91,7 @@ async function runDemo(context: CliContext, dir: string): Promise<number> {
       out.message('Successfully pivoted');
       const after = await resolveDisk(client, 'vda', { signal });
       say(`Live chain now:\n${chainText(after, 'vda')}`, { chain: after, states: result.states });
-      say(`Job states: ${result.states.join(' → ')}; QEMU's own job time ${result.timings.totalSeconds?.toFixed(3) ?? '?'} s`);
+      say(`Job states: ${result.states.join(' → ')}; QEMU's own job time ${result.timings.totalMs !== undefined ? (result.timings.totalMs / 1000).toFixed(3) : '?'} s`);
       say(`No longer valid on their own (Eric Blake's note): ${result.invalidated?.files.map((f) => path.basename(f)).join(', ') ?? 'unknown'}`);
       await client.execute('quit').catch(() => undefined);
     } finally {

@@ -85,8 +85,8 @@ export const jobCommand: CommandSpec = {
       return ended?.error !== undefined || action !== 'info' ? 1 : 0;
     }
     const attachOptions = { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) };
-    const job = info.type === 'stream' ? await StreamJob.attach(client, id, attachOptions)
-      : info.type === 'mirror' ? await MirrorJob.attach(client, id, attachOptions)
+    const job = info.type === 'stream' ? await StreamJob.attach(client, { jobId: id }, attachOptions)
+      : info.type === 'mirror' ? await MirrorJob.attach(client, { jobId: id }, attachOptions)
         : await CommitJob.attach(client, { jobId: id }, attachOptions);
     const noun = info.type === 'stream' ? 'Pull' : info.type === 'mirror' ? 'Copy' : 'Commit';
     const pivotable = job instanceof CommitJob || job instanceof MirrorJob;
@@ -122,11 +122,11 @@ export const jobCommand: CommandSpec = {
         case 'pivot': {
           if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
           if (flag(context, 'async')) {
-            await (action === 'abort' ? job.requestAbort() : (job as CommitJob | MirrorJob).requestPivot());
+            await (action === 'abort' ? job.requestCancel() : (job as CommitJob | MirrorJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
             return 0;
           }
-          const result = action === 'abort' ? await job.abort({ signal: context.signal }) : await (job as CommitJob | MirrorJob).pivot({ signal: context.signal });
+          const result = action === 'abort' ? await job.cancel({ signal: context.signal }) : await (job as CommitJob | MirrorJob).pivot({ signal: context.signal });
           out.message(action === 'abort' ? `${noun} aborted` : 'Successfully pivoted');
           out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states, ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null, node: job.destination.node ?? null } : {}) });
           return 0;
@@ -153,7 +153,7 @@ async function showInfo(context: CliContext, job: CommitJob | StreamJob | Mirror
     stop();
     if (ended !== undefined) {
       if (!(ended instanceof JobFailedError)) throw ended;
-      const last = await job.progress({ signal: context.signal }).catch(() => undefined);
+      const last = await job.readProgress({ signal: context.signal }).catch(() => undefined);
       if (last) out.progress(label, displayPercent(last.offset, last.len, false, 'running'));
       out.endProgress();
       out.error(`job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${toReady ? 'ready' : 'complete'}`);
@@ -162,7 +162,7 @@ async function showInfo(context: CliContext, job: CommitJob | StreamJob | Mirror
     }
     out.progress(label, 100);
   } else {
-    const p = await job.progress({ signal: context.signal });
+    const p = await job.readProgress({ signal: context.signal });
     out.progress(label, displayPercent(p.offset, p.len, p.ready, p.status), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
   }
   out.endProgress();

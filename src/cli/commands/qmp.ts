@@ -62,7 +62,7 @@ export const qmpCommand: CommandSpec = {
     const { name, args } = parseQmpInvocation(context.positionals);
     const client = await context.connect();
     try {
-      const reply = await client.execute(name, args, { signal: context.signal });
+      const reply = await client.executeUntyped(name, args, { signal: context.signal });
       if (context.out.json) context.out.result(undefined, { type: 'reply', command: name, return: reply });
       else context.out.text(`${JSON.stringify(reply, null, 2)}\n`);
       return 0;

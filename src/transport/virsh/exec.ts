@@ -4,11 +4,11 @@ import { onPath, oneLine, ProcessError, runProcess, type ProcessEnd } from '../p
 /** Where and how to run virsh. Shared by the virsh transport and the libvirt helpers. */
 export interface VirshTarget {
   /** libvirt connection URI passed as `-c` (e.g. qemu:///system, qemu+ssh://host/system). Default: virsh's own default. */
-  uri?: string;
+  uri?: string | undefined;
   /** The virsh binary. Default "virsh" (looked up on PATH). */
-  virshPath?: string;
+  virshPath?: string | undefined;
   /** Extra environment for virsh (e.g. XDG_RUNTIME_DIR for a session daemon). */
-  env?: Readonly<Record<string, string>>;
+  env?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A virsh run that failed: how it ended, and virsh's own stderr ("error: …" lines). */

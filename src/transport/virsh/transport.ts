@@ -29,7 +29,7 @@ export interface VirshTransportOptions extends VirshTarget, ConnectOptions {
    * job completion, blockdev-add/del, transaction…) is sent: libvirt's view of the domain goes
    * stale (see docs/libvirt.md). The CLI prints it on stderr.
    */
-  onWarning?: (message: string) => void;
+  onWarning?: ((message: string) => void) | undefined;
 }
 
 /** What the transport learned while connecting (for diagnostics and the design notes). */
