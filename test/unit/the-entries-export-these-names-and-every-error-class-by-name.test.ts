@@ -12,7 +12,7 @@ import * as testing from '../../src/testing.js';
 import * as mockQmp from '../../mock-qmp/index.js';
 
 const FRONT = [
-  'connect', 'QmpClient', 'ConnectionState', 'commandHasArgument',
+  'connect', 'QmpClient', 'ConnectionState', 'commandHasArgument', 'isEvent',
   'listDisks', 'resolveDisk', 'findDisk', 'diskLabel', 'resolveCommitRange', 'resolvePullRange', 'createSnapshots',
   'CommitJob', 'StreamJob', 'MirrorJob', 'invalidatedBy', 'deleteCommittedImages',
   // errors: the protocol's
