@@ -11,6 +11,7 @@ import type { JobVerbName, JobVerbs } from '../protocol/capabilities.js';
 import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 import { assertSpeed, interruptionHow, type JobInit } from './job-init.js';
+import type { JobNoun } from './kinds.js';
 import { JobCommandError, JobFailedError, JobInterruptedError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
 import { readRefusalFacts } from './refusal.js';
@@ -29,7 +30,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   readonly disk: string;
   /** The disk as the caller named it, for messages ("vda [libvirt-1-format]"). */
   readonly label: string;
-  protected readonly kind: string;
+  protected readonly kind: JobNoun;
   protected readonly machine: JobStateMachine;
   protected readonly commandTimeoutMs: number;
   protected request: JobRequest | undefined;

@@ -1,8 +1,8 @@
 import type { DiskChain } from '../../block/types.js';
 import type { BlockJobInfo } from '../../qapi/types.js';
-import { CommitJob } from '../../jobs/commit.js';
+import type { CommitJob } from '../../jobs/commit.js';
 import { MirrorJob } from '../../jobs/mirror.js';
-import { StreamJob } from '../../jobs/stream.js';
+import { JOB_KINDS, kindOfJob, kindsOfType, type AnyJob } from '../../jobs/kinds.js';
 import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { UsageError } from '../args.js';
@@ -84,12 +84,12 @@ export const jobCommand: CommandSpec = {
       out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, { type: 'job', job: id, disk: name, status: 'concluded', error: ended?.error ?? null, dismissed: true });
       return ended?.error !== undefined || action !== 'info' ? 1 : 0;
     }
-    const attachOptions = { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) };
-    const job = info.type === 'stream' ? await StreamJob.attach(client, id, attachOptions)
-      : info.type === 'mirror' ? await MirrorJob.attach(client, id, attachOptions)
-        : await CommitJob.attach(client, { jobId: id }, attachOptions);
-    const noun = info.type === 'stream' ? 'Pull' : info.type === 'mirror' ? 'Copy' : 'Commit';
-    const pivotable = job instanceof CommitJob || job instanceof MirrorJob;
+    // A commit is an active commit or not (one query tells): the row's attach and title are the same for both.
+    const kind = kindOfJob(info.type) ?? JOB_KINDS.commit;
+    const job = await kind.attach(client, id, { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) });
+    const noun = kind.title;
+    // A kind that may reach READY ends by a pivot or a finish; the library refuses one that has not (an intermediate commit).
+    const pivotable = kindsOfType(info.type).some((k) => k.hasReady);
     try {
       switch (action) {
         case 'pause':
@@ -112,7 +112,7 @@ export const jobCommand: CommandSpec = {
         case 'info':
           return await showInfo(context, job, info, name, disk);
         case 'finish': {
-          if (!pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to finish`, 'job');
+          if (!pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to finish`, 'job');
           const result = job instanceof MirrorJob ? await job.finish({ signal: context.signal }) : await (job as CommitJob).keepOverlay({ signal: context.signal });
           out.message(job instanceof MirrorJob ? 'Successfully copied' : 'Commit complete, overlay image kept');
           out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states, ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null } : {}) });
@@ -120,7 +120,7 @@ export const jobCommand: CommandSpec = {
         }
         case 'abort':
         case 'pivot': {
-          if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
+          if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to pivot`, 'job');
           if (flag(context, 'async')) {
             await (action === 'abort' ? job.requestAbort() : (job as CommitJob | MirrorJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
@@ -139,12 +139,14 @@ export const jobCommand: CommandSpec = {
 };
 
 /** `job DISK --info [--verbose]`: progress now, or followed to READY (active commit) / the end. */
-async function showInfo(context: CliContext, job: CommitJob | StreamJob | MirrorJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
+async function showInfo(context: CliContext, job: AnyJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
   const { out } = context;
   const id = info.device;
-  const label = info.type === 'commit' ? ((await isActiveCommit(job.client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : info.type === 'stream' ? 'Block Pull' : info.type === 'mirror' ? 'Block Copy' : `Block ${info.type}`;
+  const readyPhase = kindsOfType(info.type).length > 1 ? await isActiveCommit(job.client, info, disk) : undefined;
+  const kind = kindOfJob(info.type, readyPhase) ?? JOB_KINDS.commit;
+  const label = kind.jobLabel;
   // Jobs with a synchronized phase are followed to READY, the others to their end.
-  const toReady = label === 'Active Block Commit' || label === 'Block Copy';
+  const toReady = kind.hasReady;
   if (flag(context, 'verbose')) {
     const stop = showProgress(job, out, label, context.signal);
     // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.

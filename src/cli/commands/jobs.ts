@@ -1,8 +1,7 @@
 import type { CommandSpec } from '../context.js';
 import { displayPercent } from '../percent.js';
+import { jobTypeWords } from '../../jobs/kinds.js';
 
-/** QEMU's job types in the words of the command that starts them. */
-const JOB_TYPE_WORDS: Readonly<Record<string, string>> = { stream: 'stream (pull)', mirror: 'mirror (copy)' };
 
 function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
@@ -43,7 +42,7 @@ export const jobsCommand: CommandSpec = {
       return 0;
     }
     const table = rows.map((r) => [
-      r.id, JOB_TYPE_WORDS[r.jobType] ?? r.jobType, r.dismissed ? 'concluded (dismissed)' : r.status, `${r.percent.toFixed(2)} %`, `${formatBytes(r.current)} / ${formatBytes(r.total)}`, r.speed ? `${formatBytes(r.speed)}/s` : 'unlimited', r.error ?? '',
+      r.id, jobTypeWords(r.jobType), r.dismissed ? 'concluded (dismissed)' : r.status, `${r.percent.toFixed(2)} %`, `${formatBytes(r.current)} / ${formatBytes(r.total)}`, r.speed ? `${formatBytes(r.speed)}/s` : 'unlimited', r.error ?? '',
     ]);
     const header = ['Job', 'Type', 'State', 'Progress', 'Done', 'Speed', 'Error'];
     const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
