@@ -5,16 +5,22 @@ import { MirrorJob } from '../../jobs/mirror.js';
 import { JOB_KINDS, kindOfJob, kindsOfType, type AnyJob } from '../../jobs/kinds.js';
 import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
-import { UsageError } from '../args.js';
-import { flag, type CliContext, type CommandSpec } from '../context.js';
-import { parseBandwidth, showProgress } from '../job-progress.js';
+import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import type { CliContext, CommandSpec } from '../context.js';
+import { BANDWIDTH_OPTIONS, parseBandwidth, showProgress } from '../job-progress.js';
 import { parseCopyMode } from './copy.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
 
 const ACTIONS = ['abort', 'pivot', 'finish', 'pause', 'resume', 'info'] as const;
 
-export const jobCommand: CommandSpec = {
+const JOB_OPTIONS = {
+  ...booleanOptions(...ACTIONS, 'async', 'verbose'),
+  ...stringOptions('copy-mode'),
+  ...BANDWIDTH_OPTIONS,
+} as const satisfies OptionSpecs;
+
+export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
   name: 'job',
   summary: 'act on the block job of a disk: abort, pivot, pause, resume, bandwidth, copy mode, info (virsh blockjob)',
   usage: 'job DISK (--abort [--async] | --pivot [--async] | --finish | --pause | --resume | --bandwidth N [--bytes] | --copy-mode write-blocking | --info [--verbose])',
@@ -33,26 +39,15 @@ export const jobCommand: CommandSpec = {
     'qmp-blockjob --socket /tmp/qmp.sock job vda --pivot',
     'qmp-blockjob --socket /tmp/qmp.sock job vda --bandwidth 100',
   ],
-  options: {
-    abort: { type: 'boolean' },
-    pivot: { type: 'boolean' },
-    finish: { type: 'boolean' },
-    pause: { type: 'boolean' },
-    resume: { type: 'boolean' },
-    info: { type: 'boolean' },
-    async: { type: 'boolean' },
-    bandwidth: { type: 'string' },
-    bytes: { type: 'boolean' },
-    verbose: { type: 'boolean' },
-    'copy-mode': { type: 'string' },
-  },
+  options: JOB_OPTIONS,
   async run(context) {
     const [name, ...extra] = context.positionals;
     if (!name) throw new UsageError('job wants a DISK (or a job id)', 'job');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'job');
-    const actions = ACTIONS.filter((a) => flag(context, a));
-    const speed = parseBandwidth(context, 'job');
-    const copyMode = parseCopyMode(context, 'job');
+    const o = context.options;
+    const actions = ACTIONS.filter((a) => o[a]);
+    const speed = parseBandwidth(o, 'job');
+    const copyMode = parseCopyMode(o, 'job');
     if (actions.length + (speed !== undefined ? 1 : 0) + (copyMode !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --finish, --pause, --resume, --bandwidth, --copy-mode, --info`, 'job');
     const action = actions[0] ?? (speed !== undefined ? 'bandwidth' : copyMode !== undefined ? 'copy-mode' : 'info');
     const client = await context.connect();
@@ -121,7 +116,7 @@ export const jobCommand: CommandSpec = {
         case 'abort':
         case 'pivot': {
           if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to pivot`, 'job');
-          if (flag(context, 'async')) {
+          if (o.async) {
             await (action === 'abort' ? job.requestAbort() : (job as CommitJob | MirrorJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
             return 0;
@@ -139,7 +134,7 @@ export const jobCommand: CommandSpec = {
 };
 
 /** `job DISK --info [--verbose]`: progress now, or followed to READY (active commit) / the end. */
-async function showInfo(context: CliContext, job: AnyJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
+async function showInfo(context: CliContext<typeof JOB_OPTIONS>, job: AnyJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
   const { out } = context;
   const id = info.device;
   const readyPhase = kindsOfType(info.type).length > 1 ? await isActiveCommit(job.client, info, disk) : undefined;
@@ -147,7 +142,7 @@ async function showInfo(context: CliContext, job: AnyJob, info: BlockJobInfo, na
   const label = kind.jobLabel;
   // Jobs with a synchronized phase are followed to READY, the others to their end.
   const toReady = kind.hasReady;
-  if (flag(context, 'verbose')) {
+  if (context.options.verbose) {
     const stop = showProgress(job, out, label, context.signal);
     // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.
     const ended = await (toReady ? job.waitUntilReady({ signal: context.signal }) : job.wait({ signal: context.signal }))
@@ -168,6 +163,6 @@ async function showInfo(context: CliContext, job: AnyJob, info: BlockJobInfo, na
     out.progress(label, displayPercent(p.offset, p.len, p.ready, p.status), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
   }
   out.endProgress();
-  if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`, {});
+  if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`);
   return 0;
 }

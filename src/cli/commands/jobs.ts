@@ -35,10 +35,12 @@ export const jobsCommand: CommandSpec = {
     }
     if (context.out.json) {
       for (const row of rows) context.out.result(undefined, { type: 'job', ...row });
+      // The list's end, always: a reader tells "no jobs" from "nothing printed yet" (docs/cli.md).
+      context.out.result(undefined, { type: 'jobs', count: rows.length });
       return 0;
     }
     if (rows.length === 0) {
-      context.out.result('No block jobs', {});
+      context.out.result('No block jobs');
       return 0;
     }
     const table = rows.map((r) => [
@@ -47,7 +49,7 @@ export const jobsCommand: CommandSpec = {
     const header = ['Job', 'Type', 'State', 'Progress', 'Done', 'Speed', 'Error'];
     const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
     const fmt = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
-    context.out.result([fmt(header), ...table.map(fmt)].join('\n'), {});
+    context.out.result([fmt(header), ...table.map(fmt)].join('\n'));
     return 0;
   },
 };
