@@ -104,6 +104,23 @@ export async function whileEnding<T>(context: CliContext, what: string, work: ()
   }
 }
 
+/**
+ * Follows a job to READY (a kind that has it) or to its end, drawing progress under `label` with
+ * --verbose, 100 % once there: the result when the job ended, undefined at READY. Shared by the
+ * commands that start a job and by `job DISK --info --verbose`.
+ */
+export async function followJob<R extends JobResult>(context: CliContext, job: Pick<BlockJob<R>, 'waitUntilReady' | 'wait' | 'progress'>, how: { kind: JobKind; label: string; stopSignal: AbortSignal; verbose: boolean }): Promise<R | undefined> {
+  const stopProgress = how.verbose ? showProgress(job, context.out, how.label, how.stopSignal) : () => {};
+  try {
+    const result = how.kind.hasReady ? await context.whileAlive(job.waitUntilReady({ signal: how.stopSignal })) : await context.whileAlive(job.wait({ signal: how.stopSignal }));
+    stopProgress();
+    if (how.verbose) context.out.progress(how.label, 100);
+    return result ?? undefined;
+  } finally {
+    stopProgress();
+  }
+}
+
 /** What the job is started with, from the waiting options; the command adds its own. */
 export interface StartOptions {
   autoDismiss?: false;
@@ -145,7 +162,6 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
   const leftRunning = !choice.wait || (kind.hasReady && spec.end === undefined);
   const events = new JobEventStream(out, client, choice.jobId ? [choice.jobId] : []);
   let guard: { finish(): Promise<void> } | undefined;
-  let stopProgress = (): void => {};
   let stops: ReturnType<typeof stopSignals> | undefined;
   let job: J | undefined;
   try {
@@ -166,15 +182,11 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
     }
     stops = stopSignals(context, choice.timeoutMs);
     const { stopSignal } = stops;
-    if (choice.verbose) stopProgress = showProgress(job, out, kind.progressLabel, stopSignal);
     // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
     guard = spec.guard?.(job);
-    let result: R;
     const started = job;
-    if (kind.hasReady) {
-      await context.whileAlive(job.waitUntilReady({ signal: stopSignal }));
-      stopProgress();
-      if (choice.verbose) out.progress(kind.progressLabel, 100);
+    let result = await followJob(context, job, { kind, label: kind.progressLabel, stopSignal, verbose: choice.verbose });
+    if (result === undefined) {
       if (!spec.end) {
         out.message(spec.readyWords ?? 'Now in synchronized phase');
         await job.detach();
@@ -184,16 +196,12 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
       result = await whileEnding(context, end.note, () => end.run(started, { timeoutMs: FINISH_TIMEOUT_MS }));
       out.message(end.words);
     } else {
-      result = await context.whileAlive(job.wait({ signal: stopSignal }));
-      stopProgress();
-      if (choice.verbose) out.progress(kind.progressLabel, 100);
       out.message(spec.doneWords ?? `${kind.title} complete`);
     }
     out.result(undefined, spec.result(job, result));
     reportNodesKept(out, result);
     return spec.after ? await spec.after(job, result) : 0;
   } catch (error) {
-    stopProgress();
     if (!job || !stops) throw error;
     const code = await reportUnfinishedJob(job, error, { out, noun: kind.title, stopSignal: stops.stopSignal, deadline: stops.deadline, timeoutText: choice.timeoutText, async: choice.async });
     spec.unfinished?.(job);

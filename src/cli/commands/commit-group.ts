@@ -2,6 +2,7 @@
  * `commit DISK… --active --pivot` and `commit --all --pivot`: every disk or none (src/jobs/group.ts).
  * The jobs start one after the other; if one cannot start, those started are cancelled again.
  */
+import { JOB_KINDS } from '../../jobs/kinds.js';
 import { resolveCommitRange } from '../../block/address.js';
 import { findDisk, hasUser } from '../../block/chain.js';
 import type { CommitRange } from '../../block/types.js';
@@ -73,7 +74,7 @@ export async function runGroupCommit(context: CliContext<CommitOptions>): Promis
   events.add(jobs.map((j) => j.id));
   for (const [i, job] of jobs.entries()) out.result(undefined, { type: 'started', job: job.id, disk: label(ranges[i]!), top: ranges[i]!.top.file, base: ranges[i]!.base.file, active: true });
   const { deadline, stopSignal } = stopSignals(context, timeoutMs);
-  const stops = o.verbose ? jobs.map((job, i) => showProgress(job, out, `Block commit ${label(ranges[i]!)}`, stopSignal)) : [];
+  const stops = o.verbose ? jobs.map((job, i) => showProgress(job, out, `${JOB_KINDS['active-commit'].progressLabel} ${label(ranges[i]!)}`, stopSignal)) : [];
   const note = (): void => out.warn('the pivots were already requested: waiting for QEMU to finish them (Ctrl-C again to stop waiting)');
   try {
     const group = await context.whileAlive(pivotTogether(jobs, {

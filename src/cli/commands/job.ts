@@ -7,7 +7,9 @@ import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
 import type { CliContext, CommandSpec } from '../context.js';
-import { BANDWIDTH_OPTIONS, parseBandwidth, showProgress } from '../job-progress.js';
+import { BANDWIDTH_OPTIONS, parseBandwidth } from '../job-progress.js';
+import { followJob } from '../job-runner.js';
+import type { JobResult } from '../../jobs/types.js';
 import { parseCopyMode } from './copy.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
@@ -143,11 +145,8 @@ async function showInfo(context: CliContext<typeof JOB_OPTIONS>, job: AnyJob, in
   // Jobs with a synchronized phase are followed to READY, the others to their end.
   const toReady = kind.hasReady;
   if (context.options.verbose) {
-    const stop = showProgress(job, out, label, context.signal);
     // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.
-    const ended = await (toReady ? job.waitUntilReady({ signal: context.signal }) : job.wait({ signal: context.signal }))
-      .then(() => undefined, (error: unknown) => error);
-    stop();
+    const ended = await followJob<JobResult>(context, job, { kind, label, stopSignal: context.signal, verbose: true }).then(() => undefined, (error: unknown) => error);
     if (ended !== undefined) {
       if (!(ended instanceof JobFailedError)) throw ended;
       const last = await job.progress({ signal: context.signal }).catch(() => undefined);
@@ -157,7 +156,6 @@ async function showInfo(context: CliContext<typeof JOB_OPTIONS>, job: AnyJob, in
       out.result(undefined, { type: 'result', job: id, outcome: ended.result.outcome, states: ended.result.states, error: ended.result.error });
       return 1;
     }
-    out.progress(label, 100);
   } else {
     const p = await job.progress({ signal: context.signal });
     out.progress(label, displayPercent(p.offset, p.len, p.ready, p.status), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
