@@ -5,7 +5,7 @@
 // difference is in a reply only (the model answers no command its transcript never saw).
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import type { TraceDiffRecord } from '../src/cli/pictures/records.js';
+import type { TraceDiffRecord } from '../src/cli/records.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { extraMonitorArgs, jsonLines, runCli } from './helpers/cli.js';
 import { driveArgs } from './helpers/jobs.js';

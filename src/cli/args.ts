@@ -16,6 +16,16 @@ export class UsageError extends Error {
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string];
 export type OptionSpecs = Record<string, OptionSpec>;
 
+/** `--NAME` switches, one spec each: `{ ...booleanOptions('pivot', 'finish') }`. */
+export function booleanOptions<const N extends string>(...names: N[]): { readonly [K in N]: { readonly type: 'boolean' } } {
+  return Object.fromEntries(names.map((name) => [name, { type: 'boolean' }])) as { readonly [K in N]: { readonly type: 'boolean' } };
+}
+
+/** `--NAME VALUE` options, one spec each. */
+export function stringOptions<const N extends string>(...names: N[]): { readonly [K in N]: { readonly type: 'string' } } {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as { readonly [K in N]: { readonly type: 'string' } };
+}
+
 /** Options every command takes, before or after the command name. */
 export const GLOBAL_OPTIONS = {
   socket: { type: 'string' },

@@ -2,10 +2,20 @@ import type { QmpClient } from '../protocol/client.js';
 import type { GlobalOptions, OptionSpecs } from './args.js';
 import type { Output } from './output.js';
 
-export interface CliContext {
+/** One option's value as parseArgs gives it, from the option's spec. */
+type OptionValue<S> = S extends { type: 'boolean' } ? (S extends { multiple: true } ? boolean[] : boolean) : S extends { multiple: true } ? string[] : string;
+
+/** A command's own options, typed from its parse spec: a misspelt option name does not compile. */
+export type OptionValues<O extends OptionSpecs> = string extends keyof O
+  ? Readonly<Record<string, string | boolean | string[] | undefined>>
+  : { readonly [K in keyof O]?: OptionValue<O[K]> };
+
+export interface CliContext<O extends OptionSpecs = OptionSpecs> {
   global: GlobalOptions;
   positionals: string[];
   values: Record<string, string | boolean | string[] | undefined>;
+  /** The same values as `values`, typed by the command's own option specs. */
+  options: OptionValues<O>;
   out: Output;
   /** Fires on SIGINT/SIGTERM: commands that wait stop waiting (and `commit` aborts its job). */
   signal: AbortSignal;
@@ -22,16 +32,16 @@ export interface CliContext {
   whileAlive<T>(work: Promise<T>): Promise<T>;
 }
 
-export interface CommandSpec {
+export interface CommandSpec<O extends OptionSpecs = OptionSpecs> {
   name: string;
   summary: string;
   usage: string;
   /** Longer help: what the options mean and how virsh spells the same. */
   details?: string;
   examples: string[];
-  options: OptionSpecs;
+  options: O;
   /** Returns the exit code: 0 success, 1 the operation failed. Throw UsageError for exit 2. */
-  run(context: CliContext): Promise<number>;
+  run(context: CliContext<O>): Promise<number>;
 }
 
 export function stringOption(context: CliContext, name: string): string | undefined {

@@ -3,7 +3,7 @@ import type { DiskChain } from '../block/types.js';
 import { ConvergenceGuard, type GuardedJob } from '../jobs/convergence-guard.js';
 import type { QmpClient } from '../protocol/client.js';
 import { UsageError } from './args.js';
-import { stringOption, type CliContext } from './context.js';
+import type { CliContext, OptionValues } from './context.js';
 
 const MIB = 1024 * 1024;
 
@@ -12,8 +12,8 @@ function mibs(bytesPerSecond: number): string {
 }
 
 /** `--converge throttle=N` (N MiB/s): the guest's write limit; undefined without --converge. */
-export function parseConverge(context: CliContext, command: string): number | undefined {
-  const text = stringOption(context, 'converge');
+export function parseConverge(options: OptionValues<{ converge: { type: 'string' } }>, command: string): number | undefined {
+  const text = options.converge;
   if (text === undefined) return undefined;
   const match = /^throttle=(\d+)$/.exec(text);
   const value = match ? Number(match[1]) : NaN;

@@ -2,25 +2,21 @@ import { AbortedError } from '../errors.js';
 import { JobFailedError } from '../jobs/errors.js';
 import type { BlockJob } from '../jobs/core.js';
 import type { JobResult } from '../jobs/types.js';
-import type { OptionSpecs } from './args.js';
+import { booleanOptions, stringOptions, type OptionSpecs } from './args.js';
 import type { Output } from './output.js';
+import { BANDWIDTH_OPTIONS } from './job-progress.js';
 
 /** The options every job-starting command shares (commit, pull, copy): waiting, progress, limits, the job id. */
 export const JOB_WAIT_OPTIONS = {
-  wait: { type: 'boolean' },
-  verbose: { type: 'boolean' },
-  timeout: { type: 'string' },
-  async: { type: 'boolean' },
-  bandwidth: { type: 'string' },
-  bytes: { type: 'boolean' },
-  'job-id': { type: 'string' },
+  ...booleanOptions('wait', 'verbose', 'async'),
+  ...stringOptions('timeout', 'job-id'),
+  ...BANDWIDTH_OPTIONS,
 } as const satisfies OptionSpecs;
 
 /** Those, and what the commands that shorten a chain (commit, pull) add: the backing link, deleting what left the chain. */
 export const JOB_RUN_OPTIONS = {
   ...JOB_WAIT_OPTIONS,
-  'keep-relative': { type: 'boolean' },
-  delete: { type: 'boolean' },
+  ...booleanOptions('keep-relative', 'delete'),
 } as const satisfies OptionSpecs;
 
 export interface EndingContext {

@@ -1,5 +1,6 @@
 import type { QmpEvent } from '../qapi/types.js';
 import { timestampSeconds } from '../qapi/types.js';
+import type { CliRecord, ProgressRecord } from './records.js';
 
 export interface OutputStreams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -74,16 +75,22 @@ export class Output {
     this.write(this.streams.stderr, text);
   }
 
-  /** A result: human text on stdout, or the object as one JSON line. */
-  result(human: string | undefined, object: Record<string, unknown>): void {
-    if (this.json) this.line(this.streams.stdout, JSON.stringify(object));
-    else if (human !== undefined) this.line(this.streams.stdout, human);
+  /** A result: human text on stdout, or the record as one JSON line (none: nothing under --json). */
+  result(human: string | undefined, record?: CliRecord): void {
+    if (this.json) {
+      if (record !== undefined) this.record(record);
+    } else if (human !== undefined) this.line(this.streams.stdout, human);
+  }
+
+  /** One --json line: every one is a CliRecord (src/cli/records.ts). */
+  private record(record: CliRecord): void {
+    this.line(this.streams.stdout, JSON.stringify(record));
   }
 
   /** A QMP event: a JSON line in --json mode, else virsh qemu-monitor-event --timestamp style. */
   event(event: QmpEvent, humanAlways = false): void {
     if (this.json) {
-      this.line(this.streams.stdout, JSON.stringify({ type: 'event', event: event.event, data: event.data, timestamp: event.timestamp }));
+      this.record({ type: 'event', event: event.event, data: event.data, timestamp: event.timestamp });
     } else if (humanAlways) {
       this.line(this.streams.stdout, `${formatTimestamp(event)}: event ${event.event}: ${Object.keys(event.data).length ? JSON.stringify(event.data) : '<null>'}`);
     }
@@ -92,7 +99,7 @@ export class Output {
   /** virsh's closing words ("Successfully pivoted", "Commit complete", …). */
   message(text: string): void {
     this.endProgress();
-    if (this.json) this.line(this.streams.stdout, JSON.stringify({ type: 'message', message: text }));
+    if (this.json) this.record({ type: 'message', message: text });
     else this.line(this.streams.stdout, text);
   }
 
@@ -111,9 +118,9 @@ export class Output {
    * virsh's `Block commit: [ 42.00 %]`: redrawn in place on a terminal; on a pipe or file a plain
    * line only every 10 % (and at 100 %), not a flood. In --json mode a progress object per call.
    */
-  progress(label: string, percent: number, extra: Record<string, unknown> = {}): void {
+  progress(label: string, percent: number, extra: Omit<ProgressRecord, 'type' | 'percent'> = {}): void {
     if (this.json) {
-      this.line(this.streams.stdout, JSON.stringify({ type: 'progress', percent: Number(percent.toFixed(2)), ...extra }));
+      this.record({ type: 'progress', percent: Number(percent.toFixed(2)), ...extra });
       return;
     }
     const text = `${label}: [${percent.toFixed(2).padStart(6)} %]`;

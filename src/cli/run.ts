@@ -97,6 +97,7 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     global: parsed.global,
     positionals: parsed.positionals,
     values: parsed.values,
+    options: parsed.values,
     out,
     signal: interrupt.signal,
     connect: async () => {

@@ -16,6 +16,7 @@ import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
 import { BlockJob, type JobInit } from './core.js';
 import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
+import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
 import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
 import { invalidatedBy } from './invalidated.js';
@@ -31,7 +32,7 @@ export class CommitJob extends BlockJob<CommitResult> {
   private attachedActive: boolean | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: CommitRange | undefined) {
-    super({ ...init, kind: 'commit', label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
+    super({ ...init, kind: JOB_KINDS.commit.noun, label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
     this.range = range;
   }
 
@@ -53,7 +54,7 @@ export class CommitJob extends BlockJob<CommitResult> {
 
     // QEMU would answer a second commit on this disk with a bare "Need a root block node": say what is going on instead.
     const found = await preflight(client, range.disk, id, timeoutMs);
-    const busy = busyDiskError('commit', range.disk, id, found, true);
+    const busy = busyDiskError(JOB_KINDS.commit, range.disk, id, found, true);
     if (busy) {
       const sameId = found.jobs.some((j) => j.device === id);
       if (options.ifRunning === 'attach') {
@@ -99,12 +100,11 @@ export class CommitJob extends BlockJob<CommitResult> {
     const disk = range?.disk.device;
     const byRange = target.jobId === undefined;
     let id = target.jobId;
-    if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: ['commit'] })).device;
+    if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: [JOB_KINDS.commit.qemuType] })).device;
     if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
     const context = { jobId: id, disk };
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, id, {
-      type: 'commit',
-      noun: 'commit',
+      kind: JOB_KINDS.commit,
       ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
     }, { timeoutMs, signal: options.signal });
     const job = new CommitJob({

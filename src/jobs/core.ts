@@ -13,6 +13,7 @@ import { boundedWait, type WaitOptions } from '../util/wait.js';
 import { debug } from '../util/debug.js';
 import { checkTimeoutMs, setLongTimeout } from '../util/timers.js';
 import { assertSpeed, interruptionHow, type JobInit } from './job-init.js';
+import type { JobNoun } from './kinds.js';
 import { JobCommandError, JobFailedError, JobInterruptedError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
 import { readRefusalFacts } from './refusal.js';
@@ -32,7 +33,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   readonly device: string;
   /** The disk as the caller named it, for messages ("vda [libvirt-1-format]"). */
   readonly disk: string;
-  protected readonly kind: string;
+  protected readonly kind: JobNoun;
   protected readonly machine: JobStateMachine;
   protected readonly commandTimeoutMs: number;
   protected request: JobRequest | undefined;

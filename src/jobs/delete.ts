@@ -4,6 +4,7 @@
  * live chains are read again right before, and a file is deleted only when no chain still uses it
  * and every image the disk now runs on is still there under its name.
  */
+import { JOB_KINDS, type JobNoun } from './kinds.js';
 import { constants } from 'node:fs';
 import { open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -87,9 +88,9 @@ export async function deleteCommittedImages(
   client: BlockQueryClient,
   range: Pick<CommitRange, 'disk'>,
   result: DeletableResult,
-  options: ChainQueryOptions & { kind?: string } = {},
+  options: ChainQueryOptions & { kind?: JobNoun } = {},
 ): Promise<string[]> {
-  const kind = options.kind ?? 'commit';
+  const kind = options.kind ?? JOB_KINDS.commit.noun;
   const disk = describeDisk(range.disk);
   const refuse = (why: string, keep: readonly string[] = []): ImageDeletionError => new ImageDeletionError(result.jobId, disk, why, [], keep, undefined, kind);
   if (result.outcome !== 'completed' && result.outcome !== 'pivoted') {

@@ -9,6 +9,7 @@ import type { QmpClient } from '../protocol/client.js';
 import { jobVerbs, type JobVerbs } from '../protocol/capabilities.js';
 import type { BlockJobInfo } from '../qapi/types.js';
 import { JobAlreadyRunningError, JobNotFoundError } from './errors.js';
+import { JOB_KINDS, type JobKind } from './kinds.js';
 
 /**
  * Filter drivers QEMU inserts above the top of a running job: mirror_top for an active commit (and a
@@ -71,7 +72,7 @@ export async function findDiskJob(
  * the filter, not from `ready`, so the answer does not flip when the job becomes ready.
  */
 export async function isActiveCommit(client: QmpClient, job: BlockJobInfo, disk: DiskChain | undefined, timeoutMs = client.commandTimeoutMs): Promise<boolean> {
-  if (job.type !== 'commit') return false;
+  if (job.type !== JOB_KINDS['active-commit'].qemuType) return false;
   if (job.ready) return true;
   if (disk) return (await jobsOnDisk(client, disk, timeoutMs)).filter === 'mirror_top';
   const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
@@ -113,15 +114,15 @@ export async function preflight(client: QmpClient, disk: DiskChain, jobId: strin
  * by another job), in words instead of QEMU's bare "Need a root block node"; undefined when free.
  * `attachable`: the caller could attach to it instead (commit's ifRunning: 'attach').
  */
-export function busyDiskError(kind: string, disk: DiskChain, jobId: string, found: Preflight, attachable: boolean): JobAlreadyRunningError | undefined {
+export function busyDiskError(kind: JobKind, disk: DiskChain, jobId: string, found: Preflight, attachable: boolean): JobAlreadyRunningError | undefined {
   const sameId = found.jobs.find((j) => j.device === jobId);
   if (!sameId && !found.diskBusy) return undefined;
   const label = describeDisk(disk);
   const context = { jobId, disk: disk.device };
   if (sameId) {
     const failed = found.sameIdError ? `: it failed: ${found.sameIdError}` : '';
-    return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device], undefined, found.sameIdError);
+    return new JobAlreadyRunningError(`cannot start ${kind.startNoun} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device], undefined, found.sameIdError);
   }
   const existing = found.jobs.map((j) => j.device);
-  return new JobAlreadyRunningError(`cannot start ${kind} on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); ${attachable ? 'attach to it, ' : ''}end it, or wait for it to end`, context, existing);
+  return new JobAlreadyRunningError(`cannot start ${kind.startNoun} on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); ${attachable ? 'attach to it, ' : ''}end it, or wait for it to end`, context, existing);
 }

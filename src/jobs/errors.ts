@@ -18,6 +18,7 @@
  */
 import { QmpCommandError, QmpError, type QmpErrorOptions } from '../errors.js';
 import type { JobStatus } from '../qapi/types.js';
+import { JOB_KINDS, type JobNoun } from './kinds.js';
 import type { JobOutcome, JobResult } from './types.js';
 
 export interface JobErrorContext {
@@ -147,8 +148,8 @@ export interface FailureFacts {
   /** The disk as the caller named it. */
   disk: string;
   device?: string;
-  /** "commit", "stream", "mirror". Default "commit". */
-  kind?: string;
+  /** The job kind's noun (src/jobs/kinds.ts). Default: a commit's. */
+  kind?: JobNoun;
   /** What the caller waited for when the job ended otherwise ("becoming ready"); undefined: its end. */
   awaited?: string;
 }
@@ -162,7 +163,7 @@ export class JobFailedError extends JobError {
 }
 
 function failureMessage(facts: FailureFacts, result: JobResult): string {
-  const head = `${facts.kind ?? 'commit'} job '${facts.jobId}' on ${facts.disk}`;
+  const head = `${facts.kind ?? JOB_KINDS.commit.noun} job '${facts.jobId}' on ${facts.disk}`;
   const ended = result.outcome === 'failed' ? `failed: ${result.error ?? 'QEMU gave no error text'}`
     : result.outcome === 'aborted' ? `was cancelled by someone else${facts.awaited ? ` before ${facts.awaited}` : ''}`
       : `ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without ${facts.awaited ?? 'finishing'}`;
@@ -190,8 +191,8 @@ export class JobStartUnknownError extends JobError {
 /** What an interruption leaves: the facts JobInterruptedError builds its message from. */
 export interface InterruptionFacts {
   jobId: string;
-  /** "commit", "stream", "mirror". Default "commit". */
-  kind?: string;
+  /** The job kind's noun (src/jobs/kinds.ts). Default: a commit's. */
+  kind?: JobNoun;
   /** The disk as the caller named it. */
   disk: string;
   /** The `device` the job runs on. */
@@ -211,7 +212,7 @@ export interface InterruptionFacts {
 }
 
 function interruptionMessage(f: InterruptionFacts): string {
-  const head = `${f.kind ?? 'commit'} job '${f.jobId}' on ${f.disk} was interrupted`;
+  const head = `${f.kind ?? JOB_KINDS.commit.noun} job '${f.jobId}' on ${f.disk} was interrupted`;
   if (f.pivotRequested) {
     const where = f.images
       ? `the disk now runs on base ${f.images.base} and the guest writes into it, so ${f.images.top} is no longer the disk: do not boot from it`
@@ -254,7 +255,7 @@ export class ImageDeletionError extends JobError {
   readonly reason: string;
   readonly deleted: readonly string[];
   readonly kept: readonly string[];
-  constructor(jobId: string, disk: string, reason: string, deleted: readonly string[], kept: readonly string[], options?: QmpErrorOptions, kind = 'commit') {
+  constructor(jobId: string, disk: string, reason: string, deleted: readonly string[], kept: readonly string[], options?: QmpErrorOptions, kind: JobNoun = JOB_KINDS.commit.noun) {
     const done = deleted.length ? `deleted ${deleted.join(', ')}, then stopped` : 'nothing deleted';
     const left = kept.length ? `; kept ${kept.join(', ')}` : '';
     super(`not deleting the images ${kind} job '${jobId}' on ${disk} took out of the chain (${done}): ${reason}${left}`, { jobId, disk }, options);

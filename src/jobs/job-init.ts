@@ -7,6 +7,7 @@ import type { QmpClient } from '../protocol/client.js';
 import type { JobVerbs } from '../protocol/capabilities.js';
 import type { QmpEvent } from '../qapi/types.js';
 import { JobOptionError, type JobErrorContext } from './errors.js';
+import type { JobNoun } from './kinds.js';
 import type { JobStateMachine } from './state.js';
 
 export interface JobInit {
@@ -16,8 +17,8 @@ export interface JobInit {
   disk: string;
   /** The disk as the caller named it, for messages. */
   label: string;
-  /** What kind of job, for messages ("commit", "stream", "mirror"). */
-  kind: string;
+  /** What kind of job, for messages: its row's noun in src/jobs/kinds.ts. */
+  kind: JobNoun;
   machine: JobStateMachine;
   autoFinalize: boolean;
   autoDismiss: boolean;

@@ -8,6 +8,7 @@ import type { BlockJobInfo, JobInfo, QmpEvent } from '../qapi/types.js';
 import { CommandOutcomeUnknownError } from '../errors.js';
 import { executeCreating } from '../protocol/in-flight.js';
 import { JobNotFoundError, JobStartUnknownError, JobVanishedError } from './errors.js';
+import type { JobKind } from './kinds.js';
 import { JOB_EVENT_NAMES, JobStateMachine, isJobStatus } from './state.js';
 
 /** The signal that stops a start before its job exists: the start's `signal` or its `cancelSignal`. */
@@ -73,13 +74,13 @@ export async function readJobState(client: QmpClient, id: string, options: { tim
 
 /**
  * Attach's common part: the running job `id` read back (readJobState) and checked to be of `type`,
- * with its state machine at the status QEMU gives. Throws `whenGone()` when QEMU has no such job
+ * (its kind's row) with its state machine at the status QEMU gives. Throws `whenGone()` when QEMU has no such job
  * (default JobVanishedError) and JobNotFoundError when it is another kind of job.
  */
 export async function attachRunningJob(
   client: QmpClient,
   id: string,
-  expect: { type: string; noun: string; whenGone?: () => Error },
+  expect: { kind: JobKind; whenGone?: () => Error },
   options: { timeoutMs: number; signal?: AbortSignal | undefined },
 ): Promise<{ info: BlockJobInfo; error: string | undefined; stream: AsyncIterableIterator<QmpEvent>; machine: JobStateMachine; verbs: JobVerbs }> {
   // The schema is read alongside the job's state: no extra round trip before the job is followed.
@@ -97,9 +98,9 @@ export async function attachRunningJob(
     await stream.return?.();
     throw expect.whenGone?.() ?? new JobVanishedError(`job '${id}' is not in QEMU (any more): it ended, or never existed, and how it ended is unknown — check the chain before trusting or deleting any image`, { jobId: id });
   }
-  if (info.type !== expect.type) {
+  if (info.type !== expect.kind.qemuType) {
     await stream.return?.();
-    throw new JobNotFoundError(`job '${id}' is a ${info.type} job, not a ${expect.noun}`, { jobId: id });
+    throw new JobNotFoundError(`job '${id}' is a ${info.type} job, not a ${expect.kind.noun}`, { jobId: id });
   }
   const status = isJobStatus(job.status) ? job.status : info.status;
   return { info, error: job.error, stream, machine: new JobStateMachine(id, status, Date.now()), verbs };

@@ -12,6 +12,7 @@ import type { QmpClient } from '../protocol/client.js';
 import { commandHasArgument, qmpSchema } from '../protocol/capabilities.js';
 import type { WaitOptions } from '../util/wait.js';
 import { BlockJob, type JobInit } from './core.js';
+import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
 import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
 import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
@@ -44,7 +45,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   private readonly target: MirrorDestination;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, source: DiskChain | undefined, target: MirrorDestination) {
-    super({ ...init, kind: 'copy', label: init.label ?? (source ? describeDisk(source) : init.disk) });
+    super({ ...init, kind: JOB_KINDS.copy.noun, label: init.label ?? (source ? describeDisk(source) : init.disk) });
     this.source = source;
     this.target = target;
   }
@@ -62,7 +63,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const plan = planMirror(disk, target, options, new Set(nodes.flatMap((n) => n['node-name'] ?? [])));
     const context = { jobId: id, disk: disk.device };
     const found = await preflight(client, disk, id, timeoutMs);
-    const busy = busyDiskError('a copy', disk, id, found, false);
+    const busy = busyDiskError(JOB_KINDS.copy, disk, id, found, false);
     if (busy) throw busy;
     if (options.copyMode !== undefined && !(await commandHasArgument(client, 'blockdev-mirror', 'copy-mode', { timeoutMs }))) {
       throw new JobUnsupportedError(`cannot copy ${label} with copy mode ${options.copyMode}: this QEMU's blockdev-mirror has no copy-mode (QEMU 5.0+)`, context, 'blockdev-mirror copy-mode');
@@ -97,7 +98,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   static async attach(client: QmpClient, target: { jobId: string }, options: AttachOptions = {}): Promise<MirrorJob> {
     const { jobId } = target;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'mirror', noun: 'copy' }, { timeoutMs, signal: options.signal });
+    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.copy }, { timeoutMs, signal: options.signal });
     const destination = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
     const job = new MirrorJob({
       client, id: jobId, disk: options.device ?? jobId, stream, machine, resyncing: true, label: options.label,

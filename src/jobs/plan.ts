@@ -3,6 +3,7 @@
  * job will copy, which images it will invalidate and why, the guest view before and after. Pure:
  * fed the chain's allocation (src/block/allocation.ts), so it is tested in milliseconds.
  */
+import type { JobKindName } from './kinds.js';
 import { layersBetween } from '../block/address.js';
 import type { LayerAllocation } from '../block/allocation.js';
 import { subtract, totalBytes, union, type Extent } from '../block/extents.js';
@@ -21,7 +22,7 @@ export interface PlanLayer {
 
 export interface JobPlan {
   type: 'plan';
-  job: 'commit' | 'active-commit' | 'pull';
+  job: Exclude<JobKindName, 'copy'>;
   disk: string;
   virtualSize: number;
   /** Bytes the job will copy: for an active commit what QEMU then reports as READY `len`. */

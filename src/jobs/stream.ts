@@ -12,6 +12,7 @@ import { QmpCommandError } from '../errors.js';
 import type { BlockStreamArguments } from '../qapi/types.js';
 import type { CommitOnError } from './commit-options.js';
 import { assertSpeed, BlockJob, type JobInit } from './core.js';
+import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
 import { JobCommandError, JobOptionError } from './errors.js';
 import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
@@ -53,7 +54,7 @@ export class StreamJob extends BlockJob<JobResult> {
   readonly range: PullRange | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: PullRange | undefined) {
-    super({ ...init, kind: 'pull', label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
+    super({ ...init, kind: JOB_KINDS.pull.noun, label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
     this.range = range;
   }
 
@@ -74,7 +75,7 @@ export class StreamJob extends BlockJob<JobResult> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     // Refused in words when the disk is busy, and when another client changed the chain since `range` was read.
     const found = await preflight(client, range.disk, id, timeoutMs);
-    const busy = busyDiskError('a pull', range.disk, id, found, false);
+    const busy = busyDiskError(JOB_KINDS.pull, range.disk, id, found, false);
     if (busy) throw busy;
     const { machine, stream } = await launchJob(client, id, async () => {
       try {
@@ -94,7 +95,7 @@ export class StreamJob extends BlockJob<JobResult> {
   static async attach(client: QmpClient, target: { jobId: string }, options: AttachOptions = {}): Promise<StreamJob> {
     const { jobId } = target;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { type: 'stream', noun: 'pull' }, { timeoutMs, signal: options.signal });
+    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.pull }, { timeoutMs, signal: options.signal });
     const job = new StreamJob({
       client, id: jobId, disk: options.device ?? jobId, stream, machine, resyncing: true, label: options.label,
       autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { cliRecord, cliRecords } from './cli-records.js';
 import { repoRoot } from './qemu.js';
 
 /** The command as shipped: package.json's bin (the bundle `npm run build` makes), not tsc's output. */
@@ -18,8 +19,13 @@ export function runCli(args: readonly string[], timeoutMs = 60_000): Promise<Cli
   return finished(startCli(args), timeoutMs);
 }
 
+/** The children started with `--json`: what they print is checked against the schema (./cli-records.ts). */
+const jsonChildren = new WeakSet<ChildProcess>();
+
 export function startCli(args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (args.includes('--json')) jsonChildren.add(child);
+  return child;
 }
 
 export function finished(child: ChildProcess, timeoutMs = 60_000): Promise<CliResult> {
@@ -28,9 +34,18 @@ export function finished(child: ChildProcess, timeoutMs = 60_000): Promise<CliRe
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      // Every --json line is a record of the schema: a test that does not look at it checks it too.
+      if (jsonChildren.has(child)) {
+        try {
+          cliRecords(stdout);
+        } catch (error) {
+          reject(error as Error);
+          return;
+        }
+      }
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -46,8 +61,20 @@ export function waitForLine(child: ChildProcess, test: (line: string) => boolean
     }, timeoutMs);
     const onData = (chunk: Buffer | string): void => {
       buffered += chunk.toString();
-      for (const line of buffered.split('\n')) {
+      const lines = buffered.split('\n');
+      for (const [i, line] of lines.entries()) {
         if (test(line)) {
+          // A line cut by the chunking (no newline yet) is checked when the child's end is awaited.
+          if (jsonChildren.has(child) && i < lines.length - 1) {
+            try {
+              cliRecord(line);
+            } catch (error) {
+              clearTimeout(timer);
+              child.stdout?.off('data', onData);
+              reject(error as Error);
+              return;
+            }
+          }
           clearTimeout(timer);
           child.stdout?.off('data', onData);
           resolve(line);
@@ -64,12 +91,9 @@ export function extraMonitorArgs(socketPath: string, id = 'cli'): string[] {
   return ['-chardev', `socket,id=${id},path=${socketPath},server=on,wait=off`, '-mon', `chardev=${id},mode=control`];
 }
 
-/** Parses --json output: every stdout line must be one JSON object. */
+/** Parses --json output: every stdout line must be one record of the schema (./cli-records.ts). */
 export function jsonLines(stdout: string): Array<Record<string, unknown>> {
-  return stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return cliRecords(stdout.endsWith('\n') ? stdout : `${stdout}\n`);
 }
 
 /** Runs the real mock-qmp binary (`serve`, `record`) with its output piped. */

@@ -11,6 +11,7 @@ import type { DiskChain } from '../../src/block/types.js';
 import { describeFailure } from '../../src/cli/run.js';
 import { MonitorBusyError } from '../../src/errors.js';
 import { busyDiskError } from '../../src/jobs/discovery.js';
+import { JOB_KINDS } from '../../src/jobs/kinds.js';
 import { JobInterruptedError, JobStartUnknownError, MirrorTargetError } from '../../src/jobs/errors.js';
 import { planMirror } from '../../src/jobs/mirror-options.js';
 import { prepareDestination } from '../../src/jobs/mirror-target.js';
@@ -45,7 +46,7 @@ t.test('each library error: a message without CLI words; the CLI says what it sa
   const cases: [string, Error, string][] = [
     ['a monitor held by another client', new MonitorBusyError('/run/q.sock', 1000),
       "cannot connect to /run/q.sock: the QMP monitor is in use by another client (no greeting within 1000 ms; QEMU serves one client per monitor): close that client, add another -qmp monitor, or run it through 'qmp-blockjob share'"],
-    ['a job id held by a failed job', busyDiskError('commit', disk, 'j1', { jobs: [{ device: 'j1', status: 'concluded' } as never], diskBusy: false, sameIdError: 'No space left on device', verbs: {} as never }, true)!,
+    ['a job id held by a failed job', busyDiskError(JOB_KINDS.commit, disk, 'j1', { jobs: [{ device: 'j1', status: 'concluded' } as never], diskBusy: false, sameIdError: 'No space left on device', verbs: {} as never }, true)!,
       "cannot start commit on vda [drive0]: job id 'j1' is already in use (status concluded: it failed: No space left on device; 'jobs' shows and dismisses it); attach to it or choose another id"],
     ['a start whose reply never came, jobs unread', new JobStartUnknownError("no reply; job 'j1' may be running in QEMU now: check QEMU's jobs and the chain before trusting or deleting any image", { jobId: 'j1' }, true),
       "no reply; job 'j1' may be running in QEMU now: check 'jobs' and the chain before trusting or deleting any image"],

@@ -19,7 +19,7 @@ export const blocksCommand: CommandSpec = {
     const width = Math.max(6, ...disks.map((d) => diskLabel(d).length));
     const lines = [` ${'Target'.padEnd(width)}   Source`, '-'.repeat(Math.max(48, width + 12))];
     for (const disk of disks) lines.push(` ${diskLabel(disk).padEnd(width)}   ${disk.layers.at(-1)?.file ?? '-'}`);
-    context.out.result(lines.join('\n'), {});
+    context.out.result(lines.join('\n'));
     return 0;
   },
 };

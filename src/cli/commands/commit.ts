@@ -4,19 +4,16 @@ import { CommitJob, type CommitResult } from '../../jobs/commit.js';
 import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
-import { JOB_RUN_OPTIONS, abortStartedJob, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
-import { eventJobId, type QmpEvent } from '../../qapi/types.js';
-import { parseSeconds, UsageError } from '../args.js';
-import { flag, stringOption, type CommandSpec } from '../context.js';
-import type { Output } from '../output.js';
-import { cliDisk } from '../disks.js';
-import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
-import { printPlan } from '../dry-run.js';
-import { runGroupCommit } from './commit-group.js';
+import { JOB_KINDS } from '../../jobs/kinds.js';
+import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import type { CommandSpec } from '../context.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
-
-/** How long the last step (pivot or cancel after READY, milliseconds in QEMU) may take before we stop waiting. */
-const FINISH_TIMEOUT_MS = 60_000;
+import { cliDisk } from '../disks.js';
+import { printPlan } from '../dry-run.js';
+import { JOB_RUN_OPTIONS } from '../job-ending.js';
+import { diskArgument, parseWaitOptions, runJobCommand } from '../job-runner.js';
+import type { Output } from '../output.js';
+import { runGroupCommit } from './commit-group.js';
 
 function reportInvalidated(out: Output, result: CommitResult, deleted: readonly string[]): void {
   const invalid = result.invalidated?.files ?? [];
@@ -25,11 +22,18 @@ function reportInvalidated(out: Output, result: CommitResult, deleted: readonly 
     return;
   }
   const remaining = invalid.filter((f) => !deleted.includes(f));
-  if (remaining.length) out.result(`Images no longer valid on their own: ${remaining.join(', ')}`, {});
-  for (const file of deleted) out.result(`Deleted: ${file}`, {});
+  if (remaining.length) out.result(`Images no longer valid on their own: ${remaining.join(', ')}`);
+  for (const file of deleted) out.result(`Deleted: ${file}`);
 }
 
-export const commitCommand: CommandSpec = {
+const COMMIT_OPTIONS = {
+  ...stringOptions('base', 'top', 'converge', 'format'),
+  ...booleanOptions('shallow', 'active', 'pivot', 'keep-overlay', 'dry-run', 'all'),
+  ...JOB_RUN_OPTIONS,
+} as const satisfies OptionSpecs;
+export type CommitOptions = typeof COMMIT_OPTIONS;
+
+export const commitCommand: CommandSpec<CommitOptions> = {
   name: 'commit',
   summary: 'merge images of a disk\'s chain down into a base, live (virsh blockcommit)',
   usage: 'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--converge throttle=N] [--job-id ID]',
@@ -73,44 +77,23 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     'qmp-blockjob --socket /tmp/qmp.sock commit vda vdb --active --pivot --timeout 600',
     'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --pivot --dry-run --bandwidth 50',
   ],
-  options: {
-    base: { type: 'string' },
-    top: { type: 'string' },
-    shallow: { type: 'boolean' },
-    active: { type: 'boolean' },
-    pivot: { type: 'boolean' },
-    'keep-overlay': { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-    format: { type: 'string' },
-    all: { type: 'boolean' },
-    converge: { type: 'string' },
-    ...JOB_RUN_OPTIONS,
-  },
+  options: COMMIT_OPTIONS,
   async run(context) {
-    if (context.positionals.length > 1 || flag(context, 'all')) return runGroupCommit(context);
-    const [diskName, ...extra] = context.positionals;
-    if (!diskName) throw new UsageError('commit wants a DISK', 'commit');
-    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'commit');
-    const pivot = flag(context, 'pivot');
-    const keepOverlay = flag(context, 'keep-overlay');
+    const o = context.options;
+    if (context.positionals.length > 1 || o.all) return runGroupCommit(context);
+    const diskName = diskArgument(context, 'commit');
+    const pivot = o.pivot === true;
+    const keepOverlay = o['keep-overlay'] === true;
     if (pivot && keepOverlay) throw new UsageError('--pivot and --keep-overlay exclude each other', 'commit');
-    const timeoutText = stringOption(context, 'timeout');
-    const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'commit') * 1000;
-    const active = flag(context, 'active') || pivot || keepOverlay;
-    const wait = flag(context, 'wait') || pivot || keepOverlay || timeoutMs !== undefined;
-    const deleteImages = flag(context, 'delete');
-    if (flag(context, 'verbose') && !wait) throw new UsageError('--verbose needs --wait (or --pivot, --keep-overlay, --timeout)', 'commit');
-    if (flag(context, 'async') && !wait) throw new UsageError('--async goes with --timeout or --wait', 'commit');
+    const choice = parseWaitOptions(o, 'commit', [['--pivot', pivot], ['--keep-overlay', keepOverlay]]);
+    const active = o.active === true || pivot || keepOverlay;
+    const deleteImages = o.delete === true;
     if (deleteImages && keepOverlay) throw new UsageError('--delete with --keep-overlay: every image stays in the chain, so there is nothing to delete', 'commit');
     if (deleteImages && active && !pivot) throw new UsageError('--delete with --active needs --pivot: until the pivot every image is still in the chain', 'commit');
-    if (deleteImages && !wait) throw new UsageError('--delete needs the job to be waited for (--wait or --pivot)', 'commit');
-    const speed = parseBandwidth(context, 'commit');
-    const converge = parseConverge(context, 'commit');
-    if (converge !== undefined && !(active && wait)) throw new UsageError('--converge goes with an active commit that is waited for (--active --wait, --pivot or --keep-overlay)', 'commit');
-    const out = context.out;
-    const top = stringOption(context, 'top');
-    const base = stringOption(context, 'base');
-    const spec: CommitRangeSpec = { ...(top !== undefined ? { top } : {}), ...(base !== undefined ? { base } : {}), shallow: flag(context, 'shallow'), active };
+    if (deleteImages && !choice.wait) throw new UsageError('--delete needs the job to be waited for (--wait or --pivot)', 'commit');
+    const converge = parseConverge(o, 'commit');
+    if (converge !== undefined && !(active && choice.wait)) throw new UsageError('--converge goes with an active commit that is waited for (--active --wait, --pivot or --keep-overlay)', 'commit');
+    const spec: CommitRangeSpec = { ...(o.top !== undefined ? { top: o.top } : {}), ...(o.base !== undefined ? { base: o.base } : {}), shallow: o.shallow === true, active };
     try {
       validateRangeSpec(spec);
     } catch (error) {
@@ -123,88 +106,38 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolveCommitRange(disk, spec, others);
     if (pivot) assertPivotable(range);
-    if (flag(context, 'dry-run')) return await printPlan(context, { commit: range, pivot, others }, speed);
-    const jobId = stringOption(context, 'job-id');
-    // Every event of this job, in --json mode (the job's id is known once start() returns).
-    let ownJobId: string | undefined = jobId;
-    const onEvent = (e: QmpEvent): void => {
-      if (ownJobId !== undefined && eventJobId(e) === ownJobId) out.event(e);
-    };
-    if (out.json) client.on('event', onEvent);
-    const cursor = client.eventCursor();
-    // A job we leave running (no --wait, or --active --wait returning at READY) may fail later with
-    // nobody watching: QEMU keeps it, error and all, for `jobs` / `job --info` to show, then dismiss.
-    const leftRunning = !wait || (range.active && !pivot && !keepOverlay);
-    const job = await CommitJob.start(client, range, {
-      ...(leftRunning ? { autoDismiss: false } : {}),
-      ...(jobId ? { jobId } : {}),
-      ...(speed !== undefined ? { speed } : {}),
-      ...(flag(context, 'keep-relative') ? { keepRelative: true } : {}),
-      signal: context.signal,
-    });
-    if (out.json && ownJobId === undefined) {
-      ownJobId = job.id;
-      for (const e of client.recentEvents(cursor)) if (eventJobId(e) === job.id) out.event(e);
-    }
-    out.result(undefined, { type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active });
-    // A signal while the start was in flight: the job it started is aborted, as when waiting.
-    if (!wait && context.signal.aborted) return await abortStartedJob(job, out, 'Commit', context.signal);
-    if (!wait) {
-      out.message(range.active ? 'Active Block Commit started' : 'Block Commit started');
-      await job.detach();
-      return 0;
-    }
-
-    const { deadline, stopSignal } = stopSignals(context, timeoutMs);
-    const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block commit', stopSignal) : () => {};
-    // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
-    const guard = range.active ? guardConvergence(context, client, job, disk, converge) : undefined;
-    try {
-      let result: CommitResult;
-      if (range.active) {
-        await context.whileAlive(job.waitUntilReady({ signal: stopSignal }));
-        stopProgress();
-        if (flag(context, 'verbose')) out.progress('Block commit', 100);
-        if (pivot || keepOverlay) {
-          // Once complete/cancel is sent, Ctrl-C cannot take it back: say so and wait (bounded) for QEMU.
-          const note = (): void => out.warn(`${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`);
-          context.signal.addEventListener('abort', note, { once: true });
-          try {
-            result = await context.whileAlive(pivot ? job.pivot({ timeoutMs: FINISH_TIMEOUT_MS }) : job.keepOverlay({ timeoutMs: FINISH_TIMEOUT_MS }));
-          } finally {
-            context.signal.removeEventListener('abort', note);
-          }
-          out.message(pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept');
-        } else {
-          out.message('Now in synchronized phase');
-          await job.detach();
-          return 0;
+    if (o['dry-run']) return await printPlan(context, { commit: range, pivot, others }, choice.speed);
+    const out = context.out;
+    return await runJobCommand<CommitJob, CommitResult>(context, client, {
+      command: 'commit',
+      kind: range.active ? JOB_KINDS['active-commit'] : JOB_KINDS.commit,
+      choice,
+      ...(pivot || keepOverlay ? {
+        end: {
+          note: `${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`,
+          words: pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept',
+          run: (job, options) => (pivot ? job.pivot(options) : job.keepOverlay(options)),
+        },
+      } : {}),
+      readyWords: 'Now in synchronized phase',
+      start: (options) => CommitJob.start(client, range, { ...options, ...(o['keep-relative'] ? { keepRelative: true } : {}) }),
+      started: (job) => ({ type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active }),
+      result: (job, result) => ({ type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) }),
+      // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
+      ...(range.active ? { guard: (job: CommitJob) => guardConvergence(context, client, job, disk, converge) } : {}),
+      after: async (_job, result) => {
+        let deleted: readonly string[] = [];
+        try {
+          if (deleteImages) deleted = await deleteCommittedImages(client, range, result, { signal: context.signal });
+        } catch (error) {
+          if (!(error instanceof ImageDeletionError)) throw error;
+          reportInvalidated(out, result, error.deleted);
+          out.error(`the commit succeeded, but ${error.message}`);
+          return 1;
         }
-      } else {
-        result = await context.whileAlive(job.wait({ signal: stopSignal }));
-        stopProgress();
-        if (flag(context, 'verbose')) out.progress('Block commit', 100);
-        out.message('Commit complete');
-      }
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) });
-      reportNodesKept(out, result);
-      let deleted: string[] = [];
-      try {
-        if (deleteImages) deleted = await deleteCommittedImages(client, range, result, { signal: context.signal });
-      } catch (error) {
-        if (!(error instanceof ImageDeletionError)) throw error;
-        reportInvalidated(out, result, error.deleted);
-        out.error(`the commit succeeded, but ${error.message}`);
-        return 1;
-      }
-      reportInvalidated(out, result, deleted);
-      return 0;
-    } catch (error) {
-      stopProgress();
-      return await reportUnfinishedJob(job, error, { out, noun: 'Commit', stopSignal, deadline, timeoutText, async: flag(context, 'async') });
-    } finally {
-      client.off('event', onEvent);
-      await guard?.finish();
-    }
+        reportInvalidated(out, result, deleted);
+        return 0;
+      },
+    });
   },
 };

@@ -1,29 +1,26 @@
 import path from 'node:path';
-import { MirrorJob, type MirrorDestination } from '../../jobs/mirror.js';
-import { checkMirrorOptions, type CopyMode } from '../../jobs/mirror-options.js';
 import { JobOptionError } from '../../jobs/errors.js';
-import { parseSeconds, UsageError } from '../args.js';
-import { flag, stringOption, type CliContext, type CommandSpec } from '../context.js';
-import { cliDisk } from '../disks.js';
-import { JOB_WAIT_OPTIONS, abortStartedJob, reportNodesKept, reportUnfinishedJob } from '../job-ending.js';
-import type { Output } from '../output.js';
-import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
+import { JOB_KINDS } from '../../jobs/kinds.js';
+import { MirrorJob, type MirrorDestination, type MirrorResult } from '../../jobs/mirror.js';
+import { checkMirrorOptions, type CopyMode } from '../../jobs/mirror-options.js';
+import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import type { CommandSpec, OptionValues } from '../context.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
-
-/** How long the last step (pivot or finish after READY, milliseconds in QEMU) may take before we stop waiting. */
-const FINISH_TIMEOUT_MS = 60_000;
+import { cliDisk } from '../disks.js';
+import { JOB_WAIT_OPTIONS } from '../job-ending.js';
+import { diskArgument, parseWaitOptions, runJobCommand } from '../job-runner.js';
+import type { Output } from '../output.js';
 
 /** `--NAME N`: a whole number of bytes, or undefined when absent. */
-function byteCount(context: CliContext, name: string): number | undefined {
-  const text = stringOption(context, name);
+function byteCount(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${name} wants a whole number of bytes, got '${text}'`, 'copy');
   return Number(text);
 }
 
 /** `--copy-mode background|write-blocking` (also `job DISK --copy-mode`). */
-export function parseCopyMode(context: CliContext, command: string): CopyMode | undefined {
-  const mode = stringOption(context, 'copy-mode');
+export function parseCopyMode(options: OptionValues<{ 'copy-mode': { type: 'string' } }>, command: string): CopyMode | undefined {
+  const mode = options['copy-mode'];
   if (mode !== undefined && mode !== 'background' && mode !== 'write-blocking') throw new UsageError(`--copy-mode is background or write-blocking, got '${mode}'`, command);
   return mode;
 }
@@ -34,7 +31,13 @@ function reportDestination(out: Output, destination: Readonly<MirrorDestination>
   if (destination.node === 'unknown' && destination.nodeName) out.error(`the destination's node ${destination.nodeName} could not be removed (${destination.nodeError ?? 'unknown'}): blockdev-del it`);
 }
 
-export const copyCommand: CommandSpec = {
+const COPY_OPTIONS = {
+  ...stringOptions('dest', 'format', 'granularity', 'buf-size', 'copy-mode', 'converge'),
+  ...booleanOptions('shallow', 'reuse-external', 'allow-existing-data', 'pivot', 'finish'),
+  ...JOB_WAIT_OPTIONS,
+} as const satisfies OptionSpecs;
+
+export const copyCommand: CommandSpec<typeof COPY_OPTIONS> = {
   name: 'copy',
   summary: 'copy a live disk onto a new image, then pivot onto it or keep the copy (virsh blockcopy)',
   usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external [--allow-existing-data]] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
@@ -62,46 +65,28 @@ The destination's node is removed again after --finish, an abort or a failure; i
     'qmp-blockjob --socket /tmp/qmp.sock copy vda --dest /backup/vda.raw --format raw --finish',
     'qmp-blockjob --socket /tmp/qmp.sock copy vda --dest /images/top.qcow2 --shallow --wait',
   ],
-  options: {
-    dest: { type: 'string' },
-    format: { type: 'string' },
-    shallow: { type: 'boolean' },
-    'reuse-external': { type: 'boolean' },
-    'allow-existing-data': { type: 'boolean' },
-    pivot: { type: 'boolean' },
-    finish: { type: 'boolean' },
-    granularity: { type: 'string' },
-    'buf-size': { type: 'string' },
-    'copy-mode': { type: 'string' },
-    converge: { type: 'string' },
-    ...JOB_WAIT_OPTIONS,
-  },
+  options: COPY_OPTIONS,
   async run(context) {
-    const [diskName, ...extra] = context.positionals;
-    if (!diskName) throw new UsageError('copy wants a DISK', 'copy');
-    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'copy');
-    const dest = stringOption(context, 'dest');
+    const diskName = diskArgument(context, 'copy');
+    const o = context.options;
+    const dest = o.dest;
     if (dest === undefined || dest === '') throw new UsageError('copy wants --dest FILE', 'copy');
-    const format = stringOption(context, 'format') ?? 'qcow2';
+    const format = o.format ?? 'qcow2';
     if (format !== 'qcow2' && format !== 'raw') throw new UsageError(`--format is raw or qcow2, got '${format}'`, 'copy');
-    const pivot = flag(context, 'pivot');
-    const finish = flag(context, 'finish');
+    const pivot = o.pivot === true;
+    const finish = o.finish === true;
     if (pivot && finish) throw new UsageError('--pivot and --finish exclude each other', 'copy');
-    const timeoutText = stringOption(context, 'timeout');
-    const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'copy') * 1000;
-    const wait = flag(context, 'wait') || pivot || finish || timeoutMs !== undefined;
-    if (flag(context, 'verbose') && !wait) throw new UsageError('--verbose needs --wait (or --pivot, --finish, --timeout)', 'copy');
-    if (flag(context, 'async') && !wait) throw new UsageError('--async goes with --timeout or --wait', 'copy');
-    if (flag(context, 'allow-existing-data') && !(flag(context, 'reuse-external') && flag(context, 'shallow'))) throw new UsageError('--allow-existing-data goes with --reuse-external --shallow', 'copy');
-    const speed = parseBandwidth(context, 'copy');
-    const granularity = byteCount(context, 'granularity');
-    const bufSize = byteCount(context, 'buf-size');
-    const copyMode = parseCopyMode(context, 'copy');
-    const converge = parseConverge(context, 'copy');
-    if (converge !== undefined && !wait) throw new UsageError('--converge goes with a copy that is waited for (--wait, --pivot or --finish)', 'copy');
+    const choice = parseWaitOptions(o, 'copy', [['--pivot', pivot], ['--finish', finish]]);
+    const shallow = o.shallow === true;
+    if (o['allow-existing-data'] && !(o['reuse-external'] && shallow)) throw new UsageError('--allow-existing-data goes with --reuse-external --shallow', 'copy');
+    const granularity = byteCount(o.granularity, 'granularity');
+    const bufSize = byteCount(o['buf-size'], 'buf-size');
+    const copyMode = parseCopyMode(o, 'copy');
+    const converge = parseConverge(o, 'copy');
+    if (converge !== undefined && !choice.wait) throw new UsageError('--converge goes with a copy that is waited for (--wait, --pivot or --finish)', 'copy');
     try {
       // What needs no disk is a usage mistake, said before connecting (the library's own check).
-      checkMirrorOptions({ file: dest, format, shallow: flag(context, 'shallow') }, { ...(granularity !== undefined ? { granularity } : {}), ...(bufSize !== undefined ? { bufSize } : {}) });
+      checkMirrorOptions({ file: dest, format, shallow }, { ...(granularity !== undefined ? { granularity } : {}), ...(bufSize !== undefined ? { bufSize } : {}) });
     } catch (error) {
       if (error instanceof JobOptionError) throw new UsageError(error.message, 'copy');
       throw error;
@@ -109,64 +94,36 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const out = context.out;
     const client = await context.connect();
     const { disk } = await cliDisk(context, client, diskName);
-    const jobId = stringOption(context, 'job-id');
     const file = path.resolve(dest);
-    // A job we leave running (no --wait, or --wait returning at READY) may fail with nobody watching: QEMU keeps it for `jobs`.
-    const leftRunning = !pivot && !finish;
-    const job = await MirrorJob.start(client, disk, { file, format, shallow: flag(context, 'shallow'), reuseExisting: flag(context, 'reuse-external'), allowExistingData: flag(context, 'allow-existing-data') }, {
-      ...(leftRunning ? { autoDismiss: false } : {}),
-      ...(jobId ? { jobId } : {}),
-      ...(speed !== undefined ? { speed } : {}),
-      ...(granularity !== undefined ? { granularity } : {}),
-      ...(bufSize !== undefined ? { bufSize } : {}),
-      ...(copyMode ? { copyMode } : {}),
-      signal: context.signal,
-    });
-    const { destination } = job;
-    out.result(undefined, { type: 'started', job: job.id, disk: diskName, dest: file, format, shallow: destination.shallow, created: destination.created, node: destination.nodeName ?? null });
-    // A signal while the start was in flight: the job it started is aborted, as when waiting.
-    if (!wait && context.signal.aborted) return await abortStartedJob(job, out, 'Copy', context.signal);
-    if (!wait) {
-      out.message('Block Copy started');
-      await job.detach();
-      return 0;
-    }
-    const { deadline, stopSignal } = stopSignals(context, timeoutMs);
-    const stopProgress = flag(context, 'verbose') ? showProgress(job, out, 'Block Copy', stopSignal) : () => {};
-    // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
-    const guard = guardConvergence(context, client, job, disk, converge);
-    try {
-      await context.whileAlive(job.waitUntilReady({ signal: stopSignal }));
-      stopProgress();
-      if (flag(context, 'verbose')) out.progress('Block Copy', 100);
-      if (leftRunning) {
-        out.message('Now in mirroring phase');
-        await job.detach();
+    return await runJobCommand<MirrorJob, MirrorResult>(context, client, {
+      command: 'copy',
+      kind: JOB_KINDS.copy,
+      choice,
+      ...(pivot || finish ? {
+        end: {
+          note: `${pivot ? 'the pivot' : 'finishing the copy'} was already requested: waiting for QEMU to carry it out (Ctrl-C again to stop waiting)`,
+          words: pivot ? 'Successfully pivoted' : 'Successfully copied',
+          run: (job, options) => (pivot ? job.pivot(options) : job.finish(options)),
+        },
+      } : {}),
+      readyWords: 'Now in mirroring phase',
+      start: (options) => MirrorJob.start(client, disk, { file, format, shallow, reuseExisting: o['reuse-external'] === true, allowExistingData: o['allow-existing-data'] === true }, {
+        ...options,
+        ...(granularity !== undefined ? { granularity } : {}),
+        ...(bufSize !== undefined ? { bufSize } : {}),
+        ...(copyMode ? { copyMode } : {}),
+      }),
+      started: ({ id, destination }) => ({ type: 'started', job: id, disk: diskName, dest: file, format, shallow: destination.shallow, created: destination.created, node: destination.nodeName ?? null }),
+      result: (job, result) => ({ type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, dest: file, node: result.destination.node ?? null, leftChain: result.invalidated?.removedFromChain ?? [], ...(result.nodes ? { nodes: result.nodes } : {}) }),
+      // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
+      guard: (job) => guardConvergence(context, client, job, disk, converge),
+      after: async (_job, result) => {
+        const leftChain = result.invalidated?.removedFromChain ?? [];
+        if (leftChain.length) out.result(`The guest no longer uses: ${leftChain.join(', ')} (every image still reads as before)`);
+        reportDestination(out, result.destination, false);
         return 0;
-      }
-      // Once complete/cancel is sent, Ctrl-C cannot take it back: say so and wait (bounded) for QEMU.
-      const note = (): void => out.warn(`${pivot ? 'the pivot' : 'finishing the copy'} was already requested: waiting for QEMU to carry it out (Ctrl-C again to stop waiting)`);
-      context.signal.addEventListener('abort', note, { once: true });
-      let result;
-      try {
-        result = await context.whileAlive(pivot ? job.pivot({ timeoutMs: FINISH_TIMEOUT_MS }) : job.finish({ timeoutMs: FINISH_TIMEOUT_MS }));
-      } finally {
-        context.signal.removeEventListener('abort', note);
-      }
-      out.message(pivot ? 'Successfully pivoted' : 'Successfully copied');
-      const leftChain = result.invalidated?.removedFromChain ?? [];
-      out.result(undefined, { type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, dest: file, node: result.destination.node ?? null, leftChain, ...(result.nodes ? { nodes: result.nodes } : {}) });
-      reportNodesKept(out, result);
-      if (leftChain.length) out.result(`The guest no longer uses: ${leftChain.join(', ')} (every image still reads as before)`, {});
-      reportDestination(out, result.destination, false);
-      return 0;
-    } catch (error) {
-      stopProgress();
-      const code = await reportUnfinishedJob(job, error, { out, noun: 'Copy', stopSignal, deadline, timeoutText, async: flag(context, 'async') });
-      reportDestination(out, job.destination, true);
-      return code;
-    } finally {
-      await guard.finish();
-    }
+      },
+      unfinished: (job) => reportDestination(out, job.destination, true),
+    });
   },
 };

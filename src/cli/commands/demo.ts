@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { JOB_KINDS } from '../../jobs/kinds.js';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveCommitRange } from '../../block/address.js';
@@ -80,13 +81,13 @@ async function runDemo(context: CliContext, dir: string): Promise<number> {
       const range = resolveCommitRange(before, {});
       const job = await CommitJob.start(client, range, { speed: 48 * MIB, signal });
       say(`Active commit of ${range.top.file} down to ${range.base.file} started (job ${job.id}, limited to 48 MiB/s so the progress is visible)`);
-      const stop = showProgress(job, out, 'Block commit', signal);
+      const stop = showProgress(job, out, JOB_KINDS['active-commit'].progressLabel, signal);
       try {
         await job.waitUntilReady({ signal, timeoutMs: 5 * 60_000 });
       } finally {
         stop();
       }
-      out.progress('Block commit', 100);
+      out.progress(JOB_KINDS['active-commit'].progressLabel, 100);
       const result = await job.pivot({ signal, timeoutMs: 60_000 });
       out.message('Successfully pivoted');
       const after = await resolveDisk(client, 'vda', { signal });

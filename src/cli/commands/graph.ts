@@ -3,7 +3,7 @@ import { UsageError } from '../args.js';
 import { stringOption, type CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
 import { dotToSvg, renderGraphDot, renderGraphTree } from '../pictures/graph-view.js';
-import type { GraphRecord } from '../pictures/records.js';
+import type { GraphRecord } from '../records.js';
 
 const FORMATS = ['tree', 'dot', 'svg', 'json'] as const;
 type GraphFormat = (typeof FORMATS)[number];

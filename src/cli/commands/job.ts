@@ -1,20 +1,28 @@
 import type { DiskChain } from '../../block/types.js';
 import type { BlockJobInfo } from '../../qapi/types.js';
-import { CommitJob } from '../../jobs/commit.js';
+import type { CommitJob } from '../../jobs/commit.js';
 import { MirrorJob } from '../../jobs/mirror.js';
-import { StreamJob } from '../../jobs/stream.js';
+import { JOB_KINDS, kindOfJob, kindsOfType, type AnyJob } from '../../jobs/kinds.js';
 import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
-import { UsageError } from '../args.js';
-import { flag, type CliContext, type CommandSpec } from '../context.js';
-import { parseBandwidth, showProgress } from '../job-progress.js';
+import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import type { CliContext, CommandSpec } from '../context.js';
+import { BANDWIDTH_OPTIONS, parseBandwidth } from '../job-progress.js';
+import { followJob } from '../job-runner.js';
+import type { JobResult } from '../../jobs/types.js';
 import { parseCopyMode } from './copy.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
 
 const ACTIONS = ['abort', 'pivot', 'finish', 'pause', 'resume', 'info'] as const;
 
-export const jobCommand: CommandSpec = {
+const JOB_OPTIONS = {
+  ...booleanOptions(...ACTIONS, 'async', 'verbose'),
+  ...stringOptions('copy-mode'),
+  ...BANDWIDTH_OPTIONS,
+} as const satisfies OptionSpecs;
+
+export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
   name: 'job',
   summary: 'act on the block job of a disk: abort, pivot, pause, resume, bandwidth, copy mode, info (virsh blockjob)',
   usage: 'job DISK (--abort [--async] | --pivot [--async] | --finish | --pause | --resume | --bandwidth N [--bytes] | --copy-mode write-blocking | --info [--verbose])',
@@ -33,26 +41,15 @@ export const jobCommand: CommandSpec = {
     'qmp-blockjob --socket /tmp/qmp.sock job vda --pivot',
     'qmp-blockjob --socket /tmp/qmp.sock job vda --bandwidth 100',
   ],
-  options: {
-    abort: { type: 'boolean' },
-    pivot: { type: 'boolean' },
-    finish: { type: 'boolean' },
-    pause: { type: 'boolean' },
-    resume: { type: 'boolean' },
-    info: { type: 'boolean' },
-    async: { type: 'boolean' },
-    bandwidth: { type: 'string' },
-    bytes: { type: 'boolean' },
-    verbose: { type: 'boolean' },
-    'copy-mode': { type: 'string' },
-  },
+  options: JOB_OPTIONS,
   async run(context) {
     const [name, ...extra] = context.positionals;
     if (!name) throw new UsageError('job wants a DISK (or a job id)', 'job');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, 'job');
-    const actions = ACTIONS.filter((a) => flag(context, a));
-    const speed = parseBandwidth(context, 'job');
-    const copyMode = parseCopyMode(context, 'job');
+    const o = context.options;
+    const actions = ACTIONS.filter((a) => o[a]);
+    const speed = parseBandwidth(o, 'job');
+    const copyMode = parseCopyMode(o, 'job');
     if (actions.length + (speed !== undefined ? 1 : 0) + (copyMode !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --finish, --pause, --resume, --bandwidth, --copy-mode, --info`, 'job');
     const action = actions[0] ?? (speed !== undefined ? 'bandwidth' : copyMode !== undefined ? 'copy-mode' : 'info');
     const client = await context.connect();
@@ -84,12 +81,12 @@ export const jobCommand: CommandSpec = {
       out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, { type: 'job', job: id, disk: name, status: 'concluded', error: ended?.error ?? null, dismissed: true });
       return ended?.error !== undefined || action !== 'info' ? 1 : 0;
     }
-    const attachOptions = { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) };
-    const job = info.type === 'stream' ? await StreamJob.attach(client, { jobId: id }, attachOptions)
-      : info.type === 'mirror' ? await MirrorJob.attach(client, { jobId: id }, attachOptions)
-        : await CommitJob.attach(client, { jobId: id }, attachOptions);
-    const noun = info.type === 'stream' ? 'Pull' : info.type === 'mirror' ? 'Copy' : 'Commit';
-    const pivotable = job instanceof CommitJob || job instanceof MirrorJob;
+    // A commit is an active commit or not (one query tells): the row's attach and title are the same for both.
+    const kind = kindOfJob(info.type) ?? JOB_KINDS.commit;
+    const job = await kind.attach(client, id, { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) });
+    const noun = kind.title;
+    // A kind that may reach READY ends by a pivot or a finish; the library refuses one that has not (an intermediate commit).
+    const pivotable = kindsOfType(info.type).some((k) => k.hasReady);
     try {
       switch (action) {
         case 'pause':
@@ -112,7 +109,7 @@ export const jobCommand: CommandSpec = {
         case 'info':
           return await showInfo(context, job, info, name, disk);
         case 'finish': {
-          if (!pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to finish`, 'job');
+          if (!pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to finish`, 'job');
           const result = job instanceof MirrorJob ? await job.finish({ signal: context.signal }) : await (job as CommitJob).keepOverlay({ signal: context.signal });
           out.message(job instanceof MirrorJob ? 'Successfully copied' : 'Commit complete, overlay image kept');
           out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states, ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null } : {}) });
@@ -120,8 +117,8 @@ export const jobCommand: CommandSpec = {
         }
         case 'abort':
         case 'pivot': {
-          if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a pull, which completes by itself: there is nothing to pivot`, 'job');
-          if (flag(context, 'async')) {
+          if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to pivot`, 'job');
+          if (o.async) {
             await (action === 'abort' ? job.requestCancel() : (job as CommitJob | MirrorJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
             return 0;
@@ -139,18 +136,17 @@ export const jobCommand: CommandSpec = {
 };
 
 /** `job DISK --info [--verbose]`: progress now, or followed to READY (active commit) / the end. */
-async function showInfo(context: CliContext, job: CommitJob | StreamJob | MirrorJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
+async function showInfo(context: CliContext<typeof JOB_OPTIONS>, job: AnyJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
   const { out } = context;
   const id = info.device;
-  const label = info.type === 'commit' ? ((await isActiveCommit(job.client, info, disk)) ? 'Active Block Commit' : 'Block Commit') : info.type === 'stream' ? 'Block Pull' : info.type === 'mirror' ? 'Block Copy' : `Block ${info.type}`;
+  const readyPhase = kindsOfType(info.type).length > 1 ? await isActiveCommit(job.client, info, disk) : undefined;
+  const kind = kindOfJob(info.type, readyPhase) ?? JOB_KINDS.commit;
+  const label = kind.jobLabel;
   // Jobs with a synchronized phase are followed to READY, the others to their end.
-  const toReady = label === 'Active Block Commit' || label === 'Block Copy';
-  if (flag(context, 'verbose')) {
-    const stop = showProgress(job, out, label, context.signal);
+  const toReady = kind.hasReady;
+  if (context.options.verbose) {
     // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.
-    const ended = await (toReady ? job.waitUntilReady({ signal: context.signal }) : job.wait({ signal: context.signal }))
-      .then(() => undefined, (error: unknown) => error);
-    stop();
+    const ended = await followJob<JobResult>(context, job, { kind, label, stopSignal: context.signal, verbose: true }).then(() => undefined, (error: unknown) => error);
     if (ended !== undefined) {
       if (!(ended instanceof JobFailedError)) throw ended;
       const last = await job.readProgress({ signal: context.signal }).catch(() => undefined);
@@ -160,12 +156,11 @@ async function showInfo(context: CliContext, job: CommitJob | StreamJob | Mirror
       out.result(undefined, { type: 'result', job: id, outcome: ended.result.outcome, states: ended.result.states, error: ended.result.error });
       return 1;
     }
-    out.progress(label, 100);
   } else {
     const p = await job.readProgress({ signal: context.signal });
     out.progress(label, displayPercent(p.offset, p.len, p.ready, p.status), { job: id, offset: p.offset, len: p.len, status: p.status, speed: p.speed });
   }
   out.endProgress();
-  if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`, {});
+  if (!out.json && info.speed) out.result(`    Bandwidth limit: ${info.speed} bytes/s (${(info.speed / 2 ** 20).toFixed(3)} MiB/s)`);
   return 0;
 }

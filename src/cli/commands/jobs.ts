@@ -1,8 +1,7 @@
 import type { CommandSpec } from '../context.js';
 import { displayPercent } from '../percent.js';
+import { jobTypeWords } from '../../jobs/kinds.js';
 
-/** QEMU's job types in the words of the command that starts them. */
-const JOB_TYPE_WORDS: Readonly<Record<string, string>> = { stream: 'stream (pull)', mirror: 'mirror (copy)' };
 
 function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
@@ -36,19 +35,21 @@ export const jobsCommand: CommandSpec = {
     }
     if (context.out.json) {
       for (const row of rows) context.out.result(undefined, { type: 'job', ...row });
+      // The list's end, always: a reader tells "no jobs" from "nothing printed yet" (docs/cli.md).
+      context.out.result(undefined, { type: 'jobs', count: rows.length });
       return 0;
     }
     if (rows.length === 0) {
-      context.out.result('No block jobs', {});
+      context.out.result('No block jobs');
       return 0;
     }
     const table = rows.map((r) => [
-      r.id, JOB_TYPE_WORDS[r.jobType] ?? r.jobType, r.dismissed ? 'concluded (dismissed)' : r.status, `${r.percent.toFixed(2)} %`, `${formatBytes(r.current)} / ${formatBytes(r.total)}`, r.speed ? `${formatBytes(r.speed)}/s` : 'unlimited', r.error ?? '',
+      r.id, jobTypeWords(r.jobType), r.dismissed ? 'concluded (dismissed)' : r.status, `${r.percent.toFixed(2)} %`, `${formatBytes(r.current)} / ${formatBytes(r.total)}`, r.speed ? `${formatBytes(r.speed)}/s` : 'unlimited', r.error ?? '',
     ]);
     const header = ['Job', 'Type', 'State', 'Progress', 'Done', 'Speed', 'Error'];
     const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
     const fmt = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
-    context.out.result([fmt(header), ...table.map(fmt)].join('\n'), {});
+    context.out.result([fmt(header), ...table.map(fmt)].join('\n'));
     return 0;
   },
 };

@@ -3,7 +3,7 @@ import { compareTraces, renderComparison } from '../../trace/diff.js';
 import type { Trace } from '../../trace/format.js';
 import { UsageError } from '../args.js';
 import { stringOption, type CommandSpec, type CliContext } from '../context.js';
-import type { PictureWrittenRecord, TraceDiffRecord } from '../pictures/records.js';
+import type { PictureWrittenRecord, TraceDiffRecord } from '../records.js';
 import { writeNewFile } from '../pictures/write-file.js';
 
 function label(trace: Trace, file: string): string {
@@ -18,7 +18,7 @@ function runDiff(context: CliContext, files: string[]): number {
   const comparison = compareTraces(a, b);
   if (context.out.json) {
     const record: TraceDiffRecord = { type: 'trace-diff', a: fileA, b: fileB, same: comparison.differences.length === 0, steps: { a: comparison.a.length, b: comparison.b.length }, differences: comparison.differences };
-    context.out.result(undefined, record as unknown as Record<string, unknown>);
+    context.out.result(undefined, record);
   } else {
     context.out.text(`${renderComparison(comparison, { a: label(a, fileA), b: label(b, fileB) }, Math.max(context.out.columns, 160)).join('\n')}\n`);
   }
@@ -36,7 +36,7 @@ async function runView(context: CliContext, files: string[]): Promise<number> {
   }
   const bytes = writeNewFile(out, html, 'trace');
   const record: PictureWrittenRecord = { type: 'picture', format: 'html', file: out, bytes };
-  context.out.result(`Wrote ${out} (${bytes} bytes)`, record as unknown as Record<string, unknown>);
+  context.out.result(`Wrote ${out} (${bytes} bytes)`, record);
   return 0;
 }
 

@@ -1,0 +1,83 @@
+/*
+ * The job kinds, one row each: everything that differs between a commit, a pull and a copy and is
+ * not the job's own code (src/jobs/<kind>.ts). Messages, attach-by-id, `job`'s dispatch and the
+ * CLI's words read these rows; none of them compares a kind's words. A new kind is a row here and
+ * its job file (docs/design.md, "Adding a job kind").
+ */
+import type { QmpClient } from '../protocol/client.js';
+import type { JobType } from '../qapi/types.js';
+import type { CommitJob } from './commit.js';
+import type { MirrorJob } from './mirror.js';
+import type { StreamJob } from './stream.js';
+import type { AttachOptions } from './types.js';
+
+/** Every job class a kind's row can attach. */
+export type AnyJob = CommitJob | StreamJob | MirrorJob;
+
+export interface JobKind {
+  /** The row's key. */
+  readonly name: JobKindName;
+  /** QEMU's job `type` (query-jobs, query-block-jobs) of this kind's jobs. */
+  readonly qemuType: JobType;
+  /** The user's noun, in messages: "commit job 'x' on vda failed", "job 'x' is a mirror job, not a copy". */
+  readonly noun: JobNoun;
+  /** The noun after "cannot start": "cannot start commit on vda", "cannot start a pull on vda". */
+  readonly startNoun: string;
+  /** The capitalised noun of the CLI's closing words: "Commit aborted", "Pull failed: …". */
+  readonly title: string;
+  /** virsh's name for the job (`blockjob --info`, "… started"): "Active Block Commit", "Block Pull". */
+  readonly jobLabel: string;
+  /** The progress label while the starting command waits (virsh's `--verbose`): "Block commit: [ 42.00 %]". */
+  readonly progressLabel: string;
+  /** The job has a synchronized phase (READY) and ends only when asked: pivot, or stop and keep. */
+  readonly hasReady: boolean;
+  /** Attaches to a running job of this kind by its id (the class is loaded when first needed). */
+  attach(client: QmpClient, jobId: string, options: AttachOptions): Promise<AnyJob>;
+}
+
+export type JobKindName = 'commit' | 'active-commit' | 'pull' | 'copy';
+export type JobNoun = 'commit' | 'pull' | 'copy';
+
+// The classes are imported when a row attaches: they import this table, so a static import would run in a circle.
+const attachCommit = async (client: QmpClient, jobId: string, options: AttachOptions): Promise<AnyJob> => (await import('./commit.js')).CommitJob.attach(client, { jobId }, options);
+
+export const JOB_KINDS: { readonly [K in JobKindName]: JobKind & { readonly name: K } } = {
+  commit: {
+    name: 'commit', qemuType: 'commit', noun: 'commit', startNoun: 'commit', title: 'Commit',
+    jobLabel: 'Block Commit', progressLabel: 'Block commit', hasReady: false, attach: attachCommit,
+  },
+  'active-commit': {
+    name: 'active-commit', qemuType: 'commit', noun: 'commit', startNoun: 'commit', title: 'Commit',
+    jobLabel: 'Active Block Commit', progressLabel: 'Block commit', hasReady: true, attach: attachCommit,
+  },
+  pull: {
+    name: 'pull', qemuType: 'stream', noun: 'pull', startNoun: 'a pull', title: 'Pull',
+    jobLabel: 'Block Pull', progressLabel: 'Block Pull', hasReady: false,
+    attach: async (client, jobId, options) => (await import('./stream.js')).StreamJob.attach(client, { jobId }, options),
+  },
+  copy: {
+    name: 'copy', qemuType: 'mirror', noun: 'copy', startNoun: 'a copy', title: 'Copy',
+    jobLabel: 'Block Copy', progressLabel: 'Block Copy', hasReady: true,
+    attach: async (client, jobId, options) => (await import('./mirror.js')).MirrorJob.attach(client, { jobId }, options),
+  },
+};
+
+/** The kinds whose jobs QEMU reports as `qemuType` (a commit job is an active commit or not): none for a type we do not drive. */
+export function kindsOfType(qemuType: string): JobKind[] {
+  return Object.values(JOB_KINDS).filter((k) => k.qemuType === qemuType);
+}
+
+/**
+ * The one kind of a job of `qemuType`, where QEMU's type says it; `readyPhase` picks between kinds
+ * that share a type (an active commit has a READY phase, an intermediate one none).
+ */
+export function kindOfJob(qemuType: string, readyPhase?: boolean): JobKind | undefined {
+  const kinds = kindsOfType(qemuType);
+  return kinds.length > 1 && readyPhase !== undefined ? kinds.find((k) => k.hasReady === readyPhase) : kinds[0];
+}
+
+/** QEMU's job type in the words of the command that starts it: "stream (pull)", "mirror (copy)", "commit". */
+export function jobTypeWords(qemuType: string): string {
+  const noun = kindOfJob(qemuType)?.noun;
+  return noun === undefined || noun === qemuType ? qemuType : `${qemuType} (${noun})`;
+}
