@@ -4,15 +4,7 @@
  * CLI's words read these rows; none of them compares a kind's words. A new kind is a row here and
  * its job file (docs/design.md, "Adding a job kind").
  */
-import type { QmpClient } from '../protocol/client.js';
 import type { JobType } from '../qapi/types.js';
-import type { CommitJob } from './commit.js';
-import type { MirrorJob } from './mirror.js';
-import type { StreamJob } from './stream.js';
-import type { AttachOptions } from './types.js';
-
-/** Every job class a kind's row can attach. */
-export type AnyJob = CommitJob | StreamJob | MirrorJob;
 
 export interface JobKind {
   /** The row's key. */
@@ -31,34 +23,27 @@ export interface JobKind {
   readonly progressLabel: string;
   /** The job has a synchronized phase (READY) and ends only when asked: pivot, or stop and keep. */
   readonly hasReady: boolean;
-  /** Attaches to a running job of this kind by its id (the class is loaded when first needed). */
-  attach(client: QmpClient, jobId: string, options: AttachOptions): Promise<AnyJob>;
 }
 
 export type JobKindName = 'commit' | 'active-commit' | 'pull' | 'copy';
 export type JobNoun = 'commit' | 'pull' | 'copy';
 
-// The classes are imported when a row attaches: they import this table, so a static import would run in a circle.
-const attachCommit = async (client: QmpClient, jobId: string, options: AttachOptions): Promise<AnyJob> => (await import('./commit.js')).CommitJob.attach(client, { jobId }, options);
-
 export const JOB_KINDS: { readonly [K in JobKindName]: JobKind & { readonly name: K } } = {
   commit: {
     name: 'commit', qemuType: 'commit', noun: 'commit', startNoun: 'commit', title: 'Commit',
-    jobLabel: 'Block Commit', progressLabel: 'Block commit', hasReady: false, attach: attachCommit,
+    jobLabel: 'Block Commit', progressLabel: 'Block commit', hasReady: false,
   },
   'active-commit': {
     name: 'active-commit', qemuType: 'commit', noun: 'commit', startNoun: 'commit', title: 'Commit',
-    jobLabel: 'Active Block Commit', progressLabel: 'Block commit', hasReady: true, attach: attachCommit,
+    jobLabel: 'Active Block Commit', progressLabel: 'Block commit', hasReady: true,
   },
   pull: {
     name: 'pull', qemuType: 'stream', noun: 'pull', startNoun: 'a pull', title: 'Pull',
     jobLabel: 'Block Pull', progressLabel: 'Block Pull', hasReady: false,
-    attach: async (client, jobId, options) => (await import('./stream.js')).StreamJob.attach(client, { jobId }, options),
   },
   copy: {
     name: 'copy', qemuType: 'mirror', noun: 'copy', startNoun: 'a copy', title: 'Copy',
     jobLabel: 'Block Copy', progressLabel: 'Block Copy', hasReady: true,
-    attach: async (client, jobId, options) => (await import('./mirror.js')).MirrorJob.attach(client, { jobId }, options),
   },
 };
 

@@ -19,7 +19,7 @@ import { printPlan } from '../dry-run.js';
 import { reportNodesKept } from '../job-ending.js';
 import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
 import { FINISH_TIMEOUT_MS, JobEventStream, parseTimeout } from '../job-runner.js';
-import type { CommitOptions } from './commit.js';
+import type { CommitOptions } from './commit-options.js';
 
 /** What a cancelled active commit leaves in its base: said as the single commit says it. */
 export function partlyWritten(bases: readonly string[]): string {

@@ -5,15 +5,15 @@ import { assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
 import { ImageDeletionError } from '../../jobs/errors.js';
 import { JOB_KINDS } from '../../jobs/kinds.js';
-import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import { UsageError } from '../args.js';
 import type { CommandSpec } from '../context.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
 import { cliDisk } from '../disks.js';
 import { printPlan } from '../dry-run.js';
-import { JOB_RUN_OPTIONS } from '../job-ending.js';
 import { diskArgument, parseWaitOptions, runJobCommand } from '../job-runner.js';
 import type { Output } from '../output.js';
 import { runGroupCommit } from './commit-group.js';
+import { COMMIT_OPTIONS, type CommitOptions } from './commit-options.js';
 
 function reportInvalidated(out: Output, result: CommitResult, deleted: readonly string[]): void {
   const invalid = result.invalidated?.files ?? [];
@@ -26,12 +26,6 @@ function reportInvalidated(out: Output, result: CommitResult, deleted: readonly 
   for (const file of deleted) out.result(`Deleted: ${file}`);
 }
 
-const COMMIT_OPTIONS = {
-  ...stringOptions('base', 'top', 'converge', 'format'),
-  ...booleanOptions('shallow', 'active', 'pivot', 'keep-overlay', 'dry-run', 'all'),
-  ...JOB_RUN_OPTIONS,
-} as const satisfies OptionSpecs;
-export type CommitOptions = typeof COMMIT_OPTIONS;
 
 export const commitCommand: CommandSpec<CommitOptions> = {
   name: 'commit',

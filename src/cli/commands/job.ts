@@ -2,7 +2,8 @@ import type { DiskChain } from '../../block/types.js';
 import type { BlockJobInfo } from '../../qapi/types.js';
 import type { CommitJob } from '../../jobs/commit.js';
 import { MirrorJob } from '../../jobs/mirror.js';
-import { JOB_KINDS, kindOfJob, kindsOfType, type AnyJob } from '../../jobs/kinds.js';
+import { attachJob, type AnyJob } from '../../jobs/attach.js';
+import { JOB_KINDS, kindOfJob, kindsOfType } from '../../jobs/kinds.js';
 import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
 import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
@@ -83,7 +84,7 @@ export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
     }
     // A commit is an active commit or not (one query tells): the row's attach and title are the same for both.
     const kind = kindOfJob(info.type) ?? JOB_KINDS.commit;
-    const job = await kind.attach(client, id, { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) });
+    const job = await attachJob(kind, client, { jobId: id }, { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) });
     const noun = kind.title;
     // A kind that may reach READY ends by a pivot or a finish; the library refuses one that has not (an intermediate commit).
     const pivotable = kindsOfType(info.type).some((k) => k.hasReady);
