@@ -16,6 +16,7 @@ import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
 import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
 import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
 import { mirrorArguments, planMirror, type CopyMode, type MirrorOptions, type MirrorTarget } from './mirror-options.js';
+import { JobBitmaps } from './job-bitmaps.js';
 import { addTargetNode, prepareDestination, removeTargetNode, type TargetNodeFate } from './mirror-target.js';
 import type { AttachOptions, JobResult } from './types.js';
 
@@ -42,6 +43,8 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   /** Undefined for a job attached by id. */
   readonly source: DiskChain | undefined;
   private readonly target: MirrorDestination;
+  /** The source's persistent bitmaps (the active layer's for a shallow copy), carried onto the destination before the pivot. */
+  private bitmaps: JobBitmaps | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, source: DiskChain | undefined, target: MirrorDestination) {
     super({ ...init, kind: 'copy', label: init.label ?? (source ? describeDisk(source) : init.disk) });
@@ -68,6 +71,9 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       throw new JobUnsupportedError(`cannot copy ${label} with copy mode ${options.copyMode}: this QEMU's blockdev-mirror has no copy-mode (QEMU 5.0+)`, context, 'blockdev-mirror copy-mode');
     }
 
+    // Refused here, by name, when a bitmap the pivot must carry cannot be used.
+    const bitmaps = new JobBitmaps(client, (plan.sync === 'top' ? disk.layers.slice(-1) : [...disk.layers]).reverse(), { nodeName: plan.nodeName, file: target.file }, label, timeoutMs);
+    await bitmaps.check();
     const created = await prepareDestination(plan, target.file, context, options.signal);
     const left = created ? `; the file it was to copy into is left at ${target.file}` : '';
     await addTargetNode(client, plan, target.file, created, context, timeoutMs, options.signal);
@@ -84,6 +90,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       client, id, disk: disk.device, machine: launched.machine, stream: launched.stream, resyncing: false,
       autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs,
     }, disk, { file: target.file, nodeName: plan.nodeName, created, shallow: plan.sync === 'top' });
+    job.bitmaps = bitmaps;
     job.begin();
     return job;
   }
@@ -113,6 +120,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   async pivot(options: WaitOptions = {}): Promise<MirrorResult> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
     if (refused) return refused;
+    await this.bitmaps?.carry();
     return this.requestComplete('pivot', options);
   }
 
@@ -120,6 +128,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   async requestPivot(): Promise<void> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
     if (refused) return refused;
+    await this.bitmaps?.carry();
     await this.sendComplete('pivot');
   }
 
@@ -157,6 +166,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       outcome,
       invalidated: source ? { files: [], stillValid: [...files, ...(outcome === 'pivoted' || outcome === 'copied') && this.target.file ? [this.target.file] : []], removedFromChain: left } : undefined,
       destination: { ...this.target },
+      ...(outcome === 'pivoted' ? this.bitmaps?.report() : {}),
     };
   }
 

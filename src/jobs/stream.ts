@@ -16,6 +16,8 @@ import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
 import { JobCommandError, JobOptionError } from './errors.js';
 import { attachRunningJob, launchJob, startJobCommand } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
+import { JobBitmaps } from './job-bitmaps.js';
+import { pullBitmapSources } from '../block/bitmaps.js';
 
 export interface PullOptions {
   /** Job id; default `pull-<disk>`. */
@@ -44,6 +46,8 @@ export function relativePullBacking(range: PullRange): string {
 
 export class StreamJob extends BlockJob<JobResult> {
   readonly range: PullRange | undefined;
+  /** The pulled images' persistent bitmaps, merged into the active image at PENDING. */
+  private bitmaps: JobBitmaps | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: PullRange | undefined) {
     super({ ...init, kind: 'pull', label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
@@ -69,6 +73,11 @@ export class StreamJob extends BlockJob<JobResult> {
     const found = await preflight(client, range.disk, id, timeoutMs);
     const busy = busyDiskError('a pull', range.disk, id, found, false);
     if (busy) throw busy;
+    const active = range.disk.layers.at(-1);
+    const bitmaps = active ? new JobBitmaps(client, pullBitmapSources(range), active, label, timeoutMs) : undefined;
+    // Merged at PENDING, while the pulled images are still in the graph: QEMU waits for us there.
+    const mergeAtPending = bitmaps !== undefined && (await bitmaps.check()).length > 0;
+    if (mergeAtPending) args['auto-finalize'] = false;
     const { machine, stream } = await launchJob(client, id, async () => {
       try {
         await startJobCommand(client, id, 'block-stream', args, { timeoutMs, signal: options.signal });
@@ -77,9 +86,15 @@ export class StreamJob extends BlockJob<JobResult> {
         throw error;
       }
     });
-    const job = new StreamJob({ client, id, disk: device, machine, stream, resyncing: false, autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs }, range);
+    const job = new StreamJob({ client, id, disk: device, machine, stream, resyncing: false, autoFinalize: mergeAtPending ? false : options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs }, range);
+    job.bitmaps = bitmaps;
     job.begin();
     return job;
+  }
+
+  /** The pulled images' bitmaps merge into the active image while the pulled images are still in the graph. */
+  protected override async beforeFinalize(): Promise<void> {
+    await this.bitmaps?.carryKeepingError();
   }
 
   /** Attaches to a stream job that already runs (found by id). */
@@ -100,7 +115,7 @@ export class StreamJob extends BlockJob<JobResult> {
     const all = range ? range.disk.layers.map((l) => l.file) : [];
     // Nothing becomes invalid; after a completed pull the pulled images are no longer in the chain.
     const invalidated = range ? { files: [], stillValid: all, removedFromChain: ended === 'completed' ? range.pulled.map((l) => l.file) : [] } : undefined;
-    return { ...rest, outcome: ended, invalidated };
+    return { ...rest, outcome: ended, invalidated, ...(ended === 'completed' ? this.bitmaps?.report() : {}) };
   }
 
   /** After a pull: the pulled images left the chain. */

@@ -121,7 +121,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolveCommitRange(disk, spec, others);
     if (pivot) assertPivotable(range);
-    if (flag(context, 'dry-run')) return await printPlan(context, { commit: range, pivot, others }, speed);
+    if (flag(context, 'dry-run')) return await printPlan(context, { commit: range, pivot, others }, speed, client);
     const jobId = stringOption(context, 'job-id');
     // Every event of this job, in --json mode (the job's id is known once start() returns).
     let ownJobId: string | undefined = jobId;

@@ -52,7 +52,7 @@ copies only what the chain already shows); the pulled images leave the chain.
     const { disk, others } = await cliDisk(context, client, diskName);
     const base = stringOption(context, 'base');
     const range = resolvePullRange(disk, base === undefined ? {} : { base }, others);
-    if (flag(context, 'dry-run')) return await printPlan(context, { pull: range }, speed);
+    if (flag(context, 'dry-run')) return await printPlan(context, { pull: range }, speed, client);
     const jobId = stringOption(context, 'job-id');
     const job = await StreamJob.start(client, range, {
       ...(wait ? {} : { autoDismiss: false }),
