@@ -127,7 +127,8 @@ export function bitmapMoveActions(moves: readonly BitmapMove[]): TransactionActi
  * on the old top and keeps what was dirtied before).
  */
 export function snapshotBitmapActions(oldTop: BitmapHolder, overlayNode: string, bitmaps: BitmapsByNode): TransactionAction[] {
-  return (bitmaps.get(oldTop.nodeName) ?? [])
+  // Oldest first (QEMU lists newest first), so the overlay keeps the checkpoints' order.
+  return [...(bitmaps.get(oldTop.nodeName) ?? [])].reverse()
     .filter((b) => b.persistent && b.recording && !b.inconsistent)
     .map((b) => ({ type: 'block-dirty-bitmap-add', data: { node: overlayNode, name: b.name, persistent: true, granularity: b.granularity } }));
 }

@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../context.js';
 import { blocksCommand } from './blocks.js';
 import { chainCommand } from './chain.js';
+import { checkpointCommand } from './checkpoint.js';
 import { commitCommand } from './commit.js';
 import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   blocksCommand,
   chainCommand,
   snapshotCommand,
+  checkpointCommand,
   commitCommand,
   pullCommand,
   copyCommand,
