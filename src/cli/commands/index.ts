@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../context.js';
+import { backupCommand } from './backup.js';
 import { blocksCommand } from './blocks.js';
 import { chainCommand } from './chain.js';
 import { checkpointCommand } from './checkpoint.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   commitCommand,
   pullCommand,
   copyCommand,
+  backupCommand,
   jobsCommand,
   jobCommand,
   eventsCommand,
