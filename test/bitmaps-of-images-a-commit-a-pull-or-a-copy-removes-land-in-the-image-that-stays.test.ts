@@ -3,6 +3,7 @@
 // stays disabled — and the dirty regions there are the union libvirt's merge gives.
 import path from 'node:path';
 import t from 'tap';
+import { extraMonitorArgs, runCli } from './helpers/cli.js';
 import { CommitJob, MirrorJob, StreamJob, resolveCommitRange, resolveDisk, resolvePullRange } from '../src/internal.js';
 import { hmpQemuIo } from './helpers/block.js';
 import { chainWithBitmaps, dirtyExtents, imageBitmaps, liveBitmapCounts, mib, MiB } from './helpers/bitmaps.js';
@@ -58,3 +59,14 @@ for (const shallow of [false, true]) {
     if (!shallow) t.same(await dirtyExtents(dest, 'old'), mib([[5, 1]]), 'dest old stays disabled: the later write is not in it');
   });
 }
+
+t.test('an intermediate commit left running (no --wait) whose images carry bitmaps is refused: nobody would merge them at its end', async (t) => {
+  const cli = path.join((await import('node:os')).tmpdir(), `qbj-nowait-${process.pid}.sock`);
+  t.teardown(async () => (await import('node:fs/promises')).rm(cli, { force: true }));
+  const g = await chainWithBitmaps(t, extraMonitorArgs(cli));
+  const started = await runCli(['commit', 'drive0', '--top', g.a, '--base', g.base, '--socket', cli]);
+  t.equal(started.code, 1, 'the commit should be refused');
+  t.match(started.stderr, /cannot leave this commit on drive0 running unattended: the bitmaps chk0, old of the committed images must be merged into \S*base\.qcow2 .*--wait/, 'the refusal should name the bitmaps and the way out');
+  t.same(await g.client.execute('query-jobs'), [], 'no job should have started');
+  t.same(await liveBitmapCounts(g.client), { 'base.qcow2': { chk0: MiB }, 'a.qcow2': { chk0: 2 * MiB, old: MiB }, 'top.qcow2': { chk0: 2 * MiB, chk1: MiB } }, 'every bitmap should be as before');
+});

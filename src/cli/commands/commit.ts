@@ -134,7 +134,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     // nobody watching: QEMU keeps it, error and all, for `jobs` / `job --info` to show, then dismiss.
     const leftRunning = !wait || (range.active && !pivot && !keepOverlay);
     const job = await CommitJob.start(client, range, {
-      ...(leftRunning ? { autoDismiss: false } : {}),
+      ...(leftRunning ? { autoDismiss: false, detached: true } : {}),
       ...(jobId ? { jobId } : {}),
       ...(speed !== undefined ? { speed } : {}),
       ...(flag(context, 'keep-relative') ? { keepRelative: true } : {}),
