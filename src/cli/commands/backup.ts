@@ -57,10 +57,20 @@ Several disks start in one transaction and complete as a group: all succeed, or 
     for (const stop of stops) stop();
     for (const [i, end] of ended.entries()) {
       const job = jobs[i]!;
+      const label = jobs.length > 1 ? `Block Backup ${names[i]}` : 'Block Backup';
       if (end.status === 'fulfilled') {
-        if (flag(context, 'verbose')) out.progress(jobs.length > 1 ? `Block Backup ${names[i]}` : 'Block Backup', 100);
-        const kept = end.value.checkpoint?.kept ? `; checkpoint ${end.value.checkpoint.name} starts where it ends` : '';
-        out.result(`Backup of ${names[i]} complete: ${job.target}${kept}`, { type: 'result', job: job.id, outcome: end.value.outcome, target: job.target, states: end.value.states, timings: end.value.timings, ...(end.value.checkpoint ? { checkpoint: end.value.checkpoint } : {}) });
+        if (flag(context, 'verbose')) out.progress(label, 100);
+        const mark = end.value.checkpoint;
+        const note = !mark ? '' : mark.kept ? `; checkpoint ${mark.name} starts where it ends` : `; checkpoint ${mark.name} not kept: another disk's backup did not complete`;
+        out.result(`Backup of ${names[i]} complete: ${job.target}${note}`, { type: 'result', job: job.id, outcome: end.value.outcome, target: job.target, states: end.value.states, timings: end.value.timings, ...(mark ? { checkpoint: mark } : {}) });
+        if (mark && !mark.kept) code = 1;
+      } else if (stopSignal.aborted) {
+        // Ctrl-C or --timeout: every disk of the group is aborted (one may have been already, by the group).
+        const why = deadline?.aborted ? `timeout of ${timeoutText} s reached` : 'interrupted';
+        const result = await job.abort({ timeoutMs: 60_000 }).catch(() => undefined);
+        out.message(`Backup of ${names[i]} aborted`);
+        out.result(undefined, { type: 'result', job: job.id, outcome: result?.outcome ?? 'aborted', reason: why, target: job.target });
+        code = 1;
       } else {
         code = Math.max(code, await reportUnfinishedJob(job, end.reason, { out, noun: `Backup of ${names[i]}`, stopSignal, deadline, timeoutText, async: false }));
       }
