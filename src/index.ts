@@ -43,6 +43,8 @@ export type { LivenessOptions } from './protocol/liveness.js';
 export { listDisks, resolveDisk, findDisk, diskLabel, type BlockQueryClient, type ChainQueryOptions } from './block/chain.js';
 export { resolveCommitRange, resolvePullRange, type CommitRangeSpec } from './block/address.js';
 export { createSnapshots, type SnapshotSpec, type SnapshotOptions } from './block/snapshot.js';
+export { createCheckpoint, listCheckpoints, deleteCheckpoint, CheckpointError, type CheckpointOptions, type DiskCheckpoints } from './block/checkpoints.js';
+export { BitmapNotUsableError, type DirtyBitmap } from './block/bitmaps.js';
 export type { ChainLayer, DiskChain, CommitRange, PullRange, InvalidatedImages } from './block/types.js';
 // Errors a caller catches by name; the rest (and these) are BlockError / JobError, all QmpError.
 export {
@@ -61,6 +63,7 @@ export {
 export { CommitJob, type CommitResult, type AttachTarget } from './jobs/commit.js';
 export { StreamJob, type PullOptions } from './jobs/stream.js';
 export { MirrorJob, type MirrorResult, type MirrorDestination } from './jobs/mirror.js';
+export { BackupJob, type BackupSpec, type BackupOptions, type BackupResult } from './jobs/backup.js';
 export type { MirrorTarget, MirrorOptions, CopyMode } from './jobs/mirror-options.js';
 export type { CommitOptions, CommitOnError } from './jobs/commit-options.js';
 export type { JobOutcome, JobResult, JobTimings, JobProgress, ProgressOptions, AttachOptions } from './jobs/types.js';

@@ -12,6 +12,7 @@ import { CommandOutcomeUnknownError } from '../errors.js';
 import { executeCreating } from '../protocol/in-flight.js';
 import { ChainResolutionError, ConflictingArgumentsError, SnapshotOutcomeUnknownError, InvalidSnapshotSpecError, SnapshotTargetExistsError } from './errors.js';
 import type { DiskChain } from './types.js';
+import { readBitmaps, snapshotBitmapActions } from './bitmaps.js';
 
 export interface SnapshotSpec {
   /** The disk, as resolveDisk takes it (qdev id, QOM path, drive id or active node name). */
@@ -139,10 +140,14 @@ export async function createSnapshots(client: BlockQueryClient, specs: readonly 
     }
   }
 
+  // Each recording persistent bitmap of an old top goes on in its new overlay, in the same transaction (as libvirt does).
+  const bitmaps = await readBitmaps(client, queryOptions);
+  const actions = [...planned.map(action), ...planned.flatMap((p) => (p.disk.layers.at(-1) ? snapshotBitmapActions(p.disk.layers.at(-1)!, p.nodeName, bitmaps) : []))];
+
   await options.beforeTransaction?.();
   try {
     // Once sent, never given up on: a Ctrl-C now must not call a live overlay "aborted".
-    await executeCreating(client, 'transaction', { actions: planned.map(action) }, queryOptions);
+    await executeCreating(client, 'transaction', { actions }, queryOptions);
   } catch (error) {
     if (error instanceof CommandOutcomeUnknownError) return afterUnknownOutcome(client, files, planned, error, options.timeoutMs);
     if (files) await removeLeftovers(client, files, planned, { timeoutMs: options.timeoutMs });

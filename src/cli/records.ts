@@ -9,6 +9,7 @@ import type { JobOutcome, JobTimings } from '../jobs/types.js';
 import type { NodeCleanup } from '../jobs/graph-hygiene.js';
 import type { BlockIoThrottle, JobStatus, QmpTimestamp } from '../qapi/types.js';
 import type { BlockGraph } from '../block/graph.js';
+import type { DiskCheckpoints } from '../block/checkpoints.js';
 import type { TraceDifference } from '../trace/diff.js';
 
 /** A QMP event of the command's own job(s), or every event for `events`. */
@@ -67,7 +68,17 @@ export interface CopyStartedRecord {
   node: string | null;
 }
 
-export type StartedRecord = CommitStartedRecord | PullStartedRecord | CopyStartedRecord;
+/** A backup started (one per disk): its new file, and the checkpoints it reads since and starts. */
+export interface BackupStartedRecord {
+  type: 'started';
+  job: string;
+  disk: string;
+  target: string;
+  incremental: string | null;
+  checkpoint: string | null;
+}
+
+export type StartedRecord = CommitStartedRecord | PullStartedRecord | CopyStartedRecord | BackupStartedRecord;
 
 /** How a job ended: as asked (with its timings), or not (`reason`, `error`), or a group member (`where`). */
 export interface ResultRecord {
@@ -90,6 +101,29 @@ export interface ResultRecord {
   node?: string | null;
   /** The images the job took out of the disk's chain (pull, copy). */
   leftChain?: readonly string[];
+  /** A backup's new file, and the checkpoint it started (kept only when every disk's backup completed). */
+  target?: string;
+  checkpoint?: { name: string; kept: boolean };
+}
+
+/** `checkpoint list`: per disk, its images and the bitmaps each holds. */
+export interface CheckpointsRecord {
+  type: 'checkpoints';
+  disks: DiskCheckpoints[];
+}
+
+/** `checkpoint create NAME`: the disks it started on, with the image that holds it. */
+export interface CheckpointRecord {
+  type: 'checkpoint';
+  name: string;
+  disks: Array<{ disk: string; file: string | undefined }>;
+}
+
+/** `checkpoint delete NAME`: where it was removed from and what it was merged into. */
+export interface CheckpointDeletedRecord {
+  type: 'checkpoint-deleted';
+  name: string;
+  disks: Array<{ disk: string; removedFrom: string[]; mergedInto: string | undefined }>;
 }
 
 /** A commit's images no longer valid on their own, and those --delete removed. */
@@ -152,6 +186,8 @@ export interface JobStatusRecord {
 /** `--dry-run`: the plan. */
 export type PlanRecord = Pick<JobPlan, 'type' | 'job' | 'disk' | 'copyBytes' | 'qemuLen' | 'invalidated' | 'stillValid' | 'leavesChain' | 'reasons' | 'etaSeconds' | 'notes'> & {
   layers: Array<Pick<JobPlan['layers'][number], 'file' | 'node' | 'index' | 'allocatedBytes' | 'extents'>>;
+  /** Which persistent bitmaps move where (merged from the images that leave into the one that stays). */
+  bitmaps?: Array<{ name: string; from: string[]; to: string; create: boolean; disabled: boolean }>;
 };
 
 /** `--converge`: the job stopped converging. */
@@ -286,4 +322,7 @@ export type CliRecord =
   | DemoRecord
   | GraphRecord
   | TraceDiffRecord
-  | PictureWrittenRecord;
+  | PictureWrittenRecord
+  | CheckpointsRecord
+  | CheckpointRecord
+  | CheckpointDeletedRecord;

@@ -5,7 +5,8 @@
  */
 import type { QmpClient } from '../protocol/client.js';
 import { CommitJob } from './commit.js';
-import type { JobKind, JobKindName } from './kinds.js';
+import { JobUnsupportedError } from './errors.js';
+import { JOB_KINDS, type JobKind, type JobKindName } from './kinds.js';
 import { MirrorJob } from './mirror.js';
 import { StreamJob } from './stream.js';
 import type { AttachOptions } from './types.js';
@@ -15,11 +16,15 @@ export type AnyJob = CommitJob | StreamJob | MirrorJob;
 
 type Attach = (client: QmpClient, target: { jobId: string }, options: AttachOptions) => Promise<AnyJob>;
 
+// A backup is followed by the command that started it (its group, its target and checkpoint live there): no attach by id.
+const noAttach = (kind: JobKindName): Attach => (_client, target) => Promise.reject(new JobUnsupportedError(`job '${target.jobId}' is a ${JOB_KINDS[kind].noun} job: this library follows it only from the command that started it`, { jobId: target.jobId }, `attach to a ${JOB_KINDS[kind].noun} job`));
+
 const ATTACH: { readonly [K in JobKindName]: Attach } = {
   commit: (client, target, options) => CommitJob.attach(client, target, options),
   'active-commit': (client, target, options) => CommitJob.attach(client, target, options),
   pull: (client, target, options) => StreamJob.attach(client, target, options),
   copy: (client, target, options) => MirrorJob.attach(client, target, options),
+  backup: noAttach('backup'),
 };
 
 /** Attaches to the running job `jobId` of `kind` with that kind's class. */

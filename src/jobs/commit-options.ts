@@ -28,6 +28,12 @@ export interface CommitOptions {
   keepRelative?: boolean | undefined;
   /** Default true. When false, this controller finalizes the job itself (job-finalize at "pending"). */
   autoFinalize?: boolean | undefined;
+  /**
+   * The caller will not follow the job to its end (it detaches). An intermediate commit whose images
+   * carry persistent bitmaps is then refused (JobOptionError): they are merged into base at PENDING,
+   * where nobody would finalize the job.
+   */
+  detached?: boolean | undefined;
   /** Default true. When false, this controller reads the job's error from query-jobs, then dismisses it. */
   autoDismiss?: boolean | undefined;
   /** When the disk already has a job: "fail" (default, JobAlreadyRunningError) or "attach" to it. */

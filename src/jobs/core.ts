@@ -126,6 +126,14 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     }
   }
 
+  /**
+   * Runs at PENDING of a job started without auto-finalize, right before finalize, while the images
+   * that leave the chain are still in the graph (a commit's or pull's bitmaps merge here). Must not throw.
+   */
+  protected beforeFinalize(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Starts following: call once, after construction. */
   protected begin(attachedError?: string): void {
     if (attachedError !== undefined) this.dismissedError = attachedError;
@@ -471,6 +479,7 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   /** Does what a job without auto-finalize / auto-dismiss waits for. */
   private async react(status: JobStatus): Promise<void> {
     if (status === 'pending' && !this.autoFinalize) {
+      await this.beforeFinalize();
       await this.settleCommand('finalize', 'finalize', 'pending');
     } else if (status === 'concluded' && !this.autoDismiss) {
       // The event does not always carry the error; query-jobs does, until the job is dismissed.

@@ -3,6 +3,7 @@ export { CommitJob, type CommitResult, type AttachTarget } from './commit.js';
 export { assertPivotable, relativeBackingFile, type CommitOptions, type CommitOnError } from './commit-options.js';
 export { BlockJob } from './core.js';
 export { StreamJob, relativePullBacking, type PullOptions } from './stream.js';
+export { BackupJob, type BackupSpec, type BackupOptions, type BackupResult } from './backup.js';
 export { MirrorJob, type MirrorResult, type MirrorDestination } from './mirror.js';
 export { planMirror, mirrorArguments, targetNodeName, type MirrorTarget, type MirrorOptions, type MirrorPlan, type CopyMode, type DestinationImage } from './mirror-options.js';
 export type { TargetNodeFate } from './mirror-target.js';

@@ -25,8 +25,8 @@ export interface JobKind {
   readonly hasReady: boolean;
 }
 
-export type JobKindName = 'commit' | 'active-commit' | 'pull' | 'copy';
-export type JobNoun = 'commit' | 'pull' | 'copy';
+export type JobKindName = 'commit' | 'active-commit' | 'pull' | 'copy' | 'backup';
+export type JobNoun = 'commit' | 'pull' | 'copy' | 'backup';
 
 export const JOB_KINDS: { readonly [K in JobKindName]: JobKind & { readonly name: K } } = {
   commit: {
@@ -44,6 +44,10 @@ export const JOB_KINDS: { readonly [K in JobKindName]: JobKind & { readonly name
   copy: {
     name: 'copy', qemuType: 'mirror', noun: 'copy', startNoun: 'a copy', title: 'Copy',
     jobLabel: 'Block Copy', progressLabel: 'Block Copy', hasReady: true,
+  },
+  backup: {
+    name: 'backup', qemuType: 'backup', noun: 'backup', startNoun: 'a backup', title: 'Backup',
+    jobLabel: 'Backup', progressLabel: 'Block Backup', hasReady: false,
   },
 };
 

@@ -17,6 +17,7 @@ import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
 import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
 import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import { mirrorArguments, planMirror, type CopyMode, type MirrorOptions, type MirrorTarget } from './mirror-options.js';
+import { JobBitmaps } from './job-bitmaps.js';
 import { addTargetNode, prepareDestination, removeTargetNode, type TargetNodeFate } from './mirror-target.js';
 import type { AttachOptions, JobResult } from './types.js';
 
@@ -43,6 +44,8 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   /** Undefined for a job attached by id. */
   readonly source: DiskChain | undefined;
   private readonly target: MirrorDestination;
+  /** The source's persistent bitmaps (the active layer's for a shallow copy), carried onto the destination before the pivot. */
+  private bitmaps: JobBitmaps | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, source: DiskChain | undefined, target: MirrorDestination) {
     super({ ...init, kind: JOB_KINDS.copy.noun, label: init.label ?? (source ? describeDisk(source) : init.disk) });
@@ -70,6 +73,9 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     }
 
     const signal = startSignal(options);
+    // Refused here, by name, when a bitmap the pivot must carry cannot be used.
+    const bitmaps = new JobBitmaps(client, (plan.sync === 'top' ? disk.layers.slice(-1) : [...disk.layers]).reverse(), { nodeName: plan.nodeName, file: target.file }, label, timeoutMs);
+    await bitmaps.check();
     const created = await prepareDestination(plan, target.file, context, signal);
     const left = created ? `; the file it was to copy into is left at ${target.file}` : '';
     await addTargetNode(client, plan, target.file, created, context, timeoutMs, signal);
@@ -86,6 +92,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       client, id, disk: disk.device, machine: launched.machine, stream: launched.stream, resyncing: false,
       autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs,
     }, disk, { file: target.file, nodeName: plan.nodeName, created, shallow: plan.sync === 'top' });
+    job.bitmaps = bitmaps;
     job.begin();
     job.cancelOn(options.cancelSignal);
     return job;
@@ -118,6 +125,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   async pivot(options: WaitOptions = {}): Promise<MirrorResult> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
     if (refused !== undefined) return refused;
+    await this.bitmaps?.carry();
     return this.requestComplete('pivot', options);
   }
 
@@ -125,6 +133,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   async requestPivot(options: WaitOptions = {}): Promise<void> {
     const refused = this.refusedHere('pivot', () => this.requireReady('pivot'));
     if (refused !== undefined) return refused;
+    await this.bitmaps?.carry();
     await this.sendComplete('pivot', options);
   }
 
@@ -162,6 +171,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       outcome,
       invalidated: source ? { files: [], stillValid: [...files, ...(outcome === 'pivoted' || outcome === 'copied') && this.target.file ? [this.target.file] : []], removedFromChain: left } : undefined,
       destination: { ...this.target },
+      ...(outcome === 'pivoted' ? this.bitmaps?.report() : {}),
     };
   }
 

@@ -50,6 +50,8 @@ export interface JobResult {
   len: number;
   /** The nodes that left the disk's chain, deleted once nothing used them (or kept, and why). */
   nodes?: NodeCleanup;
+  /** The persistent bitmaps the job carried into the image that stays ("bitmap chk1: top.qcow2 → base.qcow2 …"), and why it could not, if so. */
+  bitmaps?: { moved: string[]; error?: string };
 }
 
 export interface JobProgress {

@@ -14,7 +14,8 @@ import * as mockQmp from '../../mock-qmp/index.js';
 const FRONT = [
   'connect', 'QmpClient', 'ConnectionState', 'commandHasArgument', 'isEvent',
   'listDisks', 'resolveDisk', 'findDisk', 'diskLabel', 'resolveCommitRange', 'resolvePullRange', 'createSnapshots',
-  'CommitJob', 'StreamJob', 'MirrorJob', 'invalidatedBy', 'deleteCommittedImages',
+  'CommitJob', 'StreamJob', 'MirrorJob', 'BackupJob', 'invalidatedBy', 'deleteCommittedImages',
+  'createCheckpoint', 'listCheckpoints', 'deleteCheckpoint',
   // errors: the protocol's
   'QmpError', 'ConnectError', 'MonitorBusyError', 'ProtocolError', 'MalformedMessageError', 'OversizedMessageError',
   'NotQmpServerError', 'EventOverflowError', 'QmpCommandError', 'ConnectionClosedError', 'CommandNotSentError',
@@ -22,6 +23,7 @@ const FRONT = [
   // the block layer's
   'BlockError', 'DiskNotFoundError', 'ChainResolutionError', 'ImageNotInChainError', 'InvalidCommitRangeError',
   'ConflictingArgumentsError', 'ChainChangedError', 'SnapshotTargetExistsError', 'InvalidSnapshotSpecError', 'SnapshotOutcomeUnknownError',
+  'CheckpointError', 'BitmapNotUsableError',
   // the job layer's
   'JobError', 'JobOptionError', 'JobCommandError', 'JobAlreadyRunningError', 'JobNotFoundError', 'JobStateError', 'JobFailedError',
   'JobInterruptedError', 'JobVanishedError', 'JobStartUnknownError', 'JobUnsupportedError', 'GroupPivotError', 'ImageDeletionError', 'MirrorTargetError',

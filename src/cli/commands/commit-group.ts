@@ -55,7 +55,7 @@ export async function runGroupCommit(context: CliContext<CommitOptions>): Promis
   // Every range is checked before any job starts: a disk that cannot pivot stops the group here.
   for (const range of ranges) assertPivotable(range);
   if (o['dry-run']) {
-    for (const range of ranges) await printPlan(context, { commit: range, pivot: true, others: disks.filter((d) => d.device !== range.disk.device) }, speed);
+    for (const range of ranges) await printPlan(context, { commit: range, pivot: true, others: disks.filter((d) => d.device !== range.disk.device) }, speed, client);
     return 0;
   }
   const label = (range: CommitRange): string => range.disk.requestedAs ?? range.disk.target ?? range.disk.qdevId ?? range.disk.device;

@@ -100,7 +100,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolveCommitRange(disk, spec, others);
     if (pivot) assertPivotable(range);
-    if (o['dry-run']) return await printPlan(context, { commit: range, pivot, others }, choice.speed);
+    if (o['dry-run']) return await printPlan(context, { commit: range, pivot, others }, choice.speed, client);
     const out = context.out;
     return await runJobCommand<CommitJob, CommitResult>(context, client, {
       command: 'commit',
@@ -114,7 +114,8 @@ Decisions come from the job's own QMP events; progress is only for display.`,
         },
       } : {}),
       readyWords: 'Now in synchronized phase',
-      start: (options) => CommitJob.start(client, range, { ...options, ...(o['keep-relative'] ? { keepRelative: true } : {}) }),
+      // Left running (autoDismiss false): nobody finalizes an intermediate commit, whose bitmaps merge at PENDING.
+      start: (options) => CommitJob.start(client, range, { ...options, ...(options.autoDismiss === false ? { detached: true } : {}), ...(o['keep-relative'] ? { keepRelative: true } : {}) }),
       started: (job) => ({ type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active }),
       result: (job, result) => ({ type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) }),
       // Until READY (and with a limit, until the job ends): watch that what is left shrinks.

@@ -1,6 +1,8 @@
 import type { CommandSpec } from '../context.js';
+import { backupCommand } from './backup.js';
 import { blocksCommand } from './blocks.js';
 import { chainCommand } from './chain.js';
+import { checkpointCommand } from './checkpoint.js';
 import { commitCommand } from './commit.js';
 import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
@@ -20,9 +22,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   chainCommand,
   graphCommand,
   snapshotCommand,
+  checkpointCommand,
   commitCommand,
   pullCommand,
   copyCommand,
+  backupCommand,
   jobsCommand,
   jobCommand,
   eventsCommand,

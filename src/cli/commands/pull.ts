@@ -48,7 +48,7 @@ copies only what the chain already shows); the pulled images leave the chain.
     const client = await context.connect();
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolvePullRange(disk, o.base === undefined ? {} : { base: o.base }, others);
-    if (o['dry-run']) return await printPlan(context, { pull: range }, choice.speed);
+    if (o['dry-run']) return await printPlan(context, { pull: range }, choice.speed, client);
     return await runJobCommand<StreamJob, JobResult>(context, client, {
       command: 'pull',
       kind: JOB_KINDS.pull,
