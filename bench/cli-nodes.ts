@@ -56,7 +56,7 @@ export async function benchCliNodes(full: boolean): Promise<void> {
     // The first run on a node whose V8 is not the build's makes that node's cache: timed here, not below.
     const key = spawnSync(bin, ['-p', `require(${JSON.stringify(cli)}).key`], { encoding: 'utf8' }).stdout.trim();
     const first = await timed(bin, [cli, '--socket', socket, 'jobs']);
-    firstRun.push(`${name}: ${key === built ? 'the build\'s cache' : `first run (makes its cache) ${fmt(first, 0)} ms`}`);
+    firstRun.push(`${name}: ${key === built ? "the build's cache" : `first run (makes its cache) ${fmt(first, 0)} ms`}`);
     variants[`${name} -e 0`] = () => timed(bin, ['-e', '0']);
     variants[`${name}: blocks`] = () => timed(bin, [cli, '--socket', socket, 'blocks']);
     variants[`${name}: jobs`] = () => timed(bin, [cli, '--socket', socket, 'jobs']);
@@ -82,12 +82,17 @@ export async function benchCliNodes(full: boolean): Promise<void> {
     const envMs = stats(samples['env(1) alone']!).median;
     for (const what of ['blocks', 'jobs', 'commit vda --active --pivot', 'jobs, no code cache']) {
       const key = `${name}: ${what}`;
-      const job = what.startsWith('commit') ? jobMs.get(name) ?? [] : [];
+      const job = what.startsWith('commit') ? (jobMs.get(name) ?? []) : [];
       // The no-cache row runs under env(1): its own median is taken off.
       const own = samples[key]!.map((wall, i) => wall - (job[i] ?? 0) - (what.endsWith('no code cache') ? envMs : 0));
       const s = stats(own);
       const over = s.median - base;
-      rows.push([key, fmt(stats(samples[key]!).median, 0), job.length ? fmt(stats(job).median, 0) : '–', `${fmt(s.median, 0)} (${fmt(s.min, 0)}–${fmt(s.max, 0)}), node + ${fmt(over, 0)}`]);
+      rows.push([
+        key,
+        fmt(stats(samples[key]!).median, 0),
+        job.length ? fmt(stats(job).median, 0) : '–',
+        `${fmt(s.median, 0)} (${fmt(s.min, 0)}–${fmt(s.max, 0)}), node + ${fmt(over, 0)}`,
+      ]);
       const limit = what.startsWith('commit') ? 30 : 20;
       if (what.endsWith('no code cache')) continue;
       goals.push(verdict(`${name}: \`${what}\` ≤ node + ${limit} ms`, over <= limit, `node + ${fmt(over, 0)} ms`));
@@ -96,7 +101,7 @@ export async function benchCliNodes(full: boolean): Promise<void> {
   report(
     'The CLI on each node line (one build)',
     `npm run bench -- --only=nodes${full ? ' --full' : ''} (bench/cli-nodes.ts)`,
-    ['variant', 'wall ms median', 'QEMU job ms median', 'own wall ms median (min–max), over that node\'s -e 0'],
+    ['variant', 'wall ms median', 'QEMU job ms median', "own wall ms median (min–max), over that node's -e 0"],
     rows,
     [
       `${rounds} rounds, every variant interleaved. Built once by ${process.version} (its cache: ${built}); every CLI run as \`NODE dist/cli.cjs …\` with QMPBJ_CACHE_DIR a fresh dir of the run. Before measuring, one run per node: ${firstRun.join('; ')}.`,

@@ -18,7 +18,11 @@ const VIRSH_URI = 'qemu:///system';
 /** The system's python3 (a version manager's shim on PATH would add its own start-up to the floor). */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-interface DomainConnect { connectMs: number; eventsReadyMs: number; probeRounds: number }
+interface DomainConnect {
+  connectMs: number;
+  eventsReadyMs: number;
+  probeRounds: number;
+}
 
 /** One `--domain` connect in its own process: its wall time, and the transport's own timings. */
 function domainConnect(script: string, domain: string): Promise<{ wall: number; info: DomainConnect }> {
@@ -87,7 +91,8 @@ export async function benchCli(full: boolean): Promise<void> {
     'node -e 0 (start-up)': () => timeProcess(process.execPath, ['-e', '0']),
     'python3 raw socket: commit + pivot': () => commit('python', PYTHON, (s) => [rawPy, 'commit', s, 'vda-top', 'commit-vda']),
     'qmp-blockjob commit vda --active --pivot': () => commit('ours', process.execPath, (s) => [cli, '--socket', s, 'commit', 'vda', '--active', '--pivot']),
-    'python3 raw socket: the queries of blocks/chain': () => timeProcess(PYTHON, [rawPy, 'query', socket, 'query-block', 'query-named-block-nodes', 'query-block-exports']),
+    'python3 raw socket: the queries of blocks/chain': () =>
+      timeProcess(PYTHON, [rawPy, 'query', socket, 'query-block', 'query-named-block-nodes', 'query-block-exports']),
     'qmp-blockjob blocks': () => timeProcess(process.execPath, [cli, '--socket', socket, 'blocks']),
     // The same command from tsc's ES modules, the bin before the bundle: what the bundle saves, in this run's noise.
     'qmp-blockjob blocks, unbundled (dist/src/cli/main.js)': () => timeProcess(process.execPath, [unbundled, '--socket', socket, 'blocks']),
@@ -142,18 +147,33 @@ export async function benchCli(full: boolean): Promise<void> {
   });
   const overMedian = (name: string): number => stats(overheadOf(name)).median;
   const goals = [
-    verdict('`commit --active --pivot` overhead ≤ node start-up + 30 ms', overMedian('qmp-blockjob commit vda --active --pivot') <= node + 30,
-      `node + ${fmt(overMedian('qmp-blockjob commit vda --active --pivot') - node, 0)} ms`),
+    verdict(
+      '`commit --active --pivot` overhead ≤ node start-up + 30 ms',
+      overMedian('qmp-blockjob commit vda --active --pivot') <= node + 30,
+      `node + ${fmt(overMedian('qmp-blockjob commit vda --active --pivot') - node, 0)} ms`,
+    ),
     ...['qmp-blockjob blocks', 'qmp-blockjob chain vda', 'qmp-blockjob jobs'].map((name) =>
-      verdict(`\`${name.slice('qmp-blockjob '.length)}\` ≤ node start-up + 20 ms`, overMedian(name) <= node + 20, `node + ${fmt(overMedian(name) - node, 0)} ms`)),
+      verdict(
+        `\`${name.slice('qmp-blockjob '.length)}\` ≤ node start-up + 20 ms`,
+        overMedian(name) <= node + 20,
+        `node + ${fmt(overMedian(name) - node, 0)} ms`,
+      ),
+    ),
   ];
   const connectMs = stats(connects.map((c) => c.connectMs));
   const roundCounts = new Map<number, number>();
   for (const c of connects) roundCounts.set(c.probeRounds, (roundCounts.get(c.probeRounds) ?? 0) + 1);
-  const roundsText = [...roundCounts].sort((a, b) => a[0] - b[0]).map(([r, n]) => `${n} × ${r} round${r === 1 ? '' : 's'}`).join(', ');
+  const roundsText = [...roundCounts]
+    .sort((a, b) => a[0] - b[0])
+    .map(([r, n]) => `${n} × ${r} round${r === 1 ? '' : 's'}`)
+    .join(', ');
   if (!noLibvirt) {
     goals.push(
-      verdict('`--domain` connect median ≤ 120 ms', connectMs.median <= 120, `${fmt(connectMs.median, 0)} ms (${fmt(connectMs.min, 0)}–${fmt(connectMs.max, 0)}; events proven live after ${fmt(stats(connects.map((c) => c.eventsReadyMs)).median, 0)} ms median)`),
+      verdict(
+        '`--domain` connect median ≤ 120 ms',
+        connectMs.median <= 120,
+        `${fmt(connectMs.median, 0)} ms (${fmt(connectMs.min, 0)}–${fmt(connectMs.max, 0)}; events proven live after ${fmt(stats(connects.map((c) => c.eventsReadyMs)).median, 0)} ms median)`,
+      ),
       verdict('`--domain` event stream proven live in ≤ 1 probe round (common case)', stats(connects.map((c) => c.probeRounds)).median <= 1, roundsText),
     );
   }

@@ -27,10 +27,7 @@ export function stats(values: readonly number[]): Stats {
  * Runs each variant `rounds` times, interleaved A, B, C, A, B, C … so that a noisy neighbour
  * slows all variants alike. Returns the samples per variant name.
  */
-export async function interleave(
-  rounds: number,
-  variants: Record<string, () => Promise<number> | number>,
-): Promise<Record<string, number[]>> {
+export async function interleave(rounds: number, variants: Record<string, () => Promise<number> | number>): Promise<Record<string, number[]>> {
   const samples: Record<string, number[]> = {};
   for (const name of Object.keys(variants)) samples[name] = [];
   for (let round = 0; round < rounds; round++) {
@@ -41,7 +38,9 @@ export async function interleave(
 
 function tryRun(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0]!.trim();
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')[0]!
+      .trim();
   } catch {
     return 'not installed';
   }

@@ -107,7 +107,19 @@ export async function startGuest(dir: string, extraArgs: readonly string[] = [])
     dir,
     machine: 'pc',
     // -S: the vCPU stays stopped (libvirt's guest is suspended too), so a booting TCG guest does not compete for the 2 cores.
-    args: ['-S', '-accel', 'tcg', '-m', '64', '-blockdev', top, '-device', 'virtio-blk-pci,id=vda,drive=vda-top', ...observerArgs(path.join(dir, 'observer.sock')), ...extraArgs],
+    args: [
+      '-S',
+      '-accel',
+      'tcg',
+      '-m',
+      '64',
+      '-blockdev',
+      top,
+      '-device',
+      'virtio-blk-pci,id=vda,drive=vda-top',
+      ...observerArgs(path.join(dir, 'observer.sock')),
+      ...extraArgs,
+    ],
   });
 }
 
@@ -116,7 +128,10 @@ export async function libvirtUnavailable(state: string): Promise<string | undefi
   if (process.getuid?.() !== 0) return 'not root';
   if (!existsSync('/usr/bin/virsh')) return 'virsh is not installed';
   try {
-    await run('bash', [path.join(repoRoot, 'ci', 'libvirt-up.sh')], { env: { ...process.env, QMPBJ_LIBVIRT_STATE: state, QMPBJ_APT_LOCK_WAIT: '30' }, timeout: 120_000 });
+    await run('bash', [path.join(repoRoot, 'ci', 'libvirt-up.sh')], {
+      env: { ...process.env, QMPBJ_LIBVIRT_STATE: state, QMPBJ_APT_LOCK_WAIT: '30' },
+      timeout: 120_000,
+    });
     return undefined;
   } catch (error) {
     return `ci/libvirt-up.sh failed: ${((error as { stderr?: string }).stderr ?? String(error)).trim().split('\n').pop()}`;
@@ -164,9 +179,17 @@ export async function benchE2e(full: boolean): Promise<void> {
   let runNo = 0;
 
   /** A live commit on a fresh QEMU: timed from spawning `command` to its exit; job time from `events`. */
-  const live = async (name: 'ours' | 'raw', args: (dir: string, socket: string) => string[], jobTime: (dir: string, events: RawMessage[]) => number): Promise<number> => {
+  const live = async (
+    name: 'ours' | 'raw',
+    args: (dir: string, socket: string) => string[],
+    jobTime: (dir: string, events: RawMessage[]) => number,
+  ): Promise<number> => {
     const dir = path.join(work, `run-${runNo++}`);
-    const run = await timedLiveCommit({ template, dir, layers, name }, (socket) => timeProcess(process.execPath, args(dir, socket)), (events) => jobTime(dir, events));
+    const run = await timedLiveCommit(
+      { template, dir, layers, name },
+      (socket) => timeProcess(process.execPath, args(dir, socket)),
+      (events) => jobTime(dir, events),
+    );
     jobMs[name]!.push(run.jobMs);
     return run.wall;
   };
@@ -174,12 +197,22 @@ export async function benchE2e(full: boolean): Promise<void> {
   const variants: Record<string, () => Promise<number>> = {
     'node -e 0 (start-up)': () => timeProcess(process.execPath, ['-e', '0']),
     'raw-socket script': () =>
-      live('raw', (_dir, socket) => [rawScript, socket, 'vda-top', 'commit-vda'], (_dir, events) => jobTimeMs(events)),
+      live(
+        'raw',
+        (_dir, socket) => [rawScript, socket, 'vda-top', 'commit-vda'],
+        (_dir, events) => jobTimeMs(events),
+      ),
     'qmp-blockjob CLI (ours)': () =>
       live(
         'ours',
         (dir, socket) => [cli, '--socket', socket, '--trace', path.join(dir, 'trace.jsonl'), 'commit', 'vda', '--active', '--pivot'],
-        (dir) => jobTimeMs(readFileSync(path.join(dir, 'trace.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg?: RawMessage }).msg ?? {})),
+        (dir) =>
+          jobTimeMs(
+            readFileSync(path.join(dir, 'trace.jsonl'), 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => (JSON.parse(l) as { msg?: RawMessage }).msg ?? {}),
+          ),
       ),
     'qemu-img commit (offline)': async () => {
       const dir = path.join(work, `run-${runNo++}`);
@@ -254,15 +287,23 @@ export async function benchE2e(full: boolean): Promise<void> {
     ['variant', 'wall ms median', 'min–max', 'QEMU job ms median', 'overhead ms = wall − job, median (min–max)', '× raw script'],
     rows,
     [
-      `Chain base.raw (1 GiB virtual) ← a ← b ← c (active) with ${layers.map((l) => `${l.dataMiB}`).join('/')} MiB of data (${dataMiB} MiB in all${full ? ', the issue\'s sizes' : `; the short run scales the issue's 64/128/128/256 MiB down by ${scale}, --full uses them`}). ${rounds} rounds, variants interleaved, a fresh copy of the chain per run (cp --reflink=auto; preparation not timed); base.raw checked with qemu-io read -P after every run.`,
-      'Live variants run on the same guest: -machine pc under TCG, 64 MiB, vCPU stopped (-S; libvirt\'s domain suspended), virtio-blk-pci vda, plus a second QMP monitor that only records events (libvirt adds it through <qemu:commandline>). Our CLI: `node dist/cli.cjs --socket S --trace T commit vda --active --pivot`; the raw script: bench/raw-commit.ts (node, net.Socket, no library); virsh: `virsh blockcommit NAME vda --active --pivot` through libvirtd.',
+      `Chain base.raw (1 GiB virtual) ← a ← b ← c (active) with ${layers.map((l) => `${l.dataMiB}`).join('/')} MiB of data (${dataMiB} MiB in all${full ? ", the issue's sizes" : `; the short run scales the issue's 64/128/128/256 MiB down by ${scale}, --full uses them`}). ${rounds} rounds, variants interleaved, a fresh copy of the chain per run (cp --reflink=auto; preparation not timed); base.raw checked with qemu-io read -P after every run.`,
+      "Live variants run on the same guest: -machine pc under TCG, 64 MiB, vCPU stopped (-S; libvirt's domain suspended), virtio-blk-pci vda, plus a second QMP monitor that only records events (libvirt adds it through <qemu:commandline>). Our CLI: `node dist/cli.cjs --socket S --trace T commit vda --active --pivot`; the raw script: bench/raw-commit.ts (node, net.Socket, no library); virsh: `virsh blockcommit NAME vda --active --pivot` through libvirtd.",
       'QEMU job time: JOB_STATUS_CHANGE "created" → BLOCK_JOB_COMPLETED from QEMU\'s own event timestamps (ours: from the --trace file; raw and virsh: from the second monitor).',
       noLibvirt ? `virsh row skipped: ${noLibvirt}.` : '',
       failures.length ? `Clean-up problems: ${failures.join('; ')}.` : '',
       loadNote(),
       verdict('ours ≤ 1.1 × raw script (wall)', ours <= 1.1 * raw, `${fmt(ours / raw, 2)} ×`),
-      verdict('ours below virsh (wall)', Number.isFinite(virsh) ? ours < virsh : false, Number.isFinite(virsh) ? `${fmt(ours, 0)} vs ${fmt(virsh, 0)} ms` : 'virsh not measured'),
-      verdict('overhead ≤ 50 ms + node start-up', (overheads.ours ?? NaN) <= 50 + node, `${fmt(overheads.ours ?? NaN, 0)} ms vs ${fmt(50 + node, 0)} ms (node -e 0: ${fmt(node, 0)} ms)`),
+      verdict(
+        'ours below virsh (wall)',
+        Number.isFinite(virsh) ? ours < virsh : false,
+        Number.isFinite(virsh) ? `${fmt(ours, 0)} vs ${fmt(virsh, 0)} ms` : 'virsh not measured',
+      ),
+      verdict(
+        'overhead ≤ 50 ms + node start-up',
+        (overheads.ours ?? NaN) <= 50 + node,
+        `${fmt(overheads.ours ?? NaN, 0)} ms vs ${fmt(50 + node, 0)} ms (node -e 0: ${fmt(node, 0)} ms)`,
+      ),
     ].filter(Boolean),
   );
 }

@@ -51,7 +51,11 @@ function baseline(chunks: Buffer[]): number {
   for (const chunk of chunks) {
     const lines = (pending + decoder.write(chunk)).split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) { JSON.parse(line); count++; }
+    for (const line of lines)
+      if (line.trim()) {
+        JSON.parse(line);
+        count++;
+      }
   }
   return count;
 }
@@ -97,14 +101,8 @@ export async function benchFraming(full: boolean): Promise<void> {
     const s = stats(values);
     return [name, fmt(s.median, 1), `${fmt(s.min, 1)}–${fmt(s.max, 1)}`, fmt(s.median / base, 3)];
   });
-  report(
-    'Framing throughput',
-    `npm run bench${full ? ' -- --full' : ''} (bench/framing.ts)`,
-    ['parser', 'MB/s median', 'min–max', '× baseline'],
-    rows,
-    [
-      `Stream: ${stream.length} bytes, ${expected} messages captured live from QEMU (query-qmp-schema reply, ${'block-commit'} job events, 300 query-block-jobs replies, 50 STOP/RESUME events), fed in 64 KiB chunks; ${rounds} interleaved rounds.`,
-      'Goal: LineFramer ≥ 0.6 × baseline.',
-    ],
-  );
+  report('Framing throughput', `npm run bench${full ? ' -- --full' : ''} (bench/framing.ts)`, ['parser', 'MB/s median', 'min–max', '× baseline'], rows, [
+    `Stream: ${stream.length} bytes, ${expected} messages captured live from QEMU (query-qmp-schema reply, ${'block-commit'} job events, 300 query-block-jobs replies, 50 STOP/RESUME events), fed in 64 KiB chunks; ${rounds} interleaved rounds.`,
+    'Goal: LineFramer ≥ 0.6 × baseline.',
+  ]);
 }

@@ -85,8 +85,7 @@ export class RawQmp {
         else if (!completing && isReady(m, jobId)) {
           completing = true;
           this.send('job-complete', { id: jobId });
-        }
-        else if (m.event === 'BLOCK_JOB_COMPLETED' && m.data?.device === jobId) {
+        } else if (m.event === 'BLOCK_JOB_COMPLETED' && m.data?.device === jobId) {
           if (m.data.error) reject(new Error(String(m.data.error)));
           else resolve();
         } else if (m.event === 'BLOCK_JOB_CANCELLED' && m.data?.device === jobId) reject(new Error('job cancelled'));

@@ -84,16 +84,19 @@ export async function benchReaction(full: boolean): Promise<void> {
     // In-library view for ours: READY's arrival in client.on('event') → job-complete in the traffic hook.
     const readySeen = new Map<string, bigint>();
     const inLibrary: number[] = [];
-    const ours = await connect({ path: routes[1]!.listen }, {
-      traffic: (direction, message) => {
-        if (direction !== 'out') return;
-        const m = message as { execute?: string; arguments?: { device?: string; id?: string } };
-        // The complete command as the job sends it: job-complete (id), or block-job-complete (device) where the schema chose it.
-        const completing = m.execute === 'job-complete' ? m.arguments?.id : m.execute === 'block-job-complete' ? m.arguments?.device : undefined;
-        const ready = completing ? readySeen.get(completing) : undefined;
-        if (ready !== undefined) inLibrary.push(Number(process.hrtime.bigint() - ready) / 1e3);
+    const ours = await connect(
+      { path: routes[1]!.listen },
+      {
+        traffic: (direction, message) => {
+          if (direction !== 'out') return;
+          const m = message as { execute?: string; arguments?: { device?: string; id?: string } };
+          // The complete command as the job sends it: job-complete (id), or block-job-complete (device) where the schema chose it.
+          const completing = m.execute === 'job-complete' ? m.arguments?.id : m.execute === 'block-job-complete' ? m.arguments?.device : undefined;
+          const ready = completing ? readySeen.get(completing) : undefined;
+          if (ready !== undefined) inLibrary.push(Number(process.hrtime.bigint() - ready) / 1e3);
+        },
       },
-    });
+    );
     ours.on('event', (e) => {
       const job = e.event === 'BLOCK_JOB_READY' ? e.data?.device : e.event === 'JOB_STATUS_CHANGE' && e.data?.status === 'ready' ? e.data.id : undefined;
       if (job !== undefined && !readySeen.has(String(job))) readySeen.set(String(job), process.hrtime.bigint());
@@ -126,7 +129,14 @@ export async function benchReaction(full: boolean): Promise<void> {
     const rawStats = stats(samples.raw!);
     const ourStats = stats(samples.ours!);
     const libStats = stats(inLibrary);
-    const row = (name: string, s: ReturnType<typeof stats>): string[] => [name, String(s.n), fmt(s.p50 / 1e3, 3), fmt(s.p99 / 1e3, 3), fmt(s.max / 1e3, 3), fmt(s.min / 1e3, 3)];
+    const row = (name: string, s: ReturnType<typeof stats>): string[] => [
+      name,
+      String(s.n),
+      fmt(s.p50 / 1e3, 3),
+      fmt(s.p99 / 1e3, 3),
+      fmt(s.max / 1e3, 3),
+      fmt(s.min / 1e3, 3),
+    ];
     report(
       'Reaction latency: BLOCK_JOB_READY in → job-complete out',
       `npm run bench${full ? ' -- --full' : ''} (bench/reaction.ts)`,
@@ -138,7 +148,7 @@ export async function benchReaction(full: boolean): Promise<void> {
       ],
       [
         `${runs} active commits per client (-drive base.raw 2 MiB ← top.qcow2 with 256 KiB of data, -machine none, one QEMU, a fresh chain per commit), raw/ours interleaved.`,
-        'Measured at the socket by a byte-forwarding proxy in its own process (bench/line-proxy.ts): the READY line passing QEMU → client and the job-complete line passing client → QEMU, each stamped with process.hrtime as its chunk arrives; the proxy hop is inside both rows alike. A separate process so the stamps do not wait behind the measured client\'s JavaScript.',
+        "Measured at the socket by a byte-forwarding proxy in its own process (bench/line-proxy.ts): the READY line passing QEMU → client and the job-complete line passing client → QEMU, each stamped with process.hrtime as its chunk arrives; the proxy hop is inside both rows alike. A separate process so the stamps do not wait behind the measured client's JavaScript.",
         `ours p50 − raw p50 = ${fmt((ourStats.p50 - rawStats.p50) / 1e3, 3)} ms. ${loadNote()}`,
         verdict('p99 (ours, at the socket) ≤ 1 ms', ourStats.p99 <= 1000, `${fmt(ourStats.p99 / 1e3, 3)} ms`),
       ],

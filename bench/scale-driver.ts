@@ -28,16 +28,19 @@ const reactionUs: number[] = [];
 // Keyed by QEMU and job id: every QEMU has its own commit-vd0 …
 const clients = await Promise.all(
   targets.map(async (target, q) => {
-    const client = await connect({ path: target.socket }, {
-      traffic: (direction, message) => {
-        if (direction !== 'out') return;
-        const m = message as { execute?: string; arguments?: { device?: string; id?: string } };
-        // The complete command as the job sends it: job-complete (id), or block-job-complete (device) where the schema chose it.
-        const completing = m.execute === 'job-complete' ? m.arguments?.id : m.execute === 'block-job-complete' ? m.arguments?.device : undefined;
-        const ready = completing ? readyAt.get(`${q}/${completing}`) : undefined;
-        if (ready !== undefined) reactionUs.push(Number(process.hrtime.bigint() - ready) / 1e3);
+    const client = await connect(
+      { path: target.socket },
+      {
+        traffic: (direction, message) => {
+          if (direction !== 'out') return;
+          const m = message as { execute?: string; arguments?: { device?: string; id?: string } };
+          // The complete command as the job sends it: job-complete (id), or block-job-complete (device) where the schema chose it.
+          const completing = m.execute === 'job-complete' ? m.arguments?.id : m.execute === 'block-job-complete' ? m.arguments?.device : undefined;
+          const ready = completing ? readyAt.get(`${q}/${completing}`) : undefined;
+          if (ready !== undefined) reactionUs.push(Number(process.hrtime.bigint() - ready) / 1e3);
+        },
       },
-    });
+    );
     // The first of JOB_STATUS_CHANGE "ready" and BLOCK_JOB_READY starts the clock (the job acts on either).
     client.on('event', (e) => {
       const job = e.event === 'BLOCK_JOB_READY' ? e.data?.device : e.event === 'JOB_STATUS_CHANGE' && e.data?.status === 'ready' ? e.data.id : undefined;

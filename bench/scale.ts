@@ -102,14 +102,27 @@ export async function benchScale(full: boolean): Promise<void> {
       const s = stats(samples[String(l.jobs)] ?? []);
       const r = stats(reaction[l.jobs] ?? []);
       const m = stats(rss[l.jobs] ?? []);
-      return [String(l.jobs), `${l.qemus} × ${l.jobs / l.qemus}`, fmt(s.median, 0), `${fmt(s.min, 0)}–${fmt(s.max, 0)}`, fmt(r.p50 / 1e3, 3), fmt(r.p99 / 1e3, 3), fmt(r.max / 1e3, 3), `${fmt(m.median, 1)} (${fmt(m.max, 1)})`];
+      return [
+        String(l.jobs),
+        `${l.qemus} × ${l.jobs / l.qemus}`,
+        fmt(s.median, 0),
+        `${fmt(s.min, 0)}–${fmt(s.max, 0)}`,
+        fmt(r.p50 / 1e3, 3),
+        fmt(r.p99 / 1e3, 3),
+        fmt(r.max / 1e3, 3),
+        `${fmt(m.median, 1)} (${fmt(m.max, 1)})`,
+      ];
     }),
     [
       `${rounds} rounds, levels interleaved. Each disk: -drive base.raw (2 MiB) ← top.qcow2 with 256 KiB of data, -machine none. The driver is a separate node process (bench/scale-driver.ts) so its peak RSS (process.resourceUsage().maxRSS) is its own; wall time runs from the first resolveDisk to the last pivot() result (connecting not included).`,
       'Reaction latency from inside the library: the first of JOB_STATUS_CHANGE "ready" / BLOCK_JOB_READY seen by client.on(\'event\') → block-job-complete passing the traffic hook, process.hrtime; pooled over all rounds.',
       `Verified: ${verified} of ${rounds * LEVELS.reduce((sum, l) => sum + l.jobs, 0)} disks had outcome 'pivoted', chain == [base] live, and base.raw read -P 0x5a (data) / 0 (rest) after QEMU quit.${problems.length ? ` Problems: ${problems.join('; ')}` : ''}`,
       loadNote(),
-      verdict('at 64: all pivot and verify', problems.length === 0 && verified === rounds * 73, problems.length ? `${problems.length} problems` : `${verified} verified`),
+      verdict(
+        'at 64: all pivot and verify',
+        problems.length === 0 && verified === rounds * 73,
+        problems.length ? `${problems.length} problems` : `${verified} verified`,
+      ),
       verdict('at 64: reaction p99 ≤ 10 ms', at64.reaction.p99 <= 10_000, `${fmt(at64.reaction.p99 / 1e3, 3)} ms`),
       verdict('at 64: peak RSS ≤ 100 MB', at64.rss.max <= 100, `${fmt(at64.rss.max, 1)} MB (max of ${rounds} runs)`),
     ],

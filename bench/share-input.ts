@@ -22,10 +22,19 @@ async function rawClient(socketPath: string): Promise<{ ask(): Promise<number>; 
     for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      if (waiter) { const w = waiter; waiter = undefined; w(line); } else lines.push(line);
+      if (waiter) {
+        const w = waiter;
+        waiter = undefined;
+        w(line);
+      } else lines.push(line);
     }
   });
-  const next = (): Promise<string> => (lines.length ? Promise.resolve(lines.shift()!) : new Promise((resolve) => { waiter = resolve; }));
+  const next = (): Promise<string> =>
+    lines.length
+      ? Promise.resolve(lines.shift()!)
+      : new Promise((resolve) => {
+          waiter = resolve;
+        });
   await next();
   socket.write('{"execute":"qmp_capabilities"}');
   await next();
@@ -49,7 +58,9 @@ export async function benchShareInput(full: boolean): Promise<void> {
   const upstream = path.join(dir, 'up.sock');
   const shared = path.join(dir, 'shared.sock');
   const qemu = await QemuProcess.start({ dir, args: ['-chardev', `socket,id=up,path=${upstream},server=on,wait=off`, '-mon', 'chardev=up,mode=control'] });
-  const holder = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli.cjs'), '--socket', upstream, 'share', '--listen', shared], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli.cjs'), '--socket', upstream, 'share', '--listen', shared], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       holder.stdout.on('data', (d: Buffer) => d.toString().includes('Sharing ') && resolve());
@@ -59,8 +70,18 @@ export async function benchShareInput(full: boolean): Promise<void> {
     const viaShare = await rawClient(shared);
     const all: Record<'direct' | 'shared', number[]> = { direct: [], shared: [] };
     const perRound = await interleave(rounds, {
-      direct: async () => { const ms: number[] = []; for (let i = 0; i < count; i++) ms.push(await direct.ask()); all.direct.push(...ms); return stats(ms).median; },
-      shared: async () => { const ms: number[] = []; for (let i = 0; i < count; i++) ms.push(await viaShare.ask()); all.shared.push(...ms); return stats(ms).median; },
+      direct: async () => {
+        const ms: number[] = [];
+        for (let i = 0; i < count; i++) ms.push(await direct.ask());
+        all.direct.push(...ms);
+        return stats(ms).median;
+      },
+      shared: async () => {
+        const ms: number[] = [];
+        for (let i = 0; i < count; i++) ms.push(await viaShare.ask());
+        all.shared.push(...ms);
+        return stats(ms).median;
+      },
     });
     direct.close();
     viaShare.close();
@@ -68,7 +89,13 @@ export async function benchShareInput(full: boolean): Promise<void> {
     const worst = (values: number[]): number => Math.max(...values);
     const rows = (['direct', 'shared'] as const).map((name) => {
       const s = stats(perRound[name]!);
-      return [name === 'direct' ? 'QEMU\'s own monitor' : 'through `share --listen` (another process)', fmt(s.median, 3), `${fmt(s.min, 3)}–${fmt(s.max, 3)}`, fmt(p99(all[name]), 3), fmt(worst(all[name]), 3)];
+      return [
+        name === 'direct' ? "QEMU's own monitor" : 'through `share --listen` (another process)',
+        fmt(s.median, 3),
+        `${fmt(s.min, 3)}–${fmt(s.max, 3)}`,
+        fmt(p99(all[name]), 3),
+        fmt(worst(all[name]), 3),
+      ];
     });
     const sharedP99 = p99(all.shared);
     report(

@@ -12,11 +12,17 @@ import { chromiumPath } from '../test/helpers/browser.js';
 
 const wanted = Number(process.argv[2] ?? 100_000);
 const source = path.join(repoRoot, 'test', 'fixtures', 'qemu-11.1', 'controller-active-pivot.jsonl');
-const lines = readFileSync(source, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = readFileSync(source, 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as Record<string, unknown>);
 const header = lines[0]!;
 const body = lines.slice(2).filter((l) => 'dir' in l); // without the header and the greeting
 const span = Number(body.at(-1)!.t) + 0.01;
-const out: string[] = [JSON.stringify({ ...header, note: `${wanted} messages: ${path.basename(source)} repeated (bench/trace-view.ts)` }), JSON.stringify(lines[1])];
+const out: string[] = [
+  JSON.stringify({ ...header, note: `${wanted} messages: ${path.basename(source)} repeated (bench/trace-view.ts)` }),
+  JSON.stringify(lines[1]),
+];
 let id = 1000;
 for (let copy = 0; out.length < wanted; copy++) {
   const job = `commit-drive0-${copy}`;
@@ -48,7 +54,10 @@ try {
     drawMs = performance.now() - t1;
     await browser.close();
   }
-  process.stdout.write(`${out.length} messages (${(statSync(trace).size / 1e6).toFixed(1)} MB trace): trace view ${cliMs.toFixed(0)} ms → ${(statSync(html).size / 1e3).toFixed(0)} KB page; Chromium load + draw ${drawMs === undefined ? 'not measured (no chromium)' : `${drawMs.toFixed(0)} ms`}; total ${(cliMs + (drawMs ?? 0)).toFixed(0)} ms\n`);
+  process.stdout.write(
+    `${out.length} messages (${(statSync(trace).size / 1e6).toFixed(1)} MB trace): trace view ${cliMs.toFixed(0)} ms → ${(statSync(html).size / 1e3).toFixed(0)} KB page; Chromium load + draw ${drawMs === undefined ? 'not measured (no chromium)' : `${drawMs.toFixed(0)} ms`}; total ${(cliMs + (drawMs ?? 0)).toFixed(0)} ms\n`,
+  );
 } finally {
-  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else process.stdout.write(dir + "\n");
+  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+  else process.stdout.write(dir + '\n');
 }

@@ -35,7 +35,12 @@ export interface ControllerScenario {
 const WAIT = { timeoutMs: 30_000 };
 
 /** Active commit of drive0's whole chain, then pivot or keep the overlay once READY. */
-async function activeCommit(client: QmpClient, jobId: string | undefined, finish: 'pivot' | 'keepOverlay', options: CommitOptions = {}): Promise<ControllerSummary> {
+async function activeCommit(
+  client: QmpClient,
+  jobId: string | undefined,
+  finish: 'pivot' | 'keepOverlay',
+  options: CommitOptions = {},
+): Promise<ControllerSummary> {
   const range = resolveCommitRange(await resolveDisk(client, 'drive0', WAIT), {});
   const job = await CommitJob.start(client, range, { ...options, ...(jobId ? { jobId } : {}) });
   await job.waitUntilReady(WAIT);

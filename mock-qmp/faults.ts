@@ -82,7 +82,11 @@ export function parseFault(spec: string): Fault {
       return { kind, event: required(spec, value, 'an event name') };
     case 'delay-reply': {
       const [command, ms] = required(spec, value, 'COMMAND:MS').split(':');
-      return { kind, command: required(spec, command, 'a command'), ms: positiveInt(spec, ms, 'MS', MAX_FAULT_DELAY_MS, ' (≈ 24.8 days, the longest node timer)') };
+      return {
+        kind,
+        command: required(spec, command, 'a command'),
+        ms: positiveInt(spec, ms, 'MS', MAX_FAULT_DELAY_MS, ' (≈ 24.8 days, the longest node timer)'),
+      };
     }
     case 'malformed':
       return value ? { kind, command: value } : { kind };

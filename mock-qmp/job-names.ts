@@ -7,9 +7,20 @@ import { isJsonObject as isObject } from '../src/util/json.js';
 
 export const JOB_CREATING = new Set(['block-commit', 'block-stream', 'drive-mirror', 'blockdev-mirror', 'drive-backup', 'blockdev-backup']);
 export const JOB_COMMANDS = new Set([
-  'block-job-complete', 'block-job-cancel', 'block-job-pause', 'block-job-resume', 'block-job-set-speed',
-  'block-job-finalize', 'block-job-dismiss', 'block-job-change',
-  'job-complete', 'job-cancel', 'job-pause', 'job-resume', 'job-finalize', 'job-dismiss',
+  'block-job-complete',
+  'block-job-cancel',
+  'block-job-pause',
+  'block-job-resume',
+  'block-job-set-speed',
+  'block-job-finalize',
+  'block-job-dismiss',
+  'block-job-change',
+  'job-complete',
+  'job-cancel',
+  'job-pause',
+  'job-resume',
+  'job-finalize',
+  'job-dismiss',
 ]);
 
 export function createsJob(name: string, args: Record<string, unknown> | undefined): boolean {
@@ -48,7 +59,9 @@ export class JobNames {
     if (this.toClient.size === 0) return message;
     const rename = (value: unknown): unknown => (typeof value === 'string' ? (this.toClient.get(value) ?? value) : value);
     const renameJob = (entry: unknown): unknown =>
-      isObject(entry) ? { ...entry, ...('id' in entry ? { id: rename(entry.id) } : {}), ...('device' in entry ? { device: rename(entry.device) } : {}) } : entry;
+      isObject(entry)
+        ? { ...entry, ...('id' in entry ? { id: rename(entry.id) } : {}), ...('device' in entry ? { device: rename(entry.device) } : {}) }
+        : entry;
     if (typeof message.event === 'string' && /^(BLOCK_)?JOB_/.test(message.event)) {
       return { ...message, data: renameJob(message.data) };
     }

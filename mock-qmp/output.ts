@@ -84,7 +84,7 @@ export class OutputQueue {
   }
 
   private pump(): void {
-    if (this.writing || this.done && this.queue.length === 0) return;
+    if (this.writing || (this.done && this.queue.length === 0)) return;
     if (this.timer) {
       this.timer.clear();
       this.timer = undefined;

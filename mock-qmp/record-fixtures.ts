@@ -48,7 +48,14 @@ interface Chain {
 
 /** base.raw <- a.qcow2 <- b.qcow2 <- c.qcow2, 12 MiB, each layer with its own data (the seed's pattern). */
 async function buildChain(dir: string): Promise<Chain> {
-  const chain = { dir, base: path.join(dir, 'base.raw'), a: path.join(dir, 'a.qcow2'), b: path.join(dir, 'b.qcow2'), c: path.join(dir, 'c.qcow2'), other: path.join(dir, 'other.qcow2') };
+  const chain = {
+    dir,
+    base: path.join(dir, 'base.raw'),
+    a: path.join(dir, 'a.qcow2'),
+    b: path.join(dir, 'b.qcow2'),
+    c: path.join(dir, 'c.qcow2'),
+    other: path.join(dir, 'other.qcow2'),
+  };
   await createImage(chain.base, { format: 'raw', size: '12M' });
   await qemuIo(chain.base, ['write -P 0x41 0 4M'], { format: 'raw' });
   await createImage(chain.a, { backing: chain.base, backingFormat: 'raw' });
@@ -213,7 +220,11 @@ export const scenarios: Scenario[] = [
     run: async ({ client, chain }) => {
       await expectError(client.execute('block-commit', { device: 'no-such-drive', 'job-id': 'commit-job' }), 'DeviceNotFound', 'bad device');
       const [a, b] = await nodesOf(client, chain.a, chain.b);
-      await expectError(client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': a, 'base-node': b }), 'GenericError', 'base above top');
+      await expectError(
+        client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', 'top-node': a, 'base-node': b }),
+        'GenericError',
+        'base above top',
+      );
       const since = client.eventCursor();
       // 1 MiB/s over 12 MiB: the job stays running while the errors below are provoked.
       await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job', speed: 1024 * 1024 });

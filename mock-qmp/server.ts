@@ -13,7 +13,19 @@ import { FaultPlan, type Fault } from './faults.js';
 import { jsonDialectOf } from '../src/json-stream.js';
 import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../src/protocol/request.js';
 import { redactArguments } from '../src/trace/redact.js';
-import { canonical, compile, findForward, findNearest, isQuery, ReplayDeviationError, stripId, withoutKey, type Exchange, type Script, type TimedEvent } from './script.js';
+import {
+  canonical,
+  compile,
+  findForward,
+  findNearest,
+  isQuery,
+  ReplayDeviationError,
+  stripId,
+  withoutKey,
+  type Exchange,
+  type Script,
+  type TimedEvent,
+} from './script.js';
 import { twinArguments, twinOf, twinReply } from './verb-twins.js';
 import { createsJob, jobNameOf, JobNames } from './job-names.js';
 import { OutputQueue, type Outgoing } from './output.js';
@@ -63,7 +75,6 @@ export interface MockQmpServer {
   close(): Promise<void>;
 }
 
-
 class Session {
   private readonly script: Script;
   /** Every command name the transcript recorded (for the job-X / block-job-X twins, verb-twins.ts). */
@@ -98,9 +109,18 @@ class Session {
     // The dialect is the recorded QEMU's (its greeting's version), as `share` takes its QEMU's.
     const version = (script.greeting as { QMP?: { version?: { qemu?: { major?: unknown } } } }).QMP?.version?.qemu;
     const dialect = typeof version?.major === 'number' ? jsonDialectOf({ major: version.major }) : undefined;
-    this.input = new QmpInputReader((request) => this.onInput(request), () => false, dialect ? { dialect } : {});
+    this.input = new QmpInputReader(
+      (request) => this.onInput(request),
+      () => false,
+      dialect ? { dialect } : {},
+    );
     // The reader is synchronous: no input backlog holds reading back.
-    this.out = new OutputQueue(stream, this.faults, () => 0, () => this.model?.negotiated ?? this.negotiated);
+    this.out = new OutputQueue(
+      stream,
+      this.faults,
+      () => 0,
+      () => this.model?.negotiated ?? this.negotiated,
+    );
     this.model = world ? new ModelSession(world, this.out, { strict: options.strict === true, onError: options.onError }) : undefined;
     stream.start({
       onData: (chunk) => {
@@ -159,7 +179,13 @@ class Session {
     this.replayCommand(now, name, args, command, reply);
   }
 
-  private replayCommand(now: number, name: string, args: Record<string, unknown> | undefined, command: QmpMessage, reply: (body: QmpMessage) => QmpMessage): void {
+  private replayCommand(
+    now: number,
+    name: string,
+    args: Record<string, unknown> | undefined,
+    command: QmpMessage,
+    reply: (body: QmpMessage) => QmpMessage,
+  ): void {
     const injected = this.faults.errorReply(name);
     if (injected) {
       this.replyNow(now, reply({ error: injected }), name);
@@ -207,13 +233,7 @@ class Session {
     this.replyNow(now, reply({ error: { class: 'CommandNotFound', desc: `The command ${name} has not been found` } }), name);
   }
 
-  private strictStep(
-    now: number,
-    name: string,
-    args: Record<string, unknown> | undefined,
-    command: QmpMessage,
-    reply: (body: QmpMessage) => QmpMessage,
-  ): void {
+  private strictStep(now: number, name: string, args: Record<string, unknown> | undefined, command: QmpMessage, reply: (body: QmpMessage) => QmpMessage): void {
     const expected = this.script.exchanges[this.pos];
     if (expected && expected.name === name && this.argsMatch(expected, name, args)) {
       this.advanceTo(now, expected, name, args, reply);
@@ -238,13 +258,7 @@ class Session {
 
   // ---------------------------------------------------------------- scheduling
 
-  private advanceTo(
-    now: number,
-    exchange: Exchange,
-    name: string,
-    args: Record<string, unknown> | undefined,
-    reply: (body: QmpMessage) => QmpMessage,
-  ): void {
+  private advanceTo(now: number, exchange: Exchange, name: string, args: Record<string, unknown> | undefined, reply: (body: QmpMessage) => QmpMessage): void {
     if (createsJob(name, args)) this.jobs.learn(jobNameOf(exchange.args), jobNameOf(args));
     if (this.eventsUpTo > exchange.index) {
       // A query whose events already flowed on (see flowOn): only its reply is left to send.
@@ -316,7 +330,6 @@ class Session {
     this.enqueue(due, this.eventItem(event.msg));
   }
 
-
   private eventItem(message: QmpMessage): Omit<Outgoing, 'due' | 'seq'> {
     return { kind: 'message', message: this.jobs.mapOut(message, undefined) };
   }
@@ -346,7 +359,9 @@ export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServ
   const privateDir = options.socket || options.tcp ? undefined : mkdtempSync(path.join(os.tmpdir(), 'mock-qmp-'));
   const address: SocketAddress = options.tcp ?? { path: options.socket ?? path.join(privateDir!, 'qmp.sock') };
   // One QEMU behind every connection: the model's state is the server's, not a connection's.
-  const world = model ? new ModelWorld(model, { scale: options.instant ? 0 : 1 / (options.speed ?? 1), recordedTime: options.recordedTime === true }) : undefined;
+  const world = model
+    ? new ModelWorld(model, { scale: options.instant ? 0 : 1 / (options.speed ?? 1), recordedTime: options.recordedTime === true })
+    : undefined;
   let connections = 0;
   const listener = await listenStreams(address, (stream) => {
     connections += 1;
@@ -366,5 +381,3 @@ export async function startMockQmp(options: MockQmpOptions): Promise<MockQmpServ
     },
   };
 }
-
-

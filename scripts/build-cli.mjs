@@ -52,7 +52,8 @@ for (const args of [['--help'], ['--socket', path.join(dist, 'cli', 'no-such-soc
     encoding: 'utf8',
     timeout: 30_000,
   });
-  if (result.error || result.signal) throw new Error(`the CLI's warm-up run (${args.join(' ')}) failed: ${result.error?.message ?? result.signal}: ${result.stderr}`);
+  if (result.error || result.signal)
+    throw new Error(`the CLI's warm-up run (${args.join(' ')}) failed: ${result.error?.message ?? result.signal}: ${result.stderr}`);
 }
 // Written last: a cache is only ever used with the key of the node that made it.
 writeFileSync(path.join(dist, 'cli', 'bundle.cjs.v8-cache.key'), `${createRequire(import.meta.url)(bin).key}\n`, { flag: 'wx', mode: 0o644 });

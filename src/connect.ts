@@ -42,7 +42,11 @@ export async function connect(target: ConnectTarget, options: QmpClientOptions =
   else if ('domain' in target) {
     // The virsh transport loads only when asked for: CLI start-up is part of every command.
     const { VirshTransport } = await import('./transport/virsh/transport.js');
-    transport = await VirshTransport.connect({ ...target, connectTimeoutMs: target.connectTimeoutMs ?? timeoutMs, ...(target.signal ?? options.signal ? { signal: target.signal ?? options.signal } : {}) });
+    transport = await VirshTransport.connect({
+      ...target,
+      connectTimeoutMs: target.connectTimeoutMs ?? timeoutMs,
+      ...((target.signal ?? options.signal) ? { signal: target.signal ?? options.signal } : {}),
+    });
   } else {
     transport = 'socket' in target ? SocketTransport.fromStream(target.socket, target.peer) : await SocketTransport.connect(target, options);
     if (greetingTimeoutMs === undefined && options.connectTimeoutMs === undefined) greetingTimeoutMs = DEFAULT_GREETING_TIMEOUT_MS;

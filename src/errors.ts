@@ -76,7 +76,10 @@ export class OversizedMessageError extends ProtocolError {
   readonly bytes: number | undefined;
   readonly limit: number;
   constructor(bytes: number | undefined, limit: number, options?: QmpErrorOptions) {
-    super(bytes === undefined ? `incomplete message exceeds the limit of ${limit} bytes` : `message of ${bytes} bytes exceeds the limit of ${limit} bytes`, options);
+    super(
+      bytes === undefined ? `incomplete message exceeds the limit of ${limit} bytes` : `message of ${bytes} bytes exceeds the limit of ${limit} bytes`,
+      options,
+    );
     this.bytes = bytes;
     this.limit = limit;
   }
@@ -108,13 +111,7 @@ export class QmpCommandError extends QmpError {
   readonly desc: string;
   readonly command: string;
   readonly args: Readonly<Record<string, unknown>> | undefined;
-  constructor(
-    command: string,
-    args: Readonly<Record<string, unknown>> | undefined,
-    errorClass: string,
-    desc: string,
-    options?: QmpErrorOptions,
-  ) {
+  constructor(command: string, args: Readonly<Record<string, unknown>> | undefined, errorClass: string, desc: string, options?: QmpErrorOptions) {
     super(`${command}: ${errorClass}: ${desc}`, options);
     this.errorClass = errorClass;
     this.desc = desc;
@@ -166,7 +163,10 @@ export class MonitorUnresponsiveError extends QmpError {
 export class CommandOutcomeUnknownError extends QmpError {
   readonly command: string;
   constructor(command: string, options?: QmpErrorOptions) {
-    super(`${command} was sent to QEMU, but its answer never came${options?.cause instanceof Error ? ` (${options.cause.message})` : ''}: QEMU may have run it`, options);
+    super(
+      `${command} was sent to QEMU, but its answer never came${options?.cause instanceof Error ? ` (${options.cause.message})` : ''}: QEMU may have run it`,
+      options,
+    );
     this.command = command;
   }
 }

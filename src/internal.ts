@@ -17,5 +17,14 @@ export { TraceFileError } from './trace/file.js';
 export { TraceFormatError } from './trace/format.js';
 export { MAX_TIMER_MS, setLongTimeout, timeoutSignal, type LongTimer } from './util/timers.js';
 export { VirshTransport, parseEventLine, VirshError, type VirshConnectInfo, type VirshTarget } from './transport/virsh/index.js';
-export { domblklist, dumpxml, libvirtDiskIndices, parseDomainDisks, parseDomblklist, LibvirtDiskError, type LibvirtDisk, type LibvirtImage } from './transport/libvirt.js';
+export {
+  domblklist,
+  dumpxml,
+  libvirtDiskIndices,
+  parseDomainDisks,
+  parseDomblklist,
+  LibvirtDiskError,
+  type LibvirtDisk,
+  type LibvirtImage,
+} from './transport/libvirt.js';
 export { applyLibvirtIndices } from './block/libvirt-indices.js';

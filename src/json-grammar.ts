@@ -114,5 +114,7 @@ export class IncrementalGrammar {
 }
 
 function decode(text: Buffer, from: number, to: number): string {
-  return decodeString(text, from, to, (message) => { throw new BadToken(message); });
+  return decodeString(text, from, to, (message) => {
+    throw new BadToken(message);
+  });
 }

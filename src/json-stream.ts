@@ -49,7 +49,21 @@ export interface JsonStreamState {
 }
 
 const enum S {
-  Start, Recovery, Dq, DqEscape, Sq, SqEscape, Zero, Sign, Digits, Mantissa, MantissaDigits, ExpE, ExpSign, ExpDigits, Keyword,
+  Start,
+  Recovery,
+  Dq,
+  DqEscape,
+  Sq,
+  SqEscape,
+  Zero,
+  Sign,
+  Digits,
+  Mantissa,
+  MantissaDigits,
+  ExpE,
+  ExpSign,
+  ExpDigits,
+  Keyword,
 }
 
 const SPACE = Buffer.from(' ');
@@ -84,14 +98,25 @@ export class JsonStream {
   private tokenColumn = 1;
 
   /** `from`: what unfinished() gave for a stream of the same dialect, to go on from. */
-  constructor(private readonly emit: (item: JsonStreamItem) => void, dialect: JsonDialect = 'qemu-10', from?: JsonStreamState) {
+  constructor(
+    private readonly emit: (item: JsonStreamItem) => void,
+    dialect: JsonDialect = 'qemu-10',
+    from?: JsonStreamState,
+  ) {
     this.grammar = dialect === 'qemu-11' ? new IncrementalGrammar() : undefined;
     if (!from) return;
     if (from.recovering) this.state = S.Recovery;
     this.skipping = from.skipping ?? 0;
     this.push(from.bytes);
     if (from.position?.length === 6) {
-      [this.line, this.column, this.startLine, this.startColumn, this.tokenLine, this.tokenColumn] = from.position as [number, number, number, number, number, number];
+      [this.line, this.column, this.startLine, this.startColumn, this.tokenLine, this.tokenColumn] = from.position as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
     }
   }
 

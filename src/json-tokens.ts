@@ -5,7 +5,18 @@
  * noncharacters, escapes of RFC 8259 plus `\'`.
  */
 
-export const enum TokenType { LCurly, RCurly, LSquare, RSquare, Colon, Comma, String, Integer, Float, Keyword }
+export const enum TokenType {
+  LCurly,
+  RCurly,
+  LSquare,
+  RSquare,
+  Colon,
+  Comma,
+  String,
+  Integer,
+  Float,
+  Keyword,
+}
 
 class ParseError extends Error {}
 
@@ -13,17 +24,23 @@ export function parseTokens(types: readonly TokenType[], ends: readonly number[]
   let pos = 0;
   const start = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
   const tokenText = (i: number): string => text.toString('utf8', start(i), ends[i]);
-  const fail = (message: string): never => { throw new ParseError(`JSON parse error, ${message}`); };
+  const fail = (message: string): never => {
+    throw new ParseError(`JSON parse error, ${message}`);
+  };
   const pop = (): number => (pos < types.length ? pos++ : fail('premature EOI'));
 
   const value = (): unknown => {
     if (pos >= types.length) fail('premature EOI');
     switch (types[pos]) {
-      case TokenType.LCurly: return object();
-      case TokenType.LSquare: return array();
-      case TokenType.String: return decodeString(text, start(pos), ends[pos++]!, fail);
+      case TokenType.LCurly:
+        return object();
+      case TokenType.LSquare:
+        return array();
+      case TokenType.String:
+        return decodeString(text, start(pos), ends[pos++]!, fail);
       case TokenType.Integer:
-      case TokenType.Float: return Number(tokenText(pos++));
+      case TokenType.Float:
+        return Number(tokenText(pos++));
       case TokenType.Keyword: {
         const word = tokenText(pos++);
         if (word === 'true') return true;
@@ -31,7 +48,8 @@ export function parseTokens(types: readonly TokenType[], ends: readonly number[]
         if (word === 'null') return null;
         return fail(`invalid keyword '${word}'`);
       }
-      default: return fail('expecting value');
+      default:
+        return fail('expecting value');
     }
   };
 
@@ -107,15 +125,33 @@ export function decodeString(text: Buffer, from: number, to: number, fail: (mess
       const c = text[i + 1];
       i += 2;
       switch (c) {
-        case 0x22: out += '"'; break;
-        case 0x27: out += "'"; break;
-        case 0x5c: out += '\\'; break;
-        case 0x2f: out += '/'; break;
-        case 0x62: out += '\b'; break;
-        case 0x66: out += '\f'; break;
-        case 0x6e: out += '\n'; break;
-        case 0x72: out += '\r'; break;
-        case 0x74: out += '\t'; break;
+        case 0x22:
+          out += '"';
+          break;
+        case 0x27:
+          out += "'";
+          break;
+        case 0x5c:
+          out += '\\';
+          break;
+        case 0x2f:
+          out += '/';
+          break;
+        case 0x62:
+          out += '\b';
+          break;
+        case 0x66:
+          out += '\f';
+          break;
+        case 0x6e:
+          out += '\n';
+          break;
+        case 0x72:
+          out += '\r';
+          break;
+        case 0x74:
+          out += '\t';
+          break;
         case 0x75: {
           let cp = hex4(text, i, last);
           i += 4;
@@ -158,10 +194,16 @@ function utf8CodePoint(text: Buffer, i: number, end: number): [number, number] {
   const b = text[i]!;
   let length: number;
   let cp: number;
-  if (b >= 0xc0 && b <= 0xdf) { length = 2; cp = b & 0x1f; }
-  else if (b >= 0xe0 && b <= 0xef) { length = 3; cp = b & 0x0f; }
-  else if (b >= 0xf0 && b <= 0xf7) { length = 4; cp = b & 0x07; }
-  else return [-1, i + 1];
+  if (b >= 0xc0 && b <= 0xdf) {
+    length = 2;
+    cp = b & 0x1f;
+  } else if (b >= 0xe0 && b <= 0xef) {
+    length = 3;
+    cp = b & 0x0f;
+  } else if (b >= 0xf0 && b <= 0xf7) {
+    length = 4;
+    cp = b & 0x07;
+  } else return [-1, i + 1];
   if (i + length > end) return [-1, i + 1];
   for (let k = 1; k < length; k++) {
     const c = text[i + k]!;

@@ -23,6 +23,9 @@ t.test('bare chain: refused by us; what QEMU would do', async (t) => {
   await client.execute('blockdev-snapshot-sync', { 'node-name': 'n4', 'snapshot-file': target, 'snapshot-node-name': 'lost', format: 'qcow2' });
   t.ok(existsSync(target), 'QEMU created the overlay file');
   const nodes = await client.execute('query-named-block-nodes', { flat: true });
-  t.notOk(nodes.some((n) => n['node-name'] === 'lost'), 'but the overlay node is gone');
+  t.notOk(
+    nodes.some((n) => n['node-name'] === 'lost'),
+    'but the overlay node is gone',
+  );
   t.same(await listDisks(client), before, 'and the chain is unchanged');
 });

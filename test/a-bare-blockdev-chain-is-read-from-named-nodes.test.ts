@@ -18,10 +18,22 @@ t.test('bare -blockdev chain resolves by the active node name', async (t) => {
   t.equal(disk.device, 'n4', 'device for block-commit is the active node name');
   t.equal(disk.driveId, undefined, 'no drive id on a -blockdev disk');
   t.equal(disk.qdevId, undefined, 'no guest device attached');
-  t.same(disk.layers.map((l) => l.nodeName), ['n1', 'n2', 'n3', 'n4'], 'node names, base first');
-  await expectChainMatchesImages(t, disk, layers.map((l) => l.file));
+  t.same(
+    disk.layers.map((l) => l.nodeName),
+    ['n1', 'n2', 'n3', 'n4'],
+    'node names, base first',
+  );
+  await expectChainMatchesImages(
+    t,
+    disk,
+    layers.map((l) => l.file),
+  );
 
   const lower = await resolveDisk(client, 'n2').catch((e: unknown) => e);
   t.ok(lower instanceof DiskNotFoundError, 'a lower layer is no disk of its own');
-  t.match((lower as Error).message, /'n2' not found \(it is an image in the chain of disk 'n4', not a disk\); known disks: 'n4'/, 'error says where n2 is and lists the known disks');
+  t.match(
+    (lower as Error).message,
+    /'n2' not found \(it is an image in the chain of disk 'n4', not a disk\); known disks: 'n4'/,
+    'error says where n2 is and lists the known disks',
+  );
 });

@@ -28,12 +28,23 @@ t.test('an inconsistent bitmap on base or on a pulled image refuses the job befo
 
   const commit = await runCli(['commit', 'drive0', '--active', '--pivot', '--socket', cli]);
   t.equal(commit.code, 1, `the commit should fail; stdout: ${commit.stdout}`);
-  t.match(commit.stderr, new RegExp(`bitmap 'stale' on ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is inconsistent`), 'the error should name the bitmap and its image');
+  t.match(
+    commit.stderr,
+    new RegExp(`bitmap 'stale' on ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is inconsistent`),
+    'the error should name the bitmap and its image',
+  );
   t.same(await client.execute('query-jobs'), [], 'no job should have started');
 
-  const error = await StreamJob.start(client, resolvePullRange(await resolveDisk(client, 'drive0'), { base })).then(() => undefined, (e: unknown) => e);
+  const error = await StreamJob.start(client, resolvePullRange(await resolveDisk(client, 'drive0'), { base })).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.type(error, BitmapNotUsableError, 'a pull that would merge an inconsistent bitmap should be refused with BitmapNotUsableError');
   t.match(error, { bitmap: 'midmap', file: mid }, 'the error should carry the bitmap and its image');
   t.same(await client.execute('query-jobs'), [], 'no pull should have started');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [base, mid, top], 'the chain should be unchanged');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    [base, mid, top],
+    'the chain should be unchanged',
+  );
 });

@@ -19,7 +19,10 @@ if (kernel) {
     const active = await g.runWhileGuestWrites('commit', 'vda', '--active', '--pivot');
     t.equal(active.code, 0, `active commit + pivot; stderr: ${active.stderr}`);
     t.same(await g.chain(), [g.base], 'the guest runs on base');
-    t.ok(active.whileRunning && active.generations[1] > before, `the guest kept writing while the commits ran (generations ${before} → ${active.generations.join(' → ')})`);
+    t.ok(
+      active.whileRunning && active.generations[1] > before,
+      `the guest kept writing while the commits ran (generations ${before} → ${active.generations.join(' → ')})`,
+    );
     t.ok(sn1, 'sn1 existed');
     const stopped = await g.guest.stopWriter();
     t.comment(`writer: ${stopped.generation} generations, last fstrim at ${stopped.trimmedAt}`);
@@ -36,7 +39,10 @@ if (kernel) {
     const active = await g.runWhileGuestWrites('commit', 'vda', '--active', '--pivot', '--verbose');
     t.equal(active.code, 0, `active commit + pivot; stderr: ${active.stderr}`);
     t.same(await g.chain(), [g.base], 'the guest runs on base');
-    t.ok(active.whileRunning && active.generations[1] > before, `the guest kept writing while the commit ran (generations ${before} → ${active.generations.join(' → ')})`);
+    t.ok(
+      active.whileRunning && active.generations[1] > before,
+      `the guest kept writing while the commit ran (generations ${before} → ${active.generations.join(' → ')})`,
+    );
     await g.guest.stopWriter();
     await g.guest.verifyFiles(t, 'after the pivot');
     await g.guest.powerOff();

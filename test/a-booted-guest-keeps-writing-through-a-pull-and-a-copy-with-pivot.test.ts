@@ -22,7 +22,10 @@ if (kernel) {
     t.equal(copy.code, 0, `copy + pivot; stderr: ${copy.stderr}`);
     t.same(await g.chain(), [dest], 'the guest runs on the copy');
     const end = await g.guest.writerGeneration();
-    t.ok(pull.whileRunning && copy.whileRunning && end > afterPull && afterPull > atStart, `the guest kept writing while each job ran (generations ${atStart} → ${afterPull} → ${end})`);
+    t.ok(
+      pull.whileRunning && copy.whileRunning && end > afterPull && afterPull > atStart,
+      `the guest kept writing while each job ran (generations ${atStart} → ${afterPull} → ${end})`,
+    );
     await g.guest.stopWriter();
     await g.guest.verifyFiles(t, 'after the copy pivoted');
     await g.guest.powerOff();

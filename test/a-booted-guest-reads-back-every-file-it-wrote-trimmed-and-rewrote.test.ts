@@ -15,8 +15,10 @@ if (kernel) {
     const guest = await startGuest(t, kernel, dir, {
       node: 'disk',
       blockArgs: [
-        '-blockdev', JSON.stringify({ driver: 'file', filename: disk, 'node-name': 'disk-file', discard: 'unmap' }),
-        '-blockdev', JSON.stringify({ driver: 'raw', file: 'disk-file', 'node-name': 'disk', discard: 'unmap' }),
+        '-blockdev',
+        JSON.stringify({ driver: 'file', filename: disk, 'node-name': 'disk-file', discard: 'unmap' }),
+        '-blockdev',
+        JSON.stringify({ driver: 'raw', file: 'disk-file', 'node-name': 'disk', discard: 'unmap' }),
       ],
     });
     t.ok(guest.bootMs < 60_000, `the guest booted in ${guest.bootMs} ms`);

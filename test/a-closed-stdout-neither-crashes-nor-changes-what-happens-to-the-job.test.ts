@@ -27,7 +27,11 @@ t.test('commit --json with stdout closed after the first line still pivots and e
   t.equal(result.code, 0, `the commit should succeed as if stdout were read; stderr: ${result.stderr}`);
   t.notMatch(result.stderr, noCrash, 'no EPIPE or stack trace');
   const disk = await resolveDisk(client, 'drive0');
-  t.same(disk.layers.map((l) => l.file), [files[0]], 'the guest should have been pivoted onto base');
+  t.same(
+    disk.layers.map((l) => l.file),
+    [files[0]],
+    'the guest should have been pivoted onto base',
+  );
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;
   await t.resolves(qemuIo(files[0]!, readChecks(expectedView(layers)), { format: 'raw' }), 'base should hold what the guest saw');

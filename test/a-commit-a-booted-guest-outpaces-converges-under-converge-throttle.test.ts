@@ -19,9 +19,17 @@ if (kernel) {
     t.comment(`commit + pivot took ${Date.now() - t0} ms`);
     t.equal(commit.code, 0, `the commit pivots; stderr: ${commit.stderr}`);
     const lines = jsonLines(commit.stdout);
-    const types = lines.map((l) => (l.type === 'event' ? l.event : l.type)).filter((x) => ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'].includes(String(x)));
-    t.same(types, ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'], 'not converging, then READY, the pivot, and the limit lifted, in that order');
-    const verdict = lines.find((l) => l.type === 'convergence') as { converging?: boolean; guestBytesPerSecond?: number; copyBytesPerSecond?: number } | undefined;
+    const types = lines
+      .map((l) => (l.type === 'event' ? l.event : l.type))
+      .filter((x) => ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'].includes(String(x)));
+    t.same(
+      types,
+      ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'],
+      'not converging, then READY, the pivot, and the limit lifted, in that order',
+    );
+    const verdict = lines.find((l) => l.type === 'convergence') as
+      | { converging?: boolean; guestBytesPerSecond?: number; copyBytesPerSecond?: number }
+      | undefined;
     t.equal(verdict?.converging, false, `the guest outpaced the copy (guest ${verdict?.guestBytesPerSecond} B/s, copy ${verdict?.copyBytesPerSecond} B/s)`);
     t.same(await g.chain(), [g.base], 'the guest runs on base');
     await g.guest.stopWriter();

@@ -29,7 +29,11 @@ t.test('a cancelSignal that fires while the job runs cancels it', async (t) => {
   stop.abort();
   const result = await job.wait({ timeoutMs: 30_000 });
   t.equal(result.outcome, 'aborted', 'the signal should cancel the job');
-  t.same(withoutBlips(result.history), ['created', 'running', 'aborting', 'concluded', 'null'], `whole state sequence of a cancel (seen ${result.states.join(',')})`);
+  t.same(
+    withoutBlips(result.history),
+    ['created', 'running', 'aborting', 'concluded', 'null'],
+    `whole state sequence of a cancel (seen ${result.states.join(',')})`,
+  );
   const drive = (await client.execute('query-block')).find((d) => d.device === 'drive0');
   t.equal(drive?.inserted?.file, top, 'drive0 should still run on the top image');
   t.ok(await compareImages(top, flat, { forceShare: true }), "the guest's view must be unchanged");
@@ -46,5 +50,9 @@ t.test('a cancelSignal that fired before the start starts nothing', async (t) =>
   await t.rejects(CommitJob.start(client, range, { cancelSignal: AbortSignal.abort(new Error('user gave up')) }), AbortedError, 'the start should be aborted');
   t.same(await client.execute('query-block-jobs'), [], 'no job was started');
   t.same(await client.execute('query-named-block-nodes', { flat: true }), before, 'the block graph is as it was');
-  t.same(client.recentEvents(since).filter((e) => e.event.includes('JOB')), [], 'QEMU saw no job at all');
+  t.same(
+    client.recentEvents(since).filter((e) => e.event.includes('JOB')),
+    [],
+    'QEMU saw no job at all',
+  );
 });

@@ -13,9 +13,21 @@ t.test('connection lost right after job-complete', async (t) => {
   const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--socket', proxy.path]);
   await pivoted;
   t.equal(result.code, 1, 'the command cannot confirm the pivot: exit 1');
-  t.match(result.stderr, /commit job 'commit-drive0' on drive0 was interrupted after the pivot was requested/, `the state is "pivot requested"; stderr: ${result.stderr}`);
-  t.match(result.stderr, new RegExp(`the disk now runs on base ${layers[0]!.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} and the guest writes into it`), 'it says where the data is');
+  t.match(
+    result.stderr,
+    /commit job 'commit-drive0' on drive0 was interrupted after the pivot was requested/,
+    `the state is "pivot requested"; stderr: ${result.stderr}`,
+  );
+  t.match(
+    result.stderr,
+    new RegExp(`the disk now runs on base ${layers[0]!.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} and the guest writes into it`),
+    'it says where the data is',
+  );
   t.match(result.stderr, /Check which image the disk runs on with 'chain drive0'/, 'and how to check');
   t.notMatch(result.stderr, /still reads? right/, 'never that the old top still reads right');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [layers[0]!.file], 'QEMU did pivot: the message was right to say base is the disk');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    [layers[0]!.file],
+    'QEMU did pivot: the message was right to say base is the disk',
+  );
 });

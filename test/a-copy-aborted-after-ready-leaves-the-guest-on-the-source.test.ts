@@ -18,9 +18,19 @@ t.test('abort after READY', async (t) => {
   t.match(jsonLines((await g.run('jobs', '--json')).stdout), [{ id: 'copy-drive0', jobType: 'mirror', status: 'ready' }], 'and in --json');
   const abort = await g.run('job', 'drive0', '--abort', '--json');
   t.equal(abort.code, 0, `job --abort ends it; stderr: ${abort.stderr}`);
-  t.match(jsonLines(abort.stdout), [{ type: 'message', message: 'Copy aborted' }, { type: 'result', outcome: 'aborted', node: 'removed', dest }], 'aborted, and the node found from the block graph is removed');
+  t.match(
+    jsonLines(abort.stdout),
+    [
+      { type: 'message', message: 'Copy aborted' },
+      { type: 'result', outcome: 'aborted', node: 'removed', dest },
+    ],
+    'aborted, and the node found from the block graph is removed',
+  );
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node is left');
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'no destination node is left',
+  );
   t.same(await g.client.execute('query-block-jobs'), [], 'no job is left');
   t.ok(existsSync(dest), 'the destination file is left where it is');
   await g.quit();
@@ -35,6 +45,9 @@ t.test('--timeout aborts a slow copy before READY and says where the file is', a
   t.match(result.stdout, /^Copy aborted$/m, "virsh's words");
   t.match(result.stdout, new RegExp(`The destination ${dest} is left as it is \\(an unfinished copy\\)`), 'the message says where the file is');
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node is left');
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'no destination node is left',
+  );
   t.same(await g.client.execute('query-block-jobs'), [], 'no job is left');
 });

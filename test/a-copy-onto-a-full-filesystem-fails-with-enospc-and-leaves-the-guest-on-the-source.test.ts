@@ -19,12 +19,19 @@ t.test('the destination on a full file system', { skip: root ? false : 'mounting
   const dest = path.join(small, 'copy.raw');
   const result = await g.run('copy', 'drive0', '--dest', dest, '--format', 'raw', '--pivot', '--json');
   t.equal(result.code, 1, `the copy fails; stderr: ${result.stderr}`);
-  t.match(result.stderr, /Copy failed: copy job 'copy-drive0' on drive0 failed: No space left on device/, 'the error says what happened, to which job and disk');
+  t.match(
+    result.stderr,
+    /Copy failed: copy job 'copy-drive0' on drive0 failed: No space left on device/,
+    'the error says what happened, to which job and disk',
+  );
   t.match(result.stdout, /"outcome":"failed"/, 'the result says failed');
   t.match(result.stdout, new RegExp(`The destination ${dest} is left as it is`), 'and where the partial copy is');
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
   t.same(await g.client.execute('query-block-jobs'), [], 'no job is left');
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node is left');
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'no destination node is left',
+  );
   await g.quit();
   await g.check(g.files[3]!, 'qcow2');
 });

@@ -15,7 +15,10 @@ t.test('an existing file: refused without --reuse-external, copied into with it'
   t.equal(refused.code, 1, 'an existing destination is refused');
   t.match(refused.stderr, /exists already \(give reuseExisting \/ --reuse-external/, `the message says why and what to do; stderr: ${refused.stderr}`);
   t.same(readFileSync(dest), before, 'the file is untouched');
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node was added');
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'no destination node was added',
+  );
 
   const reused = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--pivot', '--json');
   t.equal(reused.code, 0, `the copy into the prepared image pivots; stderr: ${reused.stderr}`);
@@ -57,8 +60,15 @@ t.test('a reused image of another size: the copy fails, and its node is removed 
   await createImage(dest, { format: 'qcow2', size: '8M' });
   const result = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--pivot');
   t.equal(result.code, 1, 'refused');
-  t.match(result.stderr, /(Copy failed: copy job 'copy-drive0' on drive0 failed|cannot start a copy of drive0 to .*small\.qcow2: QEMU refused blockdev-mirror).*different sizes/, `QEMU's reason, with the job and the disk; stderr: ${result.stderr}`);
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'the node added for it is removed again');
+  t.match(
+    result.stderr,
+    /(Copy failed: copy job 'copy-drive0' on drive0 failed|cannot start a copy of drive0 to .*small\.qcow2: QEMU refused blockdev-mirror).*different sizes/,
+    `QEMU's reason, with the job and the disk; stderr: ${result.stderr}`,
+  );
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'the node added for it is removed again',
+  );
   t.same(await g.client.execute('query-block-jobs'), [], 'no job runs');
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
 });
@@ -72,10 +82,17 @@ t.test('--shallow onto a reused qcow2 that holds data of its own: refused unless
   const before = readFileSync(dest);
   const refused = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--shallow', '--pivot');
   t.equal(refused.code, 1, `refused; stderr: ${refused.stderr}`);
-  t.match(refused.stderr, /already holds 1048576 bytes of its own \(first at offset 0\), which would hide the backing image .*--allow-existing-data/, 'the message says what it holds, why that matters and how to insist');
+  t.match(
+    refused.stderr,
+    /already holds 1048576 bytes of its own \(first at offset 0\), which would hide the backing image .*--allow-existing-data/,
+    'the message says what it holds, why that matters and how to insist',
+  );
   t.same(readFileSync(dest), before, 'the file is untouched');
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node was added');
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'no destination node was added',
+  );
   const usage = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--allow-existing-data', '--pivot');
   t.equal(usage.code, 2, `--allow-existing-data without --shallow is a usage error; stderr: ${usage.stderr}`);
   const insisted = await g.run('copy', 'drive0', '--dest', dest, '--reuse-external', '--shallow', '--allow-existing-data', '--finish');

@@ -30,7 +30,19 @@ t.test('--json says what was started and how it ended', async (t) => {
   const result = await g.run('copy', 'drive0', '--dest', dest, '--pivot', '--json');
   t.equal(result.code, 0, `the copy pivots; stderr: ${result.stderr}`);
   const lines = jsonLines(result.stdout);
-  t.match(lines.find((l) => l.type === 'started'), { job: 'copy-drive0', dest, format: 'qcow2', shallow: false, created: true, node: 'copy-drive0-dest' }, 'the start line');
-  t.match(lines.find((l) => l.type === 'result'), { outcome: 'pivoted', node: 'in-use', leftChain: g.files }, 'the result line');
-  t.same(((lines.find((l) => l.type === 'result')?.states ?? []) as string[]).filter((s) => s !== 'paused'), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'the whole state sequence');
+  t.match(
+    lines.find((l) => l.type === 'started'),
+    { job: 'copy-drive0', dest, format: 'qcow2', shallow: false, created: true, node: 'copy-drive0-dest' },
+    'the start line',
+  );
+  t.match(
+    lines.find((l) => l.type === 'result'),
+    { outcome: 'pivoted', node: 'in-use', leftChain: g.files },
+    'the result line',
+  );
+  t.same(
+    ((lines.find((l) => l.type === 'result')?.states ?? []) as string[]).filter((s) => s !== 'paused'),
+    ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+    'the whole state sequence',
+  );
 });

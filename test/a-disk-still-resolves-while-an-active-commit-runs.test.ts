@@ -47,7 +47,13 @@ t.test('-drive chain during an active and during an intermediate commit', async 
   t.same(shape(await resolveDisk(client, 'drive0')), shape(before), 'same chain during the active commit');
   await cancelAndWait(client, 'j1');
 
-  await client.execute('block-commit', { 'job-id': 'j2', device: 'drive0', 'top-node': before.layers[2]!.nodeName, 'base-node': before.layers[0]!.nodeName, speed: 1 });
+  await client.execute('block-commit', {
+    'job-id': 'j2',
+    device: 'drive0',
+    'top-node': before.layers[2]!.nodeName,
+    'base-node': before.layers[0]!.nodeName,
+    speed: 1,
+  });
   t.same(await filterDrivers(client), ['commit_top'], 'precondition: commit_top above the intermediate top');
   t.same(shape(await resolveDisk(client, 'drive0')), shape(before), 'same chain during the intermediate commit');
   await cancelAndWait(client, 'j2');

@@ -12,7 +12,11 @@ t.test('commit and pull --dry-run list the bitmap moves', async (t) => {
 
   const commit = await runCli(['commit', 'drive0', '--active', '--pivot', '--dry-run', '--socket', cli]);
   t.equal(commit.code, 0, `the dry run should succeed; stderr: ${commit.stderr}`);
-  for (const line of [`bitmap chk0: ${g.top} + ${g.a} → ${g.base} (merged into its own)`, `bitmap chk1: ${g.top} → ${g.base} (created)`, `bitmap old: ${g.a} → ${g.base} (created, disabled as on the source)`]) {
+  for (const line of [
+    `bitmap chk0: ${g.top} + ${g.a} → ${g.base} (merged into its own)`,
+    `bitmap chk1: ${g.top} → ${g.base} (created)`,
+    `bitmap old: ${g.a} → ${g.base} (created, disabled as on the source)`,
+  ]) {
     t.ok(commit.stdout.split('\n').includes(line), `the commit plan should say: ${line}`);
   }
 
@@ -20,9 +24,13 @@ t.test('commit and pull --dry-run list the bitmap moves', async (t) => {
   t.equal(pull.code, 0, `the pull dry run should succeed; stderr: ${pull.stderr}`);
   const plan = jsonLines(pull.stdout).find((l) => 'bitmaps' in l || (l.result as Record<string, unknown> | undefined)?.bitmaps !== undefined);
   const bitmaps = (plan?.bitmaps ?? (plan?.result as Record<string, unknown> | undefined)?.bitmaps) as unknown;
-  t.same(bitmaps, [
-    { name: 'chk0', from: [g.a], to: g.top, create: false, disabled: false },
-    { name: 'old', from: [g.a], to: g.top, create: true, disabled: true },
-  ], 'the pull plan in --json should list the moves into the active image');
+  t.same(
+    bitmaps,
+    [
+      { name: 'chk0', from: [g.a], to: g.top, create: false, disabled: false },
+      { name: 'old', from: [g.a], to: g.top, create: true, disabled: true },
+    ],
+    'the pull plan in --json should list the moves into the active image',
+  );
   t.same(await g.client.execute('query-jobs'), [], 'nothing should have started');
 });

@@ -31,7 +31,11 @@ t.test('a peer that is not QMP is named by what it sent, at once', async (t) => 
     const result = await runCli(['jobs', '--socket', proxy.path], 30_000);
     const took = Date.now() - started;
     t.equal(result.code, 1, `connection ${connection}: exit 1; stderr: ${result.stderr.slice(0, 300)}`);
-    t.match(result.stderr, new RegExp(`^error: cannot connect to unix:${proxy.path.replace(/[.]/g, '\\.')}`), `connection ${connection}: the error should name the socket`);
+    t.match(
+      result.stderr,
+      new RegExp(`^error: cannot connect to unix:${proxy.path.replace(/[.]/g, '\\.')}`),
+      `connection ${connection}: the error should name the socket`,
+    );
     t.match(result.stderr, expected, `connection ${connection}: the error should say what came instead of a greeting (${sent.slice(0, 20)})`);
     t.ok(took < 5000, `connection ${connection}: should fail at once, not after the connect timeout; took ${took} ms`);
   }
@@ -47,11 +51,18 @@ t.test('--socket at a regular file or a directory fails at once as no socket', a
   writeFileSync(file, 'not a socket');
   const folder = path.join(dir, 'folder');
   mkdirSync(folder);
-  for (const [target, kind] of [[file, 'a regular file'], [folder, 'a directory']] as const) {
+  for (const [target, kind] of [
+    [file, 'a regular file'],
+    [folder, 'a directory'],
+  ] as const) {
     const started = Date.now();
     const result = await runCli(['jobs', '--socket', target], 30_000);
     t.equal(result.code, 1, `${kind}: exit 1`);
-    t.equal(result.stderr, `error: cannot connect to unix:${target}: ENOTSOCK: ${target} is ${kind}, not a socket (connect ECONNREFUSED ${target})\n`, `${kind}: the error should say it is no socket`);
+    t.equal(
+      result.stderr,
+      `error: cannot connect to unix:${target}: ENOTSOCK: ${target} is ${kind}, not a socket (connect ECONNREFUSED ${target})\n`,
+      `${kind}: the error should say it is no socket`,
+    );
     t.ok(Date.now() - started < 3000, `${kind}: should fail at once, not after 10 s of retries`);
   }
 });
@@ -60,5 +71,9 @@ t.test('a socket that never appears names ENOENT and the path when the connect t
   const missing = path.join(tempDir(t), 'missing.sock');
   const result = await runCli(['jobs', '--socket', missing, '--connect-timeout', '0.3'], 30_000);
   t.equal(result.code, 1, 'exit 1');
-  t.match(result.stderr, new RegExp(`^error: cannot connect to unix:${missing}: no QMP monitor answered within 300 ms \\(last attempt: connect ENOENT ${missing}\\)`), 'the error should keep the cause: ENOENT and the path');
+  t.match(
+    result.stderr,
+    new RegExp(`^error: cannot connect to unix:${missing}: no QMP monitor answered within 300 ms \\(last attempt: connect ENOENT ${missing}\\)`),
+    'the error should keep the cause: ENOENT and the path',
+  );
 });

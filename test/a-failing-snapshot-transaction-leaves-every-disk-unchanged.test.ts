@@ -16,7 +16,10 @@ t.test('second action fails: nothing changes', async (t) => {
   // QEMU cannot create a file in a folder that does not exist: the second action fails in prepare.
   const impossible = path.join(dir, 'no-such-folder', 'vdb-snap.qcow2');
 
-  const error = await createSnapshots(client, [{ disk: 'vda', file: first }, { disk: 'vdb', file: impossible }]).catch((e: unknown) => e);
+  const error = await createSnapshots(client, [
+    { disk: 'vda', file: first },
+    { disk: 'vdb', file: impossible },
+  ]).catch((e: unknown) => e);
   t.ok(error instanceof QmpCommandError, `QEMU's refusal comes back as QmpCommandError, got ${String(error)}`);
   t.equal((error as QmpCommandError).command, 'transaction', 'the error names the transaction');
   t.match((error as QmpCommandError).desc, /no-such-folder.*No such file or directory|Could not create/, "QEMU's reason is kept");
@@ -24,7 +27,14 @@ t.test('second action fails: nothing changes', async (t) => {
   t.notOk(existsSync(first), 'the overlay QEMU created for vda before vdb failed was removed');
 
   // Without file access (as for a remote QEMU) nothing is cleaned: this shows QEMU does leave the file.
-  const leftover = await createSnapshots(client, [{ disk: 'vda', file: first }, { disk: 'vdb', file: impossible }], { files: null }).catch((e: unknown) => e);
+  const leftover = await createSnapshots(
+    client,
+    [
+      { disk: 'vda', file: first },
+      { disk: 'vdb', file: impossible },
+    ],
+    { files: null },
+  ).catch((e: unknown) => e);
   t.ok(leftover instanceof QmpCommandError, 'the same transaction fails again');
   t.ok(existsSync(first), 'QEMU itself leaves the first overlay file behind (that is why we remove it)');
   t.same(await listDisks(client), before, 'chains still unchanged');

@@ -13,7 +13,10 @@ t.test('a finished copy', async (t) => {
   t.match(result.stdout, /"outcome":"copied"/, 'the outcome is a copy, not a pivot');
   t.match(result.stdout, /"node":"removed"/, 'the destination node is said to be removed');
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'the destination node is gone from query-named-block-nodes');
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'the destination node is gone from query-named-block-nodes',
+  );
   t.same(await g.client.execute('query-block-jobs'), [], 'no job is left');
   const text = await g.run('copy', 'drive0', '--dest', path.join(g.dir, 'second.qcow2'), '--finish');
   t.match(text.stdout, /^Successfully copied$/m, "virsh's closing words");

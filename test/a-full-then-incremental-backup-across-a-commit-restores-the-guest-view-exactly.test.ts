@@ -37,10 +37,24 @@ t.test('full + incremental across a commit', async (t) => {
 
   const second = await q('backup', 'drive0', '--target', inc1, '--incremental', 'c0', '--checkpoint', 'c1', '--json');
   t.equal(second.code, 0, `the incremental backup should succeed; stderr: ${second.stderr}`);
-  t.match(jsonLines(second.stdout).find((l) => l.type === 'result'), { outcome: 'completed', checkpoint: { name: 'c1', kept: true } }, '--json should give the result with the kept checkpoint');
+  t.match(
+    jsonLines(second.stdout).find((l) => l.type === 'result'),
+    { outcome: 'completed', checkpoint: { name: 'c1', kept: true } },
+    '--json should give the result with the kept checkpoint',
+  );
   const { stdout } = await run('qemu-img', ['map', '-U', '--output=json', inc1]);
   const data = (JSON.parse(stdout) as Array<{ start: number; length: number; data: boolean }>).filter((e) => e.data).map((e) => [e.start, e.length]);
-  t.same(data, [...mib([[5, 1], [7, 1]]), [9 * 2 ** 20, 2 ** 19]], 'the incremental should hold exactly what the guest wrote since c0');
+  t.same(
+    data,
+    [
+      ...mib([
+        [5, 1],
+        [7, 1],
+      ]),
+      [9 * 2 ** 20, 2 ** 19],
+    ],
+    'the incremental should hold exactly what the guest wrote since c0',
+  );
 
   const exists = await q('backup', 'drive0', '--target', full);
   t.match(exists, { code: 1, stderr: /exists already/ }, 'a backup onto an existing file should be refused');
@@ -53,7 +67,11 @@ t.test('full + incremental across a commit', async (t) => {
   await hmpQemuIo(client, 'drive0', 'write -P 0x45 10M 2M');
   const aborted = await q('backup', 'drive0', '--target', inc2, '--incremental', 'c1', '--checkpoint', 'c2', '--bandwidth', '1', '--bytes', '--timeout', '1');
   t.match(aborted, { code: 1, stdout: /Backup of drive0 aborted/ }, 'a backup stopped by --timeout should be aborted');
-  t.same(Object.keys((await liveBitmapCounts(client))['base.qcow2'] ?? {}).sort(), ['c0', 'c1'], 'the aborted backup keeps no checkpoint c2 and no temporary bitmap');
+  t.same(
+    Object.keys((await liveBitmapCounts(client))['base.qcow2'] ?? {}).sort(),
+    ['c0', 'c1'],
+    'the aborted backup keeps no checkpoint c2 and no temporary bitmap',
+  );
   t.same(await client.execute('query-jobs'), [], 'no job is left');
 
   await client.execute('quit').catch(() => undefined);
@@ -62,7 +80,10 @@ t.test('full + incremental across a commit', async (t) => {
   // The guest's view at c1 is base now, minus the one write made after c1.
   await run('qemu-img', ['create', '-f', 'qcow2', '-b', base, '-F', 'qcow2', path.join(dir, 'at-c1.qcow2')]);
   await run('qemu-io', ['-c', 'write -z 10M 2M', path.join(dir, 'at-c1.qcow2')]);
-  const compared = await run('qemu-img', ['compare', inc1, path.join(dir, 'at-c1.qcow2')]).then(() => 0, (e: { code: number }) => e.code);
+  const compared = await run('qemu-img', ['compare', inc1, path.join(dir, 'at-c1.qcow2')]).then(
+    () => 0,
+    (e: { code: number }) => e.code,
+  );
   t.equal(compared, 0, 'the incremental on the full should read exactly the guest view at c1');
   t.same(Object.keys(await imageBitmaps(base)).sort(), ['c0', 'c1'], 'base records c0 and c1');
 });

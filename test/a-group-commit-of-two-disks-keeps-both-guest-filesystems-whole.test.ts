@@ -29,7 +29,11 @@ if (kernel) {
     const commit = await g.run('commit', 'vda', 'vdb', '--active', '--pivot');
     t.equal(commit.code, 0, `group commit + pivot of vda and vdb; stderr: ${commit.stderr}`);
     t.same(await g.chain(), [g.base], 'vda runs on its base');
-    t.same((await resolveDisk(g.guest.client, 'vdb')).layers.map((l) => l.file), [baseB], 'vdb runs on its base');
+    t.same(
+      (await resolveDisk(g.guest.client, 'vdb')).layers.map((l) => l.file),
+      [baseB],
+      'vdb runs on its base',
+    );
     t.ok((await g.guest.writerGeneration()) >= before, 'the guest was writing');
     await g.guest.stopWriter();
     await g.guest.verifyFiles(t, 'after the group pivot');

@@ -9,7 +9,7 @@ import { extraMonitorArgs, runCli } from './helpers/cli.js';
 import { startGroupGuest } from './helpers/group-guest.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 
-t.test('--verbose off a terminal: every disk\'s progress, no line twice', async (t) => {
+t.test("--verbose off a terminal: every disk's progress, no line twice", async (t) => {
   const { cli } = await startGroupGuest(t);
   const run = await runCli(['commit', 'vda', 'vdb', '--active', '--pivot', '--verbose', '--socket', cli]);
   t.equal(run.code, 0, `pivots; stderr: ${run.stderr}`);
@@ -40,17 +40,30 @@ t.test('a dry run on a base shared with another disk says QEMU will refuse it', 
     dir,
     machine: 'pc',
     args: [
-      '-accel', 'tcg', '-m', '64',
-      '-blockdev', JSON.stringify({ driver: 'raw', 'node-name': 'base', 'read-only': true, file: { driver: 'file', filename: base } }),
-      '-blockdev', JSON.stringify({ driver: 'qcow2', 'node-name': 'ta', backing: 'base', file: { driver: 'file', filename: path.join(dir, 'a.qcow2') } }),
-      '-blockdev', JSON.stringify({ driver: 'qcow2', 'node-name': 'tb', backing: 'base', file: { driver: 'file', filename: path.join(dir, 'b.qcow2') } }),
-      '-device', 'virtio-blk-pci,id=vda,drive=ta', '-device', 'virtio-blk-pci,id=vdb,drive=tb',
+      '-accel',
+      'tcg',
+      '-m',
+      '64',
+      '-blockdev',
+      JSON.stringify({ driver: 'raw', 'node-name': 'base', 'read-only': true, file: { driver: 'file', filename: base } }),
+      '-blockdev',
+      JSON.stringify({ driver: 'qcow2', 'node-name': 'ta', backing: 'base', file: { driver: 'file', filename: path.join(dir, 'a.qcow2') } }),
+      '-blockdev',
+      JSON.stringify({ driver: 'qcow2', 'node-name': 'tb', backing: 'base', file: { driver: 'file', filename: path.join(dir, 'b.qcow2') } }),
+      '-device',
+      'virtio-blk-pci,id=vda,drive=ta',
+      '-device',
+      'virtio-blk-pci,id=vdb,drive=tb',
       ...extraMonitorArgs(cli),
     ],
   });
   const run = await runCli(['commit', 'vda', '--active', '--pivot', '--dry-run', '--socket', cli]);
   t.equal(run.code, 0, `dry run; stderr: ${run.stderr}`);
-  t.match(run.stdout, /note: base \S+base\.raw is shared with vdb: QEMU will refuse this commit/, `the plan says the real run would be refused; stdout: ${run.stdout}`);
+  t.match(
+    run.stdout,
+    /note: base \S+base\.raw is shared with vdb: QEMU will refuse this commit/,
+    `the plan says the real run would be refused; stdout: ${run.stdout}`,
+  );
   const real = await runCli(['commit', 'vda', '--active', '--pivot', '--socket', cli]);
   t.equal(real.code, 1, `and QEMU does refuse the real run; stderr: ${real.stderr}`);
 });

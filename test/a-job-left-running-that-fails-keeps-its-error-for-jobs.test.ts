@@ -20,7 +20,11 @@ t.test('an async commit that fails later is kept until jobs has shown its error'
   t.equal(started.code, 0, `the job starts and is left running; stderr: ${started.stderr}`);
   await concluded;
   const listed = jsonLines((await runCli(['jobs', '--json', '--socket', cli])).stdout);
-  t.match(listed, [{ type: 'job', id: 'commit-n4', status: 'concluded', error: /Input\/output error/, dismissed: true }], 'jobs shows the failed job with QEMU\'s error, then dismisses it');
+  t.match(
+    listed,
+    [{ type: 'job', id: 'commit-n4', status: 'concluded', error: /Input\/output error/, dismissed: true }],
+    "jobs shows the failed job with QEMU's error, then dismisses it",
+  );
   t.same(await client.execute('query-jobs'), [], 'the job is gone from QEMU once shown');
   t.equal((await runCli(['jobs', '--socket', cli])).stdout.trim(), 'No block jobs', 'and the next jobs is empty');
 });

@@ -63,11 +63,17 @@ t.test('commit waiting for READY fails with "monitor has not answered" when QEMU
     },
   });
   t.teardown(() => proxy.close());
-  const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--bandwidth', '65536', '--bytes', '--json', '--command-timeout', '1', '--socket', proxy.path], 30_000);
+  const result = await runCli(
+    ['commit', 'drive0', '--active', '--pivot', '--bandwidth', '65536', '--bytes', '--json', '--command-timeout', '1', '--socket', proxy.path],
+    30_000,
+  );
   t.ok(freeze.frozen(), 'QEMU should have been frozen after answering block-commit');
   freeze.thaw();
   t.equal(result.code, 1, `exit 1; stderr: ${result.stderr}`);
-  const lines = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; event?: string; data?: { status?: string } });
+  const lines = result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; event?: string; data?: { status?: string } });
   t.same(
     lines.map((l) => (l.type === 'event' ? `${l.event}:${l.data?.status}` : l.type)),
     ['JOB_STATUS_CHANGE:created', 'JOB_STATUS_CHANGE:running', 'started'],
@@ -79,12 +85,20 @@ t.test('commit waiting for READY fails with "monitor has not answered" when QEMU
   const after = await connect({ path: qemu.socketPath }, { connectTimeoutMs: 10_000 });
   t.teardown(() => after.close());
   const jobs = await after.execute('query-block-jobs');
-  t.same(jobs.map((j) => j.device), ['commit-drive0'], 'the job should still be there after the freeze');
+  t.same(
+    jobs.map((j) => j.device),
+    ['commit-drive0'],
+    'the job should still be there after the freeze',
+  );
   const cursor = after.eventCursor();
   await after.execute('block-job-cancel', { device: 'commit-drive0', force: true });
   await after.waitForEvent('JOB_STATUS_CHANGE', { id: 'commit-drive0', status: 'null' }, { since: cursor, timeoutMs: 10_000 });
   const disk = await resolveDisk(after, 'drive0');
-  t.same(disk.layers.map((l) => l.file), files, 'the guest should still run on the whole chain');
+  t.same(
+    disk.layers.map((l) => l.file),
+    files,
+    'the guest should still run on the whole chain',
+  );
 });
 
 t.test('commit --async --timeout whose cancel QEMU never answers returns within --command-timeout', async (t) => {
@@ -105,7 +119,25 @@ t.test('commit --async --timeout whose cancel QEMU never answers returns within 
   });
   t.teardown(() => proxy.close());
   const started = Date.now();
-  const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--bandwidth', '65536', '--bytes', '--timeout', '0.5', '--async', '--command-timeout', '1', '--socket', proxy.path], 30_000);
+  const result = await runCli(
+    [
+      'commit',
+      'drive0',
+      '--active',
+      '--pivot',
+      '--bandwidth',
+      '65536',
+      '--bytes',
+      '--timeout',
+      '0.5',
+      '--async',
+      '--command-timeout',
+      '1',
+      '--socket',
+      proxy.path,
+    ],
+    30_000,
+  );
   t.ok(frozen, 'QEMU should have been frozen when the cancel was sent');
   t.equal(result.signal, null, 'the command should end by itself');
   t.equal(result.code, 1, `an abandoned commit exits 1; stderr: ${result.stderr}`);

@@ -26,7 +26,9 @@ t.test('reattach after the controller was killed', async (t) => {
   const range = rangeOf(await driveDisk(first, layers, 'drive0'), 4, 1);
 
   const child = spawn(process.execPath, [childScript, second, JSON.stringify(range), String(64 * 1024)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -34,9 +36,15 @@ t.test('reattach after the controller was killed', async (t) => {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (s: string) => {
       out += s;
-      if (out.includes('\n')) { clearTimeout(timer); resolve(out.trim()); }
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(out.trim());
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited (${code}) before starting: ${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before starting: ${out}`));
+    });
   });
   t.equal(line, 'started commit-drive0 running', 'the child controller should have started the job');
   child.kill('SIGKILL');
@@ -54,6 +62,10 @@ t.test('reattach after the controller was killed', async (t) => {
   t.same(withoutBlips(result.history), ['running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence seen since the attach');
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
   t.same(result.anomalies, [], 'no impossible transition');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [layers[0]!.file], 'the guest should now run on base');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    [layers[0]!.file],
+    'the guest should now run on base',
+  );
   t.ok(await compareImages(layers[0]!.file, flat, { forceShare: true }), 'base must equal the pre-commit guest view');
 });

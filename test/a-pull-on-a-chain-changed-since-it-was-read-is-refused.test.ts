@@ -18,5 +18,9 @@ t.test('a snapshot between resolving and starting a pull', async (t) => {
   t.ok(refused instanceof ChainChangedError, `the pull is refused as a changed chain, got: ${String(refused)}`);
   t.match((refused as Error).message, /drive0/, 'the message names the disk');
   t.same(await client.execute('query-block-jobs'), [], 'no job was started');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [...layers.map((l) => l.file), overlay], 'the chain with the new overlay stays as it is');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    [...layers.map((l) => l.file), overlay],
+    'the chain with the new overlay stays as it is',
+  );
 });

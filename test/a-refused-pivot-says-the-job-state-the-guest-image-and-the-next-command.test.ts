@@ -25,7 +25,9 @@ t.test('QEMU refuses the pivot of a job another client ended: gone, the guest on
 
   let held: { connection: number; line: string } | undefined;
   let sawComplete!: () => void;
-  const completeSent = new Promise<void>((resolve) => { sawComplete = resolve; });
+  const completeSent = new Promise<void>((resolve) => {
+    sawComplete = resolve;
+  });
   const proxy = await startFaultProxy(dir, cli, {
     toQemu: (line, connection) => {
       if (!line.includes('"job-complete"')) return [line];
@@ -47,15 +49,23 @@ t.test('QEMU refuses the pivot of a job another client ended: gone, the guest on
   const lines = result.stderr.trim().split('\n');
   const line = lines[0] ?? '';
   t.equal(lines.length, 1, `one line: ${result.stderr}`);
-  t.match(line, /cannot pivot commit job 'commit-drive0' on drive0: QEMU refused job-complete \(GenericError: Job not found\)/, 'QEMU\'s refusal of the command the schema chose, in its class for job-*');
-  t.match(line, /; the job is no longer in QEMU; the guest runs on /, 'the job\'s state, read back');
+  t.match(
+    line,
+    /cannot pivot commit job 'commit-drive0' on drive0: QEMU refused job-complete \(GenericError: Job not found\)/,
+    "QEMU's refusal of the command the schema chose, in its class for job-*",
+  );
+  t.match(line, /; the job is no longer in QEMU; the guest runs on /, "the job's state, read back");
   t.equal(/the guest runs on (\S+?);/.exec(line)?.[1], top, 'the image the guest is on: the top');
   t.match(line, /; next: 'chain drive0' shows which image the disk runs on; delete nothing before$/, 'the next command, in the name the user gave');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), layers.map((l) => l.file), 'the guest is on the whole chain, top active');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    layers.map((l) => l.file),
+    'the guest is on the whole chain, top active',
+  );
   await t.resolves(qemuIo(top, readChecks(expectedView(layers)), { format: 'qcow2', forceShare: true }), 'and reads every MiB as before');
 });
 
-t.test('a pivot before READY is refused with the job\'s status, the guest\'s image and what next', async (t) => {
+t.test("a pivot before READY is refused with the job's status, the guest's image and what next", async (t) => {
   const dir = tempDir(t);
   const cli = path.join(dir, 'cli.sock');
   const layers = await buildSeedChain(dir);
@@ -68,13 +78,24 @@ t.test('a pivot before READY is refused with the job\'s status, the guest\'s ima
   const lines = pivot.stderr.trim().split('\n');
   const line = lines[0] ?? '';
   t.equal(lines.length, 1, `one line: ${pivot.stderr}`);
-  t.match(line, /cannot pivot commit job 'commit-drive0': not ready yet \(status running\); wait for READY first; the job is running; the guest runs on /, 'why, and the job\'s state read back');
+  t.match(
+    line,
+    /cannot pivot commit job 'commit-drive0': not ready yet \(status running\); wait for READY first; the job is running; the guest runs on /,
+    "why, and the job's state read back",
+  );
   t.equal(/the guest runs on (\S+?);/.exec(line)?.[1], top, 'the image the guest is on: the top');
-  t.match(line, /; next: 'job drive0 --info --verbose' follows the job until READY, then 'job drive0 --pivot'; or 'job drive0 --abort' to leave the guest on \S+$/, 'the next command');
+  t.match(
+    line,
+    /; next: 'job drive0 --info --verbose' follows the job until READY, then 'job drive0 --pivot'; or 'job drive0 --abort' to leave the guest on \S+$/,
+    'the next command',
+  );
 
   const job = await CommitJob.attach(client, { jobId: 'commit-drive0' }, { label: 'drive0' });
   t.teardown(() => job.detach());
-  const error = await job.pivot().then(() => undefined, (e: unknown) => e);
+  const error = await job.pivot().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(error instanceof JobStateError && !(error instanceof JobCommandError), 'the library refuses before sending: a JobStateError');
   const e = error as JobStateError;
   t.same([e.status, e.jobStatus, e.guestImage, e.label, e.verb], ['running', 'running', top, 'drive0', 'pivot'], 'its facts, as typed fields');
@@ -82,6 +103,10 @@ t.test('a pivot before READY is refused with the job\'s status, the guest\'s ima
   t.equal((await client.execute('query-jobs'))[0]?.status, 'running', 'the job runs on');
   const aborted = await job.cancel({ timeoutMs: 30_000 });
   t.equal(aborted.outcome, 'aborted', 'aborted, as the message offered');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), layers.map((l) => l.file), 'the guest is on the whole chain, top active');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    layers.map((l) => l.file),
+    'the guest is on the whole chain, top active',
+  );
   await t.resolves(qemuIo(top, readChecks(expectedView(layers)), { format: 'qcow2', forceShare: true }), 'and reads every MiB as before');
 });

@@ -11,7 +11,10 @@ t.test('a second client on a held monitor gets MonitorBusyError at once', async 
   const { qemu, client } = await startQemu(t);
   await client.execute('query-status');
   const started = performance.now();
-  const error = await connect({ path: qemu.socketPath }).then((c) => c.close().then(() => undefined), (e: unknown) => e);
+  const error = await connect({ path: qemu.socketPath }).then(
+    (c) => c.close().then(() => undefined),
+    (e: unknown) => e,
+  );
   const waited = performance.now() - started;
   t.ok(error instanceof MonitorBusyError, `the second client should get MonitorBusyError, got ${String(error)}`);
   t.equal((error as MonitorBusyError).waitedMs, DEFAULT_GREETING_TIMEOUT_MS, 'it says how long it waited for the greeting');

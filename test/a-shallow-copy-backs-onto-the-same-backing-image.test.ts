@@ -21,6 +21,8 @@ t.test('a shallow copy of the active image, then the pivot', async (t) => {
     'the copied data of c.qcow2 is there',
   );
   const map = (await import('node:child_process')).execFileSync('qemu-img', ['map', '--output=json', '-f', 'qcow2', dest], { encoding: 'utf8' });
-  const own = (JSON.parse(map) as Array<{ start: number; length: number; depth: number; data: boolean }>).filter((e) => e.depth === 0 && e.data).reduce((n, e) => n + e.length, 0);
+  const own = (JSON.parse(map) as Array<{ start: number; length: number; depth: number; data: boolean }>)
+    .filter((e) => e.depth === 0 && e.data)
+    .reduce((n, e) => n + e.length, 0);
   t.equal(own, 3 * 1024 * 1024, 'the destination holds only the 3 MiB the active image held: the rest comes from its backing');
 });

@@ -16,12 +16,22 @@ function greeted(socket: string, timeoutMs = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const client = net.connect(socket);
     let text = '';
-    const timer = setTimeout(() => { client.destroy(); reject(new Error(`no greeting on ${socket} within ${timeoutMs} ms: the monitor is still held`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      client.destroy();
+      reject(new Error(`no greeting on ${socket} within ${timeoutMs} ms: the monitor is still held`));
+    }, timeoutMs);
     client.setEncoding('utf8').on('data', (d: string) => {
       text += d;
-      if (text.includes('\n')) { clearTimeout(timer); client.destroy(); resolve(text); }
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        client.destroy();
+        resolve(text);
+      }
     });
-    client.on('error', (error) => { clearTimeout(timer); reject(error); });
+    client.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -49,11 +59,19 @@ function commit(disk: string, mib: number, socket: string) {
 
 function pivoted(t: Test, result: CliResult, disk: string): void {
   t.equal(result.code, 0, `commit ${disk} ends with 0; stderr: ${result.stderr}`);
-  t.match(jsonLines(result.stdout).find((l) => l.type === 'result'), { outcome: 'pivoted', job: `commit-${disk}` }, `commit ${disk} says it pivoted`);
+  t.match(
+    jsonLines(result.stdout).find((l) => l.type === 'result'),
+    { outcome: 'pivoted', job: `commit-${disk}` },
+    `commit ${disk} says it pivoted`,
+  );
 }
 
-async function checkData(t: Test, g: { client: { execute(c: string): Promise<unknown> }; qemu: { exited: Promise<unknown> }; vda: Layer[]; vdb: Layer[] }, which: Array<'vda' | 'vdb'>): Promise<void> {
-  const blocks = (await g.client.execute('query-block')) as Array<{ qdev?: string; device: string; inserted?: { file: string; 'backing_file_depth'?: number } }>;
+async function checkData(
+  t: Test,
+  g: { client: { execute(c: string): Promise<unknown> }; qemu: { exited: Promise<unknown> }; vda: Layer[]; vdb: Layer[] },
+  which: Array<'vda' | 'vdb'>,
+): Promise<void> {
+  const blocks = (await g.client.execute('query-block')) as Array<{ qdev?: string; device: string; inserted?: { file: string; backing_file_depth?: number } }>;
   for (const disk of which) {
     const layers = g[disk];
     const entry = blocks.find((b) => b.qdev?.includes(`/${disk}/`));
@@ -78,7 +96,11 @@ t.test('the holder ends first: the other commit, served by the keeper, still piv
   await waitForLine(second.child, (line) => line.includes('"type":"started"'));
   const a = await first.done;
   pivoted(t, a, 'vda');
-  t.equal((await Promise.race([second.done.then(() => 'ended'), Promise.resolve('running')])), 'running', 'the second commit was still running when the holder ended');
+  t.equal(
+    await Promise.race([second.done.then(() => 'ended'), Promise.resolve('running')]),
+    'running',
+    'the second commit was still running when the holder ended',
+  );
   pivoted(t, await second.done, 'vdb');
   t.match(await greeted(g.cli), /"QMP"/, 'the monitor is free once the last client and job are gone');
   await checkData(t, g, ['vda', 'vdb']);

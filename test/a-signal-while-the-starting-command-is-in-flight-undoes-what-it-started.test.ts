@@ -40,10 +40,16 @@ async function interruptInFlight(t: Test, command: string, args: (dir: string) =
 
 async function nothingLeft(t: Test, client: QmpClient, what: string): Promise<void> {
   t.same(await client.execute('query-jobs'), [], `${what}: no job is left in QEMU`);
-  const nodes = (await client.execute('query-named-block-nodes', { flat: true })).flatMap((n) => n['node-name'] ?? []).filter((n) => !/^[pq]\d$/.test(n) && !n.startsWith('#'));
+  const nodes = (await client.execute('query-named-block-nodes', { flat: true }))
+    .flatMap((n) => n['node-name'] ?? [])
+    .filter((n) => !/^[pq]\d$/.test(n) && !n.startsWith('#'));
   t.same(nodes, [], `${what}: no node of ours is left in QEMU`);
   const disks = await listDisks(client);
-  t.same(disks.find((d) => d.qdevId === 'vda')?.layers.map((l) => l.nodeName), ['p1', 'p2', 'p3', 'p4'], `${what}: vda still runs on its whole chain`);
+  t.same(
+    disks.find((d) => d.qdevId === 'vda')?.layers.map((l) => l.nodeName),
+    ['p1', 'p2', 'p3', 'p4'],
+    `${what}: vda still runs on its whole chain`,
+  );
 }
 
 t.test('commit: block-commit in flight is cancelled once its reply comes', async (t) => {
@@ -62,14 +68,30 @@ t.test('pull: block-stream in flight is cancelled once its reply comes', async (
 });
 
 t.test('copy: blockdev-mirror in flight is cancelled and its destination node removed', async (t) => {
-  const { guest, result } = await interruptInFlight(t, 'blockdev-mirror', (dir) => ['copy', 'vda', '--dest', path.join(dir, 'copy.qcow2'), '--pivot', '--bandwidth', '1']);
+  const { guest, result } = await interruptInFlight(t, 'blockdev-mirror', (dir) => [
+    'copy',
+    'vda',
+    '--dest',
+    path.join(dir, 'copy.qcow2'),
+    '--pivot',
+    '--bandwidth',
+    '1',
+  ]);
   t.equal(result.code, 1, `exit 1; stderr: ${result.stderr}`);
   t.match(result.stdout, /^Copy aborted$/m, 'the job it started is aborted');
   await nothingLeft(t, guest.client, 'copy');
 });
 
 t.test('copy: blockdev-add in flight: the node is removed, nothing started', async (t) => {
-  const { guest, result } = await interruptInFlight(t, 'blockdev-add', (dir) => ['copy', 'vda', '--dest', path.join(dir, 'copy.qcow2'), '--pivot', '--bandwidth', '1']);
+  const { guest, result } = await interruptInFlight(t, 'blockdev-add', (dir) => [
+    'copy',
+    'vda',
+    '--dest',
+    path.join(dir, 'copy.qcow2'),
+    '--pivot',
+    '--bandwidth',
+    '1',
+  ]);
   t.equal(result.code, 1, `exit 1; stderr: ${result.stderr}`);
   t.match(result.stderr, /blockdev-add had no answer yet/, 'says it waits for the reply');
   t.match(result.stdout + result.stderr, /nothing was started|Copy aborted/, 'says nothing runs');

@@ -26,13 +26,18 @@ t.test('snapshots and a failed commit of drive1 during an active commit of drive
   const job = await CommitJob.start(client, range, { speed: 1 });
   await job.waitForStatus('running', { timeoutMs: 30_000 });
   let stoppedSeen = false;
-  job.on('state', () => { stoppedSeen ||= job.stoppedOnError; });
+  job.on('state', () => {
+    stoppedSeen ||= job.stoppedOnError;
+  });
 
   for (let i = 1; i <= 3; i++) {
     await client.execute('blockdev-snapshot-sync', { device: 'drive1', 'snapshot-file': path.join(dir, `other-snap${i}.qcow2`), format: 'qcow2' });
   }
   // speed -1: QEMU creates and destroys a job on drive1 before it refuses (a graph change that fails).
-  const refused = await client.execute('block-commit', { device: 'drive1', 'job-id': 'other-job', speed: -1 }).then(() => undefined, (e: unknown) => e);
+  const refused = await client.execute('block-commit', { device: 'drive1', 'job-id': 'other-job', speed: -1 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(refused instanceof QmpCommandError, `the commit on drive1 should be refused (got ${String(refused)})`);
 
   // The last drain's resume may still be on its way. (On 7.2 each drain also lets the throttled job
@@ -53,8 +58,12 @@ t.test('snapshots and a failed commit of drive1 during an active commit of drive
   await job.waitUntilReady({ timeoutMs: 60_000 });
   const result = await job.pivot({ timeoutMs: 30_000 });
   t.equal(result.outcome, 'pivoted', 'the commit ends as a pivot');
-  t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], `whole state sequence, blips collapsed (seen: ${result.states.join(',')})`);
-  t.same(result.anomalies, [], 'every transition is one QEMU\'s job table allows');
+  t.same(
+    withoutBlips(result.history),
+    ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+    `whole state sequence, blips collapsed (seen: ${result.states.join(',')})`,
+  );
+  t.same(result.anomalies, [], "every transition is one QEMU's job table allows");
   t.notOk(stoppedSeen, 'never reported as stopped on an error');
   const drives = await client.execute('query-block');
   t.equal(drives.find((d) => d.device === 'drive0')?.inserted?.file, base, 'drive0 now runs on base');

@@ -4,8 +4,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import {
-  ConflictingArgumentsError, DiskNotFoundError, InvalidSnapshotSpecError, SnapshotTargetExistsError,
-  createSnapshots, listDisks, type SnapshotSpec,
+  ConflictingArgumentsError,
+  DiskNotFoundError,
+  InvalidSnapshotSpecError,
+  SnapshotTargetExistsError,
+  createSnapshots,
+  listDisks,
+  type SnapshotSpec,
 } from '../src/block/index.js';
 import { startTwoDiskGuest } from './helpers/two-disks.js';
 
@@ -24,10 +29,34 @@ t.test('refusals', async (t) => {
 
   const cases: Array<[string, SnapshotSpec[], new (...args: never[]) => Error, RegExp]> = [
     ['existing file', [{ disk: 'vda', file: existing }], SnapshotTargetExistsError, /target '.*precious\.qcow2' already exists; QEMU would overwrite it/],
-    ['existing file as second spec', [{ disk: 'vda', file: fresh }, { disk: 'vdb', file: existing }], SnapshotTargetExistsError, /snapshot of disk 'vdb' refused: target '.*precious\.qcow2' already exists/],
+    [
+      'existing file as second spec',
+      [
+        { disk: 'vda', file: fresh },
+        { disk: 'vdb', file: existing },
+      ],
+      SnapshotTargetExistsError,
+      /snapshot of disk 'vdb' refused: target '.*precious\.qcow2' already exists/,
+    ],
     ['an image of another disk', [{ disk: 'vda', file: vdb[1]!.file }], SnapshotTargetExistsError, /is already an image of disk 'vdb'/],
-    ['same disk twice', [{ disk: 'vda', file: fresh }, { disk: 'drive0', file: path.join(dir, 'other.qcow2') }], ConflictingArgumentsError, /disk 'vda' is named twice \('vda' and 'drive0'\)/],
-    ['same file twice', [{ disk: 'vda', file: fresh }, { disk: 'vdb', file: fresh }], ConflictingArgumentsError, /disks 'vda' and 'vdb' both target '.*fresh\.qcow2'/],
+    [
+      'same disk twice',
+      [
+        { disk: 'vda', file: fresh },
+        { disk: 'drive0', file: path.join(dir, 'other.qcow2') },
+      ],
+      ConflictingArgumentsError,
+      /disk 'vda' is named twice \('vda' and 'drive0'\)/,
+    ],
+    [
+      'same file twice',
+      [
+        { disk: 'vda', file: fresh },
+        { disk: 'vdb', file: fresh },
+      ],
+      ConflictingArgumentsError,
+      /disks 'vda' and 'vdb' both target '.*fresh\.qcow2'/,
+    ],
     ['relative path', [{ disk: 'vda', file: 'snap.qcow2' }], InvalidSnapshotSpecError, /must be an absolute path/],
     ['bad node name', [{ disk: 'vda', file: fresh, nodeName: '1bad' }], InvalidSnapshotSpecError, /node name '1bad' must start with a letter/],
     ['node name in use', [{ disk: 'vda', file: fresh, nodeName: 'm2' }], ConflictingArgumentsError, /node name 'm2' is already in use/],

@@ -19,8 +19,20 @@ t.test('a state listener attached after READY sees the whole active commit', asy
   let readyAt: number | undefined;
   job.once('ready', (at) => (readyAt = at));
   const result = await job.pivot({ timeoutMs: 30_000 });
-  t.same(withoutBlips(seen.map(([c]) => c)), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], `the late listener sees every state (seen ${seen.map(([c]) => c.status).join(',')})`);
-  t.same(seen.map(([, previous]) => previous), ['undefined', ...seen.slice(0, -1).map(([c]) => c.status)], 'each change names the state before it');
-  t.same(seen.map(([c]) => c), result.history, "what the listener saw is the result's history");
+  t.same(
+    withoutBlips(seen.map(([c]) => c)),
+    ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+    `the late listener sees every state (seen ${seen.map(([c]) => c.status).join(',')})`,
+  );
+  t.same(
+    seen.map(([, previous]) => previous),
+    ['undefined', ...seen.slice(0, -1).map(([c]) => c.status)],
+    'each change names the state before it',
+  );
+  t.same(
+    seen.map(([c]) => c),
+    result.history,
+    "what the listener saw is the result's history",
+  );
   t.ok(readyAt !== undefined && Math.abs(readyAt - Date.now()) < 600_000, `READY is told to a late once() listener, in ms since the epoch (${readyAt})`);
 });

@@ -20,7 +20,11 @@ t.test('--trace FIFO is refused at once, with or without a reader', async (t) =>
   const plain = await run([]);
   t.equal(plain.signal, null, 'should not have to be killed');
   t.equal(plain.code, 1, 'exit 1');
-  t.match(plain.stderr, `error: cannot write the trace to ${fifo}: it already exists; refusing to overwrite it (use --trace-append to add to it, or name a new file)`, 'an existing path is refused');
+  t.match(
+    plain.stderr,
+    `error: cannot write the trace to ${fifo}: it already exists; refusing to overwrite it (use --trace-append to add to it, or name a new file)`,
+    'an existing path is refused',
+  );
   const noReader = await run(['--trace-append']);
   t.equal(noReader.signal, null, 'with --trace-append and no reader: not blocked');
   t.match(noReader.stderr, `error: cannot write the trace to ${fifo}: it is a FIFO or socket with no reader, not a regular file`, 'the error should say why');

@@ -18,11 +18,22 @@ t.test('vda and vdb snapshotted atomically', async (t) => {
   const before = await listDisks(client);
 
   const files = [path.join(dir, 'vda-snap.qcow2'), path.join(dir, 'vdb-snap.qcow2')];
-  const chains = await createSnapshots(client, [{ disk: 'vda', file: files[0]! }, { disk: 'vdb', file: files[1]!, nodeName: 'vdb-snap' }]);
+  const chains = await createSnapshots(client, [
+    { disk: 'vda', file: files[0]! },
+    { disk: 'vdb', file: files[1]!, nodeName: 'vdb-snap' },
+  ]);
 
-  t.same(sent.filter((c) => c === 'transaction'), ['transaction'], 'exactly one transaction for both disks');
+  t.same(
+    sent.filter((c) => c === 'transaction'),
+    ['transaction'],
+    'exactly one transaction for both disks',
+  );
   t.notOk(sent.includes('blockdev-snapshot-sync'), 'no snapshot sent outside the transaction');
-  t.same(chains.map((c) => c.qdevId), ['vda', 'vdb'], 'chains returned in the order asked');
+  t.same(
+    chains.map((c) => c.qdevId),
+    ['vda', 'vdb'],
+    'chains returned in the order asked',
+  );
   for (const [i, chain] of chains.entries()) {
     const old = before[i]!;
     t.equal(chain.layers.length, 5, `${chain.qdevId}: one more image`);

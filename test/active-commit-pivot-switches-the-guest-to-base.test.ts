@@ -33,5 +33,9 @@ t.test('active commit + pivot', async (t) => {
   t.equal(drive?.inserted?.file, base, 'drive0 should now run on base');
   t.equal(drive?.inserted?.backing_file_depth, 0, 'the chain should be just base');
   t.ok(await compareImages(base, flat, { forceShare: true }), 'base must equal the pre-commit guest view byte for byte');
-  t.same(result.invalidated, { files: [a, b, c], stillValid: [base], removedFromChain: [a, b, c] }, 'after a pivot the intermediates and the old top are invalid');
+  t.same(
+    result.invalidated,
+    { files: [a, b, c], stillValid: [base], removedFromChain: [a, b, c] },
+    'after a pivot the intermediates and the old top are invalid',
+  );
 });

@@ -26,7 +26,11 @@ t.test('not converging is said within 10 s, with both rates', async (t) => {
   }
   const result = await ended;
   await writer.done;
-  t.match(result.stderr, /not converging: guest writes [\d.]+ MiB\/s, copy [\d.]+ MiB\/s .*'--converge throttle=N'/, `the human warning names both rates and the way out; stderr: ${result.stderr}`);
+  t.match(
+    result.stderr,
+    /not converging: guest writes [\d.]+ MiB\/s, copy [\d.]+ MiB\/s .*'--converge throttle=N'/,
+    `the human warning names both rates and the way out; stderr: ${result.stderr}`,
+  );
   t.same(await client.execute('query-block-jobs'), [], 'Ctrl-C aborted the job');
 });
 
@@ -40,14 +44,24 @@ t.test('--converge throttle=1 reaches READY, pivots, and restores the limits', a
   await writer.done;
   t.equal(result.code, 0, `the commit pivots; stderr: ${result.stderr}`);
   const lines = jsonLines(result.stdout);
-  const types = lines.map((l) => (l.type === 'event' ? l.event : l.type)).filter((x) => ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'].includes(String(x)));
-  t.same(types, ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'], 'not converging, then READY, the pivot, and the limit lifted, in that order');
+  const types = lines
+    .map((l) => (l.type === 'event' ? l.event : l.type))
+    .filter((x) => ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'].includes(String(x)));
+  t.same(
+    types,
+    ['convergence', 'BLOCK_JOB_READY', 'BLOCK_JOB_COMPLETED', 'throttle'],
+    'not converging, then READY, the pivot, and the limit lifted, in that order',
+  );
   const throttle = lines.find((l) => l.type === 'throttle') as { bytesPerSecond: number; seconds: number; restored: Record<string, unknown> } | undefined;
   t.equal(throttle?.bytesPerSecond, 1 << 20, 'the guest was held to 1 MiB/s');
   t.ok((throttle?.seconds ?? 0) > 0, 'the throttle time is reported');
   const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
-  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'query-block shows the guest\'s original limits again');
-  t.same((await resolveDisk(client, 'vda')).layers.map((l) => l.file), [base], 'the guest runs on base');
+  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, "query-block shows the guest's original limits again");
+  t.same(
+    (await resolveDisk(client, 'vda')).layers.map((l) => l.file),
+    [base],
+    'the guest runs on base',
+  );
   await client.execute('quit').catch(() => undefined);
   await exited;
   const checks = [...writer.last].map(([chunk, pattern]) => `read -P ${pattern} ${chunk * CHUNK_KIB}k ${CHUNK_KIB}k`);
@@ -64,7 +78,7 @@ t.test('Ctrl-C while the guest is throttled: the job is aborted and the limits r
   try {
     await waitForLine(commit, (l) => l.includes('"type":"throttling"'), 15_000);
     const limited = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
-    t.equal(limited?.bps_wr, 1 << 20, 'while throttled, the guest\'s writes are held to 1 MiB/s');
+    t.equal(limited?.bps_wr, 1 << 20, "while throttled, the guest's writes are held to 1 MiB/s");
   } finally {
     commit.kill('SIGINT');
   }
@@ -72,7 +86,7 @@ t.test('Ctrl-C while the guest is throttled: the job is aborted and the limits r
   stop.abort();
   await writer.done;
   t.equal(result.code, 1, `Ctrl-C aborts; stderr: ${result.stderr}`);
-  t.match(result.stdout, /Commit aborted/, 'virsh\'s words for the abort');
+  t.match(result.stdout, /Commit aborted/, "virsh's words for the abort");
   t.match(result.stdout, /"type":"throttle"/, 'the throttle time is reported on the way out too');
   const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
   t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back after Ctrl-C');
@@ -89,7 +103,9 @@ t.test('a copy the guest outpaces: --converge throttle=1 gets it to READY and on
   stop.abort();
   await writer.done;
   t.equal(result.code, 0, `the copy pivots; stderr: ${result.stderr}`);
-  const types = jsonLines(result.stdout).map((l) => l.type).filter((x) => ['convergence', 'throttling', 'throttle'].includes(String(x)));
+  const types = jsonLines(result.stdout)
+    .map((l) => l.type)
+    .filter((x) => ['convergence', 'throttling', 'throttle'].includes(String(x)));
   t.same(types, ['convergence', 'throttling', 'throttle'], 'not converging, the guest held, then released');
   const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
   t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back');

@@ -20,7 +20,9 @@ t.before(() => {
   cpSync(source, app, { recursive: true, filter: (from) => !from.includes(`${path.sep}dist`) });
   const packed = path.join(app, 'packed');
   mkdirSync(packed);
-  const [info] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', packed], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Array<{ filename: string }>;
+  const [info] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', packed], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+  ) as Array<{ filename: string }>;
   const installed = path.join(app, 'node_modules', 'qmp-blockjob');
   mkdirSync(installed, { recursive: true });
   execFileSync('tar', ['xzf', path.join(packed, info!.filename), '--strip-components=1', '-C', installed]);
@@ -45,7 +47,10 @@ t.test('the programs use no cast, no any, no internal, and type-check strictly',
     t.notMatch(code, /\bas\s+(?!const\b)[\w{[(]/, `${file}: no cast`);
     t.notMatch(code, /qmp-blockjob\/internal|\.\.\/|dist\/src/, `${file}: the library by name only`);
   }
-  const tsc = spawnSync(process.execPath, [path.join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(app, 'tsconfig.json')], { encoding: 'utf8', timeout: 120_000 });
+  const tsc = spawnSync(process.execPath, [path.join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(app, 'tsconfig.json')], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
   t.end();
 });
@@ -77,13 +82,21 @@ t.test('a commit cancelled by a signal', async (t) => {
 
 t.test('typed errors', async (t) => {
   const { socket } = await qemuOnSeedChain(t);
-  t.same(run('errors', [socket, 'drive0']), { disk: 'DiskNotFoundError', command: 'CommandNotFound no-such-command', busy: '1000', pivot: 'running pivot', cancel: 'aborted' }, 'each error caught by its class with its facts');
+  t.same(
+    run('errors', [socket, 'drive0']),
+    { disk: 'DiskNotFoundError', command: 'CommandNotFound no-such-command', busy: '1000', pivot: 'running pivot', cancel: 'aborted' },
+    'each error caught by its class with its facts',
+  );
 });
 
 t.test('a full state history', async (t) => {
   const { socket } = await qemuOnSeedChain(t);
   const said = run('history', [socket, 'drive0']);
-  t.same((said.states as string[]).filter((s, i, all) => !(s === 'paused' && all[i + 1] === 'running') && !(s === 'running' && all[i - 1] === 'paused' && i > 1)), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], `every state from created on (${String(said.states)})`);
+  t.same(
+    (said.states as string[]).filter((s, i, all) => !(s === 'paused' && all[i + 1] === 'running') && !(s === 'running' && all[i - 1] === 'paused' && i > 1)),
+    ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+    `every state from created on (${String(said.states)})`,
+  );
   t.equal(said.readyLen, said.completedLen, 'typed event data: READY and COMPLETED carry the same len');
 });
 
@@ -95,5 +108,9 @@ t.test('reattach', async (t) => {
 
 t.test('a unit test on mock-qmp', async (t) => {
   const trace = path.join(fixturePath('', fixtureSets()[0]), 'raw', 'active-commit-pivot.jsonl');
-  t.same(run('mock', [trace]), { outcome: 'pivoted', before: ['base', 'a', 'b', 'c'], after: ['base'] }, 'the model of a recorded commit, through the packed mock-qmp');
+  t.same(
+    run('mock', [trace]),
+    { outcome: 'pivoted', before: ['base', 'a', 'b', 'c'], after: ['base'] },
+    'the model of a recorded commit, through the packed mock-qmp',
+  );
 });

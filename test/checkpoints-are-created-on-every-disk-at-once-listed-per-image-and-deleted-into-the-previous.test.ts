@@ -18,14 +18,26 @@ t.test('checkpoints across two disks and a snapshot', async (t) => {
   const [d0, d1, raw] = ['d0.qcow2', 'd1.qcow2', 'r.raw'].map((f) => path.join(dir, f)) as [string, string, string];
   for (const f of [d0, d1]) await run('qemu-img', ['create', '-f', 'qcow2', f, '12M']);
   await run('qemu-img', ['create', '-f', 'raw', raw, '12M']);
-  const { client, qemu } = await startQemu(t, { dir, args: [
-    '-drive', `file=${d0},format=qcow2,id=drive0,if=none`, '-drive', `file=${d1},format=qcow2,id=drive1,if=none`,
-    '-drive', `file=${raw},format=raw,id=drive2,if=none`, ...extraMonitorArgs(cli),
-  ] });
+  const { client, qemu } = await startQemu(t, {
+    dir,
+    args: [
+      '-drive',
+      `file=${d0},format=qcow2,id=drive0,if=none`,
+      '-drive',
+      `file=${d1},format=qcow2,id=drive1,if=none`,
+      '-drive',
+      `file=${raw},format=raw,id=drive2,if=none`,
+      ...extraMonitorArgs(cli),
+    ],
+  });
   const q = (...args: string[]) => runCli([...args, '--socket', cli]);
 
   const refused = await q('checkpoint', 'create', 'chkx', 'drive0', 'drive2');
-  t.match(refused, { code: 1, stderr: /cannot create checkpoint 'chkx' on drive0, drive2: .*Can't store persistent bitmaps to drive2.*no disk got it/ }, 'a checkpoint QEMU refuses on one disk (a raw image keeps no bitmap) should fail');
+  t.match(
+    refused,
+    { code: 1, stderr: /cannot create checkpoint 'chkx' on drive0, drive2: .*Can't store persistent bitmaps to drive2.*no disk got it/ },
+    'a checkpoint QEMU refuses on one disk (a raw image keeps no bitmap) should fail',
+  );
   t.same(await liveBitmapCounts(client), {}, 'and leave no bitmap on the other disk: one transaction');
 
   const made = await q('checkpoint', 'create', 'chk0', 'drive0', 'drive1');
@@ -42,17 +54,55 @@ t.test('checkpoints across two disks and a snapshot', async (t) => {
 
   const listed = await q('checkpoint', 'list', 'drive0', 'drive1', '--json');
   t.equal(listed.code, 0, `list should succeed; stderr: ${listed.stderr}`);
-  const disks = (jsonLines(listed.stdout).find((l) => l.type === 'checkpoints') as { disks: Array<{ disk: string; layers: Array<{ file: string; bitmaps: Array<{ name: string; count: number }> }> }> }).disks;
-  const view = disks.map((d) => ({ disk: d.disk, layers: d.layers.map((l) => ({ file: path.basename(l.file), bitmaps: l.bitmaps.map((b) => [b.name, b.count / MiB]) })) }));
-  t.same(view, [
-    { disk: 'drive0', layers: [{ file: 'd0.qcow2', bitmaps: [['chk0', 1]] }, { file: 's0.qcow2', bitmaps: [['chk0', 1], ['chk1', 1]] }] },
-    { disk: 'drive1', layers: [{ file: 'd1.qcow2', bitmaps: [['chk0', 2], ['chk1', 1]] }] },
-  ], 'list should show per disk each image, its bitmaps oldest first and their dirty MiB');
+  const disks = (
+    jsonLines(listed.stdout).find((l) => l.type === 'checkpoints') as {
+      disks: Array<{ disk: string; layers: Array<{ file: string; bitmaps: Array<{ name: string; count: number }> }> }>;
+    }
+  ).disks;
+  const view = disks.map((d) => ({
+    disk: d.disk,
+    layers: d.layers.map((l) => ({ file: path.basename(l.file), bitmaps: l.bitmaps.map((b) => [b.name, b.count / MiB]) })),
+  }));
+  t.same(
+    view,
+    [
+      {
+        disk: 'drive0',
+        layers: [
+          { file: 'd0.qcow2', bitmaps: [['chk0', 1]] },
+          {
+            file: 's0.qcow2',
+            bitmaps: [
+              ['chk0', 1],
+              ['chk1', 1],
+            ],
+          },
+        ],
+      },
+      {
+        disk: 'drive1',
+        layers: [
+          {
+            file: 'd1.qcow2',
+            bitmaps: [
+              ['chk0', 2],
+              ['chk1', 1],
+            ],
+          },
+        ],
+      },
+    ],
+    'list should show per disk each image, its bitmaps oldest first and their dirty MiB',
+  );
   const text = await q('checkpoint', 'list', 'drive0');
   t.match(text.stdout, /chk1\s+drive0\[2\]\s+\S*s0\.qcow2\s+1\.00 MiB\s+recording/, 'the table should name the image and the dirty size');
 
   const stuck = await q('checkpoint', 'delete', 'chk0', 'drive0');
-  t.match(stuck, { code: 1, stderr: /lives also in \S*d0\.qcow2, a read-only backing image/ }, 'a checkpoint also in a read-only backing image should be refused by file');
+  t.match(
+    stuck,
+    { code: 1, stderr: /lives also in \S*d0\.qcow2, a read-only backing image/ },
+    'a checkpoint also in a read-only backing image should be refused by file',
+  );
   const deleted = await q('checkpoint', 'delete', 'chk1', 'drive1');
   t.equal(deleted.code, 0, `delete chk1 should succeed; stderr: ${deleted.stderr}`);
   t.match(deleted.stdout, /Checkpoint chk1 deleted on drive1: removed from \S*d1\.qcow2, merged into chk0/, 'delete should say it merged into chk0');
@@ -62,6 +112,13 @@ t.test('checkpoints across two disks and a snapshot', async (t) => {
 
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;
-  t.same(await dirtyExtents(d1, 'chk0'), mib([[2, 1], [5, 1]]), 'd1.qcow2 chk0 on disk: both writes');
+  t.same(
+    await dirtyExtents(d1, 'chk0'),
+    mib([
+      [2, 1],
+      [5, 1],
+    ]),
+    'd1.qcow2 chk0 on disk: both writes',
+  );
   t.same(await dirtyExtents(path.join(dir, 's0.qcow2'), 'chk1'), mib([[4, 1]]), 's0.qcow2 chk1 on disk: the write since chk1');
 });

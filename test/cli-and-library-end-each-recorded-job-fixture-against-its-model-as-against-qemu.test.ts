@@ -92,33 +92,98 @@ async function snapshotsThenPivot(socket: string, trace: Trace): Promise<Ended> 
 const chain = ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'];
 
 const cases: Case[] = [
-  { file: 'active-commit-pivot', how: 'qmp-blockjob commit drive0 --active --pivot', disk: 'drive0', run: (s) => cli(s, ['commit', 'drive0', '--active', '--pivot']), code: 0, outcome: 'pivoted', after: ['base.raw'] },
-  { file: 'active-commit-manual-finalize', how: 'CommitJob autoFinalize/autoDismiss false, pivot', disk: 'drive0', run: keptPivot, outcome: 'pivoted', after: ['base.raw'] },
-  { file: 'cancel-after-ready', how: 'qmp-blockjob commit drive0 --active --keep-overlay', disk: 'drive0', run: (s) => cli(s, ['commit', 'drive0', '--active', '--keep-overlay']), code: 0, outcome: 'overlay-kept', after: chain },
-  { file: 'intermediate-commit', how: 'qmp-blockjob commit drive0 --top b.qcow2 --base base.raw --wait', disk: 'drive0', run: (s) => cli(s, ['commit', 'drive0', '--top', 'b.qcow2', '--base', 'base.raw', '--wait']), code: 0, outcome: 'completed', after: ['base.raw', 'c.qcow2'] },
-  { file: 'io-error-stop', how: 'CommitJob onError stop, resume', disk: 'n4', run: stopAndResume, outcome: 'completed', after: ['n1', 'n2', 'n4'], afterBy: 'node' },
-  { file: 'qemu-killed-mid-job', how: 'qmp-blockjob commit drive0 --active --pivot', disk: 'drive0', run: (s) => cli(s, ['commit', 'drive0', '--active', '--pivot']), code: 1, error: /interrupted while running: the connection to QEMU was lost/, statesUntilGone: true },
-  { file: 'snapshot-then-commit', how: 'qmp-blockjob qmp (snapshots, writes), then commit drive0 --active --pivot', disk: 'drive0', run: snapshotsThenPivot, code: 0, outcome: 'pivoted', after: ['base.raw'] },
+  {
+    file: 'active-commit-pivot',
+    how: 'qmp-blockjob commit drive0 --active --pivot',
+    disk: 'drive0',
+    run: (s) => cli(s, ['commit', 'drive0', '--active', '--pivot']),
+    code: 0,
+    outcome: 'pivoted',
+    after: ['base.raw'],
+  },
+  {
+    file: 'active-commit-manual-finalize',
+    how: 'CommitJob autoFinalize/autoDismiss false, pivot',
+    disk: 'drive0',
+    run: keptPivot,
+    outcome: 'pivoted',
+    after: ['base.raw'],
+  },
+  {
+    file: 'cancel-after-ready',
+    how: 'qmp-blockjob commit drive0 --active --keep-overlay',
+    disk: 'drive0',
+    run: (s) => cli(s, ['commit', 'drive0', '--active', '--keep-overlay']),
+    code: 0,
+    outcome: 'overlay-kept',
+    after: chain,
+  },
+  {
+    file: 'intermediate-commit',
+    how: 'qmp-blockjob commit drive0 --top b.qcow2 --base base.raw --wait',
+    disk: 'drive0',
+    run: (s) => cli(s, ['commit', 'drive0', '--top', 'b.qcow2', '--base', 'base.raw', '--wait']),
+    code: 0,
+    outcome: 'completed',
+    after: ['base.raw', 'c.qcow2'],
+  },
+  {
+    file: 'io-error-stop',
+    how: 'CommitJob onError stop, resume',
+    disk: 'n4',
+    run: stopAndResume,
+    outcome: 'completed',
+    after: ['n1', 'n2', 'n4'],
+    afterBy: 'node',
+  },
+  {
+    file: 'qemu-killed-mid-job',
+    how: 'qmp-blockjob commit drive0 --active --pivot',
+    disk: 'drive0',
+    run: (s) => cli(s, ['commit', 'drive0', '--active', '--pivot']),
+    code: 1,
+    error: /interrupted while running: the connection to QEMU was lost/,
+    statesUntilGone: true,
+  },
+  {
+    file: 'snapshot-then-commit',
+    how: 'qmp-blockjob qmp (snapshots, writes), then commit drive0 --active --pivot',
+    disk: 'drive0',
+    run: snapshotsThenPivot,
+    code: 0,
+    outcome: 'pivoted',
+    after: ['base.raw'],
+  },
 ];
 
-for (const set of fixtureSets()) for (const c of cases) {
-  t.test(`${set}/${c.file}: ${c.how}`, async (t) => {
-    const trace = readTrace(fixturePath(`${c.file}.jsonl`, set));
-    const firstJob = trace.messages.findIndex((m) => m.dir === 'out' && m.msg.execute === 'block-commit');
-    t.ok(trace.messages.slice(0, firstJob).some((m) => m.dir === 'out' && m.msg.execute === 'query-named-block-nodes'), 'the fixture should carry the graph from before its first job');
-    const blips = drainBlips(trace);
-    const recordedStates = trace.messages.filter((m) => m.dir === 'in' && m.msg.event === 'JOB_STATUS_CHANGE' && !blips.has(m)).map((m) => (m.msg.data as { status: JobStatus }).status);
-    const server = await serveTrace(t, { trace, model: true });
-    const ended = await c.run(server.path!, trace);
-    if (c.code !== undefined) t.equal(ended.code, c.code, `exit status; ${ended.error ?? ''}`);
-    if (c.outcome) t.equal(ended.outcome, c.outcome, `the outcome should be QEMU's; ${ended.error ?? ''}`);
-    if (c.outcome || c.statesUntilGone) t.same(ended.states, recordedStates, 'the job should go through the states QEMU went through');
-    if (c.error) t.match(ended.error, c.error, "the failure should say what QEMU's did");
-    if (!c.after) return;
-    const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000 });
-    t.teardown(() => client.close());
-    const disk = await resolveDisk(client, c.disk, WAIT);
-    t.same(disk.layers.map((l) => (c.afterBy === 'node' ? l.nodeName : path.basename(l.file))), c.after, `the next query-block should show ${c.disk} on the chain QEMU had after the job`);
-    t.same(await client.execute('query-jobs'), [], 'no job should be left: the client dismissed it or QEMU did');
-  });
-}
+for (const set of fixtureSets())
+  for (const c of cases) {
+    t.test(`${set}/${c.file}: ${c.how}`, async (t) => {
+      const trace = readTrace(fixturePath(`${c.file}.jsonl`, set));
+      const firstJob = trace.messages.findIndex((m) => m.dir === 'out' && m.msg.execute === 'block-commit');
+      t.ok(
+        trace.messages.slice(0, firstJob).some((m) => m.dir === 'out' && m.msg.execute === 'query-named-block-nodes'),
+        'the fixture should carry the graph from before its first job',
+      );
+      const blips = drainBlips(trace);
+      const recordedStates = trace.messages
+        .filter((m) => m.dir === 'in' && m.msg.event === 'JOB_STATUS_CHANGE' && !blips.has(m))
+        .map((m) => (m.msg.data as { status: JobStatus }).status);
+      const server = await serveTrace(t, { trace, model: true });
+      const ended = await c.run(server.path!, trace);
+      if (c.code !== undefined) t.equal(ended.code, c.code, `exit status; ${ended.error ?? ''}`);
+      if (c.outcome) t.equal(ended.outcome, c.outcome, `the outcome should be QEMU's; ${ended.error ?? ''}`);
+      if (c.outcome || c.statesUntilGone) t.same(ended.states, recordedStates, 'the job should go through the states QEMU went through');
+      if (c.error) t.match(ended.error, c.error, "the failure should say what QEMU's did");
+      if (!c.after) return;
+      const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000 });
+      t.teardown(() => client.close());
+      const disk = await resolveDisk(client, c.disk, WAIT);
+      t.same(
+        disk.layers.map((l) => (c.afterBy === 'node' ? l.nodeName : path.basename(l.file))),
+        c.after,
+        `the next query-block should show ${c.disk} on the chain QEMU had after the job`,
+      );
+      t.same(await client.execute('query-jobs'), [], 'no job should be left: the client dismissed it or QEMU did');
+    });
+  }

@@ -64,7 +64,10 @@ t.test('--pivot --delete deletes nothing when base is no longer on disk under it
   const result = await done;
   const lines = jsonLines(result.stdout);
   t.equal(result.code, 1, `the commit pivoted, but the deletion is refused: exit 1; stderr: ${result.stderr}`);
-  t.ok(lines.some((l) => l.type === 'message' && l.message === 'Successfully pivoted'), 'the pivot itself is reported');
+  t.ok(
+    lines.some((l) => l.type === 'message' && l.message === 'Successfully pivoted'),
+    'the pivot itself is reported',
+  );
   t.match(result.stderr, /nothing deleted.*no longer on disk under that name/, `the refusal says why; stderr: ${result.stderr}`);
   for (const file of g.files.slice(1)) t.ok(existsSync(file), `${path.basename(file)} is kept`);
 });

@@ -14,9 +14,13 @@ t.test('keep-overlay: Commit complete, overlay image kept', async (t) => {
   const { client, qemu } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${files[3]},format=qcow2`, ...extraMonitorArgs(cli)] });
   const result = await runCli(['commit', 'drive0', '--keep-overlay', '--socket', cli]);
   t.equal(result.code, 0, `commit should succeed; stderr: ${result.stderr}`);
-  t.match(result.stdout, /^Commit complete, overlay image kept$/m, 'virsh\'s closing words');
+  t.match(result.stdout, /^Commit complete, overlay image kept$/m, "virsh's closing words");
   const disk = await resolveDisk(client, 'drive0');
-  t.same(disk.layers.map((l) => l.file), files, 'the guest should still run on the whole chain');
+  t.same(
+    disk.layers.map((l) => l.file),
+    files,
+    'the guest should still run on the whole chain',
+  );
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;
   await t.resolves(qemuIo(files[3]!, readChecks(expectedView(layers))), 'the guest view should be unchanged');

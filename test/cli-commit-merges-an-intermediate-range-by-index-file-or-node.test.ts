@@ -26,11 +26,15 @@ for (const variant of variants) {
     const { client, qemu } = await startQemu(t, { dir, args: [...args, ...extraMonitorArgs(cli)] });
     const result = await runCli(['--socket', cli, 'commit', variant.disk, '--base', variant.base(files), '--top', variant.top(files), '--wait', '--verbose']);
     t.equal(result.code, 0, `commit should succeed; stderr: ${result.stderr}`);
-    t.match(result.stdout, /^Commit complete$/m, 'virsh\'s closing words');
+    t.match(result.stdout, /^Commit complete$/m, "virsh's closing words");
     t.match(result.stdout, /no longer valid on their own: .*a\.qcow2/, 'a.qcow2, between base and top, should be named invalid');
     t.notMatch(result.stdout, /no longer valid[^\n]*c\.qcow2/, 'the active image stays valid');
     const disk = findDisk(await listDisks(client), variant.disk);
-    t.same(disk.layers.map((l) => path.basename(l.file)), ['base.raw', 'c.qcow2'], 'the chain should be base <- c');
+    t.same(
+      disk.layers.map((l) => path.basename(l.file)),
+      ['base.raw', 'c.qcow2'],
+      'the chain should be base <- c',
+    );
     await client.execute('quit').catch(() => undefined);
     await qemu.exited;
     await t.resolves(qemuIo(top, readChecks(expectedView(layers))), 'the guest view through c should be unchanged');

@@ -15,15 +15,27 @@ t.test('refusals leave no job and the chain unchanged', async (t) => {
   const { client } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
   const noActive = await runCli(['commit', 'drive0', '--wait', '--socket', cli]);
   t.equal(noActive.code, 1, 'committing the active layer without --active should fail');
-  t.match(noActive.stderr, /c\.qcow2 is the active layer: committing it is an active commit, which has to be asked for \(virsh --active\)/, 'the message should say why and what to add');
+  t.match(
+    noActive.stderr,
+    /c\.qcow2 is the active layer: committing it is an active commit, which has to be asked for \(virsh --active\)/,
+    'the message should say why and what to add',
+  );
   for (const flagged of ['--pivot', '--active', '--keep-overlay']) {
     const notActive = await runCli(['commit', 'drive0', '--top', 'drive0[3]', flagged, '--wait', '--socket', cli]);
     t.equal(notActive.code, 1, `${flagged} with an intermediate top should be refused; stdout: ${notActive.stdout}`);
-    t.match(notActive.stderr, /active commit requested but \[3\] .*b\.qcow2 is not active/, `${flagged}: the message should say the top is not active, as virsh does`);
+    t.match(
+      notActive.stderr,
+      /active commit requested but \[3\] .*b\.qcow2 is not active/,
+      `${flagged}: the message should say the top is not active, as virsh does`,
+    );
   }
   const reversed = await runCli(['commit', 'drive0', '--top', 'drive0[1]', '--base', 'drive0[3]', '--wait', '--socket', cli]);
   t.equal(reversed.code, 1, 'base above top should fail');
   t.match(reversed.stderr, /base|top/, 'the message should talk about base and top');
   t.same(await client.execute('query-block-jobs'), [], 'no job should have been started');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), layers.map((l) => l.file), 'the chain should be unchanged');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    layers.map((l) => l.file),
+    'the chain should be unchanged',
+  );
 });

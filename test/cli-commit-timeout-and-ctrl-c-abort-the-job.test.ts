@@ -19,7 +19,11 @@ async function slowGuest(t: Tap, name: string) {
 
 async function expectUntouched(t: Tap, g: Awaited<ReturnType<typeof slowGuest>>): Promise<void> {
   const disk = await resolveDisk(g.client, 'drive0');
-  t.same(disk.layers.map((l) => l.file), g.files, 'the guest should still run on the whole chain');
+  t.same(
+    disk.layers.map((l) => l.file),
+    g.files,
+    'the guest should still run on the whole chain',
+  );
   const jobs = await g.client.execute('query-block-jobs');
   t.same(jobs, [], 'no job should be left behind');
   await g.client.execute('quit').catch(() => undefined);
@@ -32,7 +36,7 @@ t.test('--timeout aborts the job when it expires', async (t) => {
   const started = Date.now();
   const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--bandwidth', '65536', '--bytes', '--timeout', '1', '--socket', g.cli]);
   t.equal(result.code, 1, 'an aborted commit should exit 1');
-  t.match(result.stdout, /^Commit aborted$/m, 'virsh\'s words for an abort');
+  t.match(result.stdout, /^Commit aborted$/m, "virsh's words for an abort");
   t.ok(Date.now() - started < 20_000, 'the abort should come soon after the timeout');
   await expectUntouched(t, g);
 });
@@ -47,7 +51,10 @@ t.test('SIGINT while waiting aborts the job', async (t) => {
   const result = await done;
   t.equal(result.code, 1, `an aborted commit should exit 1; stderr: ${result.stderr}`);
   const lines = jsonLines(result.stdout);
-  t.ok(lines.some((l) => l.type === 'message' && l.message === 'Commit aborted'), 'the abort should be reported');
+  t.ok(
+    lines.some((l) => l.type === 'message' && l.message === 'Commit aborted'),
+    'the abort should be reported',
+  );
   const final = lines.find((l) => l.type === 'result');
   t.equal(final?.outcome, 'aborted', 'the result should say aborted');
   t.match((final?.states as string[] | undefined)?.slice(-3), ['aborting', 'concluded', 'null'], 'the job should have gone through aborting to null');

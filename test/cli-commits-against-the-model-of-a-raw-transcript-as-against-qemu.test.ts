@@ -37,7 +37,14 @@ const cases: Case[] = [
   { file: 'cancel-while-running', args: ['commit', 'vd0', '--active', '--pivot', '--timeout', '0.3'], code: 1, outcome: 'aborted', after: 'top' },
   { file: 'stream', args: ['pull', 'vd0', '--base', 'base', '--wait'], code: 0, outcome: 'completed', after: 'top' },
   // The CLI's own snapshot (a transaction with its own snap-… node name and file) stands for the recorded blockdev-snapshot-sync.
-  { file: 'snapshot-then-commit', before: [['snapshot', 'drive0', '--file', 'FILE']], args: ['commit', 'drive0', '--active', '--pivot'], code: 0, outcome: 'pivoted', after: 'base' },
+  {
+    file: 'snapshot-then-commit',
+    before: [['snapshot', 'drive0', '--file', 'FILE']],
+    args: ['commit', 'drive0', '--active', '--pivot'],
+    code: 0,
+    outcome: 'pivoted',
+    after: 'base',
+  },
   // The recording kept its job (auto-finalize/auto-dismiss off, finalized and dismissed by hand); the CLI does not.
   { file: 'manual-finalize', args: ['commit', 'vd0', '--active', '--pivot'], code: 0, outcome: 'pivoted', after: 'base' },
   // blockdev-mirror onto a node the recording added; the CLI creates and adds its own destination (FILE).
@@ -49,37 +56,49 @@ const cases: Case[] = [
 
 const rawFile = (set: string, name: string): string => path.join(path.dirname(fixturePath('x', set)), 'raw', `${name}.jsonl`);
 
-for (const set of fixtureSets()) for (const c of cases) {
-  t.test(`${set}/raw/${c.file}: qmp-blockjob ${c.args.join(' ')}`, async (t) => {
-    const trace = readTrace(rawFile(set, c.file));
-    const recordedStates = trace.messages.filter((m) => m.dir === 'in' && m.msg.event === 'JOB_STATUS_CHANGE').map((m) => (m.msg.data as { status: string }).status);
-    const server = await serveTrace(t, { trace, model: true });
-    const dir = mkdtempSync(path.join(tmpdir(), 'qmpbj-raw-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    for (const [i, before] of (c.before ?? []).entries()) {
-      const step = await runCli([...before.map((a) => (a === 'FILE' ? path.join(dir, `overlay-${i}.qcow2`) : a)), '--socket', server.path!], 30_000);
-      t.equal(step.code, 0, `qmp-blockjob ${before.join(' ')} first; stderr: ${step.stderr}`);
-    }
-    const run = await runCli(['--json', ...c.args.map((a) => (a === 'FILE' ? path.join(dir, 'dest.qcow2') : a)), '--socket', server.path!], 30_000);
-    t.equal(run.code, c.code, `exit status; stderr: ${run.stderr}`);
-    const lines = jsonLines(run.stdout);
-    const result = lines.find((l) => l.type === 'result');
-    if (c.outcome) {
-      t.equal(result?.outcome, c.outcome, `the outcome should be QEMU's; stdout: ${run.stdout.slice(-400)}`);
-      t.same(result?.states, c.blips ? withoutBlips(recordedStates.map((status, at) => ({ status: status as JobStatus, at }))) : recordedStates, 'the job should go through the states QEMU went through');
-    }
-    if (c.error) t.match(`${String(result?.error ?? '')} ${run.stderr}`, c.error, 'the failure should say what QEMU\'s did');
-    const completed = trace.messages.find((m) => m.msg.event === 'BLOCK_JOB_COMPLETED');
-    const printed = lines.find((l) => l.event === 'BLOCK_JOB_COMPLETED');
-    if (completed && c.args[0] === 'commit') t.same((printed?.data as { len?: number })?.len, (completed.msg.data as { len: number }).len, 'progress should move as QEMU\'s did (guest writes grow len)');
-    if (!c.after) return;
-    const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000 });
-    t.teardown(() => client.close());
-    const blocks = await client.execute('query-block');
-    const image = blocks.find((b) => b.qdev === '/machine/peripheral/vd0/virtio-backend')?.inserted?.image;
-    const seen = { format: image?.format, backing: image?.['backing-image'] !== undefined };
-    const want = { base: { format: 'raw', backing: false }, top: { format: 'qcow2', backing: true }, copy: { format: 'qcow2', backing: false } }[c.after];
-    t.same(seen, want, `after the job the next query-block should show vd0 on its ${c.after}`);
-    t.same(await client.execute('query-jobs'), [], 'the job should be gone, as its client asked (auto-dismiss)');
-  });
-}
+for (const set of fixtureSets())
+  for (const c of cases) {
+    t.test(`${set}/raw/${c.file}: qmp-blockjob ${c.args.join(' ')}`, async (t) => {
+      const trace = readTrace(rawFile(set, c.file));
+      const recordedStates = trace.messages
+        .filter((m) => m.dir === 'in' && m.msg.event === 'JOB_STATUS_CHANGE')
+        .map((m) => (m.msg.data as { status: string }).status);
+      const server = await serveTrace(t, { trace, model: true });
+      const dir = mkdtempSync(path.join(tmpdir(), 'qmpbj-raw-'));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      for (const [i, before] of (c.before ?? []).entries()) {
+        const step = await runCli([...before.map((a) => (a === 'FILE' ? path.join(dir, `overlay-${i}.qcow2`) : a)), '--socket', server.path!], 30_000);
+        t.equal(step.code, 0, `qmp-blockjob ${before.join(' ')} first; stderr: ${step.stderr}`);
+      }
+      const run = await runCli(['--json', ...c.args.map((a) => (a === 'FILE' ? path.join(dir, 'dest.qcow2') : a)), '--socket', server.path!], 30_000);
+      t.equal(run.code, c.code, `exit status; stderr: ${run.stderr}`);
+      const lines = jsonLines(run.stdout);
+      const result = lines.find((l) => l.type === 'result');
+      if (c.outcome) {
+        t.equal(result?.outcome, c.outcome, `the outcome should be QEMU's; stdout: ${run.stdout.slice(-400)}`);
+        t.same(
+          result?.states,
+          c.blips ? withoutBlips(recordedStates.map((status, at) => ({ status: status as JobStatus, at }))) : recordedStates,
+          'the job should go through the states QEMU went through',
+        );
+      }
+      if (c.error) t.match(`${String(result?.error ?? '')} ${run.stderr}`, c.error, "the failure should say what QEMU's did");
+      const completed = trace.messages.find((m) => m.msg.event === 'BLOCK_JOB_COMPLETED');
+      const printed = lines.find((l) => l.event === 'BLOCK_JOB_COMPLETED');
+      if (completed && c.args[0] === 'commit')
+        t.same(
+          (printed?.data as { len?: number })?.len,
+          (completed.msg.data as { len: number }).len,
+          "progress should move as QEMU's did (guest writes grow len)",
+        );
+      if (!c.after) return;
+      const client = await connect({ path: server.path! }, { connectTimeoutMs: 5000 });
+      t.teardown(() => client.close());
+      const blocks = await client.execute('query-block');
+      const image = blocks.find((b) => b.qdev === '/machine/peripheral/vd0/virtio-backend')?.inserted?.image;
+      const seen = { format: image?.format, backing: image?.['backing-image'] !== undefined };
+      const want = { base: { format: 'raw', backing: false }, top: { format: 'qcow2', backing: true }, copy: { format: 'qcow2', backing: false } }[c.after];
+      t.same(seen, want, `after the job the next query-block should show vd0 on its ${c.after}`);
+      t.same(await client.execute('query-jobs'), [], 'the job should be gone, as its client asked (auto-dismiss)');
+    });
+  }

@@ -28,9 +28,18 @@ t.test('demo runs to the end and removes its folder', async (t) => {
   t.equal(result.code, 0, `demo should succeed; stderr: ${result.stderr}`);
   const lines = jsonLines(result.stdout);
   const steps = lines.map((l) => String(l.step ?? l.message ?? ''));
-  t.ok(steps.some((s) => /^Snapshot: vda now writes into cur\.qcow2/.test(s)), 'three snapshots should be taken');
-  t.ok(lines.some((l) => l.message === 'Successfully pivoted'), 'the demo should pivot');
-  t.ok(steps.some((s) => /^Verified: all 64 MiB of base\.raw/.test(s)), 'the demo should verify every byte');
+  t.ok(
+    steps.some((s) => /^Snapshot: vda now writes into cur\.qcow2/.test(s)),
+    'three snapshots should be taken',
+  );
+  t.ok(
+    lines.some((l) => l.message === 'Successfully pivoted'),
+    'the demo should pivot',
+  );
+  t.ok(
+    steps.some((s) => /^Verified: all 64 MiB of base\.raw/.test(s)),
+    'the demo should verify every byte',
+  );
   const dir = /^Working in (.*)$/.exec(steps[0] ?? '')?.[1];
   t.ok(dir && !existsSync(dir), `the throwaway folder ${dir} should be gone`);
 });
@@ -39,7 +48,9 @@ t.test('demo whose stdout closes early still kills its QEMU and removes its fold
   const child = startCli(['demo', '--without-guest', '--json']);
   t.teardown(() => child.kill('SIGKILL'));
   let seen = '';
-  child.stdout?.on('data', (chunk: Buffer) => { seen += chunk.toString(); });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    seen += chunk.toString();
+  });
   const done = finished(child, 60_000);
   const started = await waitForLine(child, (line) => line.includes('Started QEMU'), 60_000);
   const pid = Number(/pid (\d+)/.exec(started)?.[1]);

@@ -15,21 +15,34 @@ t.test('blocks and chain name each kind of disk', async (t) => {
     dir,
     machine: 'pc',
     args: [
-      '-accel', 'tcg', '-m', '64',
+      '-accel',
+      'tcg',
+      '-m',
+      '64',
       ...blockdevChainArgs(pc, 'p'),
-      '-device', 'virtio-blk-pci,id=vda,drive=p4',
-      '-drive', `if=none,id=drive0,file=${drive[3]!.file},format=qcow2`,
+      '-device',
+      'virtio-blk-pci,id=vda,drive=p4',
+      '-drive',
+      `if=none,id=drive0,file=${drive[3]!.file},format=qcow2`,
       ...blockdevChainArgs(bare, 'n'),
       ...extraMonitorArgs(cli),
     ],
   });
   const blocks = jsonLines((await runCli(['blocks', '--json', '--socket', cli])).stdout);
   t.same(blocks.map((b) => b.target).sort(), ['drive0', 'n4', 'vda'], 'blocks should list the virtio disk, the drive and the bare chain');
-  for (const [disk, layers] of [['vda', pc], ['drive0', drive], ['n4', bare]] as const) {
+  for (const [disk, layers] of [
+    ['vda', pc],
+    ['drive0', drive],
+    ['n4', bare],
+  ] as const) {
     const result = await runCli(['chain', disk, '--json', '--socket', cli]);
     t.equal(result.code, 0, `chain ${disk} should succeed; stderr: ${result.stderr}`);
     const chain = jsonLines(result.stdout)[0] as { layers: Array<{ index: number; file: string }> };
-    t.same(chain.layers.map((l) => [l.index, l.file]), layers.map((l, i) => [i + 1, l.file]).reverse(), `chain ${disk} should list its four images, active first`);
+    t.same(
+      chain.layers.map((l) => [l.index, l.file]),
+      layers.map((l, i) => [i + 1, l.file]).reverse(),
+      `chain ${disk} should list its four images, active first`,
+    );
   }
   const unknown = await runCli(['chain', 'vdz', '--socket', cli]);
   t.equal(unknown.code, 1, 'an unknown disk should exit 1');

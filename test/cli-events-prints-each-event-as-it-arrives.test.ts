@@ -20,9 +20,19 @@ t.test('events --count 2 --json prints STOP and RESUME caused through a second m
   await other.execute('cont');
   const result = await done;
   t.equal(result.code, 0, `exit 0 after --count events; stderr: ${result.stderr}`);
-  const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; event?: string; timestamp?: unknown });
-  t.same(lines.filter((l) => l.type === 'event').map((l) => l.event), ['STOP', 'RESUME'], 'both events should be printed in order');
-  t.ok(lines.every((l) => l.type !== 'event' || l.timestamp), 'every event should carry its timestamp');
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; event?: string; timestamp?: unknown });
+  t.same(
+    lines.filter((l) => l.type === 'event').map((l) => l.event),
+    ['STOP', 'RESUME'],
+    'both events should be printed in order',
+  );
+  t.ok(
+    lines.every((l) => l.type !== 'event' || l.timestamp),
+    'every event should carry its timestamp',
+  );
 });
 
 t.test('events without --json prints virsh-style lines and stops on SIGINT', async (t) => {
@@ -36,7 +46,12 @@ t.test('events without --json prints virsh-style lines and stops on SIGINT', asy
   t.teardown(() => other.close());
   // Without --json there is no "listening" line: repeat stop/cont until one STOP line shows.
   const seen = waitForLine(child, (line) => / event STOP: <null>$/.test(line));
-  const poke = setInterval(() => { void other.execute('stop').then(() => other.execute('cont')).catch(() => undefined); }, 50);
+  const poke = setInterval(() => {
+    void other
+      .execute('stop')
+      .then(() => other.execute('cont'))
+      .catch(() => undefined);
+  }, 50);
   const line = await seen.finally(() => clearInterval(poke));
   t.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: event STOP: <null>$/, 'line should look like virsh qemu-monitor-event --timestamp');
   const done = finished(child);

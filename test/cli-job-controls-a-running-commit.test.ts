@@ -13,7 +13,7 @@ t.test('an async active commit is listed, throttled, paused, resumed and pivoted
   const { client } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
   const started = await runCli(['commit', 'drive0', '--active', '--bandwidth', '1', '--bytes', '--socket', cli]);
   t.equal(started.code, 0, `starting without --wait should succeed; stderr: ${started.stderr}`);
-  t.match(started.stdout, /^Active Block Commit started$/m, 'virsh\'s words for a started job');
+  t.match(started.stdout, /^Active Block Commit started$/m, "virsh's words for a started job");
 
   const jobs = jsonLines((await runCli(['jobs', '--json', '--socket', cli])).stdout);
   t.match(jobs, [{ type: 'job', id: 'commit-drive0', jobType: 'commit', speed: 1 }], 'jobs should list the commit with its speed');
@@ -33,9 +33,13 @@ t.test('an async active commit is listed, throttled, paused, resumed and pivoted
   t.match(info.stderr, /Commit: \[100\.00 %\]/, 'progress should reach 100 % at READY');
   const pivot = await runCli(['job', 'commit-drive0', '--pivot', '--socket', cli]);
   t.equal(pivot.code, 0, `--pivot by job id should succeed; stderr: ${pivot.stderr}`);
-  t.match(pivot.stdout, /^Successfully pivoted$/m, 'virsh\'s words for a pivot');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [layers[0]!.file], 'the guest should run on base');
+  t.match(pivot.stdout, /^Successfully pivoted$/m, "virsh's words for a pivot");
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    [layers[0]!.file],
+    'the guest should run on base',
+  );
   const none = await runCli(['job', 'drive0', '--info', '--socket', cli]);
   t.equal(none.code, 0, 'no job left: --info answers, as virsh blockjob --info does (scripts poll this way)');
-  t.equal(none.stdout, 'No current block job for drive0\n', 'and says so in virsh\'s words');
+  t.equal(none.stdout, 'No current block job for drive0\n', "and says so in virsh's words");
 });

@@ -17,9 +17,13 @@ if (await libvirtOrSkip(t)) {
     t.match(info.stderr + info.stdout, /Active Block Commit: \[100\.00 %\]/, `libvirt's job is an active commit at READY; got ${info.stdout} ${info.stderr}`);
     const pivot = await runCli(['--domain', g.domain.name, '--connect', LIBVIRT_URI, 'job', 'vda', '--pivot']);
     t.equal(pivot.code, 0, `a job that libvirt dismisses after our pivot is finished, not failed; stderr: ${pivot.stderr}`);
-    t.match(pivot.stdout, /^Successfully pivoted$/m, 'virsh\'s words');
+    t.match(pivot.stdout, /^Successfully pivoted$/m, "virsh's words");
     t.notMatch(pivot.stderr, /Job not found|stale/, 'no dismiss error and no stale warning: libvirt tracked its own job');
-    t.match(await virsh('domblklist', '--domain', g.domain.name), new RegExp(`vda\\s+${g.files[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'libvirt itself now names base as the disk\'s source');
+    t.match(
+      await virsh('domblklist', '--domain', g.domain.name),
+      new RegExp(`vda\\s+${g.files[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+      "libvirt itself now names base as the disk's source",
+    );
     const none = await runCli(['--domain', g.domain.name, '--connect', LIBVIRT_URI, 'job', 'vda', '--info']);
     t.same([none.code, none.stdout], [0, 'No current block job for vda\n'], 'and no job is left');
     await g.domain.destroy();

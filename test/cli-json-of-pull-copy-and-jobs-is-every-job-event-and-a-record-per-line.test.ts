@@ -24,18 +24,41 @@ t.test('pull, copy --pivot and jobs under --json', async (t) => {
   const pull = await g.run('pull', 'drive0', '--base', g.files[1]!, '--wait', '--json');
   t.equal(pull.code, 0, `pull should complete; stderr: ${pull.stderr}`);
   const pulled = jsonLines(pull.stdout) as Line[];
-  t.match(eventsOf(pulled, 'pull-drive0'), ['JOB_STATUS_CHANGE created', 'JOB_STATUS_CHANGE running', 'JOB_STATUS_CHANGE waiting', 'JOB_STATUS_CHANGE pending', 'BLOCK_JOB_COMPLETED', 'JOB_STATUS_CHANGE concluded'], 'pull streams its job\'s events from the start on');
-  t.same(pulled.map((l) => l.type).filter((type) => type !== 'event'), ['started', 'message', 'result'], 'and its records');
+  t.match(
+    eventsOf(pulled, 'pull-drive0'),
+    [
+      'JOB_STATUS_CHANGE created',
+      'JOB_STATUS_CHANGE running',
+      'JOB_STATUS_CHANGE waiting',
+      'JOB_STATUS_CHANGE pending',
+      'BLOCK_JOB_COMPLETED',
+      'JOB_STATUS_CHANGE concluded',
+    ],
+    "pull streams its job's events from the start on",
+  );
+  t.same(
+    pulled.map((l) => l.type).filter((type) => type !== 'event'),
+    ['started', 'message', 'result'],
+    'and its records',
+  );
 
   const dest = path.join(g.dir, 'copy.qcow2');
   const copy = await g.run('copy', 'drive0', '--dest', dest, '--pivot', '--json');
   t.equal(copy.code, 0, `copy --pivot should succeed; stderr: ${copy.stderr}`);
   const copied = jsonLines(copy.stdout) as Line[];
-  t.ok(copied.every((l) => typeof l.type === 'string'), 'every line has a type: no bare {}');
+  t.ok(
+    copied.every((l) => typeof l.type === 'string'),
+    'every line has a type: no bare {}',
+  );
   const own = eventsOf(copied, 'copy-drive0');
   t.same(own.slice(0, 2), ['JOB_STATUS_CHANGE created', 'JOB_STATUS_CHANGE running'], `copy streams its job's events from the start on: ${own.join(', ')}`);
-  for (const event of ['BLOCK_JOB_READY', 'JOB_STATUS_CHANGE ready', 'BLOCK_JOB_COMPLETED', 'JOB_STATUS_CHANGE concluded']) t.ok(own.includes(event), `and ${event}`);
-  t.same(copied.map((l) => l.type).filter((type) => type !== 'event'), ['started', 'message', 'result'], 'and its records');
+  for (const event of ['BLOCK_JOB_READY', 'JOB_STATUS_CHANGE ready', 'BLOCK_JOB_COMPLETED', 'JOB_STATUS_CHANGE concluded'])
+    t.ok(own.includes(event), `and ${event}`);
+  t.same(
+    copied.map((l) => l.type).filter((type) => type !== 'event'),
+    ['started', 'message', 'result'],
+    'and its records',
+  );
   t.same(await g.chain(), [dest], 'the guest runs on the destination, which stands alone');
   await g.quit();
   await g.check(dest, 'qcow2');

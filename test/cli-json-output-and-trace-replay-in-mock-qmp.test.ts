@@ -18,12 +18,21 @@ t.test('commit --json --trace, then the trace replayed', async (t) => {
   t.equal(live.code, 0, `live commit should succeed; stderr: ${live.stderr}`);
   const lines = jsonLines(live.stdout);
   const events = lines.filter((l) => l.type === 'event');
-  t.ok(events.some((e) => e.event === 'BLOCK_JOB_READY'), 'READY should be among the printed events');
-  t.ok(events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'), 'COMPLETED should be among the printed events');
+  t.ok(
+    events.some((e) => e.event === 'BLOCK_JOB_READY'),
+    'READY should be among the printed events',
+  );
+  t.ok(
+    events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'),
+    'COMPLETED should be among the printed events',
+  );
   const statuses = events.filter((e) => e.event === 'JOB_STATUS_CHANGE').map((e) => (e.data as { status: string }).status);
   t.same(statuses.slice(0, 2), ['created', 'running'], 'the events from before the block-commit reply should be printed too');
   t.same(statuses.slice(-3), ['pending', 'concluded', 'null'], 'the job should end in null');
-  t.ok(lines.some((l) => l.type === 'progress'), 'progress objects should be printed');
+  t.ok(
+    lines.some((l) => l.type === 'progress'),
+    'progress objects should be printed',
+  );
   t.equal(lines.find((l) => l.type === 'result')?.outcome, 'pivoted', 'the result should say pivoted');
   await client.close();
 
@@ -32,7 +41,10 @@ t.test('commit --json --trace, then the trace replayed', async (t) => {
   const replay = await runCli(['--json', 'commit', 'drive0', '--active', '--pivot', '--socket', mock.path!]);
   t.equal(replay.code, 0, `replayed commit should succeed; stderr: ${replay.stderr}`);
   const replayLines = jsonLines(replay.stdout);
-  t.ok(replayLines.some((l) => l.type === 'message' && l.message === 'Successfully pivoted'), 'the replay should pivot too');
+  t.ok(
+    replayLines.some((l) => l.type === 'message' && l.message === 'Successfully pivoted'),
+    'the replay should pivot too',
+  );
   t.same(
     replayLines.filter((l) => l.event === 'JOB_STATUS_CHANGE').map((l) => (l.data as { status: string }).status),
     statuses,
@@ -45,5 +57,9 @@ t.test('commit --json --trace, then the trace replayed', async (t) => {
   const modelled = await runCli(['--json', 'commit', 'drive0', '--active', '--pivot', '--job-id', 'other-id', '--socket', model.path!]);
   t.equal(modelled.code, 0, `the commit against the model should succeed; stderr: ${modelled.stderr}`);
   const result = jsonLines(modelled.stdout).find((l) => l.type === 'result');
-  t.same([result?.job, result?.outcome, result?.states], ['other-id', 'pivoted', statuses], 'the model should pivot the client\'s own job through the same states');
+  t.same(
+    [result?.job, result?.outcome, result?.states],
+    ['other-id', 'pivoted', statuses],
+    "the model should pivot the client's own job through the same states",
+  );
 });

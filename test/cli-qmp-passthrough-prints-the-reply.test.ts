@@ -30,5 +30,9 @@ t.test('a refused command exits 1 with the QMP class and desc on one line', asyn
   t.equal(result.code, 1, 'exit code should be 1');
   t.equal(result.stderr.trim(), "error: block-job-cancel failed: DeviceNotActive: Block job 'nope' not found", 'stderr should be exactly one clear line');
   const json = await runCli(['--socket', qemu.socketPath, '--json', 'qmp', 'block-job-cancel', 'device=nope']);
-  t.same(JSON.parse(json.stdout.trim()), { type: 'reply', command: 'block-job-cancel', error: { class: 'DeviceNotActive', desc: "Block job 'nope' not found" } }, '--json should print the error as an object');
+  t.same(
+    JSON.parse(json.stdout.trim()),
+    { type: 'reply', command: 'block-job-cancel', error: { class: 'DeviceNotActive', desc: "Block job 'nope' not found" } },
+    '--json should print the error as an object',
+  );
 });

@@ -25,16 +25,28 @@ const cases: Array<[string, string[], RegExp]> = [
   ['commit --timeout zero', ['commit', 'vda', '--timeout', '0', '--socket', '/x'], /--timeout wants a positive number/],
   ['commit --shallow with --base', ['commit', 'vda', '--shallow', '--base', 'vda[1]', '--socket', '/x'], /shallow and base exclude each other/],
   ['commit --delete without waiting', ['commit', 'vda', '--delete', '--socket', '/x'], /--delete needs the job to be waited for/],
-  ['commit --base empty (an unset variable)', ['commit', 'vda', '--base', '', '--top', 'vda[3]', '--wait', '--socket', '/x'], /--base wants a value, got an empty string/],
+  [
+    'commit --base empty (an unset variable)',
+    ['commit', 'vda', '--base', '', '--top', 'vda[3]', '--wait', '--socket', '/x'],
+    /--base wants a value, got an empty string/,
+  ],
   ['commit --top empty (an unset variable)', ['commit', 'vda', '--top', '', '--wait', '--socket', '/x'], /--top wants a value, got an empty string/],
-  ['commit --delete with --keep-overlay', ['commit', 'vda', '--keep-overlay', '--delete', '--socket', '/x'], /--delete with --keep-overlay: every image stays in the chain/],
+  [
+    'commit --delete with --keep-overlay',
+    ['commit', 'vda', '--keep-overlay', '--delete', '--socket', '/x'],
+    /--delete with --keep-overlay: every image stays in the chain/,
+  ],
   ['commit --delete with --active but no pivot', ['commit', 'vda', '--active', '--wait', '--delete', '--socket', '/x'], /--delete with --active needs --pivot/],
   ['job with two actions', ['job', 'vda', '--abort', '--pause', '--socket', '/x'], /choose one of/],
   ['job without a disk', ['job', '--socket', '/x'], /job wants a DISK/],
   ['snapshot without --file', ['snapshot', 'vda', '--socket', '/x'], /snapshot wants DISK --file PATH/],
   ['snapshot diskspec without file', ['snapshot', '--diskspec', 'vda', '--socket', '/x'], /names no file=PATH/],
   ['snapshot internal diskspec', ['snapshot', '--diskspec', 'vda,file=/a.qcow2,snapshot=internal', '--socket', '/x'], /only external/],
-  ['snapshot both forms', ['snapshot', 'vda', '--file', '/a.qcow2', '--diskspec', 'vdb,file=/b.qcow2', '--socket', '/x'], /either DISK --file PATH or --diskspec/],
+  [
+    'snapshot both forms',
+    ['snapshot', 'vda', '--file', '/a.qcow2', '--diskspec', 'vdb,file=/b.qcow2', '--socket', '/x'],
+    /either DISK --file PATH or --diskspec/,
+  ],
   ['chain without a disk', ['chain', '--socket', '/x'], /chain wants a DISK/],
   ['copy without --dest', ['copy', 'vda', '--pivot', '--socket', '/x'], /copy wants --dest FILE/],
   ['copy --pivot with --finish', ['copy', 'vda', '--dest', '/d.qcow2', '--pivot', '--finish', '--socket', '/x'], /--pivot and --finish exclude each other/],
@@ -72,11 +84,15 @@ t.test('--version prints the package version', async (t) => {
   const { repoRoot } = await import('./helpers/qemu.js');
   const pkg = JSON.parse(readFileSync(`${repoRoot}/package.json`, 'utf8')) as { version: string };
   const result = await runCli(['--version']);
-  t.equal(result.stdout.trim(), `qmp-blockjob ${pkg.version}`, 'the CLI version should be package.json\'s');
+  t.equal(result.stdout.trim(), `qmp-blockjob ${pkg.version}`, "the CLI version should be package.json's");
 });
 
-t.test('a file name that is not UTF-8 is refused: QMP\'s JSON cannot carry it', async (t) => {
-  for (const args of [['copy', 'vda', '--dest', "$'/tmp/n\\xffu.qcow2'", '--pivot'], ['snapshot', 'vda', '--file', "$'/tmp/n\\xffu.qcow2'"], ['snapshot', '--diskspec', "$'vda,file=/tmp/n\\xffu.qcow2'"]]) {
+t.test("a file name that is not UTF-8 is refused: QMP's JSON cannot carry it", async (t) => {
+  for (const args of [
+    ['copy', 'vda', '--dest', "$'/tmp/n\\xffu.qcow2'", '--pivot'],
+    ['snapshot', 'vda', '--file', "$'/tmp/n\\xffu.qcow2'"],
+    ['snapshot', '--diskspec', "$'vda,file=/tmp/n\\xffu.qcow2'"],
+  ]) {
     // Through bash: only a shell can put bytes that are not UTF-8 into argv.
     const child = spawn('bash', ['-c', `exec "${process.execPath}" "${cliPath}" ${args.join(' ')} --socket /x`], { stdio: ['ignore', 'pipe', 'pipe'] });
     const result = await finished(child, 20_000);

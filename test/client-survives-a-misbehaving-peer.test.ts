@@ -9,7 +9,10 @@ import { connect } from '../src/connect.js';
 async function throughProxy(t: Test, faults: FaultProxyOptions, clientOptions: QmpClientOptions = {}) {
   const dir = tempDir(t);
   const qemu = await QemuProcess.start({ dir });
-  t.teardown(async () => { qemu.kill(); await qemu.exited; });
+  t.teardown(async () => {
+    qemu.kill();
+    await qemu.exited;
+  });
   // Make sure QEMU listens before the proxy dials it (a first client, closed at once).
   await (await qemu.failIfExits(connect({ path: qemu.socketPath }))).close();
   const proxy = await startFaultProxy(dir, qemu.socketPath, faults);
@@ -26,7 +29,11 @@ t.test('events that arrive before the greeting are kept, not fatal', async (t) =
   const { connecting } = await throughProxy(t, { fromQemu: (line) => (isGreeting(line) ? [early, line] : [line]) });
   const client = await connecting;
   t.teardown(() => client.close());
-  t.same(client.recentEvents().map((e) => e.event), ['STOP'], 'the early event should be in the history');
+  t.same(
+    client.recentEvents().map((e) => e.event),
+    ['STOP'],
+    'the early event should be in the history',
+  );
   t.type((await client.execute('query-version')).qemu.major, 'number', 'the client should work normally');
 });
 
@@ -65,7 +72,11 @@ t.test('an AbortSignal cancels the wait for a reply', async (t) => {
   controller.abort(new Error('user gave up'));
   const error = await pending;
   t.ok(error instanceof AbortedError, `should be AbortedError, got ${String(error)}`);
-  t.equal((error as AbortedError).cause instanceof Error && ((error as AbortedError).cause as Error).message, 'user gave up', 'the abort reason should be the cause');
+  t.equal(
+    (error as AbortedError).cause instanceof Error && ((error as AbortedError).cause as Error).message,
+    'user gave up',
+    'the abort reason should be the cause',
+  );
 });
 
 t.test('a late reply to a timed-out command is dropped quietly', async (t) => {
@@ -88,7 +99,9 @@ t.test('malformed JSON from the peer closes the connection with a ProtocolError'
   });
   const client = await connecting;
   let closeError: Error | undefined;
-  client.on('close', (e) => { closeError = e; });
+  client.on('close', (e) => {
+    closeError = e;
+  });
   const error = await client.execute('query-status').catch((e: unknown) => e);
   t.ok(error instanceof ConnectionClosedError, `pending command should fail with ConnectionClosedError, got ${String(error)}`);
   t.ok((error as Error).cause instanceof ProtocolError, 'its cause should be the ProtocolError');

@@ -21,8 +21,8 @@ t.test('a bad command gives QmpCommandError with class, desc, command and argume
   const error = await client.execute('job-complete', { id: 'nope' }).catch((e: unknown) => e);
   t.ok(error instanceof QmpCommandError, 'error should be a QmpCommandError');
   const e = error as QmpCommandError;
-  t.equal(e.errorClass, 'GenericError', 'error class should be QEMU\'s');
-  t.equal(e.desc, 'Job not found', 'desc should be QEMU\'s text');
+  t.equal(e.errorClass, 'GenericError', "error class should be QEMU's");
+  t.equal(e.desc, 'Job not found', "desc should be QEMU's text");
   t.equal(e.command, 'job-complete', 'error should name the command');
   t.same(e.args, { id: 'nope' }, 'error should keep the arguments');
   const unknown = await client.executeUntyped('no-such-command').catch((e: unknown) => e);
@@ -36,13 +36,17 @@ t.test('100 concurrent commands are each answered by their own id', async (t) =>
   const { client } = await startQemu(t, { dir, args: blockdevChainArgs(layers) });
   const calls = Array.from({ length: 100 }, (_, i) => {
     switch (i % 4) {
-      case 0: return client.execute('query-version').then((r) => `version:${r.qemu.major}`);
-      case 1: return client.execute('query-status').then((r) => `status:${typeof r.running}`);
-      case 2: return client.execute('query-named-block-nodes').then((r) => `nodes:${r.length}`);
-      default: return client.execute('block-job-cancel', { device: `job${i}` }).then(
-        () => 'unexpected success',
-        (e: QmpCommandError) => `error:${e.desc}`,
-      );
+      case 0:
+        return client.execute('query-version').then((r) => `version:${r.qemu.major}`);
+      case 1:
+        return client.execute('query-status').then((r) => `status:${typeof r.running}`);
+      case 2:
+        return client.execute('query-named-block-nodes').then((r) => `nodes:${r.length}`);
+      default:
+        return client.execute('block-job-cancel', { device: `job${i}` }).then(
+          () => 'unexpected success',
+          (e: QmpCommandError) => `error:${e.desc}`,
+        );
     }
   });
   t.equal(client.pendingCount, 100, 'all 100 commands should be in flight at once');
@@ -62,11 +66,15 @@ t.test('events arrive typed, with timestamp, and waiters see them', async (t) =>
   // STOP may already have arrived before the reply: the cursor makes the wait see it anyway.
   const stop = await client.waitForEvent('STOP', undefined, { since: cursor, timeoutMs: 5000 });
   t.equal(stop.event, 'STOP', 'STOP should be seen');
-  t.ok(stop.timestamp.seconds > 1_600_000_000, 'event should carry QEMU\'s timestamp');
+  t.ok(stop.timestamp.seconds > 1_600_000_000, "event should carry QEMU's timestamp");
   const resumed = client.waitForEvent('RESUME', undefined, { timeoutMs: 5000 });
   await client.execute('cont');
   await resumed;
-  t.same(seen.map((e) => e.event), ['STOP', 'RESUME'], 'listener should see both events in order');
+  t.same(
+    seen.map((e) => e.event),
+    ['STOP', 'RESUME'],
+    'listener should see both events in order',
+  );
 });
 
 t.test('-drive chains with auto node names are visible in query-block', async (t) => {

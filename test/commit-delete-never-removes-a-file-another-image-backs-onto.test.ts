@@ -15,7 +15,11 @@ t.test('commit --pivot --delete after a shallow copy pivot keeps what the old to
   t.same(await g.chain(), [...g.files.slice(0, 3), dest], 'the guest runs on the copy over a and b');
   const commit = await g.run('commit', 'drive0', '--active', '--pivot', '--delete');
   t.equal(commit.code, 1, `the delete is refused; stderr: ${commit.stderr}`);
-  t.match(commit.stderr, new RegExp(`${g.files[3]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} still uses ${g.files[2]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} as its backing file`), 'the message names the image that would break');
+  t.match(
+    commit.stderr,
+    new RegExp(`${g.files[3]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} still uses ${g.files[2]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} as its backing file`),
+    'the message names the image that would break',
+  );
   t.match(commit.stdout, /^Successfully pivoted$/m, 'the commit itself succeeded');
   for (const file of [g.files[1]!, g.files[2]!, dest]) t.ok(existsSync(file), `${path.basename(file)} is kept`);
   t.same(await g.chain(), [g.files[0]], 'the guest runs on base');

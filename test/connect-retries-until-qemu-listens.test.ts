@@ -11,7 +11,10 @@ t.test('connect started before QEMU exists succeeds once QEMU listens', async (t
   const socketPath = path.join(dir, 'qmp.sock');
   const connecting = connect({ path: socketPath }, { connectTimeoutMs: 20_000 });
   const qemu = await QemuProcess.start({ dir });
-  t.teardown(async () => { qemu.kill(); await qemu.exited; });
+  t.teardown(async () => {
+    qemu.kill();
+    await qemu.exited;
+  });
   const client = await qemu.failIfExits(connecting);
   t.teardown(() => client.close());
   t.type((await client.execute('query-version')).qemu.major, 'number', 'client should work after retrying');
@@ -40,5 +43,5 @@ t.test('QEMU that refuses its arguments gives its own message, not a timeout', a
   const qemu = await QemuProcess.start({ dir, args: ['-blockdev', '{"driver":"nonsense"}'] });
   const error = await qemu.failIfExits(connect({ path: qemu.socketPath }, { connectTimeoutMs: 20_000 })).catch((e: unknown) => e);
   t.ok(error instanceof ConnectError, 'should be ConnectError');
-  t.match((error as Error).message, /nonsense/, 'message should carry QEMU\'s complaint');
+  t.match((error as Error).message, /nonsense/, "message should carry QEMU's complaint");
 });

@@ -9,20 +9,26 @@ import { controllerScenarios } from '../mock-qmp/controller-scenarios.js';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
 import { connect } from '../src/connect.js';
 
-for (const set of fixtureSets()) for (const scenario of controllerScenarios) {
-  for (const [jobId, model] of [[undefined, false], ['another-name', false], [undefined, true], ['another-name', true]] as const) {
-    t.test(`${set}/${scenario.name}${jobId ? ` with job id ${jobId}` : ''}${model ? ' (model)' : ''}`, async (t) => {
-      const dir = tempDir(t);
-      const mock = await startMockQmp({ trace: fixturePath(`${scenario.name}.jsonl`, set), socket: path.join(dir, 'mock.sock'), instant: true, model });
-      t.teardown(() => mock.close());
-      const client = await connect({ path: mock.path! }, { connectTimeoutMs: 5000 });
-      t.teardown(() => client.close());
-      const summary = await scenario.run(client, {
-        ...(jobId ? { jobId } : {}),
-        // The recording's QEMU died here; the replay closes the connection at the same point by itself.
-        kill: async () => undefined,
+for (const set of fixtureSets())
+  for (const scenario of controllerScenarios) {
+    for (const [jobId, model] of [
+      [undefined, false],
+      ['another-name', false],
+      [undefined, true],
+      ['another-name', true],
+    ] as const) {
+      t.test(`${set}/${scenario.name}${jobId ? ` with job id ${jobId}` : ''}${model ? ' (model)' : ''}`, async (t) => {
+        const dir = tempDir(t);
+        const mock = await startMockQmp({ trace: fixturePath(`${scenario.name}.jsonl`, set), socket: path.join(dir, 'mock.sock'), instant: true, model });
+        t.teardown(() => mock.close());
+        const client = await connect({ path: mock.path! }, { connectTimeoutMs: 5000 });
+        t.teardown(() => client.close());
+        const summary = await scenario.run(client, {
+          ...(jobId ? { jobId } : {}),
+          // The recording's QEMU died here; the replay closes the connection at the same point by itself.
+          kill: async () => undefined,
+        });
+        t.same(summary, scenario.expect, `${scenario.name}: the replay should give the recorded outcome and the whole state sequence`);
       });
-      t.same(summary, scenario.expect, `${scenario.name}: the replay should give the recorded outcome and the whole state sequence`);
-    });
+    }
   }
-}

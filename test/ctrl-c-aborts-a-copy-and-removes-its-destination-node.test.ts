@@ -19,11 +19,22 @@ t.test('SIGINT during a copy', async (t) => {
   const result = await done;
   t.equal(result.code, 1, `an aborted copy exits 1; stderr: ${result.stderr}`);
   const lines = jsonLines(result.stdout);
-  t.match(lines.filter((l) => l.type === 'message').map((l) => l.message), ['Copy aborted', /The destination .*copy\.qcow2 is left as it is/], 'the abort and where the file is');
-  t.match(((lines.find((l) => l.type === 'result')?.states ?? []) as string[]).slice(-3), ['aborting', 'concluded', 'null'], 'the job went through aborting to null');
+  t.match(
+    lines.filter((l) => l.type === 'message').map((l) => l.message),
+    ['Copy aborted', /The destination .*copy\.qcow2 is left as it is/],
+    'the abort and where the file is',
+  );
+  t.match(
+    ((lines.find((l) => l.type === 'result')?.states ?? []) as string[]).slice(-3),
+    ['aborting', 'concluded', 'null'],
+    'the job went through aborting to null',
+  );
   t.same(await g.chain(), g.files, 'the guest stays on its chain');
   t.same(await g.client.execute('query-block-jobs'), [], 'no job is left');
-  t.notOk((await g.nodeNames()).some((n) => n.startsWith('copy-drive0')), 'no destination node is left');
+  t.notOk(
+    (await g.nodeNames()).some((n) => n.startsWith('copy-drive0')),
+    'no destination node is left',
+  );
   t.ok(existsSync(dest), 'the unfinished file is left where it is');
   await g.quit();
   await g.check(g.files[3]!, 'qcow2');

@@ -17,7 +17,9 @@ t.test('SIGINT while job-complete is on its way', async (t) => {
   const { client, qemu } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
   let held: { connection: number; line: string } | undefined;
   let sawComplete!: () => void;
-  const completeSent = new Promise<void>((resolve) => { sawComplete = resolve; });
+  const completeSent = new Promise<void>((resolve) => {
+    sawComplete = resolve;
+  });
   const proxy = await startFaultProxy(dir, cli, {
     toQemu: (line, connection) => {
       if (!line.includes('"job-complete"')) return [line]; // the command QEMU's schema chooses (job-complete on every QEMU we run)
@@ -48,9 +50,13 @@ t.test('SIGINT while job-complete is on its way', async (t) => {
   const result = await done;
   t.equal(result.code, 0, `the pivot went through and is reported; stderr: ${stderr}`);
   t.match(stderr, /the pivot was already requested: waiting for QEMU to finish it/, 'Ctrl-C is answered with what is going on');
-  t.match(result.stdout, /^Successfully pivoted$/m, 'virsh\'s words');
+  t.match(result.stdout, /^Successfully pivoted$/m, "virsh's words");
   t.notMatch(stderr, /cannot abort|not found/, 'no abort of a job that is pivoting');
-  t.same((await resolveDisk(client, 'drive0')).layers.map((l) => l.file), [layers[0]!.file], 'the guest runs on base');
+  t.same(
+    (await resolveDisk(client, 'drive0')).layers.map((l) => l.file),
+    [layers[0]!.file],
+    'the guest runs on base',
+  );
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;
   await t.resolves(qemuIo(layers[0]!.file, readChecks(expectedView(layers)), { format: 'raw' }), 'base holds the guest view');

@@ -12,7 +12,9 @@ import { drainBlips, readTrace, renameJob, serveTrace } from './helpers/replay.j
 import { asOtherClient, recordedJobIds } from './helpers/other-client.js';
 
 for (const set of fixtureSets()) {
-  const files = readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).sort();
+  const files = readdirSync(fixturePath('', set))
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
   for (const file of files) {
     t.test(`${set}/${file}: a plain-socket client with its own job ids gets what QEMU answered`, async (t) => {
       const trace = readTrace(fixturePath(file, set));
@@ -26,10 +28,16 @@ for (const set of fixtureSets()) {
         const accepted = typeof outcomes[i] === 'object' && outcomes[i] !== null && 'return' in (outcomes[i] as object);
         return { ...step, command: mine(asOtherClient(step.command, accepted)) as Record<string, unknown> };
       });
-      const events = trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m)).map(({ msg }) => mine({ event: msg.event, data: msg.data ?? {} }));
+      const events = trace.messages
+        .filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m))
+        .map(({ msg }) => mine({ event: msg.event, data: msg.data ?? {} }));
       const run = await playRaw(server.path!, steps, { events: events.length, untilClosed: trace.end?.end === 'qemu' });
       t.same(run.outcomes, mine(outcomes), `${file}: every reply should be QEMU's, under the client's job ids`);
-      t.same(run.events.map(({ event, data }) => ({ event, data })), events, `${file}: every event should be QEMU's, under the client's job ids`);
+      t.same(
+        run.events.map(({ event, data }) => ({ event, data })),
+        events,
+        `${file}: every event should be QEMU's, under the client's job ids`,
+      );
       t.equal(run.closedByServer, trace.end?.end === 'qemu', `${file}: the connection should end only where QEMU went away`);
     });
   }

@@ -28,7 +28,7 @@ for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGPIPE'] as co
     await writer.done;
     t.equal(result.signal, null, `not killed by ${signal}`);
     t.equal(result.code, 1, `${signal} aborts the commit: exit 1; stderr: ${result.stderr}`);
-    t.match(result.stdout, /Commit aborted/, 'virsh\'s words for the abort');
+    t.match(result.stdout, /Commit aborted/, "virsh's words for the abort");
     t.match(result.stdout, /"type":"throttle"/, 'the throttle time is reported on the way out');
     const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
     t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, `the original limits are back after ${signal}`);
@@ -44,10 +44,12 @@ t.test('SIGINT while block_set_io_throttle is in flight: its reply is awaited, t
   const commit = startCli(['commit', 'vda', '--active', '--pivot', '--bandwidth', '4', '--converge', 'throttle=1', '--json', '--socket', proxy.path]);
   t.teardown(() => commit.kill('SIGKILL'));
   let stderr = '';
-  const acknowledged = new Promise<void>((resolve) => commit.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (/block_set_io_throttle had no answer yet/.test(stderr)) resolve();
-  }));
+  const acknowledged = new Promise<void>((resolve) =>
+    commit.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/block_set_io_throttle had no answer yet/.test(stderr)) resolve();
+    }),
+  );
   const ended = finished(commit, 60_000);
   await proxy.held;
   const limited = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
@@ -59,7 +61,7 @@ t.test('SIGINT while block_set_io_throttle is in flight: its reply is awaited, t
   stop.abort();
   await writer.done;
   t.equal(result.code, 1, `aborted: exit 1; stderr: ${result.stderr}`);
-  t.match(result.stdout, /Commit aborted/, 'virsh\'s words for the abort');
+  t.match(result.stdout, /Commit aborted/, "virsh's words for the abort");
   const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
   t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back');
   t.same(await client.execute('query-block-jobs'), [], 'no job remains');

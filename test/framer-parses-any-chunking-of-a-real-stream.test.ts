@@ -41,7 +41,6 @@ function checkEverySplit(t: Test, stream: Buffer, label: string): void {
   t.same(parseAll(bytes), whole, `${label}: one byte at a time should give the same messages`);
 }
 
-
 t.test('a stream captured live from QEMU splits cleanly everywhere', async (t) => {
   const dir = tempDir(t);
   const layers = await buildSeedChain(dir);
@@ -57,15 +56,27 @@ t.test('a stream captured live from QEMU splits cleanly everywhere', async (t) =
   ]);
   t.ok(stream.includes('\r\n'), 'QEMU should end its messages with CRLF');
   const messages = parseAll([stream]);
-  t.ok(messages.some((m) => m.event === 'STOP'), 'the capture should include an event');
-  t.ok(messages.some((m) => 'error' in m), 'the capture should include an error reply');
+  t.ok(
+    messages.some((m) => m.event === 'STOP'),
+    'the capture should include an event',
+  );
+  t.ok(
+    messages.some((m) => 'error' in m),
+    'the capture should include an error reply',
+  );
   checkEverySplit(t, stream, 'live capture');
 });
 
 t.test('every recorded fixture splits cleanly everywhere', (t) => {
-  const files = fixtureSets().flatMap((set) => readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).map((f) => fixturePath(f, set)));
+  const files = fixtureSets().flatMap((set) =>
+    readdirSync(fixturePath('', set))
+      .filter((f) => f.endsWith('.jsonl'))
+      .map((f) => fixturePath(f, set)),
+  );
   for (const file of files) {
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim());
     const incoming = lines
       .map((l) => JSON.parse(l) as { dir?: string; msg?: unknown })
       .filter((r) => r.dir === 'in')
@@ -90,7 +101,11 @@ t.test('a message over the limit is a ProtocolError (OversizedMessageError), who
   const pieces = Array.from({ length: 40 }, (_, i) => big.subarray(i * 50, i * 50 + 50));
   t.throws(() => parseAll(pieces, 1024), OversizedMessageError, 'an oversized line arriving in pieces should be refused before it is complete');
   const framer = new LineFramer(1024);
-  try { framer.push(big.subarray(0, 1500), () => {}); } catch { /* expected */ }
+  try {
+    framer.push(big.subarray(0, 1500), () => {});
+  } catch {
+    /* expected */
+  }
   t.equal(framer.bufferedBytes, 0, 'the framer should not keep the oversized bytes');
   t.end();
 });

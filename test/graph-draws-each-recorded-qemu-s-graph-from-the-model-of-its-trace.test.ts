@@ -15,7 +15,9 @@ for (const set of fixtureSets()) {
   t.test(`${set}: graph of the model of active-commit-pivot`, async (t) => {
     const trace = readTrace(fixturePath('active-commit-pivot.jsonl', set));
     const schemaTrace = readTrace(fixturePath('schema.jsonl', set));
-    const schemaReply = schemaTrace.messages.find((m) => m.dir === 'in' && Array.isArray(m.msg.return) && (m.msg.return as Array<{ 'meta-type'?: string }>).some((e) => e['meta-type'] === 'command'));
+    const schemaReply = schemaTrace.messages.find(
+      (m) => m.dir === 'in' && Array.isArray(m.msg.return) && (m.msg.return as Array<{ 'meta-type'?: string }>).some((e) => e['meta-type'] === 'command'),
+    );
     const queries = graphQueriesOf(schemaReply!.msg.return as never);
     t.ok(queries.debugGraph, `${set}'s schema lists x-debug-query-block-graph`);
     const server = await serveTrace(t, { trace, model: true, schema: schemaTrace });
@@ -23,10 +25,14 @@ for (const set of fixtureSets()) {
     t.equal(run.code, 0, `graph should succeed; stderr: ${run.stderr}`);
     const graph = jsonLines(run.stdout)[0] as unknown as BlockGraph;
     t.equal(graph.source, 'query-named-block-nodes', 'the transcript has no x-debug-query-block-graph reply: the named nodes are used');
-    const named = trace.messages.find((m) => m.dir === 'in' && Array.isArray(m.msg.return) && (m.msg.return as Array<{ drv?: string }>).some((n) => n.drv === 'qcow2'));
+    const named = trace.messages.find(
+      (m) => m.dir === 'in' && Array.isArray(m.msg.return) && (m.msg.return as Array<{ drv?: string }>).some((n) => n.drv === 'qcow2'),
+    );
     const hasChildren = (named!.msg.return as Array<{ children?: unknown }>).every((n) => Array.isArray(n.children));
     t.equal(queries.namedNodeChildren, hasChildren, 'the schema lists `children` exactly where the recorded QEMU answered with it');
-    const images = (named!.msg.return as Array<{ drv: string; file: string }>).filter((n) => n.drv === 'qcow2' || n.drv === 'raw').map((n) => path.basename(n.file));
+    const images = (named!.msg.return as Array<{ drv: string; file: string }>)
+      .filter((n) => n.drv === 'qcow2' || n.drv === 'raw')
+      .map((n) => path.basename(n.file));
     const device = graph.nodes.find((n) => n.kind === 'device');
     t.ok(device, 'the guest device is in the graph');
     const chain: string[] = [];

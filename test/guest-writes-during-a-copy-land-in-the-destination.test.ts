@@ -16,7 +16,9 @@ t.test('guest writes while a copy is ready', async (t) => {
   const ready = await runCli(['copy', 'vda', '--dest', dest, '--wait', '--socket', cli]);
   t.equal(ready.code, 0, `the copy reaches READY; stderr: ${ready.stderr}`);
   const write = async (pattern: number, offMiB: number, lenMiB: number): Promise<void> => {
-    const out = await client.execute('human-monitor-command', { 'command-line': `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${pattern} ${offMiB}M ${lenMiB}M"` });
+    const out = await client.execute('human-monitor-command', {
+      'command-line': `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${pattern} ${offMiB}M ${lenMiB}M"`,
+    });
     t.notMatch(out, /error/i, `the guest's write lands: ${out}`);
   };
   // Over the copied data, and where the source held nothing.
@@ -26,6 +28,16 @@ t.test('guest writes while a copy is ready', async (t) => {
   t.equal(pivot.code, 0, `the pivot succeeds; stderr: ${pivot.stderr}`);
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;
-  const view = expectedView([{ file: '', format: 'raw', writes: [[0, 8, 0x41], [2, 2, 0x45], [9, 1, 0x46]] }]);
+  const view = expectedView([
+    {
+      file: '',
+      format: 'raw',
+      writes: [
+        [0, 8, 0x41],
+        [2, 2, 0x45],
+        [9, 1, 0x46],
+      ],
+    },
+  ]);
   await t.resolves(qemuIo(dest, readChecks(view), { format: 'qcow2' }), 'copy.qcow2 holds the copied data and every write of the guest, each MiB right');
 });

@@ -16,7 +16,9 @@ t.test('guest writes while a throttled pull runs', async (t) => {
   const snap = await runCli(['snapshot', 'vda', '--file', top, '--socket', cli]);
   t.equal(snap.code, 0, `an overlay on the running guest; stderr: ${snap.stderr}`);
   const write = async (pattern: number, offMiB: number, lenMiB: number): Promise<void> => {
-    const out = await client.execute('human-monitor-command', { 'command-line': `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${pattern} ${offMiB}M ${lenMiB}M"` });
+    const out = await client.execute('human-monitor-command', {
+      'command-line': `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${pattern} ${offMiB}M ${lenMiB}M"`,
+    });
     t.notMatch(out, /error/i, `the guest's write lands: ${out}`);
   };
   const pull = startCli(['pull', 'vda', '--wait', '--bandwidth', '1', '--json', '--socket', cli]);
@@ -30,9 +32,26 @@ t.test('guest writes while a throttled pull runs', async (t) => {
   t.equal(fast.code, 0, `the pull is let go at full speed; stderr: ${fast.stderr}`);
   const result = await done;
   t.equal(result.code, 0, `the pull completes; stderr: ${result.stderr}`);
-  t.same((await resolveDisk(client, 'vda')).layers.map((l) => l.file), [top], 'the active image stands alone');
+  t.same(
+    (await resolveDisk(client, 'vda')).layers.map((l) => l.file),
+    [top],
+    'the active image stands alone',
+  );
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;
-  const layers: Layer[] = [{ file: base, format: 'raw', writes: [[0, 8, 0x41]] }, { file: top, format: 'qcow2', writes: [[2, 2, 0x45], [9, 1, 0x46]] }];
-  await t.resolves(qemuIo(top, readChecks(expectedView(layers)), { format: 'qcow2' }), 'top.qcow2 holds the pulled data and every write of the guest, each MiB right');
+  const layers: Layer[] = [
+    { file: base, format: 'raw', writes: [[0, 8, 0x41]] },
+    {
+      file: top,
+      format: 'qcow2',
+      writes: [
+        [2, 2, 0x45],
+        [9, 1, 0x46],
+      ],
+    },
+  ];
+  await t.resolves(
+    qemuIo(top, readChecks(expectedView(layers)), { format: 'qcow2' }),
+    'top.qcow2 holds the pulled data and every write of the guest, each MiB right',
+  );
 });

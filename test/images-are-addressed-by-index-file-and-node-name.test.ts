@@ -19,7 +19,11 @@ t.test('addressing on a live vda chain', async (t) => {
     args: ['-accel', 'tcg', '-drive', `if=none,id=drive0,file=${files[3]},format=qcow2`, '-device', 'virtio-blk-pci,id=vda,drive=drive0'],
   });
   const vda = await resolveDisk(client, 'vda');
-  t.same(vda.layers.map((l) => l.backingFile), [undefined, 'base.raw', 'a.qcow2', 'b.qcow2'], 'precondition: relative backing strings as written');
+  t.same(
+    vda.layers.map((l) => l.backingFile),
+    [undefined, 'base.raw', 'a.qcow2', 'b.qcow2'],
+    'precondition: relative backing strings as written',
+  );
 
   for (let n = 1; n <= 4; n++) {
     const layer = resolveLayer(vda, `vda[${n}]`);
@@ -40,7 +44,14 @@ t.test('addressing on a live vda chain', async (t) => {
     ['/nowhere/x.qcow2', /no image has that file name, node name or index; the chain is \[1\] .*base\.raw/],
   ];
   for (const [spec, message] of misses) {
-    const error = (() => { try { resolveLayer(vda, spec); return undefined; } catch (e) { return e; } })();
+    const error = (() => {
+      try {
+        resolveLayer(vda, spec);
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
     t.ok(error instanceof ImageNotInChainError, `${spec} should be refused with ImageNotInChainError`);
     t.match((error as Error).message, message, `${spec}: message says why`);
   }

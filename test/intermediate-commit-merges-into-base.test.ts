@@ -21,7 +21,11 @@ t.test('intermediate commit n3 into n1', async (t) => {
   t.equal(job.id, 'commit-n4', 'default job id should be commit-<device>');
   const result = await job.wait({ timeoutMs: 30_000 });
 
-  t.same(withoutBlips(result.history), ['created', 'running', 'waiting', 'pending', 'concluded', 'null'], 'intermediate commit should go through exactly these states');
+  t.same(
+    withoutBlips(result.history),
+    ['created', 'running', 'waiting', 'pending', 'concluded', 'null'],
+    'intermediate commit should go through exactly these states',
+  );
   t.equal(result.outcome, 'completed', 'outcome should be completed');
   t.equal(result.error, undefined, 'no error expected');
   t.same(result.anomalies, [], 'no impossible transition expected');

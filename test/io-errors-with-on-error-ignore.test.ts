@@ -16,13 +16,25 @@ for (const active of [true, false]) {
         await job.waitUntilReady({ timeoutMs: 30_000 });
         // A bare -blockdev chain has no user to switch: end the job keeping the overlay.
         result = await job.keepOverlay({ timeoutMs: 30_000 });
-        t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence: error ignored, ready, ended at READY');
+        t.same(
+          withoutBlips(result.history),
+          ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+          'whole state sequence: error ignored, ready, ended at READY',
+        );
       } else {
         result = await job.wait({ timeoutMs: 30_000 });
-        t.same(withoutBlips(result.history), ['created', 'running', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence: error ignored, completed');
+        t.same(
+          withoutBlips(result.history),
+          ['created', 'running', 'waiting', 'pending', 'concluded', 'null'],
+          'whole state sequence: error ignored, completed',
+        );
       }
       t.same(errors(), [`${operation}:ignore`], 'one BLOCK_JOB_ERROR with action ignore');
-      t.same(result.ioErrors.map((e) => `${e.operation}:${e.action}`), [`${operation}:ignore`], 'the result keeps the I/O error');
+      t.same(
+        result.ioErrors.map((e) => `${e.operation}:${e.action}`),
+        [`${operation}:ignore`],
+        'the result keeps the I/O error',
+      );
       t.equal(result.error, undefined, 'the job itself succeeds (commit retries the request)');
       await quit();
       t.ok(await compareImages(layers[0]!.file, flat, {}), 'base holds the committed view');

@@ -21,11 +21,19 @@ for (const active of [true, false]) {
         await job.waitUntilReady({ timeoutMs: 30_000 });
         // A bare -blockdev chain has no user to switch: end the job keeping the overlay.
         result = await job.keepOverlay({ timeoutMs: 30_000 });
-        t.same(withoutBlips(result.history), ['created', 'running', 'paused', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence: paused by the error, resumed, ready, ended at READY');
+        t.same(
+          withoutBlips(result.history),
+          ['created', 'running', 'paused', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+          'whole state sequence: paused by the error, resumed, ready, ended at READY',
+        );
         t.equal(result.outcome, 'overlay-kept', 'outcome should be overlay-kept');
       } else {
         result = await job.wait({ timeoutMs: 30_000 });
-        t.same(withoutBlips(result.history), ['created', 'running', 'paused', 'running', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence: paused by the error, resumed, completed');
+        t.same(
+          withoutBlips(result.history),
+          ['created', 'running', 'paused', 'running', 'waiting', 'pending', 'concluded', 'null'],
+          'whole state sequence: paused by the error, resumed, completed',
+        );
         t.equal(result.outcome, 'completed', 'outcome should be completed');
       }
       await quit();

@@ -16,7 +16,9 @@ t.test('keep-relative', async (t) => {
   const flat = await flatCopy(dir, layers);
   const { client } = await startQemu(t, { dir, args: driveArgs(layers) });
   const disk = await driveDisk(client, layers, 'drive0');
-  disk.layers.forEach((l, i) => { if (i > 0) l.backingFile = names[i - 1]; });
+  disk.layers.forEach((l, i) => {
+    if (i > 0) l.backingFile = names[i - 1];
+  });
   const range = rangeOf(disk, 3, 1);
   t.equal(relativeBackingFile(range), 'base.raw', 'the relative backing string for c.qcow2');
 

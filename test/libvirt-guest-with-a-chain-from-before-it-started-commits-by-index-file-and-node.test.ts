@@ -25,7 +25,16 @@ if (await libvirtOrSkip(t)) {
   t.test('libvirt numbers a chain found at start from the top', async (t) => {
     const g = await guest(t);
     const chain = await g.chain();
-    t.same(chain.layers.map((l) => [l.index, l.file]), [[1, g.files[3]], [2, g.files[2]], [3, g.files[1]], [4, g.files[0]]], 'chain vda shows libvirt\'s indices, active = 1');
+    t.same(
+      chain.layers.map((l) => [l.index, l.file]),
+      [
+        [1, g.files[3]],
+        [2, g.files[2]],
+        [3, g.files[1]],
+        [4, g.files[0]],
+      ],
+      "chain vda shows libvirt's indices, active = 1",
+    );
     const help = await runCli(['chain', '--help']);
     t.notMatch(help.stdout, /base = 1\)/, 'chain --help must not promise base = 1 (not true under libvirt)');
   });
@@ -41,25 +50,41 @@ if (await libvirtOrSkip(t)) {
       const [base, top] = pick(await g.chain());
       const result = await g.cli('commit', 'vda', '--base', base, '--top', top, '--wait', '--verbose');
       t.equal(result.code, 0, `the commit should run; stderr: ${result.stderr}`);
-      t.match(result.stdout, /^Commit complete$/m, 'virsh\'s closing words');
-      t.same((await g.chain()).layers.map((l) => l.file), [g.files[3], g.files[0]], 'c now sits directly on base');
+      t.match(result.stdout, /^Commit complete$/m, "virsh's closing words");
+      t.same(
+        (await g.chain()).layers.map((l) => l.file),
+        [g.files[3], g.files[0]],
+        'c now sits directly on base',
+      );
       await g.domain.destroy();
       await t.resolves(qemuIo(g.files[3], readChecks(expectedView(g.layers)), { format: 'qcow2' }), 'c still reads what the guest saw');
     });
   }
 
-  t.test('seed procedure A (active commit + pivot) with --delete, then blocks shows only the guest\'s disk', async (t) => {
+  t.test("seed procedure A (active commit + pivot) with --delete, then blocks shows only the guest's disk", async (t) => {
     const g = await guest(t);
     const result = await g.cli('commit', 'vda', '--active', '--pivot', '--verbose', '--delete');
     t.equal(result.code, 0, `active commit + pivot should work; stderr: ${result.stderr}`);
-    t.match(result.stdout, /^Successfully pivoted$/m, 'virsh\'s closing words');
+    t.match(result.stdout, /^Successfully pivoted$/m, "virsh's closing words");
     for (const file of g.files.slice(1)) {
       t.match(result.stdout, new RegExp(`^Deleted: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), `the output names ${file}`);
       t.notOk(existsSync(file), `${file} left the chain and is deleted, as virsh --delete does`);
     }
-    t.same((await g.chain()).layers.map((l) => l.file), [g.files[0]], 'the guest runs on base alone');
+    t.same(
+      (await g.chain()).layers.map((l) => l.file),
+      [g.files[0]],
+      'the guest runs on base alone',
+    );
     const blocks = await g.cli('blocks');
-    t.same(blocks.stdout.trim().split('\n').slice(2).map((l) => l.trim().split(/\s+/)[0]), ['vda'], 'nodes the pivot left behind are no disks');
+    t.same(
+      blocks.stdout
+        .trim()
+        .split('\n')
+        .slice(2)
+        .map((l) => l.trim().split(/\s+/)[0]),
+      ['vda'],
+      'nodes the pivot left behind are no disks',
+    );
     await g.domain.destroy();
     await t.resolves(qemuIo(g.files[0], readChecks(expectedView(g.layers)), { format: 'raw' }), 'base holds everything the guest saw');
   });
@@ -68,7 +93,7 @@ if (await libvirtOrSkip(t)) {
     const g = await guest(t);
     const result = await g.cli('commit', 'vda', '--active', '--top', 'vda[2]', '--wait');
     t.equal(result.code, 1, 'refused');
-    t.match(result.stderr, /active commit requested but \[2\] .*b\.qcow2 is not active/, 'virsh\'s reason');
+    t.match(result.stderr, /active commit requested but \[2\] .*b\.qcow2 is not active/, "virsh's reason");
     t.equal((await g.cli('jobs')).stdout.trim(), 'No block jobs', 'no job was started');
     t.equal((await g.chain()).layers.length, 4, 'the chain is unchanged');
   });
@@ -77,6 +102,10 @@ if (await libvirtOrSkip(t)) {
     const g = await guest(t);
     const result = await g.cli('commit', g.files[3], '--active', '--pivot');
     t.equal(result.code, 0, `commit by source path should work; stderr: ${result.stderr}`);
-    t.same((await g.chain()).layers.map((l) => l.file), [g.files[0]], 'pivoted onto base');
+    t.same(
+      (await g.chain()).layers.map((l) => l.file),
+      [g.files[0]],
+      'pivoted onto base',
+    );
   });
 }

@@ -24,12 +24,21 @@ t.test('manual finalize and dismiss', async (t) => {
   const { client } = await startQemu(t, {
     dir,
     args: driveArgs(layers),
-    client: { traffic: (d, m) => { const s = describe(d, m); if (s) wire.push(s); } },
+    client: {
+      traffic: (d, m) => {
+        const s = describe(d, m);
+        if (s) wire.push(s);
+      },
+    },
   });
   const job = await CommitJob.start(client, rangeOf(await driveDisk(client, layers, 'drive0'), 4, 1), { autoFinalize: false, autoDismiss: false });
   await job.waitUntilReady({ timeoutMs: 30_000 });
   const result = await job.pivot({ timeoutMs: 30_000 });
-  t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'whole state sequence with manual finalize/dismiss');
+  t.same(
+    withoutBlips(result.history),
+    ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+    'whole state sequence with manual finalize/dismiss',
+  );
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
   const from = wire.indexOf('> job-complete');
   // The job acts on JOB_STATUS_CHANGE; the BLOCK_JOB_* events QEMU sends beside them may arrive in a

@@ -44,7 +44,11 @@ const input = '{"execute":"qmp_capabilities","id":1}{"execute": "query-block-job
 t.test('back-to-back JSON values in one write are three commands', async (t) => {
   const server = await serveTrace(t, { trace: readTrace(fixturePath('active-commit-pivot.jsonl')), instant: true });
   const replies = await talk(server.path!, [input], 3);
-  t.same(replies.map((r) => r.id), [1, { mine: [1, 'x'] }, undefined], 'each reply should carry its command\'s own id (or none)');
+  t.same(
+    replies.map((r) => r.id),
+    [1, { mine: [1, 'x'] }, undefined],
+    "each reply should carry its command's own id (or none)",
+  );
   t.notOk('id' in replies[2]!, 'a command without id should get a reply without id');
 });
 

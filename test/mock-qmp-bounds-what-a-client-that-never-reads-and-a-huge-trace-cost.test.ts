@@ -60,7 +60,11 @@ t.test('a 1 GiB trace is refused at once; a bad line is reported without reading
   const started = Date.now();
   const refused = await serve(huge);
   t.equal(refused.code, 1, 'exit 1');
-  t.match(refused.stderr, `mock-qmp: ${huge}: the file has 1073741824 bytes, more than the 268435456 a trace may have`, 'the error should give the size and the limit');
+  t.match(
+    refused.stderr,
+    `mock-qmp: ${huge}: the file has 1073741824 bytes, more than the 268435456 a trace may have`,
+    'the error should give the size and the limit',
+  );
   t.ok(Date.now() - started < 5000, 'at once');
   // A broken line 2 in front of 200 MB of valid-looking lines: reported at line 2, the rest unread.
   const broken = path.join(dir, 'broken.jsonl');

@@ -16,7 +16,10 @@ async function connect(t: Test, faults: Fault[], options: { maxMessageBytes?: nu
 }
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(() => new Error('unexpected success'), (e: unknown) => e);
+  return promise.then(
+    () => new Error('unexpected success'),
+    (e: unknown) => e,
+  );
 }
 
 t.test('close-after=N: the pending command fails with ConnectionClosedError', async (t) => {
@@ -31,7 +34,10 @@ t.test('close-at-event: a waiter for that event gets ConnectionClosedError', asy
   await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job' });
   const error = await failure(client.waitForEvent('BLOCK_JOB_READY', undefined, { since, timeoutMs: 5000 }));
   t.ok(error instanceof ConnectionClosedError, `expected ConnectionClosedError, got ${String(error)}`);
-  t.notOk(client.recentEvents(since).some((e) => e.event === 'BLOCK_JOB_READY'), 'READY itself should never arrive');
+  t.notOk(
+    client.recentEvents(since).some((e) => e.event === 'BLOCK_JOB_READY'),
+    'READY itself should never arrive',
+  );
 });
 
 t.test('delay-reply: a short command timeout gives QmpTimeoutError', async (t) => {
@@ -77,7 +83,11 @@ t.test('byte-by-byte: the whole session still works', async (t) => {
   const since = client.eventCursor();
   await client.execute('block-commit', { device: 'drive0', 'job-id': 'commit-job' });
   await client.waitForEvent('BLOCK_JOB_READY', undefined, { since, timeoutMs: 10_000 });
-  t.same(await client.execute('query-block-jobs', undefined, { timeoutMs: 10_000 }).then((r) => (r as Array<{ device: string }>)[0]?.device), 'commit-job', 'replies should arrive intact');
+  t.same(
+    await client.execute('query-block-jobs', undefined, { timeoutMs: 10_000 }).then((r) => (r as Array<{ device: string }>)[0]?.device),
+    'commit-job',
+    'replies should arrive intact',
+  );
 });
 
 t.test('error-reply: the command fails with the given class and text', async (t) => {

@@ -12,9 +12,20 @@ import { playRaw, rawOutcomes, rawSteps } from './helpers/raw-transcript.js';
 const rawDir = (set: string): string => path.join(path.dirname(fixturePath('x', set)), 'raw');
 
 for (const set of fixtureSets()) {
-  const files = readdirSync(rawDir(set)).filter((f) => f.endsWith('.jsonl')).sort();
+  const files = readdirSync(rawDir(set))
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
   t.test(`${set} has the raw transcripts`, async (t) => {
-    for (const name of ['active-commit-pivot', 'keep-overlay', 'intermediate-commit', 'drive-active-commit', 'guest-writes', 'on-error-report', 'qemu-killed', 'invalid-sequences']) {
+    for (const name of [
+      'active-commit-pivot',
+      'keep-overlay',
+      'intermediate-commit',
+      'drive-active-commit',
+      'guest-writes',
+      'on-error-report',
+      'qemu-killed',
+      'invalid-sequences',
+    ]) {
       t.ok(files.includes(`${name}.jsonl`), `${set}/raw/${name}.jsonl should be recorded`);
     }
   });
@@ -28,12 +39,23 @@ for (const set of fixtureSets()) {
       const blips = drainBlips(trace);
       const recordedEvents = trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m));
       const started = Date.now() / 1000;
-      const run = await playRaw(server.path!, rawSteps(trace, (m) => !blips.has(m)), { events: recordedEvents.length, untilClosed: trace.end?.end === 'qemu' });
+      const run = await playRaw(
+        server.path!,
+        rawSteps(trace, (m) => !blips.has(m)),
+        { events: recordedEvents.length, untilClosed: trace.end?.end === 'qemu' },
+      );
       t.same(run.outcomes, rawOutcomes(trace), `${file}: every reply should be QEMU's`);
-      t.same(run.events.map(({ event, data }) => ({ event, data })), recordedEvents.map(({ msg }) => ({ event: msg.event, data: msg.data })), `${file}: the whole event sequence should be QEMU's`);
+      t.same(
+        run.events.map(({ event, data }) => ({ event, data })),
+        recordedEvents.map(({ msg }) => ({ event: msg.event, data: msg.data })),
+        `${file}: the whole event sequence should be QEMU's`,
+      );
       t.equal(run.closedByServer, trace.end?.end === 'qemu', `${file}: the mock should close the connection only where QEMU went away`);
       const stamps = run.events.map((e) => (e.timestamp as { seconds: number }).seconds);
-      t.ok(stamps.every((s) => s >= Math.floor(started) && s <= Date.now() / 1000 + 1), `${file}: events should carry the current time, got ${stamps.slice(0, 3).join(', ')}`);
+      t.ok(
+        stamps.every((s) => s >= Math.floor(started) && s <= Date.now() / 1000 + 1),
+        `${file}: events should carry the current time, got ${stamps.slice(0, 3).join(', ')}`,
+      );
     });
   }
 }

@@ -15,7 +15,10 @@ async function serve(t: Test, trace: string): Promise<string> {
   const socket = path.join(tempDir(t), 'mock.sock');
   const server = startMockQmpCli(['serve', '--model', '--trace', trace, '--socket', socket, '--instant']);
   const ended = finished(server, 120_000);
-  t.teardown(async () => { server.kill('SIGTERM'); await ended; });
+  t.teardown(async () => {
+    server.kill('SIGTERM');
+    await ended;
+  });
   // mock-qmp says on stderr once it listens.
   await new Promise<void>((resolve, reject) => {
     let said = '';
@@ -52,8 +55,8 @@ for (const set of fixtureSets()) {
     t.teardown(() => client.close());
     const [chain] = await createSnapshots(client, [{ disk: 'drive0', file }], { files: null, timeoutMs: 5000 });
     const top = chain!.layers.at(-1)!;
-    t.match(top.nodeName, /^snap-[0-9a-f]{8}$/, 'the overlay under the library\'s random node name');
-    t.same(await chainOf(socket), [...before, `${top.nodeName} ${file}`], 'a later reader sees the client\'s overlay on top of what QEMU had');
+    t.match(top.nodeName, /^snap-[0-9a-f]{8}$/, "the overlay under the library's random node name");
+    t.same(await chainOf(socket), [...before, `${top.nodeName} ${file}`], "a later reader sees the client's overlay on top of what QEMU had");
   });
 
   t.test(`${set}: blockdev-add of the client's own overlay, then blockdev-snapshot, ends the chain`, async (t) => {

@@ -10,7 +10,8 @@ import { serveTrace } from './helpers/replay.js';
 import { playRaw } from './helpers/raw-transcript.js';
 
 const header = (file: string): { command?: string } => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as { command?: string };
-const underPolicy = (set: string): boolean => /\s-compat\s+\S*deprecated-input=reject/.test(header(fixturePath('active-commit-pivot.jsonl', set)).command ?? '');
+const underPolicy = (set: string): boolean =>
+  /\s-compat\s+\S*deprecated-input=reject/.test(header(fixturePath('active-commit-pivot.jsonl', set)).command ?? '');
 const sets = fixtureSets().filter((set) => existsSync(fixturePath('active-commit-pivot.jsonl', set)));
 const policySets = sets.filter(underPolicy);
 
@@ -25,16 +26,34 @@ const steps = (verb: string, args: Record<string, unknown>) => [
 for (const set of sets) {
   const policy = underPolicy(set);
   const schema = fixturePath('schema.jsonl', set);
-  t.test(`${set}: block-job-complete at READY, ${policy ? 'refused by the recorded policy' : 'taken (no policy recorded)'}`, {
-    skip: policy && !existsSync(schema) ? `${set} was recorded under the policy but has no schema.jsonl to tell what is deprecated` : false,
-  }, async (t) => {
-    const server = await serveTrace(t, { trace: fixturePath('active-commit-pivot.jsonl', set), instant: true, model: true, ...(existsSync(schema) ? { schema } : {}) });
-    const old = await playRaw(server.path!, steps('block-job-complete', { device: 'mine' }), { events: 3 });
-    const answer = old.outcomes[2] as { error?: { class: string; desc: string } };
-    if (policy) t.same(answer.error, { class: 'CommandNotFound', desc: 'Deprecated command block-job-complete disabled by policy' }, 'QEMU\'s refusal under the policy');
-    else t.same(answer, { return: {} }, 'block-job-complete is taken without a policy');
-  });
+  t.test(
+    `${set}: block-job-complete at READY, ${policy ? 'refused by the recorded policy' : 'taken (no policy recorded)'}`,
+    {
+      skip: policy && !existsSync(schema) ? `${set} was recorded under the policy but has no schema.jsonl to tell what is deprecated` : false,
+    },
+    async (t) => {
+      const server = await serveTrace(t, {
+        trace: fixturePath('active-commit-pivot.jsonl', set),
+        instant: true,
+        model: true,
+        ...(existsSync(schema) ? { schema } : {}),
+      });
+      const old = await playRaw(server.path!, steps('block-job-complete', { device: 'mine' }), { events: 3 });
+      const answer = old.outcomes[2] as { error?: { class: string; desc: string } };
+      if (policy)
+        t.same(answer.error, { class: 'CommandNotFound', desc: 'Deprecated command block-job-complete disabled by policy' }, "QEMU's refusal under the policy");
+      else t.same(answer, { return: {} }, 'block-job-complete is taken without a policy');
+    },
+  );
 }
-t.test('a fixture set recorded under the deprecation policy exists', { skip: policySets.length ? false : 'no fixture set was recorded under -compat deprecated-input=reject (the newest stack\'s, recorded with QMPBJ_QEMU_COMPAT set)' }, async (t) => {
-  t.ok(policySets.length > 0, policySets.join(', '));
-});
+t.test(
+  'a fixture set recorded under the deprecation policy exists',
+  {
+    skip: policySets.length
+      ? false
+      : "no fixture set was recorded under -compat deprecated-input=reject (the newest stack's, recorded with QMPBJ_QEMU_COMPAT set)",
+  },
+  async (t) => {
+    t.ok(policySets.length > 0, policySets.join(', '));
+  },
+);

@@ -38,20 +38,32 @@ for (const set of fixtureSets()) {
     const recorded = trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg);
     const socket = await serve(t, ['--trace', file, '--recorded-time']);
     const run = await playRaw(socket, rawSteps(trace), { events: recorded.length });
-    t.same(run.events.map((e) => e.timestamp), recorded.map((m) => m.msg.timestamp), 'every event should carry its recorded timestamp');
+    t.same(
+      run.events.map((e) => e.timestamp),
+      recorded.map((m) => m.msg.timestamp),
+      'every event should carry its recorded timestamp',
+    );
   });
 
   t.test(`${set}: --schema serves a recorded schema to a transcript without one`, async (t) => {
     const schemaFile = raw(set, 'invalid-sequences');
-    const schema = readTrace(schemaFile).messages.find((m) => m.dir === 'in' && m.msg.id === readTrace(schemaFile).messages.find((o) => o.msg.execute === 'query-qmp-schema')?.msg.id)?.msg.return;
-    t.ok(Array.isArray(schema) && schema.length > 100, 'the schema transcript should hold QEMU\'s schema');
+    const schema = readTrace(schemaFile).messages.find(
+      (m) => m.dir === 'in' && m.msg.id === readTrace(schemaFile).messages.find((o) => o.msg.execute === 'query-qmp-schema')?.msg.id,
+    )?.msg.return;
+    t.ok(Array.isArray(schema) && schema.length > 100, "the schema transcript should hold QEMU's schema");
     const file = raw(set, 'active-commit-pivot');
-    t.notOk(readTrace(file).messages.some((m) => m.msg.execute === 'query-qmp-schema'), 'the served transcript should not have asked for the schema');
+    t.notOk(
+      readTrace(file).messages.some((m) => m.msg.execute === 'query-qmp-schema'),
+      'the served transcript should not have asked for the schema',
+    );
     const socket = await serve(t, ['--trace', file, '--schema', schemaFile]);
     const client = await connect({ path: socket }, { connectTimeoutMs: 5000 });
     t.teardown(() => client.close());
     t.same(await client.executeUntyped('query-qmp-schema'), schema, 'query-qmp-schema should be the recorded one');
     const commands = (await client.execute('query-commands')).map((c) => c.name);
-    t.ok(commands.includes('block-commit') && commands.includes('query-named-block-nodes') && commands.length > 100, `query-commands should be QEMU's list, got ${commands.length}`);
+    t.ok(
+      commands.includes('block-commit') && commands.includes('query-named-block-nodes') && commands.length > 100,
+      `query-commands should be QEMU's list, got ${commands.length}`,
+    );
   });
 }

@@ -34,12 +34,16 @@ t.test('same bytes with and without the recorder', async (t) => {
   const proxied = await captureRawStream(path.join(dir, 'rec.sock'), session);
   await recorder.idle();
   await recorder.close();
-  t.equal(proxied.toString('latin1'), direct.toString('latin1'), 'the recorder should pass QEMU\'s bytes through unchanged');
+  t.equal(proxied.toString('latin1'), direct.toString('latin1'), "the recorder should pass QEMU's bytes through unchanged");
   const trace = readTrace(out);
-  t.same(trace.messages.filter((m) => m.dir === 'out').map((m) => m.msg), session, 'the trace should hold every command as sent');
+  t.same(
+    trace.messages.filter((m) => m.dir === 'out').map((m) => m.msg),
+    session,
+    'the trace should hold every command as sent',
+  );
   t.equal(trace.messages.filter((m) => m.dir === 'in').length, session.length + 1, 'the trace should hold the greeting and every reply');
   const greeting = JSON.parse(direct.toString('utf8').split('\n')[0] ?? '{}') as { QMP?: { version?: unknown } };
   t.ok(greeting.QMP?.version, 'QEMU greeted with its version');
-  t.same(trace.header?.qemu, greeting.QMP?.version, 'the header should carry QEMU\'s version from the greeting');
+  t.same(trace.header?.qemu, greeting.QMP?.version, "the header should carry QEMU's version from the greeting");
   t.equal(trace.end?.end, 'client', 'the trace should end with the client closing');
 });

@@ -6,7 +6,6 @@ import t from 'tap';
 import { fixturePath, tempDir } from './helpers/qemu.js';
 import { finished, startMockQmpCli } from './helpers/cli.js';
 
-
 t.test('bad fault arguments are usage errors at parse time', async (t) => {
   const dir = tempDir(t);
   const cases = [

@@ -9,7 +9,8 @@ import { finished, startMockQmpCli } from './helpers/cli.js';
 import { connect } from '../src/connect.js';
 
 const serve = (socket: string) => startMockQmpCli(['serve', '--trace', fixturePath('active-commit-pivot.jsonl'), '--socket', socket, '--instant']);
-const record = (socket: string, dir: string) => startMockQmpCli(['record', '--upstream', path.join(dir, 'none.sock'), '--socket', socket, '--out', path.join(dir, 'r.jsonl')]);
+const record = (socket: string, dir: string) =>
+  startMockQmpCli(['record', '--upstream', path.join(dir, 'none.sock'), '--socket', socket, '--out', path.join(dir, 'r.jsonl')]);
 
 t.test('a regular file, a directory or a live socket at --socket is refused and kept', async (t) => {
   const dir = tempDir(t);
@@ -27,7 +28,10 @@ t.test('a regular file, a directory or a live socket at --socket is refused and 
     [live, 'another process is listening on it'],
   ] as const;
   for (const [target, reason] of cases) {
-    for (const [verb, start] of [['serve', () => serve(target)], ['record', () => record(target, dir)]] as const) {
+    for (const [verb, start] of [
+      ['serve', () => serve(target)],
+      ['record', () => record(target, dir)],
+    ] as const) {
       const result = await finished(start(), 20_000);
       t.equal(result.code, 1, `${verb} ${path.basename(target)}: exit 1; stderr: ${result.stderr}`);
       t.equal(result.stderr, `mock-qmp: cannot listen on unix:${target}: ${reason}\n`, `${verb} ${path.basename(target)}: the error should say why`);

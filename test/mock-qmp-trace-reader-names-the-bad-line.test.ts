@@ -14,7 +14,14 @@ t.test('bad lines are reported by number', async (t) => {
     [`{"qmp-trace":2}\n${greeting}`, 1, /version/],
   ];
   for (const [text, line, reason] of cases) {
-    const error = (() => { try { parseTrace(text, 'x.jsonl'); return undefined; } catch (e) { return e; } })();
+    const error = (() => {
+      try {
+        parseTrace(text, 'x.jsonl');
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
     t.ok(error instanceof TraceFormatError, `expected a TraceFormatError for ${JSON.stringify(text.slice(-40))}`);
     t.equal((error as TraceFormatError).line, line, `the error should name line ${line}: ${(error as Error).message}`);
     t.match((error as Error).message, reason, 'the message should say what is wrong');

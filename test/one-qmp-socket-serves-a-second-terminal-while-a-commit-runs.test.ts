@@ -34,8 +34,11 @@ t.test('a second terminal while commit --wait holds the socket', async (t) => {
   t.equal(abort.code, 0, `job --abort from the second terminal; stderr: ${abort.stderr}`);
 
   const first = await held;
-  t.equal(first.code, 1, 'the first terminal\'s commit exits non-zero');
-  t.ok(jsonLines(first.stdout).some((l) => l.type === 'message' && l.message === 'Commit aborted'), `it says "Commit aborted"; stdout: ${first.stdout}`);
+  t.equal(first.code, 1, "the first terminal's commit exits non-zero");
+  t.ok(
+    jsonLines(first.stdout).some((l) => l.type === 'message' && l.message === 'Commit aborted'),
+    `it says "Commit aborted"; stdout: ${first.stdout}`,
+  );
   t.match(first.stderr, /cancelled by someone else/, 'and that someone else did it');
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;

@@ -13,7 +13,12 @@ t.test('SIGKILL to QEMU rejects all pending commands with ConnectionClosedError'
   });
   // Pause QEMU so the commands are surely still pending when it dies.
   process.kill(qemu.pid, 'SIGSTOP');
-  const pending = Array.from({ length: 20 }, () => client.execute('query-status').then(() => 'answered', (e: unknown) => e));
+  const pending = Array.from({ length: 20 }, () =>
+    client.execute('query-status').then(
+      () => 'answered',
+      (e: unknown) => e,
+    ),
+  );
   qemu.kill('SIGKILL');
   const started = Date.now();
   const results = await Promise.all(pending);
@@ -33,9 +38,17 @@ t.test('SIGKILL to QEMU rejects all pending commands with ConnectionClosedError'
 t.test('a user close() emits close without an error and rejects pending commands', async (t) => {
   const { client, qemu } = await startQemu(t);
   let closeArg: unknown = 'not emitted';
-  client.on('close', (error) => { closeArg = error; });
+  client.on('close', (error) => {
+    closeArg = error;
+  });
   process.kill(qemu.pid, 'SIGSTOP');
-  t.teardown(() => { try { process.kill(qemu.pid, 'SIGCONT'); } catch { /* gone */ } });
+  t.teardown(() => {
+    try {
+      process.kill(qemu.pid, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
+  });
   const pending = client.execute('query-status').catch((e: unknown) => e);
   await client.close();
   t.ok((await pending) instanceof ConnectionClosedError, 'the pending command should be rejected');

@@ -15,7 +15,11 @@ t.test('library: pivot() refuses, keepOverlay() ends the job', async (t) => {
   await job.waitUntilReady({ timeoutMs: 30_000 });
   const refused = await job.pivot().catch((e: unknown) => e);
   t.ok(refused instanceof JobStateError, `pivot should be refused with JobStateError, got ${String(refused)}`);
-  t.match((refused as Error).message, /on n4: no guest device, -drive or export uses that chain, so nothing would switch to base; keep the overlay instead/, 'the message should say why and what to do');
+  t.match(
+    (refused as Error).message,
+    /on n4: no guest device, -drive or export uses that chain, so nothing would switch to base; keep the overlay instead/,
+    'the message should say why and what to do',
+  );
   const result = await job.keepOverlay({ timeoutMs: 30_000 });
   t.equal(result.outcome, 'overlay-kept', 'the job should still end cleanly');
 });

@@ -25,7 +25,11 @@ t.test('QEMU killed mid-job', async (t) => {
   t.equal(e.disk, 'n4', 'the error should name the disk');
   t.same(e.stillValid, [c], 'the top still reads right');
   t.same(e.unreliable, [base, a, b], 'base and intermediates are not to be trusted');
-  t.match(e.message, /top .*c\.qcow2.* still read right.*base .*base\.raw may be partly written.*a\.qcow2, .*b\.qcow2 are no longer valid/, `the message should say what is valid on disk: ${e.message}`);
+  t.match(
+    e.message,
+    /top .*c\.qcow2.* still read right.*base .*base\.raw may be partly written.*a\.qcow2, .*b\.qcow2 are no longer valid/,
+    `the message should say what is valid on disk: ${e.message}`,
+  );
   t.same(withoutBlips(job.history), ['created', 'running'], 'the states seen before the loss');
   t.ok(await compareImages(c, flat), 'the top chain still reads the pre-commit guest view');
 });

@@ -21,9 +21,14 @@ t.test('NBD export of the active layer pivots onto base', async (t) => {
     storageDaemon: true,
     args: [
       ...blockdevs,
-      '--nbd-server', `addr.type=unix,addr.path=${nbd}`,
-      '--export', 'nbd,id=exp0,node-name=n4,name=vd0,writable=on',
-      '--chardev', `socket,id=cli,path=${cli},server=on,wait=off`, '--monitor', 'chardev=cli',
+      '--nbd-server',
+      `addr.type=unix,addr.path=${nbd}`,
+      '--export',
+      'nbd,id=exp0,node-name=n4,name=vd0,writable=on',
+      '--chardev',
+      `socket,id=cli,path=${cli},server=on,wait=off`,
+      '--monitor',
+      'chardev=cli',
     ],
   });
   const blocks = await runCli(['blocks', '--socket', cli]);
@@ -31,9 +36,13 @@ t.test('NBD export of the active layer pivots onto base', async (t) => {
 
   const result = await runCli(['commit', 'exp0', '--active', '--pivot', '--socket', cli]);
   t.equal(result.code, 0, `an exported chain has a user, so it pivots; stderr: ${result.stderr}`);
-  t.match(result.stdout, /^Successfully pivoted$/m, 'virsh\'s words');
+  t.match(result.stdout, /^Successfully pivoted$/m, "virsh's words");
   const exports = await client.execute('query-block-exports');
-  t.same(exports.map((e) => [e.id, e['node-name']]), [['exp0', 'n1']], 'QEMU moved the export onto base');
+  t.same(
+    exports.map((e) => [e.id, e['node-name']]),
+    [['exp0', 'n1']],
+    'QEMU moved the export onto base',
+  );
 
   const served = path.join(dir, 'served.raw');
   await convertImage(`nbd+unix:///vd0?socket=${nbd}`, served, 'raw');

@@ -33,7 +33,7 @@ t.test('qmp-shell, QMPClient and the legacy client through share during a commit
   const legacy = await completed(python(py, [peersScript, 'legacy', shared, 'query-status', 'query-block-jobs']));
   t.equal(legacy.code, 0, `the legacy client ran; stderr: ${legacy.stderr}`);
   const [greeting, status, jobs] = printed(legacy.stdout);
-  t.match(greeting, { greeting: { QMP: { version: { qemu: client.greeting.QMP.version.qemu } } } }, 'it was greeted with the QEMU\'s version');
+  t.match(greeting, { greeting: { QMP: { version: { qemu: client.greeting.QMP.version.qemu } } } }, "it was greeted with the QEMU's version");
   t.match(status, { command: 'query-status', reply: { return: { status: String } } }, `query-status answered; got ${JSON.stringify(status)}`);
   t.match(jobs, { command: 'query-block-jobs', reply: { return: [{ device: 'commit-drive0', type: 'commit', speed: 1 }] } }, 'and it sees the running commit');
 
@@ -52,8 +52,15 @@ t.test('qmp-shell, QMPClient and the legacy client through share during a commit
   t.equal(events.code, 0, `QMPClient saw the job to its end; stderr: ${events.stderr}`);
   const seen = printed(events.stdout).filter((l) => 'event' in l);
   const statuses = seen.filter((e) => e.event === 'JOB_STATUS_CHANGE').map((e) => (e.data as { status: string }).status);
-  t.same(statuses, ['ready', 'waiting', 'pending'], `every status change of the job from READY on, in order; events: ${JSON.stringify(seen.map((e) => e.event))}`);
-  t.ok(seen.some((e) => e.event === 'BLOCK_JOB_READY'), 'and BLOCK_JOB_READY');
+  t.same(
+    statuses,
+    ['ready', 'waiting', 'pending'],
+    `every status change of the job from READY on, in order; events: ${JSON.stringify(seen.map((e) => e.event))}`,
+  );
+  t.ok(
+    seen.some((e) => e.event === 'BLOCK_JOB_READY'),
+    'and BLOCK_JOB_READY',
+  );
   const last = seen.at(-1);
   t.match(last, { event: 'BLOCK_JOB_COMPLETED', data: { device: 'commit-drive0' } }, 'ending with BLOCK_JOB_COMPLETED');
   const { offset, len } = (last?.data ?? {}) as { offset?: number; len?: number };
@@ -65,5 +72,5 @@ t.test('qmp-shell, QMPClient and the legacy client through share during a commit
   await shareDone;
   await client.execute('quit').catch(() => undefined);
   await qemu.exited;
-  await t.resolves(qemuIo(layers[0]!.file, readChecks(expectedView(layers)), { format: layers[0]!.format }), 'base holds the guest\'s data');
+  await t.resolves(qemuIo(layers[0]!.file, readChecks(expectedView(layers)), { format: layers[0]!.format }), "base holds the guest's data");
 });

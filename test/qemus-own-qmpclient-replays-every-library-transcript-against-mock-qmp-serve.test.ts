@@ -18,7 +18,9 @@ import { asOtherClient, recordedJobIds } from './helpers/other-client.js';
 t.setTimeout(360_000);
 
 for (const set of fixtureSets()) {
-  const files = readdirSync(fixturePath('', set)).filter((f) => f.endsWith('.jsonl')).sort();
+  const files = readdirSync(fixturePath('', set))
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
   t.test(`${set}: QMPClient replays every library transcript against mock-qmp serve`, async (t) => {
     const py = qemuPython(t);
     if (!py) return;
@@ -48,7 +50,9 @@ for (const set of fixtureSets()) {
         const accepted = typeof outcomes[i] === 'object' && outcomes[i] !== null && 'return' in (outcomes[i] as object);
         return { ...step, command: mine(asOtherClient(step.command, accepted)) };
       });
-      const events = trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m)).map(({ msg }) => mine({ event: msg.event, data: msg.data ?? {} }));
+      const events = trace.messages
+        .filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m))
+        .map(({ msg }) => mine({ event: msg.event, data: msg.data ?? {} }));
       const stepsFile = path.join(dir, 'steps.json');
       writeFileSync(stepsFile, JSON.stringify(steps));
       const qemuWent = trace.end?.end === 'qemu';
@@ -57,8 +61,16 @@ for (const set of fixtureSets()) {
       await ended;
       t.equal(run.code, 0, `${file}: QMPClient replayed it; stderr: ${run.stderr.slice(-600)}`);
       const lines = printed(run.stdout);
-      t.same(lines.filter((l) => 'outcome' in l).map((l) => l.outcome), mine(outcomes), `${file}: every reply should be QEMU's, under QMPClient's job ids`);
-      t.same(lines.filter((l) => 'event' in l), events, `${file}: every event should be QEMU's, under QMPClient's job ids`);
+      t.same(
+        lines.filter((l) => 'outcome' in l).map((l) => l.outcome),
+        mine(outcomes),
+        `${file}: every reply should be QEMU's, under QMPClient's job ids`,
+      );
+      t.same(
+        lines.filter((l) => 'event' in l),
+        events,
+        `${file}: every event should be QEMU's, under QMPClient's job ids`,
+      );
       if (qemuWent) t.same(lines.at(-1), { closed: true }, `${file}: the server should close where QEMU went away`);
     }
   });

@@ -22,10 +22,14 @@ t.test('seed procedure: three snapshots, active commit, pivot', async (t) => {
     dir,
     machine: 'pc',
     args: [
-      '-accel', 'tcg',
-      '-blockdev', JSON.stringify({ driver: 'file', filename: baseFile, 'node-name': 'base-file' }),
-      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device', 'virtio-blk-pci,id=vd0,drive=base',
+      '-accel',
+      'tcg',
+      '-blockdev',
+      JSON.stringify({ driver: 'file', filename: baseFile, 'node-name': 'base-file' }),
+      '-blockdev',
+      JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
+      '-device',
+      'virtio-blk-pci,id=vd0,drive=base',
     ],
   });
   const guestWrite = async (pattern: number, offMiB: number, lenMiB: number): Promise<void> => {
@@ -37,7 +41,13 @@ t.test('seed procedure: three snapshots, active commit, pivot', async (t) => {
   const plan: Array<[string, Array<[number, number, number]>]> = [
     ['sn1', [[2, 4, 0x42]]],
     ['sn2', [[5, 4, 0x43]]],
-    ['cur', [[0, 1, 0x44], [8, 2, 0x44]]],
+    [
+      'cur',
+      [
+        [0, 1, 0x44],
+        [8, 2, 0x44],
+      ],
+    ],
   ];
   const layers: Layer[] = [{ file: baseFile, format: 'raw', writes: [[0, 4, 0x41]] }];
   let active = 'base';
@@ -67,7 +77,11 @@ t.test('seed procedure: three snapshots, active commit, pivot', async (t) => {
   const result = await job.pivot({ timeoutMs: 60_000 });
 
   // A running machine drains the disk now and then: READY may blip to standby and back.
-  t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], `whole state sequence, drains collapsed (seen: ${result.states.join(',')})`);
+  t.same(
+    withoutBlips(result.history),
+    ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+    `whole state sequence, drains collapsed (seen: ${result.states.join(',')})`,
+  );
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
   const after = (await client.execute('query-block')).find((b) => b.qdev === QDEV);
   t.equal(after?.inserted?.file, baseFile, 'the guest should now run on base');
@@ -76,5 +90,9 @@ t.test('seed procedure: three snapshots, active commit, pivot', async (t) => {
   t.same(view.map((p) => String.fromCharCode(p || 0x2d)).join(''), 'DABBBCCCDD--', 'the guest view of the seed diagram');
   await qemuIo(baseFile, readChecks(view), { format: 'raw', forceShare: true });
   t.pass('every byte of base equals what the guest saw before the commit');
-  t.same(result.invalidated?.files, layers.slice(1).map((l) => l.file), 'sn1, sn2 and cur are invalid after the pivot (Eric Blake)');
+  t.same(
+    result.invalidated?.files,
+    layers.slice(1).map((l) => l.file),
+    'sn1, sn2 and cur are invalid after the pivot (Eric Blake)',
+  );
 });

@@ -18,7 +18,10 @@ function runCase(socketPath: string, c: InputCase): Promise<Array<Record<string,
     const socket = net.connect(socketPath);
     const replies: Array<Record<string, unknown>> = [];
     let stage: 'greeting' | 'negotiating' | 'case' = 'greeting';
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`${c.name}: no EOF within 60 s; replies so far ${JSON.stringify(replies).slice(0, 300)}`)); }, 60_000);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${c.name}: no EOF within 60 s; replies so far ${JSON.stringify(replies).slice(0, 300)}`));
+    }, 60_000);
     const send = async (): Promise<void> => {
       stage = 'case';
       for (const write of c.writes) await new Promise<void>((done) => socket.write(inputBytes(write), () => done()));
@@ -39,8 +42,14 @@ function runCase(socketPath: string, c: InputCase): Promise<Array<Record<string,
         replies.push(message);
       }
     });
-    socket.on('error', (error) => { clearTimeout(timer); reject(error); });
-    socket.on('close', () => { clearTimeout(timer); resolve(replies); });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(replies);
+    });
   });
 }
 

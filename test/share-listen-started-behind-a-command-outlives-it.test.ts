@@ -24,12 +24,16 @@ function rawClient(socketPath: string): { ask(execute: string, args?: unknown): 
   return {
     socket,
     closed,
-    ask: (execute, args) => new Promise((resolve, reject) => {
-      const n = ++id;
-      const timer = setTimeout(() => reject(new Error(`no reply to ${execute} within 15 s`)), 15_000);
-      waiting.set(n, (m) => { clearTimeout(timer); resolve(m); });
-      socket.write(JSON.stringify({ execute, ...(args ? { arguments: args } : {}), id: n }));
-    }),
+    ask: (execute, args) =>
+      new Promise((resolve, reject) => {
+        const n = ++id;
+        const timer = setTimeout(() => reject(new Error(`no reply to ${execute} within 15 s`)), 15_000);
+        waiting.set(n, (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+        socket.write(JSON.stringify({ execute, ...(args ? { arguments: args } : {}), id: n }));
+      }),
   };
 }
 
@@ -51,9 +55,11 @@ t.test('share --listen behind a commit keeps serving after the commit ends', asy
   const early = rawClient(shared);
   t.match(await early.ask('qmp_capabilities'), { return: {} }, 'a client negotiates through share');
   let earlyClosed = false;
-  void early.closed.then(() => { earlyClosed = true; });
+  void early.closed.then(() => {
+    earlyClosed = true;
+  });
   // The client lets the commit run at full speed: it reaches READY and its command pivots and ends.
-  t.match(await early.ask('block-job-set-speed', { device: 'commit-drive0', speed: 0 }), { return: {} }, 'and changes the job\'s speed');
+  t.match(await early.ask('block-job-set-speed', { device: 'commit-drive0', speed: 0 }), { return: {} }, "and changes the job's speed");
   const first = await held;
   t.equal(first.code, 0, `the commit that held the monitor pivoted and ended; stderr: ${first.stderr}`);
 
@@ -69,7 +75,11 @@ t.test('share --listen behind a commit keeps serving after the commit ends', asy
   t.match(await late.ask('query-block'), { return: [{ device: 'drive0', inserted: { file: layers[0]!.file } }] }, 'and sees the pivoted disk');
   const jobs = await runCli(['jobs', '--json', '--socket', cli], 20_000);
   t.equal(jobs.code, 0, `another command on the socket goes through share now; stderr: ${jobs.stderr}`);
-  t.same(jsonLines(jobs.stdout).filter((l) => l.type === 'job'), [], 'and lists no job');
+  t.same(
+    jsonLines(jobs.stdout).filter((l) => l.type === 'job'),
+    [],
+    'and lists no job',
+  );
 
   share.kill('SIGTERM');
   const stopped = await shareDone;

@@ -8,8 +8,16 @@ import net from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import {
-  AbortedError, ConnectionClosedError, connect, connectGuestAgent, createQuiescedSnapshots, FreezeTimeoutError, GuestAgentUnavailableError,
-  QmpCommandError, type BlockQueryClient, type GuestAgent,
+  AbortedError,
+  ConnectionClosedError,
+  connect,
+  connectGuestAgent,
+  createQuiescedSnapshots,
+  FreezeTimeoutError,
+  GuestAgentUnavailableError,
+  QmpCommandError,
+  type BlockQueryClient,
+  type GuestAgent,
 } from '../src/internal.js';
 import { guestKernel } from './helpers/guest.js';
 import { bootGuestOnBase, type GuestOnBase } from './helpers/guest-chain.js';
@@ -17,7 +25,10 @@ import { bootGuestOnBase, type GuestOnBase } from './helpers/guest-chain.js';
 const kernel = guestKernel(t);
 
 /** A client that runs `during` when the transaction is sent, then (unless it throws) QEMU's. */
-function duringTransaction(client: BlockQueryClient & { readonly state?: unknown }, during: (signal: AbortSignal | undefined) => Promise<void>): BlockQueryClient & { readonly state?: unknown } {
+function duringTransaction(
+  client: BlockQueryClient & { readonly state?: unknown },
+  during: (signal: AbortSignal | undefined) => Promise<void>,
+): BlockQueryClient & { readonly state?: unknown } {
   return {
     // The connection's state as the real client has it: a command refused before it was sent is no unknown outcome.
     get state() {
@@ -46,7 +57,13 @@ if (kernel) {
     await t.test('success: frozen during the transaction, thawed after, the overlay is the disk', async (t) => {
       const file = path.join(g.dir, 'q1.qcow2');
       let during: unknown;
-      const result = await createQuiescedSnapshots(duringTransaction(client, async () => { during = await freezeStatus(agent); }), [{ disk: 'vda', file }], { agent });
+      const result = await createQuiescedSnapshots(
+        duringTransaction(client, async () => {
+          during = await freezeStatus(agent);
+        }),
+        [{ disk: 'vda', file }],
+        { agent },
+      );
       t.equal(during, 'frozen', 'the agent says the guest is frozen while the transaction is sent');
       t.equal(await freezeStatus(agent), 'thawed', 'thawed afterwards');
       t.match(result.filesystems, [/^\/mnt \(ext4 on /], `the frozen filesystem is named: ${result.filesystems.join(', ')}`);
@@ -56,32 +73,50 @@ if (kernel) {
     });
 
     const failing: Array<[string, (file: string) => Promise<unknown>, (t: Test, error: unknown) => void]> = [
-      ["QEMU's error", (file) => createQuiescedSnapshots(client, [{ disk: 'vda', file: path.join(file, 'no-such-dir', 'x.qcow2') }], { agent }),
-        (t, e) => t.ok(e instanceof QmpCommandError && e.command === 'transaction', `QEMU's transaction error comes through: ${String(e)}`)],
-      ['Ctrl-C (the abort signal) once frozen, before the transaction is sent', (file) => {
-        const ctrlC = new AbortController();
-        // The agent's freeze answers, then Ctrl-C: the transaction must not be sent.
-        const ctrlCAfterFreeze: GuestAgent = {
-          target: agent.target,
-          close: () => agent.close(),
-          execute: async (command, args, options) => {
-            const answer = await agent.execute(command, args, options);
-            if (command === 'guest-fsfreeze-freeze') ctrlC.abort();
-            return answer;
-          },
-        };
-        return createQuiescedSnapshots(client, [{ disk: 'vda', file }], { agent: ctrlCAfterFreeze, signal: ctrlC.signal });
-      }, (t, e) => t.ok(e instanceof AbortedError, `the snapshot is aborted before it is sent: ${String(e)}`)],
-      ['a lost QMP connection', async (file) => {
-        const second = await connect({ path: g.cli });
-        return createQuiescedSnapshots(duringTransaction(second, async () => second.close()), [{ disk: 'vda', file }], { agent });
-      }, (t, e) => t.ok(e instanceof ConnectionClosedError, `the lost connection is said: ${String(e)}`)],
+      [
+        "QEMU's error",
+        (file) => createQuiescedSnapshots(client, [{ disk: 'vda', file: path.join(file, 'no-such-dir', 'x.qcow2') }], { agent }),
+        (t, e) => t.ok(e instanceof QmpCommandError && e.command === 'transaction', `QEMU's transaction error comes through: ${String(e)}`),
+      ],
+      [
+        'Ctrl-C (the abort signal) once frozen, before the transaction is sent',
+        (file) => {
+          const ctrlC = new AbortController();
+          // The agent's freeze answers, then Ctrl-C: the transaction must not be sent.
+          const ctrlCAfterFreeze: GuestAgent = {
+            target: agent.target,
+            close: () => agent.close(),
+            execute: async (command, args, options) => {
+              const answer = await agent.execute(command, args, options);
+              if (command === 'guest-fsfreeze-freeze') ctrlC.abort();
+              return answer;
+            },
+          };
+          return createQuiescedSnapshots(client, [{ disk: 'vda', file }], { agent: ctrlCAfterFreeze, signal: ctrlC.signal });
+        },
+        (t, e) => t.ok(e instanceof AbortedError, `the snapshot is aborted before it is sent: ${String(e)}`),
+      ],
+      [
+        'a lost QMP connection',
+        async (file) => {
+          const second = await connect({ path: g.cli });
+          return createQuiescedSnapshots(
+            duringTransaction(second, async () => second.close()),
+            [{ disk: 'vda', file }],
+            { agent },
+          );
+        },
+        (t, e) => t.ok(e instanceof ConnectionClosedError, `the lost connection is said: ${String(e)}`),
+      ],
     ];
     for (const [i, [how, run, check]] of failing.entries()) {
       await t.test(`${how}: thawed, nothing created`, async (t) => {
         const before = await g.chain();
         const file = path.join(g.dir, `fail${i}.qcow2`);
-        const error = await run(file).then(() => undefined, (e: unknown) => e);
+        const error = await run(file).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         check(t, error);
         t.equal(await freezeStatus(agent), 'thawed', 'the guest is thawed');
         t.same(await g.chain(), before, 'the chain is unchanged');
@@ -94,7 +129,11 @@ if (kernel) {
       const file = path.join(g.dir, 'inflight.qcow2');
       const ctrlC = new AbortController();
       // Once sent, a transaction is never given up on: calling a live overlay "aborted" would invite its deletion.
-      const result = await createQuiescedSnapshots(duringTransaction(client, async () => ctrlC.abort()), [{ disk: 'vda', file }], { agent, signal: ctrlC.signal });
+      const result = await createQuiescedSnapshots(
+        duringTransaction(client, async () => ctrlC.abort()),
+        [{ disk: 'vda', file }],
+        { agent, signal: ctrlC.signal },
+      );
       t.equal(await freezeStatus(agent), 'thawed', 'the guest is thawed');
       t.same(await g.chain(), [...before, file], 'the overlay QEMU created is the active layer');
       t.same(result.chains[0]?.layers.at(-1)?.file, file, 'the returned chain ends with the overlay');
@@ -106,7 +145,9 @@ if (kernel) {
       // This QEMU sends its answer only once the guest was thawed (seen on the agent's line, which the
       // quiesce code alone uses): only the bound can thaw it.
       let thawAnswered!: () => void;
-      const thawed = new Promise<void>((resolve) => { thawAnswered = resolve; });
+      const thawed = new Promise<void>((resolve) => {
+        thawAnswered = resolve;
+      });
       const seeingThaw: GuestAgent = {
         target: agent.target,
         close: () => agent.close(),
@@ -116,8 +157,16 @@ if (kernel) {
           return answer;
         },
       };
-      const lateQemu = duringTransaction(client, () => Promise.race([thawed, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('the guest was never thawed while the transaction waited')), 20_000).unref())]));
-      const error = await createQuiescedSnapshots(lateQemu, [{ disk: 'vda', file }], { agent: seeingThaw, freezeTimeoutMs: 1500 }).then(() => undefined, (e: unknown) => e);
+      const lateQemu = duringTransaction(client, () =>
+        Promise.race([
+          thawed,
+          new Promise<void>((_, reject) => setTimeout(() => reject(new Error('the guest was never thawed while the transaction waited')), 20_000).unref()),
+        ]),
+      );
+      const error = await createQuiescedSnapshots(lateQemu, [{ disk: 'vda', file }], { agent: seeingThaw, freezeTimeoutMs: 1500 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       t.ok(error instanceof FreezeTimeoutError && error.freezeTimeoutMs === 1500, `the freeze bound is said: ${String(error)}`);
       t.equal((error as FreezeTimeoutError).snapshotTaken, true, 'QEMU then took the snapshot, and the error says so');
       t.same((error as FreezeTimeoutError).overlays, [file], 'the error names the image the guest runs on now');
@@ -150,7 +199,11 @@ if (kernel) {
       await new Promise<void>((resolve) => silent.listen(silentPath, resolve));
       t.teardown(() => silent.close());
       const t0 = Date.now();
-      await t.rejects(connectGuestAgent({ path: silentPath }, { timeoutMs: 1000 }), GuestAgentUnavailableError, 'the library: an agent that does not answer guest-sync-delimited is unavailable');
+      await t.rejects(
+        connectGuestAgent({ path: silentPath }, { timeoutMs: 1000 }),
+        GuestAgentUnavailableError,
+        'the library: an agent that does not answer guest-sync-delimited is unavailable',
+      );
       const cli = await g.run('snapshot', 'vda', '--file', none, '--quiesce', '--agent', silentPath);
       t.equal(cli.code, 1, 'an agent that does not answer: the command fails');
       t.match(cli.stderr, /does not answer/, `a clear error: ${cli.stderr}`);

@@ -21,7 +21,13 @@ if (kernel && (await libvirtOrSkip(t))) {
     // libvirt's agent connection works once the guest's init started qemu-ga (bounded: 90 s).
     const deadline = Date.now() + 90_000;
     for (;;) {
-      if ((await agentCall('guest-ping').then(() => true, () => false))) break;
+      if (
+        await agentCall('guest-ping').then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       if (Date.now() > deadline) throw new Error('the guest agent never answered through libvirt');
       await new Promise((resolve) => setTimeout(resolve, 500)); // boot progress has no event to wait on
     }

@@ -23,7 +23,11 @@ t.test('snapshot, write, three times on a virtio disk on -blockdev', async (t) =
     const file = path.join(dir, `s${i + 1}.qcow2`);
     const [chain] = await createSnapshots(client, [{ disk: 'vda', file, nodeName: `s${i + 1}` }]);
     files.push(file);
-    t.same(chain?.layers.map((l) => l.file), files, `after snapshot ${i + 1} the chain is ${files.map((f) => path.basename(f)).join(' <- ')}`);
+    t.same(
+      chain?.layers.map((l) => l.file),
+      files,
+      `after snapshot ${i + 1} the chain is ${files.map((f) => path.basename(f)).join(' <- ')}`,
+    );
     t.equal(chain?.device, `s${i + 1}`, `the new overlay s${i + 1} is the active layer`);
     // Through the guest device, as the guest would write (a node held by a device refuses writes).
     await hmpQemuIo(client, '/machine/peripheral/vda/virtio-backend', `write -P ${pattern} ${i + 1}M 1M`);
@@ -34,7 +38,11 @@ t.test('snapshot, write, three times on a virtio disk on -blockdev', async (t) =
   const disk = await resolveDisk(client, 'vda');
   t.equal(disk.layers.length, 4, 'four images');
   await expectChainMatchesImages(t, disk, files);
-  t.same(disk.layers.slice(1).map((l) => l.backingFile), files.slice(0, 3), 'each overlay records the image it was put on');
+  t.same(
+    disk.layers.slice(1).map((l) => l.backingFile),
+    files.slice(0, 3),
+    'each overlay records the image it was put on',
+  );
 
   // Each overlay alone: its own MiB, zeros elsewhere. The base: only its 'A's.
   await t.resolves(readChecksPass(alone(base, 'raw'), ['read -P 0x41 0 1M', 'read -P 0 1M 3M']), 'base.raw holds only its own A at 0 MiB');
@@ -44,5 +52,8 @@ t.test('snapshot, write, three times on a virtio disk on -blockdev', async (t) =
     await t.resolves(readChecksPass(alone(files[own]!), reads), `s${own}.qcow2 holds exactly pattern ${pattern} at ${own} MiB`);
   }
   // And the guest's view through the whole chain.
-  await t.resolves(readChecksPass(files[3]!, ['read -P 0x41 0 1M', 'read -P 0x11 1M 1M', 'read -P 0x12 2M 1M', 'read -P 0x13 3M 1M']), 'the guest sees every write');
+  await t.resolves(
+    readChecksPass(files[3]!, ['read -P 0x41 0 1M', 'read -P 0x11 1M 1M', 'read -P 0x12 2M 1M', 'read -P 0x13 3M 1M']),
+    'the guest sees every write',
+  );
 });

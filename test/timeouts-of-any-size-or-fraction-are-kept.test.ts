@@ -20,11 +20,31 @@ async function guest(t: Tap) {
 t.test('commit --timeout 1.005 (not a whole number of ms) aborts the job after the timeout', async (t) => {
   const g = await guest(t);
   const started = Date.now();
-  const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--bandwidth', '65536', '--bytes', '--timeout', '1.005', '--json', '--socket', g.cli]);
-  const types = result.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { type: string; message?: string }));
+  const result = await runCli([
+    'commit',
+    'drive0',
+    '--active',
+    '--pivot',
+    '--bandwidth',
+    '65536',
+    '--bytes',
+    '--timeout',
+    '1.005',
+    '--json',
+    '--socket',
+    g.cli,
+  ]);
+  const types = result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; message?: string });
   t.equal(result.code, 1, `an aborted commit exits 1; stderr: ${result.stderr}`);
   t.notMatch(result.stderr, /out of range|ERR_/, 'no raw node error about the delay');
-  t.same(types.filter((l) => l.type === 'message').map((l) => l.message), ['Commit aborted'], 'the job should be aborted, as for a whole --timeout');
+  t.same(
+    types.filter((l) => l.type === 'message').map((l) => l.message),
+    ['Commit aborted'],
+    'the job should be aborted, as for a whole --timeout',
+  );
   t.ok(Date.now() - started >= 1000, 'the abort should not come before the timeout');
   t.same(await g.client.execute('query-block-jobs'), [], 'no job should be left running');
 });
@@ -33,17 +53,21 @@ t.test('commit --timeout 2147484 (beyond 2^31 ms) does not fire at once: the com
   const g = await guest(t);
   const result = await runCli(['commit', 'drive0', '--active', '--pivot', '--timeout', '2147484', '--socket', g.cli]);
   t.equal(result.code, 0, `the commit should succeed; stdout: ${result.stdout} stderr: ${result.stderr}`);
-  t.match(result.stdout, /^Successfully pivoted$/m, 'virsh\'s words for a pivot');
+  t.match(result.stdout, /^Successfully pivoted$/m, "virsh's words for a pivot");
   t.notMatch(result.stderr, /TimeoutOverflowWarning/, 'no timer overflow warning');
   const disk = await resolveDisk(g.client, 'drive0');
-  t.same(disk.layers.map((l) => l.file), [g.files[0]], 'the guest should run on base alone');
+  t.same(
+    disk.layers.map((l) => l.file),
+    [g.files[0]],
+    'the guest should run on base alone',
+  );
 });
 
 t.test('events --timeout 0.0001 (below a millisecond) ends the loop as timed out', async (t) => {
   const g = await guest(t);
   const result = await runCli(['events', '--timeout', '0.0001', '--socket', g.cli]);
   t.equal(result.code, 0, `a timed-out event loop exits 0; stderr: ${result.stderr}`);
-  t.match(result.stderr, /^event loop timed out\nevents received: 0\n$/, 'virsh\'s words, and nothing else');
+  t.match(result.stderr, /^event loop timed out\nevents received: 0\n$/, "virsh's words, and nothing else");
 });
 
 t.test('waitForEvent with a 30-day timeoutMs is still waiting after a 50 ms one timed out', async (t) => {

@@ -56,7 +56,9 @@ t.test('two pivots alike, a keep-overlay different, the model alike in commands 
   const run = await runCli(['commit', 'drive0', '--active', '--pivot', '--trace', modelTrace, '--socket', server.path!], 60_000);
   t.equal(run.code, 0, `the pivot on the model succeeds; stderr: ${run.stderr}`);
   const model = await diff(first.file, modelTrace);
-  const notReplies = model.record.differences.filter((d) => ('a' in d && !['reply', 'error'].includes(d.a.kind)) || ('b' in d && !['reply', 'error'].includes(d.b.kind)));
+  const notReplies = model.record.differences.filter(
+    (d) => ('a' in d && !['reply', 'error'].includes(d.a.kind)) || ('b' in d && !['reply', 'error'].includes(d.b.kind)),
+  );
   t.same(notReplies, [], `the model gets the same commands and gives the same events; ${model.text}`);
   t.equal(model.code, model.record.differences.length ? 1 : 0, 'exit status follows the differences');
 });

@@ -45,14 +45,24 @@ t.test('a new trace is mode 0600 with secrets redacted; --trace-secrets keeps th
   const recorded = readTrace(trace);
   t.equal(recorded.header?.secrets, 'redacted', 'the header should say secrets were redacted');
   const sent = recorded.messages.filter((m) => m.dir === 'out').map((m) => m.msg);
-  t.same(sent.at(-1), { execute: 'object-add', arguments: { 'qom-type': 'secret', id: 'sec0', data: '<redacted>' }, id: 2 }, 'the command is kept, its data redacted');
+  t.same(
+    sent.at(-1),
+    { execute: 'object-add', arguments: { 'qom-type': 'secret', id: 'sec0', data: '<redacted>' }, id: 2 },
+    'the command is kept, its data redacted',
+  );
 
   const appended = await runCli(['--trace', trace, '--trace-append', 'qmp', 'query-status', '--socket', qemu.socketPath]);
   t.equal(appended.code, 0, `--trace-append should add to the trace; stderr: ${appended.stderr}`);
-  const sessions = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes('"qmp-trace"'));
+  const sessions = readFileSync(trace, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"qmp-trace"'));
   t.equal(sessions.length, 2, 'two sessions, each with its header');
   t.ok(readFileSync(trace, 'utf8').startsWith(text), 'the first session should be kept as it was');
-  t.same(readTrace(trace).messages.map((m) => m.msg), recorded.messages.map((m) => m.msg), 'a reader replays the first session');
+  t.same(
+    readTrace(trace).messages.map((m) => m.msg),
+    recorded.messages.map((m) => m.msg),
+    'a reader replays the first session',
+  );
 
   const kept = path.join(dir, 'kept.jsonl');
   const withSecrets = await runCli(['--trace', kept, '--trace-secrets', ...secretArgs.slice(0, 3), 'id=sec1', 'data=hunter2', '--socket', qemu.socketPath]);
@@ -70,7 +80,11 @@ t.test('mock-qmp record --out refuses an existing file before listening; --force
     startMockQmpCli(['record', '--upstream', path.join(dir, 'none.sock'), '--socket', path.join(dir, 'rec.sock'), '--out', out, ...extra]);
   const refused = await finished(record([]), 20_000);
   t.equal(refused.code, 1, 'refused: exit 1');
-  t.match(refused.stderr, `cannot write the trace to ${out}: it already exists; refusing to overwrite it (use --force to replace it)`, 'the error should say why');
+  t.match(
+    refused.stderr,
+    `cannot write the trace to ${out}: it already exists; refusing to overwrite it (use --force to replace it)`,
+    'the error should say why',
+  );
   t.ok(readFileSync(out).equals(before), 'the file should be untouched');
   const forced = record(['--force']);
   t.teardown(() => forced.kill('SIGKILL'));

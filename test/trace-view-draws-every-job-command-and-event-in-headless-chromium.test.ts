@@ -33,9 +33,13 @@ if (!executablePath) {
     const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
     t.teardown(() => page.close());
     const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('request', (r) => { if (!r.url().startsWith('file:')) problems.push(`request: ${r.url()}`); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:')) problems.push(`request: ${r.url()}`);
+    });
     await page.goto(`file://${html}`);
     await page.waitForSelector('body[data-rendered]', { timeout: 15_000 });
     t.same(problems, [], 'no console error, no page error, no request beyond the file');
@@ -52,10 +56,14 @@ if (!executablePath) {
       lanes: [...document.querySelectorAll('g.lane[data-job]')].map((g) => g.getAttribute('data-job')),
       progress: [...document.querySelectorAll('svg.progress polyline')].map((p) => (p.getAttribute('points') ?? '').split(' ').length),
     })`)) as { commands: string; events: string; commandMarks: number; eventMarks: number; lanes: string[]; progress: number[] };
-    t.same([shown.commands, shown.events], [String(commands), String(events.length)], 'the counts are the trace\'s');
+    t.same([shown.commands, shown.events], [String(commands), String(events.length)], "the counts are the trace's");
     t.same([shown.commandMarks, shown.eventMarks], [commands, events.length], 'a mark per command and per event');
     t.same([...shown.lanes].sort(), [...jobs].sort(), 'one lane per job');
-    if (expectProgress) t.ok(shown.progress.some((n) => n >= 2), `a progress curve with points; ${JSON.stringify(shown.progress)}`);
+    if (expectProgress)
+      t.ok(
+        shown.progress.some((n) => n >= 2),
+        `a progress curve with points; ${JSON.stringify(shown.progress)}`,
+      );
     const completes = trace.messages.filter((m) => m.dir === 'out' && /job-complete$/.test(String(m.msg.execute))).length;
     const latencies = (await page.evaluate(`document.querySelectorAll('.ready-latency').length`)) as number;
     t.equal(latencies, completes, 'READY → complete marked for each job completed after READY');
@@ -77,7 +85,10 @@ if (!executablePath) {
         return { x: marker.left + marker.width / 2, left: axis.left, width: axis.width, t0: Number(svg.dataset.t0), t1: Number(svg.dataset.t1) };
       })()`)) as { x: number; left: number; width: number; t0: number; t1: number };
       const expected = placed.left + ((m.t - placed.t0) / (placed.t1 - placed.t0)) * placed.width;
-      t.ok(Math.abs(placed.x - expected) < 1.5, `job ${job}'s READY marker at ${placed.x.toFixed(1)} px, its timestamp ${m.t} s is at ${expected.toFixed(1)} px`);
+      t.ok(
+        Math.abs(placed.x - expected) < 1.5,
+        `job ${job}'s READY marker at ${placed.x.toFixed(1)} px, its timestamp ${m.t} s is at ${expected.toFixed(1)} px`,
+      );
     }
     const variety = pngVariety(await page.screenshot({ fullPage: true }));
     t.ok(variety > 16, `the screenshot is not blank (${variety} byte values)`);

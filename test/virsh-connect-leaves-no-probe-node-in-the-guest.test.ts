@@ -22,7 +22,9 @@ if (await libvirtOrSkip(t)) {
 
     const transport = await VirshTransport.connect({ domain: domain.name, uri: LIBVIRT_URI, connectTimeoutMs: 20_000 });
     await transport.close();
-    const reply = JSON.parse(await virsh('qemu-monitor-command', '--domain', domain.name, '--cmd', '{"execute":"query-named-block-nodes","arguments":{"flat":true}}')) as { return: unknown };
+    const reply = JSON.parse(
+      await virsh('qemu-monitor-command', '--domain', domain.name, '--cmd', '{"execute":"query-named-block-nodes","arguments":{"flat":true}}'),
+    ) as { return: unknown };
     t.same(probeNodes(reply.return), [], 'a transport closed right after connect should leave no probe node either');
   });
 }

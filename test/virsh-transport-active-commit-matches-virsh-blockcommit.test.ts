@@ -69,7 +69,18 @@ if (await libvirtOrSkip(t)) {
 
     // --- B: the libvirt way
     for (const [i, [file, pattern, off, len]] of SNAPSHOT_WRITES.entries()) {
-      await virsh('snapshot-create-as', '--domain', domB.name, '--name', `s${i + 1}`, '--diskspec', `vda,file=${path.join(dirB, file)}`, '--disk-only', '--atomic', '--no-metadata');
+      await virsh(
+        'snapshot-create-as',
+        '--domain',
+        domB.name,
+        '--name',
+        `s${i + 1}`,
+        '--diskspec',
+        `vda,file=${path.join(dirB, file)}`,
+        '--disk-only',
+        '--atomic',
+        '--no-metadata',
+      );
       await hmp(domB.name, guestWrite(pattern, off, len));
     }
     const pivoted = await virsh('blockcommit', '--domain', domB.name, '--path', 'vda', '--active', '--pivot');

@@ -22,7 +22,11 @@ if (await libvirtOrSkip(t)) {
     await client.execute('cont');
     const resume = await resumed;
     const after = Date.now() / 1000;
-    t.same(seen.map((e) => e.event), ['STOP', 'RESUME'], 'exactly STOP then RESUME should arrive (no probe events leak)');
+    t.same(
+      seen.map((e) => e.event),
+      ['STOP', 'RESUME'],
+      'exactly STOP then RESUME should arrive (no probe events leak)',
+    );
     t.same(stop.data, {}, 'STOP has no data');
     for (const e of [stop, resume]) {
       const at = e.timestamp.seconds + e.timestamp.microseconds / 1e6;
@@ -33,7 +37,10 @@ if (await libvirtOrSkip(t)) {
     const stopAt = stop.timestamp.seconds * 1e6 + stop.timestamp.microseconds;
     const resumeAt = resume.timestamp.seconds * 1e6 + resume.timestamp.microseconds;
     t.ok(resumeAt > stopAt, 'RESUME should be stamped after STOP');
-    t.ok(seen.some((e) => e.timestamp.microseconds % 1000 !== 0), 'timestamps should have microsecond (not millisecond) precision');
+    t.ok(
+      seen.some((e) => e.timestamp.microseconds % 1000 !== 0),
+      'timestamps should have microsecond (not millisecond) precision',
+    );
     const status = await client.execute('query-status');
     t.equal(status.status, 'running', 'the guest should be running again');
   });
@@ -52,6 +59,6 @@ if (await libvirtOrSkip(t)) {
     t.equal(first.done, false, 'the iterator should yield an event');
     const event = first.value as QmpEvent;
     t.equal(event.event, 'BLOCK_WRITE_THRESHOLD', 'event name');
-    t.same(event.data, { 'node-name': 'libvirt-1-format', 'write-threshold': 512, 'amount-exceeded': 4096 - 512 }, 'event data should be QEMU\'s object');
+    t.same(event.data, { 'node-name': 'libvirt-1-format', 'write-threshold': 512, 'amount-exceeded': 4096 - 512 }, "event data should be QEMU's object");
   });
 }

@@ -20,12 +20,15 @@ if (await libvirtOrSkip(t)) {
 
     const calls = Array.from({ length: 50 }, (_, i) => {
       switch (i % 3) {
-        case 0: return client.execute('query-version').then((r) => `version:${r.qemu.major}`);
-        case 1: return client.execute('query-status').then((r) => `status:${r.status}`);
-        default: return client.execute('block-job-cancel', { device: `job${i}` }).then(
-          () => 'unexpected success',
-          (e: QmpCommandError) => `error:${e.desc}`,
-        );
+        case 0:
+          return client.execute('query-version').then((r) => `version:${r.qemu.major}`);
+        case 1:
+          return client.execute('query-status').then((r) => `status:${r.status}`);
+        default:
+          return client.execute('block-job-cancel', { device: `job${i}` }).then(
+            () => 'unexpected success',
+            (e: QmpCommandError) => `error:${e.desc}`,
+          );
       }
     });
     t.equal(client.pendingCount, 50, 'all 50 commands should be in flight at once');

@@ -7,7 +7,7 @@ import { twoImageChain } from './helpers/libvirt-chain.js';
 import { tempDir } from './helpers/qemu.js';
 
 if (await libvirtOrSkip(t)) {
-  t.test("a domain named with spaces, quotes and \"': \" works for commands and events", async (t) => {
+  t.test('a domain named with spaces, quotes and "\': " works for commands and events', async (t) => {
     const { top } = await twoImageChain(tempDir(t));
     // "': " is the separator virsh prints between the domain name and the event data.
     const name = uniqueDomainName(` it's "odd"': {x} $HOME;`);

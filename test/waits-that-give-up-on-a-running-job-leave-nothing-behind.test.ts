@@ -21,10 +21,15 @@ t.test('20,000 abandoned waits on a throttled active commit do not grow the heap
   const abandon = async (n: number): Promise<void> => {
     for (let i = 0; i < n; i++) {
       const controller = new AbortController();
-      const waits = [job.waitUntilReady({ signal: controller.signal }), job.waitForStatus('paused', { signal: controller.signal }), job.wait({ signal: controller.signal })];
+      const waits = [
+        job.waitUntilReady({ signal: controller.signal }),
+        job.waitForStatus('paused', { signal: controller.signal }),
+        job.wait({ signal: controller.signal }),
+      ];
       controller.abort();
       const outcomes = await Promise.allSettled(waits);
-      if (!outcomes.every((o) => o.status === 'rejected' && o.reason instanceof AbortedError)) throw new Error('an aborted wait did not reject with AbortedError');
+      if (!outcomes.every((o) => o.status === 'rejected' && o.reason instanceof AbortedError))
+        throw new Error('an aborted wait did not reject with AbortedError');
     }
   };
   await abandon(2000); // warm-up: code paths compiled, maps grown
@@ -33,5 +38,9 @@ t.test('20,000 abandoned waits on a throttled active commit do not grow the heap
   const grownMiB = (heapAfterGc() - before) / 2 ** 20;
   t.ok(grownMiB < 4, `60,000 abandoned waits should leave the heap flat, it grew ${grownMiB.toFixed(1)} MiB`);
   t.equal(job.listenerCount('ready'), 0, 'no ready listener should be left on the job');
-  t.same((await client.execute('query-block-jobs')).map((j) => j.device), [job.id], 'the job itself should still run');
+  t.same(
+    (await client.execute('query-block-jobs')).map((j) => j.device),
+    [job.id],
+    'the job itself should still run',
+  );
 });

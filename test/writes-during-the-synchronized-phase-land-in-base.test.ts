@@ -21,7 +21,11 @@ t.test('writes after READY reach base', async (t) => {
   await hmp('qemu-io drive0 "write -P 0x45 11M 1M"');
   await hmp('qemu-io drive0 "write -P 0x45 0 512k"');
   const result = await job.pivot({ timeoutMs: 30_000 });
-  t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], `whole state sequence, drains collapsed (seen: ${result.states.join(',')})`);
+  t.same(
+    withoutBlips(result.history),
+    ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+    `whole state sequence, drains collapsed (seen: ${result.states.join(',')})`,
+  );
   t.equal(result.outcome, 'pivoted', 'outcome should be pivoted');
   const view = expectedView(layers);
   view[11] = 0x45;

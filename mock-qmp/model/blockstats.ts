@@ -7,11 +7,29 @@ import type { QmpMessage } from '../../src/framing.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
 
 const COUNTERS = [
-  'rd_bytes', 'wr_bytes', 'unmap_bytes', 'rd_operations', 'wr_operations', 'flush_operations', 'unmap_operations',
-  'rd_merged', 'wr_merged', 'unmap_merged', 'wr_highest_offset', 'rd_total_time_ns', 'wr_total_time_ns',
-  'flush_total_time_ns', 'unmap_total_time_ns', 'invalid_rd_operations', 'invalid_wr_operations',
-  'invalid_flush_operations', 'invalid_unmap_operations', 'failed_rd_operations', 'failed_wr_operations',
-  'failed_flush_operations', 'failed_unmap_operations',
+  'rd_bytes',
+  'wr_bytes',
+  'unmap_bytes',
+  'rd_operations',
+  'wr_operations',
+  'flush_operations',
+  'unmap_operations',
+  'rd_merged',
+  'wr_merged',
+  'unmap_merged',
+  'wr_highest_offset',
+  'rd_total_time_ns',
+  'wr_total_time_ns',
+  'flush_total_time_ns',
+  'unmap_total_time_ns',
+  'invalid_rd_operations',
+  'invalid_wr_operations',
+  'invalid_flush_operations',
+  'invalid_unmap_operations',
+  'failed_rd_operations',
+  'failed_wr_operations',
+  'failed_flush_operations',
+  'failed_unmap_operations',
 ] as const;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };

@@ -13,7 +13,21 @@ import { canonical, type Script } from '../script.js';
 export const GRAPH_QUERIES = new Set(['query-block', 'query-named-block-nodes', 'x-debug-query-block-graph']);
 
 /** Drivers that are not the format layer of an image: never what a file name in a chain names. */
-const NOT_FORMAT = new Set(['file', 'host_device', 'host_cdrom', 'nbd', 'blkdebug', 'blklogwrites', 'throttle', 'copy-on-read', 'null-co', 'null-aio', 'nvme', 'commit_top', 'mirror_top']);
+const NOT_FORMAT = new Set([
+  'file',
+  'host_device',
+  'host_cdrom',
+  'nbd',
+  'blkdebug',
+  'blklogwrites',
+  'throttle',
+  'copy-on-read',
+  'null-co',
+  'null-aio',
+  'nvme',
+  'commit_top',
+  'mirror_top',
+]);
 
 export interface JobSpan {
   /** Recorded time the job was created and the time its last event (COMPLETED/CANCELLED) came. */
@@ -22,7 +36,15 @@ export interface JobSpan {
 }
 
 /** Commands that change the graph without a job: the model's graph moves on when a client's is replayed. */
-export const GRAPH_CHANGING = new Set(['blockdev-snapshot-sync', 'blockdev-snapshot', 'transaction', 'blockdev-add', 'blockdev-del', 'x-blockdev-change', 'blockdev-reopen']);
+export const GRAPH_CHANGING = new Set([
+  'blockdev-snapshot-sync',
+  'blockdev-snapshot',
+  'transaction',
+  'blockdev-add',
+  'blockdev-del',
+  'x-blockdev-change',
+  'blockdev-reopen',
+]);
 
 /**
  * The graph's epochs: each job's start and end, and each successful graph-changing command, is a change

@@ -56,7 +56,12 @@ export interface RecordedJob {
 }
 
 const TYPE_OF_COMMAND: Record<string, string> = {
-  'block-commit': 'commit', 'block-stream': 'stream', 'drive-mirror': 'mirror', 'blockdev-mirror': 'mirror', 'drive-backup': 'backup', 'blockdev-backup': 'backup',
+  'block-commit': 'commit',
+  'block-stream': 'stream',
+  'drive-mirror': 'mirror',
+  'blockdev-mirror': 'mirror',
+  'drive-backup': 'backup',
+  'blockdev-backup': 'backup',
 };
 
 /** The verb a job command is (block-job-complete and job-complete are both "complete"). */
@@ -86,7 +91,12 @@ export function eventJob(event: QmpMessage): string | undefined {
 const isEnd = (event: QmpMessage): boolean => event.event === 'BLOCK_JOB_COMPLETED' || event.event === 'BLOCK_JOB_CANCELLED';
 const isGone = (event: QmpMessage): boolean => event.event === 'JOB_STATUS_CHANGE' && isObject(event.data) && event.data.status === 'null';
 
-function extract(script: Script, creation: Exchange, id: string, qemuEndT: number | undefined): Omit<RecordedJob, 'what' | 'epoch' | 'epochDuring' | 'epochAfter'> {
+function extract(
+  script: Script,
+  creation: Exchange,
+  id: string,
+  qemuEndT: number | undefined,
+): Omit<RecordedJob, 'what' | 'epoch' | 'epochDuring' | 'epochAfter'> {
   const steps: JobStep[] = [];
   const blockJobEntries: RecordedEntry[] = [];
   const jobEntries: RecordedEntry[] = [];
@@ -101,14 +111,19 @@ function extract(script: Script, creation: Exchange, id: string, qemuEndT: numbe
   for (let i = creation.index; i < script.exchanges.length && !gone; i++) {
     const x = script.exchanges[i]!;
     const xVerb = verbOf(x.name);
-    const trigger = x === creation || (xVerb !== undefined && WAITING_VERBS.has(xVerb) && jobArgOf(x.name, x.args) === id && x.reply !== undefined && 'return' in x.reply.msg);
+    const trigger =
+      x === creation ||
+      (xVerb !== undefined && WAITING_VERBS.has(xVerb) && jobArgOf(x.name, x.args) === id && x.reply !== undefined && 'return' in x.reply.msg);
     if (x !== creation && trigger) {
       verb = xVerb;
       anchorT = x.t;
       if (ready && readyVerb === undefined) readyVerb = xVerb;
     }
     if (i > creation.index && isGuestWrite(x.name, x.args)) writes += 1;
-    for (const [events, beforeReply] of [[x.before, trigger], [x.after, false]] as const) {
+    for (const [events, beforeReply] of [
+      [x.before, trigger],
+      [x.after, false],
+    ] as const) {
       for (const { t, msg } of events) {
         if (gone || eventJob(msg) !== id) continue;
         steps.push({ event: msg, delayMs: Math.max(0, (t - anchorT) * 1000), ...(verb ? { after: verb } : {}), beforeReply });
@@ -127,16 +142,33 @@ function extract(script: Script, creation: Exchange, id: string, qemuEndT: numbe
     if (!gone && x.index > creation.index && Array.isArray(list) && (x.name === 'query-block-jobs' || x.name === 'query-jobs')) {
       const key = x.name === 'query-block-jobs' ? 'device' : 'id';
       const entry = list.find((e): e is Record<string, unknown> => isObject(e) && e[key] === id);
-      if (entry) (x.name === 'query-block-jobs' ? blockJobEntries : jobEntries).push({ status: String(entry.status ?? (entry.ready ? 'ready' : 'running')), writes, entry });
+      if (entry)
+        (x.name === 'query-block-jobs' ? blockJobEntries : jobEntries).push({
+          status: String(entry.status ?? (entry.ready ? 'ready' : 'running')),
+          writes,
+          entry,
+        });
     }
   }
   dropDrainBlips(steps);
   const eofDelayMs = !gone && qemuEndT !== undefined ? Math.max(0, (qemuEndT - anchorT) * 1000) : undefined;
   const eofAfterCommands = script.exchanges.filter((x) => x.t > anchorT && x !== creation).length;
-  return { id, type: type ?? 'unknown', command: creation, steps, eofDelayMs, eofAfterCommands, readyVerb, blockJobEntries, jobEntries, span: { start: creation.t, end: Math.min(end, qemuEndT ?? Infinity) } };
+  return {
+    id,
+    type: type ?? 'unknown',
+    command: creation,
+    steps,
+    eofDelayMs,
+    eofAfterCommands,
+    readyVerb,
+    blockJobEntries,
+    jobEntries,
+    span: { start: creation.t, end: Math.min(end, qemuEndT ?? Infinity) },
+  };
 }
 
-const statusOf = (step: JobStep | undefined): unknown => (step?.event.event === 'JOB_STATUS_CHANGE' && isObject(step.event.data) ? step.event.data.status : undefined);
+const statusOf = (step: JobStep | undefined): unknown =>
+  step?.event.event === 'JOB_STATUS_CHANGE' && isObject(step.event.data) ? step.event.data.status : undefined;
 
 /**
  * QEMU 10.0 pauses and resumes running jobs while it drains for another command (a second block-commit,
@@ -159,11 +191,20 @@ export function recordedJobs(script: Script, graphFor: (epochs: Epochs) => Recor
   const partial = script.exchanges
     .filter((x) => createsJob(x.name, x.args) && x.reply !== undefined && 'return' in x.reply.msg && jobNameOf(x.args) !== undefined)
     .map((x) => extract(script, x, jobNameOf(x.args)!, script.qemuEndT));
-  const epochs = new Epochs(script, partial.map((j) => j.span));
+  const epochs = new Epochs(
+    script,
+    partial.map((j) => j.span),
+  );
   const graph = graphFor(epochs);
   const jobs = partial.map((j) => {
     const epoch = epochs.before(j.span.start);
-    return { ...j, epoch, epochDuring: epochs.at(j.span.start), epochAfter: epochs.at(j.span.end), what: jobWhat(j.command.name, j.command.args, graph.view(epoch)) };
+    return {
+      ...j,
+      epoch,
+      epochDuring: epochs.at(j.span.start),
+      epochAfter: epochs.at(j.span.end),
+      what: jobWhat(j.command.name, j.command.args, graph.view(epoch)),
+    };
   });
   return { jobs, graph, epochs };
 }

@@ -65,9 +65,18 @@ export class LiveJob {
     readonly args: JobArguments,
     private readonly sink: JobSink,
   ) {
-    const full = recorded.steps.findIndex(({ event: { event, data } }) => (event === 'BLOCK_JOB_READY' || event === 'BLOCK_JOB_COMPLETED') && isObject(data) && typeof data.len === 'number' && data.len > 0 && data.offset === data.len);
+    const full = recorded.steps.findIndex(
+      ({ event: { event, data } }) =>
+        (event === 'BLOCK_JOB_READY' || event === 'BLOCK_JOB_COMPLETED') &&
+        isObject(data) &&
+        typeof data.len === 'number' &&
+        data.len > 0 &&
+        data.offset === data.len,
+    );
     // The copy ended with the first step that left `running` for good (QEMU sends the status change first).
-    const left = recorded.steps.findIndex(({ event: { event, data } }) => event === 'JOB_STATUS_CHANGE' && isObject(data) && COPY_DONE.has(String(data.status)));
+    const left = recorded.steps.findIndex(
+      ({ event: { event, data } }) => event === 'JOB_STATUS_CHANGE' && isObject(data) && COPY_DONE.has(String(data.status)),
+    );
     this.doneStep = full === -1 ? -1 : left === -1 ? full : Math.min(left, full);
     const len = full === -1 ? undefined : (recorded.steps[full]!.event.data as Record<string, number>).len;
     const recordedMs = recorded.steps.slice(0, this.doneStep + 1).reduce((sum, step) => sum + step.delayMs, 0);
@@ -109,7 +118,11 @@ export class LiveJob {
 
   /** The steps QEMU sent before its reply to the command that created the job or released it. */
   beforeReply(): void {
-    for (let step = this.recorded.steps[this.next]; step && (step.beforeReply || this.immediate) && this.verdict(step) === 'emit'; step = this.recorded.steps[this.next]) {
+    for (
+      let step = this.recorded.steps[this.next];
+      step && (step.beforeReply || this.immediate) && this.verdict(step) === 'emit';
+      step = this.recorded.steps[this.next]
+    ) {
       this.next += 1;
       this.emitStep(step);
     }
@@ -219,19 +232,42 @@ export class LiveJob {
   blockJobEntry(): Record<string, unknown> {
     const recorded = this.bestEntry(this.recorded.blockJobEntries);
     const base = recorded ?? {
-      'auto-finalize': this.args.autoFinalize, 'io-status': 'ok', device: this.id, 'auto-dismiss': this.args.autoDismiss,
-      busy: this.status === 'running', len: this.progress.len, offset: this.progress.offset, status: this.status,
-      paused: this.status === 'paused', speed: this.args.speed, ready: this.readySeen, type: this.type,
+      'auto-finalize': this.args.autoFinalize,
+      'io-status': 'ok',
+      device: this.id,
+      'auto-dismiss': this.args.autoDismiss,
+      busy: this.status === 'running',
+      len: this.progress.len,
+      offset: this.progress.offset,
+      status: this.status,
+      paused: this.status === 'paused',
+      speed: this.args.speed,
+      ready: this.readySeen,
+      type: this.type,
     };
     const live = this.liveCopy(recorded) ? { len: this.copy!.len, offset: this.copy!.offset(), busy: this.status === 'running' } : {};
-    return { ...base, ...live, device: this.id, speed: this.args.speed, 'auto-finalize': this.args.autoFinalize, 'auto-dismiss': this.args.autoDismiss, status: this.status, paused: this.userPaused };
+    return {
+      ...base,
+      ...live,
+      device: this.id,
+      speed: this.args.speed,
+      'auto-finalize': this.args.autoFinalize,
+      'auto-dismiss': this.args.autoDismiss,
+      status: this.status,
+      paused: this.userPaused,
+    };
   }
 
   /** What query-jobs shows for this job now. */
   jobEntry(): Record<string, unknown> {
     const recorded = this.bestEntry(this.recorded.jobEntries);
     const base = recorded ?? {
-      id: this.id, type: this.type, status: this.status, 'current-progress': this.progress.offset, 'total-progress': this.progress.len, ...(this.error ? { error: this.error } : {}),
+      id: this.id,
+      type: this.type,
+      status: this.status,
+      'current-progress': this.progress.offset,
+      'total-progress': this.progress.len,
+      ...(this.error ? { error: this.error } : {}),
     };
     const live = this.liveCopy(recorded) ? { 'current-progress': this.copy!.offset(), 'total-progress': this.copy!.len } : {};
     return { ...base, ...live, id: this.id, status: this.status };
@@ -300,7 +336,8 @@ export class LiveJob {
     this.next = this.recorded.steps.length;
     this.waitingFor = undefined;
     const recorded = this.bestEntry(this.recorded.blockJobEntries);
-    const { len, offset } = copied ?? (this.progress.len === 0 && recorded && 'len' in recorded ? { len: recorded.len, offset: recorded.offset } : this.progress);
+    const { len, offset } =
+      copied ?? (this.progress.len === 0 && recorded && 'len' in recorded ? { len: recorded.len, offset: recorded.offset } : this.progress);
     const events: Synthetic[] = [
       { event: 'JOB_STATUS_CHANGE', data: { status: 'aborting', id: this.id } },
       { event: 'BLOCK_JOB_CANCELLED', data: { device: this.id, len, offset, speed: this.args.speed, type: this.type } },
@@ -326,9 +363,12 @@ export class LiveJob {
 
   private after(ms: number, run: () => void): void {
     // A recorded spacing of 0 (or --instant) still goes through a timer: the next turn, cancellable.
-    this.timer = setLongTimeout(() => {
-      this.timer = undefined;
-      run();
-    }, Math.max(ms, 0.001));
+    this.timer = setLongTimeout(
+      () => {
+        this.timer = undefined;
+        run();
+      },
+      Math.max(ms, 0.001),
+    );
   }
 }

@@ -30,7 +30,9 @@ export function verbRefusal(id: string, status: string, verb: string): QmpErrorB
 
 /** No such job: block-job-* commands look block jobs up by device (DeviceNotActive), job-* by id. */
 export function unknownJob(command: string, id: string): QmpErrorBody {
-  return command.startsWith('block-job-') ? { class: 'DeviceNotActive', desc: `Block job '${id}' not found` } : { class: 'GenericError', desc: 'Job not found' };
+  return command.startsWith('block-job-')
+    ? { class: 'DeviceNotActive', desc: `Block job '${id}' not found` }
+    : { class: 'GenericError', desc: 'Job not found' };
 }
 
 export const notPaused: QmpErrorBody = { class: 'GenericError', desc: "Can't resume a job that was not paused" };

@@ -31,14 +31,20 @@ export function introspection(script: Script, schemaScript: Script | undefined, 
     commands = schema.filter((e) => isObject(e) && e['meta-type'] === 'command').map((e) => ({ name: (e as Record<string, unknown>).name }));
   }
   if (!Array.isArray(commands)) {
-    const answered = script.exchanges.filter((x) => x.reply && !(isObject(x.reply.msg.error) && x.reply.msg.error.class === 'CommandNotFound')).map((x) => x.name);
+    const answered = script.exchanges
+      .filter((x) => x.reply && !(isObject(x.reply.msg.error) && x.reply.msg.error.class === 'CommandNotFound'))
+      .map((x) => x.name);
     commands = [...new Set([...answered, ...modelled, 'query-commands'])].sort().map((name) => ({ name }));
   }
   const list = (commands as unknown[]).filter((c): c is { name: string } => isObject(c) && typeof c.name === 'string');
   const names = new Set(list.map((c) => c.name));
-  const deprecated = new Set(Array.isArray(schema)
-    ? schema.filter((e) => isObject(e) && e['meta-type'] === 'command' && Array.isArray(e.features) && e.features.includes('deprecated')).map((e) => String((e as Record<string, unknown>).name))
-    : []);
+  const deprecated = new Set(
+    Array.isArray(schema)
+      ? schema
+          .filter((e) => isObject(e) && e['meta-type'] === 'command' && Array.isArray(e.features) && e.features.includes('deprecated'))
+          .map((e) => String((e as Record<string, unknown>).name))
+      : [],
+  );
   const schemaCommands = Array.isArray(schema)
     ? new Set(schema.filter((e) => isObject(e) && e['meta-type'] === 'command').map((e) => String((e as Record<string, unknown>).name)))
     : undefined;

@@ -91,7 +91,8 @@ export class ModelSession {
       // recording added none, QEMU's answer to a good blockdev-add is taken, as the model cannot open files.
       const node = addedNode(args, this.world.added);
       if (node) this.world.added.set(node.node, node.file);
-      if (node && !this.model.byName.has('blockdev-add') && this.model.graph.view(this.world.epoch).lookup(node.node) === undefined) return answer({ return: {} });
+      if (node && !this.model.byName.has('blockdev-add') && this.model.graph.view(this.world.epoch).lookup(node.node) === undefined)
+        return answer({ return: {} });
     }
     const snapshots = snapshotActions(name, args, this.world.added);
     if (snapshots && this.snapshot(snapshots, answer)) return;
@@ -117,7 +118,13 @@ export class ModelSession {
 
   // ---------------------------------------------------------------- jobs
 
-  private createJob(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, refuse: (e: QmpErrorBody) => void, message: QmpMessage): void {
+  private createJob(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    answer: (b: QmpMessage) => void,
+    refuse: (e: QmpErrorBody) => void,
+    message: QmpMessage,
+  ): void {
     const view = this.model.graph.view(this.world.epoch);
     const device = typeof args?.device === 'string' ? args.device : undefined;
     const id = jobNameOf(args);
@@ -135,18 +142,26 @@ export class ModelSession {
     }
     if (id !== undefined && this.live().some((j) => j.id === id)) return refuse(jobIdInUse(id));
     const what = jobWhat(name, args, view);
-    const refused = this.model.script.exchanges.find((x) => x.name === name && x.reply && isObject(x.reply.msg.error) && jobWhat(x.name, x.args, this.model.graph.view(this.epochOf(x))) === what);
+    const refused = this.model.script.exchanges.find(
+      (x) => x.name === name && x.reply && isObject(x.reply.msg.error) && jobWhat(x.name, x.args, this.model.graph.view(this.epochOf(x))) === what,
+    );
     const recorded = this.pick(name, what, refused === undefined);
     if (!recorded) {
       if (refused) return refuse(refused.reply!.msg.error as unknown as QmpErrorBody);
       return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`);
     }
-    if (!recorded.exact && this.options.strict) return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`, recorded.job.command.command);
-    const job = new LiveJob(id ?? recorded.job.id, recorded.job, {
-      speed: typeof args?.speed === 'number' ? args.speed : 0,
-      autoFinalize: args?.['auto-finalize'] !== false,
-      autoDismiss: args?.['auto-dismiss'] !== false,
-    }, this.world.sink());
+    if (!recorded.exact && this.options.strict)
+      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`, recorded.job.command.command);
+    const job = new LiveJob(
+      id ?? recorded.job.id,
+      recorded.job,
+      {
+        speed: typeof args?.speed === 'number' ? args.speed : 0,
+        autoFinalize: args?.['auto-finalize'] !== false,
+        autoDismiss: args?.['auto-dismiss'] !== false,
+      },
+      this.world.sink(),
+    );
     this.world.used.add(recorded.job);
     this.world.jobs.push(job);
     this.world.epoch = recorded.job.epochDuring;
@@ -188,11 +203,24 @@ export class ModelSession {
   /** The transcript's own refusal of this command with these arguments (job names aside), if it has one. */
   private recordedRefusal(name: string, args: Record<string, unknown> | undefined, errorClass?: string): QmpErrorBody | undefined {
     const key = canonical({ ...args, 'job-id': undefined });
-    const found = this.model.byName.get(name)?.find((x) => isObject(x.reply?.msg.error) && canonical({ ...x.args, 'job-id': undefined }) === key && (!errorClass || (x.reply!.msg.error as unknown as QmpErrorBody).class === errorClass));
+    const found = this.model.byName
+      .get(name)
+      ?.find(
+        (x) =>
+          isObject(x.reply?.msg.error) &&
+          canonical({ ...x.args, 'job-id': undefined }) === key &&
+          (!errorClass || (x.reply!.msg.error as unknown as QmpErrorBody).class === errorClass),
+      );
     return found ? (found.reply!.msg.error as unknown as QmpErrorBody) : undefined;
   }
 
-  private jobVerb(name: string, verb: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, refuse: (e: QmpErrorBody) => void): void {
+  private jobVerb(
+    name: string,
+    verb: string,
+    args: Record<string, unknown> | undefined,
+    answer: (b: QmpMessage) => void,
+    refuse: (e: QmpErrorBody) => void,
+  ): void {
     const id = jobArgOf(name, args);
     const key = name.startsWith('block-job-') ? 'device' : 'id';
     if (id === undefined) return refuse({ class: 'GenericError', desc: `Parameter '${key}' is missing` });
@@ -284,4 +312,3 @@ export class ModelSession {
     this.out.done = true;
   }
 }
-

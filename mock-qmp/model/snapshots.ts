@@ -30,7 +30,11 @@ export interface RecordedSnapshot extends SnapshotAction {
  * `blockdev-snapshot-sync`, or `blockdev-snapshot` of an overlay node a client added before
  * (`added`: node name → the file it opens, as blockdev-add gave it).
  */
-export function snapshotActions(name: string, args: Record<string, unknown> | undefined, added: ReadonlyMap<string, string> = new Map()): SnapshotAction[] | undefined {
+export function snapshotActions(
+  name: string,
+  args: Record<string, unknown> | undefined,
+  added: ReadonlyMap<string, string> = new Map(),
+): SnapshotAction[] | undefined {
   if (name === 'blockdev-snapshot-sync' || name === 'blockdev-snapshot') {
     const one = actionOf(name, args, added);
     return one ? [one] : undefined;

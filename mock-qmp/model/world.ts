@@ -82,7 +82,8 @@ export class ModelWorld {
   private broadcast(message: QmpMessage): void {
     const timestamp = this.options.recordedTime && isObject(message.timestamp) ? message.timestamp : now();
     for (const { out, negotiated } of this.listeners) {
-      if (negotiated()) out.enqueue(performance.now(), { kind: 'message', message: { timestamp, event: message.event, data: this.names.outward(message.data) } });
+      if (negotiated())
+        out.enqueue(performance.now(), { kind: 'message', message: { timestamp, event: message.event, data: this.names.outward(message.data) } });
     }
   }
 

@@ -31,7 +31,8 @@ function matchIn(disk: DiskChain, spec: string, kind: 'any' | 'node'): Match {
   const indexed = INDEXED.exec(spec);
   if (indexed) {
     const [, device = '', digits = ''] = indexed;
-    if (!diskNames(disk).includes(device) && device !== disk.requestedAs) return { miss: `'${device}' is not this disk (this is '${disk.requestedAs ?? diskLabel(disk)}')` };
+    if (!diskNames(disk).includes(device) && device !== disk.requestedAs)
+      return { miss: `'${device}' is not this disk (this is '${disk.requestedAs ?? diskLabel(disk)}')` };
     // Digits as written: an index too large for a number must not be echoed back rounded.
     if (digits.length > 15) return { miss: `no image with index ${digits} (indices are ${disk.layers.map((l) => l.index).join(', ')})` };
     const index = Number(digits);
@@ -61,7 +62,12 @@ export function resolveLayer(disk: DiskChain, spec: string, otherDisks: readonly
     if (other === disk || other.device === disk.device) continue;
     const elsewhere = matchIn(other, spec, kind);
     if ('layer' in elsewhere) {
-      throw new ImageNotInChainError(spec, disk.requestedAs ?? diskLabel(disk), `it is image [${elsewhere.layer.index}] of disk '${diskLabel(other)}'`, diskLabel(other));
+      throw new ImageNotInChainError(
+        spec,
+        disk.requestedAs ?? diskLabel(disk),
+        `it is image [${elsewhere.layer.index}] of disk '${diskLabel(other)}'`,
+        diskLabel(other),
+      );
     }
   }
   throw new ImageNotInChainError(spec, disk.requestedAs ?? diskLabel(disk), `${match.miss}; the chain is ${describeLayers(disk)}`);
@@ -102,14 +108,25 @@ export function layersBetween(disk: DiskChain, lower: ChainLayer, upper: ChainLa
  * arguments that exclude each other, and empty names.
  */
 export function validateRangeSpec(spec: CommitRangeSpec, disk?: string): void {
-  for (const [byName, byNode] of [['top', 'topNode'], ['base', 'baseNode']] as const) {
+  for (const [byName, byNode] of [
+    ['top', 'topNode'],
+    ['base', 'baseNode'],
+  ] as const) {
     if (spec[byName] !== undefined && spec[byNode] !== undefined) {
-      throw new ConflictingArgumentsError([byName, byNode], `'${byName}' (${spec[byName]}) and '${byNode}' (${spec[byNode]}) are mutually exclusive: name the ${byName} image once`, disk);
+      throw new ConflictingArgumentsError(
+        [byName, byNode],
+        `'${byName}' (${spec[byName]}) and '${byNode}' (${spec[byNode]}) are mutually exclusive: name the ${byName} image once`,
+        disk,
+      );
     }
   }
   if (spec.shallow && (spec.base !== undefined || spec.baseNode !== undefined)) {
     const other = spec.base !== undefined ? 'base' : 'baseNode';
-    throw new ConflictingArgumentsError(['shallow', other], `shallow and ${other} exclude each other: shallow means the base is the image directly below top`, disk);
+    throw new ConflictingArgumentsError(
+      ['shallow', other],
+      `shallow and ${other} exclude each other: shallow means the base is the image directly below top`,
+      disk,
+    );
   }
   for (const [name, value] of Object.entries({ top: spec.top, base: spec.base, topNode: spec.topNode, baseNode: spec.baseNode })) {
     // An empty name is an unset variable in a script, not "the default": refuse it.
@@ -129,14 +146,25 @@ export function resolveCommitRange(disk: DiskChain, spec: CommitRangeSpec, other
   const bottom = disk.layers[0];
   if (!active || !bottom) throw new ImageNotInChainError(spec.top ?? spec.topNode ?? 'active layer', label, 'the disk has no images');
 
-  const top = spec.top !== undefined ? resolveLayer(disk, spec.top, otherDisks)
-    : spec.topNode !== undefined ? resolveLayer(disk, spec.topNode, otherDisks, 'node')
-      : active;
+  const top =
+    spec.top !== undefined
+      ? resolveLayer(disk, spec.top, otherDisks)
+      : spec.topNode !== undefined
+        ? resolveLayer(disk, spec.topNode, otherDisks, 'node')
+        : active;
   if (spec.active === true && top !== active) {
-    throw new InvalidCommitRangeError(label, 'not-active', `active commit requested but [${top.index}] ${top.file} is not active (the active layer is [${active.index}] ${active.file})`);
+    throw new InvalidCommitRangeError(
+      label,
+      'not-active',
+      `active commit requested but [${top.index}] ${top.file} is not active (the active layer is [${active.index}] ${active.file})`,
+    );
   }
   if (spec.active === false && top === active && disk.layers.length > 1) {
-    throw new InvalidCommitRangeError(label, 'active-not-requested', `top [${top.index}] ${top.file} is the active layer: committing it is an active commit, which has to be asked for (active: true)`);
+    throw new InvalidCommitRangeError(
+      label,
+      'active-not-requested',
+      `top [${top.index}] ${top.file} is the active layer: committing it is an active commit, which has to be asked for (active: true)`,
+    );
   }
   const topAt = disk.layers.indexOf(top);
   let base: ChainLayer;
@@ -145,20 +173,27 @@ export function resolveCommitRange(disk: DiskChain, spec: CommitRangeSpec, other
     if (!below) throw new InvalidCommitRangeError(label, 'no-image-below', `shallow: [${top.index}] ${top.file} has no image below it`);
     base = below;
   } else {
-    base = spec.base !== undefined ? resolveLayer(disk, spec.base, otherDisks)
-      : spec.baseNode !== undefined ? resolveLayer(disk, spec.baseNode, otherDisks, 'node')
-        : bottom;
+    base =
+      spec.base !== undefined
+        ? resolveLayer(disk, spec.base, otherDisks)
+        : spec.baseNode !== undefined
+          ? resolveLayer(disk, spec.baseNode, otherDisks, 'node')
+          : bottom;
   }
 
   if (top === base) {
-    const why = spec.top === undefined && spec.topNode === undefined && spec.base === undefined && spec.baseNode === undefined
-      ? 'the chain has a single image, there is nothing to commit'
-      : 'cannot commit an image into itself';
+    const why =
+      spec.top === undefined && spec.topNode === undefined && spec.base === undefined && spec.baseNode === undefined
+        ? 'the chain has a single image, there is nothing to commit'
+        : 'cannot commit an image into itself';
     throw new InvalidCommitRangeError(label, 'same-image', `top and base are both [${top.index}] ${top.file}: ${why}`);
   }
   if (disk.layers.indexOf(base) > topAt) {
-    throw new InvalidCommitRangeError(label, 'base-above-top',
-      `base [${base.index}] ${base.file} is above top [${top.index}] ${top.file}; base must be below top (did you swap them?)`);
+    throw new InvalidCommitRangeError(
+      label,
+      'base-above-top',
+      `base [${base.index}] ${base.file} is above top [${top.index}] ${top.file}; base must be below top (did you swap them?)`,
+    );
   }
   return { disk, top, base, active: top === active };
 }
@@ -174,11 +209,18 @@ export function resolvePullRange(disk: DiskChain, spec: { base?: string }, other
   if (spec.base === '') throw new ConflictingArgumentsError(['base'], 'an empty base names no image (leave it out to pull the whole chain)', label);
   const active = disk.layers[disk.layers.length - 1];
   if (!active) throw new ImageNotInChainError(spec.base ?? 'active layer', label, 'the disk has no images');
-  if (disk.layers.length === 1) throw new InvalidCommitRangeError(label, 'same-image', `the chain has a single image, ${active.file}: there is nothing to pull`);
+  if (disk.layers.length === 1)
+    throw new InvalidCommitRangeError(label, 'same-image', `the chain has a single image, ${active.file}: there is nothing to pull`);
   const base = spec.base === undefined ? undefined : resolveLayer(disk, spec.base, otherDisks);
-  if (base === active) throw new InvalidCommitRangeError(label, 'same-image', `base [${active.index}] ${active.file} is the active layer: a pull needs a base below it`);
+  if (base === active)
+    throw new InvalidCommitRangeError(label, 'same-image', `base [${active.index}] ${active.file} is the active layer: a pull needs a base below it`);
   const from = base ? positionOf(disk, base) + 1 : 0;
   const pulled = disk.layers.slice(from, disk.layers.length - 1);
-  if (pulled.length === 0) throw new InvalidCommitRangeError(label, 'no-image-below', `base [${base?.index}] ${base?.file} is directly below the active layer: there is nothing to pull`);
+  if (pulled.length === 0)
+    throw new InvalidCommitRangeError(
+      label,
+      'no-image-below',
+      `base [${base?.index}] ${base?.file} is directly below the active layer: there is nothing to pull`,
+    );
   return { disk, base, pulled };
 }

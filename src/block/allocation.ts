@@ -24,7 +24,7 @@ const HAS_BACKING = new Set(['qcow2', 'qed', 'vmdk', 'vhdx', 'vpc']);
 /** The `json:` spec that opens `layer` alone; a non-file protocol keeps QEMU's own json: filename. */
 export function layerImageSpec(layer: ChainLayer): string {
   const file: Record<string, unknown> = layer.file.startsWith('json:')
-    ? (JSON.parse(layer.file.slice('json:'.length)) as { file?: Record<string, unknown> }).file ?? {}
+    ? ((JSON.parse(layer.file.slice('json:'.length)) as { file?: Record<string, unknown> }).file ?? {})
     : { driver: /^\/dev\//.test(layer.file) ? 'host_device' : 'file', filename: path.resolve(layer.file) };
   const spec: Record<string, unknown> = { driver: layer.format, file };
   if (HAS_BACKING.has(layer.format)) spec.backing = null;
@@ -36,20 +36,25 @@ export function layerImageSpec(layer: ChainLayer): string {
  * zeros from nowhere); an overlay also holds its zeroed clusters, which hide what is below.
  */
 export function heldExtents(entries: readonly ImageMapEntry[], bottom: boolean): Extent[] {
-  return normalise(entries
-    .filter((e) => e.depth === 0 && e.present !== false && (e.data || (!bottom && e.zero)))
-    .map((e): Extent => [e.start, e.length]));
+  return normalise(entries.filter((e) => e.depth === 0 && e.present !== false && (e.data || (!bottom && e.zero))).map((e): Extent => [e.start, e.length]));
 }
 
 /** Reads every layer's map of `disk`, in parallel. A layer that cannot be mapped counts as full. */
 export async function readChainAllocation(disk: DiskChain, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<LayerAllocation[]> {
-  return Promise.all(disk.layers.map(async (layer, i): Promise<LayerAllocation> => {
-    try {
-      const entries = await imageMap(layerImageSpec(layer), options);
-      return { layer, extents: heldExtents(entries, i === 0), known: true };
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      return { layer, extents: [[0, layer.virtualSize]], known: false, note: `its map could not be read (${(error as Error).message.split('\n')[0]}): counted as fully allocated` };
-    }
-  }));
+  return Promise.all(
+    disk.layers.map(async (layer, i): Promise<LayerAllocation> => {
+      try {
+        const entries = await imageMap(layerImageSpec(layer), options);
+        return { layer, extents: heldExtents(entries, i === 0), known: true };
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        return {
+          layer,
+          extents: [[0, layer.virtualSize]],
+          known: false,
+          note: `its map could not be read (${(error as Error).message.split('\n')[0]}): counted as fully allocated`,
+        };
+      }
+    }),
+  );
 }

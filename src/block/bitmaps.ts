@@ -69,17 +69,29 @@ export async function readBitmaps(client: BlockQueryClient, options: ChainQueryO
     const name = node['node-name'];
     const raw = node['dirty-bitmaps'];
     if (name === undefined || !Array.isArray(raw)) continue;
-    const bitmaps = (raw as Array<Record<string, unknown>>).filter((b) => typeof b.name === 'string').map((b): DirtyBitmap => ({
-      name: b.name as string, node: name, file: node.file, count: Number(b.count ?? 0), granularity: Number(b.granularity ?? 65536),
-      recording: b.recording === true, persistent: b.persistent === true, busy: b.busy === true, inconsistent: b.inconsistent === true,
-    }));
+    const bitmaps = (raw as Array<Record<string, unknown>>)
+      .filter((b) => typeof b.name === 'string')
+      .map(
+        (b): DirtyBitmap => ({
+          name: b.name as string,
+          node: name,
+          file: node.file,
+          count: Number(b.count ?? 0),
+          granularity: Number(b.granularity ?? 65536),
+          recording: b.recording === true,
+          persistent: b.persistent === true,
+          busy: b.busy === true,
+          inconsistent: b.inconsistent === true,
+        }),
+      );
     if (bitmaps.length) byNode.set(name, bitmaps);
   }
   return byNode;
 }
 
 function unusable(bitmap: DirtyBitmap): string | undefined {
-  if (bitmap.inconsistent) return 'is inconsistent (QEMU stopped without saving it) and QEMU cannot read or change it: remove it first (qemu-img bitmap --remove, or block-dirty-bitmap-remove)';
+  if (bitmap.inconsistent)
+    return 'is inconsistent (QEMU stopped without saving it) and QEMU cannot read or change it: remove it first (qemu-img bitmap --remove, or block-dirty-bitmap-remove)';
   if (bitmap.busy) return 'is in use by another operation (a backup or an export) and cannot be changed now';
   return undefined;
 }
@@ -104,7 +116,14 @@ export function planBitmapMoves(sources: readonly BitmapHolder[], target: Bitmap
       let move = moves.get(bitmap.name);
       if (!move) {
         const existing = onTarget.find((b) => b.name === bitmap.name);
-        move = { name: bitmap.name, from: [], to: target, create: !existing, disabled: !existing && !bitmap.recording, granularity: existing?.granularity ?? bitmap.granularity };
+        move = {
+          name: bitmap.name,
+          from: [],
+          to: target,
+          create: !existing,
+          disabled: !existing && !bitmap.recording,
+          granularity: existing?.granularity ?? bitmap.granularity,
+        };
         moves.set(bitmap.name, move);
       }
       move.from.push({ node: bitmap.node, file: bitmap.file, count: bitmap.count });
@@ -116,7 +135,14 @@ export function planBitmapMoves(sources: readonly BitmapHolder[], target: Bitmap
 /** The transaction actions of `moves`: create what is missing, then merge (QEMU allows merging into a disabled bitmap). */
 export function bitmapMoveActions(moves: readonly BitmapMove[]): TransactionAction[] {
   return moves.flatMap((m): TransactionAction[] => [
-    ...(m.create ? [{ type: 'block-dirty-bitmap-add', data: { node: m.to.nodeName, name: m.name, persistent: true, granularity: m.granularity, ...(m.disabled ? { disabled: true } : {}) } }] : []),
+    ...(m.create
+      ? [
+          {
+            type: 'block-dirty-bitmap-add',
+            data: { node: m.to.nodeName, name: m.name, persistent: true, granularity: m.granularity, ...(m.disabled ? { disabled: true } : {}) },
+          },
+        ]
+      : []),
     { type: 'block-dirty-bitmap-merge', data: { node: m.to.nodeName, target: m.name, bitmaps: m.from.map((f) => ({ node: f.node, name: m.name })) } },
   ]);
 }
@@ -128,7 +154,8 @@ export function bitmapMoveActions(moves: readonly BitmapMove[]): TransactionActi
  */
 export function snapshotBitmapActions(oldTop: BitmapHolder, overlayNode: string, bitmaps: BitmapsByNode): TransactionAction[] {
   // Oldest first (QEMU lists newest first), so the overlay keeps the checkpoints' order.
-  return [...(bitmaps.get(oldTop.nodeName) ?? [])].reverse()
+  return [...(bitmaps.get(oldTop.nodeName) ?? [])]
+    .reverse()
     .filter((b) => b.persistent && b.recording && !b.inconsistent)
     .map((b) => ({ type: 'block-dirty-bitmap-add', data: { node: overlayNode, name: b.name, persistent: true, granularity: b.granularity } }));
 }
@@ -137,7 +164,12 @@ export function snapshotBitmapActions(oldTop: BitmapHolder, overlayNode: string,
  * Reads the bitmaps now and merges those of `sources` into `target` in one transaction (nothing sent
  * when there is nothing to move). Returns what moved.
  */
-export async function carryBitmaps(client: BlockQueryClient, sources: readonly BitmapHolder[], target: BitmapHolder, options: ChainQueryOptions & { disk?: string } = {}): Promise<BitmapMove[]> {
+export async function carryBitmaps(
+  client: BlockQueryClient,
+  sources: readonly BitmapHolder[],
+  target: BitmapHolder,
+  options: ChainQueryOptions & { disk?: string } = {},
+): Promise<BitmapMove[]> {
   const { disk, ...query } = options;
   const moves = planBitmapMoves(sources, target, await readBitmaps(client, query), disk);
   if (moves.length) await client.execute('transaction', { actions: bitmapMoveActions(moves) }, query);
@@ -145,14 +177,22 @@ export async function carryBitmaps(client: BlockQueryClient, sources: readonly B
 }
 
 /** Plans the moves with the bitmaps read now, to refuse an unusable bitmap before a job starts. */
-export async function checkBitmapMoves(client: BlockQueryClient, sources: readonly BitmapHolder[], target: BitmapHolder, options: ChainQueryOptions & { disk?: string } = {}): Promise<BitmapMove[]> {
+export async function checkBitmapMoves(
+  client: BlockQueryClient,
+  sources: readonly BitmapHolder[],
+  target: BitmapHolder,
+  options: ChainQueryOptions & { disk?: string } = {},
+): Promise<BitmapMove[]> {
   const { disk, ...query } = options;
   return planBitmapMoves(sources, target, await readBitmaps(client, query), disk);
 }
 
 /** One line per move, for --dry-run and reports: "bitmap chk1: sn1.qcow2 → base.qcow2 (created)". */
 export function describeBitmapMoves(moves: readonly BitmapMove[]): string[] {
-  return moves.map((m) => `bitmap ${m.name}: ${m.from.map((f) => f.file).join(' + ')} → ${m.to.file}${m.create ? ` (created${m.disabled ? ', disabled as on the source' : ''})` : ' (merged into its own)'}`);
+  return moves.map(
+    (m) =>
+      `bitmap ${m.name}: ${m.from.map((f) => f.file).join(' + ')} → ${m.to.file}${m.create ? ` (created${m.disabled ? ', disabled as on the source' : ''})` : ' (merged into its own)'}`,
+  );
 }
 
 /** The images whose bitmaps a commit merges into base: top, then down to just above base. */

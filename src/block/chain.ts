@@ -29,15 +29,45 @@ export interface ChainQueryOptions {
 
 /** Drivers that pass I/O through to one child and are no image of their own. */
 const FILTER_DRIVERS = new Set([
-  'throttle', 'copy-on-read', 'commit_top', 'mirror_top', 'compress', 'preallocate', 'blkdebug',
-  'blklogwrites', 'blkreplay', 'blkverify', 'copy-before-write', 'replication', 'snapshot-access',
+  'throttle',
+  'copy-on-read',
+  'commit_top',
+  'mirror_top',
+  'compress',
+  'preallocate',
+  'blkdebug',
+  'blklogwrites',
+  'blkreplay',
+  'blkverify',
+  'copy-before-write',
+  'replication',
+  'snapshot-access',
 ]);
 
 /** Drivers that reach storage: they sit under a format node and report the same filename. */
 const PROTOCOL_DRIVERS = new Set([
-  'file', 'host_device', 'host_cdrom', 'nbd', 'nfs', 'iscsi', 'iser', 'rbd', 'ssh', 'gluster', 'http',
-  'https', 'ftp', 'ftps', 'null-co', 'null-aio', 'nvme', 'nvme-io_uring', 'io_uring',
-  'virtio-blk-vfio-pci', 'virtio-blk-vhost-user', 'virtio-blk-vhost-vdpa',
+  'file',
+  'host_device',
+  'host_cdrom',
+  'nbd',
+  'nfs',
+  'iscsi',
+  'iser',
+  'rbd',
+  'ssh',
+  'gluster',
+  'http',
+  'https',
+  'ftp',
+  'ftps',
+  'null-co',
+  'null-aio',
+  'nvme',
+  'nvme-io_uring',
+  'io_uring',
+  'virtio-blk-vfio-pci',
+  'virtio-blk-vhost-user',
+  'virtio-blk-vhost-vdpa',
 ]);
 
 export function isFilterDriver(driver: string): boolean {
@@ -265,7 +295,10 @@ export function disksFromQueries(
 }
 
 /** query-block-exports, or none where QEMU lacks it (it came with 5.2) or a mock does not answer it. */
-async function queryExports(client: BlockQueryClient, options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined }): Promise<BlockExportInfo[]> {
+async function queryExports(
+  client: BlockQueryClient,
+  options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
+): Promise<BlockExportInfo[]> {
   try {
     return await client.execute('query-block-exports', undefined, options);
   } catch (error) {
@@ -321,10 +354,17 @@ export function diskNames(disk: DiskChain): string[] {
 function rankedNames(disk: DiskChain): Array<string | undefined> {
   const active = disk.layers[disk.layers.length - 1];
   return [
-    disk.target, disk.qdevId, disk.qdevPath, disk.qdevPath?.replace(/\/virtio-backend$/, ''), disk.driveId, ...(disk.exports ?? []),
-    disk.device, active?.nodeName,
+    disk.target,
+    disk.qdevId,
+    disk.qdevPath,
+    disk.qdevPath?.replace(/\/virtio-backend$/, ''),
+    disk.driveId,
+    ...(disk.exports ?? []),
+    disk.device,
+    active?.nodeName,
     // virsh also takes the disk's source: the active image's path.
-    active?.file, active && path.isAbsolute(active.file) ? path.normalize(active.file) : undefined,
+    active?.file,
+    active && path.isAbsolute(active.file) ? path.normalize(active.file) : undefined,
   ];
 }
 
@@ -355,9 +395,12 @@ export function hasUser(disk: DiskChain): boolean {
 
 /** `old` in a fresh listing: by what a chain change keeps (guest device, drive, export), else by its active node. */
 export function findSameDisk(disks: readonly DiskChain[], old: DiskChain): DiskChain | undefined {
-  return disks.find((d) =>
-    (old.qdevPath !== undefined && d.qdevPath === old.qdevPath) ||
-    (old.driveId !== undefined && d.driveId === old.driveId) ||
-    (old.exports?.some((id) => d.exports?.includes(id)) ?? false),
-  ) ?? disks.find((d) => d.layers.at(-1)?.nodeName === old.layers.at(-1)?.nodeName);
+  return (
+    disks.find(
+      (d) =>
+        (old.qdevPath !== undefined && d.qdevPath === old.qdevPath) ||
+        (old.driveId !== undefined && d.driveId === old.driveId) ||
+        (old.exports?.some((id) => d.exports?.includes(id)) ?? false),
+    ) ?? disks.find((d) => d.layers.at(-1)?.nodeName === old.layers.at(-1)?.nodeName)
+  );
 }

@@ -36,7 +36,10 @@ function chosenDisks(all: readonly DiskChain[], names: readonly string[] | undef
 
 /** Bitmaps per layer, oldest first (QEMU lists a node's bitmaps newest first). */
 function layersWithBitmaps(disk: DiskChain, bitmaps: ReadonlyMap<string, readonly DirtyBitmap[]>): DiskCheckpoints {
-  return { disk: diskLabel(disk), layers: disk.layers.map((l) => ({ index: l.index, file: l.file, node: l.nodeName, bitmaps: [...(bitmaps.get(l.nodeName) ?? [])].reverse() })) };
+  return {
+    disk: diskLabel(disk),
+    layers: disk.layers.map((l) => ({ index: l.index, file: l.file, node: l.nodeName, bitmaps: [...(bitmaps.get(l.nodeName) ?? [])].reverse() })),
+  };
 }
 
 /** Every disk's (or the named ones') layers and the named bitmaps in each. */
@@ -51,7 +54,8 @@ export async function listCheckpoints(client: BlockQueryClient, options: Omit<Ch
  * Refused before sending when the name is malformed or a bitmap of that name exists in a chosen chain.
  */
 export async function createCheckpoint(client: BlockQueryClient, name: string, options: CheckpointOptions = {}): Promise<DiskCheckpoints[]> {
-  if (!NAME.test(name)) throw new CheckpointError(`checkpoint name '${name}' must start with a letter or digit and hold only letters, digits, '_', '.', ':', '-' (at most 128)`);
+  if (!NAME.test(name))
+    throw new CheckpointError(`checkpoint name '${name}' must start with a letter or digit and hold only letters, digits, '_', '.', ':', '-' (at most 128)`);
   const query = { signal: options.signal, timeoutMs: options.timeoutMs };
   const disks = chosenDisks(await listDisks(client, query), options.disks);
   if (disks.length === 0) throw new CheckpointError('no disk to checkpoint: no device, drive or export uses a disk');
@@ -60,15 +64,23 @@ export async function createCheckpoint(client: BlockQueryClient, name: string, o
   if (twice) throw new ConflictingArgumentsError(['disks'], `disk '${diskLabel(twice)}' is named twice`, diskLabel(twice));
   for (const disk of disks) {
     const holder = disk.layers.find((l) => bitmaps.get(l.nodeName)?.some((b) => b.name === name));
-    if (holder) throw new CheckpointError(`checkpoint '${name}' exists already on disk '${diskLabel(disk)}' (a bitmap of that name in ${holder.file})`, diskLabel(disk));
+    if (holder)
+      throw new CheckpointError(`checkpoint '${name}' exists already on disk '${diskLabel(disk)}' (a bitmap of that name in ${holder.file})`, diskLabel(disk));
   }
-  const actions: TransactionAction[] = disks.map((d) => ({ type: 'block-dirty-bitmap-add', data: { node: d.layers.at(-1)!.nodeName, name, persistent: true } }));
+  const actions: TransactionAction[] = disks.map((d) => ({
+    type: 'block-dirty-bitmap-add',
+    data: { node: d.layers.at(-1)!.nodeName, name, persistent: true },
+  }));
   await options.beforeTransaction?.();
   try {
     await client.execute('transaction', { actions }, query);
   } catch (error) {
     if (!(error instanceof QmpCommandError)) throw error;
-    throw new CheckpointError(`cannot create checkpoint '${name}' on ${disks.map((d) => diskLabel(d)).join(', ')}: ${error.message}; no disk got it (one transaction)`, diskLabel(disks[0]!), { cause: error });
+    throw new CheckpointError(
+      `cannot create checkpoint '${name}' on ${disks.map((d) => diskLabel(d)).join(', ')}: ${error.message}; no disk got it (one transaction)`,
+      diskLabel(disks[0]!),
+      { cause: error },
+    );
   }
   const after = await readBitmaps(client, { timeoutMs: options.timeoutMs });
   return disks.map((d) => layersWithBitmaps(d, after));
@@ -80,7 +92,11 @@ export async function createCheckpoint(client: BlockQueryClient, name: string, o
  * older checkpoint still covers them; then the bitmap is removed — one transaction for all disks.
  * A bitmap of that name in a read-only backing image cannot be removed there: refused, naming it.
  */
-export async function deleteCheckpoint(client: BlockQueryClient, name: string, options: Omit<CheckpointOptions, 'beforeTransaction'> = {}): Promise<Array<{ disk: string; removedFrom: string[]; mergedInto: string | undefined }>> {
+export async function deleteCheckpoint(
+  client: BlockQueryClient,
+  name: string,
+  options: Omit<CheckpointOptions, 'beforeTransaction'> = {},
+): Promise<Array<{ disk: string; removedFrom: string[]; mergedInto: string | undefined }>> {
   const query = { signal: options.signal, timeoutMs: options.timeoutMs };
   const disks = chosenDisks(await listDisks(client, query), options.disks);
   const bitmaps = await readBitmaps(client, query);
@@ -92,7 +108,11 @@ export async function deleteCheckpoint(client: BlockQueryClient, name: string, o
     const holders = disk.layers.filter((l) => bitmaps.get(l.nodeName)?.some((b) => b.name === name));
     if (!holders.length) continue;
     const stuck = holders.find((l) => readOnly.has(l.nodeName));
-    if (stuck) throw new CheckpointError(`checkpoint '${name}' of disk '${diskLabel(disk)}' lives also in ${stuck.file}, a read-only backing image QEMU cannot remove it from: commit that image first (its bitmaps move into the image that stays)`, diskLabel(disk));
+    if (stuck)
+      throw new CheckpointError(
+        `checkpoint '${name}' of disk '${diskLabel(disk)}' lives also in ${stuck.file}, a read-only backing image QEMU cannot remove it from: commit that image first (its bitmaps move into the image that stays)`,
+        diskLabel(disk),
+      );
     // The checkpoint made before `name`: the bitmap just older than it on the active layer (oldest first there).
     const active = [...(bitmaps.get(disk.layers.at(-1)!.nodeName) ?? [])].reverse().filter((b) => b.persistent);
     const at = active.findIndex((b) => b.name === name);

@@ -72,7 +72,10 @@ export class ChainChangedError extends BlockError {
   readonly before: readonly string[];
   readonly now: readonly string[];
   constructor(disk: string, before: readonly string[], now: readonly string[]) {
-    super(`the chain of disk '${disk}' changed since it was read (another client?): it was ${before.join(' ← ')}, it is ${now.length ? now.join(' ← ') : 'gone'}; nothing was started — read the chain again`, disk);
+    super(
+      `the chain of disk '${disk}' changed since it was read (another client?): it was ${before.join(' ← ')}, it is ${now.length ? now.join(' ← ') : 'gone'}; nothing was started — read the chain again`,
+      disk,
+    );
     this.before = before;
     this.now = now;
   }

@@ -122,7 +122,13 @@ function jobNode(job: BlockJobInfo | undefined, name: string): GraphNode {
 }
 
 /** The graph from x-debug-query-block-graph, with drivers and files from the named nodes. */
-export function fromDebugGraph(debug: XDbgBlockGraph, named: readonly BlockDeviceInfo[], blocks: readonly BlockInfo[], jobs: readonly BlockJobInfo[], exports: readonly BlockExportInfo[]): BlockGraph {
+export function fromDebugGraph(
+  debug: XDbgBlockGraph,
+  named: readonly BlockDeviceInfo[],
+  blocks: readonly BlockInfo[],
+  jobs: readonly BlockJobInfo[],
+  exports: readonly BlockExportInfo[],
+): BlockGraph {
   const byNodeName = new Map(named.map((n) => [n['node-name'], n]));
   const idOf = new Map<number, string>();
   const nodes: GraphNode[] = [];
@@ -134,7 +140,10 @@ export function fromDebugGraph(debug: XDbgBlockGraph, named: readonly BlockDevic
       idOf.set(n.id, node.id);
       nodes.push(node);
     } else if (n.type === 'block-job') {
-      const node = jobNode(jobs.find((j) => j.device === n.name), n.name);
+      const node = jobNode(
+        jobs.find((j) => j.device === n.name),
+        n.name,
+      );
       idOf.set(n.id, node.id);
       nodes.push(node);
     }
@@ -146,10 +155,11 @@ export function fromDebugGraph(debug: XDbgBlockGraph, named: readonly BlockDevic
     // A backend stands for who uses it: a guest device, an export, else QEMU's own (a job's target).
     const block = blocks.find((b) => (n.name !== '' && b.device === n.name) || (n.name === '' && b.inserted?.['node-name'] === child && b.qdev));
     const exported = n.name === '' ? exports.find((x) => x['node-name'] === child && !nodes.some((m) => m.id === `export:${x.id}`)) : undefined;
-    const node: GraphNode =
-      block ? deviceNode(block)
-      : exported ? { id: `export:${exported.id}`, kind: 'export', name: exported.id, driver: exported.type }
-      : { id: `backend:${n.id}`, kind: 'backend', name: n.name };
+    const node: GraphNode = block
+      ? deviceNode(block)
+      : exported
+        ? { id: `export:${exported.id}`, kind: 'export', name: exported.id, driver: exported.type }
+        : { id: `backend:${n.id}`, kind: 'backend', name: n.name };
     idOf.set(n.id, node.id);
     nodes.push(node);
   }
@@ -171,7 +181,13 @@ export function fromDebugGraph(debug: XDbgBlockGraph, named: readonly BlockDevic
 }
 
 /** The graph from query-named-block-nodes: `children` where QEMU gives it, else links matched by file name. */
-export function fromNamedNodes(named: readonly NamedNode[], blocks: readonly BlockInfo[], jobs: readonly BlockJobInfo[], exports: readonly BlockExportInfo[], children: boolean): BlockGraph {
+export function fromNamedNodes(
+  named: readonly NamedNode[],
+  blocks: readonly BlockInfo[],
+  jobs: readonly BlockJobInfo[],
+  exports: readonly BlockExportInfo[],
+  children: boolean,
+): BlockGraph {
   const nodes: GraphNode[] = named.map(imageNode);
   const edges: GraphEdge[] = [];
   for (const n of named) {

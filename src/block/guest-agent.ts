@@ -102,7 +102,9 @@ class SocketGuestAgent implements GuestAgent {
       await this.sync({ ...options, timeoutMs });
     } catch (error) {
       this.close();
-      throw new GuestAgentUnavailableError(this.target, `the agent does not answer (is qemu-guest-agent running in the guest?): ${(error as Error).message}`, { cause: error });
+      throw new GuestAgentUnavailableError(this.target, `the agent does not answer (is qemu-guest-agent running in the guest?): ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -196,7 +198,10 @@ export async function connectGuestAgent(address: SocketAddress, options: AgentCa
 /** The agent of a libvirt domain, through `virsh qemu-agent-command` (libvirt syncs with it itself). */
 export class VirshGuestAgent implements GuestAgent {
   readonly target: string;
-  constructor(private readonly domain: string, private readonly virsh: VirshTarget = {}) {
+  constructor(
+    private readonly domain: string,
+    private readonly virsh: VirshTarget = {},
+  ) {
     this.target = `domain ${domain}`;
   }
 
@@ -205,10 +210,14 @@ export class VirshGuestAgent implements GuestAgent {
     const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
     let stdout: string;
     try {
-      ({ stdout } = await runVirsh(this.virsh, ['qemu-agent-command', this.domain, '--timeout', seconds, JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })], {
-        timeoutMs: timeoutMs + 5_000,
-        signal: options.signal,
-      }));
+      ({ stdout } = await runVirsh(
+        this.virsh,
+        ['qemu-agent-command', this.domain, '--timeout', seconds, JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })],
+        {
+          timeoutMs: timeoutMs + 5_000,
+          signal: options.signal,
+        },
+      ));
     } catch (error) {
       throw new GuestAgentError(this.target, `${command}: ${(error as Error).message}`, { cause: error });
     }

@@ -11,9 +11,24 @@ import { IoThrottleError } from './errors.js';
 import type { DiskChain } from './types.js';
 
 const LIMIT_NAMES = [
-  'bps', 'bps_rd', 'bps_wr', 'iops', 'iops_rd', 'iops_wr',
-  'bps_max', 'bps_rd_max', 'bps_wr_max', 'iops_max', 'iops_rd_max', 'iops_wr_max',
-  'bps_max_length', 'bps_rd_max_length', 'bps_wr_max_length', 'iops_max_length', 'iops_rd_max_length', 'iops_wr_max_length',
+  'bps',
+  'bps_rd',
+  'bps_wr',
+  'iops',
+  'iops_rd',
+  'iops_wr',
+  'bps_max',
+  'bps_rd_max',
+  'bps_wr_max',
+  'iops_max',
+  'iops_rd_max',
+  'iops_wr_max',
+  'bps_max_length',
+  'bps_rd_max_length',
+  'bps_wr_max_length',
+  'iops_max_length',
+  'iops_rd_max_length',
+  'iops_wr_max_length',
   'iops_size',
 ] as const;
 
@@ -31,7 +46,9 @@ function isDevice(qdev: string | undefined, disk: DiskChain, id: string): boolea
 /** The bytes the guest has written to the device since QEMU started. */
 export async function guestWrittenBytes(client: QmpClient, disk: DiskChain, options: { timeoutMs?: number } = {}): Promise<number> {
   const id = deviceId(disk);
-  const stats = (await client.execute('query-blockstats', undefined, options)).find((s) => isDevice(s.qdev, disk, id) || (disk.driveId !== undefined && disk.driveId !== '' && s.device === disk.driveId));
+  const stats = (await client.execute('query-blockstats', undefined, options)).find(
+    (s) => isDevice(s.qdev, disk, id) || (disk.driveId !== undefined && disk.driveId !== '' && s.device === disk.driveId),
+  );
   if (!stats) throw new IoThrottleError(`cannot read the guest's writes to ${describeDisk(disk)}: query-blockstats has no device ${id}`, disk.device);
   return stats.stats.wr_bytes;
 }
@@ -43,7 +60,15 @@ export async function readIoLimits(client: QmpClient, disk: DiskChain, options: 
   const block = blocks.find((b) => isDevice(b.qdev, disk, id));
   const inserted = block?.inserted;
   if (!inserted) throw new IoThrottleError(`cannot read the I/O limits of ${describeDisk(disk)}: query-block has no medium for ${id}`, disk.device);
-  const limits: BlockIoThrottle = { id, bps: inserted.bps, bps_rd: inserted.bps_rd, bps_wr: inserted.bps_wr, iops: inserted.iops, iops_rd: inserted.iops_rd, iops_wr: inserted.iops_wr };
+  const limits: BlockIoThrottle = {
+    id,
+    bps: inserted.bps,
+    bps_rd: inserted.bps_rd,
+    bps_wr: inserted.bps_wr,
+    iops: inserted.iops,
+    iops_rd: inserted.iops_rd,
+    iops_wr: inserted.iops_wr,
+  };
   for (const name of LIMIT_NAMES) {
     const value = inserted[name];
     if (typeof value === 'number') limits[name] = value;
@@ -56,11 +81,16 @@ export async function readIoLimits(client: QmpClient, disk: DiskChain, options: 
 export async function setIoLimits(client: QmpClient, disk: DiskChain, limits: BlockIoThrottle, options: { timeoutMs?: number } = {}): Promise<void> {
   // A device without throttling has no group; naming none keeps QEMU's default (the device's own).
   const { group, ...rest } = limits;
-  const args: BlockIoThrottle = { ...rest, id: deviceId(disk), ...(group && (limits.bps || limits.bps_rd || limits.bps_wr || limits.iops || limits.iops_rd || limits.iops_wr) ? { group } : {}) };
+  const args: BlockIoThrottle = {
+    ...rest,
+    id: deviceId(disk),
+    ...(group && (limits.bps || limits.bps_rd || limits.bps_wr || limits.iops || limits.iops_rd || limits.iops_wr) ? { group } : {}),
+  };
   try {
     await client.execute('block_set_io_throttle', args, options);
   } catch (error) {
-    if (error instanceof QmpCommandError) throw new IoThrottleError(`cannot set the I/O limits of ${describeDisk(disk)}: ${error.errorClass}: ${error.desc}`, disk.device, { cause: error });
+    if (error instanceof QmpCommandError)
+      throw new IoThrottleError(`cannot set the I/O limits of ${describeDisk(disk)}: ${error.errorClass}: ${error.desc}`, disk.device, { cause: error });
     throw error;
   }
 }

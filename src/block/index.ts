@@ -20,8 +20,29 @@ export { readChainAllocation, heldExtents, layerImageSpec, type LayerAllocation 
 export { union, subtract, totalBytes, normalise, type Extent } from './extents.js';
 export { readIoLimits, setIoLimits, withWriteLimit, guestWrittenBytes } from './guest-io.js';
 export { createSnapshots, localTargetFiles, type SnapshotSpec, type SnapshotOptions, type TargetFiles } from './snapshot.js';
-export { readBitmaps, planBitmapMoves, bitmapMoveActions, snapshotBitmapActions, carryBitmaps, checkBitmapMoves, describeBitmapMoves, BitmapNotUsableError, type DirtyBitmap, type BitmapMove, type BitmapHolder, type BitmapsByNode } from './bitmaps.js';
+export {
+  readBitmaps,
+  planBitmapMoves,
+  bitmapMoveActions,
+  snapshotBitmapActions,
+  carryBitmaps,
+  checkBitmapMoves,
+  describeBitmapMoves,
+  BitmapNotUsableError,
+  type DirtyBitmap,
+  type BitmapMove,
+  type BitmapHolder,
+  type BitmapsByNode,
+} from './bitmaps.js';
 export { createCheckpoint, listCheckpoints, deleteCheckpoint, CheckpointError, type CheckpointOptions, type DiskCheckpoints } from './checkpoints.js';
 export * from './errors.js';
-export { connectGuestAgent, VirshGuestAgent, GuestAgentError, GuestAgentUnavailableError, GuestAgentCommandError, type GuestAgent, type AgentCallOptions } from './guest-agent.js';
+export {
+  connectGuestAgent,
+  VirshGuestAgent,
+  GuestAgentError,
+  GuestAgentUnavailableError,
+  GuestAgentCommandError,
+  type GuestAgent,
+  type AgentCallOptions,
+} from './guest-agent.js';
 export { createQuiescedSnapshots, GuestFreezeError, FreezeTimeoutError, GuestThawError, type QuiesceOptions, type QuiescedSnapshots } from './quiesce.js';

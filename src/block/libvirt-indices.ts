@@ -46,4 +46,3 @@ export function applyLibvirtIndices(chain: DiskChain, libvirtChain: readonly Lib
   }
   return { ...chain, layers };
 }
-

@@ -45,10 +45,17 @@ export class FreezeTimeoutError extends QmpError {
   readonly snapshotTaken: boolean | undefined;
   /** The new active images when the snapshot was taken. */
   readonly overlays: readonly string[];
-  constructor(freezeTimeoutMs: number, outcome: { taken: true; overlays: readonly string[] } | { taken: false } | { taken: undefined }, options?: QmpErrorOptions) {
-    const after = outcome.taken === true
-      ? `QEMU then took the snapshot, not quiesced: the guest runs on ${outcome.overlays.join(', ')} — do not delete ${outcome.overlays.length > 1 ? 'them' : 'it'}`
-      : outcome.taken === false ? 'QEMU then refused it: nothing was created' : 'whether the overlays were created is unknown: check the chain';
+  constructor(
+    freezeTimeoutMs: number,
+    outcome: { taken: true; overlays: readonly string[] } | { taken: false } | { taken: undefined },
+    options?: QmpErrorOptions,
+  ) {
+    const after =
+      outcome.taken === true
+        ? `QEMU then took the snapshot, not quiesced: the guest runs on ${outcome.overlays.join(', ')} — do not delete ${outcome.overlays.length > 1 ? 'them' : 'it'}`
+        : outcome.taken === false
+          ? 'QEMU then refused it: nothing was created'
+          : 'whether the overlays were created is unknown: check the chain';
     super(`the guest was thawed after ${freezeTimeoutMs} ms frozen, before QEMU answered the snapshot transaction; ${after}`, options);
     this.freezeTimeoutMs = freezeTimeoutMs;
     this.snapshotTaken = outcome.taken;
@@ -60,7 +67,11 @@ export class FreezeTimeoutError extends QmpError {
 export class GuestThawError extends GuestAgentError {
   readonly snapshotTaken: boolean;
   constructor(target: string, snapshotTaken: boolean, message: string, options?: QmpErrorOptions) {
-    super(target, `${message}; the guest may still be frozen: run guest-fsfreeze-thaw (virsh domfsthaw). The snapshot was ${snapshotTaken ? '' : 'not '}taken`, options);
+    super(
+      target,
+      `${message}; the guest may still be frozen: run guest-fsfreeze-thaw (virsh domfsthaw). The snapshot was ${snapshotTaken ? '' : 'not '}taken`,
+      options,
+    );
     this.snapshotTaken = snapshotTaken;
   }
 }
@@ -70,7 +81,12 @@ async function describeFilesystems(agent: GuestAgent, signal: AbortSignal | unde
     const info = await agent.execute('guest-get-fsinfo', undefined, { timeoutMs: DEFAULT_AGENT_TIMEOUT_MS, signal });
     if (!Array.isArray(info)) return [];
     return info.filter(isJsonObject).map((fs) => {
-      const disks = Array.isArray(fs.disk) ? fs.disk.filter(isJsonObject).map((d) => String(d.dev ?? d.target ?? '?')).join(',') : '';
+      const disks = Array.isArray(fs.disk)
+        ? fs.disk
+            .filter(isJsonObject)
+            .map((d) => String(d.dev ?? d.target ?? '?'))
+            .join(',')
+        : '';
       return `${String(fs.mountpoint)} (${String(fs.type)} on ${disks || String(fs.name)})`;
     });
   } catch (error) {
@@ -131,7 +147,14 @@ export async function createQuiescedSnapshots(client: BlockQueryClient, specs: r
         throw new GuestFreezeError(agent.target, `guest-fsfreeze-freeze failed, no snapshot taken: ${(error as Error).message}`, { cause: error });
       }
     },
-  }).then((c) => { chains = c; }, (error: unknown) => { failure = error; });
+  }).then(
+    (c) => {
+      chains = c;
+    },
+    (error: unknown) => {
+      failure = error;
+    },
+  );
   // The bound thaws the guest while a transaction already sent is still awaited.
   const boundHit = new Promise<'bound'>((resolve) => bound.signal.addEventListener('abort', () => resolve('bound'), { once: true }));
   const first = await Promise.race([transaction.then(() => 'answered' as const), boundHit]);
@@ -147,9 +170,12 @@ export async function createQuiescedSnapshots(client: BlockQueryClient, specs: r
   if (first === 'bound') {
     await transaction; // its own command timeout bounds it
     if (failure instanceof GuestFreezeError) throw failure;
-    const outcome = chains !== undefined
-      ? { taken: true as const, overlays: chains.map((c) => c.layers.at(-1)?.file ?? '?') }
-      : failure instanceof SnapshotOutcomeUnknownError ? { taken: undefined } : { taken: false as const };
+    const outcome =
+      chains !== undefined
+        ? { taken: true as const, overlays: chains.map((c) => c.layers.at(-1)?.file ?? '?') }
+        : failure instanceof SnapshotOutcomeUnknownError
+          ? { taken: undefined }
+          : { taken: false as const };
     throw new FreezeTimeoutError(freezeTimeoutMs, outcome, { cause: failure });
   }
   if (failure !== undefined || chains === undefined) throw failure;

@@ -64,7 +64,10 @@ interface PlannedSnapshot {
 /** What a spec is checked for without QEMU (a caller may check it before connecting): an absolute target path. */
 export function checkSnapshotSpec(spec: SnapshotSpec, label = spec.disk): void {
   if (!path.posix.isAbsolute(spec.file)) {
-    throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`, label);
+    throw new InvalidSnapshotSpecError(
+      `snapshot of disk '${label}': target '${spec.file}' must be an absolute path (QEMU would resolve it against its own working directory)`,
+      label,
+    );
   }
 }
 
@@ -86,11 +89,18 @@ function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): Plan
     if (!hasUser(disk)) {
       // Measured on QEMU 7.2: the transaction succeeds and creates the file, but the new node has no
       // parent to hold it and is dropped at once; the chain is unchanged.
-      throw new InvalidSnapshotSpecError(`snapshot of disk '${label}' refused: it is a bare -blockdev chain that no device, drive or export uses, so QEMU would create '${spec.file}' and drop the new overlay at once`, label);
+      throw new InvalidSnapshotSpecError(
+        `snapshot of disk '${label}' refused: it is a bare -blockdev chain that no device, drive or export uses, so QEMU would create '${spec.file}' and drop the new overlay at once`,
+        label,
+      );
     }
     const twin = planned.find((p) => p.disk.device === disk.device);
     if (twin) {
-      throw new ConflictingArgumentsError(['disk'], `disk '${label}' is named twice ('${twin.spec.disk}' and '${spec.disk}'): one snapshot per disk per transaction`, label);
+      throw new ConflictingArgumentsError(
+        ['disk'],
+        `disk '${label}' is named twice ('${twin.spec.disk}' and '${spec.disk}'): one snapshot per disk per transaction`,
+        label,
+      );
     }
     const sameFile = planned.find((p) => p.spec.file === spec.file);
     if (sameFile) {
@@ -101,7 +111,10 @@ function plan(specs: readonly SnapshotSpec[], disks: readonly DiskChain[]): Plan
     let nodeName = spec.nodeName;
     if (nodeName !== undefined) {
       if (!NODE_NAME.test(nodeName)) {
-        throw new InvalidSnapshotSpecError(`snapshot of disk '${label}': node name '${nodeName}' must start with a letter, hold only letters, digits, '-', '_', '.', and be at most 31 characters`, label);
+        throw new InvalidSnapshotSpecError(
+          `snapshot of disk '${label}': node name '${nodeName}' must start with a letter, hold only letters, digits, '-', '_', '.', and be at most 31 characters`,
+          label,
+        );
       }
       if (usedNames.has(nodeName) || planned.some((p) => p.nodeName === nodeName)) {
         throw new ConflictingArgumentsError(['nodeName'], `snapshot of disk '${label}': node name '${nodeName}' is already in use`, label);
@@ -142,7 +155,10 @@ export async function createSnapshots(client: BlockQueryClient, specs: readonly 
 
   // Each recording persistent bitmap of an old top goes on in its new overlay, in the same transaction (as libvirt does).
   const bitmaps = await readBitmaps(client, queryOptions);
-  const actions = [...planned.map(action), ...planned.flatMap((p) => (p.disk.layers.at(-1) ? snapshotBitmapActions(p.disk.layers.at(-1)!, p.nodeName, bitmaps) : []))];
+  const actions = [
+    ...planned.map(action),
+    ...planned.flatMap((p) => (p.disk.layers.at(-1) ? snapshotBitmapActions(p.disk.layers.at(-1)!, p.nodeName, bitmaps) : [])),
+  ];
 
   await options.beforeTransaction?.();
   try {
@@ -161,16 +177,31 @@ export async function createSnapshots(client: BlockQueryClient, specs: readonly 
  * overlay or none). Taken: returned as if the reply had come. Not taken: leftovers removed, an
  * error. Unknown: an error that says which files may be the guest's live images now.
  */
-async function afterUnknownOutcome(client: BlockQueryClient, files: TargetFiles | null, planned: readonly PlannedSnapshot[], error: CommandOutcomeUnknownError, timeoutMs: number | undefined): Promise<DiskChain[]> {
+async function afterUnknownOutcome(
+  client: BlockQueryClient,
+  files: TargetFiles | null,
+  planned: readonly PlannedSnapshot[],
+  error: CommandOutcomeUnknownError,
+  timeoutMs: number | undefined,
+): Promise<DiskChain[]> {
   const disks = await listDisks(client, { timeoutMs }).catch(() => undefined);
   const targets = planned.map((p) => p.spec.file).join(', ');
   if (!disks) {
-    throw new SnapshotOutcomeUnknownError(`${error.message}, and the chains cannot be read now: the guest may already run on ${targets} — do not delete ${planned.length > 1 ? 'them' : 'it'}`, diskLabel(planned[0]!.disk), { cause: error }, true);
+    throw new SnapshotOutcomeUnknownError(
+      `${error.message}, and the chains cannot be read now: the guest may already run on ${targets} — do not delete ${planned.length > 1 ? 'them' : 'it'}`,
+      diskLabel(planned[0]!.disk),
+      { cause: error },
+      true,
+    );
   }
   const taken = planned.filter((p) => disks.some((d) => d.layers.at(-1)?.nodeName === p.nodeName));
   if (taken.length) return readBack(planned, disks);
   if (files) await removeLeftovers(client, files, planned, { timeoutMs });
-  throw new SnapshotOutcomeUnknownError(`${error.message}; the live chains show it did not: no disk runs on ${targets}, every disk is unchanged`, diskLabel(planned[0]!.disk), { cause: error });
+  throw new SnapshotOutcomeUnknownError(
+    `${error.message}; the live chains show it did not: no disk runs on ${targets}, every disk is unchanged`,
+    diskLabel(planned[0]!.disk),
+    { cause: error },
+  );
 }
 
 /** Each planned overlay's new chain, in the order of the specs. */
@@ -178,7 +209,10 @@ function readBack(planned: readonly PlannedSnapshot[], after: readonly DiskChain
   return planned.map((p) => {
     const chain = after.find((d) => d.layers[d.layers.length - 1]?.nodeName === p.nodeName);
     if (!chain || chain.layers[chain.layers.length - 1]?.file !== p.spec.file) {
-      throw new ChainResolutionError(`snapshot of disk '${diskLabel(p.disk)}' was accepted, but no disk has '${p.spec.file}' (${p.nodeName}) as its active layer now`, diskLabel(p.disk));
+      throw new ChainResolutionError(
+        `snapshot of disk '${diskLabel(p.disk)}' was accepted, but no disk has '${p.spec.file}' (${p.nodeName}) as its active layer now`,
+        diskLabel(p.disk),
+      );
     }
     return chain;
   });

@@ -7,7 +7,8 @@ import type { CliContext } from './context.js';
 export async function openGuestAgent(context: CliContext, agentPath: string | undefined, command: string): Promise<GuestAgent> {
   const { global } = context;
   if (agentPath !== undefined) {
-    if (global.domain) throw new UsageError('--agent names the agent socket of a QEMU reached by --socket/--tcp; under --domain libvirt\'s agent is used', command);
+    if (global.domain)
+      throw new UsageError("--agent names the agent socket of a QEMU reached by --socket/--tcp; under --domain libvirt's agent is used", command);
     return connectGuestAgent({ path: agentPath }, { signal: context.signal });
   }
   if (global.domain) {
@@ -15,5 +16,5 @@ export async function openGuestAgent(context: CliContext, agentPath: string | un
     await agent.probe({ signal: context.signal });
     return agent;
   }
-  throw new UsageError('--quiesce needs the guest agent: --agent PATH (its socket), or --domain (libvirt\'s agent)', command);
+  throw new UsageError("--quiesce needs the guest agent: --agent PATH (its socket), or --domain (libvirt's agent)", command);
 }

@@ -72,7 +72,11 @@ export interface ParsedCommand {
  * Parses argv in two passes: a lenient one over every known option finds the command name wherever
  * global options stand, then a strict one with the global options plus that command's own.
  */
-export function parseCommandLine(argv: readonly string[], commandOptions: (command: string) => OptionSpecs | undefined, allOptions: OptionSpecs): ParsedCommand {
+export function parseCommandLine(
+  argv: readonly string[],
+  commandOptions: (command: string) => OptionSpecs | undefined,
+  allOptions: OptionSpecs,
+): ParsedCommand {
   let first;
   try {
     first = parseArgs({ args: [...argv], options: { ...allOptions, ...GLOBAL_OPTIONS }, allowPositionals: true, strict: false });
@@ -127,7 +131,10 @@ function globalOptions(values: Record<string, string | boolean | string[] | unde
   }
   const trace = str('trace');
   if (trace) global.trace = trace;
-  for (const [given, option] of [[global.traceAppend, '--trace-append'], [global.traceSecrets, '--trace-secrets']] as const) {
+  for (const [given, option] of [
+    [global.traceAppend, '--trace-append'],
+    [global.traceSecrets, '--trace-secrets'],
+  ] as const) {
     if (given && !trace) throw new UsageError(`${option} goes with --trace FILE`, command);
   }
   const timeout = str('connect-timeout');

@@ -52,7 +52,11 @@ export async function connectFromOptions(
   try {
     if (global.socket) ({ client, share } = await connectSharing(global.socket, options, global.connectTimeoutExplicit, started, warn));
     else if (global.tcp) client = await connect(global.tcp, options);
-    else if (global.domain) client = await connect({ domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn }, options);
+    else if (global.domain)
+      client = await connect(
+        { domain: global.domain, ...(global.connect ? { uri: global.connect } : {}), connectTimeoutMs: global.connectTimeoutMs, signal, onWarning: warn },
+        options,
+      );
     else throw new UsageError('name the monitor: --socket PATH or --tcp HOST:PORT (or --domain NAME for a libvirt guest)');
   } catch (error) {
     await trace?.close();
@@ -74,7 +78,13 @@ export async function connectFromOptions(
  * one; else directly, and then this command shares its connection in turn (src/share/). A monitor
  * that accepts but does not greet within 1 s is held by some other client: said at once.
  */
-async function connectSharing(socket: string, options: QmpClientOptions, patient: boolean, started: Set<string>, warn: (message: string) => void): Promise<{ client: QmpClient; share?: HeldShare }> {
+async function connectSharing(
+  socket: string,
+  options: QmpClientOptions,
+  patient: boolean,
+  started: Set<string>,
+  warn: (message: string) => void,
+): Promise<{ client: QmpClient; share?: HeldShare }> {
   const { rendezvousPath, shareIsLive } = await import('../share/rendezvous.js');
   const rendezvous = rendezvousPath(socket);
   const viaShare = async (path: string): Promise<QmpClient> => {
@@ -110,7 +120,9 @@ function shareSoon(client: QmpClient, rendezvous: string, started: Set<string>, 
   let closed = false;
   let sharing: Promise<ShareServer | undefined> | undefined;
   const timer = setLongTimeout(() => {
-    sharing = import('../share/server.js').then(({ ShareServer }) => (closed ? undefined : ShareServer.start(client, { listen: { path: rendezvous } }))).catch(() => undefined);
+    sharing = import('../share/server.js')
+      .then(({ ShareServer }) => (closed ? undefined : ShareServer.start(client, { listen: { path: rendezvous } })))
+      .catch(() => undefined);
   }, SHARE_AFTER_MS);
   return {
     async close() {

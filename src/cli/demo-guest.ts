@@ -36,7 +36,8 @@ export function findGuestKernel(): { dir: string } | { missing: string } {
     const built = spawnSync('bash', [script, dir], { encoding: 'utf8', timeout: 300_000 });
     if (built.status !== 0) return { missing: `ci/guest.sh exit ${built.status ?? built.signal}: ${built.stderr.trim().split('\n').at(-1) ?? ''}` };
   }
-  if (!existsSync(path.join(dir, 'vmlinuz')) || !existsSync(path.join(dir, 'initrd.img'))) return { missing: `no guest kernel in ${dir} (and no ci/guest.sh to build it)` };
+  if (!existsSync(path.join(dir, 'vmlinuz')) || !existsSync(path.join(dir, 'initrd.img')))
+    return { missing: `no guest kernel in ${dir} (and no ci/guest.sh to build it)` };
   for (const tool of ['mkfs.ext4', 'fsck.ext4', 'debugfs']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { missing: `${tool} is not installed (e2fsprogs)` };
   }
@@ -51,7 +52,12 @@ async function guestSh(agent: GuestAgent, script: string, signal: AbortSignal, t
   for (;;) {
     const status = await agent.execute('guest-exec-status', { pid }, { signal });
     if (isJsonObject(status) && status.exited === true) {
-      if (status.exitcode !== 0) throw new GuestDemoFailure(`in the guest, '${script}' exited ${String(status.exitcode)}: ${Buffer.from(String(status['err-data'] ?? ''), 'base64').toString().trim()}`);
+      if (status.exitcode !== 0)
+        throw new GuestDemoFailure(
+          `in the guest, '${script}' exited ${String(status.exitcode)}: ${Buffer.from(String(status['err-data'] ?? ''), 'base64')
+            .toString()
+            .trim()}`,
+        );
       return;
     }
     if (Date.now() > deadline) throw new GuestDemoFailure(`in the guest, '${script}' did not finish within ${timeoutMs} ms`);
@@ -97,15 +103,29 @@ export async function runGuestDemo(context: CliContext, dir: string, guestDir: s
     dir,
     machine: 'pc',
     args: [
-      '-accel', 'tcg', '-m', '256', '-no-reboot',
-      '-kernel', path.join(guestDir, 'vmlinuz'), '-initrd', path.join(guestDir, 'initrd.img'),
-      '-append', 'console=ttyS0 quiet loglevel=0 panic=-1',
-      '-blockdev', JSON.stringify({ driver: 'file', filename: file('base.raw'), 'node-name': 'base-file' }),
-      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device', 'virtio-blk-pci,id=vda,drive=base',
-      '-device', 'virtio-serial-pci',
-      '-chardev', `socket,id=ga0,path=${file('ga.sock')},server=on,wait=off`,
-      '-device', 'virtserialport,chardev=ga0,name=org.qemu.guest_agent.0',
+      '-accel',
+      'tcg',
+      '-m',
+      '256',
+      '-no-reboot',
+      '-kernel',
+      path.join(guestDir, 'vmlinuz'),
+      '-initrd',
+      path.join(guestDir, 'initrd.img'),
+      '-append',
+      'console=ttyS0 quiet loglevel=0 panic=-1',
+      '-blockdev',
+      JSON.stringify({ driver: 'file', filename: file('base.raw'), 'node-name': 'base-file' }),
+      '-blockdev',
+      JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
+      '-device',
+      'virtio-blk-pci,id=vda,drive=base',
+      '-device',
+      'virtio-serial-pci',
+      '-chardev',
+      `socket,id=ga0,path=${file('ga.sock')},server=on,wait=off`,
+      '-device',
+      'virtserialport,chardev=ga0,name=org.qemu.guest_agent.0',
     ],
   });
   const written = new Map<string, Buffer>();
@@ -140,7 +160,7 @@ export async function runGuestDemo(context: CliContext, dir: string, guestDir: s
       const round = async (): Promise<number> => Number((await readGuestFile(agent!, '/tmp/gen', signal)).toString().trim() || 0);
       const writing = Date.now() + 60_000;
       while ((await round()) < 1) {
-        if (Date.now() > writing) throw new GuestDemoFailure('the guest\'s writer finished no round within 60 s');
+        if (Date.now() > writing) throw new GuestDemoFailure("the guest's writer finished no round within 60 s");
         await guestSh(agent, 'sleep 0.2', signal);
       }
       const roundBefore = await round();
@@ -152,12 +172,17 @@ export async function runGuestDemo(context: CliContext, dir: string, guestDir: s
       const roundAtReady = await round();
       const inSync = Date.now() + 60_000;
       while ((await round()) <= roundAtReady) {
-        if (Date.now() > inSync) throw new GuestDemoFailure(`the guest's writer finished no round within 60 s of READY (still at round ${roundAtReady}); the job stays READY on the guest's top`);
+        if (Date.now() > inSync)
+          throw new GuestDemoFailure(
+            `the guest's writer finished no round within 60 s of READY (still at round ${roundAtReady}); the job stays READY on the guest's top`,
+          );
         await guestSh(agent, 'sleep 0.2', signal);
       }
       const result = await job.pivot({ signal, timeoutMs: 60_000 });
       out.message('Successfully pivoted');
-      say(`Active commit of sn1, sn2 and cur into base.raw, pivoted after the guest wrote while in sync (its writer at round ${roundBefore} before the commit, ${roundAtReady} at READY, ${await round()} after the pivot; job ${result.states.join(' → ')})`);
+      say(
+        `Active commit of sn1, sn2 and cur into base.raw, pivoted after the guest wrote while in sync (its writer at round ${roundBefore} before the commit, ${roundAtReady} at READY, ${await round()} after the pivot; job ${result.states.join(' → ')})`,
+      );
 
       await guestSh(agent, 'writer_stop >/dev/null; dropcaches', signal);
       for (const [name, data] of written) {
@@ -185,7 +210,11 @@ export async function runGuestDemo(context: CliContext, dir: string, guestDir: s
     throw new GuestDemoFailure(`fsck.ext4 -fn base.raw found problems: ${(error.stdout ?? '').trim()}`);
   });
   for (const [name, data] of written) {
-    const { stdout } = await execFileAsync('debugfs', ['-R', `cat /${name}`, file('base.raw')], { encoding: 'buffer', timeout: 30_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await execFileAsync('debugfs', ['-R', `cat /${name}`, file('base.raw')], {
+      encoding: 'buffer',
+      timeout: 30_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     if (!stdout.equals(data)) throw new GuestDemoFailure(`${name} in base.raw (read offline with debugfs) differs from what the guest wrote`);
   }
   say(`Verified offline: fsck.ext4 -fn base.raw is clean, and the ${written.size} files in it (debugfs) are what the guest wrote`);

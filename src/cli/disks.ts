@@ -14,7 +14,10 @@ export async function cliDisks(context: CliContext, client: QmpClient): Promise<
   const disks = await listDisks(client, { signal: context.signal });
   const domain = context.global.domain;
   if (!domain) return disks;
-  const [{ dumpxml, LibvirtDiskError, parseDomainDisks }, { applyLibvirtIndices }] = await Promise.all([import('../transport/libvirt.js'), import('../block/libvirt-indices.js')]);
+  const [{ dumpxml, LibvirtDiskError, parseDomainDisks }, { applyLibvirtIndices }] = await Promise.all([
+    import('../transport/libvirt.js'),
+    import('../block/libvirt-indices.js'),
+  ]);
   const libvirtDisks = parseDomainDisks(await dumpxml(domain, context.global.connect));
   return disks.map((disk) => {
     const libvirtDisk = libvirtDisks.find((d) => d.qdevPath !== undefined && d.qdevPath === disk.qdevPath);

@@ -68,11 +68,19 @@ export async function reportUnfinishedJob<R extends JobResult>(job: BlockJob<R>,
 /** Nodes that left the disk's chain and QEMU would not delete: said, with the way out (the rest went, or are used by others). */
 export function reportNodesKept(out: Output, result: JobResult): void {
   for (const { node, why } of result.nodes?.kept ?? []) {
-    if (why !== 'still in use') out.warn(`node ${node} left the disk's chain but stays open in QEMU (${why}): 'qmp blockdev-del node-name=${node}' removes it once nothing uses it`);
+    if (why !== 'still in use')
+      out.warn(`node ${node} left the disk's chain but stays open in QEMU (${why}): 'qmp blockdev-del node-name=${node}' removes it once nothing uses it`);
   }
 }
 
 /** The job a signal interrupted the start of (its reply was awaited): aborted, reported as an interrupted wait is. */
 export function abortStartedJob<R extends JobResult>(job: BlockJob<R>, out: Output, noun: string, signal: AbortSignal): Promise<number> {
-  return reportUnfinishedJob(job, new AbortedError(`starting ${noun.toLowerCase()} job '${job.id}'`, { cause: signal.reason }), { out, noun, stopSignal: signal, deadline: undefined, timeoutText: undefined, async: false });
+  return reportUnfinishedJob(job, new AbortedError(`starting ${noun.toLowerCase()} job '${job.id}'`, { cause: signal.reason }), {
+    out,
+    noun,
+    stopSignal: signal,
+    deadline: undefined,
+    timeoutText: undefined,
+    async: false,
+  });
 }

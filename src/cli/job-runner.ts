@@ -28,7 +28,10 @@ export function diskArgument(context: CliContext, command: string): string {
 }
 
 /** `--timeout S`: the text as given (for messages) and milliseconds. */
-export function parseTimeout(options: OptionValues<Pick<typeof JOB_WAIT_OPTIONS, 'timeout'>>, command: string): { timeoutText: string | undefined; timeoutMs: number | undefined } {
+export function parseTimeout(
+  options: OptionValues<Pick<typeof JOB_WAIT_OPTIONS, 'timeout'>>,
+  command: string,
+): { timeoutText: string | undefined; timeoutMs: number | undefined } {
   const timeoutText = options.timeout;
   return { timeoutText, timeoutMs: timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', command) * 1000 };
 }
@@ -48,7 +51,11 @@ export interface WaitChoice {
  * The waiting options every job command shares. `implied`: the command's options that imply --wait
  * (`--pivot`), with whether each was given.
  */
-export function parseWaitOptions(options: OptionValues<typeof JOB_WAIT_OPTIONS>, command: string, implied: ReadonlyArray<readonly [string, boolean]>): WaitChoice {
+export function parseWaitOptions(
+  options: OptionValues<typeof JOB_WAIT_OPTIONS>,
+  command: string,
+  implied: ReadonlyArray<readonly [string, boolean]>,
+): WaitChoice {
   const { timeoutText, timeoutMs } = parseTimeout(options, command);
   const wait = options.wait === true || implied.some(([, given]) => given) || timeoutMs !== undefined;
   const verbose = options.verbose === true;
@@ -70,7 +77,11 @@ export class JobEventStream {
     if (id !== undefined && this.ids.has(id)) this.out.event(e);
   };
 
-  constructor(private readonly out: Output, private readonly client: QmpClient, knownIds: readonly string[] = []) {
+  constructor(
+    private readonly out: Output,
+    private readonly client: QmpClient,
+    knownIds: readonly string[] = [],
+  ) {
     this.cursor = client.eventCursor();
     if (!out.json) return;
     for (const id of knownIds) this.ids.add(id);
@@ -109,10 +120,16 @@ export async function whileEnding<T>(context: CliContext, what: string, work: ()
  * --verbose, 100 % once there: the result when the job ended, undefined at READY. Shared by the
  * commands that start a job and by `job DISK --info --verbose`.
  */
-export async function followJob<R extends JobResult>(context: CliContext, job: Pick<BlockJob<R>, 'waitUntilReady' | 'wait' | 'readProgress'>, how: { kind: JobKind; label: string; stopSignal: AbortSignal; verbose: boolean }): Promise<R | undefined> {
+export async function followJob<R extends JobResult>(
+  context: CliContext,
+  job: Pick<BlockJob<R>, 'waitUntilReady' | 'wait' | 'readProgress'>,
+  how: { kind: JobKind; label: string; stopSignal: AbortSignal; verbose: boolean },
+): Promise<R | undefined> {
   const stopProgress = how.verbose ? showProgress(job, context.out, how.label, how.stopSignal) : () => {};
   try {
-    const result = how.kind.hasReady ? await context.whileAlive(job.waitUntilReady({ signal: how.stopSignal })) : await context.whileAlive(job.wait({ signal: how.stopSignal }));
+    const result = how.kind.hasReady
+      ? await context.whileAlive(job.waitUntilReady({ signal: how.stopSignal }))
+      : await context.whileAlive(job.wait({ signal: how.stopSignal }));
     stopProgress();
     if (how.verbose) context.out.progress(how.label, 100);
     return result ?? undefined;
@@ -154,7 +171,11 @@ export interface JobCommandSpec<J extends BlockJob<R>, R extends JobResult> {
 }
 
 /** Runs a job command from its start: returns the exit code (0 done as asked, 1 not). */
-export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(context: CliContext, client: QmpClient, spec: JobCommandSpec<J, R>): Promise<number> {
+export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
+  context: CliContext,
+  client: QmpClient,
+  spec: JobCommandSpec<J, R>,
+): Promise<number> {
   const { out } = context;
   const { kind, choice } = spec;
   // A job we leave running (no wait, or returning at READY) may fail later with nobody watching:
@@ -203,7 +224,14 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
     return spec.after ? await spec.after(job, result) : 0;
   } catch (error) {
     if (!job || !stops) throw error;
-    const code = await reportUnfinishedJob(job, error, { out, noun: kind.title, stopSignal: stops.stopSignal, deadline: stops.deadline, timeoutText: choice.timeoutText, async: choice.async });
+    const code = await reportUnfinishedJob(job, error, {
+      out,
+      noun: kind.title,
+      stopSignal: stops.stopSignal,
+      deadline: stops.deadline,
+      timeoutText: choice.timeoutText,
+      async: choice.async,
+    });
     spec.unfinished?.(job);
     return code;
   } finally {

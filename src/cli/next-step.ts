@@ -20,7 +20,8 @@ function after(message: string, anchor: string, text: string): string {
 export function advisedMessage(error: Error): string {
   const { message } = error;
   if (error instanceof MonitorBusyError) return `${message}: close that client, add another -qmp monitor, or run it through 'qmp-blockjob share'`;
-  if (error instanceof JobAlreadyRunningError && error.failure !== undefined) return after(message, `it failed: ${error.failure}`, "; 'jobs' shows and dismisses it");
+  if (error instanceof JobAlreadyRunningError && error.failure !== undefined)
+    return after(message, `it failed: ${error.failure}`, "; 'jobs' shows and dismisses it");
   if (error instanceof JobStartUnknownError && error.maybeRunning) return message.replace("check QEMU's jobs", "check 'jobs'");
   if (error instanceof JobInterruptedError && error.pivotRequested) return after(message, 'Check which image the disk runs on', ` with 'chain ${error.label}'`);
   if (error instanceof SnapshotOutcomeUnknownError && error.chainsUnread) return `${message}; check with 'chain'`;

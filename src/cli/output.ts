@@ -92,7 +92,10 @@ export class Output {
     if (this.json) {
       this.record({ type: 'event', event: event.event, data: event.data, timestamp: event.timestamp });
     } else if (humanAlways) {
-      this.line(this.streams.stdout, `${formatTimestamp(event)}: event ${event.event}: ${Object.keys(event.data).length ? JSON.stringify(event.data) : '<null>'}`);
+      this.line(
+        this.streams.stdout,
+        `${formatTimestamp(event)}: event ${event.event}: ${Object.keys(event.data).length ? JSON.stringify(event.data) : '<null>'}`,
+      );
     }
   }
 

@@ -68,8 +68,23 @@ export function planGrid(plan: JobPlan, width: number): PlanGrid {
   const after = before.map((row, i) => (i === target ? row.map((cell, c) => (copiedCells[c] === '*' ? (viewBefore[viewOf]?.[c] ?? cell) : cell)) : row));
   const viewAfter = views(after);
   const activeAfter = plan.layers.findIndex((l) => l.file === plan.after.chain.at(-1));
-  const states = plan.layers.map((l, i) => (plan.invalidated.includes(l.file) ? 'invalid' : !plan.after.chain.includes(l.file) ? 'leaves the chain' : i === activeAfter ? 'the guest\'s disk' : ''));
-  return { labels, cells, cellBytes, before, viewBefore, after, viewAfter, copiedCells, states, guestBefore: viewBefore.at(-1) ?? [], guestAfter: viewAfter[activeAfter] ?? [], target };
+  const states = plan.layers.map((l, i) =>
+    plan.invalidated.includes(l.file) ? 'invalid' : !plan.after.chain.includes(l.file) ? 'leaves the chain' : i === activeAfter ? "the guest's disk" : '',
+  );
+  return {
+    labels,
+    cells,
+    cellBytes,
+    before,
+    viewBefore,
+    after,
+    viewAfter,
+    copiedCells,
+    states,
+    guestBefore: viewBefore.at(-1) ?? [],
+    guestAfter: viewAfter[activeAfter] ?? [],
+    target,
+  };
 }
 
 /** The plan as text lines, strips scaled to `columns`. */
@@ -77,7 +92,8 @@ export function renderPlan(plan: JobPlan, columns: number): string[] {
   const labelWidth = Math.max(...plan.layers.map((l) => `${plan.disk}[${l.index}] ${path.basename(l.file)}`.length), 'guest sees'.length) + 2;
   const width = Math.max(12, Math.min(96, Math.floor((columns - labelWidth - 2) / 2)));
   const { labels, cells, cellBytes, before, viewBefore, after, viewAfter, states, guestBefore, guestAfter } = planGrid(plan, width);
-  const row = (label: string, contents: string, view: string, remark = ''): string => `${label.padEnd(labelWidth)}${contents.padEnd(cells + 2)}${view}${remark ? `  ${remark}` : ''}`.trimEnd();
+  const row = (label: string, contents: string, view: string, remark = ''): string =>
+    `${label.padEnd(labelWidth)}${contents.padEnd(cells + 2)}${view}${remark ? `  ${remark}` : ''}`.trimEnd();
   const what = plan.job === 'pull' ? 'pull into the active image' : plan.job === 'active-commit' ? 'active commit' : 'commit';
   const lines = [
     `Plan for ${plan.disk}: ${what} (dry run: nothing started)`,
@@ -91,7 +107,7 @@ export function renderPlan(plan: JobPlan, columns: number): string[] {
     ...labels.map((label, i) => row(label, after[i]!.join(''), viewAfter[i]!.join(''), states[i])),
     row('guest sees', '', guestAfter.join('')),
     '',
-    `Copies ${humanBytes(plan.copyBytes)} (${plan.copyBytes.toLocaleString('en-US')} bytes)${plan.qemuLen !== plan.copyBytes ? `; QEMU's job will count the whole disk as its len (${plan.qemuLen.toLocaleString('en-US')} bytes)` : ', what QEMU\'s job will report as its len at READY'}`,
+    `Copies ${humanBytes(plan.copyBytes)} (${plan.copyBytes.toLocaleString('en-US')} bytes)${plan.qemuLen !== plan.copyBytes ? `; QEMU's job will count the whole disk as its len (${plan.qemuLen.toLocaleString('en-US')} bytes)` : ", what QEMU's job will report as its len at READY"}`,
   ];
   if (plan.etaSeconds !== undefined) lines.push(`At the given bandwidth: about ${Math.ceil(plan.etaSeconds)} s`);
   const explain = (files: readonly string[]): string[] => files.map((f) => (plan.reasons[f] ? `  ${f}: ${plan.reasons[f]}` : `  ${f}`));

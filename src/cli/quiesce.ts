@@ -7,11 +7,21 @@ import { parseSeconds } from './args.js';
 import { openGuestAgent } from './agent.js';
 import type { CliContext } from './context.js';
 
-export async function quiescedSnapshots(context: CliContext, client: BlockQueryClient, specs: readonly SnapshotSpec[], agentPath: string | undefined, freezeTimeout: string | undefined): Promise<DiskChain[]> {
+export async function quiescedSnapshots(
+  context: CliContext,
+  client: BlockQueryClient,
+  specs: readonly SnapshotSpec[],
+  agentPath: string | undefined,
+  freezeTimeout: string | undefined,
+): Promise<DiskChain[]> {
   const freezeTimeoutMs = freezeTimeout === undefined ? undefined : parseSeconds(freezeTimeout, '--freeze-timeout', 'snapshot') * 1000;
   const agent = await openGuestAgent(context, agentPath, 'snapshot');
   try {
-    const result = await createQuiescedSnapshots(client, specs, { agent, signal: context.signal, ...(freezeTimeoutMs !== undefined ? { freezeTimeoutMs } : {}) });
+    const result = await createQuiescedSnapshots(client, specs, {
+      agent,
+      signal: context.signal,
+      ...(freezeTimeoutMs !== undefined ? { freezeTimeoutMs } : {}),
+    });
     context.out.result(`Quiesced: froze ${result.filesystems.join(', ')} for ${result.frozenMs} ms, thawed`, {
       type: 'quiesced',
       filesystems: result.filesystems,

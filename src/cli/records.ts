@@ -184,7 +184,10 @@ export interface JobStatusRecord {
 }
 
 /** `--dry-run`: the plan. */
-export type PlanRecord = Pick<JobPlan, 'type' | 'job' | 'disk' | 'copyBytes' | 'qemuLen' | 'invalidated' | 'stillValid' | 'leavesChain' | 'reasons' | 'etaSeconds' | 'notes'> & {
+export type PlanRecord = Pick<
+  JobPlan,
+  'type' | 'job' | 'disk' | 'copyBytes' | 'qemuLen' | 'invalidated' | 'stillValid' | 'leavesChain' | 'reasons' | 'etaSeconds' | 'notes'
+> & {
   layers: Array<Pick<JobPlan['layers'][number], 'file' | 'node' | 'index' | 'allocatedBytes' | 'extents'>>;
   /** Which persistent bitmaps move where (merged from the images that leave into the one that stays). */
   bitmaps?: Array<{ name: string; from: string[]; to: string; create: boolean; disabled: boolean }>;

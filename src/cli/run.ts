@@ -63,7 +63,13 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
   }
   // node decodes bytes that are not UTF-8 as U+FFFD: such a file name cannot be sent in QMP's JSON.
   const mangled = argv.find((a) => a.includes('\uFFFD'));
-  if (mangled !== undefined) return usageFailure(new UsageError(`argument '${mangled}' is not valid UTF-8 (shown with U+FFFD for the bytes that are not): QMP's JSON cannot carry such a file name, and QEMU would be given another name; rename the file`), table);
+  if (mangled !== undefined)
+    return usageFailure(
+      new UsageError(
+        `argument '${mangled}' is not valid UTF-8 (shown with U+FFFD for the bytes that are not): QMP's JSON cannot carry such a file name, and QEMU would be given another name; rename the file`,
+      ),
+      table,
+    );
   const allOptions: OptionSpecs = Object.assign({}, ...COMMANDS.map((c) => c.options));
   let parsed;
   try {
@@ -87,7 +93,10 @@ export async function runCli(argv: string[], streams?: OutputStreams): Promise<n
     if (interrupt.signal.aborted) return; // a PIPE after the first signal
     // A command that creates something and has no reply yet may have run: say that we wait for it.
     const inFlight = connections.flatMap((c) => c.client.pendingCommands.filter((n) => CREATING_COMMANDS.has(n)));
-    if (inFlight.length) out.warn(`interrupted by ${name} while ${inFlight.join(', ')} had no answer yet: QEMU may already have run it; waiting for its answer to undo it or say what is live`);
+    if (inFlight.length)
+      out.warn(
+        `interrupted by ${name} while ${inFlight.join(', ')} had no answer yet: QEMU may already have run it; waiting for its answer to undo it or say what is live`,
+      );
     interrupt.abort(new Error(`interrupted by ${name}`));
   };
   const signals = installSignalHandlers(onSignal, out);
@@ -142,9 +151,11 @@ function installSignalHandlers(onSignal: (name: NodeJS.Signals) => void, out: Ou
   const onPipe = (): void => {
     // The failed write's error is reported within the loop turn the write was made in: look after it.
     // A share client or a virsh child that left raises it too (src/util/own-epipe.ts).
-    setImmediate(() => setImmediate(() => {
-      if (!out.anyStreamGone && !ownEpipeWithin(OWN_EPIPE_WINDOW_MS)) onSignal('SIGPIPE');
-    }));
+    setImmediate(() =>
+      setImmediate(() => {
+        if (!out.anyStreamGone && !ownEpipeWithin(OWN_EPIPE_WINDOW_MS)) onSignal('SIGPIPE');
+      }),
+    );
   };
   process.on('SIGPIPE', onPipe);
   return {
@@ -180,7 +191,10 @@ export function describeFailure(error: unknown): string {
   if (error instanceof QmpCommandError) return `${error.command} failed: ${error.errorClass}: ${error.desc}`;
   if (error instanceof QmpError) {
     // A cause already said in the message (QEMU's text in a job error) is not said twice.
-    const said = error.cause instanceof QmpCommandError ? error.message.includes(error.cause.desc) : error.cause instanceof Error && error.message.includes(error.cause.message);
+    const said =
+      error.cause instanceof QmpCommandError
+        ? error.message.includes(error.cause.desc)
+        : error.cause instanceof Error && error.message.includes(error.cause.message);
     const cause = error.cause instanceof Error && !said ? ` (${error.cause.message})` : '';
     return `${advisedMessage(error)}${cause}`;
   }

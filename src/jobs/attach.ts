@@ -17,7 +17,16 @@ export type AnyJob = CommitJob | StreamJob | MirrorJob;
 type Attach = (client: QmpClient, target: { jobId: string }, options: AttachOptions) => Promise<AnyJob>;
 
 // A backup is followed by the command that started it (its group, its target and checkpoint live there): no attach by id.
-const noAttach = (kind: JobKindName): Attach => (_client, target) => Promise.reject(new JobUnsupportedError(`job '${target.jobId}' is a ${JOB_KINDS[kind].noun} job: this library follows it only from the command that started it`, { jobId: target.jobId }, `attach to a ${JOB_KINDS[kind].noun} job`));
+const noAttach =
+  (kind: JobKindName): Attach =>
+  (_client, target) =>
+    Promise.reject(
+      new JobUnsupportedError(
+        `job '${target.jobId}' is a ${JOB_KINDS[kind].noun} job: this library follows it only from the command that started it`,
+        { jobId: target.jobId },
+        `attach to a ${JOB_KINDS[kind].noun} job`,
+      ),
+    );
 
 const ATTACH: { readonly [K in JobKindName]: Attach } = {
   commit: (client, target, options) => CommitJob.attach(client, target, options),

@@ -68,7 +68,13 @@ interface BackupGroup {
 }
 
 export class BackupJob extends BlockJob<BackupResult> {
-  private constructor(init: Omit<JobInit, 'kind' | 'label'>, private readonly planned: Planned, private readonly checkpoint: string | undefined, label: string, private readonly group: BackupGroup) {
+  private constructor(
+    init: Omit<JobInit, 'kind' | 'label'>,
+    private readonly planned: Planned,
+    private readonly checkpoint: string | undefined,
+    label: string,
+    private readonly group: BackupGroup,
+  ) {
     super({ ...init, kind: JOB_KINDS.backup.noun, label });
   }
 
@@ -104,7 +110,8 @@ export class BackupJob extends BlockJob<BackupResult> {
       if (options.incremental !== undefined) {
         const name = options.incremental;
         const found = spec.disk.layers.flatMap((l) => (bitmaps.get(l.nodeName) ?? []).filter((b) => b.name === name));
-        if (!found.length) throw new JobOptionError(`checkpoint '${name}' is on no image of ${describeDisk(spec.disk)}: an incremental backup since it cannot be made`, context);
+        if (!found.length)
+          throw new JobOptionError(`checkpoint '${name}' is on no image of ${describeDisk(spec.disk)}: an incremental backup since it cannot be made`, context);
         const bad = found.find((b) => b.inconsistent);
         if (bad) throw new JobOptionError(`checkpoint '${name}' in ${bad.file} is inconsistent (QEMU stopped without saving it): make a full backup`, context);
         sources = found.map((b) => ({ node: b.node, name }));
@@ -124,26 +131,46 @@ export class BackupJob extends BlockJob<BackupResult> {
     }
 
     const actions: TransactionAction[] = planned.flatMap((p): TransactionAction[] => [
-      ...(p.tempBitmap ? [
-        { type: 'block-dirty-bitmap-add', data: { node: p.active, name: p.tempBitmap, persistent: false } },
-        { type: 'block-dirty-bitmap-merge', data: { node: p.active, target: p.tempBitmap, bitmaps: p.sources } },
-      ] : []),
+      ...(p.tempBitmap
+        ? [
+            { type: 'block-dirty-bitmap-add', data: { node: p.active, name: p.tempBitmap, persistent: false } },
+            { type: 'block-dirty-bitmap-merge', data: { node: p.active, target: p.tempBitmap, bitmaps: p.sources } },
+          ]
+        : []),
       ...(options.checkpoint !== undefined ? [{ type: 'block-dirty-bitmap-add', data: { node: p.active, name: options.checkpoint, persistent: true } }] : []),
-      { type: 'blockdev-backup', data: {
-        'job-id': p.id, device: p.active, target: p.plan.nodeName, sync: p.tempBitmap ? 'bitmap' : 'full', 'auto-dismiss': true,
-        ...(p.tempBitmap ? { bitmap: p.tempBitmap, 'bitmap-mode': 'never' } : {}), ...(options.speed ? { speed: options.speed } : {}),
-      } },
+      {
+        type: 'blockdev-backup',
+        data: {
+          'job-id': p.id,
+          device: p.active,
+          target: p.plan.nodeName,
+          sync: p.tempBitmap ? 'bitmap' : 'full',
+          'auto-dismiss': true,
+          ...(p.tempBitmap ? { bitmap: p.tempBitmap, 'bitmap-mode': 'never' } : {}),
+          ...(options.speed ? { speed: options.speed } : {}),
+        },
+      },
     ]);
     // Read before the start: while a backup runs, its copy-before-write filter sits above the disk.
     const verbs = await jobVerbs(client, { timeoutMs });
     const grouped = actions.every((a) => a.type === 'blockdev-backup');
     const cursor = client.eventCursor();
     try {
-      await executeCreating(client, 'transaction', { actions, ...(grouped && planned.length > 1 ? { properties: { 'completion-mode': 'grouped' } } : {}) }, { timeoutMs, signal: options.signal });
+      await executeCreating(
+        client,
+        'transaction',
+        { actions, ...(grouped && planned.length > 1 ? { properties: { 'completion-mode': 'grouped' } } : {}) },
+        { timeoutMs, signal: options.signal },
+      );
     } catch (error) {
       for (const p of planned) await removeTargetNode(client, p.plan.nodeName, timeoutMs);
       const label = planned.map((p) => describeDisk(p.spec.disk)).join(', ');
-      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start a backup of ${label} (the target files are left, empty: ${planned.map((p) => p.spec.target).join(', ')})`, { disk: planned[0]!.spec.disk.device }, error);
+      if (error instanceof QmpCommandError)
+        throw new JobCommandError(
+          `cannot start a backup of ${label} (the target files are left, empty: ${planned.map((p) => p.spec.target).join(', ')})`,
+          { disk: planned[0]!.spec.disk.device },
+          error,
+        );
       throw error;
     }
     // Synchronously from the reply on: the events before it from the history, the later ones from each job's stream.
@@ -152,10 +179,24 @@ export class BackupJob extends BlockJob<BackupResult> {
     group.jobs = planned.map((p) => {
       const machine = new JobStateMachine(p.id);
       for (const event of history) if (JOB_EVENT_NAMES.includes(event.event)) machine.apply(event);
-      const job = new BackupJob({
-        client, id: p.id, disk: p.spec.disk.device, machine, stream: client.events({ names: JOB_EVENT_NAMES, jobId: p.id }), resyncing: false,
-        autoFinalize: true, autoDismiss: true, commandTimeoutMs: timeoutMs, verbs,
-      }, p, options.checkpoint, describeDisk(p.spec.disk), group);
+      const job = new BackupJob(
+        {
+          client,
+          id: p.id,
+          disk: p.spec.disk.device,
+          machine,
+          stream: client.events({ names: JOB_EVENT_NAMES, jobId: p.id }),
+          resyncing: false,
+          autoFinalize: true,
+          autoDismiss: true,
+          commandTimeoutMs: timeoutMs,
+          verbs,
+        },
+        p,
+        options.checkpoint,
+        describeDisk(p.spec.disk),
+        group,
+      );
       return job;
     });
     for (const job of group.jobs) job.begin();
@@ -167,7 +208,10 @@ export class BackupJob extends BlockJob<BackupResult> {
     // A backup only reads the disk: nothing becomes invalid, nothing leaves the chain.
     const files = this.planned.spec.disk.layers.map((l) => l.file);
     return {
-      ...rest, outcome: ended, invalidated: { files: [], stillValid: files, removedFromChain: [] }, target: this.planned.spec.target,
+      ...rest,
+      outcome: ended,
+      invalidated: { files: [], stillValid: files, removedFromChain: [] },
+      target: this.planned.spec.target,
       ...(this.checkpoint !== undefined ? { checkpoint: { name: this.checkpoint, kept: ended === 'completed' && !this.group.failed } } : {}),
     };
   }

@@ -56,11 +56,17 @@ const ON_ERROR = new Set(['report', 'stop', 'ignore', 'enospc']);
 export function relativeBackingFile(range: CommitRange): string {
   const context = { disk: range.disk.device };
   if (range.active) throw new JobOptionError('keep-relative applies to an intermediate commit only: an active commit leaves no image above top', context);
-  const { between, above: [above] } = layersBetween(range.disk, range.base, range.top);
+  const {
+    between,
+    above: [above],
+  } = layersBetween(range.disk, range.base, range.top);
   if (!above) throw new JobOptionError(`no image above top ${range.top.file} in the chain of ${describeDisk(range.disk)}`, context);
   const absolute = [...between, range.top, above].find((l) => l.backingFile === undefined || path.isAbsolute(l.backingFile));
   if (absolute) {
-    throw new JobOptionError(`cannot keep the backing link relative: ${absolute.file} records ${absolute.backingFile === undefined ? 'no backing file' : `the absolute backing file ${absolute.backingFile}`}`, context);
+    throw new JobOptionError(
+      `cannot keep the backing link relative: ${absolute.file} records ${absolute.backingFile === undefined ? 'no backing file' : `the absolute backing file ${absolute.backingFile}`}`,
+      context,
+    );
   }
   return path.relative(path.dirname(above.file), range.base.file);
 }
@@ -83,7 +89,8 @@ export function commitArguments(range: CommitRange, id: string, options: CommitO
   // By position in the chain: indices are names (libvirt's count from the top).
   const base = positionOf(range.disk, range.base);
   const top = positionOf(range.disk, range.top);
-  if (base < 0 || top < 0) throw new JobOptionError(`top ${range.top.file} and base ${range.base.file} must both be in the chain of ${describeDisk(range.disk)}`, context);
+  if (base < 0 || top < 0)
+    throw new JobOptionError(`top ${range.top.file} and base ${range.base.file} must both be in the chain of ${describeDisk(range.disk)}`, context);
   if (base >= top) {
     throw new JobOptionError(`base [${range.base.index}] ${range.base.file} must lie below top [${range.top.index}] ${range.top.file}`, context);
   }

@@ -54,7 +54,8 @@ export class CommitJob extends BlockJob<CommitResult> {
     const stop = startSignal(options);
     const signal = stop ? { signal: stop } : {};
     // A base that is a protocol node (libvirt's plain raw image) would be recorded as the overlay's backing format: say "raw" where QEMU can.
-    if (isProtocolDriver(range.base.format) && (await commandHasArgument(client, 'block-commit', 'backing-mask-protocol', { timeoutMs }))) args['backing-mask-protocol'] = true;
+    if (isProtocolDriver(range.base.format) && (await commandHasArgument(client, 'block-commit', 'backing-mask-protocol', { timeoutMs })))
+      args['backing-mask-protocol'] = true;
 
     // QEMU would answer a second commit on this disk with a bare "Need a root block node": say what is going on instead.
     const found = await preflight(client, range.disk, id, timeoutMs);
@@ -74,7 +75,10 @@ export class CommitJob extends BlockJob<CommitResult> {
     // A detached one would wait at PENDING for nobody; merged at the start instead it races a fast job
     // (measured on QEMU 7.2: a 1 MiB commit ended before the merge, base read-only again): refused.
     if (!range.active && moves.length > 0 && options.detached) {
-      throw new JobOptionError(`cannot leave this commit on ${label} running unattended: the bitmaps ${moves.map((m) => m.name).join(', ')} of the committed images must be merged into ${range.base.file} as it ends — follow the job to its end (--wait)`, context);
+      throw new JobOptionError(
+        `cannot leave this commit on ${label} running unattended: the bitmaps ${moves.map((m) => m.name).join(', ')} of the committed images must be merged into ${range.base.file} as it ends — follow the job to its end (--wait)`,
+        context,
+      );
     }
     const mergeAtPending = !range.active && moves.length > 0;
     if (mergeAtPending) args['auto-finalize'] = false;
@@ -90,13 +94,21 @@ export class CommitJob extends BlockJob<CommitResult> {
         throw error;
       }
     });
-    const job = new CommitJob({
-      client, id, disk: device, machine, stream, resyncing: false,
-      autoFinalize: mergeAtPending ? false : options.autoFinalize ?? true,
-      autoDismiss: options.autoDismiss ?? true,
-      commandTimeoutMs: timeoutMs,
-      verbs: found.verbs,
-    }, range);
+    const job = new CommitJob(
+      {
+        client,
+        id,
+        disk: device,
+        machine,
+        stream,
+        resyncing: false,
+        autoFinalize: mergeAtPending ? false : (options.autoFinalize ?? true),
+        autoDismiss: options.autoDismiss ?? true,
+        commandTimeoutMs: timeoutMs,
+        verbs: found.verbs,
+      },
+      range,
+    );
     job.bitmaps = bitmaps;
     // The job may already wait for us, or even be gone, by the time the reply came.
     job.begin();
@@ -118,17 +130,31 @@ export class CommitJob extends BlockJob<CommitResult> {
     if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: [JOB_KINDS.commit.qemuType] })).device;
     if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
     const context = { jobId: id, disk };
-    const { info, error, stream, machine, verbs } = await attachRunningJob(client, id, {
-      kind: JOB_KINDS.commit,
-      ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
-    }, { timeoutMs, signal: options.signal });
-    const job = new CommitJob({
-      client, id, disk: disk ?? options.device ?? id, stream, machine, resyncing: true, label: options.label,
-      autoFinalize: info['auto-finalize'],
-      autoDismiss: info['auto-dismiss'],
-      commandTimeoutMs: timeoutMs,
-      verbs,
-    }, range);
+    const { info, error, stream, machine, verbs } = await attachRunningJob(
+      client,
+      id,
+      {
+        kind: JOB_KINDS.commit,
+        ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
+      },
+      { timeoutMs, signal: options.signal },
+    );
+    const job = new CommitJob(
+      {
+        client,
+        id,
+        disk: disk ?? options.device ?? id,
+        stream,
+        machine,
+        resyncing: true,
+        label: options.label,
+        autoFinalize: info['auto-finalize'],
+        autoDismiss: info['auto-dismiss'],
+        commandTimeoutMs: timeoutMs,
+        verbs,
+      },
+      range,
+    );
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
     job.begin(error);
     job.cancelOn(options.cancelSignal);
@@ -169,9 +195,15 @@ export class CommitJob extends BlockJob<CommitResult> {
     const { ended, ...rest } = base;
     const active = this.active ?? this.machine.hasBeenReady;
     // Finished by someone else, an active commit ends in COMPLETED after a pivot and after a cancel alike: unknown which.
-    const outcome: JobOutcome = ended !== 'completed' || !active ? ended : this.request === 'complete' ? 'pivoted' : this.request === 'cancel' ? 'overlay-kept' : 'completed';
+    const outcome: JobOutcome =
+      ended !== 'completed' || !active ? ended : this.request === 'complete' ? 'pivoted' : this.request === 'cancel' ? 'overlay-kept' : 'completed';
     const invalidatedAs = active && outcome === 'completed' ? 'unknown' : outcome;
-    return { ...rest, outcome, invalidated: this.range ? invalidatedBy(this.range, invalidatedAs) : undefined, ...(outcome === 'pivoted' || outcome === 'completed' ? this.bitmaps?.report() : {}) };
+    return {
+      ...rest,
+      outcome,
+      invalidated: this.range ? invalidatedBy(this.range, invalidatedAs) : undefined,
+      ...(outcome === 'pivoted' || outcome === 'completed' ? this.bitmaps?.report() : {}),
+    };
   }
 
   /** An intermediate commit's bitmaps merge into base while it still holds them all. */
@@ -196,14 +228,26 @@ export class CommitJob extends BlockJob<CommitResult> {
 
   private requireReady(verb: string): void {
     if (this.active === false) {
-      throw new JobStateError(`cannot ${verb} commit job '${this.id}': it is an intermediate commit, which completes by itself (wait for it, or abort it)`, this.context(), this.machine.status, { completesByItself: true });
+      throw new JobStateError(
+        `cannot ${verb} commit job '${this.id}': it is an intermediate commit, which completes by itself (wait for it, or abort it)`,
+        this.context(),
+        this.machine.status,
+        { completesByItself: true },
+      );
     }
     if (!this.machine.isReady) {
-      throw new JobStateError(`cannot ${verb} commit job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`, this.context(), this.machine.status);
+      throw new JobStateError(
+        `cannot ${verb} commit job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`,
+        this.context(),
+        this.machine.status,
+      );
     }
     if (this.request) {
-      throw new JobStateError(`cannot ${verb} commit job '${this.id}': ${this.request === 'complete' ? 'the pivot' : this.request === 'cancel' ? 'keeping the overlay' : 'an abort'} was already requested`, this.context(), this.machine.status);
+      throw new JobStateError(
+        `cannot ${verb} commit job '${this.id}': ${this.request === 'complete' ? 'the pivot' : this.request === 'cancel' ? 'keeping the overlay' : 'an abort'} was already requested`,
+        this.context(),
+        this.machine.status,
+      );
     }
   }
 }
-

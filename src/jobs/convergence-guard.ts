@@ -84,9 +84,12 @@ export class ConvergenceGuard {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setLongTimeout(() => {
-      this.tick = this.sample().finally(() => this.schedule(this.options.intervalMs ?? 500));
-    }, Math.max(1, delayMs));
+    this.timer = setLongTimeout(
+      () => {
+        this.tick = this.sample().finally(() => this.schedule(this.options.intervalMs ?? 500));
+      },
+      Math.max(1, delayMs),
+    );
   }
 
   private async sample(): Promise<void> {

@@ -14,7 +14,15 @@ import { debug } from '../util/debug.js';
 import { checkTimeoutMs, setLongTimeout } from '../util/timers.js';
 import { assertSpeed, interruptionHow, type JobInit } from './job-init.js';
 import type { JobNoun } from './kinds.js';
-import { JobCommandError, JobFailedError, JobInterruptedError, JobStateError, JobVanishedError, type InterruptionFacts, type JobErrorContext } from './errors.js';
+import {
+  JobCommandError,
+  JobFailedError,
+  JobInterruptedError,
+  JobStateError,
+  JobVanishedError,
+  type InterruptionFacts,
+  type JobErrorContext,
+} from './errors.js';
 import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
 import { readRefusalFacts } from './refusal.js';
 import { withNodesRemoved } from './graph-hygiene.js';
@@ -99,7 +107,11 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     return super.on(event, fn, context);
   }
 
-  override addListener<T extends EventEmitter.EventNames<JobStateEvents>>(event: T, fn: EventEmitter.EventListener<JobStateEvents, T>, context?: unknown): this {
+  override addListener<T extends EventEmitter.EventNames<JobStateEvents>>(
+    event: T,
+    fn: EventEmitter.EventListener<JobStateEvents, T>,
+    context?: unknown,
+  ): this {
     return this.on(event, fn, context);
   }
 
@@ -117,12 +129,18 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   private pastEmissions(event: EventEmitter.EventNames<JobStateEvents>): unknown[][] {
     const m = this.machine;
     switch (event) {
-      case 'state': return m.history.map((change, i) => [change, m.history[i - 1]?.status ?? 'undefined']);
-      case 'ready': return m.readySince === undefined ? [] : [[m.readySince]];
-      case 'error': return m.ioErrors.map((e) => [e]);
-      case 'anomaly': return m.anomalies.map((a) => [a]);
-      case 'concluded': return m.statuses.includes('concluded') ? [[m.ending]] : [];
-      default: return [];
+      case 'state':
+        return m.history.map((change, i) => [change, m.history[i - 1]?.status ?? 'undefined']);
+      case 'ready':
+        return m.readySince === undefined ? [] : [[m.readySince]];
+      case 'error':
+        return m.ioErrors.map((e) => [e]);
+      case 'anomaly':
+        return m.anomalies.map((a) => [a]);
+      case 'concluded':
+        return m.statuses.includes('concluded') ? [[m.ending]] : [];
+      default:
+        return [];
     }
   }
 
@@ -171,13 +189,25 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
 
   /** Progress for display, read once: offset/len from query-block-jobs (100 % does not mean ready). */
   async readProgress(options: WaitOptions = {}): Promise<JobProgress> {
-    const jobs = await this.client.execute('query-block-jobs', undefined, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    const jobs = await this.client.execute('query-block-jobs', undefined, {
+      timeoutMs: options.timeoutMs ?? this.commandTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const info = jobs.find((j) => j.device === this.id);
     if (!info) {
       // Gone from QEMU: show the last known figures; the outcome comes from the events, not from here.
       const len = this.machine.ending?.len ?? 0;
       const offset = this.machine.ending?.offset ?? 0;
-      return { offset, len, percent: len ? (offset / len) * 100 : 0, speed: 0, status: this.machine.status, ready: this.machine.isReady, paused: false, ioStatus: 'ok' };
+      return {
+        offset,
+        len,
+        percent: len ? (offset / len) * 100 : 0,
+        speed: 0,
+        status: this.machine.status,
+        ready: this.machine.isReady,
+        paused: false,
+        ioStatus: 'ok',
+      };
     }
     const { offset, len, speed, status, ready, paused } = info;
     return { offset, len, percent: len ? (offset / len) * 100 : 0, speed, status, ready, paused, ioStatus: info['io-status'] };
@@ -263,9 +293,11 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     return boundedWait<R>(`waiting for ${this.kind} job '${this.id}' to end`, options, (resolve, reject) =>
       this.onEnd((end) => {
         if ('error' in end) reject(end.error);
-        else if (end.result.outcome === 'failed' || (end.result.outcome === 'aborted' && this.request !== 'abort')) reject(new JobFailedError({ jobId: this.id, disk: this.disk, device: this.device, kind: this.kind }, end.result));
+        else if (end.result.outcome === 'failed' || (end.result.outcome === 'aborted' && this.request !== 'abort'))
+          reject(new JobFailedError({ jobId: this.id, disk: this.disk, device: this.device, kind: this.kind }, end.result));
         else resolve(end.result);
-      }));
+      }),
+    );
   }
 
   /**
@@ -322,7 +354,12 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   /** The one wrapper for the commands a job sends: QEMU's refusal becomes JobCommandError with the job and disk. */
-  protected async send(verb: string, name: BlockJobVerb, args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string }, options: WaitOptions = {}): Promise<void> {
+  protected async send(
+    verb: string,
+    name: BlockJobVerb,
+    args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string },
+    options: WaitOptions = {},
+  ): Promise<void> {
     await this.execute(verb, name, args, options);
   }
 
@@ -366,13 +403,20 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
       if (!(error instanceof JobCommandError)) throw error;
       this.request = undefined;
       const facts = await readRefusalFacts(this.client, this.id, this.device, this.commandTimeoutMs, error.cause as QmpCommandError);
-      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error.cause as QmpCommandError, { ...facts, label: this.disk, verb });
+      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error.cause as QmpCommandError, {
+        ...facts,
+        label: this.disk,
+        verb,
+      });
     }
   }
 
   private async execute(verb: string, name: string, args: Record<string, unknown>, options: WaitOptions): Promise<void> {
     try {
-      await this.client.executeUntyped(name, args, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+      await this.client.executeUntyped(name, args, {
+        timeoutMs: options.timeoutMs ?? this.commandTimeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
       if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error);
       throw error;
@@ -400,21 +444,34 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   // ------------------------------------------------------------------ internals
 
   private waitUntil(what: string, reached: () => boolean, on: 'ready' | 'state' | 'stopped', options: WaitOptions): Promise<void> {
-    return boundedWait<void>(`waiting for ${this.kind} job '${this.id}' ${what.replace(/^becoming/, 'to be').replace(/^reaching/, 'to reach').replace(/^stopping/, 'to stop')}`, options, (resolve, reject) => {
-      if (reached()) {
-        resolve();
-        return () => {};
-      }
-      const check = (): void => {
-        if (reached()) resolve();
-      };
-      this.machine.on(on, check);
-      const stopWaitingForEnd = this.onEnd((end) => reject('error' in end ? end.error : new JobFailedError({ jobId: this.id, disk: this.disk, device: this.device, kind: this.kind, awaited: what }, end.result)));
-      return () => {
-        stopWaitingForEnd();
-        this.machine.off(on, check);
-      };
-    });
+    return boundedWait<void>(
+      `waiting for ${this.kind} job '${this.id}' ${what
+        .replace(/^becoming/, 'to be')
+        .replace(/^reaching/, 'to reach')
+        .replace(/^stopping/, 'to stop')}`,
+      options,
+      (resolve, reject) => {
+        if (reached()) {
+          resolve();
+          return () => {};
+        }
+        const check = (): void => {
+          if (reached()) resolve();
+        };
+        this.machine.on(on, check);
+        const stopWaitingForEnd = this.onEnd((end) =>
+          reject(
+            'error' in end
+              ? end.error
+              : new JobFailedError({ jobId: this.id, disk: this.disk, device: this.device, kind: this.kind, awaited: what }, end.result),
+          ),
+        );
+        return () => {
+          stopWaitingForEnd();
+          this.machine.off(on, check);
+        };
+      },
+    );
   }
 
   /** Calls `listener` once the job has ended (at once if it has); returns how to stop listening. Nothing is kept past that. */
@@ -513,7 +570,13 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     const error = ending?.event === 'BLOCK_JOB_CANCELLED' ? undefined : (this.dismissedError ?? ending?.error);
     const ended = ending?.event === 'BLOCK_JOB_CANCELLED' ? 'aborted' : error !== undefined ? 'failed' : 'completed';
     if (ending === undefined && !this.machine.statuses.includes('concluded')) {
-      this.settle(undefined, new JobVanishedError(`${this.kind} job '${this.id}' on ${this.disk} disappeared (status null) without a completion or cancel event: how it ended is unknown`, this.context()));
+      this.settle(
+        undefined,
+        new JobVanishedError(
+          `${this.kind} job '${this.id}' on ${this.disk} disappeared (status null) without a completion or cancel event: how it ended is unknown`,
+          this.context(),
+        ),
+      );
       return;
     }
     const history = [...this.machine.history];
@@ -537,19 +600,25 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
 
   protected interrupted(cause: Error | undefined): void {
     if (this.end) return;
-    this.settle(undefined, new JobInterruptedError({
-      jobId: this.id,
-      kind: this.kind,
-      disk: this.disk,
-      device: this.device,
-      lastStatus: this.machine.status,
-      how: interruptionHow(cause),
-      pivotRequested: this.request === 'complete',
-      ...(() => {
-        const images = this.interruptionImages();
-        return typeof images === 'string' ? { onDisk: images } : images && 'onDisk' in images ? images : { images };
-      })(),
-    }, { cause }));
+    this.settle(
+      undefined,
+      new JobInterruptedError(
+        {
+          jobId: this.id,
+          kind: this.kind,
+          disk: this.disk,
+          device: this.device,
+          lastStatus: this.machine.status,
+          how: interruptionHow(cause),
+          pivotRequested: this.request === 'complete',
+          ...(() => {
+            const images = this.interruptionImages();
+            return typeof images === 'string' ? { onDisk: images } : images && 'onDisk' in images ? images : { images };
+          })(),
+        },
+        { cause },
+      ),
+    );
   }
 
   private fail(error: unknown): void {

@@ -94,9 +94,11 @@ export async function deleteCommittedImages(
   const disk = describeDisk(range.disk);
   const refuse = (why: string, keep: readonly string[] = []): ImageDeletionError => new ImageDeletionError(result.jobId, disk, why, [], keep, undefined, kind);
   if (result.outcome !== 'completed' && result.outcome !== 'pivoted') {
-    throw refuse(result.outcome === 'overlay-kept'
-      ? 'the commit ended with the overlay kept: every image is still in the chain'
-      : `the ${kind} ended ${result.outcome}: only a finished ${kind} takes images out of the chain`);
+    throw refuse(
+      result.outcome === 'overlay-kept'
+        ? 'the commit ended with the overlay kept: every image is still in the chain'
+        : `the ${kind} ended ${result.outcome}: only a finished ${kind} takes images out of the chain`,
+    );
   }
   const candidates = result.invalidated?.removedFromChain;
   if (!candidates) throw refuse('which images left the chain is not known (the job was attached without its range)');
@@ -104,10 +106,13 @@ export async function deleteCommittedImages(
 
   const disks = await listDisks(client, options);
   const now = findSameDisk(disks, range.disk);
-  if (!now) throw refuse('the disk is no longer in QEMU\'s block graph, so what it runs on cannot be checked', candidates);
+  if (!now) throw refuse("the disk is no longer in QEMU's block graph, so what it runs on cannot be checked", candidates);
   const missing = await missingOnDisk(now.layers.map((l) => l.file));
   if (missing.length) {
-    throw refuse(`the disk now runs on ${missing.join(', ')}, which is no longer on disk under that name: the old layers may be the only copy of its data`, candidates);
+    throw refuse(
+      `the disk now runs on ${missing.join(', ')}, which is no longer on disk under that name: the old layers may be the only copy of its data`,
+      candidates,
+    );
   }
   const removedNodes = new Set(range.disk.layers.filter((l) => candidates.includes(l.file)).map((l) => l.nodeName));
   const inUse = new Set<string>();
@@ -123,7 +128,11 @@ export async function deleteCommittedImages(
   // An image QEMU no longer has open may still back onto one (the old top a shallow copy left): it would lose its data.
   const dependants = await imagesBackedBy(candidates);
   if (dependants.length) {
-    throw refuse(dependants.map(({ image, backing }) => `${image} still uses ${backing} as its backing file`).join('; ') + ' — deleting would break it; delete it first if it is not wanted', candidates);
+    throw refuse(
+      dependants.map(({ image, backing }) => `${image} still uses ${backing} as its backing file`).join('; ') +
+        ' — deleting would break it; delete it first if it is not wanted',
+      candidates,
+    );
   }
 
   const deleted: string[] = [];
@@ -132,7 +141,15 @@ export async function deleteCommittedImages(
       await unlink(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // already gone: nothing to do
-      throw new ImageDeletionError(result.jobId, disk, `deleting ${file} failed (${(error as Error).message})`, deleted, candidates.filter((f) => !deleted.includes(f)), { cause: error }, kind);
+      throw new ImageDeletionError(
+        result.jobId,
+        disk,
+        `deleting ${file} failed (${(error as Error).message})`,
+        deleted,
+        candidates.filter((f) => !deleted.includes(f)),
+        { cause: error },
+        kind,
+      );
     }
     deleted.push(file);
   }

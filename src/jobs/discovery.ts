@@ -33,7 +33,11 @@ export function defaultCopyJobId(disk: DiskChain): string {
 }
 
 /** Jobs QEMU runs now, whether one of them holds this disk (a commit filter on one of its images), and that filter's driver. */
-export async function jobsOnDisk(client: QmpClient, disk: DiskChain, timeoutMs: number): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean; filter: string | undefined }> {
+export async function jobsOnDisk(
+  client: QmpClient,
+  disk: DiskChain,
+  timeoutMs: number,
+): Promise<{ jobs: BlockJobInfo[]; diskBusy: boolean; filter: string | undefined }> {
   const [jobs, nodes] = await Promise.all([
     client.execute('query-block-jobs', undefined, { timeoutMs }),
     client.execute('query-named-block-nodes', { flat: true }, { timeoutMs }),
@@ -47,13 +51,13 @@ export async function jobsOnDisk(client: QmpClient, disk: DiskChain, timeoutMs: 
  * only job of the given types whose filter node sits on the disk's images. Throws JobNotFoundError when
  * there is none, or when several could be meant (then the caller must name the job id).
  */
-export async function findDiskJob(
-  client: QmpClient,
-  disk: DiskChain,
-  options: { timeoutMs?: number; types?: readonly string[] } = {},
-): Promise<BlockJobInfo> {
+export async function findDiskJob(client: QmpClient, disk: DiskChain, options: { timeoutMs?: number; types?: readonly string[] } = {}): Promise<BlockJobInfo> {
   const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? client.commandTimeoutMs);
-  const names = new Set([defaultCommitJobId(disk), defaultCommitJobId(disk.device), defaultPullJobId(disk), defaultCopyJobId(disk), disk.device, disk.driveId, disk.qdevId].filter((n): n is string => !!n));
+  const names = new Set(
+    [defaultCommitJobId(disk), defaultCommitJobId(disk.device), defaultPullJobId(disk), defaultCopyJobId(disk), disk.device, disk.driveId, disk.qdevId].filter(
+      (n): n is string => !!n,
+    ),
+  );
   const byName = jobs.find((j) => names.has(j.device));
   if (byName) return byName;
   const candidates = jobs.filter((j) => !options.types || options.types.includes(j.type));
@@ -61,7 +65,11 @@ export async function findDiskJob(
   if (diskBusy && candidates.length === 1 && candidates[0]) return candidates[0];
   if (diskBusy) {
     const ids = candidates.map((j) => j.device);
-    throw new JobNotFoundError(`disk ${describeDisk(disk)} has a job, but ${candidates.length} ${kinds} run (${ids.join(', ')}): name the job id`, { disk: disk.device }, ids);
+    throw new JobNotFoundError(
+      `disk ${describeDisk(disk)} has a job, but ${candidates.length} ${kinds} run (${ids.join(', ')}): name the job id`,
+      { disk: disk.device },
+      ids,
+    );
   }
   throw new JobNotFoundError(`no ${options.types ? kinds.replace(/s$/, '') : 'block job'} runs on disk ${describeDisk(disk)}`, { disk: disk.device });
 }
@@ -121,8 +129,18 @@ export function busyDiskError(kind: JobKind, disk: DiskChain, jobId: string, fou
   const context = { jobId, disk: disk.device };
   if (sameId) {
     const failed = found.sameIdError ? `: it failed: ${found.sameIdError}` : '';
-    return new JobAlreadyRunningError(`cannot start ${kind.startNoun} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`, context, [sameId.device], undefined, found.sameIdError);
+    return new JobAlreadyRunningError(
+      `cannot start ${kind.startNoun} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`,
+      context,
+      [sameId.device],
+      undefined,
+      found.sameIdError,
+    );
   }
   const existing = found.jobs.map((j) => j.device);
-  return new JobAlreadyRunningError(`cannot start ${kind.startNoun} on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); ${attachable ? 'attach to it, ' : ''}end it, or wait for it to end`, context, existing);
+  return new JobAlreadyRunningError(
+    `cannot start ${kind.startNoun} on ${label}: the disk already has a block job running (${existing.join(', ') || 'unknown id'}); ${attachable ? 'attach to it, ' : ''}end it, or wait for it to end`,
+    context,
+    existing,
+  );
 }

@@ -164,9 +164,12 @@ export class JobFailedError extends JobError {
 
 function failureMessage(facts: FailureFacts, result: JobResult): string {
   const head = `${facts.kind ?? JOB_KINDS.commit.noun} job '${facts.jobId}' on ${facts.disk}`;
-  const ended = result.outcome === 'failed' ? `failed: ${result.error ?? 'QEMU gave no error text'}`
-    : result.outcome === 'aborted' ? `was cancelled by someone else${facts.awaited ? ` before ${facts.awaited}` : ''}`
-      : `ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without ${facts.awaited ?? 'finishing'}`;
+  const ended =
+    result.outcome === 'failed'
+      ? `failed: ${result.error ?? 'QEMU gave no error text'}`
+      : result.outcome === 'aborted'
+        ? `was cancelled by someone else${facts.awaited ? ` before ${facts.awaited}` : ''}`
+        : `ended (${result.outcome}${result.error ? `: ${result.error}` : ''}) without ${facts.awaited ?? 'finishing'}`;
   const images = result.invalidated;
   if (!images || (result.outcome !== 'failed' && result.outcome !== 'aborted')) return `${head} ${ended}`;
   const [base, ...between] = images.files;
@@ -216,15 +219,20 @@ function interruptionMessage(f: InterruptionFacts): string {
   if (f.pivotRequested) {
     const where = f.images
       ? `the disk now runs on base ${f.images.base} and the guest writes into it, so ${f.images.top} is no longer the disk: do not boot from it`
-      : f.pivotTarget ? `the disk now runs on ${f.pivotTarget} and the guest writes into it, so the old chain is no longer the disk: do not boot from it`
-        : 'the disk now runs on the commit\'s base and the guest writes into it';
-    return `${head} after the pivot was requested (block-job-complete sent, last status ${f.lastStatus}): ${f.how}. ` +
+      : f.pivotTarget
+        ? `the disk now runs on ${f.pivotTarget} and the guest writes into it, so the old chain is no longer the disk: do not boot from it`
+        : "the disk now runs on the commit's base and the guest writes into it";
+    return (
+      `${head} after the pivot was requested (block-job-complete sent, last status ${f.lastStatus}): ${f.how}. ` +
       `If QEMU carried the pivot out (it normally does within milliseconds), ${where}. ` +
-      'Check which image the disk runs on (query-block) before anything else; delete nothing.';
+      'Check which image the disk runs on (query-block) before anything else; delete nothing.'
+    );
   }
-  const onDisk = f.onDisk ?? (f.images
-    ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written${f.images.between.length ? `; it and the intermediates ${f.images.between.join(', ')} are no longer valid on their own` : ' and is no longer valid on its own'} — delete nothing`
-    : 'the images it touched are not known here (attached by id) — delete nothing');
+  const onDisk =
+    f.onDisk ??
+    (f.images
+      ? `on disk: the top ${f.images.top}${f.images.above.length ? ' and the images above it' : ''} still read right; base ${f.images.base} may be partly written${f.images.between.length ? `; it and the intermediates ${f.images.between.join(', ')} are no longer valid on their own` : ' and is no longer valid on its own'} — delete nothing`
+      : 'the images it touched are not known here (attached by id) — delete nothing');
   return `${head} while ${f.lastStatus}: ${f.how}; if QEMU still runs, the job may go on — reconnect and attach to it; ${onDisk}`;
 }
 
@@ -255,7 +263,15 @@ export class ImageDeletionError extends JobError {
   readonly reason: string;
   readonly deleted: readonly string[];
   readonly kept: readonly string[];
-  constructor(jobId: string, disk: string, reason: string, deleted: readonly string[], kept: readonly string[], options?: QmpErrorOptions, kind: JobNoun = JOB_KINDS.commit.noun) {
+  constructor(
+    jobId: string,
+    disk: string,
+    reason: string,
+    deleted: readonly string[],
+    kept: readonly string[],
+    options?: QmpErrorOptions,
+    kind: JobNoun = JOB_KINDS.commit.noun,
+  ) {
     const done = deleted.length ? `deleted ${deleted.join(', ')}, then stopped` : 'nothing deleted';
     const left = kept.length ? `; kept ${kept.join(', ')}` : '';
     super(`not deleting the images ${kind} job '${jobId}' on ${disk} took out of the chain (${done}): ${reason}${left}`, { jobId, disk }, options);

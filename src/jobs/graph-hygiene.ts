@@ -80,6 +80,11 @@ export async function removeNodesLeftBehind(client: QmpClient, nodeNames: readon
 }
 
 /** `result` with `nodes` deleted once unused (removeNodesLeftBehind), and what became of them. */
-export async function withNodesRemoved<R extends { nodes?: NodeCleanup }>(client: QmpClient, result: R, nodes: readonly string[], timeoutMs: number): Promise<R> {
+export async function withNodesRemoved<R extends { nodes?: NodeCleanup }>(
+  client: QmpClient,
+  result: R,
+  nodes: readonly string[],
+  timeoutMs: number,
+): Promise<R> {
   return nodes.length ? { ...result, nodes: await removeNodesLeftBehind(client, nodes, timeoutMs) } : result;
 }

@@ -35,22 +35,34 @@ function base(job: CommitJob): string {
 
 /** Cancels every job that has not ended and says how each ended: the "none" of all-or-none. */
 async function cancelAll(jobs: readonly CommitJob[], finishTimeoutMs: number): Promise<GroupMemberOutcome[]> {
-  return Promise.all(jobs.map(async (job): Promise<GroupMemberOutcome> => {
-    const member = { disk: job.disk, jobId: job.id };
-    try {
-      // A job that already ended (the one that failed) refuses the cancel; its end is still known.
-      await job.requestCancel().catch((error: unknown) => {
-        if (!(error instanceof JobStateError)) throw error;
-      });
-      const result = await job.wait({ timeoutMs: finishTimeoutMs });
-      return { ...member, outcome: result.outcome, where: `cancelled, the guest stays on ${top(job)}; ${base(job)} may be partly written` };
-    } catch (error) {
-      if (error instanceof JobFailedError) {
-        return { ...member, outcome: error.result.outcome, where: `the job ${error.result.outcome}, the guest stays on ${top(job)}; ${base(job)} may be partly written`, ...(error.result.error ? { error: error.result.error } : {}) };
+  return Promise.all(
+    jobs.map(async (job): Promise<GroupMemberOutcome> => {
+      const member = { disk: job.disk, jobId: job.id };
+      try {
+        // A job that already ended (the one that failed) refuses the cancel; its end is still known.
+        await job.requestCancel().catch((error: unknown) => {
+          if (!(error instanceof JobStateError)) throw error;
+        });
+        const result = await job.wait({ timeoutMs: finishTimeoutMs });
+        return { ...member, outcome: result.outcome, where: `cancelled, the guest stays on ${top(job)}; ${base(job)} may be partly written` };
+      } catch (error) {
+        if (error instanceof JobFailedError) {
+          return {
+            ...member,
+            outcome: error.result.outcome,
+            where: `the job ${error.result.outcome}, the guest stays on ${top(job)}; ${base(job)} may be partly written`,
+            ...(error.result.error ? { error: error.result.error } : {}),
+          };
+        }
+        return {
+          ...member,
+          outcome: 'failed',
+          where: `could not be cancelled (${(error as Error).message}); the guest is on ${top(job)} while the job is ${job.status}`,
+          error: (error as Error).message,
+        };
       }
-      return { ...member, outcome: 'failed', where: `could not be cancelled (${(error as Error).message}); the guest is on ${top(job)} while the job is ${job.status}`, error: (error as Error).message };
-    }
-  }));
+    }),
+  );
 }
 
 /** Waits for every job's READY, then pivots them all together; otherwise cancels them all. */
@@ -58,16 +70,22 @@ export async function pivotTogether(jobs: readonly CommitJob[], options: GroupPi
   const finishTimeoutMs = options.finishTimeoutMs ?? 60_000;
   const firstFailure = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, firstFailure.signal]) : firstFailure.signal;
-  const ready = await Promise.allSettled(jobs.map((job) => job.waitUntilReady({ signal }).catch((error: unknown) => {
-    firstFailure.abort(error);
-    throw error;
-  })));
+  const ready = await Promise.allSettled(
+    jobs.map((job) =>
+      job.waitUntilReady({ signal }).catch((error: unknown) => {
+        firstFailure.abort(error);
+        throw error;
+      }),
+    ),
+  );
   if (ready.some((r) => r.status === 'rejected')) {
     // The job that failed first says why; the others were only stopped waiting because of it.
     const failures = ready.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
     const cause = failures.find((e) => !(e instanceof AbortedError)) ?? failures[0];
     const members = await cancelAll(jobs, finishTimeoutMs);
-    const why = options.signal?.aborted ? 'stopped before every disk was ready (timeout or interrupt)' : `a job did not reach READY: ${cause?.message ?? 'unknown'}`;
+    const why = options.signal?.aborted
+      ? 'stopped before every disk was ready (timeout or interrupt)'
+      : `a job did not reach READY: ${cause?.message ?? 'unknown'}`;
     throw new GroupPivotError(why, members, { cause });
   }
   options.onAllReady?.();
@@ -82,9 +100,16 @@ export async function pivotTogether(jobs: readonly CommitJob[], options: GroupPi
       const member = { disk: job.disk, jobId: job.id };
       if (s.status === 'fulfilled') return { ...member, outcome: s.value.outcome, where: `pivoted: the guest runs on ${base(job)}` };
       const error = s.reason as Error;
-      return { ...member, outcome: 'failed', where: `not pivoted (${error.message}); the guest is on ${top(job)}, and base ${base(job)} holds the merged data`, error: error.message };
+      return {
+        ...member,
+        outcome: 'failed',
+        where: `not pivoted (${error.message}); the guest is on ${top(job)}, and base ${base(job)} holds the merged data`,
+        error: error.message,
+      };
     });
-    throw new GroupPivotError('a pivot failed after every job was ready (the others could not be taken back)', members, { cause: settled.find((s) => s.status === 'rejected')?.reason });
+    throw new GroupPivotError('a pivot failed after every job was ready (the others could not be taken back)', members, {
+      cause: settled.find((s) => s.status === 'rejected')?.reason,
+    });
   }
   const results = settled.map((s) => (s as PromiseFulfilledResult<CommitResult>).value);
   const concluded = results.map((r) => r.timings.concludedAt).filter((t): t is number => t !== undefined);

@@ -5,7 +5,16 @@ export { BlockJob } from './core.js';
 export { StreamJob, relativePullBacking, type PullOptions } from './stream.js';
 export { BackupJob, type BackupSpec, type BackupOptions, type BackupResult } from './backup.js';
 export { MirrorJob, type MirrorResult, type MirrorDestination } from './mirror.js';
-export { planMirror, mirrorArguments, targetNodeName, type MirrorTarget, type MirrorOptions, type MirrorPlan, type CopyMode, type DestinationImage } from './mirror-options.js';
+export {
+  planMirror,
+  mirrorArguments,
+  targetNodeName,
+  type MirrorTarget,
+  type MirrorOptions,
+  type MirrorPlan,
+  type CopyMode,
+  type DestinationImage,
+} from './mirror-options.js';
 export type { TargetNodeFate } from './mirror-target.js';
 export type { JobOutcome, JobResult, JobTimings, JobProgress, AttachOptions } from './types.js';
 export {

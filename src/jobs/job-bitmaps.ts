@@ -43,7 +43,10 @@ export class JobBitmaps {
 
   /** For the job's result: what moved, or why not. */
   report(): Pick<JobResult, 'bitmaps'> {
-    if (this.error) return { bitmaps: { moved: [], error: `the bitmaps of the images that left the chain were not carried into ${this.target.file}: ${this.error.message}` } };
+    if (this.error)
+      return {
+        bitmaps: { moved: [], error: `the bitmaps of the images that left the chain were not carried into ${this.target.file}: ${this.error.message}` },
+      };
     return this.moved?.length ? { bitmaps: { moved: describeBitmapMoves(this.moved) } } : {};
   }
 }

@@ -32,9 +32,12 @@ export interface JobInit {
 
 /** Why following a job stopped, in words (JobInterruptedError's `how`). */
 export function interruptionHow(cause: Error | undefined): string {
-  return !cause ? 'the client stopped following it'
-    : cause instanceof ConnectionClosedError ? `the connection to QEMU was lost (${cause.message})`
-      : cause instanceof QmpTimeoutError ? `QEMU's monitor did not answer (${cause.message})`
+  return !cause
+    ? 'the client stopped following it'
+    : cause instanceof ConnectionClosedError
+      ? `the connection to QEMU was lost (${cause.message})`
+      : cause instanceof QmpTimeoutError
+        ? `QEMU's monitor did not answer (${cause.message})`
         : `following the job stopped (${cause.message})`;
 }
 
@@ -44,4 +47,3 @@ export function assertSpeed(speed: number, context: JobErrorContext): void {
     throw new JobOptionError(`speed must be a whole number of bytes per second, 0 or more (got ${speed})`, context);
   }
 }
-

@@ -44,33 +44,46 @@ export async function launchJob(client: QmpClient, id: string, send: () => Promi
  * never comes, QEMU's jobs are read: a job `id` there is ours and is followed as if the reply had
  * come; otherwise JobStartUnknownError says plainly what may be live.
  */
-export async function startJobCommand(client: QmpClient, id: string, name: string, args: object, options: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<void> {
+export async function startJobCommand(
+  client: QmpClient,
+  id: string,
+  name: string,
+  args: object,
+  options: { timeoutMs: number; signal?: AbortSignal | undefined },
+): Promise<void> {
   try {
     await executeCreating(client, name, args, options);
   } catch (error) {
     if (!(error instanceof CommandOutcomeUnknownError)) throw error;
     const jobs = await client.execute('query-jobs', undefined, { timeoutMs: options.timeoutMs }).catch(() => undefined);
     if (jobs?.some((j) => j.id === id)) return;
-    const what = jobs === undefined
-      ? `job '${id}' may be running in QEMU now: check QEMU's jobs and the chain before trusting or deleting any image`
-      : `QEMU has no job '${id}' now: it did not start, or it ran and ended already — check the chain before trusting or deleting any image`;
+    const what =
+      jobs === undefined
+        ? `job '${id}' may be running in QEMU now: check QEMU's jobs and the chain before trusting or deleting any image`
+        : `QEMU has no job '${id}' now: it did not start, or it ran and ended already — check the chain before trusting or deleting any image`;
     throw new JobStartUnknownError(`${error.message}; ${what}`, { jobId: id }, jobs === undefined, { cause: error });
   }
 }
 
 /** A running job's state read back from QEMU, for attach: follow first, then query, so no event is lost. */
-export async function readJobState(client: QmpClient, id: string, options: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<{ info: BlockJobInfo | undefined; job: JobInfo | undefined; stream: AsyncIterableIterator<QmpEvent> }> {
+export async function readJobState(
+  client: QmpClient,
+  id: string,
+  options: { timeoutMs: number; signal?: AbortSignal | undefined },
+): Promise<{ info: BlockJobInfo | undefined; job: JobInfo | undefined; stream: AsyncIterableIterator<QmpEvent> }> {
   const stream = client.events({ names: JOB_EVENT_NAMES, jobId: id });
   try {
     const commandOptions = { timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
-    const [blockJobs, allJobs] = await Promise.all([client.execute('query-block-jobs', undefined, commandOptions), client.execute('query-jobs', undefined, commandOptions)]);
+    const [blockJobs, allJobs] = await Promise.all([
+      client.execute('query-block-jobs', undefined, commandOptions),
+      client.execute('query-jobs', undefined, commandOptions),
+    ]);
     return { info: blockJobs.find((j) => j.device === id), job: allJobs.find((j) => j.id === id), stream };
   } catch (error) {
     await stream.return?.();
     throw error;
   }
 }
-
 
 /**
  * Attach's common part: the running job `id` read back (readJobState) and checked to be of `type`,
@@ -96,7 +109,13 @@ export async function attachRunningJob(
   }
   if (!info || !job) {
     await stream.return?.();
-    throw expect.whenGone?.() ?? new JobVanishedError(`job '${id}' is not in QEMU (any more): it ended, or never existed, and how it ended is unknown — check the chain before trusting or deleting any image`, { jobId: id });
+    throw (
+      expect.whenGone?.() ??
+      new JobVanishedError(
+        `job '${id}' is not in QEMU (any more): it ended, or never existed, and how it ended is unknown — check the chain before trusting or deleting any image`,
+        { jobId: id },
+      )
+    );
   }
   if (info.type !== expect.kind.qemuType) {
     await stream.return?.();

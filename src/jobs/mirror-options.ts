@@ -110,7 +110,10 @@ export function planMirror(disk: DiskChain, target: MirrorTarget, options: Mirro
   const context: JobErrorContext = { jobId, disk: disk.device };
   if (typeof jobId !== 'string' || jobId === '') throw new JobOptionError('job id must be a non-empty string', context);
   if (typeof target.file !== 'string' || !path.isAbsolute(target.file)) {
-    throw new JobOptionError(`the destination must be an absolute path (QEMU would resolve '${String(target.file)}' against its own working directory)`, context);
+    throw new JobOptionError(
+      `the destination must be an absolute path (QEMU would resolve '${String(target.file)}' against its own working directory)`,
+      context,
+    );
   }
   const format = target.format ?? 'qcow2';
   if (format !== 'qcow2' && format !== 'raw') throw new JobOptionError(`the destination format must be qcow2 or raw (got ${String(format)})`, context);
@@ -120,38 +123,50 @@ export function planMirror(disk: DiskChain, target: MirrorTarget, options: Mirro
   const backing = target.shallow ? disk.layers.at(-2) : undefined;
   checkMirrorOptions(target, options, context);
   const nodeName = options.nodeName ?? targetNodeName(jobId, usedNodeNames);
-  if (!NODE_NAME.test(nodeName)) throw new JobOptionError(`node name '${nodeName}' is not one QEMU takes (a letter, then up to 30 letters, digits, '-', '.', '_')`, context);
+  if (!NODE_NAME.test(nodeName))
+    throw new JobOptionError(`node name '${nodeName}' is not one QEMU takes (a letter, then up to 30 letters, digits, '-', '.', '_')`, context);
   if (usedNodeNames.has(nodeName)) throw new JobOptionError(`node name '${nodeName}' is already in use`, context);
 
   const blockdev: BlockdevOptions = { driver: format, 'node-name': nodeName, file: { driver: 'file', filename: target.file } };
   // qcow2: name the backing node outright (shared with the source), or none — never what the header may say.
   if (format === 'qcow2') blockdev.backing = backing ? backing.nodeName : null;
-  const create: DestinationImage | undefined = target.reuseExisting ? undefined : {
-    file: target.file,
-    format,
-    size: active.virtualSize,
-    ...(backing ? { backing: { file: backing.file, format: isProtocolDriver(backing.format) ? 'raw' : backing.format } } : {}),
-  };
+  const create: DestinationImage | undefined = target.reuseExisting
+    ? undefined
+    : {
+        file: target.file,
+        format,
+        size: active.virtualSize,
+        ...(backing ? { backing: { file: backing.file, format: isProtocolDriver(backing.format) ? 'raw' : backing.format } } : {}),
+      };
   return { jobId, nodeName, sync: backing ? 'top' : 'full', backing, create, blockdev, allowExistingData: target.allowExistingData === true };
 }
 
 function checkSizes({ granularity, bufSize }: MirrorOptions, context: JobErrorContext): void {
-  if (granularity !== undefined && !(Number.isSafeInteger(granularity) && granularity >= 512 && granularity <= MAX_GRANULARITY && (granularity & (granularity - 1)) === 0)) {
+  if (
+    granularity !== undefined &&
+    !(Number.isSafeInteger(granularity) && granularity >= 512 && granularity <= MAX_GRANULARITY && (granularity & (granularity - 1)) === 0)
+  ) {
     throw new JobOptionError(`granularity must be a power of two from 512 to ${MAX_GRANULARITY} bytes (got ${granularity})`, context);
   }
-  if (bufSize !== undefined && !(Number.isSafeInteger(bufSize) && bufSize > 0)) throw new JobOptionError(`buf-size must be a whole number of bytes above 0 (got ${bufSize})`, context);
+  if (bufSize !== undefined && !(Number.isSafeInteger(bufSize) && bufSize > 0))
+    throw new JobOptionError(`buf-size must be a whole number of bytes above 0 (got ${bufSize})`, context);
 }
 
 /** Checks what needs no disk (a caller may do it before connecting): the format with shallow, the sizes, the modes. Throws JobOptionError. */
 export function checkMirrorOptions(target: MirrorTarget, options: MirrorOptions, context: JobErrorContext = {}): void {
-  if ((target.format ?? 'qcow2') === 'raw' && target.shallow) throw new JobOptionError('a shallow copy backs onto the disk\'s backing image, which a raw destination cannot: use qcow2', context);
+  if ((target.format ?? 'qcow2') === 'raw' && target.shallow)
+    throw new JobOptionError("a shallow copy backs onto the disk's backing image, which a raw destination cannot: use qcow2", context);
   if (options.speed !== undefined) assertSpeed(options.speed, context);
   checkSizes(options, context);
   if (options.copyMode !== undefined && options.copyMode !== 'background' && options.copyMode !== 'write-blocking') {
     throw new JobOptionError(`copy mode must be background or write-blocking (got ${String(options.copyMode)})`, context);
   }
-  for (const [name, value] of [['on-source-error', options.onSourceError], ['on-target-error', options.onTargetError]] as const) {
-    if (value !== undefined && !ON_ERROR.has(value)) throw new JobOptionError(`${name} must be one of ${[...ON_ERROR].join(', ')} (got ${String(value)})`, context);
+  for (const [name, value] of [
+    ['on-source-error', options.onSourceError],
+    ['on-target-error', options.onTargetError],
+  ] as const) {
+    if (value !== undefined && !ON_ERROR.has(value))
+      throw new JobOptionError(`${name} must be one of ${[...ON_ERROR].join(', ')} (got ${String(value)})`, context);
   }
 }
 

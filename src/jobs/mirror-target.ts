@@ -52,7 +52,13 @@ export async function prepareDestination(plan: MirrorPlan, file: string, context
     const now = await lstat(file).catch(() => undefined);
     const ours = now?.isFile() && now.ino === made.ino && now.dev === made.dev;
     if (ours) await unlink(file).catch(() => undefined);
-    throw new MirrorTargetError(`cannot create the destination ${file}: ${(error as Error).message}${ours ? ' (the empty file we had made is removed)' : ''}`, context, file, false, { cause: error });
+    throw new MirrorTargetError(
+      `cannot create the destination ${file}: ${(error as Error).message}${ours ? ' (the empty file we had made is removed)' : ''}`,
+      context,
+      file,
+      false,
+      { cause: error },
+    );
   }
   return true;
 }
@@ -62,47 +68,97 @@ async function checkReused(plan: MirrorPlan, file: string, context: JobErrorCont
     throw new MirrorTargetError(`cannot reuse the destination ${file}: ${(error as Error).message}`, context, file, false, { cause: error });
   });
   if (!info.isFile() && !info.isBlockDevice()) {
-    throw new MirrorTargetError(`cannot reuse the destination ${file}: it is ${info.isSymbolicLink() ? 'a symbolic link (name the file it points to)' : 'not a regular file or block device'}`, context, file, false);
+    throw new MirrorTargetError(
+      `cannot reuse the destination ${file}: it is ${info.isSymbolicLink() ? 'a symbolic link (name the file it points to)' : 'not a regular file or block device'}`,
+      context,
+      file,
+      false,
+    );
   }
   if (plan.blockdev.driver !== 'qcow2') return;
   const [top] = await imageChain(file, { forceShare: true }).catch((error: unknown) => {
     throw new MirrorTargetError(`cannot reuse the destination ${file}: ${(error as Error).message}`, context, file, false, { cause: error });
   });
-  if (top?.format !== 'qcow2') throw new MirrorTargetError(`cannot reuse the destination ${file} as qcow2: it is ${top?.format ?? 'unreadable'}`, context, file, false);
+  if (top?.format !== 'qcow2')
+    throw new MirrorTargetError(`cannot reuse the destination ${file} as qcow2: it is ${top?.format ?? 'unreadable'}`, context, file, false);
   const backing = top['full-backing-filename'] ?? top['backing-filename'];
   // A full copy skips what reads as zero: a backing file in the header would show through later.
   if (!plan.backing && backing !== undefined) {
-    throw new MirrorTargetError(`cannot reuse the destination ${file} for a full copy: it records the backing file ${backing}, which would show through where the copy wrote nothing`, context, file, false);
+    throw new MirrorTargetError(
+      `cannot reuse the destination ${file} for a full copy: it records the backing file ${backing}, which would show through where the copy wrote nothing`,
+      context,
+      file,
+      false,
+    );
   }
   if (plan.backing && backing !== plan.backing.file) {
-    throw new MirrorTargetError(`cannot reuse the destination ${file} for a shallow copy: it records ${backing === undefined ? 'no backing file' : `the backing file ${backing}`}, not the disk's backing image ${plan.backing.file}`, context, file, false);
+    throw new MirrorTargetError(
+      `cannot reuse the destination ${file} for a shallow copy: it records ${backing === undefined ? 'no backing file' : `the backing file ${backing}`}, not the disk's backing image ${plan.backing.file}`,
+      context,
+      file,
+      false,
+    );
   }
   if (plan.backing && !plan.allowExistingData) {
     // A shallow copy writes only what the active layer holds: anything else the destination holds
     // itself (data or zero clusters) would hide the backing image there, and the guest read it after a pivot.
-    const own = (await imageMap(file).catch((error: unknown) => {
-      throw new MirrorTargetError(`cannot reuse the destination ${file}: its allocation cannot be read (${(error as Error).message})`, context, file, false, { cause: error });
-    })).filter((e) => e.depth === 0 && (e.data || e.present === true));
+    const own = (
+      await imageMap(file).catch((error: unknown) => {
+        throw new MirrorTargetError(`cannot reuse the destination ${file}: its allocation cannot be read (${(error as Error).message})`, context, file, false, {
+          cause: error,
+        });
+      })
+    ).filter((e) => e.depth === 0 && (e.data || e.present === true));
     const bytes = own.reduce((sum, e) => sum + e.length, 0);
     if (bytes > 0) {
-      throw new MirrorTargetError(`cannot reuse the destination ${file} for a shallow copy: it already holds ${bytes} bytes of its own (first at offset ${own[0]!.start}), which would hide the backing image ${plan.backing.file} where the copy writes nothing and corrupt what the guest reads after a pivot; start from an empty overlay, or say it is meant (allowExistingData)`, context, file, false, undefined, 'holds-data');
+      throw new MirrorTargetError(
+        `cannot reuse the destination ${file} for a shallow copy: it already holds ${bytes} bytes of its own (first at offset ${own[0]!.start}), which would hide the backing image ${plan.backing.file} where the copy writes nothing and corrupt what the guest reads after a pivot; start from an empty overlay, or say it is meant (allowExistingData)`,
+        context,
+        file,
+        false,
+        undefined,
+        'holds-data',
+      );
     }
   }
 }
 
 /** blockdev-add of the destination's node; QEMU's refusal (permissions, size) becomes MirrorTargetError. */
-export async function addTargetNode(client: QmpClient, plan: MirrorPlan, file: string, created: boolean, context: JobErrorContext, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function addTargetNode(
+  client: QmpClient,
+  plan: MirrorPlan,
+  file: string,
+  created: boolean,
+  context: JobErrorContext,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   try {
     await executeCreating(client, 'blockdev-add', plan.blockdev, { timeoutMs, signal });
   } catch (error) {
     if (error instanceof CommandOutcomeUnknownError) {
       // The node may have been added: re-read the graph and remove it if it is there.
       const removed = await removeTargetNode(client, plan.nodeName, timeoutMs);
-      const node = removed.fate === 'removed' || removed.fate === 'gone' ? `its node ${plan.nodeName} is not in QEMU (${removed.fate})` : `its node ${plan.nodeName} may be left in QEMU (${removed.error ?? removed.fate}): blockdev-del it`;
-      throw new MirrorTargetError(`cannot copy to ${file}: ${error.message}; ${node}; nothing was started${created ? `; the file it was to copy into is left at ${file}` : ''}`, context, file, created, { cause: error });
+      const node =
+        removed.fate === 'removed' || removed.fate === 'gone'
+          ? `its node ${plan.nodeName} is not in QEMU (${removed.fate})`
+          : `its node ${plan.nodeName} may be left in QEMU (${removed.error ?? removed.fate}): blockdev-del it`;
+      throw new MirrorTargetError(
+        `cannot copy to ${file}: ${error.message}; ${node}; nothing was started${created ? `; the file it was to copy into is left at ${file}` : ''}`,
+        context,
+        file,
+        created,
+        { cause: error },
+      );
     }
     if (!(error instanceof QmpCommandError)) throw error;
-    throw new MirrorTargetError(`QEMU cannot open the destination ${file} (${error.errorClass}: ${error.desc})${created ? `; the file it was to copy into is left at ${file}` : ''}`, context, file, created, { cause: error });
+    throw new MirrorTargetError(
+      `QEMU cannot open the destination ${file} (${error.errorClass}: ${error.desc})${created ? `; the file it was to copy into is left at ${file}` : ''}`,
+      context,
+      file,
+      created,
+      { cause: error },
+    );
   }
 }
 

@@ -69,12 +69,22 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const busy = busyDiskError(JOB_KINDS.copy, disk, id, found, false);
     if (busy) throw busy;
     if (options.copyMode !== undefined && !(await commandHasArgument(client, 'blockdev-mirror', 'copy-mode', { timeoutMs }))) {
-      throw new JobUnsupportedError(`cannot copy ${label} with copy mode ${options.copyMode}: this QEMU's blockdev-mirror has no copy-mode (QEMU 5.0+)`, context, 'blockdev-mirror copy-mode');
+      throw new JobUnsupportedError(
+        `cannot copy ${label} with copy mode ${options.copyMode}: this QEMU's blockdev-mirror has no copy-mode (QEMU 5.0+)`,
+        context,
+        'blockdev-mirror copy-mode',
+      );
     }
 
     const signal = startSignal(options);
     // Refused here, by name, when a bitmap the pivot must carry cannot be used.
-    const bitmaps = new JobBitmaps(client, (plan.sync === 'top' ? disk.layers.slice(-1) : [...disk.layers]).reverse(), { nodeName: plan.nodeName, file: target.file }, label, timeoutMs);
+    const bitmaps = new JobBitmaps(
+      client,
+      (plan.sync === 'top' ? disk.layers.slice(-1) : [...disk.layers]).reverse(),
+      { nodeName: plan.nodeName, file: target.file },
+      label,
+      timeoutMs,
+    );
     await bitmaps.check();
     const created = await prepareDestination(plan, target.file, context, signal);
     const left = created ? `; the file it was to copy into is left at ${target.file}` : '';
@@ -84,14 +94,29 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       launched = await launchJob(client, id, () => startJobCommand(client, id, 'blockdev-mirror', mirrorArguments(disk, plan, options), { timeoutMs, signal }));
     } catch (error) {
       const removed = await removeTargetNode(client, plan.nodeName, timeoutMs);
-      const node = removed.fate === 'removed' || removed.fate === 'gone' ? '' : `; its node ${plan.nodeName} could not be removed (${removed.error ?? removed.fate}): blockdev-del it`;
+      const node =
+        removed.fate === 'removed' || removed.fate === 'gone'
+          ? ''
+          : `; its node ${plan.nodeName} could not be removed (${removed.error ?? removed.fate}): blockdev-del it`;
       if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start a copy of ${label} to ${target.file}${left}${node}`, context, error);
       throw error;
     }
-    const job = new MirrorJob({
-      client, id, disk: disk.device, machine: launched.machine, stream: launched.stream, resyncing: false,
-      autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs,
-    }, disk, { file: target.file, nodeName: plan.nodeName, created, shallow: plan.sync === 'top' });
+    const job = new MirrorJob(
+      {
+        client,
+        id,
+        disk: disk.device,
+        machine: launched.machine,
+        stream: launched.stream,
+        resyncing: false,
+        autoFinalize: options.autoFinalize ?? true,
+        autoDismiss: options.autoDismiss ?? true,
+        commandTimeoutMs: timeoutMs,
+        verbs: found.verbs,
+      },
+      disk,
+      { file: target.file, nodeName: plan.nodeName, created, shallow: plan.sync === 'top' },
+    );
     job.bitmaps = bitmaps;
     job.begin();
     job.cancelOn(options.cancelSignal);
@@ -107,10 +132,23 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.copy }, { timeoutMs, signal: options.signal });
     const destination = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
-    const job = new MirrorJob({
-      client, id: jobId, disk: options.device ?? jobId, stream, machine, resyncing: true, label: options.label,
-      autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
-    }, undefined, { ...destination, created: false, shallow: false });
+    const job = new MirrorJob(
+      {
+        client,
+        id: jobId,
+        disk: options.device ?? jobId,
+        stream,
+        machine,
+        resyncing: true,
+        label: options.label,
+        autoFinalize: info['auto-finalize'],
+        autoDismiss: info['auto-dismiss'],
+        commandTimeoutMs: timeoutMs,
+        verbs,
+      },
+      undefined,
+      { ...destination, created: false, shallow: false },
+    );
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;
@@ -152,7 +190,11 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   async setCopyMode(mode: CopyMode, options: WaitOptions = {}): Promise<void> {
     const schema = await qmpSchema(this.client, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs });
     if (!schema.commands.has('block-job-change')) {
-      throw new JobUnsupportedError(`cannot switch copy job '${this.id}' on ${this.disk} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`, this.context(), 'block-job-change');
+      throw new JobUnsupportedError(
+        `cannot switch copy job '${this.id}' on ${this.disk} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`,
+        this.context(),
+        'block-job-change',
+      );
     }
     await this.send(`switch to ${mode}`, 'block-job-change', { id: this.id, type: 'mirror', 'copy-mode': mode }, options);
   }
@@ -160,8 +202,12 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   protected describeEnd(base: Omit<JobResult, 'outcome' | 'invalidated'> & { ended: 'completed' | 'aborted' | 'failed' }): MirrorResult {
     const { ended, ...rest } = base;
     // After READY a plain cancel ends the job in COMPLETED (measured on 7.2 and 10.0): ours, so "copied".
-    const outcome = ended === 'completed' && this.request === 'complete' ? 'pivoted'
-      : (ended === 'completed' || (ended === 'aborted' && this.machine.hasBeenReady)) && this.request === 'cancel' ? 'copied' : ended;
+    const outcome =
+      ended === 'completed' && this.request === 'complete'
+        ? 'pivoted'
+        : (ended === 'completed' || (ended === 'aborted' && this.machine.hasBeenReady)) && this.request === 'cancel'
+          ? 'copied'
+          : ended;
     const source = this.source;
     const files = source ? source.layers.map((l) => l.file) : [];
     // A copy writes only into the destination: nothing becomes invalid. After a pivot the guest has left the source.
@@ -169,7 +215,13 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     return {
       ...rest,
       outcome,
-      invalidated: source ? { files: [], stillValid: [...files, ...(outcome === 'pivoted' || outcome === 'copied') && this.target.file ? [this.target.file] : []], removedFromChain: left } : undefined,
+      invalidated: source
+        ? {
+            files: [],
+            stillValid: [...files, ...((outcome === 'pivoted' || outcome === 'copied') && this.target.file ? [this.target.file] : [])],
+            removedFromChain: left,
+          }
+        : undefined,
       destination: { ...this.target },
       ...(outcome === 'pivoted' ? this.bitmaps?.report() : {}),
     };
@@ -198,7 +250,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
 
   protected interruptionImages(): { onDisk: string; pivotTarget: string } {
     const file = this.target.file ?? 'the destination';
-    const source = this.source ? this.source.layers.at(-1)?.file ?? this.disk : this.disk;
+    const source = this.source ? (this.source.layers.at(-1)?.file ?? this.disk) : this.disk;
     return {
       pivotTarget: file,
       onDisk: `on disk: the source ${source} is still the disk and reads right; ${file} holds a copy that is not finished${this.target.nodeName ? ` (node ${this.target.nodeName} still in QEMU)` : ''} — do not use it, delete nothing`,
@@ -207,17 +259,28 @@ export class MirrorJob extends BlockJob<MirrorResult> {
 
   private requireReady(verb: string): void {
     if (!this.machine.isReady) {
-      throw new JobStateError(`cannot ${verb} copy job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`, this.context(), this.machine.status);
+      throw new JobStateError(
+        `cannot ${verb} copy job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`,
+        this.context(),
+        this.machine.status,
+      );
     }
     if (this.request) {
-      throw new JobStateError(`cannot ${verb} copy job '${this.id}': ${this.request === 'complete' ? 'the pivot' : this.request === 'cancel' ? 'finishing' : 'an abort'} was already requested`, this.context(), this.machine.status);
+      throw new JobStateError(
+        `cannot ${verb} copy job '${this.id}': ${this.request === 'complete' ? 'the pivot' : this.request === 'cancel' ? 'finishing' : 'an abort'} was already requested`,
+        this.context(),
+        this.machine.status,
+      );
     }
   }
 }
 
 /** The destination of mirror job `jobId`: its "target" child in the block graph, and that node's file. */
 async function readTarget(client: QmpClient, jobId: string, timeoutMs: number): Promise<{ file: string | undefined; nodeName: string | undefined }> {
-  const [graph, nodes] = await Promise.all([client.execute('x-debug-query-block-graph', undefined, { timeoutMs }), client.execute('query-named-block-nodes', { flat: true }, { timeoutMs })]);
+  const [graph, nodes] = await Promise.all([
+    client.execute('x-debug-query-block-graph', undefined, { timeoutMs }),
+    client.execute('query-named-block-nodes', { flat: true }, { timeoutMs }),
+  ]);
   const job = graph.nodes.find((n) => n.type === 'block-job' && n.name === jobId);
   const edge = job && graph.edges.find((e) => e.parent === job.id && e.name === 'target');
   const nodeName = edge && graph.nodes.find((n) => n.id === edge.child)?.name;

@@ -46,7 +46,14 @@ export interface JobPlan {
 }
 
 function planLayers(allocation: readonly LayerAllocation[]): PlanLayer[] {
-  return allocation.map(({ layer, extents, known }) => ({ file: layer.file, node: layer.nodeName, index: layer.index, allocatedBytes: totalBytes(extents), extents, known }));
+  return allocation.map(({ layer, extents, known }) => ({
+    file: layer.file,
+    node: layer.nodeName,
+    index: layer.index,
+    allocatedBytes: totalBytes(extents),
+    extents,
+    known,
+  }));
 }
 
 function extentsOf(allocation: readonly LayerAllocation[], layers: readonly ChainLayer[]): Extent[][] {
@@ -62,7 +69,11 @@ function unknownNotes(allocation: readonly LayerAllocation[]): string[] {
 }
 
 /** The plan of `range`; `pivot` says what an active commit ends in (else the overlay is kept). */
-export function planCommit(range: CommitRange, allocation: readonly LayerAllocation[], options: { pivot?: boolean; speed?: number; otherDisks?: ReadonlyArray<{ label: string; files: readonly string[] }> } = {}): JobPlan {
+export function planCommit(
+  range: CommitRange,
+  allocation: readonly LayerAllocation[],
+  options: { pivot?: boolean; speed?: number; otherDisks?: ReadonlyArray<{ label: string; files: readonly string[] }> } = {},
+): JobPlan {
   const { between, above } = layersBetween(range.disk, range.base, range.top);
   // A base another disk's chain also holds is read-only for QEMU there: the commit cannot write into it.
   const sharers = (options.otherDisks ?? []).filter((d) => d.files.includes(range.base.file)).map((d) => d.label);
@@ -74,13 +85,18 @@ export function planCommit(range: CommitRange, allocation: readonly LayerAllocat
   const expected = invalidatedBy(range, outcome);
   const reasons: Record<string, string> = {};
   for (const layer of between) reasons[layer.file] = 'an intermediate: it reads through base, which will hold the newer data of the images above it';
-  reasons[range.base.file] = range.active && options.pivot ? 'the guest\'s disk after the pivot: it will hold the whole guest view' : 'it will hold the merged data, and reads as top did';
-  reasons[range.top.file] = outcome === 'pivoted'
-    ? 'it reads through base, which the guest writes into after the pivot'
-    : 'its own data and the intermediates\' cover every byte that changes in base';
-  for (const layer of above) reasons[layer.file] = 'above top: it reads as before (top\'s view is unchanged)';
+  reasons[range.base.file] =
+    range.active && options.pivot
+      ? "the guest's disk after the pivot: it will hold the whole guest view"
+      : 'it will hold the merged data, and reads as top did';
+  reasons[range.top.file] =
+    outcome === 'pivoted'
+      ? 'it reads through base, which the guest writes into after the pivot'
+      : "its own data and the intermediates' cover every byte that changes in base";
+  for (const layer of above) reasons[layer.file] = "above top: it reads as before (top's view is unchanged)";
   for (const layer of range.disk.layers.slice(0, range.disk.layers.indexOf(range.base))) reasons[layer.file] = 'below base: unchanged';
-  if (sharers.length) reasons[range.base.file] = `also in the chain of ${sharers.join(', ')}: QEMU will refuse to write into it (another disk holds it as a backing image)`;
+  if (sharers.length)
+    reasons[range.base.file] = `also in the chain of ${sharers.join(', ')}: QEMU will refuse to write into it (another disk holds it as a backing image)`;
   const removed = new Set(expected.removedFromChain ?? []);
   const size = range.disk.layers.at(-1)?.virtualSize ?? range.base.virtualSize;
   return {
@@ -98,7 +114,14 @@ export function planCommit(range: CommitRange, allocation: readonly LayerAllocat
     layers: planLayers(allocation),
     after: { chain: range.disk.layers.filter((l) => !removed.has(l.file)).map((l) => l.file), target: range.base.file, viewOf: range.top.file, copied },
     ...eta(copyBytes, options.speed),
-    notes: [...unknownNotes(allocation), ...(sharers.length ? [`base ${range.base.file} is shared with ${sharers.join(', ')}: QEMU will refuse this commit (it cannot take the write lock on a backing image another disk uses); commit into an image of this disk alone`] : [])],
+    notes: [
+      ...unknownNotes(allocation),
+      ...(sharers.length
+        ? [
+            `base ${range.base.file} is shared with ${sharers.join(', ')}: QEMU will refuse this commit (it cannot take the write lock on a backing image another disk uses); commit into an image of this disk alone`,
+          ]
+        : []),
+    ],
   };
 }
 
@@ -111,8 +134,9 @@ export function planPull(range: PullRange, allocation: readonly LayerAllocation[
   const copyBytes = totalBytes(copied);
   const reasons: Record<string, string> = {};
   for (const layer of range.pulled) reasons[layer.file] = 'pulled: it leaves the chain but is not changed, so it still reads as before';
-  if (range.base) reasons[range.base.file] = 'the active image\'s new backing: unchanged';
-  for (const layer of range.base ? range.disk.layers.slice(0, range.disk.layers.indexOf(range.base)) : []) reasons[layer.file] = 'below the new backing: unchanged';
+  if (range.base) reasons[range.base.file] = "the active image's new backing: unchanged";
+  for (const layer of range.base ? range.disk.layers.slice(0, range.disk.layers.indexOf(range.base)) : [])
+    reasons[layer.file] = 'below the new backing: unchanged';
   reasons[active.file] = 'the active image: it will hold the pulled data itself';
   const pulled = new Set(range.pulled.map((l) => l.file));
   const size = active.virtualSize;

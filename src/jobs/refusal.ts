@@ -14,7 +14,13 @@ import { isJobNotFound, type RefusalFacts } from './errors.js';
  * device is `device`. Either is left undefined when it cannot be read: a failed read must never
  * hide the refusal itself.
  */
-export async function readRefusalFacts(client: QmpClient, id: string, device: string, timeoutMs: number, refusal?: QmpCommandError): Promise<Pick<RefusalFacts, 'jobStatus' | 'guestImage'>> {
+export async function readRefusalFacts(
+  client: QmpClient,
+  id: string,
+  device: string,
+  timeoutMs: number,
+  refusal?: QmpCommandError,
+): Promise<Pick<RefusalFacts, 'jobStatus' | 'guestImage'>> {
   const options = { timeoutMs };
   const [jobs, disks] = await Promise.all([
     client.execute('query-jobs', undefined, options).catch(() => undefined),
@@ -22,7 +28,16 @@ export async function readRefusalFacts(client: QmpClient, id: string, device: st
   ]);
   const job = jobs?.find((j) => j.id === id);
   // Unread, QEMU's own "no such job" still says it (DeviceNotActive from block-job-*, GenericError "Job not found" from job-*).
-  const jobStatus = jobs === undefined ? (refusal && isJobNotFound(refusal) ? ('gone' as const) : undefined) : job === undefined ? ('gone' as const) : isJobStatus(job.status) ? job.status : undefined;
+  const jobStatus =
+    jobs === undefined
+      ? refusal && isJobNotFound(refusal)
+        ? ('gone' as const)
+        : undefined
+      : job === undefined
+        ? ('gone' as const)
+        : isJobStatus(job.status)
+          ? job.status
+          : undefined;
   const disk = disks && (byDevice(disks, device) ?? (await byJobEdges(client, disks, id, timeoutMs)));
   return { jobStatus, guestImage: disk?.layers.at(-1)?.file };
 }

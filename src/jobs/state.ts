@@ -119,7 +119,11 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
    * @param initial "undefined" for a job we are about to create; the status query-jobs reports when
    *   attaching to a job that already runs (its earlier history is then unknown).
    */
-  constructor(readonly jobId: string, initial: JobStatus = 'undefined', initialAt = Number.NaN) {
+  constructor(
+    readonly jobId: string,
+    initial: JobStatus = 'undefined',
+    initialAt = Number.NaN,
+  ) {
     super();
     this.current = initial;
     if (initial !== 'undefined') this.changes.push({ status: initial, at: initialAt });
@@ -247,7 +251,7 @@ export class JobStateMachine extends EventEmitter<JobStateEvents> {
     }
     this.current = next;
     const change: JobStateChange = { status: next, at };
-    const stop = (next === 'paused' || next === 'standby') ? this.stopPending : undefined;
+    const stop = next === 'paused' || next === 'standby' ? this.stopPending : undefined;
     if (stop) {
       change.errorStop = true;
       this.stopPending = undefined;

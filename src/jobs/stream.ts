@@ -47,7 +47,10 @@ export function relativePullBacking(range: PullRange): string {
   const active = range.disk.layers.at(-1);
   if (!range.base || !active) throw new JobOptionError('keep-relative needs a base: a pull of the whole chain leaves no backing link', context);
   if (active.backingFile === undefined || path.isAbsolute(active.backingFile)) {
-    throw new JobOptionError(`cannot keep the backing link relative: ${active.file} records ${active.backingFile === undefined ? 'no backing file' : `the absolute backing file ${active.backingFile}`}`, context);
+    throw new JobOptionError(
+      `cannot keep the backing link relative: ${active.file} records ${active.backingFile === undefined ? 'no backing file' : `the absolute backing file ${active.backingFile}`}`,
+      context,
+    );
   }
   return path.relative(path.dirname(active.file), range.base.file);
 }
@@ -95,7 +98,21 @@ export class StreamJob extends BlockJob<JobResult> {
         throw error;
       }
     });
-    const job = new StreamJob({ client, id, disk: device, machine, stream, resyncing: false, autoFinalize: options.autoFinalize ?? true, autoDismiss: options.autoDismiss ?? true, commandTimeoutMs: timeoutMs, verbs: found.verbs }, range);
+    const job = new StreamJob(
+      {
+        client,
+        id,
+        disk: device,
+        machine,
+        stream,
+        resyncing: false,
+        autoFinalize: options.autoFinalize ?? true,
+        autoDismiss: options.autoDismiss ?? true,
+        commandTimeoutMs: timeoutMs,
+        verbs: found.verbs,
+      },
+      range,
+    );
     job.bitmaps = bitmaps;
     job.begin();
     job.cancelOn(options.cancelSignal);
@@ -107,10 +124,22 @@ export class StreamJob extends BlockJob<JobResult> {
     const { jobId } = target;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.pull }, { timeoutMs, signal: options.signal });
-    const job = new StreamJob({
-      client, id: jobId, disk: options.device ?? jobId, stream, machine, resyncing: true, label: options.label,
-      autoFinalize: info['auto-finalize'], autoDismiss: info['auto-dismiss'], commandTimeoutMs: timeoutMs, verbs,
-    }, undefined);
+    const job = new StreamJob(
+      {
+        client,
+        id: jobId,
+        disk: options.device ?? jobId,
+        stream,
+        machine,
+        resyncing: true,
+        label: options.label,
+        autoFinalize: info['auto-finalize'],
+        autoDismiss: info['auto-dismiss'],
+        commandTimeoutMs: timeoutMs,
+        verbs,
+      },
+      undefined,
+    );
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;

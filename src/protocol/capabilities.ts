@@ -132,8 +132,27 @@ export async function jobVerbs(client: QmpClient, options: { timeoutMs?: number 
  * would record the protocol's name as the overlay's backing format; `backing-mask-protocol` says "raw".
  */
 const PROTOCOL_DRIVERS: ReadonlySet<string> = new Set([
-  'file', 'host_device', 'host_cdrom', 'nbd', 'iscsi', 'rbd', 'ssh', 'http', 'https', 'ftp', 'ftps', 'nfs', 'gluster',
-  'nvme', 'nvme-io_uring', 'virtio-blk-vfio-pci', 'virtio-blk-vhost-user', 'virtio-blk-vhost-vdpa', 'io_uring', 'null-co', 'null-aio',
+  'file',
+  'host_device',
+  'host_cdrom',
+  'nbd',
+  'iscsi',
+  'rbd',
+  'ssh',
+  'http',
+  'https',
+  'ftp',
+  'ftps',
+  'nfs',
+  'gluster',
+  'nvme',
+  'nvme-io_uring',
+  'virtio-blk-vfio-pci',
+  'virtio-blk-vhost-user',
+  'virtio-blk-vhost-vdpa',
+  'io_uring',
+  'null-co',
+  'null-aio',
 ]);
 
 export function isProtocolDriver(driver: string): boolean {

@@ -16,17 +16,7 @@ import { PendingCommands } from './pending.js';
 import { beforeGreeting, GREETING_LIMIT_BYTES, isGreeting, unexpectedFirstMessage } from './greeting.js';
 import { watchLiveness, type LivenessOptions } from './liveness.js';
 import { EventHub, toEvent, type EventStreamOptions, type EventWaitOptions } from './event-hub.js';
-import type {
-  CommandArgs,
-  CommandReturn,
-  QmpCommandName,
-  QmpEvent,
-  QmpEventMap,
-  QmpEventName,
-  QmpGreeting,
-  TypedEvent,
-  KnownQmpEvent,
-} from '../qapi/types.js';
+import type { CommandArgs, CommandReturn, QmpCommandName, QmpEvent, QmpEventMap, QmpEventName, QmpGreeting, TypedEvent, KnownQmpEvent } from '../qapi/types.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectOptions, type Transport } from '../transport/transport.js';
 import { checkTimeoutMs } from '../util/timers.js';
 import { debug } from '../util/debug.js';
@@ -141,7 +131,9 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
           client.greetingWaiter = resolve;
           // A peer we dropped for what it sent (not QMP, too big) says so; else it just went away.
           const onClose = (error: Error | undefined): void =>
-            reject(error instanceof ProtocolError ? error : new ConnectionClosedError(`${transport.peer} closed before sending a QMP greeting`, { cause: error }));
+            reject(
+              error instanceof ProtocolError ? error : new ConnectionClosedError(`${transport.peer} closed before sending a QMP greeting`, { cause: error }),
+            );
           client.once('close', onClose);
           return () => {
             client.greetingWaiter = undefined;
@@ -167,7 +159,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       transport.destroy();
       await client.closedPromise;
       if (error instanceof AbortedError) throw error;
-      if (error instanceof QmpTimeoutError && !client.greetingValue && greetingLimit !== undefined) throw new MonitorBusyError(transport.peer, greetingLimit, { cause: error });
+      if (error instanceof QmpTimeoutError && !client.greetingValue && greetingLimit !== undefined)
+        throw new MonitorBusyError(transport.peer, greetingLimit, { cause: error });
       throw new ConnectError(transport.peer, error instanceof Error ? error.message : String(error), { cause: error });
     }
   }
@@ -198,12 +191,15 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   /** Probes the monitor during a long wait; rejects with MonitorUnresponsiveError when it goes silent (see liveness.ts). */
   watchLiveness(options?: LivenessOptions): Promise<void> {
-    return watchLiveness({
-      peer: this.peer,
-      commandTimeoutMs: this.commandTimeoutMs,
-      probe: (timeoutMs, signal) => this.execute('query-status', undefined, { timeoutMs, ...(signal ? { signal } : {}) }),
-      closed: () => this.closed(),
-    }, options);
+    return watchLiveness(
+      {
+        peer: this.peer,
+        commandTimeoutMs: this.commandTimeoutMs,
+        probe: (timeoutMs, signal) => this.execute('query-status', undefined, { timeoutMs, ...(signal ? { signal } : {}) }),
+        closed: () => this.closed(),
+      },
+      options,
+    );
   }
 
   /** Commands sent and not yet answered. */
@@ -260,16 +256,8 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     match?: Partial<QmpEventMap[K]> | ((event: TypedEvent<K>) => boolean),
     options?: EventWaitOptions,
   ): Promise<TypedEvent<K>>;
-  waitForEvent(
-    name: string,
-    match?: Record<string, unknown> | ((event: QmpEvent) => boolean),
-    options?: EventWaitOptions,
-  ): Promise<QmpEvent>;
-  waitForEvent(
-    name: string,
-    match?: Record<string, unknown> | ((event: QmpEvent) => boolean),
-    options: EventWaitOptions = {},
-  ): Promise<QmpEvent> {
+  waitForEvent(name: string, match?: Record<string, unknown> | ((event: QmpEvent) => boolean), options?: EventWaitOptions): Promise<QmpEvent>;
+  waitForEvent(name: string, match?: Record<string, unknown> | ((event: QmpEvent) => boolean), options: EventWaitOptions = {}): Promise<QmpEvent> {
     return this.hub.waitFor(name, match, options);
   }
 
@@ -311,12 +299,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     return new StateError(`cannot execute ${command}: connection is in state ${this.stateValue}`);
   }
 
-  private send(
-    name: string,
-    args: Record<string, unknown> | undefined,
-    options: CommandOptions,
-    verb: 'execute' | 'exec-oob' = 'execute',
-  ): Promise<unknown> {
+  private send(name: string, args: Record<string, unknown> | undefined, options: CommandOptions, verb: 'execute' | 'exec-oob' = 'execute'): Promise<unknown> {
     const id = this.nextId++;
     // Serialised by hand: one JSON.stringify of a whole message object fewer per command on the hot path.
     const line = `{"${verb}":${JSON.stringify(name)}${args === undefined ? '' : `,"arguments":${JSON.stringify(args)}`},"id":${id}}\n`;
@@ -446,7 +429,14 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   /** Gives the open connection up (nothing in flight) with QEMU's bytes not handled yet, for src/share/keeper.ts; this client closes, the connection does not. */
   release(): { socket: unknown; unread: Buffer; greeting: QmpGreeting } {
     const { greetingValue: greeting, transport } = this;
-    const why = this.stateValue !== ConnectionState.Running || !greeting ? `it is ${this.stateValue}` : this.pending.size ? `${this.pending.size} commands in flight` : transport.release ? undefined : 'its transport is no socket';
+    const why =
+      this.stateValue !== ConnectionState.Running || !greeting
+        ? `it is ${this.stateValue}`
+        : this.pending.size
+          ? `${this.pending.size} commands in flight`
+          : transport.release
+            ? undefined
+            : 'its transport is no socket';
     if (why !== undefined || !greeting || !transport.release) throw new StateError(`cannot hand over the connection to ${this.peer}: ${why}`);
     const { socket, unread } = transport.release();
     const rest = Buffer.concat([this.framer.takePending(), unread]);

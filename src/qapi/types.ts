@@ -28,9 +28,22 @@ export interface QmpGreeting {
 }
 
 export type RunState =
-  | 'debug' | 'inmigrate' | 'internal-error' | 'io-error' | 'paused' | 'postmigrate'
-  | 'prelaunch' | 'finish-migrate' | 'restore-vm' | 'running' | 'save-vm' | 'shutdown'
-  | 'suspended' | 'watchdog' | 'guest-panicked' | 'colo';
+  | 'debug'
+  | 'inmigrate'
+  | 'internal-error'
+  | 'io-error'
+  | 'paused'
+  | 'postmigrate'
+  | 'prelaunch'
+  | 'finish-migrate'
+  | 'restore-vm'
+  | 'running'
+  | 'save-vm'
+  | 'shutdown'
+  | 'suspended'
+  | 'watchdog'
+  | 'guest-panicked'
+  | 'colo';
 
 export interface StatusInfo {
   running: boolean;
@@ -148,14 +161,10 @@ export interface BlockExportInfo {
 
 // ---------------------------------------------------------------- jobs
 
-export type JobType =
-  | 'commit' | 'stream' | 'mirror' | 'backup' | 'create' | 'amend' | 'snapshot-load'
-  | 'snapshot-save' | 'snapshot-delete';
+export type JobType = 'commit' | 'stream' | 'mirror' | 'backup' | 'create' | 'amend' | 'snapshot-load' | 'snapshot-save' | 'snapshot-delete';
 
 /** QEMU's job lifecycle (qapi/job.json JobStatus). */
-export type JobStatus =
-  | 'undefined' | 'created' | 'running' | 'paused' | 'ready' | 'standby' | 'waiting'
-  | 'pending' | 'aborting' | 'concluded' | 'null';
+export type JobStatus = 'undefined' | 'created' | 'running' | 'paused' | 'ready' | 'standby' | 'waiting' | 'pending' | 'aborting' | 'concluded' | 'null';
 
 export type BlockdevOnError = 'report' | 'ignore' | 'enospc' | 'stop' | 'auto';
 

@@ -80,7 +80,8 @@ function waitReady(child: ChildProcess): Promise<void> {
     };
     const onMessage = (message: unknown): void => {
       if ((message as { kind?: string }).kind === 'ready') done();
-      else if ((message as { kind?: string }).kind === 'failed') done(new Error(`the share keeper could not take over: ${(message as { error?: string }).error}`));
+      else if ((message as { kind?: string }).kind === 'failed')
+        done(new Error(`the share keeper could not take over: ${(message as { error?: string }).error}`));
     };
     const onExit = (code: number | null): void => done(new Error(`the share keeper exited (${code}) before taking over`));
     child.on('message', onMessage);
@@ -93,10 +94,14 @@ export function runShareKeeper(): void {
   let upstream: { socket: net.Socket; peer: string; greeting: unknown; unread: Buffer } | undefined;
   const clients: Array<{ stream: ByteStream; state: SessionState }> = [];
   const onMessage = (message: KeeperMessage, handle: unknown): void => {
-    if (message.kind === 'upstream') upstream = { socket: handle as net.Socket, peer: message.peer, greeting: message.greeting, unread: Buffer.from(message.unread, 'base64') };
+    if (message.kind === 'upstream')
+      upstream = { socket: handle as net.Socket, peer: message.peer, greeting: message.greeting, unread: Buffer.from(message.unread, 'base64') };
     else if (message.kind === 'client') {
       const { unfinished, ...rest } = message.state;
-      clients.push({ stream: new ByteStream(handle as net.Socket, `client of unix:shared`), state: { ...rest, unfinished: { ...unfinished, bytes: Buffer.from(unfinished.bytes, 'base64') } } });
+      clients.push({
+        stream: new ByteStream(handle as net.Socket, `client of unix:shared`),
+        state: { ...rest, unfinished: { ...unfinished, bytes: Buffer.from(unfinished.bytes, 'base64') } },
+      });
     } else if (message.kind === 'go') {
       process.off('message', onMessage);
       void serve(message.rendezvous, message.jobs).then(

@@ -34,7 +34,9 @@ export class ShareServer implements Upstream {
   private reconnecting: Promise<QmpClient | undefined> | undefined;
   private markClosed: () => void = () => {};
   /** Resolves once sharing stops (close() was called, or the upstream went and was not replaced). */
-  readonly closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
+  readonly closed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
   private readonly sessions = new Set<ClientSession>();
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -112,10 +114,14 @@ export class ShareServer implements Upstream {
     this.closing = true;
     this.markClosed();
     if (this.inFlight > 0) {
-      await boundedWait<void>('waiting for shared-connection clients\' commands', { timeoutMs: graceMs }, (resolve) => {
-        const check = (): void => { if (this.inFlight === 0) resolve(); };
+      await boundedWait<void>("waiting for shared-connection clients' commands", { timeoutMs: graceMs }, (resolve) => {
+        const check = (): void => {
+          if (this.inFlight === 0) resolve();
+        };
         this.idleWaiters.push(check);
-        return () => { this.idleWaiters = this.idleWaiters.filter((w) => w !== check); };
+        return () => {
+          this.idleWaiters = this.idleWaiters.filter((w) => w !== check);
+        };
       }).catch(() => undefined);
     }
     for (const session of [...this.sessions]) session.close();
@@ -141,10 +147,14 @@ export class ShareServer implements Upstream {
     for (const session of this.sessions) session.freeze();
     const idle = (): boolean => [...this.sessions].every((session) => session.idle);
     if (!idle()) {
-      await boundedWait<void>('waiting for shared-connection clients\' answers', { timeoutMs: graceMs }, (resolve) => {
-        const check = (): void => { if (idle()) resolve(); };
+      await boundedWait<void>("waiting for shared-connection clients' answers", { timeoutMs: graceMs }, (resolve) => {
+        const check = (): void => {
+          if (idle()) resolve();
+        };
         this.idleWaiters.push(check);
-        return () => { this.idleWaiters = this.idleWaiters.filter((w) => w !== check); };
+        return () => {
+          this.idleWaiters = this.idleWaiters.filter((w) => w !== check);
+        };
       });
     }
     return [...this.sessions].map((session) => session.release());
@@ -157,7 +167,9 @@ export class ShareServer implements Upstream {
     }
     const n = ++this.clientCount;
     const hooks: SessionHooks = {
-      started: () => { this.inFlight++; },
+      started: () => {
+        this.inFlight++;
+      },
       finished: () => {
         this.inFlight--;
       },

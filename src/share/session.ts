@@ -76,7 +76,11 @@ export class ClientSession {
     }
     // QEMU's own reading, in the dialect of the QEMU behind the share (its greeting says which).
     const dialect = jsonDialectOf(upstream.client.greeting.QMP.version.qemu);
-    this.input = new QmpInputReader((request) => void this.handle(request), () => this.oob, { dialect, ...(adopted ? { from: adopted.unfinished } : {}) });
+    this.input = new QmpInputReader(
+      (request) => void this.handle(request),
+      () => this.oob,
+      { dialect, ...(adopted ? { from: adopted.unfinished } : {}) },
+    );
     stream.start({
       onData: (chunk) => this.input.push(chunk),
       // As QEMU: what the client sent before its EOF is answered, then the connection ends.
@@ -143,7 +147,11 @@ export class ClientSession {
     const answer = this.answer(request);
     this.order = this.order.then(async () => {
       // Nothing a request does may stop the answers behind it.
-      this.send(await answer.catch((error: unknown) => ({ error: { class: 'GenericError', desc: `the shared connection failed on this command: ${(error as Error).message}` } })));
+      this.send(
+        await answer.catch((error: unknown) => ({
+          error: { class: 'GenericError', desc: `the shared connection failed on this command: ${(error as Error).message}` },
+        })),
+      );
       this.inFlight--;
       this.endIfDone();
       this.hooks.settled?.();
@@ -182,12 +190,19 @@ export class ClientSession {
     }
   }
 
-  private async capabilities(args: Record<string, unknown> | undefined, refuse: (cls: string, desc: string) => QmpMessage, id: { id?: unknown }): Promise<QmpMessage> {
+  private async capabilities(
+    args: Record<string, unknown> | undefined,
+    refuse: (cls: string, desc: string) => QmpMessage,
+    id: { id?: unknown },
+  ): Promise<QmpMessage> {
     if (this.negotiated) return refuse('CommandNotFound', 'Capabilities negotiation is already complete, command ignored');
     if (args !== undefined) {
       // QEMU checks the arguments (an unknown capability, a wrong type) before it sees it is negotiated
       // already: asking it gives this client QEMU's own words for what is wrong with them.
-      const check = await (await this.upstream.ready()).execute('qmp_capabilities', args as never, { timeoutMs: Infinity }).then(() => undefined, (error: unknown) => error);
+      const check = await (await this.upstream.ready()).execute('qmp_capabilities', args as never, { timeoutMs: Infinity }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       if (check instanceof QmpCommandError && check.errorClass !== 'CommandNotFound') return refuse(check.errorClass, check.desc);
     }
     const enable = (args?.enable ?? []) as unknown[];

@@ -94,7 +94,10 @@ export function normaliseTrace(trace: Trace): NormalisedStep[] {
       else items.push({ step });
       continue;
     }
-    const reply: NormalisedStep = 'error' in msg ? { line, kind: 'error', text: `← error ${String((msg.error as { class?: unknown } | undefined)?.class ?? '?')}` } : { line, kind: 'reply', text: '← ok' };
+    const reply: NormalisedStep =
+      'error' in msg
+        ? { line, kind: 'error', text: `← error ${String((msg.error as { class?: unknown } | undefined)?.class ?? '?')}` }
+        : { line, kind: 'reply', text: '← ok' };
     const item = pending.get(msg.id);
     if (item) {
       item.reply = reply;
@@ -162,7 +165,10 @@ type Row = TraceComparison['rows'][number];
 
 /** The rows of one stream's edit script (a run of removals beside a run of insertions pairs up as changes). */
 function streamRows(a: readonly NormalisedStep[], b: readonly NormalisedStep[]): Row[] {
-  const ops = editScript(a.map((s) => s.text), b.map((s) => s.text));
+  const ops = editScript(
+    a.map((s) => s.text),
+    b.map((s) => s.text),
+  );
   const rows: Row[] = [];
   let i = 0;
   let j = 0;
@@ -198,7 +204,13 @@ export function compareTraces(traceA: Trace, traceB: Trace): TraceComparison {
   const a = normaliseTrace(traceA);
   const b = normaliseTrace(traceB);
   const isEvent = (s: NormalisedStep): boolean => s.kind === 'event';
-  const streams = [streamRows(a.filter((s) => !isEvent(s)), b.filter((s) => !isEvent(s))), streamRows(a.filter(isEvent), b.filter(isEvent))];
+  const streams = [
+    streamRows(
+      a.filter((s) => !isEvent(s)),
+      b.filter((s) => !isEvent(s)),
+    ),
+    streamRows(a.filter(isEvent), b.filter(isEvent)),
+  ];
   // Each row's place: its A step's position, else just after the row before it in its own stream.
   const position = new Map<NormalisedStep, number>(a.map((s, i) => [s, i]));
   const positionB = new Map<NormalisedStep, number>(b.map((s, i) => [s, i]));

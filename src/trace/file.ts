@@ -63,11 +63,13 @@ export function openTraceFile(file: string, options: TraceFileOptions = {}): num
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const link = (code === 'EEXIST' || code === 'ELOOP') && isSymbolicLink(file);
-    const reason =
-      link ? 'it is a symbolic link; refusing to follow it'
-      : code === 'EEXIST' ? `it already exists; refusing to overwrite it${options.existsHint ? ` (${options.existsHint})` : ''}`
-      : code === 'ENXIO' ? 'it is a FIFO or socket with no reader, not a regular file'
-      : (error as Error).message;
+    const reason = link
+      ? 'it is a symbolic link; refusing to follow it'
+      : code === 'EEXIST'
+        ? `it already exists; refusing to overwrite it${options.existsHint ? ` (${options.existsHint})` : ''}`
+        : code === 'ENXIO'
+          ? 'it is a FIFO or socket with no reader, not a regular file'
+          : (error as Error).message;
     throw new TraceFileError(file, reason, { cause: error });
   }
   const stats = fstatSync(fd);

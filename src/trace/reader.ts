@@ -7,7 +7,6 @@ import type { QmpMessage } from '../framing.js';
 import type { TrafficDirection } from '../protocol/client.js';
 import { MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES, TraceFormatError, type Trace, type TraceEndReason, type TraceHeader } from './format.js';
 
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

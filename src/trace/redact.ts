@@ -69,6 +69,8 @@ export function redactCommandLine(words: readonly string[]): string[] {
         // Not JSON after all: treated as a word below.
       }
     }
-    return word.replace(/\b(data|password|passwd|passphrase)=[^,\s]*/gi, `$1=${REDACTED}`).replace(/("(?:data|password|passwd|passphrase)"\s*:\s*)"[^"]*"/gi, `$1"${REDACTED}"`);
+    return word
+      .replace(/\b(data|password|passwd|passphrase)=[^,\s]*/gi, `$1=${REDACTED}`)
+      .replace(/("(?:data|password|passwd|passphrase)"\s*:\s*)"[^"]*"/gi, `$1"${REDACTED}"`);
   });
 }

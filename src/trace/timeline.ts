@@ -19,8 +19,20 @@ export const MAX_LANES = 40;
 /** Errors listed one by one; the rest are counted. */
 export const MAX_LISTED_ERRORS = 500;
 
-export interface CommandMark { t: number; name: string; latency: number | null; error?: string; line: number }
-export interface EventMark { t: number; name: string; line: number; job?: string; status?: string }
+export interface CommandMark {
+  t: number;
+  name: string;
+  latency: number | null;
+  error?: string;
+  line: number;
+}
+export interface EventMark {
+  t: number;
+  name: string;
+  line: number;
+  job?: string;
+  status?: string;
+}
 export interface JobLane {
   id: string;
   type?: string;
@@ -34,7 +46,10 @@ export interface JobLane {
   progress: Array<{ t: number; offset: number; len: number }>;
   speeds: Array<{ t: number; speed: number }>;
 }
-export interface ChainView { device: string; images: string[] }
+export interface ChainView {
+  device: string;
+  images: string[];
+}
 
 export interface Timeline {
   source: string;
@@ -119,10 +134,14 @@ export function buildTimeline(trace: Trace, source: string): Timeline {
       commands.push(mark);
       sent.set(msg.id, { mark, msg });
       const args = (msg.arguments ?? {}) as Record<string, unknown>;
-      const jobId = typeof args['job-id'] === 'string' ? args['job-id'] : typeof args.id === 'string' ? args.id : typeof args.device === 'string' ? args.device : undefined;
-      if (typeof args.speed === 'number' && jobId !== undefined && (name === 'block-job-set-speed' || 'job-id' in args)) lane(jobId).speeds.push({ t, speed: args.speed });
-      if (/^(block-)?job-complete$|^(block-)?job-cancel$/.test(name) && jobId !== undefined && jobs.get(jobId)?.ready !== undefined) lane(jobId).completeSent ??= t;
-      if (name === 'block_set_io_throttle') throttles.push({ t, device: String(args.id ?? args.device ?? '?'), bpsWrite: Number(args.bps_wr ?? args.bps ?? 0) });
+      const jobId =
+        typeof args['job-id'] === 'string' ? args['job-id'] : typeof args.id === 'string' ? args.id : typeof args.device === 'string' ? args.device : undefined;
+      if (typeof args.speed === 'number' && jobId !== undefined && (name === 'block-job-set-speed' || 'job-id' in args))
+        lane(jobId).speeds.push({ t, speed: args.speed });
+      if (/^(block-)?job-complete$|^(block-)?job-cancel$/.test(name) && jobId !== undefined && jobs.get(jobId)?.ready !== undefined)
+        lane(jobId).completeSent ??= t;
+      if (name === 'block_set_io_throttle')
+        throttles.push({ t, device: String(args.id ?? args.device ?? '?'), bpsWrite: Number(args.bps_wr ?? args.bps ?? 0) });
       continue;
     }
     if ('QMP' in msg) continue;
@@ -165,7 +184,8 @@ export function buildTimeline(trace: Trace, source: string): Timeline {
     }
     if (request.mark.name === 'query-blockstats' && Array.isArray(ret)) {
       for (const s of ret as Array<{ device?: string; qdev?: string; stats?: { wr_bytes?: number } }>) {
-        if (typeof s.stats?.wr_bytes === 'number') guestWrites.push({ t, device: s.qdev?.match(/peripheral(?:-anon)?\/([^/]+)/)?.[1] ?? s.device ?? '?', bytes: s.stats.wr_bytes });
+        if (typeof s.stats?.wr_bytes === 'number')
+          guestWrites.push({ t, device: s.qdev?.match(/peripheral(?:-anon)?\/([^/]+)/)?.[1] ?? s.device ?? '?', bytes: s.stats.wr_bytes });
       }
     }
     if (request.mark.name === 'query-block') {
@@ -188,7 +208,8 @@ export function buildTimeline(trace: Trace, source: string): Timeline {
   let buckets: Timeline['buckets'];
   if (many) {
     buckets = Array.from({ length: BUCKETS }, () => ({ commands: 0, errors: 0, events: 0, maxLatency: 0 }));
-    const at = (t: number): Timeline['buckets'] extends Array<infer B> | undefined ? B : never => buckets![Math.min(BUCKETS - 1, Math.floor(((t - start) / Math.max(end - start, 1e-9)) * BUCKETS))]!;
+    const at = (t: number): Timeline['buckets'] extends Array<infer B> | undefined ? B : never =>
+      buckets![Math.min(BUCKETS - 1, Math.floor(((t - start) / Math.max(end - start, 1e-9)) * BUCKETS))]!;
     for (const c of commands) {
       const b = at(c.t);
       b.commands++;
@@ -207,14 +228,26 @@ export function buildTimeline(trace: Trace, source: string): Timeline {
     end,
     counts: { messages: messages.length, commands: commands.length, events: events.length, errors: errors.length },
     ...(many ? { buckets } : { commands, events }),
-    commandStats: [...byName].map(([name, list]) => {
-      const latencies = list.flatMap((c) => (c.latency === null ? [] : [c.latency]));
-      return { name, count: list.length, errors: list.filter((c) => c.error !== undefined).length, medianLatency: median(latencies), maxLatency: latencies.length ? Math.max(...latencies) : null };
-    }).sort((x, y) => y.count - x.count),
+    commandStats: [...byName]
+      .map(([name, list]) => {
+        const latencies = list.flatMap((c) => (c.latency === null ? [] : [c.latency]));
+        return {
+          name,
+          count: list.length,
+          errors: list.filter((c) => c.error !== undefined).length,
+          medianLatency: median(latencies),
+          maxLatency: latencies.length ? Math.max(...latencies) : null,
+        };
+      })
+      .sort((x, y) => y.count - x.count),
     eventCounts,
     errors: errors.slice(0, MAX_LISTED_ERRORS),
-    jobs: lanes.slice(0, MAX_LANES).map((j) => ({ ...j, changes: thin(j.changes, MAX_POINTS), progress: thin(j.progress, MAX_POINTS), speeds: thin(j.speeds, MAX_POINTS) })),
-    ...(lanes.length > MAX_LANES ? { moreJobs: { count: lanes.length - MAX_LANES, outcomes: countBy(lanes.slice(MAX_LANES).map((j) => j.outcome ?? 'not ended')) } } : {}),
+    jobs: lanes
+      .slice(0, MAX_LANES)
+      .map((j) => ({ ...j, changes: thin(j.changes, MAX_POINTS), progress: thin(j.progress, MAX_POINTS), speeds: thin(j.speeds, MAX_POINTS) })),
+    ...(lanes.length > MAX_LANES
+      ? { moreJobs: { count: lanes.length - MAX_LANES, outcomes: countBy(lanes.slice(MAX_LANES).map((j) => j.outcome ?? 'not ended')) } }
+      : {}),
     guestWrites: thin(guestWrites, MAX_POINTS),
     throttles: thin(throttles, MAX_POINTS),
     chainBefore: firstChain ?? [],

@@ -7,7 +7,6 @@ import type { TraceEndReason, TraceHeader } from './format.js';
 import { redactCommand } from './redact.js';
 import { openTraceFile, type TraceFileOptions } from './file.js';
 
-
 export interface TraceWriterOptions extends TraceFileOptions {
   note?: string;
   command?: string;

@@ -179,8 +179,7 @@ export async function listenStreams(address: SocketAddress, onConnection: (strea
     else server.listen(address.port, address.host, resolve);
   });
   const bound = server.address();
-  const actual: SocketAddress =
-    'path' in address ? address : { host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
+  const actual: SocketAddress = 'path' in address ? address : { host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
   return {
     address: actual,
     close: (options = {}) =>

@@ -115,7 +115,6 @@ export function parseDomainDisks(xml: string): LibvirtDisk[] {
   return disks;
 }
 
-
 // ------------------------------------------------------------------ a small XML reader
 
 export interface XmlElement {
@@ -206,11 +205,16 @@ export function parseXml(xml: string): XmlElement {
 function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (whole, entity: string) => {
     switch (entity) {
-      case 'amp': return '&';
-      case 'lt': return '<';
-      case 'gt': return '>';
-      case 'quot': return '"';
-      case 'apos': return "'";
+      case 'amp':
+        return '&';
+      case 'lt':
+        return '<';
+      case 'gt':
+        return '>';
+      case 'quot':
+        return '"';
+      case 'apos':
+        return "'";
       default: {
         const code = entity.startsWith('#x') ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
         return Number.isFinite(code) ? String.fromCodePoint(code) : whole;

@@ -21,12 +21,18 @@ export type ProcessEnd =
 
 function describeEnd(end: ProcessEnd): string {
   switch (end.kind) {
-    case 'exit': return `failed (exit ${end.code})`;
-    case 'signal': return `was killed by ${end.signal}`;
-    case 'spawn': return `could not run (${end.reason})`;
-    case 'timeout': return `did not finish within ${end.ms} ms`;
-    case 'aborted': return 'was interrupted';
-    case 'output': return `printed more than ${end.limit} characters`;
+    case 'exit':
+      return `failed (exit ${end.code})`;
+    case 'signal':
+      return `was killed by ${end.signal}`;
+    case 'spawn':
+      return `could not run (${end.reason})`;
+    case 'timeout':
+      return `did not finish within ${end.ms} ms`;
+    case 'aborted':
+      return 'was interrupted';
+    case 'output':
+      return `printed more than ${end.limit} characters`;
   }
 }
 
@@ -99,7 +105,9 @@ export function runProcess(options: RunOptions): Promise<RunResult> {
       return;
     }
     const stdio: StdioOptions = ['ignore', 'pipe', 'pipe'];
-    const child = options.spawner ? options.spawner(file, args, stdio, options.env) : spawn(file, [...args], { stdio, ...(options.env ? { env: options.env } : {}) });
+    const child = options.spawner
+      ? options.spawner(file, args, stdio, options.env)
+      : spawn(file, [...args], { stdio, ...(options.env ? { env: options.env } : {}) });
     const out = child.stdout as Readable;
     const err = child.stderr as Readable;
     let settled = false;
@@ -126,7 +134,9 @@ export function runProcess(options: RunOptions): Promise<RunResult> {
     err.on('data', (text: string) => {
       if (stderr.length < maxOutput) stderr += text;
     });
-    child.once('error', (error: NodeJS.ErrnoException) => finish(() => reject(fail({ kind: 'spawn', reason: `${error.code ?? ''} ${error.message}`.trim() }, error))));
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      finish(() => reject(fail({ kind: 'spawn', reason: `${error.code ?? ''} ${error.message}`.trim() }, error))),
+    );
     child.once('close', (code, signal) => {
       if (code !== null && okCodes.includes(code)) finish(() => resolve({ stdout, stderr, code }));
       else finish(() => reject(fail(signal ? { kind: 'signal', signal } : { kind: 'exit', code: code ?? -1 })));

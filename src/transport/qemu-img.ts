@@ -109,7 +109,11 @@ export interface ImageMapEntry {
  */
 export async function imageMap(image: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ImageMapEntry[]> {
   const { stdout } = await runProcess({
-    file: 'qemu-img', args: ['map', '--output=json', '-U', image], okCodes: [0], timeoutMs: options.timeoutMs ?? 120_000, signal: options.signal,
+    file: 'qemu-img',
+    args: ['map', '--output=json', '-U', image],
+    okCodes: [0],
+    timeoutMs: options.timeoutMs ?? 120_000,
+    signal: options.signal,
     error: (facts, errorOptions) => new ImageToolError(facts, errorOptions),
   });
   return JSON.parse(stdout) as ImageMapEntry[];

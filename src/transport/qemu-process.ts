@@ -80,19 +80,20 @@ export class QemuProcess {
     const args = options.storageDaemon
       ? ['--chardev', `socket,id=qmp0,path=${socketPath},server=on,wait=off`, '--monitor', 'chardev=qmp0', ...(options.args ?? [])]
       : [
-        '-nodefaults',
-        '-display', 'none',
-        '-machine', options.machine ?? 'none',
-        '-qmp', `unix:${socketPath},server=on,wait=off`,
-        ...(compat ? ['-compat', compat] : []),
-        ...(options.args ?? []),
-      ];
+          '-nodefaults',
+          '-display',
+          'none',
+          '-machine',
+          options.machine ?? 'none',
+          '-qmp',
+          `unix:${socketPath},server=on,wait=off`,
+          ...(compat ? ['-compat', compat] : []),
+          ...(options.args ?? []),
+        ];
     const binary = options.binary ?? (options.storageDaemon ? 'qemu-storage-daemon' : 'qemu-system-x86_64');
     return new Promise((resolve, reject) => {
       const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      child.once('error', (error) =>
-        reject(new ConnectError(binary, `cannot start ${binary}: ${error.message}`, { cause: error })),
-      );
+      child.once('error', (error) => reject(new ConnectError(binary, `cannot start ${binary}: ${error.message}`, { cause: error })));
       child.once('spawn', () => resolve(new QemuProcess(child, socketPath)));
     });
   }

@@ -106,7 +106,11 @@ export class SocketTransport implements Transport {
       }
       if (error instanceof ConnectError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw new ConnectError(peer, code && !(error as Error).message.includes(code) ? `${code}: ${(error as Error).message}` : (error as Error).message ?? String(error), { cause: error });
+      throw new ConnectError(
+        peer,
+        code && !(error as Error).message.includes(code) ? `${code}: ${(error as Error).message}` : ((error as Error).message ?? String(error)),
+        { cause: error },
+      );
     }
   }
 
@@ -115,7 +119,8 @@ export class SocketTransport implements Transport {
    * pair in a test): QMP is spoken over it from its current position; closing the client ends it.
    */
   static fromStream(stream: Duplex, peer?: string): SocketTransport {
-    const address = stream instanceof net.Socket ? stream.remoteAddress ?? (stream.remotePort === undefined ? undefined : String(stream.remotePort)) : undefined;
+    const address =
+      stream instanceof net.Socket ? (stream.remoteAddress ?? (stream.remotePort === undefined ? undefined : String(stream.remotePort))) : undefined;
     return new SocketTransport(stream, peer ?? `an open ${stream instanceof net.Socket ? 'socket' : 'stream'}${address ? ` (${address})` : ''}`);
   }
 

@@ -34,11 +34,14 @@ export function setLongTimeout(callback: () => void, ms: number): LongTimer {
   const deadline = performance.now() + ms;
   const arm = (left: number): void => {
     if (left === Infinity) return;
-    timer = setTimeout(() => {
-      const remaining = deadline - performance.now();
-      if (remaining > 0.5) arm(remaining);
-      else callback();
-    }, Math.max(1, Math.min(MAX_TIMER_MS, Math.ceil(left))));
+    timer = setTimeout(
+      () => {
+        const remaining = deadline - performance.now();
+        if (remaining > 0.5) arm(remaining);
+        else callback();
+      },
+      Math.max(1, Math.min(MAX_TIMER_MS, Math.ceil(left))),
+    );
     if (unrefd) timer.unref();
   };
   arm(ms);

@@ -38,16 +38,30 @@ export async function dirtyExtents(file: string, name: string): Promise<Array<[n
   const socket = path.join(dir, `nbd-${process.pid}-${name}.sock`);
   const pidfile = path.join(dir, `nbd-${process.pid}-${name}.pid`);
   // --daemonize: the parent exits once the export listens, so no polling for the socket.
-  await run('qemu-storage-daemon', [
-    '--blockdev', JSON.stringify({ driver: 'file', filename: file, 'node-name': 'f', 'read-only': true }),
-    '--blockdev', JSON.stringify({ driver: 'qcow2', file: 'f', 'node-name': 'q', 'read-only': true }),
-    '--nbd-server', `addr.type=unix,addr.path=${socket}`,
-    '--export', JSON.stringify({ type: 'nbd', id: 'e', 'node-name': 'q', name: 'x', bitmaps: [name] }),
-    '--daemonize', '--pidfile', pidfile,
-  ], { timeout: 30_000 });
+  await run(
+    'qemu-storage-daemon',
+    [
+      '--blockdev',
+      JSON.stringify({ driver: 'file', filename: file, 'node-name': 'f', 'read-only': true }),
+      '--blockdev',
+      JSON.stringify({ driver: 'qcow2', file: 'f', 'node-name': 'q', 'read-only': true }),
+      '--nbd-server',
+      `addr.type=unix,addr.path=${socket}`,
+      '--export',
+      JSON.stringify({ type: 'nbd', id: 'e', 'node-name': 'q', name: 'x', bitmaps: [name] }),
+      '--daemonize',
+      '--pidfile',
+      pidfile,
+    ],
+    { timeout: 30_000 },
+  );
   const pid = Number(readFileSync(pidfile, 'utf8').trim());
   try {
-    const { stdout } = await run('qemu-img', ['map', '--output=json', '--image-opts', `driver=nbd,server.type=unix,server.path=${socket},export=x,x-dirty-bitmap=qemu:dirty-bitmap:${name}`], { timeout: 30_000 });
+    const { stdout } = await run(
+      'qemu-img',
+      ['map', '--output=json', '--image-opts', `driver=nbd,server.type=unix,server.path=${socket},export=x,x-dirty-bitmap=qemu:dirty-bitmap:${name}`],
+      { timeout: 30_000 },
+    );
     const map = JSON.parse(stdout) as Array<{ start: number; length: number; data: boolean }>;
     const dirty: Array<[number, number]> = [];
     for (const e of map.filter((m) => !m.data)) {
@@ -91,6 +105,10 @@ export async function chainWithBitmaps(t: Test, extraArgs: readonly string[] = [
   await bitmap(top, '--add', 'chk1');
   await io(top, 'write -P 0x46 9M 1M');
   const started = await startQemu(t, { dir, args: ['-drive', `file=${top},format=qcow2,id=drive0,if=none`, ...extraArgs] });
-  t.same(await liveBitmapCounts(started.client), { 'base.qcow2': { chk0: MiB }, 'a.qcow2': { chk0: 2 * MiB, old: MiB }, 'top.qcow2': { chk0: 2 * MiB, chk1: MiB } }, 'the chain starts with the bitmaps it was built with');
+  t.same(
+    await liveBitmapCounts(started.client),
+    { 'base.qcow2': { chk0: MiB }, 'a.qcow2': { chk0: 2 * MiB, old: MiB }, 'top.qcow2': { chk0: 2 * MiB, chk1: MiB } },
+    'the chain starts with the bitmaps it was built with',
+  );
   return { ...started, dir, base, a, top };
 }

@@ -16,8 +16,16 @@ const execFileAsync = promisify(execFile);
 export async function expectChainMatchesImages(t: Test, disk: DiskChain, files: readonly string[]): Promise<void> {
   const top = files[files.length - 1] as string;
   const onDisk = (await imageChain(top, { forceShare: true })).reverse();
-  t.same(disk.layers.map((l) => l.file), files, `disk ${disk.device}: layer files, base first`);
-  t.same(disk.layers.map((l) => l.index), files.map((_, i) => i + 1), `disk ${disk.device}: indices 1 (base) to ${files.length} (active)`);
+  t.same(
+    disk.layers.map((l) => l.file),
+    files,
+    `disk ${disk.device}: layer files, base first`,
+  );
+  t.same(
+    disk.layers.map((l) => l.index),
+    files.map((_, i) => i + 1),
+    `disk ${disk.device}: indices 1 (base) to ${files.length} (active)`,
+  );
   disk.layers.forEach((layer, i) => {
     const image = onDisk[i];
     t.equal(layer.format, image?.format, `layer [${layer.index}] format should be what qemu-img reads`);

@@ -19,7 +19,10 @@ export async function buildSeedChain(dir: string, names = ['base.raw', 'a.qcow2'
     [[0, 4, 0x41]],
     [[2, 4, 0x42]],
     [[5, 4, 0x43]],
-    [[0, 1, 0x44], [8, 2, 0x44]],
+    [
+      [0, 1, 0x44],
+      [8, 2, 0x44],
+    ],
   ];
   const layers: Layer[] = [];
   for (const [i, name] of names.entries()) {
@@ -28,7 +31,12 @@ export async function buildSeedChain(dir: string, names = ['base.raw', 'a.qcow2'
     const below = layers[i - 1];
     await createImage(file, below ? { format, backing: below.file, backingFormat: below.format } : { format, size: '12M' });
     const writes = plan[i] ?? [];
-    if (writes.length) await qemuIo(file, writes.map(([off, len, pat]) => `write -P ${pat} ${off}M ${len}M`), { format });
+    if (writes.length)
+      await qemuIo(
+        file,
+        writes.map(([off, len, pat]) => `write -P ${pat} ${off}M ${len}M`),
+        { format },
+      );
     layers.push({ file, format, writes });
   }
   return layers;
@@ -71,7 +79,12 @@ export function blockdevChainArgs(layers: readonly Layer[], prefix = 'n'): strin
  */
 export async function buildRelativeChain(dir: string): Promise<Layer[]> {
   const names = ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'];
-  const writes: Array<[number, number, number]> = [[0, 4, 0x41], [2, 4, 0x42], [5, 4, 0x43], [8, 2, 0x44]];
+  const writes: Array<[number, number, number]> = [
+    [0, 4, 0x41],
+    [2, 4, 0x42],
+    [5, 4, 0x43],
+    [8, 2, 0x44],
+  ];
   const layers: Layer[] = [];
   for (const [i, name] of names.entries()) {
     const file = path.join(dir, name);

@@ -10,7 +10,9 @@ import { repoRoot } from './qemu.js';
 let validate: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  validate ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(path.join(repoRoot, 'schema', 'cli-records.schema.json'), 'utf8')) as object);
+  validate ??= new Ajv({ allErrors: true, strict: false }).compile(
+    JSON.parse(readFileSync(path.join(repoRoot, 'schema', 'cli-records.schema.json'), 'utf8')) as object,
+  );
   return validate;
 }
 
@@ -26,9 +28,14 @@ export function cliRecord(line: string): Record<string, unknown> {
   if (!check(value)) {
     // anyOf reports every branch; the branch of the line's own `type` says what is wrong.
     const type = (value as { type?: unknown } | null)?.type;
-    const errors = (check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''} (${e.schemaPath})`);
+    const errors = (check.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''} (${e.schemaPath})`,
+    );
     const own = errors.filter((e) => typeof type === 'string' && e.includes(`${type[0]!.toUpperCase()}${type.slice(1)}`));
-    throw new Error(`--json line does not fit schema/cli-records.schema.json (type ${JSON.stringify(type)}): ${line.slice(0, 300)}\n  ${(own.length ? own : errors).slice(0, 8).join('\n  ')}`);
+    throw new Error(
+      `--json line does not fit schema/cli-records.schema.json (type ${JSON.stringify(type)}): ${line.slice(0, 300)}\n  ${(own.length ? own : errors).slice(0, 8).join('\n  ')}`,
+    );
   }
   return value as Record<string, unknown>;
 }

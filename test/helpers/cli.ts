@@ -5,7 +5,10 @@ import { cliRecord, cliRecords } from './cli-records.js';
 import { repoRoot } from './qemu.js';
 
 /** The command as shipped: package.json's bin (the bundle `npm run build` makes), not tsc's output. */
-export const cliPath = path.join(repoRoot, (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['qmp-blockjob']!);
+export const cliPath = path.join(
+  repoRoot,
+  (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['qmp-blockjob']!,
+);
 
 export interface CliResult {
   code: number | null;
@@ -31,8 +34,12 @@ export function startCli(args: readonly string[]): ChildProcess {
 export function finished(child: ChildProcess, timeoutMs = 60_000): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve, reject) => {
     child.once('close', (code, signal) => {

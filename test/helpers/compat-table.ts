@@ -20,7 +20,9 @@ const SHOWN = 4;
 function scenarios(set: string): string[] {
   const dir = fixturePath('', set);
   const top = readdirSync(dir).filter((f) => f.endsWith('.jsonl') && f !== 'schema.jsonl');
-  const raw = readdirSync(path.join(dir, 'raw')).filter((f) => f.endsWith('.jsonl')).map((f) => `raw/${f}`);
+  const raw = readdirSync(path.join(dir, 'raw'))
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => `raw/${f}`);
   return [...top, ...raw].map((f) => f.replace(/\.jsonl$/, ''));
 }
 
@@ -38,7 +40,9 @@ export function compatTable(): string {
   const same: string[] = [];
   for (let i = 1; i < sets.length; i++) {
     const [older, newer] = [sets[i - 1]!, sets[i]!];
-    const names = scenarios(newer).filter((n) => scenarios(older).includes(n)).sort();
+    const names = scenarios(newer)
+      .filter((n) => scenarios(older).includes(n))
+      .sort();
     for (const name of names) {
       const comparison = compareTraces(readTrace(fixturePath(`${name}.jsonl`, older)), readTrace(fixturePath(`${name}.jsonl`, newer)));
       if (!comparison.differences.length) {

@@ -17,7 +17,8 @@ export async function copyGuest(t: Test) {
   const started = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
   const run = (...args: string[]) => runCli([...args, '--socket', cli]);
   const chain = async (): Promise<string[]> => (await resolveDisk(started.client, 'drive0')).layers.map((l) => l.file);
-  const nodeNames = async (): Promise<string[]> => (await started.client.execute('query-named-block-nodes', { flat: true })).flatMap((n) => n['node-name'] ?? []);
+  const nodeNames = async (): Promise<string[]> =>
+    (await started.client.execute('query-named-block-nodes', { flat: true })).flatMap((n) => n['node-name'] ?? []);
   const quit = async (): Promise<void> => {
     await started.client.execute('quit').catch(() => undefined);
     await started.qemu.exited;

@@ -18,7 +18,17 @@ export interface FaultProxyOptions {
  * purpose. Every message still comes from QEMU; only what a test injects is made up. Connections
  * are numbered from 1, so a transform can treat each client's conversation on its own.
  */
-export async function startFaultProxy(dir: string, upstreamPath: string, options: FaultProxyOptions): Promise<{ path: string; close: () => Promise<void>; cut: () => void; inject: (connection: number, toQemu: string) => void; deliver: (connection: number, toClient: string) => void }> {
+export async function startFaultProxy(
+  dir: string,
+  upstreamPath: string,
+  options: FaultProxyOptions,
+): Promise<{
+  path: string;
+  close: () => Promise<void>;
+  cut: () => void;
+  inject: (connection: number, toQemu: string) => void;
+  deliver: (connection: number, toClient: string) => void;
+}> {
   const proxyPath = path.join(dir, 'proxy.sock');
   const sockets = new Set<net.Socket>();
   const upstreams = new Map<number, net.Socket>();
@@ -77,7 +87,10 @@ export async function startFaultProxy(dir: string, upstreamPath: string, options
  * Freezes a real QEMU (SIGSTOP: its monitor stops answering, as on hung storage) once `when` says
  * so for a line QEMU sent; the line itself still gets through. `thaw()` sends SIGCONT.
  */
-export function freezeQemuAfter(pid: number, when: (line: string, connection: number) => boolean): FaultProxyOptions & { thaw: () => void; frozen: () => boolean } {
+export function freezeQemuAfter(
+  pid: number,
+  when: (line: string, connection: number) => boolean,
+): FaultProxyOptions & { thaw: () => void; frozen: () => boolean } {
   let frozen = false;
   return {
     fromQemu: (line, connection) => {
@@ -101,7 +114,9 @@ export function freezeQemuAfter(pid: number, when: (line: string, connection: nu
  * from then on, nothing back: at the complete's reply the connection drops. The CLI connects to
  * `proxy.path`; the test keeps `client` (its own monitor) to see what QEMU really did.
  */
-export async function startGuestLosingTheLineAfterComplete(t: Test): Promise<{ dir: string; client: QmpClient; layers: Layer[]; proxy: Awaited<ReturnType<typeof startFaultProxy>> }> {
+export async function startGuestLosingTheLineAfterComplete(
+  t: Test,
+): Promise<{ dir: string; client: QmpClient; layers: Layer[]; proxy: Awaited<ReturnType<typeof startFaultProxy>> }> {
   const dir = tempDir(t);
   const cli = path.join(dir, 'cli.sock');
   const layers = await buildSeedChain(dir);

@@ -22,7 +22,10 @@ function chainArgs(layers: readonly Layer[], prefix: string, failFirstBaseWrite:
  * second monitor for the CLI. `vdbFailsBaseWrite`: the first write into vdb's base fails (EIO).
  * `vdbExtraMiB`: vdb's top also holds that many more MiB (from 12 MiB on), so its commit takes longer.
  */
-export async function startGroupGuest(t: Test, options: { vdbFailsBaseWrite?: boolean; vdbExtraMiB?: number } = {}): Promise<StartedQemu & { cli: string; vda: Layer[]; vdb: Layer[] }> {
+export async function startGroupGuest(
+  t: Test,
+  options: { vdbFailsBaseWrite?: boolean; vdbExtraMiB?: number } = {},
+): Promise<StartedQemu & { cli: string; vda: Layer[]; vdb: Layer[] }> {
   const dir = tempDir(t);
   mkdirSync(path.join(dir, 'a'));
   mkdirSync(path.join(dir, 'b'));
@@ -33,14 +36,21 @@ export async function startGroupGuest(t: Test, options: { vdbFailsBaseWrite?: bo
     // The same chain on a bigger disk: base 12 + extra MiB, the top also holding [12, 12 + extra) MiB.
     vdb = [];
     const names = ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'];
-    const seed = await buildSeedChain(path.join(dir, 'b'), names.map((n) => `seed-${n}`));
+    const seed = await buildSeedChain(
+      path.join(dir, 'b'),
+      names.map((n) => `seed-${n}`),
+    );
     for (const [i, name] of names.entries()) {
       const file = path.join(dir, 'b', name);
       const layer = seed[i]!;
       const below = vdb[i - 1];
       await createImage(file, below ? { format: layer.format, backing: below.file, backingFormat: below.format } : { format: 'raw', size: `${12 + extra}M` });
       const writes: Array<[number, number, number]> = [...layer.writes, ...(i === names.length - 1 ? [[12, extra, 0x45] as [number, number, number]] : [])];
-      await qemuIo(file, writes.map(([off, len, pat]) => `write -P ${pat} ${off}M ${len}M`), { format: layer.format });
+      await qemuIo(
+        file,
+        writes.map(([off, len, pat]) => `write -P ${pat} ${off}M ${len}M`),
+        { format: layer.format },
+      );
       vdb.push({ file, format: layer.format, writes });
     }
   } else {
@@ -51,9 +61,16 @@ export async function startGroupGuest(t: Test, options: { vdbFailsBaseWrite?: bo
     dir,
     machine: 'pc',
     args: [
-      '-accel', 'tcg', '-m', '64',
-      ...chainArgs(vda, 'p', false), '-device', 'virtio-blk-pci,id=vda,drive=p4',
-      ...chainArgs(vdb, 'q', options.vdbFailsBaseWrite ?? false), '-device', 'virtio-blk-pci,id=vdb,drive=q4',
+      '-accel',
+      'tcg',
+      '-m',
+      '64',
+      ...chainArgs(vda, 'p', false),
+      '-device',
+      'virtio-blk-pci,id=vda,drive=p4',
+      ...chainArgs(vdb, 'q', options.vdbFailsBaseWrite ?? false),
+      '-device',
+      'virtio-blk-pci,id=vdb,drive=q4',
       ...extraMonitorArgs(cli),
     ],
   });

@@ -30,17 +30,23 @@ export async function bootGuestOnBase(t: Test, kernel: GuestKernel, options: { a
   const cli = path.join(dir, 'cli.sock');
   await makeExt4Disk(base);
   if (options.vdb) await makeExt4Disk(baseB);
-  const vdbArgs = options.vdb ? [
-    '-blockdev', JSON.stringify({ driver: 'file', filename: baseB, 'node-name': 'baseb-file', discard: 'unmap' }),
-    '-blockdev', JSON.stringify({ driver: 'raw', file: 'baseb-file', 'node-name': 'baseb', discard: 'unmap' }),
-  ] : [];
+  const vdbArgs = options.vdb
+    ? [
+        '-blockdev',
+        JSON.stringify({ driver: 'file', filename: baseB, 'node-name': 'baseb-file', discard: 'unmap' }),
+        '-blockdev',
+        JSON.stringify({ driver: 'raw', file: 'baseb-file', 'node-name': 'baseb', discard: 'unmap' }),
+      ]
+    : [];
   const guest = await startGuest(t, kernel, dir, {
     node: 'base',
     ...(options.agent === false ? { agent: false } : {}),
     ...(options.vdb ? { vdbNode: 'baseb' } : {}),
     blockArgs: [
-      '-blockdev', JSON.stringify({ driver: 'file', filename: base, 'node-name': 'base-file', discard: 'unmap' }),
-      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base', discard: 'unmap' }),
+      '-blockdev',
+      JSON.stringify({ driver: 'file', filename: base, 'node-name': 'base-file', discard: 'unmap' }),
+      '-blockdev',
+      JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base', discard: 'unmap' }),
       ...vdbArgs,
       ...extraMonitorArgs(cli),
     ],

@@ -125,7 +125,11 @@ export class Guest {
   readonly recorded = new Map<string, string>();
   bootMs = 0;
 
-  constructor(readonly started: StartedQemu, private readonly console: Console, readonly agentSocket: string | null) {}
+  constructor(
+    readonly started: StartedQemu,
+    private readonly console: Console,
+    readonly agentSocket: string | null,
+  ) {}
 
   get client(): StartedQemu['client'] {
     return this.started.client;
@@ -207,7 +211,7 @@ export class Guest {
 function writerFiles(t: Test, lines: readonly string[], when: string): Map<string, number> {
   const generations = new Map<string, number>();
   for (const line of lines) {
-    t.notOk(line.startsWith('BAD'), `${when}: writer file ${line.replace(/^BAD /, "")} is whole and of one generation`);
+    t.notOk(line.startsWith('BAD'), `${when}: writer file ${line.replace(/^BAD /, '')} is whole and of one generation`);
     const m = /^(w\/\d+) g(\d+)$/.exec(line);
     if (m) generations.set(m[1] as string, Number(m[2]));
   }
@@ -218,22 +222,41 @@ function writerFiles(t: Test, lines: readonly string[], when: string): Map<strin
 export async function startGuest(t: Test, kernel: GuestKernel, dir: string, options: StartGuestOptions): Promise<Guest> {
   const consolePath = path.join(dir, 'con.sock');
   const agentPath = path.join(dir, 'ga.sock');
-  const agentArgs = options.agent === false ? [] : [
-    '-device', 'virtio-serial-pci,id=vser0',
-    '-chardev', `socket,id=ga0,path=${agentPath},server=on,wait=off`,
-    '-device', 'virtserialport,chardev=ga0,name=org.qemu.guest_agent.0',
-  ];
+  const agentArgs =
+    options.agent === false
+      ? []
+      : [
+          '-device',
+          'virtio-serial-pci,id=vser0',
+          '-chardev',
+          `socket,id=ga0,path=${agentPath},server=on,wait=off`,
+          '-device',
+          'virtserialport,chardev=ga0,name=org.qemu.guest_agent.0',
+        ];
   const t0 = Date.now();
   const started = await startQemu(t, {
     dir,
     machine: 'pc',
     args: [
-      '-accel', 'tcg', '-m', '256', '-S', '-no-reboot',
-      '-kernel', kernel.vmlinuz, '-initrd', kernel.initrd,
-      '-append', `console=ttyS0 quiet loglevel=0 panic=-1${options.vdbNode ? ' qbj.vdb' : ''}`,
-      '-chardev', `socket,id=con0,path=${consolePath},server=on,wait=off`, '-serial', 'chardev:con0',
+      '-accel',
+      'tcg',
+      '-m',
+      '256',
+      '-S',
+      '-no-reboot',
+      '-kernel',
+      kernel.vmlinuz,
+      '-initrd',
+      kernel.initrd,
+      '-append',
+      `console=ttyS0 quiet loglevel=0 panic=-1${options.vdbNode ? ' qbj.vdb' : ''}`,
+      '-chardev',
+      `socket,id=con0,path=${consolePath},server=on,wait=off`,
+      '-serial',
+      'chardev:con0',
       ...options.blockArgs,
-      '-device', `virtio-blk-pci,id=${options.id ?? 'vda'},drive=${options.node}`,
+      '-device',
+      `virtio-blk-pci,id=${options.id ?? 'vda'},drive=${options.node}`,
       ...(options.vdbNode ? ['-device', `virtio-blk-pci,id=vdb,drive=${options.vdbNode}`] : []),
       ...agentArgs,
     ],
@@ -259,7 +282,13 @@ export async function startGuest(t: Test, kernel: GuestKernel, dir: string, opti
  * The offline checks of a final image (after the guest powered off): `fsck.ext4 -fn` is clean, and
  * every recorded file, read with debugfs, has its checksum; every writer file is whole.
  */
-export async function checkImageOffline(t: Test, image: string, guest: Pick<Guest, 'recorded'>, format: 'raw' | 'qcow2', options: { vdb?: boolean } = {}): Promise<void> {
+export async function checkImageOffline(
+  t: Test,
+  image: string,
+  guest: Pick<Guest, 'recorded'>,
+  format: 'raw' | 'qcow2',
+  options: { vdb?: boolean } = {},
+): Promise<void> {
   // Files under b/ live on the second disk (/mnt/b): checked in its image, at its root.
   const onThisDisk = [...guest.recorded].flatMap(([name, sum]): Array<[string, string]> => {
     if (options.vdb) return name.startsWith('b/') ? [[name.slice(2), sum]] : [];
@@ -284,7 +313,8 @@ export async function checkImageOffline(t: Test, image: string, guest: Pick<Gues
     if (!name || name === '.' || name === '..' || name.endsWith('.tmp')) continue;
     const data = await debugfsCat(raw, `/w/${name}`);
     const first = data.subarray(0, data.indexOf(0x0a) + 1).toString();
-    const whole = data.length > 0 && data.length % 1024 === 0 && data.equals(Buffer.from(first.repeat(Math.ceil(data.length / first.length))).subarray(0, data.length));
+    const whole =
+      data.length > 0 && data.length % 1024 === 0 && data.equals(Buffer.from(first.repeat(Math.ceil(data.length / first.length))).subarray(0, data.length));
     t.ok(whole, `offline: writer file w/${name} (${data.length} bytes, '${first.trim()}') is whole and of one generation`);
   }
 }

@@ -6,7 +6,12 @@ import { startFaultProxy } from './fault-proxy.js';
  * QEMU has run it (its reply exists), the client does not know yet. `held` resolves once the reply
  * is held; `release()` lets it through; `drop()` throws it away (a reply that never comes).
  */
-export async function holdReplyTo(t: Test, dir: string, upstream: string, command: string): Promise<{ path: string; held: Promise<void>; release: () => void; drop: () => void }> {
+export async function holdReplyTo(
+  t: Test,
+  dir: string,
+  upstream: string,
+  command: string,
+): Promise<{ path: string; held: Promise<void>; release: () => void; drop: () => void }> {
   let sent: { id: unknown; connection: number } | undefined;
   let heldLine: string | undefined;
   let settled = false;

@@ -100,7 +100,14 @@ export function uniqueDomainName(suffix = ''): string {
  * The XML of a transient TCG test domain (pc, 64 MiB, no video/graphics/balloon/usb) with `disk` as
  * its virtio vda; `qemuArgs` are appended to QEMU's command line through <qemu:commandline>.
  */
-export function testDomainXml(options: { name: string; disk: string; format: string; qemuArgs?: readonly string[]; boot?: { kernel: string; initrd: string }; agent?: boolean }): string {
+export function testDomainXml(options: {
+  name: string;
+  disk: string;
+  format: string;
+  qemuArgs?: readonly string[];
+  boot?: { kernel: string; initrd: string };
+  agent?: boolean;
+}): string {
   // A Linux guest booted from its kernel (test/helpers/guest.ts), and libvirt's guest-agent channel.
   const boot = options.boot
     ? `<kernel>${xmlEscape(options.boot.kernel)}</kernel><initrd>${xmlEscape(options.boot.initrd)}</initrd><cmdline>console=ttyS0 quiet loglevel=0 panic=-1</cmdline>`
@@ -134,11 +141,23 @@ ${extra}</domain>
  * `virsh create` a transient TCG domain (pc, 64 MiB, no video/graphics/balloon/usb) whose virtio
  * vda is `disk` (a qcow2 chain built beforehand); destroyed at teardown.
  */
-export async function createDomain(t: Test, options: { disk: string; format?: string; name?: string; boot?: { kernel: string; initrd: string }; agent?: boolean }): Promise<TestDomain> {
+export async function createDomain(
+  t: Test,
+  options: { disk: string; format?: string; name?: string; boot?: { kernel: string; initrd: string }; agent?: boolean },
+): Promise<TestDomain> {
   const name = options.name ?? uniqueDomainName();
   const dir = tempDir(t);
   const xmlPath = path.join(dir, 'domain.xml');
-  writeFileSync(xmlPath, testDomainXml({ name, disk: options.disk, format: options.format ?? 'qcow2', ...(options.boot ? { boot: options.boot } : {}), ...(options.agent ? { agent: true } : {}) }));
+  writeFileSync(
+    xmlPath,
+    testDomainXml({
+      name,
+      disk: options.disk,
+      format: options.format ?? 'qcow2',
+      ...(options.boot ? { boot: options.boot } : {}),
+      ...(options.agent ? { agent: true } : {}),
+    }),
+  );
   // Recorded so a final ci/libvirt-down.sh destroys it even if this process is killed.
   appendFileSync(path.join(STATE, 'domains'), `${name}\n`);
   await runVirsh({ uri: LIBVIRT_URI }, ['create', '--file', xmlPath], { timeoutMs: 60_000 });

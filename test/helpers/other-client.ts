@@ -9,7 +9,9 @@ const TWINS = /^block-job-(complete|cancel|pause|resume|finalize|dismiss)$/;
 export function recordedJobIds(trace: Trace): string[] {
   return trace.messages.flatMap((m) => {
     const args = m.msg.arguments as Record<string, unknown> | undefined;
-    return m.dir === 'out' && typeof m.msg.execute === 'string' && createsJob(m.msg.execute, args) && typeof args?.['job-id'] === 'string' ? [args['job-id']] : [];
+    return m.dir === 'out' && typeof m.msg.execute === 'string' && createsJob(m.msg.execute, args) && typeof args?.['job-id'] === 'string'
+      ? [args['job-id']]
+      : [];
   });
 }
 
@@ -21,4 +23,3 @@ export function asOtherClient(command: Record<string, unknown>, accepted: boolea
   const { device, ...rest } = args ?? {};
   return { execute: `job-${verb}`, arguments: { ...rest, id: device } };
 }
-

@@ -17,7 +17,9 @@ export function guestWriter(client: QmpClient, stop: AbortSignal): { done: Promi
     for (let i = 0; !stop.aborted && Date.now() < deadline; i++) {
       const chunk = (i * 7) % CHUNKS;
       const pattern = (i % 200) + 1;
-      const reply = await client.execute('human-monitor-command', { 'command-line': `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${pattern} ${chunk * CHUNK_KIB}k ${CHUNK_KIB}k"` });
+      const reply = await client.execute('human-monitor-command', {
+        'command-line': `qemu-io -d /machine/peripheral/vda/virtio-backend "write -P ${pattern} ${chunk * CHUNK_KIB}k ${CHUNK_KIB}k"`,
+      });
       if (/error/i.test(reply)) throw new Error(`guest write failed: ${reply}`);
       last.set(chunk, pattern);
     }
@@ -34,4 +36,3 @@ export async function guestWithOverlay(t: Test): Promise<{ client: QmpClient; cl
   await client.execute('block_set_io_throttle', { id: '/machine/peripheral/vda/virtio-backend', ...ORIGINAL });
   return { client, cli, base, exited: qemu.exited };
 }
-

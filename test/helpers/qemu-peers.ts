@@ -10,8 +10,11 @@ import { repoRoot } from './qemu.js';
 /** The python dir holding qemu/qmp, or undefined after skipping (or failing, under CI) `t`. */
 export function qemuPython(t: Test): string | undefined {
   const dir = process.env.QMPBJ_QEMU_PYTHON;
-  const missing = !dir ? 'QMPBJ_QEMU_PYTHON is not set (export QMPBJ_QEMU_PYTHON=$(bash ci/qemu-python.sh SUITE))'
-    : !existsSync(path.join(dir, 'qemu', 'qmp', 'qmp_client.py')) ? `QMPBJ_QEMU_PYTHON=${dir} holds no qemu/qmp/qmp_client.py` : undefined;
+  const missing = !dir
+    ? 'QMPBJ_QEMU_PYTHON is not set (export QMPBJ_QEMU_PYTHON=$(bash ci/qemu-python.sh SUITE))'
+    : !existsSync(path.join(dir, 'qemu', 'qmp', 'qmp_client.py'))
+      ? `QMPBJ_QEMU_PYTHON=${dir} holds no qemu/qmp/qmp_client.py`
+      : undefined;
   if (!missing) return dir;
   if (process.env.CI === 'true') t.fail(`QEMU's Python clients are needed in CI: ${missing}`);
   else t.plan(0, `skipped: QEMU's Python clients are not here: ${missing}`);
@@ -32,13 +35,26 @@ export const peersScript = path.join(repoRoot, 'test', 'helpers', 'qemu-peers.py
 export function completed(child: ChildProcess, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) => child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 /** The JSON objects a peer printed, one per line (qmp-shell's prompts stripped). */
 export function printed(stdout: string): Array<Record<string, unknown>> {
-  return stdout.split('\n').map((l) => l.replace(/^(\(QEMU\) )+/, '').trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .split('\n')
+    .map((l) => l.replace(/^(\(QEMU\) )+/, '').trim())
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

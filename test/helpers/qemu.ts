@@ -22,7 +22,7 @@ export function fixtureSets(): string[] {
     .filter((d) => /^qemu-\d+\.\d+$/.test(d))
     .sort((a, b) => {
       const [x, y] = [version(a), version(b)];
-      return (x[0]! - y[0]!) || (x[1]! - y[1]!);
+      return x[0]! - y[0]! || x[1]! - y[1]!;
     });
 }
 
@@ -53,7 +53,13 @@ export async function startQemu(
   options: { args?: string[]; machine?: string; dir?: string; client?: QmpClientOptions; storageDaemon?: boolean; compat?: string } = {},
 ): Promise<StartedQemu> {
   const dir = options.dir ?? tempDir(t);
-  const qemu = await QemuProcess.start({ dir, args: options.args ?? [], machine: options.machine ?? 'none', ...(options.storageDaemon ? { storageDaemon: true } : {}), ...(options.compat !== undefined ? { compat: options.compat } : {}) });
+  const qemu = await QemuProcess.start({
+    dir,
+    args: options.args ?? [],
+    machine: options.machine ?? 'none',
+    ...(options.storageDaemon ? { storageDaemon: true } : {}),
+    ...(options.compat !== undefined ? { compat: options.compat } : {}),
+  });
   t.teardown(async () => {
     qemu.kill('SIGKILL');
     await qemu.exited;

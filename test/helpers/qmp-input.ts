@@ -20,5 +20,7 @@ export interface InputCase {
 }
 
 export function inputBytes(write: readonly Piece[]): Buffer {
-  return Buffer.concat(write.map((p) => (typeof p === 'string' ? Buffer.from(p) : 'b64' in p ? Buffer.from(p.b64, 'base64') : Buffer.from(p.repeat.repeat(p.times)))));
+  return Buffer.concat(
+    write.map((p) => (typeof p === 'string' ? Buffer.from(p) : 'b64' in p ? Buffer.from(p.b64, 'base64') : Buffer.from(p.repeat.repeat(p.times)))),
+  );
 }

@@ -23,7 +23,9 @@ export function rawSteps(trace: Trace, countEvent: (message: Trace['messages'][n
 
 /** The transcript's replies in command order, as `{ return }` or `{ error: { class, desc } }`. */
 export function rawOutcomes(trace: Trace): unknown[] {
-  return trace.messages.filter((m) => m.dir === 'in' && ('return' in m.msg || 'error' in m.msg)).map(({ msg }) => ('error' in msg ? { error: msg.error } : { return: msg.return }));
+  return trace.messages
+    .filter((m) => m.dir === 'in' && ('return' in m.msg || 'error' in m.msg))
+    .map(({ msg }) => ('error' in msg ? { error: msg.error } : { return: msg.return }));
 }
 
 export interface RawRun {
@@ -37,7 +39,11 @@ export interface RawRun {
  * after its reply and after as many events as the recorder had seen, then until `events` arrived
  * (or, `untilClosed`, the server closed); bounded by `timeoutMs`.
  */
-export function playRaw(socketPath: string, steps: readonly RawStep[], options: { timeoutMs?: number; events?: number; untilClosed?: boolean } = {}): Promise<RawRun> {
+export function playRaw(
+  socketPath: string,
+  steps: readonly RawStep[],
+  options: { timeoutMs?: number; events?: number; untilClosed?: boolean } = {},
+): Promise<RawRun> {
   const { timeoutMs = 10_000, events: settleEvents = 0, untilClosed = false } = options;
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);

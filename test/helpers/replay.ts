@@ -34,9 +34,7 @@ export function recordedOutcomes(trace: Trace): Outcome[] {
 }
 
 export function recordedEvents(trace: Trace): Array<{ event: string; data: unknown }> {
-  return trace.messages
-    .filter((m) => m.dir === 'in' && 'event' in m.msg)
-    .map((m) => ({ event: String(m.msg.event), data: m.msg.data ?? {} }));
+  return trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg).map((m) => ({ event: String(m.msg.event), data: m.msg.data ?? {} }));
 }
 
 /**
@@ -44,7 +42,8 @@ export function recordedEvents(trace: Trace): Array<{ event: string; data: unkno
  * between, sent while another command drains. The model leaves them out (mock-qmp/model/jobs.ts).
  */
 export function drainBlips(trace: Trace): Set<Trace['messages'][number]> {
-  const status = (m: Trace['messages'][number] | undefined): unknown => (m?.msg.event === 'JOB_STATUS_CHANGE' ? (m.msg.data as { status: string }).status : undefined);
+  const status = (m: Trace['messages'][number] | undefined): unknown =>
+    m?.msg.event === 'JOB_STATUS_CHANGE' ? (m.msg.data as { status: string }).status : undefined;
   const blips = new Set<Trace['messages'][number]>();
   const all = trace.messages;
   for (let i = 0; i + 1 < all.length; i++) if (status(all[i]) === 'paused' && status(all[i + 1]) === 'running') blips.add(all[i]!).add(all[i + 1]!);

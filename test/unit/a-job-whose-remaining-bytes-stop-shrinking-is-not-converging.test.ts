@@ -10,7 +10,9 @@ const MiB = 1 << 20;
 
 t.test('verdicts over a 4 s window', async (t) => {
   const steady = new ConvergenceTracker(4000);
-  const verdicts = [0, 1000, 2000, 3000, 4000, 5000].map((at, i) => steady.add({ atMs: at, offset: i * 8 * MiB, len: 64 * MiB + i * 2 * MiB, written: i * 2 * MiB }));
+  const verdicts = [0, 1000, 2000, 3000, 4000, 5000].map((at, i) =>
+    steady.add({ atMs: at, offset: i * 8 * MiB, len: 64 * MiB + i * 2 * MiB, written: i * 2 * MiB }),
+  );
   t.same(verdicts.slice(0, 4), [undefined, undefined, undefined, undefined], 'no verdict before a whole window is covered');
   t.equal(verdicts[4]?.converging, true, 'copying 8 MiB/s against 2 MiB/s of writes converges');
   t.equal(verdicts[5]?.copyBytesPerSecond, 8 * MiB, 'the copy rate is measured over the window');
@@ -18,12 +20,22 @@ t.test('verdicts over a 4 s window', async (t) => {
   const outpaced = new ConvergenceTracker(4000);
   let verdict;
   for (let i = 0; i <= 4; i++) verdict = outpaced.add({ atMs: i * 1000, offset: i * 40 * MiB, len: 100 * MiB + i * 58 * MiB, written: i * 58 * MiB });
-  t.same(verdict && [verdict.converging, verdict.guestBytesPerSecond / MiB, verdict.copyBytesPerSecond / MiB], [false, 58, 40], 'guest writes 58 MiB/s, copy 40 MiB/s: not converging');
+  t.same(
+    verdict && [verdict.converging, verdict.guestBytesPerSecond / MiB, verdict.copyBytesPerSecond / MiB],
+    [false, 58, 40],
+    'guest writes 58 MiB/s, copy 40 MiB/s: not converging',
+  );
 
   const bursts = new ConvergenceTracker(4000);
   // A job held by --bandwidth: a burst, then its numbers stand still; writes outside the device
   // model (HMP qemu-io) show only as len growing at the next burst.
-  const samples = [[0, 12, 12], [1000, 12, 12], [2000, 12, 12], [3000, 24, 24], [4000, 24, 24]] as const;
+  const samples = [
+    [0, 12, 12],
+    [1000, 12, 12],
+    [2000, 12, 12],
+    [3000, 24, 24],
+    [4000, 24, 24],
+  ] as const;
   for (const [at, offset, len] of samples) verdict = bursts.add({ atMs: at, offset: offset * MiB, len: len * MiB, written: 0 });
   t.equal(verdict?.converging, false, 'bursts that copy only what the guest dirtied again do not converge');
 

@@ -17,13 +17,17 @@ for (const set of fixtureSets()) {
     t.equal(timeline.events?.length, events.length, 'every event');
     t.equal(timeline.jobs.length, 1, 'one job lane');
     const job = timeline.jobs[0]!;
-    t.same(job.changes.map((c) => c.status), events.filter((m) => m.msg.event === 'JOB_STATUS_CHANGE').map((m) => (m.msg.data as { status: string }).status), 'the lane has every status change in order');
+    t.same(
+      job.changes.map((c) => c.status),
+      events.filter((m) => m.msg.event === 'JOB_STATUS_CHANGE').map((m) => (m.msg.data as { status: string }).status),
+      'the lane has every status change in order',
+    );
     const ready = events.find((m) => m.msg.event === 'BLOCK_JOB_READY' || (m.msg.data as { status?: string } | undefined)?.status === 'ready');
     t.equal(job.ready, ready?.t, 'READY at the first of its two events');
     const complete = trace.messages.find((m) => m.dir === 'out' && /job-complete$/.test(String(m.msg.execute)));
     t.equal(job.completeSent, complete?.t, 'complete sent when the command went out');
     t.equal(job.outcome, 'completed', 'the job completed');
-    t.ok(job.progress.length >= 1, 'progress from the job\'s query-block-jobs reply or events');
+    t.ok(job.progress.length >= 1, "progress from the job's query-block-jobs reply or events");
     t.ok(timeline.chainBefore.length >= 1, 'a chain from the first query-block');
   });
 }
@@ -49,11 +53,19 @@ t.test('30,000 messages: bucketed, lanes capped, counts kept', async (t) => {
   const timeline = buildTimeline(trace, 'big');
   const commands = trace.messages.filter((m) => m.dir === 'out').length;
   const events = trace.messages.filter((m) => m.dir === 'in' && 'event' in m.msg).length;
-  t.same(timeline.counts, { messages: 30_000, commands, events, errors: 0 }, 'the counts are the trace\'s');
+  t.same(timeline.counts, { messages: 30_000, commands, events, errors: 0 }, "the counts are the trace's");
   t.equal(timeline.commands, undefined, 'commands are not listed one by one');
   t.equal(timeline.buckets?.length, BUCKETS, 'they are counted per bucket');
-  t.equal(timeline.buckets?.reduce((n, b) => n + b.commands, 0), commands, 'no command lost in the buckets');
-  t.equal(timeline.buckets?.reduce((n, b) => n + b.events, 0), events, 'no event lost in the buckets');
+  t.equal(
+    timeline.buckets?.reduce((n, b) => n + b.commands, 0),
+    commands,
+    'no command lost in the buckets',
+  );
+  t.equal(
+    timeline.buckets?.reduce((n, b) => n + b.events, 0),
+    events,
+    'no event lost in the buckets',
+  );
   const jobs = new Set(trace.messages.flatMap((m) => (m.msg.event === 'JOB_STATUS_CHANGE' ? [(m.msg.data as { id: string }).id] : []))).size;
   t.equal(timeline.jobs.length, MAX_LANES, `${MAX_LANES} lanes drawn`);
   t.equal(timeline.moreJobs?.count, jobs - MAX_LANES, 'the other jobs counted');

@@ -32,7 +32,12 @@ for (const set of fixtureSets()) {
     await client.execute('block-commit', { 'job-id': 'mine', device: 'c', speed });
     const seen: Array<{ offset: number; len: number; ms: number }> = [];
     let done = false;
-    void ready.then(() => { done = true; }, () => {});
+    void ready.then(
+      () => {
+        done = true;
+      },
+      () => {},
+    );
     while (!done && performance.now() - start < WAIT.timeoutMs) {
       const [job] = await client.execute('query-block-jobs');
       if (job && job.status === 'running') seen.push({ offset: job.offset, len: job.len, ms: performance.now() - start });
@@ -43,17 +48,34 @@ for (const set of fixtureSets()) {
     const len = event.data.len;
     t.ok(elapsed >= (len / speed) * 1000 - 20, `READY after ${elapsed.toFixed(0)} ms: not before len/speed = ${((len / speed) * 1000).toFixed(0)} ms`);
     t.ok(seen.length >= 3, `query-block-jobs answered ${seen.length} times while the job ran`);
-    t.ok(seen.every((s) => s.len === len), "len is the job's length throughout");
-    t.ok(seen.some((s) => s.offset > 0 && s.offset < len), `some offsets were between 0 and len: ${seen.map((s) => s.offset).join(', ')}`);
-    t.ok(seen.every((s, i) => i === 0 || s.offset >= seen[i - 1]!.offset), 'offset never goes back');
-    t.ok(seen.every((s) => s.offset <= (speed * s.ms) / 1000 + 1), 'offset never ahead of speed × time');
+    t.ok(
+      seen.every((s) => s.len === len),
+      "len is the job's length throughout",
+    );
+    t.ok(
+      seen.some((s) => s.offset > 0 && s.offset < len),
+      `some offsets were between 0 and len: ${seen.map((s) => s.offset).join(', ')}`,
+    );
+    t.ok(
+      seen.every((s, i) => i === 0 || s.offset >= seen[i - 1]!.offset),
+      'offset never goes back',
+    );
+    t.ok(
+      seen.every((s) => s.offset <= (speed * s.ms) / 1000 + 1),
+      'offset never ahead of speed × time',
+    );
   });
 
   t.test(`${set.name}: a commit throttled to 1 byte/s until its client lifts the throttle`, async (t) => {
     const client = await serve(t, file);
     let ready = false;
     const readyEvent = client.waitForEvent('BLOCK_JOB_READY', { device: 'mine' }, WAIT);
-    void readyEvent.then(() => { ready = true; }, () => {});
+    void readyEvent.then(
+      () => {
+        ready = true;
+      },
+      () => {},
+    );
     await client.execute('block-commit', { 'job-id': 'mine', device: 'c', speed: 1 });
     await delay(300);
     const [slow] = await client.execute('query-block-jobs');
@@ -79,6 +101,9 @@ for (const set of fixtureSets()) {
     await client.execute('block-commit', { 'job-id': 'slow', device: 'c', speed: 32 * MiB });
     const event = await slow;
     const elapsed = performance.now() - start;
-    t.ok(elapsed >= (event.data.len / (32 * MiB)) * 1000 - 20, `READY of a 32 MiB/s job after ${elapsed.toFixed(0)} ms under --instant: the client's speed still paces it`);
+    t.ok(
+      elapsed >= (event.data.len / (32 * MiB)) * 1000 - 20,
+      `READY of a 32 MiB/s job after ${elapsed.toFixed(0)} ms under --instant: the client's speed still paces it`,
+    );
   });
 }

@@ -24,14 +24,22 @@ for (const set of fixtureSets()) {
     t.teardown(() => client.close());
     const started = performance.now();
     const disk = await resolveDisk(client, 'vd0', WAIT);
-    t.same(disk.layers.map((l) => l.nodeName), ['base', 'a', 'b', 'c'], 'the chain should be the recorded graph, base first');
+    t.same(
+      disk.layers.map((l) => l.nodeName),
+      ['base', 'a', 'b', 'c'],
+      'the chain should be the recorded graph, base first',
+    );
     const job = await CommitJob.start(client, resolveCommitRange(disk, {}), { jobId: 'unit-job' });
     await job.waitUntilReady(WAIT);
     const result = await job.pivot(WAIT);
     t.equal(result.outcome, 'pivoted', 'the commit should pivot');
     t.same(withoutBlips(result.history), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'the whole state sequence');
     const after = await resolveDisk(client, 'vd0', WAIT);
-    t.same(after.layers.map((l) => l.nodeName), ['base'], 'after the pivot the graph should be the one QEMU had: vd0 on base');
+    t.same(
+      after.layers.map((l) => l.nodeName),
+      ['base'],
+      'after the pivot the graph should be the one QEMU had: vd0 on base',
+    );
     t.ok(performance.now() - started < 2000, 'no QEMU, no recorded waits: the replay should be quick');
   });
 
@@ -45,7 +53,10 @@ for (const set of fixtureSets()) {
     const client = await connect(mock.address, { connectTimeoutMs: 2000 });
     t.teardown(() => client.close());
     await client.execute('block-commit', { 'job-id': 'job0', device: 'c', speed: 1024 * 1024 });
-    const error = await client.execute('job-complete', { id: 'job0' }).then(() => undefined, (e: unknown) => e);
+    const error = await client.execute('job-complete', { id: 'job0' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     t.ok(error instanceof QmpCommandError, `the early complete should fail, got ${String(error)}`);
     t.same({ class: (error as QmpCommandError).errorClass, desc: (error as QmpCommandError).desc }, answer, "the error should be QEMU's, class and desc");
   });
@@ -62,7 +73,10 @@ for (const set of fixtureSets()) {
     await client.execute('job-complete', { id: 'j' });
     await client.waitForEvent('JOB_STATUS_CHANGE', { id: 'j', status: 'null' }, { ...WAIT, since });
     t.same(await client.execute('query-jobs'), [], 'the concluded job should be dismissed, as its client asked');
-    const statuses = client.recentEvents(since).filter((e) => e.event === 'JOB_STATUS_CHANGE').map((e) => (e.data as { status: string }).status);
+    const statuses = client
+      .recentEvents(since)
+      .filter((e) => e.event === 'JOB_STATUS_CHANGE')
+      .map((e) => (e.data as { status: string }).status);
     t.same(statuses, ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], 'no PENDING wait and no dismiss wait for this client');
   });
 }

@@ -20,7 +20,11 @@ t.test('a net.Socket the caller opened', async (t) => {
   t.equal(client.peer, 'my socket', 'the peer is named as the caller said');
   t.equal(typeof client.greeting.QMP.version.qemu.major, 'number', "QEMU's greeting was read from the socket");
   const disk = await resolveDisk(client, 'vd0', { timeoutMs: 5000 });
-  t.same(disk.layers.map((l) => l.nodeName), ['base', 'a', 'b', 'c'], 'commands go over it');
+  t.same(
+    disk.layers.map((l) => l.nodeName),
+    ['base', 'a', 'b', 'c'],
+    'commands go over it',
+  );
   await client.close();
   t.ok(socket.destroyed, 'closing the client ended the socket');
 });

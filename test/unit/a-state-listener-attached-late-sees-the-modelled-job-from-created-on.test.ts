@@ -25,6 +25,10 @@ for (const set of fixtureSets()) {
     const seen: JobStatus[] = [];
     job.on('state', (change) => seen.push(change.status));
     await job.pivot(WAIT);
-    t.same(withoutBlips(seen.map((status) => ({ status, at: 0 }))), ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'], `the whole state sequence (seen ${seen.join(',')})`);
+    t.same(
+      withoutBlips(seen.map((status) => ({ status, at: 0 }))),
+      ['created', 'running', 'ready', 'waiting', 'pending', 'concluded', 'null'],
+      `the whole state sequence (seen ${seen.join(',')})`,
+    );
   });
 }

@@ -8,9 +8,11 @@ import { QmpInputReader, type QmpRefusal, type QmpRequest } from '../../src/prot
 import { recordedInputSets } from './helpers/recorded.js';
 import { inputBytes } from '../helpers/qmp-input.js';
 
-const seenOf = (into: unknown[]) => (r: QmpRequest | QmpRefusal): void => {
-  into.push('refusal' in r ? { refused: r.refusal } : { ran: r.command, args: r.arguments ?? null, id: r.hasId ? r.id : null });
-};
+const seenOf =
+  (into: unknown[]) =>
+  (r: QmpRequest | QmpRefusal): void => {
+    into.push('refusal' in r ? { refused: r.refusal } : { ran: r.command, args: r.arguments ?? null, id: r.hasId ? r.id : null });
+  };
 
 let cases = 0;
 for (const recorded of recordedInputSets()) {

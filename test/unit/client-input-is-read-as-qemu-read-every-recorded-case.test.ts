@@ -24,9 +24,13 @@ function expected(c: InputCase): Seen[] {
 
 function read(chunks: readonly Buffer[], oob: boolean, dialect: JsonDialect): Seen[] {
   const seen: Seen[] = [];
-  const reader = new QmpInputReader((r: QmpRequest | QmpRefusal) => {
-    seen.push('refusal' in r ? { refused: r.refusal } : { ran: r.hasId ? r.id : null });
-  }, () => oob, { dialect });
+  const reader = new QmpInputReader(
+    (r: QmpRequest | QmpRefusal) => {
+      seen.push('refusal' in r ? { refused: r.refusal } : { ran: r.hasId ? r.id : null });
+    },
+    () => oob,
+    { dialect },
+  );
   for (const chunk of chunks) reader.push(chunk);
   return seen;
 }
@@ -53,9 +57,12 @@ for (const recorded of recordedInputSets()) {
   });
 }
 
-t.test('a client that never closes its brace holds at most QEMU\'s 64 MiB, then is refused as QEMU refuses it', async (t) => {
+t.test("a client that never closes its brace holds at most QEMU's 64 MiB, then is refused as QEMU refuses it", async (t) => {
   const seen: Array<QmpRequest | QmpRefusal> = [];
-  const reader = new QmpInputReader((r) => seen.push(r), () => false);
+  const reader = new QmpInputReader(
+    (r) => seen.push(r),
+    () => false,
+  );
   reader.push(Buffer.from('{"execute":"query-name","arguments":{"x":['));
   const chunk = Buffer.from(`"${'a'.repeat(4000)}",`.repeat(16));
   let most = 0;

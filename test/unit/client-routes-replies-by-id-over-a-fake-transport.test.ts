@@ -36,7 +36,11 @@ t.test('an error reply is a QmpCommandError with class, desc and the command', a
   // job-complete, as the jobs send it (block-job-complete is deprecated since QEMU 10.1): QEMU's own reply to an unknown id.
   const error = await client.execute('job-complete', { id: 'x' }).catch((e: unknown) => e);
   t.ok(error instanceof QmpCommandError, 'typed');
-  t.same([(error as QmpCommandError).errorClass, (error as QmpCommandError).desc, (error as QmpCommandError).command], ['GenericError', 'Job not found', 'job-complete'], 'its fields');
+  t.same(
+    [(error as QmpCommandError).errorClass, (error as QmpCommandError).desc, (error as QmpCommandError).command],
+    ['GenericError', 'Job not found', 'job-complete'],
+    'its fields',
+  );
   await client.close();
 });
 
@@ -54,11 +58,16 @@ t.test('a transport that closes rejects every pending command, once', async (t) 
   const transport = negotiatingTransport(() => {});
   const client = await QmpClient.open(transport);
   let closes = 0;
-  client.on('close', () => { closes++; });
+  client.on('close', () => {
+    closes++;
+  });
   const pending = Array.from({ length: 5 }, () => client.execute('query-status').catch((e: unknown) => e));
   transport.destroy(new Error('peer gone'));
   const errors = await Promise.all(pending);
-  t.ok(errors.every((e) => e instanceof ConnectionClosedError), 'all five rejected with ConnectionClosedError');
+  t.ok(
+    errors.every((e) => e instanceof ConnectionClosedError),
+    'all five rejected with ConnectionClosedError',
+  );
   t.equal(closes, 1, 'close emitted once');
   await client.close();
   t.equal(closes, 1, 'and not again on close()');
@@ -70,6 +79,10 @@ t.test('events before the greeting are kept, not an error', async (t) => {
   transport.send({ event: 'RESUME', data: {}, timestamp: { seconds: 1, microseconds: 0 } });
   transport.send(GREETING);
   const client = await QmpClient.open(transport);
-  t.same(client.recentEvents().map((e) => e.event), ['RESUME'], 'the early event is in the history');
+  t.same(
+    client.recentEvents().map((e) => e.event),
+    ['RESUME'],
+    'the early event is in the history',
+  );
   await client.close();
 });

@@ -9,23 +9,41 @@ import { mirrorArguments, planMirror, targetNodeName } from '../../src/jobs/mirr
 
 const files = ['/i/base.raw', '/i/a.qcow2', '/i/c.qcow2'];
 const disk: DiskChain = {
-  device: 'drive0', driveId: 'drive0',
+  device: 'drive0',
+  driveId: 'drive0',
   layers: files.map((file, i) => ({ index: i + 1, nodeName: `n${i + 1}`, file, format: i ? 'qcow2' : 'file', virtualSize: 12 << 20 })),
 };
 const none = new Set<string>();
 
 t.test('a full qcow2 copy', async (t) => {
   const plan = planMirror(disk, { file: '/d/copy.qcow2' }, {}, none);
-  t.same(plan.create, { file: '/d/copy.qcow2', format: 'qcow2', size: 12 << 20 }, 'created as qcow2 of the disk\'s size, no backing');
-  t.same(plan.blockdev, { driver: 'qcow2', 'node-name': 'copy-drive0-dest', file: { driver: 'file', filename: '/d/copy.qcow2' }, backing: null }, 'opened with no backing at all');
-  t.same(mirrorArguments(disk, plan, { speed: 5, granularity: 65536, bufSize: 1 << 20, copyMode: 'write-blocking', autoDismiss: false }),
-    { 'job-id': 'copy-drive0', device: 'drive0', target: 'copy-drive0-dest', sync: 'full', speed: 5, granularity: 65536, 'buf-size': 1 << 20, 'copy-mode': 'write-blocking', 'auto-dismiss': false }, 'blockdev-mirror gets every option');
+  t.same(plan.create, { file: '/d/copy.qcow2', format: 'qcow2', size: 12 << 20 }, "created as qcow2 of the disk's size, no backing");
+  t.same(
+    plan.blockdev,
+    { driver: 'qcow2', 'node-name': 'copy-drive0-dest', file: { driver: 'file', filename: '/d/copy.qcow2' }, backing: null },
+    'opened with no backing at all',
+  );
+  t.same(
+    mirrorArguments(disk, plan, { speed: 5, granularity: 65536, bufSize: 1 << 20, copyMode: 'write-blocking', autoDismiss: false }),
+    {
+      'job-id': 'copy-drive0',
+      device: 'drive0',
+      target: 'copy-drive0-dest',
+      sync: 'full',
+      speed: 5,
+      granularity: 65536,
+      'buf-size': 1 << 20,
+      'copy-mode': 'write-blocking',
+      'auto-dismiss': false,
+    },
+    'blockdev-mirror gets every option',
+  );
 });
 
 t.test('shallow, raw, reused', async (t) => {
   const shallow = planMirror(disk, { file: '/d/top.qcow2', shallow: true }, {}, none);
   t.equal(shallow.sync, 'top', 'a shallow copy is sync top');
-  t.same(shallow.create?.backing, { file: '/i/a.qcow2', format: 'qcow2' }, 'created on the active layer\'s backing image');
+  t.same(shallow.create?.backing, { file: '/i/a.qcow2', format: 'qcow2' }, "created on the active layer's backing image");
   t.equal(shallow.blockdev.backing, 'n2', 'and opened on its node, shared with the source');
   const onProtocol = planMirror({ ...disk, layers: disk.layers.slice(0, 2) }, { file: '/d/top.qcow2', shallow: true }, {}, none);
   t.same(onProtocol.create?.backing, { file: '/i/base.raw', format: 'raw' }, 'a protocol-node backing is recorded as raw');

@@ -17,9 +17,21 @@ for (const set of fixtureSets()) {
     const disks = disksFromQueries(blocks ?? [], nodes ?? []);
     t.equal(disks.length, 1, 'one disk');
     const disk = disks[0]!;
-    t.same(disk.layers.map((l) => path.basename(l.file)), ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'], 'the seed chain, base first');
-    t.same(disk.layers.map((l) => l.index), [1, 2, 3, 4], 'indices are positions over a socket');
-    t.same(disk.layers.map((l) => l.format), ['raw', 'qcow2', 'qcow2', 'qcow2'], 'formats');
+    t.same(
+      disk.layers.map((l) => path.basename(l.file)),
+      ['base.raw', 'a.qcow2', 'b.qcow2', 'c.qcow2'],
+      'the seed chain, base first',
+    );
+    t.same(
+      disk.layers.map((l) => l.index),
+      [1, 2, 3, 4],
+      'indices are positions over a socket',
+    );
+    t.same(
+      disk.layers.map((l) => l.format),
+      ['raw', 'qcow2', 'qcow2', 'qcow2'],
+      'formats',
+    );
     t.ok(hasUser(disk), 'a -drive is a user');
     t.equal(findDisk(disks, disk.layers[3]!.file), disk, 'the disk is found by its source path');
   });
@@ -39,8 +51,20 @@ for (const set of fixtureSets()) {
     const disk = disksFromQueries(blocks ?? [], nodes ?? [])[0]!;
     const base = disk.layers[0]!;
     // What QEMU shows after the pivot: the drive's root is base; the old top still backs onto b ← a ← base.
-    const pivoted = (blocks ?? []).map((b) => ({ ...b, inserted: b.inserted && { ...b.inserted, 'node-name': base.nodeName, file: base.file, image: (nodes ?? []).find((n) => n['node-name'] === base.nodeName)!.image } }));
+    const pivoted = (blocks ?? []).map((b) => ({
+      ...b,
+      inserted: b.inserted && {
+        ...b.inserted,
+        'node-name': base.nodeName,
+        file: base.file,
+        image: (nodes ?? []).find((n) => n['node-name'] === base.nodeName)!.image,
+      },
+    }));
     const disks = disksFromQueries(pivoted, nodes ?? []);
-    t.same(disks.map((d) => d.layers.map((l) => path.basename(l.file))), [['base.raw']], 'only the guest\'s disk, on base');
+    t.same(
+      disks.map((d) => d.layers.map((l) => path.basename(l.file))),
+      [['base.raw']],
+      "only the guest's disk, on base",
+    );
   });
 }

@@ -24,7 +24,14 @@ function typeNames(source: string): Set<string> {
   const text = readFileSync(path.join(repoRoot, source), 'utf8');
   const names = new Set<string>();
   for (const m of text.matchAll(/\btype\s+(\w+)/g)) names.add(m[1]!);
-  for (const m of text.matchAll(/export type \{([^}]*)\}/g)) for (const n of m[1]!.split(',')) names.add(n.trim().split(/\s+as\s+/).at(-1)!);
+  for (const m of text.matchAll(/export type \{([^}]*)\}/g))
+    for (const n of m[1]!.split(','))
+      names.add(
+        n
+          .trim()
+          .split(/\s+as\s+/)
+          .at(-1)!,
+      );
   return names;
 }
 
@@ -39,7 +46,10 @@ for (const doc of docs) {
           continue;
         }
         const types = typeNames(entry.source);
-        for (const raw of m[2]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+        for (const raw of m[2]!
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
           const name = raw.replace(/^type\s+/, '');
           t.ok(name in entry.values || types.has(name), `${doc}: ${name} is exported by ${m[3]}`);
         }

@@ -12,7 +12,9 @@ const disk: DiskChain = { device: 'drive0', layers: [{ index: 1, nodeName: 'n0',
 /** What `work` settles as within `ms`, or 'still waiting'. */
 async function within<T>(ms: number, work: Promise<T>): Promise<T | unknown> {
   let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise((resolve) => { timer = setTimeout(() => resolve('still waiting'), ms); });
+  const bound = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('still waiting'), ms);
+  });
   try {
     return await Promise.race([work.catch((error: unknown) => error), bound]);
   } finally {
@@ -20,8 +22,10 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T | unknown> {
   }
 }
 
-t.test('a monitor that never answers: the lookups give up after the client\'s commandTimeoutMs', async (t) => {
-  const transport = negotiatingTransport(() => { /* QEMU never answers */ });
+t.test("a monitor that never answers: the lookups give up after the client's commandTimeoutMs", async (t) => {
+  const transport = negotiatingTransport(() => {
+    /* QEMU never answers */
+  });
   const client = await QmpClient.open(transport, { commandTimeoutMs: 100 });
   t.teardown(() => client.close());
   const found = await within(5000, findDiskJob(client, disk));

@@ -9,9 +9,12 @@ import { LineFramer, OversizedMessageError, type QmpMessage } from '../../src/in
 import { fixtureSets } from './helpers/recorded.js';
 
 function qemuStream(file: string): { bytes: Buffer; messages: QmpMessage[] } {
-  const messages = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim())
+  const messages = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as { dir?: string; msg?: QmpMessage })
-    .filter((l) => l.dir === 'in' && l.msg).map((l) => l.msg as QmpMessage);
+    .filter((l) => l.dir === 'in' && l.msg)
+    .map((l) => l.msg as QmpMessage);
   return { bytes: Buffer.from(messages.map((m) => `${JSON.stringify(m)}\r\n`).join('')), messages };
 }
 
@@ -23,7 +26,9 @@ function frame(chunks: readonly Buffer[]): QmpMessage[] {
 }
 
 for (const set of fixtureSets()) {
-  for (const name of readdirSync(set.dir).filter((f) => f.endsWith('.jsonl')).slice(0, 4)) {
+  for (const name of readdirSync(set.dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .slice(0, 4)) {
     t.test(`${set.name}/${name}`, async (t) => {
       const { bytes, messages } = qemuStream(path.join(set.dir, name));
       let allSplits = true;

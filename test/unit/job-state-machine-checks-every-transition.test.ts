@@ -5,7 +5,11 @@ import { JOB_TRANSITIONS, JobStateMachine, isValidTransition } from '../../src/j
 import type { JobStatus, QmpEvent } from '../../src/qapi/types.js';
 
 const statuses = Object.keys(JOB_TRANSITIONS) as JobStatus[];
-const change = (status: JobStatus, seconds: number): QmpEvent => ({ event: 'JOB_STATUS_CHANGE', data: { id: 'j', status }, timestamp: { seconds, microseconds: 0 } });
+const change = (status: JobStatus, seconds: number): QmpEvent => ({
+  event: 'JOB_STATUS_CHANGE',
+  data: { id: 'j', status },
+  timestamp: { seconds, microseconds: 0 },
+});
 
 /** A machine brought to `from` along allowed moves (attach-time status for the odd ones). */
 function machineAt(from: JobStatus): JobStateMachine {
@@ -34,7 +38,9 @@ t.test('events of other jobs change nothing', async (t) => {
 t.test('READY counts from the status or the event, whichever comes first, once', async (t) => {
   const machine = new JobStateMachine('j');
   let ready = 0;
-  machine.on('ready', () => { ready++; });
+  machine.on('ready', () => {
+    ready++;
+  });
   for (const s of ['created', 'running', 'ready'] as const) machine.apply(change(s, 1));
   machine.apply({ event: 'BLOCK_JOB_READY', data: { device: 'j', len: 1, offset: 1, speed: 0, type: 'commit' }, timestamp: { seconds: 2, microseconds: 0 } });
   t.equal(ready, 1, 'one ready');

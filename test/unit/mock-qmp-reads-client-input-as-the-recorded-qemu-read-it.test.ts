@@ -24,7 +24,10 @@ function runCase(address: string, c: InputCase): Promise<string[]> {
     const socket = net.connect(address);
     const replies: string[] = [];
     let greeted = false;
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`${c.name}: no EOF within 20 s`)); }, 20_000);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${c.name}: no EOF within 20 s`));
+    }, 20_000);
     onJsonLines(socket, (message) => {
       if (!greeted) {
         greeted = true;
@@ -38,8 +41,14 @@ function runCase(address: string, c: InputCase): Promise<string[]> {
       socket.end();
     };
     socket.once('data', () => void send());
-    socket.on('error', (error) => { clearTimeout(timer); reject(error); });
-    socket.on('close', () => { clearTimeout(timer); resolve(replies); });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(replies);
+    });
   });
 }
 

@@ -78,8 +78,14 @@ t.test('src/ imports run down the floors of docs/design.md, never up, never in a
   const edges = importGraph();
   t.ok(edges.length > 200, `the import graph should be read (got ${edges.length} imports)`);
   const files = [...new Set(edges.flat())];
-  t.same(files.filter((f) => floorOf(f, floors) === undefined), [], 'every file of src/ should be on a floor of design.md\'s table');
-  const up = edges.filter(([a, b]) => (floorOf(b, floors) ?? 0) > (floorOf(a, floors) ?? Infinity)).map(([a, b]) => `${a} (floor ${floorOf(a, floors)}) imports ${b} (floor ${floorOf(b, floors)})`);
+  t.same(
+    files.filter((f) => floorOf(f, floors) === undefined),
+    [],
+    "every file of src/ should be on a floor of design.md's table",
+  );
+  const up = edges
+    .filter(([a, b]) => (floorOf(b, floors) ?? 0) > (floorOf(a, floors) ?? Infinity))
+    .map(([a, b]) => `${a} (floor ${floorOf(a, floors)}) imports ${b} (floor ${floorOf(b, floors)})`);
   t.same(up, [], 'no import should run up a floor');
   t.same(circles(edges), [], 'no files should import each other in a circle');
 });

@@ -40,7 +40,7 @@ t.test('a link where the cache goes is replaced, its target untouched', async (t
   const file = loader.userCacheFile(loader.readSource(), { QMPBJ_CACHE_DIR: cacheDir });
   symlinkSync(victim, file);
   t.ok(loader.writeCache(file, Buffer.from('cache')), 'written');
-  t.equal(readFileSync(victim, 'utf8'), 'precious', 'the link\'s target is unchanged');
+  t.equal(readFileSync(victim, 'utf8'), 'precious', "the link's target is unchanged");
   t.notOk(lstatSync(file).isSymbolicLink(), 'the link itself was replaced by the cache file');
 });
 

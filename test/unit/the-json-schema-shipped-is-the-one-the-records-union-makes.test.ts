@@ -15,7 +15,7 @@ t.test('the committed schema is the one the records union makes', async (t) => {
 
 t.test('records fit, lines that are none do not', async (t) => {
   t.same(cliRecord('{"type":"jobs","count":0}'), { type: 'jobs', count: 0 }, 'the jobs record of an empty list fits');
-  t.ok(cliRecord('{"type":"started","job":"pull-drive0","disk":"drive0","base":null,"pulled":["/a.qcow2"]}'), 'a pull\'s started record fits');
+  t.ok(cliRecord('{"type":"started","job":"pull-drive0","disk":"drive0","base":null,"pulled":["/a.qcow2"]}'), "a pull's started record fits");
   t.throws(() => cliRecord('{}'), /does not fit/, 'a bare {} is no record');
   t.throws(() => cliRecord('{"type":"result","job":"x","outcome":"done"}'), /does not fit/, 'an outcome the union does not have is refused');
   t.throws(() => cliRecord('{"type":"message","message":"x","extra":1}'), /does not fit/, 'a field the record does not have is refused');

@@ -29,25 +29,27 @@ const cases = [
   { file: 'controller-qemu-killed.jsonl', device: 'drive0' },
 ];
 
-for (const set of fixtureSets()) for (const c of cases) for (const instant of [false, true]) {
-  const file = fixtureFile(set, c.file);
-  if (!file) continue;
-  t.test(`${set.name}/${c.file}${instant ? ' --instant' : ''}: a client's own job gets EOF where QEMU died`, async (t) => {
-    const mock = await startMockQmp({ trace: file, model: true, instant });
-    t.teardown(() => mock.close());
-    const listener = await connect(mock.address, { connectTimeoutMs: 2000 });
-    const client = await connect(mock.address, { connectTimeoutMs: 2000 });
-    t.teardown(() => Promise.all([client.close(), listener.close()]));
-    const ends = [eof(client), eof(listener)];
-    t.same(await client.execute('block-commit', { 'job-id': 'mine', device: c.device, speed: 4096 }), {}, 'the client\'s own commit is accepted');
-    if (instant) {
-      // No recorded time: QEMU dies after as many commands as the recording's client sent after the job.
-      void (async () => {
-        for (let i = 0; i < 20; i++) await client.execute('query-jobs').catch(() => undefined);
-      })();
+for (const set of fixtureSets())
+  for (const c of cases)
+    for (const instant of [false, true]) {
+      const file = fixtureFile(set, c.file);
+      if (!file) continue;
+      t.test(`${set.name}/${c.file}${instant ? ' --instant' : ''}: a client's own job gets EOF where QEMU died`, async (t) => {
+        const mock = await startMockQmp({ trace: file, model: true, instant });
+        t.teardown(() => mock.close());
+        const listener = await connect(mock.address, { connectTimeoutMs: 2000 });
+        const client = await connect(mock.address, { connectTimeoutMs: 2000 });
+        t.teardown(() => Promise.all([client.close(), listener.close()]));
+        const ends = [eof(client), eof(listener)];
+        t.same(await client.execute('block-commit', { 'job-id': 'mine', device: c.device, speed: 4096 }), {}, "the client's own commit is accepted");
+        if (instant) {
+          // No recorded time: QEMU dies after as many commands as the recording's client sent after the job.
+          void (async () => {
+            for (let i = 0; i < 20; i++) await client.execute('query-jobs').catch(() => undefined);
+          })();
+        }
+        const [mine, other] = await Promise.all(ends);
+        t.pass(`EOF for the job's client after ${mine!.toFixed(0)} ms, for the listening connection after ${other!.toFixed(0)} ms`);
+        await t.rejects(connect(mock.address, { connectTimeoutMs: 2000 }), 'a connection after QEMU died is closed before a greeting');
+      });
     }
-    const [mine, other] = await Promise.all(ends);
-    t.pass(`EOF for the job's client after ${mine!.toFixed(0)} ms, for the listening connection after ${other!.toFixed(0)} ms`);
-    await t.rejects(connect(mock.address, { connectTimeoutMs: 2000 }), 'a connection after QEMU died is closed before a greeting');
-  });
-}

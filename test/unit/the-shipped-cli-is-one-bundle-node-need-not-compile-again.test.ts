@@ -26,7 +26,11 @@ t.test('the bundle needs nothing but node', async (t) => {
   const required = [...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
   t.ok(required.length > 0, 'the bundle should load node built-ins');
   const builtins = new Set(builtinModules);
-  t.same(required.filter((id) => !builtins.has(id.replace(/^node:/, ''))), [], 'every require in the bundle should be a node built-in');
+  t.same(
+    required.filter((id) => !builtins.has(id.replace(/^node:/, ''))),
+    [],
+    'every require in the bundle should be a node built-in',
+  );
   t.notMatch(bundle, /\bimport\(/, 'no dynamic import should be left for node to resolve');
 });
 // Whichever node built the package: the build's cache when it is this node's, else the one this node
@@ -48,5 +52,9 @@ t.test('the code cache this node runs the CLI with is accepted by it', async (t)
   t.equal(loader.compile(now.data).cachedDataRejected, false, 'and V8 accepts it');
   const again = spawnSync(process.execPath, [bin, '--version'], { env, encoding: 'utf8', timeout: 30_000 });
   t.equal(again.status, 0, 'the CLI runs with it');
-  t.equal(again.stdout, spawnSync(process.execPath, [bin, '--version'], { env: { ...env, QMPBJ_NO_CODE_CACHE: '1' }, encoding: 'utf8' }).stdout, 'and says what it says without one');
+  t.equal(
+    again.stdout,
+    spawnSync(process.execPath, [bin, '--version'], { env: { ...env, QMPBJ_NO_CODE_CACHE: '1' }, encoding: 'utf8' }).stdout,
+    'and says what it says without one',
+  );
 });

@@ -10,15 +10,26 @@ import { repoRoot } from '../helpers/qemu.js';
 
 t.test('typed execute refuses misspelt arguments at compile time', (t) => {
   const file = path.join(repoRoot, 'test', 'compile-errors', 'misspelt-command-arguments.ts');
-  const expected = readFileSync(file, 'utf8').split('\n').flatMap((line, i) => (line.includes('// error expected') ? [i + 1] : []));
+  const expected = readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line, i) => (line.includes('// error expected') ? [i + 1] : []));
   t.equal(expected.length, 5, 'the file marks five mistakes');
   const program = ts.createProgram([file], {
-    strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true,
-    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: ['node'],
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+    noEmit: true,
+    skipLibCheck: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    types: ['node'],
   });
   const diagnostics = ts.getPreEmitDiagnostics(program);
   const inFile = diagnostics.filter((d) => d.file?.fileName === file);
-  const elsewhere = diagnostics.filter((d) => d.file?.fileName !== file).map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+  const elsewhere = diagnostics
+    .filter((d) => d.file?.fileName !== file)
+    .map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
   t.same(elsewhere, [], 'the library itself compiles under strict + exactOptionalPropertyTypes');
   const lines = [...new Set(inFile.map((d) => d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1))].sort((a, b) => a - b);
   const messages = inFile.map((d) => `${d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);

@@ -8,7 +8,12 @@ import t from 'tap';
 import { classifyEventChildStderr } from '../../src/transport/virsh/wire.js';
 import { repoRoot } from '../helpers/qemu.js';
 
-interface Recording { libvirt: string; command: string; live: { stderr: string[]; stdout: string[] }; absent: { stderr: string[] } }
+interface Recording {
+  libvirt: string;
+  command: string;
+  live: { stderr: string[]; stdout: string[] };
+  absent: { stderr: string[] };
+}
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures');
 const sets = readdirSync(fixtures).filter((d) => /^libvirt-\d+\.\d+$/.test(d));
@@ -21,14 +26,36 @@ for (const set of sets) {
     const notices = live.flatMap((c, i) => (c.kind === 'registered' ? [i] : []));
     t.equal(notices.length, 1, 'exactly one line should be the registration notice');
     const at = notices[0]!;
-    t.match(recording.live.stderr[at], /RPC_CLIENT_MSG_RX: .* prog=536903815 vers=1 proc=4 type=1 status=0/, 'the notice should be the reply to the register call');
-    t.match(recording.live.stderr[at - 1], /RPC_CLIENT_MSG_TX_QUEUE: .* prog=536903815 vers=1 proc=4 type=0/, 'the line before should be the register call itself');
-    t.ok(recording.live.stderr.slice(at + 1).every((l) => / proc=6 type=2 /.test(l)), 'after the notice only the events (proc 6, type 2 = message) should follow');
-    t.same(live.filter((c) => c.kind === 'virsh'), [], 'a healthy event child says nothing of its own');
-    t.ok(recording.live.stdout.some((l) => l.startsWith('event STOP')), 'the events themselves stay on stdout');
+    t.match(
+      recording.live.stderr[at],
+      /RPC_CLIENT_MSG_RX: .* prog=536903815 vers=1 proc=4 type=1 status=0/,
+      'the notice should be the reply to the register call',
+    );
+    t.match(
+      recording.live.stderr[at - 1],
+      /RPC_CLIENT_MSG_TX_QUEUE: .* prog=536903815 vers=1 proc=4 type=0/,
+      'the line before should be the register call itself',
+    );
+    t.ok(
+      recording.live.stderr.slice(at + 1).every((l) => / proc=6 type=2 /.test(l)),
+      'after the notice only the events (proc 6, type 2 = message) should follow',
+    );
+    t.same(
+      live.filter((c) => c.kind === 'virsh'),
+      [],
+      'a healthy event child says nothing of its own',
+    );
+    t.ok(
+      recording.live.stdout.some((l) => l.startsWith('event STOP')),
+      'the events themselves stay on stdout',
+    );
 
     const absent = recording.absent.stderr.map(classifyEventChildStderr);
-    t.same(absent.filter((c) => c.kind === 'registered'), [], 'an unknown domain never registers');
+    t.same(
+      absent.filter((c) => c.kind === 'registered'),
+      [],
+      'an unknown domain never registers',
+    );
     const kept = absent.flatMap((c) => (c.kind === 'virsh' ? [c.text] : []));
     t.equal(kept.length, 1, "only virsh's own error line should be kept for the message");
     t.match(kept[0], /^error: failed to get domain '.+-absent'$/, 'and it should say which domain was not found');

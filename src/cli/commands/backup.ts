@@ -37,7 +37,8 @@ Several disks start in one transaction and complete as a group: all succeed, or 
     const names = context.positionals;
     const targets = o.target ?? [];
     if (!names.length) throw new UsageError('backup wants at least one DISK', 'backup');
-    if (targets.length !== names.length) throw new UsageError(`backup wants one --target per DISK (${names.length} disks, ${targets.length} targets)`, 'backup');
+    if (targets.length !== names.length)
+      throw new UsageError(`backup wants one --target per DISK (${names.length} disks, ${targets.length} targets)`, 'backup');
     const timeoutText = o.timeout;
     const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'backup') * 1000;
     const speed = parseBandwidth(o, 'backup');
@@ -47,8 +48,21 @@ Several disks start in one transaction and complete as a group: all succeed, or 
     const client = await context.connect();
     const all = await cliDisks(context, client);
     const specs = names.map((n, i) => ({ disk: findDisk(all, n), target: targets[i]! }));
-    const jobs = await BackupJob.start(client, specs, { signal: context.signal, ...(incremental ? { incremental } : {}), ...(checkpoint ? { checkpoint } : {}), ...(speed !== undefined ? { speed } : {}) });
-    for (const [i, job] of jobs.entries()) out.result(undefined, { type: 'started', job: job.id, disk: names[i]!, target: job.target, incremental: incremental ?? null, checkpoint: checkpoint ?? null });
+    const jobs = await BackupJob.start(client, specs, {
+      signal: context.signal,
+      ...(incremental ? { incremental } : {}),
+      ...(checkpoint ? { checkpoint } : {}),
+      ...(speed !== undefined ? { speed } : {}),
+    });
+    for (const [i, job] of jobs.entries())
+      out.result(undefined, {
+        type: 'started',
+        job: job.id,
+        disk: names[i]!,
+        target: job.target,
+        incremental: incremental ?? null,
+        checkpoint: checkpoint ?? null,
+      });
     const { deadline, stopSignal } = stopSignals(context, timeoutMs);
     const stops = o.verbose ? jobs.map((job, i) => showProgress(job, out, jobs.length > 1 ? `Block Backup ${names[i]}` : 'Block Backup', stopSignal)) : [];
     let code = 0;
@@ -61,8 +75,20 @@ Several disks start in one transaction and complete as a group: all succeed, or 
       if (end.status === 'fulfilled') {
         if (o.verbose) out.progress(label, 100);
         const mark = end.value.checkpoint;
-        const note = !mark ? '' : mark.kept ? `; checkpoint ${mark.name} starts where it ends` : `; checkpoint ${mark.name} not kept: another disk's backup did not complete`;
-        out.result(`Backup of ${names[i]} complete: ${job.target}${note}`, { type: 'result', job: job.id, outcome: end.value.outcome, target: job.target, states: end.value.states, timings: end.value.timings, ...(mark ? { checkpoint: mark } : {}) });
+        const note = !mark
+          ? ''
+          : mark.kept
+            ? `; checkpoint ${mark.name} starts where it ends`
+            : `; checkpoint ${mark.name} not kept: another disk's backup did not complete`;
+        out.result(`Backup of ${names[i]} complete: ${job.target}${note}`, {
+          type: 'result',
+          job: job.id,
+          outcome: end.value.outcome,
+          target: job.target,
+          states: end.value.states,
+          timings: end.value.timings,
+          ...(mark ? { checkpoint: mark } : {}),
+        });
         if (mark && !mark.kept) code = 1;
       } else if (stopSignal.aborted) {
         // Ctrl-C or --timeout: every disk of the group is aborted (one may have been already, by the group).
@@ -72,7 +98,10 @@ Several disks start in one transaction and complete as a group: all succeed, or 
         out.result(undefined, { type: 'result', job: job.id, outcome: result?.outcome ?? 'aborted', reason: why, target: job.target });
         code = 1;
       } else {
-        code = Math.max(code, await reportUnfinishedJob(job, end.reason, { out, noun: `Backup of ${names[i]}`, stopSignal, deadline, timeoutText, async: false }));
+        code = Math.max(
+          code,
+          await reportUnfinishedJob(job, end.reason, { out, noun: `Backup of ${names[i]}`, stopSignal, deadline, timeoutText, async: false }),
+        );
       }
     }
     return code;

@@ -34,7 +34,11 @@ The rows are always in chain order, whatever the numbers.`,
     ]);
     const header = ['Index', 'Node', 'Format', 'File', ''];
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-    const fmt = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+    const fmt = (cells: string[]): string =>
+      cells
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd();
     context.out.result([fmt(header), ...rows.map(fmt)].join('\n'));
     return 0;
   },

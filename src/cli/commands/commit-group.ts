@@ -23,7 +23,9 @@ import type { CommitOptions } from './commit-options.js';
 
 /** What a cancelled active commit leaves in its base: said as the single commit says it. */
 export function partlyWritten(bases: readonly string[]): string {
-  return bases.length === 1 ? `base ${bases[0]} may be partly written: no longer valid on its own` : `bases ${bases.join(', ')} may be partly written: no longer valid on their own`;
+  return bases.length === 1
+    ? `base ${bases[0]} may be partly written: no longer valid on its own`
+    : `bases ${bases.join(', ')} may be partly written: no longer valid on their own`;
 }
 
 /** What a group commit cannot be combined with: said before connecting. */
@@ -31,8 +33,10 @@ function checkGroupUsage(o: OptionValues<CommitOptions>, disks: readonly string[
   const several = o.all ? 'with --all' : `with several disks (${disks.join(', ')})`;
   if (o.all && disks.length) throw new UsageError('--all names every disk itself: give no DISK with it', 'commit');
   if (!o.pivot && !o['dry-run']) throw new UsageError(`${several} commit needs --pivot: the disks pivot together once every job is READY`, 'commit');
-  for (const option of ['base', 'top', 'job-id'] as const) if (o[option] !== undefined) throw new UsageError(`--${option} names one disk's image: not ${several}`, 'commit');
-  for (const option of ['shallow', 'keep-overlay', 'async', 'keep-relative'] as const) if (o[option]) throw new UsageError(`--${option} does not go ${several}`, 'commit');
+  for (const option of ['base', 'top', 'job-id'] as const)
+    if (o[option] !== undefined) throw new UsageError(`--${option} names one disk's image: not ${several}`, 'commit');
+  for (const option of ['shallow', 'keep-overlay', 'async', 'keep-relative'] as const)
+    if (o[option]) throw new UsageError(`--${option} does not go ${several}`, 'commit');
 }
 
 export async function runGroupCommit(context: CliContext<CommitOptions>): Promise<number> {
@@ -47,15 +51,31 @@ export async function runGroupCommit(context: CliContext<CommitOptions>): Promis
   const client = await context.connect();
   const disks = await cliDisks(context, client);
   // --all: each disk named as the user knows it (libvirt's target, the qdev id), never by its node name.
-  const chosen = o.all ? disks.filter((d) => d.layers.length > 1 && hasUser(d)).map((d) => ({ ...d, requestedAs: d.target ?? d.qdevId ?? d.driveId ?? d.device })) : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
+  const chosen = o.all
+    ? disks.filter((d) => d.layers.length > 1 && hasUser(d)).map((d) => ({ ...d, requestedAs: d.target ?? d.qdevId ?? d.driveId ?? d.device }))
+    : names.map((name) => ({ ...findDisk(disks, name), requestedAs: name }));
   if (!chosen.length) throw new UsageError('--all: no disk has a backing chain to commit', 'commit');
   const same = chosen.find((disk, i) => chosen.findIndex((d) => d.device === disk.device) !== i);
-  if (same) throw new UsageError(`${chosen.filter((d) => d.device === same.device).map((d) => `'${d.requestedAs}'`).join(' and ')} name the same disk (${same.device}): one commit per disk`, 'commit');
-  const ranges: CommitRange[] = chosen.map((disk) => resolveCommitRange(disk, { active: true }, disks.filter((d) => d.device !== disk.device)));
+  if (same)
+    throw new UsageError(
+      `${chosen
+        .filter((d) => d.device === same.device)
+        .map((d) => `'${d.requestedAs}'`)
+        .join(' and ')} name the same disk (${same.device}): one commit per disk`,
+      'commit',
+    );
+  const ranges: CommitRange[] = chosen.map((disk) =>
+    resolveCommitRange(
+      disk,
+      { active: true },
+      disks.filter((d) => d.device !== disk.device),
+    ),
+  );
   // Every range is checked before any job starts: a disk that cannot pivot stops the group here.
   for (const range of ranges) assertPivotable(range);
   if (o['dry-run']) {
-    for (const range of ranges) await printPlan(context, { commit: range, pivot: true, others: disks.filter((d) => d.device !== range.disk.device) }, speed, client);
+    for (const range of ranges)
+      await printPlan(context, { commit: range, pivot: true, others: disks.filter((d) => d.device !== range.disk.device) }, speed, client);
     return 0;
   }
   const label = (range: CommitRange): string => range.disk.requestedAs ?? range.disk.target ?? range.disk.qdevId ?? range.disk.device;
@@ -66,36 +86,61 @@ export async function runGroupCommit(context: CliContext<CommitOptions>): Promis
     for (const range of ranges) jobs.push(await CommitJob.start(client, range, { ...(speed !== undefined ? { speed } : {}), signal: context.signal }));
   } catch (error) {
     await Promise.allSettled(jobs.map((job) => job.cancel({ timeoutMs: FINISH_TIMEOUT_MS })));
-    const why = error instanceof AbortedError && context.signal.aborted ? `interrupted before every job was started (${String((context.signal.reason as Error | undefined)?.message ?? 'signal')})` : (error as Error).message;
-    out.error(`${why}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top and reads as before; ${partlyWritten(jobs.map((j) => j.range!.base.file))}` : 'nothing was started'}`);
+    const why =
+      error instanceof AbortedError && context.signal.aborted
+        ? `interrupted before every job was started (${String((context.signal.reason as Error | undefined)?.message ?? 'signal')})`
+        : (error as Error).message;
+    out.error(
+      `${why}; ${jobs.length ? `cancelled the jobs already started (${jobs.map((j) => j.id).join(', ')}): every disk stays on its top and reads as before; ${partlyWritten(jobs.map((j) => j.range!.base.file))}` : 'nothing was started'}`,
+    );
     events.stop();
     return 1;
   }
   events.add(jobs.map((j) => j.id));
-  for (const [i, job] of jobs.entries()) out.result(undefined, { type: 'started', job: job.id, disk: label(ranges[i]!), top: ranges[i]!.top.file, base: ranges[i]!.base.file, active: true });
+  for (const [i, job] of jobs.entries())
+    out.result(undefined, { type: 'started', job: job.id, disk: label(ranges[i]!), top: ranges[i]!.top.file, base: ranges[i]!.base.file, active: true });
   const { deadline, stopSignal } = stopSignals(context, timeoutMs);
   const stops = o.verbose ? jobs.map((job, i) => showProgress(job, out, `${JOB_KINDS['active-commit'].progressLabel} ${label(ranges[i]!)}`, stopSignal)) : [];
   const note = (): void => out.warn('the pivots were already requested: waiting for QEMU to finish them (Ctrl-C again to stop waiting)');
   try {
-    const group = await context.whileAlive(pivotTogether(jobs, {
-      signal: stopSignal,
-      finishTimeoutMs: FINISH_TIMEOUT_MS,
-      onAllReady: () => {
-        for (const stop of stops) stop();
-        context.signal.addEventListener('abort', note, { once: true });
-      },
-    }));
+    const group = await context.whileAlive(
+      pivotTogether(jobs, {
+        signal: stopSignal,
+        finishTimeoutMs: FINISH_TIMEOUT_MS,
+        onAllReady: () => {
+          for (const stop of stops) stop();
+          context.signal.addEventListener('abort', note, { once: true });
+        },
+      }),
+    );
     for (const [i, result] of group.results.entries()) {
       const range = ranges[i]!;
       out.message(`${label(range)}: Successfully pivoted`);
-      out.result(undefined, { type: 'result', job: result.jobId, disk: label(range), outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) });
+      out.result(undefined, {
+        type: 'result',
+        job: result.jobId,
+        disk: label(range),
+        outcome: result.outcome,
+        states: result.states,
+        timings: result.timings,
+        ...(result.nodes ? { nodes: result.nodes } : {}),
+      });
       reportNodesKept(out, result);
       const deleted = o.delete ? await deleteCommittedImages(client, range, result, { signal: context.signal }) : [];
       const invalid = (result.invalidated?.files ?? []).filter((f) => !deleted.includes(f));
-      out.result(invalid.length ? `${label(range)}: Images no longer valid on their own: ${invalid.join(', ')}` : undefined, { type: 'invalidated', disk: label(range), files: result.invalidated?.files ?? [], stillValid: result.invalidated?.stillValid ?? [], deleted });
+      out.result(invalid.length ? `${label(range)}: Images no longer valid on their own: ${invalid.join(', ')}` : undefined, {
+        type: 'invalidated',
+        disk: label(range),
+        files: result.invalidated?.files ?? [],
+        stillValid: result.invalidated?.stillValid ?? [],
+        deleted,
+      });
       for (const file of deleted) out.result(`Deleted: ${file}`);
     }
-    out.result(`All ${jobs.length} disks pivoted; the pivots were written within ${group.sentWithinMs.toFixed(2)} ms, and QEMU concluded them within ${group.concludedSpreadMs.toFixed(2)} ms of each other`, { type: 'group', pivoted: true, disks: ranges.map(label), sentWithinMs: group.sentWithinMs, concludedSpreadMs: group.concludedSpreadMs });
+    out.result(
+      `All ${jobs.length} disks pivoted; the pivots were written within ${group.sentWithinMs.toFixed(2)} ms, and QEMU concluded them within ${group.concludedSpreadMs.toFixed(2)} ms of each other`,
+      { type: 'group', pivoted: true, disks: ranges.map(label), sentWithinMs: group.sentWithinMs, concludedSpreadMs: group.concludedSpreadMs },
+    );
     return 0;
   } catch (error) {
     for (const stop of stops) stop();
@@ -107,7 +152,15 @@ export async function runGroupCommit(context: CliContext<CommitOptions>): Promis
       const i = jobs.findIndex((j) => j.id === jobId);
       return i >= 0 ? label(ranges[i]!) : jobId;
     };
-    for (const member of error.members) out.result(undefined, { type: 'result', job: member.jobId, disk: nameOf(member.jobId), outcome: member.outcome, where: member.where, ...(member.error ? { error: member.error } : {}) });
+    for (const member of error.members)
+      out.result(undefined, {
+        type: 'result',
+        job: member.jobId,
+        disk: nameOf(member.jobId),
+        outcome: member.outcome,
+        where: member.where,
+        ...(member.error ? { error: member.error } : {}),
+      });
     out.result(undefined, { type: 'group', pivoted: false, disks: ranges.map(label), ...(why ? { reason: why } : {}) });
     return 1;
   } finally {

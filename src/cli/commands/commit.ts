@@ -18,7 +18,8 @@ import { COMMIT_OPTIONS, type CommitOptions } from './commit-options.js';
 function reportInvalidated(out: Output, result: CommitResult, deleted: readonly string[]): void {
   const invalid = result.invalidated?.files ?? [];
   if (out.json) {
-    if (invalid.length || deleted.length) out.result(undefined, { type: 'invalidated', files: invalid, stillValid: result.invalidated?.stillValid ?? [], deleted });
+    if (invalid.length || deleted.length)
+      out.result(undefined, { type: 'invalidated', files: invalid, stillValid: result.invalidated?.stillValid ?? [], deleted });
     return;
   }
   const remaining = invalid.filter((f) => !deleted.includes(f));
@@ -26,11 +27,11 @@ function reportInvalidated(out: Output, result: CommitResult, deleted: readonly 
   for (const file of deleted) out.result(`Deleted: ${file}`);
 }
 
-
 export const commitCommand: CommandSpec<CommitOptions> = {
   name: 'commit',
-  summary: 'merge images of a disk\'s chain down into a base, live (virsh blockcommit)',
-  usage: 'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--converge throttle=N] [--job-id ID]',
+  summary: "merge images of a disk's chain down into a base, live (virsh blockcommit)",
+  usage:
+    'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--converge throttle=N] [--job-id ID]',
   details: `DISK is a device, drive or export id, libvirt's target, or the disk's source (active image path).
 X is a file name, a node name or DISK[N], N as 'chain' shows it: over a socket the position (base = 1),
 with --domain libvirt's own index (libvirt counts a chain it found at start from the top, active = 1).
@@ -65,7 +66,7 @@ and every disk stays on its top. Exit 0 only if every disk pivoted.
 Decisions come from the job's own QMP events; progress is only for display.`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --pivot --verbose',
-    "qmp-blockjob --socket /tmp/qmp.sock commit vda --base /images/base.raw --top /images/b.qcow2 --wait --verbose",
+    'qmp-blockjob --socket /tmp/qmp.sock commit vda --base /images/base.raw --top /images/b.qcow2 --wait --verbose',
     "qmp-blockjob --socket /tmp/qmp.sock commit vda --base 'vda[1]' --top 'vda[3]' --wait",
     'qmp-blockjob --socket /tmp/qmp.sock commit vda --active --keep-overlay --bandwidth 50 --timeout 600',
     'qmp-blockjob --socket /tmp/qmp.sock commit vda vdb --active --pivot --timeout 600',
@@ -79,15 +80,26 @@ Decisions come from the job's own QMP events; progress is only for display.`,
     const pivot = o.pivot === true;
     const keepOverlay = o['keep-overlay'] === true;
     if (pivot && keepOverlay) throw new UsageError('--pivot and --keep-overlay exclude each other', 'commit');
-    const choice = parseWaitOptions(o, 'commit', [['--pivot', pivot], ['--keep-overlay', keepOverlay]]);
+    const choice = parseWaitOptions(o, 'commit', [
+      ['--pivot', pivot],
+      ['--keep-overlay', keepOverlay],
+    ]);
     const active = o.active === true || pivot || keepOverlay;
     const deleteImages = o.delete === true;
-    if (deleteImages && keepOverlay) throw new UsageError('--delete with --keep-overlay: every image stays in the chain, so there is nothing to delete', 'commit');
-    if (deleteImages && active && !pivot) throw new UsageError('--delete with --active needs --pivot: until the pivot every image is still in the chain', 'commit');
+    if (deleteImages && keepOverlay)
+      throw new UsageError('--delete with --keep-overlay: every image stays in the chain, so there is nothing to delete', 'commit');
+    if (deleteImages && active && !pivot)
+      throw new UsageError('--delete with --active needs --pivot: until the pivot every image is still in the chain', 'commit');
     if (deleteImages && !choice.wait) throw new UsageError('--delete needs the job to be waited for (--wait or --pivot)', 'commit');
     const converge = parseConverge(o, 'commit');
-    if (converge !== undefined && !(active && choice.wait)) throw new UsageError('--converge goes with an active commit that is waited for (--active --wait, --pivot or --keep-overlay)', 'commit');
-    const spec: CommitRangeSpec = { ...(o.top !== undefined ? { top: o.top } : {}), ...(o.base !== undefined ? { base: o.base } : {}), shallow: o.shallow === true, active };
+    if (converge !== undefined && !(active && choice.wait))
+      throw new UsageError('--converge goes with an active commit that is waited for (--active --wait, --pivot or --keep-overlay)', 'commit');
+    const spec: CommitRangeSpec = {
+      ...(o.top !== undefined ? { top: o.top } : {}),
+      ...(o.base !== undefined ? { base: o.base } : {}),
+      shallow: o.shallow === true,
+      active,
+    };
     try {
       validateRangeSpec(spec);
     } catch (error) {
@@ -106,18 +118,32 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       command: 'commit',
       kind: range.active ? JOB_KINDS['active-commit'] : JOB_KINDS.commit,
       choice,
-      ...(pivot || keepOverlay ? {
-        end: {
-          note: `${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`,
-          words: pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept',
-          run: (job, options) => (pivot ? job.pivot(options) : job.keepOverlay(options)),
-        },
-      } : {}),
+      ...(pivot || keepOverlay
+        ? {
+            end: {
+              note: `${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`,
+              words: pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept',
+              run: (job, options) => (pivot ? job.pivot(options) : job.keepOverlay(options)),
+            },
+          }
+        : {}),
       readyWords: 'Now in synchronized phase',
       // Left running (autoDismiss false): nobody finalizes an intermediate commit, whose bitmaps merge at PENDING.
-      start: (options) => CommitJob.start(client, range, { ...options, ...(options.autoDismiss === false ? { detached: true } : {}), ...(o['keep-relative'] ? { keepRelative: true } : {}) }),
+      start: (options) =>
+        CommitJob.start(client, range, {
+          ...options,
+          ...(options.autoDismiss === false ? { detached: true } : {}),
+          ...(o['keep-relative'] ? { keepRelative: true } : {}),
+        }),
       started: (job) => ({ type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active }),
-      result: (job, result) => ({ type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, ...(result.nodes ? { nodes: result.nodes } : {}) }),
+      result: (job, result) => ({
+        type: 'result',
+        job: job.id,
+        outcome: result.outcome,
+        states: result.states,
+        timings: result.timings,
+        ...(result.nodes ? { nodes: result.nodes } : {}),
+      }),
       // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
       ...(range.active ? { guard: (job: CommitJob) => guardConvergence(context, client, job, disk, converge) } : {}),
       after: async (_job, result) => {

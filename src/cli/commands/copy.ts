@@ -21,14 +21,17 @@ function byteCount(text: string | undefined, name: string): number | undefined {
 /** `--copy-mode background|write-blocking` (also `job DISK --copy-mode`). */
 export function parseCopyMode(options: OptionValues<{ 'copy-mode': { type: 'string' } }>, command: string): CopyMode | undefined {
   const mode = options['copy-mode'];
-  if (mode !== undefined && mode !== 'background' && mode !== 'write-blocking') throw new UsageError(`--copy-mode is background or write-blocking, got '${mode}'`, command);
+  if (mode !== undefined && mode !== 'background' && mode !== 'write-blocking')
+    throw new UsageError(`--copy-mode is background or write-blocking, got '${mode}'`, command);
   return mode;
 }
 
 /** After a copy that did not pivot: where the destination file is, and a node that could not be removed. */
 function reportDestination(out: Output, destination: Readonly<MirrorDestination>, partial: boolean): void {
-  if (destination.file && destination.created && partial) out.message(`The destination ${destination.file} is left as it is (an unfinished copy): delete it if you do not want it`);
-  if (destination.node === 'unknown' && destination.nodeName) out.error(`the destination's node ${destination.nodeName} could not be removed (${destination.nodeError ?? 'unknown'}): blockdev-del it`);
+  if (destination.file && destination.created && partial)
+    out.message(`The destination ${destination.file} is left as it is (an unfinished copy): delete it if you do not want it`);
+  if (destination.node === 'unknown' && destination.nodeName)
+    out.error(`the destination's node ${destination.nodeName} could not be removed (${destination.nodeError ?? 'unknown'}): blockdev-del it`);
 }
 
 const COPY_OPTIONS = {
@@ -40,7 +43,8 @@ const COPY_OPTIONS = {
 export const copyCommand: CommandSpec<typeof COPY_OPTIONS> = {
   name: 'copy',
   summary: 'copy a live disk onto a new image, then pivot onto it or keep the copy (virsh blockcopy)',
-  usage: 'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external [--allow-existing-data]] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
+  usage:
+    'copy DISK --dest FILE [--format raw|qcow2] [--shallow] [--reuse-external [--allow-existing-data]] [--pivot | --finish] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--granularity N] [--buf-size N] [--copy-mode background|write-blocking] [--converge throttle=N] [--job-id ID]',
   details: `The destination is created (qcow2 of the disk's size unless --format raw; never over an existing
 file or through a link) or, with --reuse-external, used as it is. The copy reaches a synchronized
 phase (READY) and keeps both images in step until it is ended:
@@ -76,9 +80,13 @@ The destination's node is removed again after --finish, an abort or a failure; i
     const pivot = o.pivot === true;
     const finish = o.finish === true;
     if (pivot && finish) throw new UsageError('--pivot and --finish exclude each other', 'copy');
-    const choice = parseWaitOptions(o, 'copy', [['--pivot', pivot], ['--finish', finish]]);
+    const choice = parseWaitOptions(o, 'copy', [
+      ['--pivot', pivot],
+      ['--finish', finish],
+    ]);
     const shallow = o.shallow === true;
-    if (o['allow-existing-data'] && !(o['reuse-external'] && shallow)) throw new UsageError('--allow-existing-data goes with --reuse-external --shallow', 'copy');
+    if (o['allow-existing-data'] && !(o['reuse-external'] && shallow))
+      throw new UsageError('--allow-existing-data goes with --reuse-external --shallow', 'copy');
     const granularity = byteCount(o.granularity, 'granularity');
     const bufSize = byteCount(o['buf-size'], 'buf-size');
     const copyMode = parseCopyMode(o, 'copy');
@@ -86,7 +94,10 @@ The destination's node is removed again after --finish, an abort or a failure; i
     if (converge !== undefined && !choice.wait) throw new UsageError('--converge goes with a copy that is waited for (--wait, --pivot or --finish)', 'copy');
     try {
       // What needs no disk is a usage mistake, said before connecting (the library's own check).
-      checkMirrorOptions({ file: dest, format, shallow }, { ...(granularity !== undefined ? { granularity } : {}), ...(bufSize !== undefined ? { bufSize } : {}) });
+      checkMirrorOptions(
+        { file: dest, format, shallow },
+        { ...(granularity !== undefined ? { granularity } : {}), ...(bufSize !== undefined ? { bufSize } : {}) },
+      );
     } catch (error) {
       if (error instanceof JobOptionError) throw new UsageError(error.message, 'copy');
       throw error;
@@ -99,22 +110,49 @@ The destination's node is removed again after --finish, an abort or a failure; i
       command: 'copy',
       kind: JOB_KINDS.copy,
       choice,
-      ...(pivot || finish ? {
-        end: {
-          note: `${pivot ? 'the pivot' : 'finishing the copy'} was already requested: waiting for QEMU to carry it out (Ctrl-C again to stop waiting)`,
-          words: pivot ? 'Successfully pivoted' : 'Successfully copied',
-          run: (job, options) => (pivot ? job.pivot(options) : job.finish(options)),
-        },
-      } : {}),
+      ...(pivot || finish
+        ? {
+            end: {
+              note: `${pivot ? 'the pivot' : 'finishing the copy'} was already requested: waiting for QEMU to carry it out (Ctrl-C again to stop waiting)`,
+              words: pivot ? 'Successfully pivoted' : 'Successfully copied',
+              run: (job, options) => (pivot ? job.pivot(options) : job.finish(options)),
+            },
+          }
+        : {}),
       readyWords: 'Now in mirroring phase',
-      start: (options) => MirrorJob.start(client, disk, { file, format, shallow, reuseExisting: o['reuse-external'] === true, allowExistingData: o['allow-existing-data'] === true }, {
-        ...options,
-        ...(granularity !== undefined ? { granularity } : {}),
-        ...(bufSize !== undefined ? { bufSize } : {}),
-        ...(copyMode ? { copyMode } : {}),
+      start: (options) =>
+        MirrorJob.start(
+          client,
+          disk,
+          { file, format, shallow, reuseExisting: o['reuse-external'] === true, allowExistingData: o['allow-existing-data'] === true },
+          {
+            ...options,
+            ...(granularity !== undefined ? { granularity } : {}),
+            ...(bufSize !== undefined ? { bufSize } : {}),
+            ...(copyMode ? { copyMode } : {}),
+          },
+        ),
+      started: ({ id, destination }) => ({
+        type: 'started',
+        job: id,
+        disk: diskName,
+        dest: file,
+        format,
+        shallow: destination.shallow,
+        created: destination.created,
+        node: destination.nodeName ?? null,
       }),
-      started: ({ id, destination }) => ({ type: 'started', job: id, disk: diskName, dest: file, format, shallow: destination.shallow, created: destination.created, node: destination.nodeName ?? null }),
-      result: (job, result) => ({ type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, dest: file, node: result.destination.node ?? null, leftChain: result.invalidated?.removedFromChain ?? [], ...(result.nodes ? { nodes: result.nodes } : {}) }),
+      result: (job, result) => ({
+        type: 'result',
+        job: job.id,
+        outcome: result.outcome,
+        states: result.states,
+        timings: result.timings,
+        dest: file,
+        node: result.destination.node ?? null,
+        leftChain: result.invalidated?.removedFromChain ?? [],
+        ...(result.nodes ? { nodes: result.nodes } : {}),
+      }),
       // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
       guard: (job) => guardConvergence(context, client, job, disk, converge),
       after: async (_job, result) => {

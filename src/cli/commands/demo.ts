@@ -18,7 +18,13 @@ const PLAN: ReadonlyArray<{ file: string; writes: ReadonlyArray<readonly [number
   { file: 'base.raw', writes: [[0, 16, 0x41]] }, //            AAAA--------
   { file: 'sn1.qcow2', writes: [[8, 16, 0x42]] }, //           --BBBB------
   { file: 'sn2.qcow2', writes: [[20, 16, 0x43]] }, //          -----CCCC---
-  { file: 'cur.qcow2', writes: [[0, 4, 0x44], [32, 8, 0x44]] }, // D-------DD--
+  {
+    file: 'cur.qcow2',
+    writes: [
+      [0, 4, 0x44],
+      [32, 8, 0x44],
+    ],
+  }, // D-------DD--
 ];
 
 class DemoFailure extends QmpError {}
@@ -44,16 +50,26 @@ async function runDemo(context: CliContext, dir: string): Promise<number> {
 
   say(`Working in ${dir}`);
   await createImage(file('base.raw'), { format: 'raw', size: `${DISK_MIB}M` });
-  await qemuIo(file('base.raw'), PLAN[0]!.writes.map(([o, n, b]) => `write -P ${b} ${o}M ${n}M`), { format: 'raw' });
+  await qemuIo(
+    file('base.raw'),
+    PLAN[0]!.writes.map(([o, n, b]) => `write -P ${b} ${o}M ${n}M`),
+    { format: 'raw' },
+  );
 
   const qemu = await QemuProcess.start({
     dir,
     machine: 'pc',
     args: [
-      '-accel', 'tcg', '-m', '64',
-      '-blockdev', JSON.stringify({ driver: 'file', filename: file('base.raw'), 'node-name': 'base-file' }),
-      '-blockdev', JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device', 'virtio-blk-pci,id=vda,drive=base',
+      '-accel',
+      'tcg',
+      '-m',
+      '64',
+      '-blockdev',
+      JSON.stringify({ driver: 'file', filename: file('base.raw'), 'node-name': 'base-file' }),
+      '-blockdev',
+      JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
+      '-device',
+      'virtio-blk-pci,id=vda,drive=base',
     ],
   });
   try {
@@ -92,7 +108,9 @@ async function runDemo(context: CliContext, dir: string): Promise<number> {
       out.message('Successfully pivoted');
       const after = await resolveDisk(client, 'vda', { signal });
       say(`Live chain now:\n${chainText(after, 'vda')}`, { chain: after, states: result.states });
-      say(`Job states: ${result.states.join(' → ')}; QEMU's own job time ${result.timings.totalMs !== undefined ? (result.timings.totalMs / 1000).toFixed(3) : '?'} s`);
+      say(
+        `Job states: ${result.states.join(' → ')}; QEMU's own job time ${result.timings.totalMs !== undefined ? (result.timings.totalMs / 1000).toFixed(3) : '?'} s`,
+      );
       say(`No longer valid on their own (Eric Blake's note): ${result.invalidated?.files.map((f) => path.basename(f)).join(', ') ?? 'unknown'}`);
       await client.execute('quit').catch(() => undefined);
     } finally {
@@ -103,7 +121,11 @@ async function runDemo(context: CliContext, dir: string): Promise<number> {
     // Every MiB of base.raw must now read what the guest saw: the top-most layer's byte, or zero.
     const expected = new Array<number>(DISK_MIB).fill(0);
     for (const step of PLAN) for (const [o, n, b] of step.writes) for (let m = o; m < o + n; m++) expected[m] = b;
-    await qemuIo(file('base.raw'), expected.map((b, m) => `read -P ${b} ${m}M 1M`), { format: 'raw' });
+    await qemuIo(
+      file('base.raw'),
+      expected.map((b, m) => `read -P ${b} ${m}M 1M`),
+      { format: 'raw' },
+    );
     say(`Verified: all ${DISK_MIB} MiB of base.raw read exactly what the guest saw before the commit`);
     return 0;
   } finally {
@@ -115,7 +137,8 @@ export const demoCommand: CommandSpec = {
   name: 'demo',
   summary: 'run the seed procedure live on a throwaway QEMU it starts itself, verify, clean up',
   usage: 'demo [--keep] [--without-guest]',
-  details: 'Boots a Linux guest (Debian\'s cloud kernel, a busybox initramfs with qemu-guest-agent, built once by ci/guest.sh)\non an ext4 base.raw, takes three live snapshots with a file added in the guest through its agent after each, pivots an\nactive commit while the guest writes, reads the files back through the agent, and after power-off runs fsck.ext4 -fn and\ncompares every file offline. Without the kernel package (or with --without-guest), the guest-less demo (fallback): creates base.raw, starts qemu-system-x86_64 (TCG, no KVM needed) with it as virtio disk vda, takes three live\nsnapshots with the guest writing distinct data between them, runs an active commit with progress, pivots,\nchecks every byte of base.raw, and removes everything (--keep leaves the folder).',
+  details:
+    "Boots a Linux guest (Debian's cloud kernel, a busybox initramfs with qemu-guest-agent, built once by ci/guest.sh)\non an ext4 base.raw, takes three live snapshots with a file added in the guest through its agent after each, pivots an\nactive commit while the guest writes, reads the files back through the agent, and after power-off runs fsck.ext4 -fn and\ncompares every file offline. Without the kernel package (or with --without-guest), the guest-less demo (fallback): creates base.raw, starts qemu-system-x86_64 (TCG, no KVM needed) with it as virtio disk vda, takes three live\nsnapshots with the guest writing distinct data between them, runs an active commit with progress, pivots,\nchecks every byte of base.raw, and removes everything (--keep leaves the folder).",
   examples: ['qmp-blockjob demo', 'qmp-blockjob demo --json'],
   options: { keep: { type: 'boolean' }, 'without-guest': { type: 'boolean' } },
   async run(context) {
@@ -131,7 +154,10 @@ export const demoCommand: CommandSpec = {
         const { findGuestKernel, runGuestDemo } = await import('../demo-guest.js');
         const kernel = findGuestKernel();
         if ('dir' in kernel) return await runGuestDemo(context, dir, kernel.dir);
-        context.out.result(`Guest-less demo (fallback): no Linux guest here (${kernel.missing}); the guest's writes are qemu-io's`, { type: 'demo', fallback: kernel.missing });
+        context.out.result(`Guest-less demo (fallback): no Linux guest here (${kernel.missing}); the guest's writes are qemu-io's`, {
+          type: 'demo',
+          fallback: kernel.missing,
+        });
       }
       return await runDemo(context, dir);
     } finally {

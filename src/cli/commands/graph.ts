@@ -34,7 +34,10 @@ Otherwise the graph is rebuilt from query-named-block-nodes (and its children wh
     let graph = await readBlockGraph(client, { signal: context.signal });
     if (diskName !== undefined) {
       const { disk } = await cliDisk(context, client, diskName);
-      graph = connectedPart(graph, disk.layers.map((l) => `node:${l.nodeName}`));
+      graph = connectedPart(
+        graph,
+        disk.layers.map((l) => `node:${l.nodeName}`),
+      );
     }
     if (format === 'json') {
       const record: GraphRecord = { type: 'graph', ...(diskName !== undefined ? { disk: diskName } : {}), ...graph };

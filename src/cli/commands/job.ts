@@ -26,7 +26,8 @@ const JOB_OPTIONS = {
 export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
   name: 'job',
   summary: 'act on the block job of a disk: abort, pivot, pause, resume, bandwidth, copy mode, info (virsh blockjob)',
-  usage: 'job DISK (--abort [--async] | --pivot [--async] | --finish | --pause | --resume | --bandwidth N [--bytes] | --copy-mode write-blocking | --info [--verbose])',
+  usage:
+    'job DISK (--abort [--async] | --pivot [--async] | --finish | --pause | --resume | --bandwidth N [--bytes] | --copy-mode write-blocking | --info [--verbose])',
   details: `DISK is a disk name (the job is found by its id commit-DISK, or as the one job on the disk) or a job id.
 --abort    cancel the job (forced: also a paused one); the guest stays on top
 --pivot    after READY, switch the guest onto base (commit) or the destination (copy): block-job-complete;
@@ -51,7 +52,8 @@ export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
     const actions = ACTIONS.filter((a) => o[a]);
     const speed = parseBandwidth(o, 'job');
     const copyMode = parseCopyMode(o, 'job');
-    if (actions.length + (speed !== undefined ? 1 : 0) + (copyMode !== undefined ? 1 : 0) > 1) throw new UsageError(`choose one of --abort, --pivot, --finish, --pause, --resume, --bandwidth, --copy-mode, --info`, 'job');
+    if (actions.length + (speed !== undefined ? 1 : 0) + (copyMode !== undefined ? 1 : 0) > 1)
+      throw new UsageError(`choose one of --abort, --pivot, --finish, --pause, --resume, --bandwidth, --copy-mode, --info`, 'job');
     const action = actions[0] ?? (speed !== undefined ? 'bandwidth' : copyMode !== undefined ? 'copy-mode' : 'info');
     const client = await context.connect();
     const out = context.out;
@@ -79,7 +81,14 @@ export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
       const ended = (await client.execute('query-jobs', undefined, { signal: context.signal })).find((j) => j.id === id);
       await client.execute('job-dismiss', { id }, { signal: context.signal }).catch(() => undefined);
       const how = ended?.error !== undefined ? `failed: ${ended.error}` : 'ended without error';
-      out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, { type: 'job', job: id, disk: name, status: 'concluded', error: ended?.error ?? null, dismissed: true });
+      out.result(`Job ${id} on ${name} has concluded: ${how} (now dismissed)`, {
+        type: 'job',
+        job: id,
+        disk: name,
+        status: 'concluded',
+        error: ended?.error ?? null,
+        dismissed: true,
+      });
       return ended?.error !== undefined || action !== 'info' ? 1 : 0;
     }
     // A commit is an active commit or not (one query tells): the row's attach and title are the same for both.
@@ -111,22 +120,37 @@ export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
           return await showInfo(context, job, info, name, disk);
         case 'finish': {
           if (!pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to finish`, 'job');
-          const result = job instanceof MirrorJob ? await job.finish({ signal: context.signal }) : await (job as CommitJob).keepOverlay({ signal: context.signal });
+          const result =
+            job instanceof MirrorJob ? await job.finish({ signal: context.signal }) : await (job as CommitJob).keepOverlay({ signal: context.signal });
           out.message(job instanceof MirrorJob ? 'Successfully copied' : 'Commit complete, overlay image kept');
-          out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states, ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null } : {}) });
+          out.result(undefined, {
+            type: 'result',
+            job: id,
+            outcome: result.outcome,
+            states: result.states,
+            ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null } : {}),
+          });
           return 0;
         }
         case 'abort':
         case 'pivot': {
-          if (action === 'pivot' && !pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to pivot`, 'job');
+          if (action === 'pivot' && !pivotable)
+            throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to pivot`, 'job');
           if (o.async) {
             await (action === 'abort' ? job.requestCancel() : (job as CommitJob | MirrorJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
             return 0;
           }
-          const result = action === 'abort' ? await job.cancel({ signal: context.signal }) : await (job as CommitJob | MirrorJob).pivot({ signal: context.signal });
+          const result =
+            action === 'abort' ? await job.cancel({ signal: context.signal }) : await (job as CommitJob | MirrorJob).pivot({ signal: context.signal });
           out.message(action === 'abort' ? `${noun} aborted` : 'Successfully pivoted');
-          out.result(undefined, { type: 'result', job: id, outcome: result.outcome, states: result.states, ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null, node: job.destination.node ?? null } : {}) });
+          out.result(undefined, {
+            type: 'result',
+            job: id,
+            outcome: result.outcome,
+            states: result.states,
+            ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null, node: job.destination.node ?? null } : {}),
+          });
           return 0;
         }
       }
@@ -147,13 +171,18 @@ async function showInfo(context: CliContext<typeof JOB_OPTIONS>, job: AnyJob, in
   const toReady = kind.hasReady;
   if (context.options.verbose) {
     // Until READY (active commit) or the end (intermediate): an end that is not success is said, not shown as 100 %.
-    const ended = await followJob<JobResult>(context, job, { kind, label, stopSignal: context.signal, verbose: true }).then(() => undefined, (error: unknown) => error);
+    const ended = await followJob<JobResult>(context, job, { kind, label, stopSignal: context.signal, verbose: true }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     if (ended !== undefined) {
       if (!(ended instanceof JobFailedError)) throw ended;
       const last = await job.readProgress({ signal: context.signal }).catch(() => undefined);
       if (last) out.progress(label, displayPercent(last.offset, last.len, false, 'running'));
       out.endProgress();
-      out.error(`job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${toReady ? 'ready' : 'complete'}`);
+      out.error(
+        `job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${toReady ? 'ready' : 'complete'}`,
+      );
       out.result(undefined, { type: 'result', job: id, outcome: ended.result.outcome, states: ended.result.states, error: ended.result.error });
       return 1;
     }

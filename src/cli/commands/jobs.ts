@@ -2,7 +2,6 @@ import type { CommandSpec } from '../context.js';
 import { displayPercent } from '../percent.js';
 import { jobTypeWords } from '../../jobs/kinds.js';
 
-
 function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(2)} MiB`;
@@ -14,7 +13,8 @@ export const jobsCommand: CommandSpec = {
   name: 'jobs',
   summary: 'list running block jobs with type, state, progress and speed',
   usage: 'jobs',
-  details: 'From query-block-jobs and query-jobs. Progress is what QEMU reports now; it is not how the job is judged ready.\nA concluded job (one left running that ended with nobody watching) is shown with its error, then dismissed.',
+  details:
+    'From query-block-jobs and query-jobs. Progress is what QEMU reports now; it is not how the job is judged ready.\nA concluded job (one left running that ended with nobody watching) is shown with its error, then dismissed.',
   examples: ['qmp-blockjob --socket /tmp/qmp.sock jobs', 'qmp-blockjob --socket /tmp/qmp.sock jobs --json'],
   options: {},
   async run(context) {
@@ -27,11 +27,25 @@ export const jobsCommand: CommandSpec = {
       const block = blockJobs.find((b) => b.device === job.id);
       const total = job['total-progress'];
       const percent = displayPercent(job['current-progress'], total, block?.ready ?? false, job.status);
-      return { id: job.id, jobType: job.type, status: job.status, current: job['current-progress'], total, percent, speed: block?.speed ?? 0, ready: block?.ready ?? false, error: job.error, dismissed: false };
+      return {
+        id: job.id,
+        jobType: job.type,
+        status: job.status,
+        current: job['current-progress'],
+        total,
+        percent,
+        speed: block?.speed ?? 0,
+        ready: block?.ready ?? false,
+        error: job.error,
+        dismissed: false,
+      };
     });
     // A concluded job waits for someone to read how it ended: now it has been read, dismiss it.
     for (const row of rows.filter((r) => r.status === 'concluded')) {
-      row.dismissed = await client.execute('job-dismiss', { id: row.id }, { signal: context.signal }).then(() => true, () => false);
+      row.dismissed = await client.execute('job-dismiss', { id: row.id }, { signal: context.signal }).then(
+        () => true,
+        () => false,
+      );
     }
     if (context.out.json) {
       for (const row of rows) context.out.result(undefined, { type: 'job', ...row });
@@ -44,11 +58,21 @@ export const jobsCommand: CommandSpec = {
       return 0;
     }
     const table = rows.map((r) => [
-      r.id, jobTypeWords(r.jobType), r.dismissed ? 'concluded (dismissed)' : r.status, `${r.percent.toFixed(2)} %`, `${formatBytes(r.current)} / ${formatBytes(r.total)}`, r.speed ? `${formatBytes(r.speed)}/s` : 'unlimited', r.error ?? '',
+      r.id,
+      jobTypeWords(r.jobType),
+      r.dismissed ? 'concluded (dismissed)' : r.status,
+      `${r.percent.toFixed(2)} %`,
+      `${formatBytes(r.current)} / ${formatBytes(r.total)}`,
+      r.speed ? `${formatBytes(r.speed)}/s` : 'unlimited',
+      r.error ?? '',
     ]);
     const header = ['Job', 'Type', 'State', 'Progress', 'Done', 'Speed', 'Error'];
     const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
-    const fmt = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+    const fmt = (cells: string[]): string =>
+      cells
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd();
     context.out.result([fmt(header), ...table.map(fmt)].join('\n'));
     return 0;
   },

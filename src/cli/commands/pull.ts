@@ -20,7 +20,8 @@ const PULL_OPTIONS = {
 export const pullCommand: CommandSpec<typeof PULL_OPTIONS> = {
   name: 'pull',
   summary: 'pull the images below the active layer up into it, live (virsh blockpull)',
-  usage: 'pull DISK [--base X] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--job-id ID]',
+  usage:
+    'pull DISK [--base X] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--job-id ID]',
   details: `Without --base the active image takes in the whole chain and stands alone; with --base X (a file,
 node name or DISK[N]) the images above X are pulled in and the active image then backs onto X —
 the choice when the base is shared by other guests or read-only. No image becomes invalid (a pull
@@ -34,17 +35,15 @@ copies only what the chain already shows); the pulled images leave the chain.
 --delete       after the pull, delete the images that left the chain (after re-reading the live chains;
                a file another chain still uses is kept)
 --dry-run      start nothing: print what each image holds, what the pull copies and what leaves the chain`,
-  examples: [
-    'qmp-blockjob --socket /tmp/qmp.sock pull vda --wait --verbose',
-    "qmp-blockjob --socket /tmp/qmp.sock pull vda --base 'vda[1]' --wait",
-  ],
+  examples: ['qmp-blockjob --socket /tmp/qmp.sock pull vda --wait --verbose', "qmp-blockjob --socket /tmp/qmp.sock pull vda --base 'vda[1]' --wait"],
   options: PULL_OPTIONS,
   async run(context) {
     const diskName = diskArgument(context, 'pull');
     const o = context.options;
     const choice = parseWaitOptions(o, 'pull', []);
     if (o.delete && !choice.wait) throw new UsageError('--delete needs the job to be waited for (--wait)', 'pull');
-    if (o['keep-relative'] && o.base === undefined) throw new UsageError('--keep-relative needs --base: a pull of the whole chain leaves no backing link', 'pull');
+    if (o['keep-relative'] && o.base === undefined)
+      throw new UsageError('--keep-relative needs --base: a pull of the whole chain leaves no backing link', 'pull');
     const client = await context.connect();
     const { disk, others } = await cliDisk(context, client, diskName);
     const range = resolvePullRange(disk, o.base === undefined ? {} : { base: o.base }, others);
@@ -55,7 +54,15 @@ copies only what the chain already shows); the pulled images leave the chain.
       choice,
       start: (options) => StreamJob.start(client, range, { ...options, ...(o['keep-relative'] ? { keepRelative: true } : {}) }),
       started: (job) => ({ type: 'started', job: job.id, disk: diskName, base: range.base?.file ?? null, pulled: range.pulled.map((l) => l.file) }),
-      result: (job, result) => ({ type: 'result', job: job.id, outcome: result.outcome, states: result.states, timings: result.timings, leftChain: result.invalidated?.removedFromChain ?? [], ...(result.nodes ? { nodes: result.nodes } : {}) }),
+      result: (job, result) => ({
+        type: 'result',
+        job: job.id,
+        outcome: result.outcome,
+        states: result.states,
+        timings: result.timings,
+        leftChain: result.invalidated?.removedFromChain ?? [],
+        ...(result.nodes ? { nodes: result.nodes } : {}),
+      }),
       after: async (_job, result) => {
         if (!o.delete) return 0;
         try {

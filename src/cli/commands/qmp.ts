@@ -51,10 +51,10 @@ export function parseQmpInvocation(positionals: readonly string[]): { name: stri
 export const qmpCommand: CommandSpec = {
   name: 'qmp',
   summary: 'send one raw QMP command and print the reply (virsh qemu-monitor-command --pretty)',
-  usage: "qmp '{\"execute\": NAME, \"arguments\": {…}}' | qmp NAME ['{…}' | key=value …]",
+  usage: 'qmp \'{"execute": NAME, "arguments": {…}}\' | qmp NAME [\'{…}\' | key=value …]',
   examples: [
-    "qmp-blockjob --socket /tmp/qmp.sock qmp query-block-jobs",
-    "qmp-blockjob --socket /tmp/qmp.sock qmp '{\"execute\": \"query-named-block-nodes\", \"arguments\": {\"flat\": true}}'",
+    'qmp-blockjob --socket /tmp/qmp.sock qmp query-block-jobs',
+    'qmp-blockjob --socket /tmp/qmp.sock qmp \'{"execute": "query-named-block-nodes", "arguments": {"flat": true}}\'',
     'qmp-blockjob --socket /tmp/qmp.sock qmp block-job-set-speed device=job0 speed=1048576',
   ],
   options: {},

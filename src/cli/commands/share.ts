@@ -53,18 +53,23 @@ Other qmp-blockjob commands on the same --socket share it too, without this comm
         client = await connectAgain(context.connect, context.global.connectTimeoutMs, context.signal);
         return client;
       },
-      ...(traceFile && createTraceSink ? {
-        traffic: (n: number, direction: 'in' | 'out', message: Record<string, unknown>) => {
-          let sink = perClient.get(n);
-          if (!sink) {
-            const trace = createTraceSink(`${traceFile}.client-${n}`, { note: `client ${n} of qmp-blockjob share`, keepSecrets: context.global.traceSecrets });
-            traces.push(trace);
-            sink = trace.sink;
-            perClient.set(n, sink);
+      ...(traceFile && createTraceSink
+        ? {
+            traffic: (n: number, direction: 'in' | 'out', message: Record<string, unknown>) => {
+              let sink = perClient.get(n);
+              if (!sink) {
+                const trace = createTraceSink(`${traceFile}.client-${n}`, {
+                  note: `client ${n} of qmp-blockjob share`,
+                  keepSecrets: context.global.traceSecrets,
+                });
+                traces.push(trace);
+                sink = trace.sink;
+                perClient.set(n, sink);
+              }
+              sink(direction, message);
+            },
           }
-          sink(direction, message);
-        },
-      } : {}),
+        : {}),
     });
     context.out.message(`Sharing ${client.peer} on unix:${path.resolve(listen)} (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {

@@ -32,15 +32,20 @@ export function parseDiskspec(text: string): SnapshotSpec {
     const key = eq > 0 ? pair.slice(0, eq) : pair;
     const value = eq > 0 ? pair.slice(eq + 1) : '';
     switch (key) {
-      case 'file': spec.file = value; break;
+      case 'file':
+        spec.file = value;
+        break;
       case 'snapshot':
         if (value !== 'external') throw new UsageError(`only external disk snapshots are supported, got snapshot=${value}`, 'snapshot');
         break;
       case 'driver':
         if (value !== 'qcow2') throw new UsageError(`overlays are qcow2, got driver=${value}`, 'snapshot');
         break;
-      case 'node-name': spec.nodeName = value; break;
-      default: throw new UsageError(`unknown --diskspec key '${key}' (known: file, snapshot, driver, node-name)`, 'snapshot');
+      case 'node-name':
+        spec.nodeName = value;
+        break;
+      default:
+        throw new UsageError(`unknown --diskspec key '${key}' (known: file, snapshot, driver, node-name)`, 'snapshot');
     }
   }
   if (!spec.file) throw new UsageError(`--diskspec ${text} names no file=PATH`, 'snapshot');
@@ -50,14 +55,23 @@ export function parseDiskspec(text: string): SnapshotSpec {
 export const snapshotCommand: CommandSpec = {
   name: 'snapshot',
   summary: 'create live external qcow2 overlays, atomically across disks (virsh snapshot-create-as --disk-only --atomic)',
-  usage: 'snapshot DISK --file PATH [--node-name NAME] | snapshot --diskspec DISK,file=PATH [--diskspec …] [--quiesce [--agent PATH] [--freeze-timeout SECONDS]]',
-  details: 'Each new overlay becomes the active layer of its disk; the old active layer becomes its backing file.\nSeveral --diskspec are one QMP transaction: all disks get their overlay, or none does.\n--quiesce (virsh --quiesce): the guest\'s filesystems are frozen through qemu-guest-agent for the transaction and thawed\nafterwards, also after an error, Ctrl-C or a lost connection. --agent PATH is the agent\'s socket (QEMU\'s chardev of\nthe org.qemu.guest_agent.0 port); under --domain libvirt\'s agent is used. --freeze-timeout (default 10 s) bounds how\nlong the guest stays frozen. Without an answering agent nothing is created.',
+  usage:
+    'snapshot DISK --file PATH [--node-name NAME] | snapshot --diskspec DISK,file=PATH [--diskspec …] [--quiesce [--agent PATH] [--freeze-timeout SECONDS]]',
+  details:
+    "Each new overlay becomes the active layer of its disk; the old active layer becomes its backing file.\nSeveral --diskspec are one QMP transaction: all disks get their overlay, or none does.\n--quiesce (virsh --quiesce): the guest's filesystems are frozen through qemu-guest-agent for the transaction and thawed\nafterwards, also after an error, Ctrl-C or a lost connection. --agent PATH is the agent's socket (QEMU's chardev of\nthe org.qemu.guest_agent.0 port); under --domain libvirt's agent is used. --freeze-timeout (default 10 s) bounds how\nlong the guest stays frozen. Without an answering agent nothing is created.",
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock snapshot vda --file /images/sn1.qcow2',
     'qmp-blockjob --socket /tmp/qmp.sock snapshot --diskspec vda,file=/images/vda-sn1.qcow2 --diskspec vdb,file=/images/vdb-sn1.qcow2',
     'qmp-blockjob --socket /tmp/qmp.sock snapshot vda --file /images/sn1.qcow2 --quiesce --agent /tmp/qga.sock',
   ],
-  options: { file: { type: 'string' }, diskspec: { type: 'string', multiple: true }, 'node-name': { type: 'string' }, quiesce: { type: 'boolean' }, agent: { type: 'string' }, 'freeze-timeout': { type: 'string' } },
+  options: {
+    file: { type: 'string' },
+    diskspec: { type: 'string', multiple: true },
+    'node-name': { type: 'string' },
+    quiesce: { type: 'boolean' },
+    agent: { type: 'string' },
+    'freeze-timeout': { type: 'string' },
+  },
   async run(context) {
     const diskspecs = (context.values.diskspec as string[] | undefined) ?? [];
     const file = stringOption(context, 'file');
@@ -93,20 +107,25 @@ export const snapshotCommand: CommandSpec = {
       const { quiescedSnapshots } = await import('../quiesce.js');
       chains = await quiescedSnapshots(context, client, resolved, stringOption(context, 'agent'), stringOption(context, 'freeze-timeout'));
     } else {
-      if (stringOption(context, 'agent') !== undefined || stringOption(context, 'freeze-timeout') !== undefined) throw new UsageError('--agent and --freeze-timeout go with --quiesce', 'snapshot');
+      if (stringOption(context, 'agent') !== undefined || stringOption(context, 'freeze-timeout') !== undefined)
+        throw new UsageError('--agent and --freeze-timeout go with --quiesce', 'snapshot');
       const { createSnapshots } = await import('../../block/snapshot.js');
       chains = await createSnapshots(client, resolved, { signal: context.signal });
     }
     for (const [i, chain] of chains.entries()) {
       const active = chain.layers.at(-1);
-      context.out.result(`Snapshot created: ${specs[i]?.disk ?? diskLabel(chain)} now runs on ${active?.file} (${active?.nodeName}), ${chain.layers.length} images in its chain`, {
-        type: 'snapshot',
-        disk: specs[i]?.disk,
-        chain,
-      });
+      context.out.result(
+        `Snapshot created: ${specs[i]?.disk ?? diskLabel(chain)} now runs on ${active?.file} (${active?.nodeName}), ${chain.layers.length} images in its chain`,
+        {
+          type: 'snapshot',
+          disk: specs[i]?.disk,
+          chain,
+        },
+      );
     }
     // The transaction was sent before the signal came, or the reply was awaited: the overlay is live.
-    if (context.signal.aborted) context.out.warn('the interrupt came while the snapshot was under way: QEMU took it, and the guest runs on the new overlay — do not delete it');
+    if (context.signal.aborted)
+      context.out.warn('the interrupt came while the snapshot was under way: QEMU took it, and the guest runs on the new overlay — do not delete it');
     return 0;
   },
 };

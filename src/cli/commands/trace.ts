@@ -17,7 +17,14 @@ function runDiff(context: CliContext, files: string[]): number {
   const [a, b] = [readTrace(fileA), readTrace(fileB)];
   const comparison = compareTraces(a, b);
   if (context.out.json) {
-    const record: TraceDiffRecord = { type: 'trace-diff', a: fileA, b: fileB, same: comparison.differences.length === 0, steps: { a: comparison.a.length, b: comparison.b.length }, differences: comparison.differences };
+    const record: TraceDiffRecord = {
+      type: 'trace-diff',
+      a: fileA,
+      b: fileB,
+      same: comparison.differences.length === 0,
+      steps: { a: comparison.a.length, b: comparison.b.length },
+      differences: comparison.differences,
+    };
     context.out.result(undefined, record);
   } else {
     context.out.text(`${renderComparison(comparison, { a: label(a, fileA), b: label(b, fileB) }, Math.max(context.out.columns, 160)).join('\n')}\n`);

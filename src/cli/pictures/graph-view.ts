@@ -7,10 +7,14 @@ import { cliEntry } from '../entry.js';
 
 function describe(node: GraphNode): string {
   switch (node.kind) {
-    case 'device': return `device ${node.name}`;
-    case 'export': return `export ${node.name}${node.driver ? ` (${node.driver})` : ''}`;
-    case 'job': return `job ${node.name}${node.jobType ? ` (${node.jobType}, ${node.status ?? '?'})` : ''}`;
-    case 'backend': return node.name ? `backend ${node.name}` : 'backend (QEMU\'s own, no device)';
+    case 'device':
+      return `device ${node.name}`;
+    case 'export':
+      return `export ${node.name}${node.driver ? ` (${node.driver})` : ''}`;
+    case 'job':
+      return `job ${node.name}${node.jobType ? ` (${node.jobType}, ${node.status ?? '?'})` : ''}`;
+    case 'backend':
+      return node.name ? `backend ${node.name}` : "backend (QEMU's own, no device)";
     case 'node': {
       const what = [node.driver, node.role === 'filter' ? 'filter' : undefined].filter(Boolean).join(' ');
       const owner = node.filterOf ? ` — filter of job ${node.filterOf}` : '';
@@ -36,7 +40,9 @@ function roots(graph: BlockGraph): GraphNode[] {
 export function renderGraphTree(graph: BlockGraph): string[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const shown = new Set<string>();
-  const lines = [`Block graph (from ${graph.source}${graph.source === 'x-debug-query-block-graph' ? ', with each edge\'s permissions' : ', no permissions: this QEMU gave no x-debug-query-block-graph'})`];
+  const lines = [
+    `Block graph (from ${graph.source}${graph.source === 'x-debug-query-block-graph' ? ", with each edge's permissions" : ', no permissions: this QEMU gave no x-debug-query-block-graph'})`,
+  ];
   const walk = (id: string, prefix: string): void => {
     const out = graph.edges.filter((e) => e.from === id);
     out.forEach((edge, i) => {
@@ -62,15 +68,31 @@ export function renderGraphTree(graph: BlockGraph): string[] {
 const quote = (text: string): string => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 function dotNode(node: GraphNode): string {
-  const label = node.kind === 'node' ? [node.name, [node.driver, node.role === 'filter' ? '(filter)' : ''].filter(Boolean).join(' '), node.file && node.role !== 'filter' ? path.basename(node.file) : '', node.filterOf ? `filter of job ${node.filterOf}` : ''].filter(Boolean).join('\\n') : describe(node);
+  const label =
+    node.kind === 'node'
+      ? [
+          node.name,
+          [node.driver, node.role === 'filter' ? '(filter)' : ''].filter(Boolean).join(' '),
+          node.file && node.role !== 'filter' ? path.basename(node.file) : '',
+          node.filterOf ? `filter of job ${node.filterOf}` : '',
+        ]
+          .filter(Boolean)
+          .join('\\n')
+      : describe(node);
   const style =
-    node.kind === 'device' ? 'shape=box, style="rounded,filled", fillcolor="#dbeafe"'
-    : node.kind === 'export' ? 'shape=box, style="rounded,filled", fillcolor="#e0e7ff"'
-    : node.kind === 'job' ? 'shape=hexagon, style=filled, fillcolor="#fde68a"'
-    : node.kind === 'backend' ? 'shape=box, style="dashed"'
-    : node.role === 'filter' ? 'shape=box, style=filled, fillcolor="#fca5a5"'
-    : node.role === 'protocol' ? 'shape=box, style=filled, fillcolor="#e5e7eb"'
-    : 'shape=box, style=filled, fillcolor="#bbf7d0"';
+    node.kind === 'device'
+      ? 'shape=box, style="rounded,filled", fillcolor="#dbeafe"'
+      : node.kind === 'export'
+        ? 'shape=box, style="rounded,filled", fillcolor="#e0e7ff"'
+        : node.kind === 'job'
+          ? 'shape=hexagon, style=filled, fillcolor="#fde68a"'
+          : node.kind === 'backend'
+            ? 'shape=box, style="dashed"'
+            : node.role === 'filter'
+              ? 'shape=box, style=filled, fillcolor="#fca5a5"'
+              : node.role === 'protocol'
+                ? 'shape=box, style=filled, fillcolor="#e5e7eb"'
+                : 'shape=box, style=filled, fillcolor="#bbf7d0"';
   return `  ${quote(node.id)} [label=${quote(label).replace(/\\\\n/g, '\\n')}, ${style}];`;
 }
 

@@ -36,14 +36,21 @@ export function renderPlanSvg(plan: JobPlan): string {
     cells.forEach((cell, c) => {
       const cx = x + c * CELL;
       const copied = outline?.[c] === '*';
-      out.push(`<rect x="${cx}" y="${yy}" width="${CELL}" height="${CELL}" fill="${colour(cell)}" stroke="${copied ? '#111' : '#d1d5db'}" stroke-width="${copied ? 2 : 0.5}"${copied ? ' class="copied"' : ''}/>`);
+      out.push(
+        `<rect x="${cx}" y="${yy}" width="${CELL}" height="${CELL}" fill="${colour(cell)}" stroke="${copied ? '#111' : '#d1d5db'}" stroke-width="${copied ? 2 : 0.5}"${copied ? ' class="copied"' : ''}/>`,
+      );
       if (cell !== '-') text(cx + CELL / 2, yy + CELL - 4, cell, 'text-anchor="middle" font-size="10"');
     });
   };
   const what = plan.job === 'pull' ? 'pull into the active image' : plan.job === 'active-commit' ? 'active commit' : 'commit';
   text(8, y, `Plan for ${plan.disk}: ${what} (dry run: nothing started)`, 'font-size="15" font-weight="bold"');
   y += 20;
-  text(8, y, `${humanBytes(plan.virtualSize)} disk, one cell = ${humanBytes(grid.cellBytes)}; a letter: that image holds data there; blank: a hole, read from below`, 'font-size="11" fill="#374151"');
+  text(
+    8,
+    y,
+    `${humanBytes(plan.virtualSize)} disk, one cell = ${humanBytes(grid.cellBytes)}; a letter: that image holds data there; blank: a hole, read from below`,
+    'font-size="11" fill="#374151"',
+  );
   const panel = (title: string, rows: string[][], views: string[][], guest: string[], after: boolean): void => {
     y += 28;
     text(8, y, title, 'font-size="13" font-weight="bold"');
@@ -67,7 +74,12 @@ export function renderPlanSvg(plan: JobPlan): string {
   panel('before', grid.before, grid.viewBefore, grid.guestBefore, false);
   panel('after the job', grid.after, grid.viewAfter, grid.guestAfter, true);
   y += 14;
-  text(8, y, `Copies ${humanBytes(plan.copyBytes)} (${plan.copyBytes.toLocaleString('en-US')} bytes) into ${path.basename(plan.after.target)} (outlined)`, 'font-size="12"');
+  text(
+    8,
+    y,
+    `Copies ${humanBytes(plan.copyBytes)} (${plan.copyBytes.toLocaleString('en-US')} bytes) into ${path.basename(plan.after.target)} (outlined)`,
+    'font-size="12"',
+  );
   for (const file of plan.invalidated) {
     y += 16;
     text(8, y, `${path.basename(file)} no longer valid on its own${plan.reasons[file] ? `: ${plan.reasons[file]}` : ''}`, 'font-size="11" fill="#b91c1c"');

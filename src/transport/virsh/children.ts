@@ -50,7 +50,11 @@ export abstract class VirshChild {
   onExit: ((error: Error) => void) | undefined;
   private expectingExit = false;
 
-  constructor(target: VirshTarget, args: string[], protected readonly label: string) {
+  constructor(
+    target: VirshTarget,
+    args: string[],
+    protected readonly label: string,
+  ) {
     this.child = spawnVirsh(target, [...uriArgs(target), ...args], ['pipe', 'pipe', 'pipe']) as ChildProcessWithoutNullStreams;
     const decoder = new StringDecoder('utf8');
     this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(decoder.write(chunk)));

@@ -9,7 +9,14 @@ import { ARGV_WORD_LIMIT, asciiJson, monitorCommandLine, parseReply, SHELL_LINE_
 /** A command through the shell that must succeed at the virsh level (used while connecting). */
 export async function shellCommand(shell: VirshShell, uuid: string, message: Record<string, unknown>): Promise<Record<string, unknown>> {
   const outcome = await shell.run(monitorCommandLine(uuid, message));
-  if (!outcome.ok) throw new VirshError({ file: 'virsh', args: ['qemu-monitor-command', uuid], end: { kind: 'exit', code: 1 }, stderr: outcome.stderr, what: 'virsh qemu-monitor-command' });
+  if (!outcome.ok)
+    throw new VirshError({
+      file: 'virsh',
+      args: ['qemu-monitor-command', uuid],
+      end: { kind: 'exit', code: 1 },
+      stderr: outcome.stderr,
+      what: 'virsh qemu-monitor-command',
+    });
   return parseReply(outcome.output);
 }
 
@@ -23,7 +30,10 @@ export async function runCommand(shell: VirshShell, target: VirshTarget, uuid: s
   }
   const json = asciiJson(message);
   if (json.length > ARGV_WORD_LIMIT) {
-    return { kind: 'reply', reply: { error: { class: 'GenericError', desc: `command of ${json.length} bytes is too long for virsh (limit ${ARGV_WORD_LIMIT})` } } };
+    return {
+      kind: 'reply',
+      reply: { error: { class: 'GenericError', desc: `command of ${json.length} bytes is too long for virsh (limit ${ARGV_WORD_LIMIT})` } },
+    };
   }
   try {
     const { stdout } = await runVirsh(target, ['qemu-monitor-command', '--domain', uuid, '--cmd', json], { timeoutMs: 600_000 });

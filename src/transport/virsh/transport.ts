@@ -46,9 +46,22 @@ export interface VirshConnectInfo {
 
 /** Commands after which libvirt's idea of the disk chain no longer matches QEMU's. */
 const GRAPH_CHANGING = new Set([
-  'block-commit', 'block-stream', 'block-job-complete', 'job-complete', 'blockdev-snapshot-sync',
-  'blockdev-snapshot', 'transaction', 'blockdev-mirror', 'drive-mirror', 'change-backing-file',
-  'blockdev-reopen', 'x-blockdev-reopen', 'blockdev-add', 'blockdev-del', 'block-job-finalize', 'job-finalize',
+  'block-commit',
+  'block-stream',
+  'block-job-complete',
+  'job-complete',
+  'blockdev-snapshot-sync',
+  'blockdev-snapshot',
+  'transaction',
+  'blockdev-mirror',
+  'drive-mirror',
+  'change-backing-file',
+  'blockdev-reopen',
+  'x-blockdev-reopen',
+  'blockdev-add',
+  'blockdev-del',
+  'block-job-finalize',
+  'job-finalize',
 ]);
 
 /** virsh errors meaning the monitor is gone for good, not that one command failed. */

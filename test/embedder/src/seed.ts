@@ -14,7 +14,15 @@ try {
   await active.waitUntilReady({ timeoutMs: 60_000 });
   const pivoted = await active.pivot({ timeoutMs: 60_000 });
   const after = await resolveDisk(client, name);
-  console.log(JSON.stringify({ intermediate: merged.outcome, active: pivoted.outcome, states: pivoted.states, chain: after.layers.map((l) => l.file), msToReady: pivoted.timings.msToReady }));
+  console.log(
+    JSON.stringify({
+      intermediate: merged.outcome,
+      active: pivoted.outcome,
+      states: pivoted.states,
+      chain: after.layers.map((l) => l.file),
+      msToReady: pivoted.timings.msToReady,
+    }),
+  );
 } finally {
   await client.close();
 }

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { fixturePath, fixtureSets as qemuFixtureSets } from '../../helpers/qemu.js';
 import type { InputCase } from '../../helpers/qmp-input.js';
 
-interface Line { dir?: 'in' | 'out'; msg?: Record<string, unknown> }
+interface Line {
+  dir?: 'in' | 'out';
+  msg?: Record<string, unknown>;
+}
 
 /** Every fixture set (test/fixtures/qemu-<version>/, oldest QEMU first), as name and folder. */
 export function fixtureSets(): Array<{ name: string; dir: string }> {
@@ -14,14 +17,22 @@ export function fixtureSets(): Array<{ name: string; dir: string }> {
 
 /** The recorded replies to `command` in `file`, in order (the `return` values). */
 export function recordedReturns(file: string, command: string): unknown[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Line);
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Line);
   const ids = new Set(lines.filter((l) => l.dir === 'out' && l.msg?.execute === command).map((l) => JSON.stringify(l.msg?.id)));
   return lines.filter((l) => l.dir === 'in' && l.msg && 'return' in l.msg && ids.has(JSON.stringify(l.msg.id))).map((l) => l.msg?.return);
 }
 
 /** The recorded events (as QEMU sent them) in `file`. */
-export function recordedEventMessages(file: string): Array<{ event: string; data: Record<string, unknown>; timestamp: { seconds: number; microseconds: number } }> {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Line)
+export function recordedEventMessages(
+  file: string,
+): Array<{ event: string; data: Record<string, unknown>; timestamp: { seconds: number; microseconds: number } }> {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Line)
     .filter((l) => l.dir === 'in' && l.msg && 'event' in l.msg)
     .map((l) => l.msg as unknown as { event: string; data: Record<string, unknown>; timestamp: { seconds: number; microseconds: number } });
 }
