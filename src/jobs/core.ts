@@ -4,52 +4,27 @@
  * set-speed, finalize and dismiss when QEMU leaves that to us, and say what an interruption leaves.
  * A job type adds how to start it and what its outcome means for the chain.
  */
-import { EventEmitter } from 'eventemitter3';
-import { ConnectionClosedError, QmpCommandError } from '../errors.js';
-import type { QmpClient } from '../protocol/client.js';
-import type { JobVerbName, JobVerbs } from '../protocol/capabilities.js';
+import { ConnectionClosedError } from '../errors.js';
 import type { JobStatus, QmpEvent } from '../qapi/types.js';
 import { boundedWait, type WaitOptions } from '../util/wait.js';
 import { debug } from '../util/debug.js';
 import { checkTimeoutMs, setLongTimeout } from '../util/timers.js';
 import { assertSpeed, interruptionHow, type JobInit } from './job-init.js';
-import type { JobNoun } from './kinds.js';
-import {
-  JobCommandError,
-  JobFailedError,
-  JobInterruptedError,
-  JobStateError,
-  JobVanishedError,
-  type InterruptionFacts,
-  type JobErrorContext,
-} from './errors.js';
-import { JobStateMachine, isJobStatus, isValidTransition, type JobIoError, type JobStateChange, type JobStateEvents, type TransitionAnomaly } from './state.js';
-import { readRefusalFacts } from './refusal.js';
+import { JobView } from './job-view.js';
+import { JobCommandError, JobFailedError, JobInterruptedError, JobStateError, JobVanishedError, type InterruptionFacts } from './errors.js';
+import { isJobStatus, isValidTransition } from './state.js';
 import { withNodesRemoved } from './graph-hygiene.js';
 import { timingsOf } from './timings.js';
-import type { JobProgress, JobRequest, JobResult, ProgressOptions } from './types.js';
+import type { JobProgress, JobResult, ProgressOptions } from './types.js';
 
 export { assertSpeed, type JobInit } from './job-init.js';
+export { JobView } from './job-view.js';
 
-/** The QMP commands a job sends about itself that have no job-* equivalent (the others: JobVerbs). */
-type BlockJobVerb = 'block-job-cancel' | 'block-job-set-speed' | 'block-job-change';
-
-export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStateEvents> {
-  readonly client: QmpClient;
-  readonly id: string;
-  /** QEMU's name of the disk the job runs on (its block-job `device`: a qdev id, drive or node name). */
-  readonly device: string;
-  /** The disk as the caller named it, for messages ("vda [libvirt-1-format]"). */
-  readonly disk: string;
-  protected readonly kind: JobNoun;
-  protected readonly machine: JobStateMachine;
-  protected readonly commandTimeoutMs: number;
-  protected request: JobRequest | undefined;
+export abstract class BlockJob<R extends JobResult> extends JobView {
   /** The error query-jobs gave before we dismissed the job (the events do not always carry it). */
   protected dismissedError: string | undefined;
   private readonly autoFinalize: boolean;
   private readonly autoDismiss: boolean;
-  private readonly verbs: JobVerbs;
   private readonly stream: AsyncIterableIterator<QmpEvent>;
   private resyncing: boolean;
   /** How the job ended, once it did; until then the waiters to tell (each removed when its wait ends). */
@@ -57,22 +32,11 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   private readonly endWaiters = new Set<(end: { result: R } | { error: Error }) => void>();
 
   protected constructor(init: JobInit) {
-    super();
-    this.client = init.client;
-    this.id = init.id;
-    this.device = init.disk;
-    this.disk = init.label;
-    this.kind = init.kind;
-    this.machine = init.machine;
+    super(init);
     this.autoFinalize = init.autoFinalize;
     this.autoDismiss = init.autoDismiss;
-    this.commandTimeoutMs = init.commandTimeoutMs;
     this.stream = init.stream;
     this.resyncing = init.resyncing;
-    this.verbs = init.verbs;
-    for (const name of ['state', 'ready', 'error', 'concluded', 'anomaly'] as const) {
-      this.machine.on(name, (...args: unknown[]) => (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args));
-    }
   }
 
   /** What the job's ending means (outcome, and whatever the job type adds to its result). */
@@ -97,54 +61,6 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   /**
-   * Listeners see the job from its first status on, whenever they are attached: a listener added
-   * late is first called (synchronously, in order) with what was already emitted — every state
-   * change, READY, I/O errors, anomalies, the conclusion — then with what comes next. ("stopped"
-   * is a condition, not history: check stoppedOnError.)
-   */
-  override on<T extends EventEmitter.EventNames<JobStateEvents>>(event: T, fn: EventEmitter.EventListener<JobStateEvents, T>, context?: unknown): this {
-    for (const args of this.pastEmissions(event)) (fn as (...a: unknown[]) => void).apply(context, args);
-    return super.on(event, fn, context);
-  }
-
-  override addListener<T extends EventEmitter.EventNames<JobStateEvents>>(
-    event: T,
-    fn: EventEmitter.EventListener<JobStateEvents, T>,
-    context?: unknown,
-  ): this {
-    return this.on(event, fn, context);
-  }
-
-  /** As on(), once: a listener whose event already happened is called with the first one, at once. */
-  override once<T extends EventEmitter.EventNames<JobStateEvents>>(event: T, fn: EventEmitter.EventListener<JobStateEvents, T>, context?: unknown): this {
-    const [first] = this.pastEmissions(event);
-    if (first) {
-      (fn as (...a: unknown[]) => void).apply(context, first);
-      return this;
-    }
-    return super.once(event, fn, context);
-  }
-
-  /** What `event` was emitted with so far, rebuilt from the job's record (the machine keeps all of it). */
-  private pastEmissions(event: EventEmitter.EventNames<JobStateEvents>): unknown[][] {
-    const m = this.machine;
-    switch (event) {
-      case 'state':
-        return m.history.map((change, i) => [change, m.history[i - 1]?.status ?? 'undefined']);
-      case 'ready':
-        return m.readySince === undefined ? [] : [[m.readySince]];
-      case 'error':
-        return m.ioErrors.map((e) => [e]);
-      case 'anomaly':
-        return m.anomalies.map((a) => [a]);
-      case 'concluded':
-        return m.statuses.includes('concluded') ? [[m.ending]] : [];
-      default:
-        return [];
-    }
-  }
-
-  /**
    * Runs at PENDING of a job started without auto-finalize, right before finalize, while the images
    * that leave the chain are still in the graph (a commit's or pull's bitmaps merge here). Must not throw.
    */
@@ -157,60 +73,6 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
     if (attachedError !== undefined) this.dismissedError = attachedError;
     this.follow();
     this.catchUp();
-  }
-
-  // ------------------------------------------------------------------ state
-
-  get status(): JobStatus {
-    return this.machine.status;
-  }
-
-  /** Every status seen so far. */
-  get states(): JobStatus[] {
-    return this.machine.statuses;
-  }
-
-  get history(): readonly JobStateChange[] {
-    return this.machine.history;
-  }
-
-  get ioErrors(): readonly JobIoError[] {
-    return this.machine.ioErrors;
-  }
-
-  get anomalies(): readonly TransitionAnomaly[] {
-    return this.machine.anomalies;
-  }
-
-  /** READY was seen (from the job's own events) and the job is in its synchronized phase. */
-  get isReady(): boolean {
-    return this.machine.isReady;
-  }
-
-  /** Progress for display, read once: offset/len from query-block-jobs (100 % does not mean ready). */
-  async readProgress(options: WaitOptions = {}): Promise<JobProgress> {
-    const jobs = await this.client.execute('query-block-jobs', undefined, {
-      timeoutMs: options.timeoutMs ?? this.commandTimeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    const info = jobs.find((j) => j.device === this.id);
-    if (!info) {
-      // Gone from QEMU: show the last known figures; the outcome comes from the events, not from here.
-      const len = this.machine.ending?.len ?? 0;
-      const offset = this.machine.ending?.offset ?? 0;
-      return {
-        offset,
-        len,
-        percent: len ? (offset / len) * 100 : 0,
-        speed: 0,
-        status: this.machine.status,
-        ready: this.machine.isReady,
-        paused: false,
-        ioStatus: 'ok',
-      };
-    }
-    const { offset, len, speed, status, ready, paused } = info;
-    return { offset, len, percent: len ? (offset / len) * 100 : 0, speed, status, ready, paused, ioStatus: info['io-status'] };
   }
 
   /**
@@ -265,19 +127,6 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
    */
   waitForStatus(status: JobStatus, options: WaitOptions = {}): Promise<void> {
     return this.waitUntil(`reaching ${status}`, () => this.machine.status === status, 'state', options);
-  }
-
-  /**
-   * Is the job stopped by an I/O error now (on-error "stop")? From its BLOCK_JOB_ERROR, never from
-   * "paused" alone: QEMU 10 also pauses every job briefly for each block-graph change anywhere.
-   */
-  get stoppedOnError(): boolean {
-    return this.machine.stoppedOnError;
-  }
-
-  /** How often the job was paused and resumed without an error stop (drains, block-job-pause): see withoutBlips. */
-  get blips(): number {
-    return this.machine.blips;
   }
 
   /** Resolves when the job stopped itself on an I/O error (at once if it is stopped now); rejects if it ends first. */
@@ -348,80 +197,6 @@ export abstract class BlockJob<R extends JobResult> extends EventEmitter<JobStat
   }
 
   // ------------------------------------------------------------------ for job types
-
-  protected context(): JobErrorContext {
-    return { jobId: this.id, disk: this.device };
-  }
-
-  /** The one wrapper for the commands a job sends: QEMU's refusal becomes JobCommandError with the job and disk. */
-  protected async send(
-    verb: string,
-    name: BlockJobVerb,
-    args: { device: string; force?: boolean; speed?: number } | { id: string; type?: string; 'copy-mode'?: string },
-    options: WaitOptions = {},
-  ): Promise<void> {
-    await this.execute(verb, name, args, options);
-  }
-
-  /** complete / pause / resume / finalize / dismiss with the command this QEMU's schema chose (job-* where it can). */
-  protected async sendVerb(what: string, verb: JobVerbName, options: WaitOptions = {}): Promise<void> {
-    const { command, key } = this.verbs[verb];
-    await this.execute(what, command, { [key]: this.id }, options);
-  }
-
-  /**
-   * Runs `check` (does `verb` fit now?) synchronously: undefined when it does, so the caller's
-   * command is written before any await (a group pivot's writes stay back to back); else its
-   * JobStateError, rejected once where the data is was read back from QEMU.
-   */
-  protected refusedHere(verb: string, check: () => void): Promise<never> | undefined {
-    try {
-      check();
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof JobStateError)) throw error;
-      return readRefusalFacts(this.client, this.id, this.device, this.commandTimeoutMs).then((facts) => {
-        throw new JobStateError(error.message, this.context(), error.status, { ...facts, label: this.disk, verb, completesByItself: error.completesByItself });
-      });
-    }
-  }
-
-  /** Pivot, after READY: one write of complete (a group pivot relies on it being written before the first await). */
-  protected async sendComplete(what: string, options: WaitOptions = {}): Promise<void> {
-    await this.refusable(what, 'complete', () => this.sendVerb(what, 'complete', options));
-  }
-
-  /**
-   * Sends a pivot or abort as `request`. QEMU's refusal means nothing was requested, and comes back
-   * with where the data is, read back from QEMU: the job's status, the image the guest runs on.
-   */
-  private async refusable(verb: string, request: JobRequest, send: () => Promise<void>): Promise<void> {
-    this.request = request;
-    try {
-      await send();
-    } catch (error) {
-      if (!(error instanceof JobCommandError)) throw error;
-      this.request = undefined;
-      const facts = await readRefusalFacts(this.client, this.id, this.device, this.commandTimeoutMs, error.cause as QmpCommandError);
-      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error.cause as QmpCommandError, {
-        ...facts,
-        label: this.disk,
-        verb,
-      });
-    }
-  }
-
-  private async execute(verb: string, name: string, args: Record<string, unknown>, options: WaitOptions): Promise<void> {
-    try {
-      await this.client.executeUntyped(name, args, {
-        timeoutMs: options.timeoutMs ?? this.commandTimeoutMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error);
-      throw error;
-    }
-  }
 
   /** After READY: complete (job-complete where the schema has it). Once sent, an interruption reports "complete requested". */
   protected async requestComplete(verb: string, options: WaitOptions): Promise<R> {
