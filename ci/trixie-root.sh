@@ -16,10 +16,10 @@ APT_WAIT="${QMPBJ_APT_LOCK_WAIT:-600}"
 # What the suite runs inside: QEMU and its tools, libvirt's monolithic libvirtd (as Debian packages it),
 # python3 for the raw recorder, QEMU's own Python clients (python3-qemu-qmp: the QEMU project's qemu.qmp
 # library as Debian packages it, since the mirror serves no source of the 11.1 backport), sshd for
-# qemu+ssh://, mount/e2fsprogs.
+# qemu+ssh://, mount/e2fsprogs, chromium for the trace view's browser test.
 PKGS=(qemu-system-x86 qemu-utils qemu-block-extra libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   libvirt-daemon-log libvirt-daemon-lock python3 openssh-server openssh-client procps e2fsprogs mount
-  ca-certificates python3-qemu-qmp)
+  ca-certificates python3-qemu-qmp chromium)
 log() { echo "trixie-root: $*" >&2; }
 die() { echo "trixie-root: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "trixie-root: ERROR: must run as root" >&2; exit 2; }
