@@ -14,7 +14,7 @@ import type { CliContext, OptionValues } from './context.js';
 import { abortStartedJob, reportNodesKept, reportUnfinishedJob, type JOB_WAIT_OPTIONS } from './job-ending.js';
 import { parseBandwidth, showProgress, stopSignals } from './job-progress.js';
 import type { Output } from './output.js';
-import type { CliRecord } from './records.js';
+import type { CliRecord, ResultRecord } from './records.js';
 
 /** How long the last step (pivot or cancel after READY, milliseconds in QEMU) may take before we stop waiting. */
 export const FINISH_TIMEOUT_MS = 60_000;
@@ -136,6 +136,18 @@ export async function followJob<R extends JobResult>(
   } finally {
     stopProgress();
   }
+}
+
+/** The fields of a job's result record every kind has; a command adds its own (leftChain, dest, …). */
+export function resultRecord(job: { id: string }, result: JobResult): ResultRecord {
+  return {
+    type: 'result',
+    job: job.id,
+    outcome: result.outcome,
+    states: result.states,
+    timings: result.timings,
+    ...(result.nodes ? { nodes: result.nodes } : {}),
+  };
 }
 
 /** What the job is started with, from the waiting options; the command adds its own. */

@@ -10,7 +10,7 @@ import type { CommandSpec } from '../context.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
 import { cliDisk } from '../disks.js';
 import { printPlan } from '../dry-run.js';
-import { diskArgument, parseWaitOptions, runJobCommand } from '../job-runner.js';
+import { diskArgument, parseWaitOptions, resultRecord, runJobCommand } from '../job-runner.js';
 import type { Output } from '../output.js';
 import { runGroupCommit } from './commit-group.js';
 import { COMMIT_OPTIONS, type CommitOptions } from './commit-options.js';
@@ -136,14 +136,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
           ...(o['keep-relative'] ? { keepRelative: true } : {}),
         }),
       started: (job) => ({ type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active }),
-      result: (job, result) => ({
-        type: 'result',
-        job: job.id,
-        outcome: result.outcome,
-        states: result.states,
-        timings: result.timings,
-        ...(result.nodes ? { nodes: result.nodes } : {}),
-      }),
+      result: resultRecord,
       // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
       ...(range.active ? { guard: (job: CommitJob) => guardConvergence(context, client, job, disk, converge) } : {}),
       after: async (_job, result) => {

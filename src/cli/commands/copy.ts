@@ -8,7 +8,7 @@ import type { CommandSpec, OptionValues } from '../context.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
 import { cliDisk } from '../disks.js';
 import { JOB_WAIT_OPTIONS } from '../job-ending.js';
-import { diskArgument, parseWaitOptions, runJobCommand } from '../job-runner.js';
+import { diskArgument, parseWaitOptions, resultRecord, runJobCommand } from '../job-runner.js';
 import type { Output } from '../output.js';
 
 /** `--NAME N`: a whole number of bytes, or undefined when absent. */
@@ -143,15 +143,10 @@ The destination's node is removed again after --finish, an abort or a failure; i
         node: destination.nodeName ?? null,
       }),
       result: (job, result) => ({
-        type: 'result',
-        job: job.id,
-        outcome: result.outcome,
-        states: result.states,
-        timings: result.timings,
+        ...resultRecord(job, result),
         dest: file,
         node: result.destination.node ?? null,
         leftChain: result.invalidated?.removedFromChain ?? [],
-        ...(result.nodes ? { nodes: result.nodes } : {}),
       }),
       // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
       guard: (job) => guardConvergence(context, client, job, disk, converge),

@@ -9,7 +9,7 @@ import type { CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
 import { printPlan } from '../dry-run.js';
 import { JOB_RUN_OPTIONS } from '../job-ending.js';
-import { diskArgument, parseWaitOptions, runJobCommand } from '../job-runner.js';
+import { diskArgument, parseWaitOptions, resultRecord, runJobCommand } from '../job-runner.js';
 
 const PULL_OPTIONS = {
   ...stringOptions('base'),
@@ -54,15 +54,7 @@ copies only what the chain already shows); the pulled images leave the chain.
       choice,
       start: (options) => StreamJob.start(client, range, { ...options, ...(o['keep-relative'] ? { keepRelative: true } : {}) }),
       started: (job) => ({ type: 'started', job: job.id, disk: diskName, base: range.base?.file ?? null, pulled: range.pulled.map((l) => l.file) }),
-      result: (job, result) => ({
-        type: 'result',
-        job: job.id,
-        outcome: result.outcome,
-        states: result.states,
-        timings: result.timings,
-        leftChain: result.invalidated?.removedFromChain ?? [],
-        ...(result.nodes ? { nodes: result.nodes } : {}),
-      }),
+      result: (job, result) => ({ ...resultRecord(job, result), leftChain: result.invalidated?.removedFromChain ?? [] }),
       after: async (_job, result) => {
         if (!o.delete) return 0;
         try {
