@@ -15,65 +15,26 @@ import {
 import { PendingCommands } from './pending.js';
 import { beforeGreeting, GREETING_LIMIT_BYTES, isGreeting, unexpectedFirstMessage } from './greeting.js';
 import { watchLiveness, type LivenessOptions } from './liveness.js';
+import { ConnectionState, type CommandOptions, type QmpClientEvents, type QmpClientOptions, type TrafficSink } from './client-options.js';
 import { EventHub, toEvent, type EventStreamOptions, type EventWaitOptions } from './event-hub.js';
 import type { CommandArgs, CommandReturn, QmpCommandName, QmpEvent, QmpEventMap, QmpEventName, QmpGreeting, TypedEvent, KnownQmpEvent } from '../qapi/types.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, type ConnectOptions, type Transport } from '../transport/transport.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type Transport } from '../transport/transport.js';
 import { checkTimeoutMs } from '../util/timers.js';
 import { debug } from '../util/debug.js';
-import { boundedWait, type WaitOptions } from '../util/wait.js';
+import { boundedWait } from '../util/wait.js';
 
 /** Default timeout of a command that gives none: long enough for any sane QMP command, short of "forever". */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
-export enum ConnectionState {
-  /** Transport open, waiting for QEMU's greeting. */
-  Greeting = 'greeting',
-  /** Greeting received, qmp_capabilities in flight. */
-  Negotiating = 'negotiating',
-  /** Commands may be sent. */
-  Running = 'running',
-  /** close() called; waiting for the transport to finish. */
-  Closing = 'closing',
-  Closed = 'closed',
-}
-
-export type TrafficDirection = 'in' | 'out';
-/** Sees every message both ways: "in" is QEMU → client, "out" is client → QEMU. */
-export type TrafficSink = (direction: TrafficDirection, message: QmpMessage) => void;
-
-export interface QmpClientOptions extends ConnectOptions {
-  /** Largest message accepted from the peer (bytes). Default 64 MiB. */
-  maxMessageBytes?: number | undefined;
-  /** Enable out-of-band execution when QEMU offers it. Default false. */
-  oob?: boolean | undefined;
-  /** Send qmp_capabilities during connect. Default true; false leaves negotiation to the caller. */
-  negotiate?: boolean | undefined;
-  /** How many recent events to keep for late waiters. Default 1000. */
-  eventHistory?: number | undefined;
-  /** Timeout for commands that do not give their own. Default 30 s; Infinity: none. */
-  commandTimeoutMs?: number | undefined;
-  /** Receives every message both ways (for traces and debugging). */
-  traffic?: TrafficSink | undefined;
-  /**
-   * How long the transport may stay open without a greeting before that means the monitor is in use
-   * by another client (QEMU serves one client per monitor and greets the next only when it leaves):
-   * then MonitorBusyError. QmpClient.open's default: no such limit (connectTimeoutMs alone);
-   * connect()'s: DEFAULT_GREETING_TIMEOUT_MS (1 s) for a socket when no connectTimeoutMs is given.
-   */
-  greetingTimeoutMs?: number | undefined;
-}
-
-export interface CommandOptions extends WaitOptions {}
-
+export {
+  ConnectionState,
+  type TrafficDirection,
+  type TrafficSink,
+  type QmpClientOptions,
+  type CommandOptions,
+  type QmpClientEvents,
+} from './client-options.js';
 export type { EventStreamOptions, EventWaitOptions };
-
-export interface QmpClientEvents {
-  event: [QmpEvent];
-  /** Emitted once; `error` is set when the connection did not end by our own close(). */
-  close: [error: Error | undefined];
-  /** Something the peer sent that we dropped (e.g. a reply to an unknown id). */
-  warning: [QmpError];
-}
 
 export class QmpClient extends EventEmitter<QmpClientEvents> {
   private readonly transport: Transport;
