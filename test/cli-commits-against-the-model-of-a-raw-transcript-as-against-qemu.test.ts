@@ -83,6 +83,8 @@ for (const set of fixtureSets())
       }
       const child = startCli(['--json', ...c.args.map((a) => (a === 'FILE' ? path.join(dir, 'dest.qcow2') : a)), '--socket', server.path!]);
       const running = finished(child, 30_000);
+      // A failed step before its end leaves no CLI behind.
+      t.teardown(() => child.kill('SIGKILL'));
       if (c.resume) {
         const said = JSON.parse(await waitForLine(child, (l) => l.includes('"type":"error-stop"'))) as Record<string, unknown>;
         t.match(
