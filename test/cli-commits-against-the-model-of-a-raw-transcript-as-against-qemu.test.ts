@@ -9,7 +9,7 @@ import t from 'tap';
 import { connect } from '../src/connect.js';
 import { fixturePath, fixtureSets } from './helpers/qemu.js';
 import { readTrace, serveTrace } from './helpers/replay.js';
-import { jsonLines, runCli } from './helpers/cli.js';
+import { finished, jsonLines, runCli, startCli, waitForLine } from './helpers/cli.js';
 import { withoutBlips } from '../src/jobs/state.js';
 import type { JobStatus } from '../src/qapi/types.js';
 
@@ -25,6 +25,8 @@ interface Case {
   blips?: boolean;
   /** CLI commands run first (`FILE` is an overlay path of the test's own, never the recorded one). */
   before?: string[][];
+  /** The job stops on an I/O error (on-error stop): once the CLI says so, a second CLI resumes it, as the recording's client did. */
+  resume?: boolean;
 }
 
 const cases: Case[] = [
@@ -35,6 +37,15 @@ const cases: Case[] = [
   { file: 'guest-writes', args: ['commit', 'vd0', '--active', '--pivot'], code: 0, outcome: 'pivoted', after: 'base' },
   { file: 'on-error-report', args: ['commit', 'vd0', '--active', '--pivot'], code: 1, outcome: 'failed', error: /Input\/output error/, after: 'top' },
   { file: 'cancel-while-running', args: ['commit', 'vd0', '--active', '--pivot', '--timeout', '0.3'], code: 1, outcome: 'aborted', after: 'top' },
+  // QEMU's write error paused the job (BLOCK_JOB_ERROR action stop); the recording's client resumed it.
+  {
+    file: 'on-error-stop',
+    args: ['commit', 'vd0', '--top', 'b', '--base', 'base', '--wait', '--on-error', 'stop'],
+    code: 0,
+    outcome: 'completed',
+    after: 'top',
+    resume: true,
+  },
   { file: 'stream', args: ['pull', 'vd0', '--base', 'base', '--wait'], code: 0, outcome: 'completed', after: 'top' },
   // The CLI's own snapshot (a transaction with its own snap-… node name and file) stands for the recorded blockdev-snapshot-sync.
   {
@@ -70,7 +81,21 @@ for (const set of fixtureSets())
         const step = await runCli([...before.map((a) => (a === 'FILE' ? path.join(dir, `overlay-${i}.qcow2`) : a)), '--socket', server.path!], 30_000);
         t.equal(step.code, 0, `qmp-blockjob ${before.join(' ')} first; stderr: ${step.stderr}`);
       }
-      const run = await runCli(['--json', ...c.args.map((a) => (a === 'FILE' ? path.join(dir, 'dest.qcow2') : a)), '--socket', server.path!], 30_000);
+      const child = startCli(['--json', ...c.args.map((a) => (a === 'FILE' ? path.join(dir, 'dest.qcow2') : a)), '--socket', server.path!]);
+      const running = finished(child, 30_000);
+      // A failed step before its end leaves no CLI behind.
+      t.teardown(() => child.kill('SIGKILL'));
+      if (c.resume) {
+        const said = JSON.parse(await waitForLine(child, (l) => l.includes('"type":"error-stop"'))) as Record<string, unknown>;
+        t.match(
+          said,
+          { disk: 'vd0', operation: 'write', next: /job vd0 --resume/ },
+          'the waiting CLI should say the job stopped on a write error and how to resume it',
+        );
+        const resume = await runCli(['job', 'vd0', '--resume', '--socket', server.path!], 30_000);
+        t.equal(resume.code, 0, `a second CLI should resume the stopped job; stderr: ${resume.stderr}`);
+      }
+      const run = await running;
       t.equal(run.code, c.code, `exit status; stderr: ${run.stderr}`);
       const lines = jsonLines(run.stdout);
       const result = lines.find((l) => l.type === 'result');

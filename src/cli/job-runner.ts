@@ -13,6 +13,7 @@ import { parseSeconds, UsageError } from './args.js';
 import type { CliContext, OptionValues } from './context.js';
 import { abortStartedJob, reportNodesKept, reportUnfinishedJob, type JOB_WAIT_OPTIONS } from './job-ending.js';
 import { parseBandwidth, showProgress, stopSignals } from './job-progress.js';
+import { errorStopStep } from './next-step.js';
 import type { Output } from './output.js';
 import type { CliRecord, ResultRecord } from './records.js';
 
@@ -150,6 +151,45 @@ export function resultRecord(job: { id: string }, result: JobResult): ResultReco
   };
 }
 
+/**
+ * A job that stopped on an I/O error (on-error stop) stays paused in QEMU until someone resumes or
+ * aborts it (virsh blockjob): said once per stop, with where the data is and what to type; the wait
+ * goes on, bounded by --timeout as ever. Returns how to stop watching.
+ */
+export function reportErrorStops<R extends JobResult>(
+  out: Output,
+  job: BlockJob<R>,
+  how: { noun: string; disk: string; guestImage: string | undefined; timeoutText: string | undefined },
+): () => void {
+  let said = false;
+  const check = (): void => {
+    if (!job.stoppedOnError) {
+      said = false;
+      return;
+    }
+    if (said) return;
+    said = true;
+    const operation = job.ioErrors.at(-1)?.operation ?? 'write';
+    const next = errorStopStep(how.disk);
+    const where = how.guestImage ? `the guest runs on ${how.guestImage}, its chain intact` : 'the guest stays on its image, its chain intact';
+    const until = how.timeoutText === undefined ? 'until it ends (Ctrl-C aborts it)' : `up to --timeout ${how.timeoutText} s`;
+    out.result(`${how.noun} job stopped on an I/O error (${operation}): QEMU keeps it paused; ${where}\n${next}\nwaiting for the job ${until}`, {
+      type: 'error-stop',
+      job: job.id,
+      disk: how.disk,
+      operation,
+      ...(how.guestImage ? { guestImage: how.guestImage } : {}),
+      next,
+    });
+  };
+  job.on('state', check);
+  job.on('error', check);
+  return () => {
+    job.off('state', check);
+    job.off('error', check);
+  };
+}
+
 /** What the job is started with, from the waiting options; the command adds its own. */
 export interface StartOptions {
   autoDismiss?: false;
@@ -162,6 +202,8 @@ export interface JobCommandSpec<J extends BlockJob<R>, R extends JobResult> {
   command: string;
   kind: JobKind;
   choice: WaitChoice;
+  /** The disk as the user named it, and the image its guest runs on while the job runs: said when the job stops on an I/O error. */
+  disk?: { name: string; guestImage: string | undefined };
   /**
    * After READY: what ends the job, what Ctrl-C is told once it was requested, and the closing words.
    * Undefined: return at READY, the job left running.
@@ -195,6 +237,7 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
   const leftRunning = !choice.wait || (kind.hasReady && spec.end === undefined);
   const events = new JobEventStream(out, client, choice.jobId ? [choice.jobId] : []);
   let guard: { finish(): Promise<void> } | undefined;
+  let unwatch = (): void => {};
   let stops: ReturnType<typeof stopSignals> | undefined;
   let job: J | undefined;
   try {
@@ -217,6 +260,12 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
     const { stopSignal } = stops;
     // Until READY (and with a limit, until the job ends): watch that what is left shrinks.
     guard = spec.guard?.(job);
+    unwatch = reportErrorStops(out, job, {
+      noun: kind.title,
+      disk: spec.disk?.name ?? job.disk,
+      guestImage: spec.disk?.guestImage,
+      timeoutText: choice.timeoutText,
+    });
     const started = job;
     let result = await followJob(context, job, { kind, label: kind.progressLabel, stopSignal, verbose: choice.verbose });
     if (result === undefined) {
@@ -247,6 +296,7 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
     spec.unfinished?.(job);
     return code;
   } finally {
+    unwatch();
     events.stop();
     await guard?.finish();
   }

@@ -66,3 +66,8 @@ export function nextStep(error: unknown): string | undefined {
       return `next: 'jobs' shows how the job ends, then 'chain ${disk}' which image the guest runs on`;
   }
 }
+
+/** What to do about a job that stopped on an I/O error (on-error stop): QEMU keeps it paused. */
+export function errorStopStep(disk: string): string {
+  return `next: fix the cause (space, storage), then 'job ${disk} --resume'; or 'job ${disk} --abort' to end the job`;
+}

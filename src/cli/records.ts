@@ -202,6 +202,18 @@ export interface ConvergenceRecord {
   remainingBytes: number;
 }
 
+/** A waited-for job stopped on an I/O error (on-error stop): paused until resumed or aborted; the command keeps waiting. */
+export interface ErrorStopRecord {
+  type: 'error-stop';
+  job: string;
+  disk: string;
+  operation: 'read' | 'write';
+  /** The image the guest runs on (with all its data) while the job is stopped, when known. */
+  guestImage?: string;
+  /** What to type next (resume or abort). */
+  next: string;
+}
+
 /** `--converge throttle=N`: the guest's writes are limited now. */
 export interface ThrottlingRecord {
   type: 'throttling';
@@ -314,6 +326,7 @@ export type CliRecord =
   | JobStatusRecord
   | PlanRecord
   | ConvergenceRecord
+  | ErrorStopRecord
   | ThrottlingRecord
   | ThrottleRecord
   | QuiescedRecord

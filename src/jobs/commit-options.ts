@@ -52,6 +52,13 @@ export interface CommitOptions {
 
 const ON_ERROR = new Set(['report', 'stop', 'ignore', 'enospc']);
 
+/** Throws JobOptionError unless `onError` is one of QEMU's BlockdevOnError values (or undefined). */
+export function assertOnError(onError: unknown, context: JobErrorContext): asserts onError is CommitOnError | undefined {
+  if (onError !== undefined && (typeof onError !== 'string' || !ON_ERROR.has(onError))) {
+    throw new JobOptionError(`on-error must be one of report, stop, ignore, enospc (got ${String(onError)})`, context);
+  }
+}
+
 /** The relative backing string for the image above top after the commit (virsh --keep-relative). */
 export function relativeBackingFile(range: CommitRange): string {
   const context = { disk: range.disk.device };
@@ -77,9 +84,7 @@ export function commitArguments(range: CommitRange, id: string, options: CommitO
     throw new JobOptionError('job id must be a non-empty string', context);
   }
   if (options.speed !== undefined) assertSpeed(options.speed, context);
-  if (options.onError !== undefined && !ON_ERROR.has(options.onError)) {
-    throw new JobOptionError(`on-error must be one of report, stop, ignore, enospc (got ${String(options.onError)})`, context);
-  }
+  assertOnError(options.onError, context);
   if (range.active && (options.backingFile !== undefined || options.keepRelative)) {
     throw new JobOptionError('backing-file / keep-relative apply to an intermediate commit only', context);
   }

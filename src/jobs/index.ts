@@ -1,6 +1,6 @@
 // The job layer: live block-commit, block-stream and blockdev-mirror, driven by their own events.
 export { CommitJob, type CommitResult, type AttachTarget } from './commit.js';
-export { assertPivotable, relativeBackingFile, type CommitOptions, type CommitOnError } from './commit-options.js';
+export { assertOnError, assertPivotable, relativeBackingFile, type CommitOptions, type CommitOnError } from './commit-options.js';
 export { BlockJob } from './core.js';
 export { StreamJob, relativePullBacking, type PullOptions } from './stream.js';
 export { BackupJob, type BackupSpec, type BackupOptions, type BackupResult } from './backup.js';

@@ -35,7 +35,7 @@ function checkGroupUsage(o: OptionValues<CommitOptions>, disks: readonly string[
   if (!o.pivot && !o['dry-run']) throw new UsageError(`${several} commit needs --pivot: the disks pivot together once every job is READY`, 'commit');
   for (const option of ['base', 'top', 'job-id'] as const)
     if (o[option] !== undefined) throw new UsageError(`--${option} names one disk's image: not ${several}`, 'commit');
-  for (const option of ['shallow', 'keep-overlay', 'async', 'keep-relative'] as const)
+  for (const option of ['shallow', 'keep-overlay', 'async', 'keep-relative', 'on-error'] as const)
     if (o[option]) throw new UsageError(`--${option} does not go ${several}`, 'commit');
 }
 

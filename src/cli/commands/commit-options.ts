@@ -3,7 +3,7 @@ import { booleanOptions, stringOptions, type OptionSpecs } from '../args.js';
 import { JOB_RUN_OPTIONS } from '../job-ending.js';
 
 export const COMMIT_OPTIONS = {
-  ...stringOptions('base', 'top', 'converge', 'format'),
+  ...stringOptions('base', 'top', 'converge', 'format', 'on-error'),
   ...booleanOptions('shallow', 'active', 'pivot', 'keep-overlay', 'dry-run', 'all'),
   ...JOB_RUN_OPTIONS,
 } as const satisfies OptionSpecs;

@@ -1,9 +1,9 @@
 import { resolveCommitRange, validateRangeSpec, type CommitRangeSpec } from '../../block/address.js';
 import { BlockError } from '../../block/errors.js';
 import { CommitJob, type CommitResult } from '../../jobs/commit.js';
-import { assertPivotable } from '../../jobs/commit-options.js';
+import { assertOnError, assertPivotable } from '../../jobs/commit-options.js';
 import { deleteCommittedImages } from '../../jobs/delete.js';
-import { ImageDeletionError } from '../../jobs/errors.js';
+import { ImageDeletionError, JobOptionError } from '../../jobs/errors.js';
 import { JOB_KINDS } from '../../jobs/kinds.js';
 import { UsageError } from '../args.js';
 import type { CommandSpec } from '../context.js';
@@ -31,7 +31,7 @@ export const commitCommand: CommandSpec<CommitOptions> = {
   name: 'commit',
   summary: "merge images of a disk's chain down into a base, live (virsh blockcommit)",
   usage:
-    'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--dry-run] [--converge throttle=N] [--job-id ID]',
+    'commit DISK… | --all [--base X] [--top X] [--shallow] [--active] [--pivot | --keep-overlay] [--wait] [--verbose] [--timeout SECONDS] [--async] [--bandwidth N [--bytes]] [--keep-relative] [--delete] [--on-error report|stop|ignore|enospc] [--dry-run] [--converge throttle=N] [--job-id ID]',
   details: `DISK is a device, drive or export id, libvirt's target, or the disk's source (active image path).
 X is a file name, a node name or DISK[N], N as 'chain' shows it: over a socket the position (base = 1),
 with --domain libvirt's own index (libvirt counts a chain it found at start from the top, active = 1).
@@ -51,6 +51,10 @@ Without --top the active layer is the top, which needs --active (as in virsh).
                that were successfully committed"): intermediate commit: the images above base up to
                top; pivot: all but base. Never with --keep-overlay, never on failure, and only after
                re-reading the live chains: nothing still in use is deleted.
+--on-error A   what QEMU does on an I/O error (block-commit's on-error): report (default: the job
+               fails), ignore, enospc (stop on ENOSPC only, else report), stop: the job pauses, the
+               guest stays on its image; a waiting commit says so and keeps waiting (up to --timeout)
+               for 'job DISK --resume' (once the cause is fixed) or 'job DISK --abort' from another shell
 --converge throttle=N  an active commit that stops converging (the guest writes faster than it
                copies: said once, with both rates, in any case) gets the guest's writes limited to
                N MiB/s (block_set_io_throttle) until the job ends; the previous limits are restored
@@ -100,11 +104,13 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       shallow: o.shallow === true,
       active,
     };
+    const onError = o['on-error'];
     try {
       validateRangeSpec(spec);
+      assertOnError(onError, { disk: diskName });
     } catch (error) {
       // What needs no chain is checked before connecting: a usage mistake, nothing touched.
-      if (error instanceof BlockError) throw new UsageError(error.message, 'commit');
+      if (error instanceof BlockError || error instanceof JobOptionError) throw new UsageError(error.message, 'commit');
       throw error;
     }
 
@@ -118,6 +124,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       command: 'commit',
       kind: range.active ? JOB_KINDS['active-commit'] : JOB_KINDS.commit,
       choice,
+      disk: { name: diskName, guestImage: range.disk.layers.at(-1)?.file },
       ...(pivot || keepOverlay
         ? {
             end: {
@@ -134,6 +141,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
           ...options,
           ...(options.autoDismiss === false ? { detached: true } : {}),
           ...(o['keep-relative'] ? { keepRelative: true } : {}),
+          ...(onError !== undefined ? { onError } : {}),
         }),
       started: (job) => ({ type: 'started', job: job.id, disk: diskName, top: range.top.file, base: range.base.file, active: range.active }),
       result: resultRecord,
