@@ -15,7 +15,7 @@ import { commandHasArgument, isProtocolDriver } from '../protocol/capabilities.j
 import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
 import { BlockJob, type JobInit } from './core.js';
-import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
+import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
 import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
@@ -139,22 +139,7 @@ export class CommitJob extends BlockJob<CommitResult> {
       },
       { timeoutMs, signal: options.signal },
     );
-    const job = new CommitJob(
-      {
-        client,
-        id,
-        disk: disk ?? options.device ?? id,
-        stream,
-        machine,
-        resyncing: true,
-        label: options.label,
-        autoFinalize: info['auto-finalize'],
-        autoDismiss: info['auto-dismiss'],
-        commandTimeoutMs: timeoutMs,
-        verbs,
-      },
-      range,
-    );
+    const job = new CommitJob(attachedJobInit(client, id, { info, stream, machine, verbs }, options, timeoutMs, disk), range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
     job.begin(error);
     job.cancelOn(options.cancelSignal);

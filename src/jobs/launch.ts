@@ -8,6 +8,7 @@ import type { BlockJobInfo, JobInfo, QmpEvent } from '../qapi/types.js';
 import { CommandOutcomeUnknownError } from '../errors.js';
 import { executeCreating } from '../protocol/in-flight.js';
 import { JobNotFoundError, JobStartUnknownError, JobVanishedError } from './errors.js';
+import type { JobInit } from './job-init.js';
 import type { JobKind } from './kinds.js';
 import { JOB_EVENT_NAMES, JobStateMachine, isJobStatus } from './state.js';
 
@@ -123,4 +124,28 @@ export async function attachRunningJob(
   }
   const status = isJobStatus(job.status) ? job.status : info.status;
   return { info, error: job.error, stream, machine: new JobStateMachine(id, status, Date.now()), verbs };
+}
+
+/** What a job attached by id is built from: the running job as attachRunningJob read it, QEMU's own auto-finalize/dismiss kept. */
+export function attachedJobInit(
+  client: QmpClient,
+  id: string,
+  running: { info: BlockJobInfo; stream: AsyncIterableIterator<QmpEvent>; machine: JobStateMachine; verbs: JobVerbs },
+  options: { device?: string | undefined; label?: string | undefined },
+  commandTimeoutMs: number,
+  disk?: string,
+): Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined } {
+  return {
+    client,
+    id,
+    disk: disk ?? options.device ?? id,
+    stream: running.stream,
+    machine: running.machine,
+    resyncing: true,
+    label: options.label,
+    autoFinalize: running.info['auto-finalize'],
+    autoDismiss: running.info['auto-dismiss'],
+    commandTimeoutMs,
+    verbs: running.verbs,
+  };
 }

@@ -15,7 +15,7 @@ import { BlockJob, type JobInit } from './core.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
 import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
-import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
+import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import { mirrorArguments, planMirror, type CopyMode, type MirrorOptions, type MirrorTarget } from './mirror-options.js';
 import { JobBitmaps } from './job-bitmaps.js';
 import { addTargetNode, prepareDestination, removeTargetNode, type TargetNodeFate } from './mirror-target.js';
@@ -132,23 +132,11 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.copy }, { timeoutMs, signal: options.signal });
     const destination = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
-    const job = new MirrorJob(
-      {
-        client,
-        id: jobId,
-        disk: options.device ?? jobId,
-        stream,
-        machine,
-        resyncing: true,
-        label: options.label,
-        autoFinalize: info['auto-finalize'],
-        autoDismiss: info['auto-dismiss'],
-        commandTimeoutMs: timeoutMs,
-        verbs,
-      },
-      undefined,
-      { ...destination, created: false, shallow: false },
-    );
+    const job = new MirrorJob(attachedJobInit(client, jobId, { info, stream, machine, verbs }, options, timeoutMs), undefined, {
+      ...destination,
+      created: false,
+      shallow: false,
+    });
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;

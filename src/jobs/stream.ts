@@ -15,7 +15,7 @@ import { assertSpeed, BlockJob, type JobInit } from './core.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
 import { JobCommandError, JobOptionError } from './errors.js';
-import { attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
+import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 import { JobBitmaps } from './job-bitmaps.js';
 import { pullBitmapSources } from '../block/bitmaps.js';
@@ -124,22 +124,7 @@ export class StreamJob extends BlockJob<JobResult> {
     const { jobId } = target;
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.pull }, { timeoutMs, signal: options.signal });
-    const job = new StreamJob(
-      {
-        client,
-        id: jobId,
-        disk: options.device ?? jobId,
-        stream,
-        machine,
-        resyncing: true,
-        label: options.label,
-        autoFinalize: info['auto-finalize'],
-        autoDismiss: info['auto-dismiss'],
-        commandTimeoutMs: timeoutMs,
-        verbs,
-      },
-      undefined,
-    );
+    const job = new StreamJob(attachedJobInit(client, jobId, { info, stream, machine, verbs }, options, timeoutMs), undefined);
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;
