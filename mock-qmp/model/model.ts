@@ -11,6 +11,7 @@ import { RecordedGraph, type Epochs } from './graph.js';
 import { recordedJobs, type RecordedJob } from './jobs.js';
 import { introspection, type Introspection } from './schema.js';
 import { recordedSnapshots, type RecordedSnapshot } from './snapshots.js';
+import { JOB_COMMANDS, JOB_CREATING } from '../job-names.js';
 
 /** Commands the model answers itself, whatever the transcript recorded for them. */
 export const MODELLED = [
@@ -22,26 +23,8 @@ export const MODELLED = [
   'query-block',
   'query-named-block-nodes',
   'x-debug-query-block-graph',
-  'block-commit',
-  'block-stream',
-  'drive-mirror',
-  'blockdev-mirror',
-  'drive-backup',
-  'blockdev-backup',
-  'block-job-complete',
-  'block-job-cancel',
-  'block-job-pause',
-  'block-job-resume',
-  'block-job-set-speed',
-  'block-job-finalize',
-  'block-job-dismiss',
-  'block-job-change',
-  'job-complete',
-  'job-cancel',
-  'job-pause',
-  'job-resume',
-  'job-finalize',
-  'job-dismiss',
+  ...JOB_CREATING,
+  ...JOB_COMMANDS,
 ];
 
 export interface TranscriptModel {
