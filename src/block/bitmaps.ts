@@ -170,8 +170,8 @@ export async function carryBitmaps(
   target: BitmapHolder,
   options: ChainQueryOptions & { disk?: string } = {},
 ): Promise<BitmapMove[]> {
-  const { disk, ...query } = options;
-  const moves = planBitmapMoves(sources, target, await readBitmaps(client, query), disk);
+  const moves = await checkBitmapMoves(client, sources, target, options);
+  const { disk: _disk, ...query } = options;
   if (moves.length) await client.execute('transaction', { actions: bitmapMoveActions(moves) }, query);
   return moves;
 }
