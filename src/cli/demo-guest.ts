@@ -5,6 +5,7 @@
  * active commit + pivot while the guest rewrites files, the files read back through the agent, then
  * after power-off fsck.ext4 -fn and every file compared offline (debugfs).
  */
+import { demoDiskArgs } from './demo-disk.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -114,12 +115,7 @@ export async function runGuestDemo(context: CliContext, dir: string, guestDir: s
       path.join(guestDir, 'initrd.img'),
       '-append',
       'console=ttyS0 quiet loglevel=0 panic=-1',
-      '-blockdev',
-      JSON.stringify({ driver: 'file', filename: file('base.raw'), 'node-name': 'base-file' }),
-      '-blockdev',
-      JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device',
-      'virtio-blk-pci,id=vda,drive=base',
+      ...demoDiskArgs(file('base.raw')),
       '-device',
       'virtio-serial-pci',
       '-chardev',

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { demoDiskArgs } from '../demo-disk.js';
 import { JOB_KINDS } from '../../jobs/kinds.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,18 +60,7 @@ async function runDemo(context: CliContext, dir: string): Promise<number> {
   const qemu = await QemuProcess.start({
     dir,
     machine: 'pc',
-    args: [
-      '-accel',
-      'tcg',
-      '-m',
-      '64',
-      '-blockdev',
-      JSON.stringify({ driver: 'file', filename: file('base.raw'), 'node-name': 'base-file' }),
-      '-blockdev',
-      JSON.stringify({ driver: 'raw', file: 'base-file', 'node-name': 'base' }),
-      '-device',
-      'virtio-blk-pci,id=vda,drive=base',
-    ],
+    args: ['-accel', 'tcg', '-m', '64', ...demoDiskArgs(file('base.raw'))],
   });
   try {
     const client = await qemu.failIfExits(connect({ path: qemu.socketPath }, { signal, connectTimeoutMs: 30_000 }));
