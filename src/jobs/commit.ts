@@ -7,15 +7,15 @@
  * data; QEMU 7.2 ends that with BLOCK_JOB_COMPLETED) or abort() (forced cancel).
  */
 import { layersBetween } from '../block/address.js';
-import { describeDisk } from '../block/chain.js';
 import type { CommitRange } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { QmpCommandError } from '../errors.js';
 import { commandHasArgument, isProtocolDriver } from '../protocol/capabilities.js';
 import type { WaitOptions } from '../util/wait.js';
 import { assertPivotable, commitArguments, type CommitOptions } from './commit-options.js';
-import { BlockJob, type JobInit } from './core.js';
-import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
+import { BlockJob } from './core.js';
+import { attachById, kindInit, requireReady, startedJobInit, startFacts, type KindlessInit } from './job-kind-parts.js';
+import { launchJob, startJobCommand, startSignal } from './launch.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
 import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
@@ -35,8 +35,8 @@ export class CommitJob extends BlockJob<CommitResult> {
   /** The persistent bitmaps of the committed images, merged into base before the job ends. */
   private bitmaps: JobBitmaps | undefined;
 
-  private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: CommitRange | undefined) {
-    super({ ...init, kind: JOB_KINDS.commit.noun, label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
+  private constructor(init: KindlessInit, range: CommitRange | undefined) {
+    super(kindInit(JOB_KINDS.commit, init, range?.disk));
     this.range = range;
   }
 
@@ -45,12 +45,9 @@ export class CommitJob extends BlockJob<CommitResult> {
    * (a chain another client changed since `range` was resolved is refused: ChainChangedError).
    */
   static async start(client: QmpClient, range: CommitRange, options: CommitOptions = {}): Promise<CommitJob> {
-    const device = range.disk.device;
-    const label = describeDisk(range.disk);
-    const id = options.jobId ?? defaultCommitJobId(range.disk);
-    const context = { jobId: id, disk: device };
+    const facts = startFacts(client, range.disk, options, defaultCommitJobId);
+    const { id, label, context, timeoutMs } = facts;
     const args = commitArguments(range, id, options, context);
-    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const stop = startSignal(options);
     const signal = stop ? { signal: stop } : {};
     // A base that is a protocol node (libvirt's plain raw image) would be recorded as the overlay's backing format: say "raw" where QEMU can.
@@ -83,7 +80,7 @@ export class CommitJob extends BlockJob<CommitResult> {
     const mergeAtPending = !range.active && moves.length > 0;
     if (mergeAtPending) args['auto-finalize'] = false;
 
-    const { machine, stream } = await launchJob(client, id, async () => {
+    const launched = await launchJob(client, id, async () => {
       try {
         await startJobCommand(client, id, 'block-commit', args, { timeoutMs, ...signal });
       } catch (error) {
@@ -94,21 +91,8 @@ export class CommitJob extends BlockJob<CommitResult> {
         throw error;
       }
     });
-    const job = new CommitJob(
-      {
-        client,
-        id,
-        disk: device,
-        machine,
-        stream,
-        resyncing: false,
-        autoFinalize: mergeAtPending ? false : (options.autoFinalize ?? true),
-        autoDismiss: options.autoDismiss ?? true,
-        commandTimeoutMs: timeoutMs,
-        verbs: found.verbs,
-      },
-      range,
-    );
+    const autoFinalize = mergeAtPending ? false : options.autoFinalize;
+    const job = new CommitJob(startedJobInit(client, facts, launched, found.verbs, { autoFinalize, autoDismiss: options.autoDismiss }), range);
     job.bitmaps = bitmaps;
     // The job may already wait for us, or even be gone, by the time the reply came.
     job.begin();
@@ -130,16 +114,11 @@ export class CommitJob extends BlockJob<CommitResult> {
     if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: [JOB_KINDS.commit.qemuType] })).device;
     if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
     const context = { jobId: id, disk };
-    const { info, error, stream, machine, verbs } = await attachRunningJob(
-      client,
-      id,
-      {
-        kind: JOB_KINDS.commit,
-        ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
-      },
-      { timeoutMs, signal: options.signal },
-    );
-    const job = new CommitJob(attachedJobInit(client, id, { info, stream, machine, verbs }, options, timeoutMs, disk), range);
+    const { init, info, error } = await attachById(client, JOB_KINDS.commit, id, options, {
+      disk,
+      ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
+    });
+    const job = new CommitJob(init, range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
     job.begin(error);
     job.cancelOn(options.cancelSignal);
@@ -220,19 +199,7 @@ export class CommitJob extends BlockJob<CommitResult> {
         { completesByItself: true },
       );
     }
-    if (!this.machine.isReady) {
-      throw new JobStateError(
-        `cannot ${verb} commit job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`,
-        this.context(),
-        this.machine.status,
-      );
-    }
-    if (this.request) {
-      throw new JobStateError(
-        `cannot ${verb} commit job '${this.id}': ${this.request === 'complete' ? 'the pivot' : this.request === 'cancel' ? 'keeping the overlay' : 'an abort'} was already requested`,
-        this.context(),
-        this.machine.status,
-      );
-    }
+    const { status, isReady } = this.machine;
+    requireReady({ noun: this.kind, id: this.id, status, isReady, request: this.request, context: this.context() }, verb, 'keeping the overlay');
   }
 }

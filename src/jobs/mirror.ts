@@ -5,17 +5,17 @@
  * guest stays on the source, the destination holds a full copy) or abort(). Whenever the job ends
  * without a pivot, the destination's node is removed again; its file is never deleted.
  */
-import { describeDisk } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import { QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
 import { commandHasArgument, qmpSchema } from '../protocol/capabilities.js';
 import type { WaitOptions } from '../util/wait.js';
-import { BlockJob, type JobInit } from './core.js';
+import { BlockJob } from './core.js';
+import { attachById, kindInit, requireReady, startedJobInit, startFacts, type KindlessInit } from './job-kind-parts.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
-import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
-import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
+import { JobCommandError, JobUnsupportedError } from './errors.js';
+import { launchJob, startJobCommand, startSignal } from './launch.js';
 import { mirrorArguments, planMirror, type CopyMode, type MirrorOptions, type MirrorTarget } from './mirror-options.js';
 import { JobBitmaps } from './job-bitmaps.js';
 import { addTargetNode, prepareDestination, removeTargetNode, type TargetNodeFate } from './mirror-target.js';
@@ -47,8 +47,8 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   /** The source's persistent bitmaps (the active layer's for a shallow copy), carried onto the destination before the pivot. */
   private bitmaps: JobBitmaps | undefined;
 
-  private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, source: DiskChain | undefined, target: MirrorDestination) {
-    super({ ...init, kind: JOB_KINDS.copy.noun, label: init.label ?? (source ? describeDisk(source) : init.disk) });
+  private constructor(init: KindlessInit, source: DiskChain | undefined, target: MirrorDestination) {
+    super(kindInit(JOB_KINDS.copy, init, source));
     this.source = source;
     this.target = target;
   }
@@ -59,12 +59,10 @@ export class MirrorJob extends BlockJob<MirrorResult> {
    * node added, then the job started. Whatever fails on the way, the node is removed again.
    */
   static async start(client: QmpClient, disk: DiskChain, target: MirrorTarget, options: MirrorOptions = {}): Promise<MirrorJob> {
-    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const label = describeDisk(disk);
-    const id = options.jobId ?? defaultCopyJobId(disk);
+    const facts = startFacts(client, disk, options, defaultCopyJobId);
+    const { id, label, context, timeoutMs } = facts;
     const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
     const plan = planMirror(disk, target, options, new Set(nodes.flatMap((n) => n['node-name'] ?? [])));
-    const context = { jobId: id, disk: disk.device };
     const found = await preflight(client, disk, id, timeoutMs);
     const busy = busyDiskError(JOB_KINDS.copy, disk, id, found, false);
     if (busy) throw busy;
@@ -101,22 +99,12 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       if (error instanceof QmpCommandError) throw new JobCommandError(`cannot start a copy of ${label} to ${target.file}${left}${node}`, context, error);
       throw error;
     }
-    const job = new MirrorJob(
-      {
-        client,
-        id,
-        disk: disk.device,
-        machine: launched.machine,
-        stream: launched.stream,
-        resyncing: false,
-        autoFinalize: options.autoFinalize ?? true,
-        autoDismiss: options.autoDismiss ?? true,
-        commandTimeoutMs: timeoutMs,
-        verbs: found.verbs,
-      },
-      disk,
-      { file: target.file, nodeName: plan.nodeName, created, shallow: plan.sync === 'top' },
-    );
+    const job = new MirrorJob(startedJobInit(client, facts, launched, found.verbs, options), disk, {
+      file: target.file,
+      nodeName: plan.nodeName,
+      created,
+      shallow: plan.sync === 'top',
+    });
     job.bitmaps = bitmaps;
     job.begin();
     job.cancelOn(options.cancelSignal);
@@ -128,15 +116,9 @@ export class MirrorJob extends BlockJob<MirrorResult> {
    * (x-debug-query-block-graph: the job's "target" child), so ending it still removes that node.
    */
   static async attach(client: QmpClient, target: { jobId: string }, options: AttachOptions = {}): Promise<MirrorJob> {
-    const { jobId } = target;
-    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.copy }, { timeoutMs, signal: options.signal });
-    const destination = await readTarget(client, jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
-    const job = new MirrorJob(attachedJobInit(client, jobId, { info, stream, machine, verbs }, options, timeoutMs), undefined, {
-      ...destination,
-      created: false,
-      shallow: false,
-    });
+    const { init, error, timeoutMs } = await attachById(client, JOB_KINDS.copy, target.jobId, options);
+    const destination = await readTarget(client, target.jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
+    const job = new MirrorJob(init, undefined, { ...destination, created: false, shallow: false });
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;
@@ -246,20 +228,8 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   }
 
   private requireReady(verb: string): void {
-    if (!this.machine.isReady) {
-      throw new JobStateError(
-        `cannot ${verb} copy job '${this.id}': not ready yet (status ${this.machine.status}); wait for READY first`,
-        this.context(),
-        this.machine.status,
-      );
-    }
-    if (this.request) {
-      throw new JobStateError(
-        `cannot ${verb} copy job '${this.id}': ${this.request === 'complete' ? 'the pivot' : this.request === 'cancel' ? 'finishing' : 'an abort'} was already requested`,
-        this.context(),
-        this.machine.status,
-      );
-    }
+    const { status, isReady } = this.machine;
+    requireReady({ noun: this.kind, id: this.id, status, isReady, request: this.request, context: this.context() }, verb, 'finishing');
   }
 }
 

@@ -5,17 +5,17 @@
  * the chain already shows — but the pulled images leave the chain.
  */
 import path from 'node:path';
-import { describeDisk } from '../block/chain.js';
 import type { PullRange } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { QmpCommandError } from '../errors.js';
 import type { BlockStreamArguments } from '../qapi/types.js';
 import type { CommitOnError } from './commit-options.js';
-import { assertSpeed, BlockJob, type JobInit } from './core.js';
+import { assertSpeed, BlockJob } from './core.js';
+import { attachById, kindInit, startedJobInit, startFacts, type KindlessInit } from './job-kind-parts.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
 import { JobCommandError, JobOptionError } from './errors.js';
-import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
+import { launchJob, startJobCommand, startSignal } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 import { JobBitmaps } from './job-bitmaps.js';
 import { pullBitmapSources } from '../block/bitmaps.js';
@@ -60,26 +60,23 @@ export class StreamJob extends BlockJob<JobResult> {
   /** The pulled images' persistent bitmaps, merged into the active image before the start. */
   private bitmaps: JobBitmaps | undefined;
 
-  private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: PullRange | undefined) {
-    super({ ...init, kind: JOB_KINDS.pull.noun, label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
+  private constructor(init: KindlessInit, range: PullRange | undefined) {
+    super(kindInit(JOB_KINDS.pull, init, range?.disk));
     this.range = range;
   }
 
   /** Starts block-stream for `range` (subscribing to the job's events first). */
   static async start(client: QmpClient, range: PullRange, options: PullOptions = {}): Promise<StreamJob> {
-    const device = range.disk.device;
-    const label = describeDisk(range.disk);
-    const id = options.jobId ?? defaultPullJobId(range.disk);
-    const context = { jobId: id, disk: device };
+    const facts = startFacts(client, range.disk, options, defaultPullJobId);
+    const { id, label, context, timeoutMs } = facts;
     if (options.speed !== undefined) assertSpeed(options.speed, context);
-    const args: BlockStreamArguments = { 'job-id': id, device };
+    const args: BlockStreamArguments = { 'job-id': id, device: range.disk.device };
     if (range.base) args['base-node'] = range.base.nodeName;
     if (options.keepRelative) args['backing-file'] = relativePullBacking(range);
     if (options.speed !== undefined) args.speed = options.speed;
     if (options.onError !== undefined) args['on-error'] = options.onError;
     if (options.autoFinalize !== undefined) args['auto-finalize'] = options.autoFinalize;
     if (options.autoDismiss !== undefined) args['auto-dismiss'] = options.autoDismiss;
-    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     // Refused in words when the disk is busy, and when another client changed the chain since `range` was read.
     const found = await preflight(client, range.disk, id, timeoutMs);
     const busy = busyDiskError(JOB_KINDS.pull, range.disk, id, found, false);
@@ -90,7 +87,7 @@ export class StreamJob extends BlockJob<JobResult> {
     // pull's own writes do not mark the active image's bitmaps (measured on QEMU 7.2), so the result is
     // libvirt's merge at the end — and no job waits at PENDING for a caller that may detach.
     await bitmaps?.carry();
-    const { machine, stream } = await launchJob(client, id, async () => {
+    const launched = await launchJob(client, id, async () => {
       try {
         await startJobCommand(client, id, 'block-stream', args, { timeoutMs, signal: startSignal(options) });
       } catch (error) {
@@ -98,21 +95,7 @@ export class StreamJob extends BlockJob<JobResult> {
         throw error;
       }
     });
-    const job = new StreamJob(
-      {
-        client,
-        id,
-        disk: device,
-        machine,
-        stream,
-        resyncing: false,
-        autoFinalize: options.autoFinalize ?? true,
-        autoDismiss: options.autoDismiss ?? true,
-        commandTimeoutMs: timeoutMs,
-        verbs: found.verbs,
-      },
-      range,
-    );
+    const job = new StreamJob(startedJobInit(client, facts, launched, found.verbs, options), range);
     job.bitmaps = bitmaps;
     job.begin();
     job.cancelOn(options.cancelSignal);
@@ -121,10 +104,8 @@ export class StreamJob extends BlockJob<JobResult> {
 
   /** Attaches to a stream job that already runs, by its id (the one attach(client, target) shape of every job kind). */
   static async attach(client: QmpClient, target: { jobId: string }, options: AttachOptions = {}): Promise<StreamJob> {
-    const { jobId } = target;
-    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
-    const { info, error, stream, machine, verbs } = await attachRunningJob(client, jobId, { kind: JOB_KINDS.pull }, { timeoutMs, signal: options.signal });
-    const job = new StreamJob(attachedJobInit(client, jobId, { info, stream, machine, verbs }, options, timeoutMs), undefined);
+    const { init, error } = await attachById(client, JOB_KINDS.pull, target.jobId, options);
+    const job = new StreamJob(init, undefined);
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;
