@@ -2,22 +2,7 @@ import { AbortedError } from '../errors.js';
 import { JobFailedError } from '../jobs/errors.js';
 import type { BlockJob } from '../jobs/core.js';
 import type { JobResult } from '../jobs/types.js';
-import { booleanOptions, stringOptions, type OptionSpecs } from './args.js';
 import type { Output } from './output.js';
-import { BANDWIDTH_OPTIONS } from './job-progress.js';
-
-/** The options every job-starting command shares (commit, pull, copy): waiting, progress, limits, the job id. */
-export const JOB_WAIT_OPTIONS = {
-  ...booleanOptions('wait', 'verbose', 'async'),
-  ...stringOptions('timeout', 'job-id'),
-  ...BANDWIDTH_OPTIONS,
-} as const satisfies OptionSpecs;
-
-/** Those, and what the commands that shorten a chain (commit, pull) add: the backing link, deleting what left the chain. */
-export const JOB_RUN_OPTIONS = {
-  ...JOB_WAIT_OPTIONS,
-  ...booleanOptions('keep-relative', 'delete'),
-} as const satisfies OptionSpecs;
 
 export interface EndingContext {
   out: Output;

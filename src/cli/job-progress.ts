@@ -1,30 +1,10 @@
-/* What every job-running command shares: the --bandwidth unit, what stops the wait, and progress drawn from query-jobs. */
+/* What every job-running command shares: what stops the wait, and progress drawn from query-jobs. */
 import type { BlockJob } from '../jobs/core.js';
 import type { JobResult } from '../jobs/types.js';
-import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from './args.js';
-import type { CliContext, OptionValues } from './context.js';
+import type { CliContext } from './context.js';
 import type { Output } from './output.js';
 import { displayPercent } from './percent.js';
 import { setLongTimeout, timeoutSignal, type LongTimer } from '../util/timers.js';
-
-const MIB = 1024 * 1024;
-
-/** `--bandwidth N [--bytes]`: every command that starts or changes a job. */
-export const BANDWIDTH_OPTIONS = { ...stringOptions('bandwidth'), ...booleanOptions('bytes') } as const satisfies OptionSpecs;
-
-/** `--bandwidth N` in MiB/s (virsh's default unit) or bytes/s with `--bytes`. */
-export function parseBandwidth(options: OptionValues<typeof BANDWIDTH_OPTIONS>, command: string): number | undefined {
-  const text = options.bandwidth;
-  const bytes = options.bytes === true;
-  if (text === undefined) {
-    if (bytes) throw new UsageError('--bytes goes with --bandwidth', command);
-    return undefined;
-  }
-  if (!/^\d+$/.test(text)) throw new UsageError(`--bandwidth wants a whole number (${bytes ? 'bytes' : 'MiB'}/s), got '${text}'`, command);
-  const value = Number(text) * (bytes ? 1 : MIB);
-  if (!Number.isSafeInteger(value)) throw new UsageError(`--bandwidth ${text} is too large`, command);
-  return value;
-}
 
 /** Prints progress from query-jobs while a job runs: display only, never a decision. */
 export function showProgress(job: Pick<BlockJob<JobResult>, 'readProgress'>, out: Output, label: string, signal: AbortSignal): () => void {

@@ -2,17 +2,21 @@
  * The one skeleton of the commands that run a job (commit, pull, copy): the options that say how to
  * wait, the start, the --json event stream, progress, --timeout and Ctrl-C, READY, the end that was
  * asked for and the result. A command is a spec on it: how its job starts, what its records hold,
- * what it does after (delete, report the destination). Group commit and `job` use its parts.
+ * what it does after (delete, report the destination). Group commit and `job` use its parts: `job`
+ * follows a job (followJob) and ends one (endJob) as the commands that start it do.
  */
+import type { CommitJob, CommitResult } from '../jobs/commit.js';
 import type { BlockJob } from '../jobs/core.js';
 import type { JobKind } from '../jobs/kinds.js';
+import type { MirrorJob, MirrorResult } from '../jobs/mirror.js';
 import type { JobResult } from '../jobs/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { eventJobId, type QmpEvent } from '../qapi/types.js';
-import { parseSeconds, UsageError } from './args.js';
+import { UsageError } from './args.js';
 import type { CliContext, OptionValues } from './context.js';
-import { abortStartedJob, reportNodesKept, reportUnfinishedJob, type JOB_WAIT_OPTIONS } from './job-ending.js';
-import { parseBandwidth, showProgress, stopSignals } from './job-progress.js';
+import { abortStartedJob, reportNodesKept, reportUnfinishedJob } from './job-ending.js';
+import { parseBandwidth, parseTimeout, type JOB_WAIT_OPTIONS } from './job-options.js';
+import { showProgress, stopSignals } from './job-progress.js';
 import { errorStopStep } from './next-step.js';
 import type { Output } from './output.js';
 import type { CliRecord, ResultRecord } from './records.js';
@@ -26,15 +30,6 @@ export function diskArgument(context: CliContext, command: string): string {
   if (!diskName) throw new UsageError(`${command} wants a DISK`, command);
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, command);
   return diskName;
-}
-
-/** `--timeout S`: the text as given (for messages) and milliseconds. */
-export function parseTimeout(
-  options: OptionValues<Pick<typeof JOB_WAIT_OPTIONS, 'timeout'>>,
-  command: string,
-): { timeoutText: string | undefined; timeoutMs: number | undefined } {
-  const timeoutText = options.timeout;
-  return { timeoutText, timeoutMs: timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', command) * 1000 };
 }
 
 export interface WaitChoice {
@@ -139,6 +134,61 @@ export async function followJob<R extends JobResult>(
   }
 }
 
+/**
+ * What ends a job as the user asked (after READY: the pivot, finishing a copy, keeping an active
+ * commit's overlay; or its abort): the request, what Ctrl-C is told once it was sent, virsh's words.
+ */
+export interface JobEnd<J, R extends JobResult> {
+  note: string;
+  words: string;
+  run(job: J, options: { timeoutMs: number }): Promise<R>;
+}
+
+/** The ends after READY, in the words of `commit`/`copy --pivot|--finish|--keep-overlay` and `job DISK --pivot|--finish`. */
+export function readyEnd(kind: 'commit', how: 'pivot' | 'finish'): JobEnd<CommitJob, CommitResult>;
+export function readyEnd(kind: 'copy', how: 'pivot' | 'finish'): JobEnd<MirrorJob, MirrorResult>;
+export function readyEnd(kind: 'commit' | 'copy', how: 'pivot' | 'finish'): JobEnd<CommitJob, CommitResult> | JobEnd<MirrorJob, MirrorResult> {
+  const pivot = how === 'pivot';
+  if (kind === 'copy')
+    return {
+      note: `${pivot ? 'the pivot' : 'finishing the copy'} was already requested: waiting for QEMU to carry it out (Ctrl-C again to stop waiting)`,
+      words: pivot ? 'Successfully pivoted' : 'Successfully copied',
+      run: (job: MirrorJob, options: { timeoutMs: number }) => (pivot ? job.pivot(options) : job.finish(options)),
+    };
+  return {
+    note: `${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`,
+    words: pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept',
+    run: (job: CommitJob, options: { timeoutMs: number }) => (pivot ? job.pivot(options) : job.keepOverlay(options)),
+  };
+}
+
+/** The abort of a job someone else left running (`job DISK --abort`): "Copy aborted", as when a waited-for job is aborted. */
+export function abortEnd(kind: JobKind): JobEnd<Pick<BlockJob<JobResult>, 'cancel'>, JobResult> {
+  return {
+    note: 'the abort was already requested: waiting for QEMU to carry it out (Ctrl-C again to stop waiting)',
+    words: `${kind.title} aborted`,
+    run: (job, options) => job.cancel(options),
+  };
+}
+
+/** A job's end, said: virsh's words, the result record, and the nodes QEMU kept. */
+function reportEnd<R extends JobResult>(out: Output, words: string, record: CliRecord, result: R): void {
+  out.message(words);
+  out.result(undefined, record);
+  reportNodesKept(out, result);
+}
+
+/**
+ * Ends a job as asked: once the request is sent Ctrl-C cannot take it back (said, and QEMU is waited
+ * for, bounded by FINISH_TIMEOUT_MS), then the closing words, the result record and the nodes kept.
+ * Shared by the commands that start a job and by `job DISK --pivot|--finish|--abort`.
+ */
+export async function endJob<J, R extends JobResult>(context: CliContext, job: J, end: JobEnd<J, R>, record: (job: J, result: R) => CliRecord): Promise<R> {
+  const result = await whileEnding(context, end.note, () => end.run(job, { timeoutMs: FINISH_TIMEOUT_MS }));
+  reportEnd(context.out, end.words, record(job, result), result);
+  return result;
+}
+
 /** The fields of a job's result record every kind has; a command adds its own (leftChain, dest, …). */
 export function resultRecord(job: { id: string }, result: JobResult): ResultRecord {
   return {
@@ -208,7 +258,7 @@ export interface JobCommandSpec<J extends BlockJob<R>, R extends JobResult> {
    * After READY: what ends the job, what Ctrl-C is told once it was requested, and the closing words.
    * Undefined: return at READY, the job left running.
    */
-  end?: { note: string; words: string; run(job: J, options: { timeoutMs: number }): Promise<R> };
+  end?: JobEnd<J, R>;
   /** virsh's words when a job with READY is left running at READY ("Now in synchronized phase"). */
   readyWords?: string;
   /** virsh's words when a job without READY has completed ("Commit complete"). */
@@ -266,7 +316,6 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
       guestImage: spec.disk?.guestImage,
       timeoutText: choice.timeoutText,
     });
-    const started = job;
     let result = await followJob(context, job, { kind, label: kind.progressLabel, stopSignal, verbose: choice.verbose });
     if (result === undefined) {
       if (!spec.end) {
@@ -274,14 +323,10 @@ export async function runJobCommand<J extends BlockJob<R>, R extends JobResult>(
         await job.detach();
         return 0;
       }
-      const end = spec.end;
-      result = await whileEnding(context, end.note, () => end.run(started, { timeoutMs: FINISH_TIMEOUT_MS }));
-      out.message(end.words);
+      result = await endJob(context, job, spec.end, spec.result);
     } else {
-      out.message(spec.doneWords ?? `${kind.title} complete`);
+      reportEnd(out, spec.doneWords ?? `${kind.title} complete`, spec.result(job, result), result);
     }
-    out.result(undefined, spec.result(job, result));
-    reportNodesKept(out, result);
     return spec.after ? await spec.after(job, result) : 0;
   } catch (error) {
     if (!job || !stops) throw error;

@@ -1,17 +1,17 @@
 // `backup DISK… --target FILE…` (virsh backup-begin, push mode): the library's BackupJob, always waited for.
 import { findDisk } from '../../block/chain.js';
 import { BackupJob } from '../../jobs/backup.js';
-import { booleanOptions, parseSeconds, stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import { stringOptions, UsageError, type OptionSpecs } from '../args.js';
 import type { CommandSpec } from '../context.js';
 import { cliDisks } from '../disks.js';
 import { reportUnfinishedJob } from '../job-ending.js';
-import { BANDWIDTH_OPTIONS, parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
+import { BOUNDED_OPTIONS, parseBandwidth, parseTimeout } from '../job-options.js';
+import { showProgress, stopSignals } from '../job-progress.js';
 
 const BACKUP_OPTIONS = {
   target: { type: 'string', multiple: true },
-  ...stringOptions('incremental', 'checkpoint', 'timeout'),
-  ...booleanOptions('verbose'),
-  ...BANDWIDTH_OPTIONS,
+  ...stringOptions('incremental', 'checkpoint'),
+  ...BOUNDED_OPTIONS,
 } as const satisfies OptionSpecs;
 
 export const backupCommand: CommandSpec<typeof BACKUP_OPTIONS> = {
@@ -39,8 +39,7 @@ Several disks start in one transaction and complete as a group: all succeed, or 
     if (!names.length) throw new UsageError('backup wants at least one DISK', 'backup');
     if (targets.length !== names.length)
       throw new UsageError(`backup wants one --target per DISK (${names.length} disks, ${targets.length} targets)`, 'backup');
-    const timeoutText = o.timeout;
-    const timeoutMs = timeoutText === undefined ? undefined : parseSeconds(timeoutText, '--timeout', 'backup') * 1000;
+    const { timeoutText, timeoutMs } = parseTimeout(o, 'backup');
     const speed = parseBandwidth(o, 'backup');
     const incremental = o.incremental;
     const checkpoint = o.checkpoint;

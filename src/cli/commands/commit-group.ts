@@ -17,8 +17,9 @@ import type { CliContext, OptionValues } from '../context.js';
 import { cliDisks } from '../disks.js';
 import { printPlan } from '../dry-run.js';
 import { reportNodesKept } from '../job-ending.js';
-import { parseBandwidth, showProgress, stopSignals } from '../job-progress.js';
-import { FINISH_TIMEOUT_MS, JobEventStream, parseTimeout } from '../job-runner.js';
+import { parseBandwidth, parseTimeout } from '../job-options.js';
+import { showProgress, stopSignals } from '../job-progress.js';
+import { FINISH_TIMEOUT_MS, JobEventStream } from '../job-runner.js';
 import type { CommitOptions } from './commit-options.js';
 
 /** What a cancelled active commit leaves in its base: said as the single commit says it. */

@@ -1,6 +1,6 @@
 // The options of `commit`, read by the single-disk command (commit.ts) and the group commit (commit-group.ts).
 import { booleanOptions, stringOptions, type OptionSpecs } from '../args.js';
-import { JOB_RUN_OPTIONS } from '../job-ending.js';
+import { JOB_RUN_OPTIONS } from '../job-options.js';
 
 export const COMMIT_OPTIONS = {
   ...stringOptions('base', 'top', 'converge', 'format', 'on-error'),

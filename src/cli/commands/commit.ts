@@ -10,7 +10,7 @@ import type { CommandSpec } from '../context.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
 import { cliDisk } from '../disks.js';
 import { printPlan } from '../dry-run.js';
-import { diskArgument, parseWaitOptions, resultRecord, runJobCommand } from '../job-runner.js';
+import { diskArgument, parseWaitOptions, readyEnd, resultRecord, runJobCommand } from '../job-runner.js';
 import type { Output } from '../output.js';
 import { runGroupCommit } from './commit-group.js';
 import { COMMIT_OPTIONS, type CommitOptions } from './commit-options.js';
@@ -125,15 +125,7 @@ Decisions come from the job's own QMP events; progress is only for display.`,
       kind: range.active ? JOB_KINDS['active-commit'] : JOB_KINDS.commit,
       choice,
       disk: { name: diskName, guestImage: range.disk.layers.at(-1)?.file },
-      ...(pivot || keepOverlay
-        ? {
-            end: {
-              note: `${pivot ? 'the pivot' : 'ending the job'} was already requested: waiting for QEMU to finish it (Ctrl-C again to stop waiting)`,
-              words: pivot ? 'Successfully pivoted' : 'Commit complete, overlay image kept',
-              run: (job, options) => (pivot ? job.pivot(options) : job.keepOverlay(options)),
-            },
-          }
-        : {}),
+      ...(pivot || keepOverlay ? { end: readyEnd('commit', pivot ? 'pivot' : 'finish') } : {}),
       readyWords: 'Now in synchronized phase',
       // Left running (autoDismiss false): nobody finalizes an intermediate commit, whose bitmaps merge at PENDING.
       start: (options) =>

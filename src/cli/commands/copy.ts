@@ -2,13 +2,13 @@ import path from 'node:path';
 import { JobOptionError } from '../../jobs/errors.js';
 import { JOB_KINDS } from '../../jobs/kinds.js';
 import { MirrorJob, type MirrorDestination, type MirrorResult } from '../../jobs/mirror.js';
-import { checkMirrorOptions, type CopyMode } from '../../jobs/mirror-options.js';
+import { checkMirrorOptions } from '../../jobs/mirror-options.js';
 import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
-import type { CommandSpec, OptionValues } from '../context.js';
+import type { CommandSpec } from '../context.js';
 import { guardConvergence, parseConverge } from '../convergence.js';
 import { cliDisk } from '../disks.js';
-import { JOB_WAIT_OPTIONS } from '../job-ending.js';
-import { diskArgument, parseWaitOptions, resultRecord, runJobCommand } from '../job-runner.js';
+import { COPY_MODE_OPTIONS, JOB_WAIT_OPTIONS, parseCopyMode } from '../job-options.js';
+import { diskArgument, parseWaitOptions, readyEnd, resultRecord, runJobCommand } from '../job-runner.js';
 import type { Output } from '../output.js';
 
 /** `--NAME N`: a whole number of bytes, or undefined when absent. */
@@ -16,14 +16,6 @@ function byteCount(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${name} wants a whole number of bytes, got '${text}'`, 'copy');
   return Number(text);
-}
-
-/** `--copy-mode background|write-blocking` (also `job DISK --copy-mode`). */
-export function parseCopyMode(options: OptionValues<{ 'copy-mode': { type: 'string' } }>, command: string): CopyMode | undefined {
-  const mode = options['copy-mode'];
-  if (mode !== undefined && mode !== 'background' && mode !== 'write-blocking')
-    throw new UsageError(`--copy-mode is background or write-blocking, got '${mode}'`, command);
-  return mode;
 }
 
 /** After a copy that did not pivot: where the destination file is, and a node that could not be removed. */
@@ -35,8 +27,9 @@ function reportDestination(out: Output, destination: Readonly<MirrorDestination>
 }
 
 const COPY_OPTIONS = {
-  ...stringOptions('dest', 'format', 'granularity', 'buf-size', 'copy-mode', 'converge'),
+  ...stringOptions('dest', 'format', 'granularity', 'buf-size', 'converge'),
   ...booleanOptions('shallow', 'reuse-external', 'allow-existing-data', 'pivot', 'finish'),
+  ...COPY_MODE_OPTIONS,
   ...JOB_WAIT_OPTIONS,
 } as const satisfies OptionSpecs;
 
@@ -110,15 +103,7 @@ The destination's node is removed again after --finish, an abort or a failure; i
       command: 'copy',
       kind: JOB_KINDS.copy,
       choice,
-      ...(pivot || finish
-        ? {
-            end: {
-              note: `${pivot ? 'the pivot' : 'finishing the copy'} was already requested: waiting for QEMU to carry it out (Ctrl-C again to stop waiting)`,
-              words: pivot ? 'Successfully pivoted' : 'Successfully copied',
-              run: (job, options) => (pivot ? job.pivot(options) : job.finish(options)),
-            },
-          }
-        : {}),
+      ...(pivot || finish ? { end: readyEnd('copy', pivot ? 'pivot' : 'finish') } : {}),
       readyWords: 'Now in mirroring phase',
       start: (options) =>
         MirrorJob.start(

@@ -6,21 +6,21 @@ import { attachJob, type AnyJob } from '../../jobs/attach.js';
 import { JOB_KINDS, kindOfJob, kindsOfType } from '../../jobs/kinds.js';
 import { findDiskJob, isActiveCommit } from '../../jobs/discovery.js';
 import { JobFailedError, JobNotFoundError } from '../../jobs/errors.js';
-import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import { booleanOptions, UsageError, type OptionSpecs } from '../args.js';
 import type { CliContext, CommandSpec } from '../context.js';
-import { BANDWIDTH_OPTIONS, parseBandwidth } from '../job-progress.js';
-import { followJob } from '../job-runner.js';
+import { COPY_MODE_OPTIONS, FOLLOW_OPTIONS, parseBandwidth, parseCopyMode } from '../job-options.js';
+import { abortEnd, endJob, followJob, readyEnd, resultRecord } from '../job-runner.js';
 import type { JobResult } from '../../jobs/types.js';
-import { parseCopyMode } from './copy.js';
 import { cliDisk } from '../disks.js';
 import { displayPercent } from '../percent.js';
+import type { ResultRecord } from '../records.js';
 
 const ACTIONS = ['abort', 'pivot', 'finish', 'pause', 'resume', 'info'] as const;
 
 const JOB_OPTIONS = {
-  ...booleanOptions(...ACTIONS, 'async', 'verbose'),
-  ...stringOptions('copy-mode'),
-  ...BANDWIDTH_OPTIONS,
+  ...booleanOptions(...ACTIONS, 'async'),
+  ...COPY_MODE_OPTIONS,
+  ...FOLLOW_OPTIONS,
 } as const satisfies OptionSpecs;
 
 export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
@@ -118,39 +118,20 @@ export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
           return 0;
         case 'info':
           return await showInfo(context, job, info, name, disk);
-        case 'finish': {
-          if (!pivotable) throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to finish`, 'job');
-          const result =
-            job instanceof MirrorJob ? await job.finish({ signal: context.signal }) : await (job as CommitJob).keepOverlay({ signal: context.signal });
-          out.message(job instanceof MirrorJob ? 'Successfully copied' : 'Commit complete, overlay image kept');
-          out.result(undefined, {
-            type: 'result',
-            job: id,
-            outcome: result.outcome,
-            states: result.states,
-            ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null } : {}),
-          });
-          return 0;
-        }
         case 'abort':
-        case 'pivot': {
-          if (action === 'pivot' && !pivotable)
-            throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to pivot`, 'job');
-          if (o.async) {
+        case 'pivot':
+        case 'finish': {
+          if (action !== 'abort' && !pivotable)
+            throw new UsageError(`job ${id} is a ${kind.noun}, which completes by itself: there is nothing to ${action}`, 'job');
+          if (o.async && action !== 'finish') {
             await (action === 'abort' ? job.requestCancel() : (job as CommitJob | MirrorJob).requestPivot());
             out.message(action === 'abort' ? `Abort of ${id} requested` : `Pivot of ${id} requested`);
             return 0;
           }
-          const result =
-            action === 'abort' ? await job.cancel({ signal: context.signal }) : await (job as CommitJob | MirrorJob).pivot({ signal: context.signal });
-          out.message(action === 'abort' ? `${noun} aborted` : 'Successfully pivoted');
-          out.result(undefined, {
-            type: 'result',
-            job: id,
-            outcome: result.outcome,
-            states: result.states,
-            ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null, node: job.destination.node ?? null } : {}),
-          });
+          // Ended as the commands that start a job end it: Ctrl-C cannot take the request back, the wait is bounded.
+          if (action === 'abort') await endJob<AnyJob, JobResult>(context, job, abortEnd(kind), record);
+          else if (job instanceof MirrorJob) await endJob(context, job, readyEnd('copy', action), record);
+          else await endJob(context, job as CommitJob, readyEnd('commit', action), record);
           return 0;
         }
       }
@@ -159,6 +140,11 @@ export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
     }
   },
 };
+
+/** A result record of `job`: a copy's says where its destination is and what became of its node. */
+function record(job: { id: string }, result: JobResult): ResultRecord {
+  return { ...resultRecord(job, result), ...(job instanceof MirrorJob ? { dest: job.destination.file ?? null, node: job.destination.node ?? null } : {}) };
+}
 
 /** `job DISK --info [--verbose]`: progress now, or followed to READY (active commit) / the end. */
 async function showInfo(context: CliContext<typeof JOB_OPTIONS>, job: AnyJob, info: BlockJobInfo, name: string, disk: DiskChain | undefined): Promise<number> {
@@ -183,7 +169,7 @@ async function showInfo(context: CliContext<typeof JOB_OPTIONS>, job: AnyJob, in
       out.error(
         `job ${id} on ${name} ended ${ended.result.outcome}${ended.result.error ? `: ${ended.result.error}` : ''} before it was ${toReady ? 'ready' : 'complete'}`,
       );
-      out.result(undefined, { type: 'result', job: id, outcome: ended.result.outcome, states: ended.result.states, error: ended.result.error });
+      out.result(undefined, { ...resultRecord(job, ended.result), error: ended.result.error });
       return 1;
     }
   } else {

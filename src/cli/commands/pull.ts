@@ -8,7 +8,7 @@ import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../
 import type { CommandSpec } from '../context.js';
 import { cliDisk } from '../disks.js';
 import { printPlan } from '../dry-run.js';
-import { JOB_RUN_OPTIONS } from '../job-ending.js';
+import { JOB_RUN_OPTIONS } from '../job-options.js';
 import { diskArgument, parseWaitOptions, resultRecord, runJobCommand } from '../job-runner.js';
 
 const PULL_OPTIONS = {
