@@ -10,7 +10,7 @@ import { CommitJob, JobCommandError, JobStateError, qemuIo, resolveDisk } from '
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, runCli, startCli } from './helpers/cli.js';
-import { startFaultProxy } from './helpers/fault-proxy.js';
+import { holdJobComplete } from './helpers/fault-proxy.js';
 import { rangeOf } from './helpers/range.js';
 
 t.test('QEMU refuses the pivot of a job another client ended: gone, the guest on top, what next', async (t) => {
@@ -23,27 +23,14 @@ t.test('QEMU refuses the pivot of a job another client ended: gone, the guest on
   t.teardown(() => job.detach());
   await job.waitUntilReady({ timeoutMs: 30_000 });
 
-  let held: { connection: number; line: string } | undefined;
-  let sawComplete!: () => void;
-  const completeSent = new Promise<void>((resolve) => {
-    sawComplete = resolve;
-  });
-  const proxy = await startFaultProxy(dir, cli, {
-    toQemu: (line, connection) => {
-      if (!line.includes('"job-complete"')) return [line];
-      held = { connection, line };
-      sawComplete();
-      return [];
-    },
-  });
-  t.teardown(proxy.close);
+  const proxy = await holdJobComplete(t, dir, cli);
   const child = startCli(['job', 'drive0', '--pivot', '--socket', proxy.path]);
   t.teardown(() => child.kill('SIGKILL'));
   const done = finished(child);
-  await completeSent;
+  await proxy.sent;
   const kept = await job.keepOverlay({ timeoutMs: 30_000 });
   t.equal(kept.outcome, 'overlay-kept', 'the other client ended the job with the guest on top');
-  proxy.inject(held!.connection, held!.line);
+  proxy.release();
   const result = await done;
   t.equal(result.code, 1, 'the refused pivot exits 1');
   const lines = result.stderr.trim().split('\n');

@@ -8,7 +8,7 @@ import t from 'tap';
 import { CommitJob, qemuIo, resolveDisk } from '../src/internal.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, startCli } from './helpers/cli.js';
-import { startFaultProxy } from './helpers/fault-proxy.js';
+import { holdJobComplete } from './helpers/fault-proxy.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { rangeOf } from './helpers/range.js';
 
@@ -21,20 +21,7 @@ for (const [name, pivotArgs] of [
     const cli = path.join(dir, 'cli.sock');
     const layers = await buildSeedChain(dir);
     const { client, qemu } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
-    let held: { connection: number; line: string } | undefined;
-    let sawComplete!: () => void;
-    const completeSent = new Promise<void>((resolve) => {
-      sawComplete = resolve;
-    });
-    const proxy = await startFaultProxy(dir, cli, {
-      toQemu: (line, connection) => {
-        if (!line.includes('"job-complete"')) return [line]; // the command QEMU's schema chooses (job-complete on every QEMU we run)
-        held = { connection, line };
-        sawComplete();
-        return [];
-      },
-    });
-    t.teardown(proxy.close);
+    const proxy = await holdJobComplete(t, dir, cli);
     if (pivotArgs[0] === 'job') {
       // Started and left at READY by another client (QEMU's main monitor), as `commit --active --wait` leaves it.
       const started = await CommitJob.start(client, rangeOf(await resolveDisk(client, 'drive0'), 4, 1), { autoDismiss: false });
@@ -55,10 +42,10 @@ for (const [name, pivotArgs] of [
       });
     });
     const done = finished(child);
-    await completeSent;
+    await proxy.sent;
     child.kill('SIGINT');
     await warned;
-    proxy.inject(held!.connection, held!.line);
+    proxy.release();
     const result = await done;
     t.equal(result.code, 0, `the pivot went through and is reported; stderr: ${stderr}`);
     t.match(stderr, /the pivot was already requested: waiting for QEMU to finish it/, 'Ctrl-C is answered with what is going on');
