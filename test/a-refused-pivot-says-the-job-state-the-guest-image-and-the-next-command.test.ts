@@ -10,7 +10,7 @@ import { CommitJob, JobCommandError, JobStateError, qemuIo, resolveDisk } from '
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, runCli, startCli } from './helpers/cli.js';
-import { holdJobComplete } from './helpers/fault-proxy.js';
+import { holdFirst } from './helpers/held-reply.js';
 import { rangeOf } from './helpers/range.js';
 
 t.test('QEMU refuses the pivot of a job another client ended: gone, the guest on top, what next', async (t) => {
@@ -23,11 +23,11 @@ t.test('QEMU refuses the pivot of a job another client ended: gone, the guest on
   t.teardown(() => job.detach());
   await job.waitUntilReady({ timeoutMs: 30_000 });
 
-  const proxy = await holdJobComplete(t, dir, cli);
+  const proxy = await holdFirst(t, dir, cli, 'job-complete', 'command'); // the command QEMU's schema chooses on every QEMU we run
   const child = startCli(['job', 'drive0', '--pivot', '--socket', proxy.path]);
   t.teardown(() => child.kill('SIGKILL'));
   const done = finished(child);
-  await proxy.sent;
+  await proxy.held;
   const kept = await job.keepOverlay({ timeoutMs: 30_000 });
   t.equal(kept.outcome, 'overlay-kept', 'the other client ended the job with the guest on top');
   proxy.release();

@@ -8,7 +8,7 @@ import t from 'tap';
 import { CommitJob, qemuIo, resolveDisk } from '../src/internal.js';
 import { buildSeedChain, expectedView, readChecks } from './helpers/chain.js';
 import { extraMonitorArgs, finished, startCli } from './helpers/cli.js';
-import { holdJobComplete } from './helpers/fault-proxy.js';
+import { holdFirst } from './helpers/held-reply.js';
 import { startQemu, tempDir } from './helpers/qemu.js';
 import { rangeOf } from './helpers/range.js';
 
@@ -21,7 +21,7 @@ for (const [name, pivotArgs] of [
     const cli = path.join(dir, 'cli.sock');
     const layers = await buildSeedChain(dir);
     const { client, qemu } = await startQemu(t, { dir, args: ['-drive', `if=none,id=drive0,file=${layers[3]!.file},format=qcow2`, ...extraMonitorArgs(cli)] });
-    const proxy = await holdJobComplete(t, dir, cli);
+    const proxy = await holdFirst(t, dir, cli, 'job-complete', 'command'); // the command QEMU's schema chooses on every QEMU we run
     if (pivotArgs[0] === 'job') {
       // Started and left at READY by another client (QEMU's main monitor), as `commit --active --wait` leaves it.
       const started = await CommitJob.start(client, rangeOf(await resolveDisk(client, 'drive0'), 4, 1), { autoDismiss: false });
@@ -42,7 +42,7 @@ for (const [name, pivotArgs] of [
       });
     });
     const done = finished(child);
-    await proxy.sent;
+    await proxy.held;
     child.kill('SIGINT');
     await warned;
     proxy.release();

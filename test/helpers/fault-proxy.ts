@@ -138,33 +138,3 @@ export async function startGuestLosingTheLineAfterComplete(
   t.teardown(proxy.close);
   return { dir, client, layers, proxy };
 }
-
-/**
- * A fault proxy in front of `upstreamPath` that holds the first job-complete a client sends (the
- * command QEMU's schema chooses on every QEMU we run): `sent` settles when it arrived, `release()`
- * lets it through to QEMU.
- */
-export async function holdJobComplete(t: Test, dir: string, upstreamPath: string): Promise<{ path: string; sent: Promise<void>; release: () => void }> {
-  let held: { connection: number; line: string } | undefined;
-  let arrived!: () => void;
-  const sent = new Promise<void>((resolve) => {
-    arrived = resolve;
-  });
-  const proxy = await startFaultProxy(dir, upstreamPath, {
-    toQemu: (line, connection) => {
-      if (held || !line.includes('"job-complete"')) return [line];
-      held = { connection, line };
-      arrived();
-      return [];
-    },
-  });
-  t.teardown(proxy.close);
-  return {
-    path: proxy.path,
-    sent,
-    release: () => {
-      if (!held) throw new Error('no job-complete was held');
-      proxy.inject(held.connection, held.line);
-    },
-  };
-}
