@@ -26,6 +26,23 @@ export function docBlocks(doc: string): DocBlock[] {
   return blocks;
 }
 
+/**
+ * Code of the library in a document that would escape the test: a fence tagged as JavaScript or
+ * TypeScript other than ```ts, or an untagged one that imports the library. Returns where each is.
+ */
+export function untestedCode(doc: string): string[] {
+  const text = readFileSync(path.join(repoRoot, doc), 'utf8');
+  const found: string[] = [];
+  for (const m of text.matchAll(/^```(\S*)[^\n]*\n([\s\S]*?)^```$/gm)) {
+    const [, lang = '', code = ''] = m;
+    const line = text.slice(0, m.index).split('\n').length;
+    if (/^(typescript|tsx?|js|jsx|javascript|mjs|cjs|mts)$/.test(lang) && lang !== 'ts') found.push(`${doc}:${line} (${lang})`);
+    else if (lang === '' && /from 'qmp-blockjob/.test(code)) found.push(`${doc}:${line} (untagged)`);
+    else if (lang === 'ts' && m[0].split('\n')[0] !== '```ts') found.push(`${doc}:${line} (ts with more on its fence line)`);
+  }
+  return found;
+}
+
 /** A line's pattern: `…` matches anything, the rest literally. */
 const pattern = (expected: string): RegExp =>
   new RegExp(
