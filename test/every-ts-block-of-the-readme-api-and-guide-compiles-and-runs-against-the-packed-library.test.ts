@@ -17,7 +17,7 @@ import { startQemu, tempDir } from './helpers/qemu.js';
 const docs = ['README.md', 'docs/api.md', 'docs/guide.md'];
 const blocks = docs.flatMap(docBlocks);
 const app = path.join(tempDir(t), 'app');
-// About 45 s on an idle 2-core machine (one tsc, then 21 QEMUs one after the other); twice that when it is busy.
+// About 45-60 s on a 2-core machine (one tsc, then one QEMU per block, one after the other); twice that when it is busy.
 t.setTimeout(300_000);
 
 t.before(() => {
