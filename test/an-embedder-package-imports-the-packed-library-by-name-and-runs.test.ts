@@ -3,14 +3,15 @@
 // Its programs type-check under strict + exactOptionalPropertyTypes + NodeNext with no cast, no
 // `any` and no `internal`, then run: the seed procedure, a signal-cancelled commit, typed errors, a
 // full state history, reattach (on real QEMU, data checked) and a unit test on mock-qmp.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { compareImages } from '../src/transport/qemu-img.js';
 import { buildSeedChain } from './helpers/chain.js';
 import { driveArgs, flatCopy } from './helpers/jobs.js';
+import { installPackedLibrary, typeCheck } from './helpers/packed-library.js';
 import { fixturePath, fixtureSets, repoRoot, startQemu, tempDir } from './helpers/qemu.js';
 
 const source = path.join(repoRoot, 'test', 'embedder');
@@ -18,20 +19,7 @@ const app = path.join(tempDir(t), 'app');
 
 t.before(() => {
   cpSync(source, app, { recursive: true, filter: (from) => !from.includes(`${path.sep}dist`) });
-  const packed = path.join(app, 'packed');
-  mkdirSync(packed);
-  const [info] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', packed], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
-  ) as Array<{ filename: string }>;
-  const installed = path.join(app, 'node_modules', 'qmp-blockjob');
-  mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['xzf', path.join(packed, info!.filename), '--strip-components=1', '-C', installed]);
-  // Its dependencies (and typescript, @types/node) as npm would have installed them beside it.
-  const modules = path.join(repoRoot, 'node_modules');
-  for (const name of readdirSync(modules)) {
-    if (name === 'qmp-blockjob' || name.startsWith('.')) continue;
-    symlinkSync(path.join(modules, name), path.join(app, 'node_modules', name));
-  }
+  installPackedLibrary(app);
 });
 
 const run = (program: string, args: string[]): Record<string, unknown> => {
@@ -47,11 +35,8 @@ t.test('the programs use no cast, no any, no internal, and type-check strictly',
     t.notMatch(code, /\bas\s+(?!const\b)[\w{[(]/, `${file}: no cast`);
     t.notMatch(code, /qmp-blockjob\/internal|\.\.\/|dist\/src/, `${file}: the library by name only`);
   }
-  const tsc = spawnSync(process.execPath, [path.join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(app, 'tsconfig.json')], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
+  const tsc = typeCheck(app);
+  t.equal(tsc.status, 0, `tsc: ${tsc.output}`);
   t.end();
 });
 

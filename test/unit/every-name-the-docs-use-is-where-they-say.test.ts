@@ -1,5 +1,5 @@
 // docs/api.md, docs/guide.md and README.md stay true to the entries: every name a code block imports
-// from 'qmp-blockjob' (or '/testing', '/internal') is a run-time export or exported type of that entry,
+// from 'qmp-blockjob' (or '/testing', '/internal', '/mock-qmp') is a run-time export or exported type of that entry,
 // a name the prose says is "from `qmp-blockjob/internal`" is in internal and not at the front, and every
 // job method a block calls (job.x(), again.x()) exists on the job classes.
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import t from 'tap';
 import * as front from '../../src/index.js';
 import * as internal from '../../src/internal.js';
 import * as testing from '../../src/testing.js';
+import * as mockQmp from '../../mock-qmp/index.js';
 import { CommitJob, MirrorJob, StreamJob } from '../../src/index.js';
 import { repoRoot } from '../helpers/qemu.js';
 
@@ -15,6 +16,7 @@ const entries: Record<string, { values: Record<string, unknown>; source: string 
   'qmp-blockjob': { values: front, source: 'src/index.ts' },
   'qmp-blockjob/internal': { values: internal, source: 'src/internal.ts' },
   'qmp-blockjob/testing': { values: testing, source: 'src/testing.ts' },
+  'qmp-blockjob/mock-qmp': { values: mockQmp, source: 'mock-qmp/index.ts' },
 };
 const docs = ['docs/api.md', 'docs/guide.md', 'README.md'];
 const blocks = (text: string): string[] => [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
