@@ -7,7 +7,7 @@
  * data; QEMU 7.2 ends that with BLOCK_JOB_COMPLETED) or abort() (forced cancel).
  */
 import { layersBetween } from '../block/address.js';
-import { describeDisk } from '../block/chain.js';
+import { callerDiskName, describeDisk } from '../block/chain.js';
 import type { CommitRange } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { QmpCommandError } from '../errors.js';
@@ -18,7 +18,7 @@ import { BlockJob, type JobInit } from './core.js';
 import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
-import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
+import { diskContext, JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
 import { invalidatedBy } from './invalidated.js';
 import { JobBitmaps } from './job-bitmaps.js';
 import { commitBitmapSources } from '../block/bitmaps.js';
@@ -36,7 +36,7 @@ export class CommitJob extends BlockJob<CommitResult> {
   private bitmaps: JobBitmaps | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: CommitRange | undefined) {
-    super({ ...init, kind: JOB_KINDS.commit.noun, label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
+    super({ ...init, kind: JOB_KINDS.commit.noun, label: init.label ?? (range ? callerDiskName(range.disk) : init.disk) });
     this.range = range;
   }
 
@@ -48,7 +48,7 @@ export class CommitJob extends BlockJob<CommitResult> {
     const device = range.disk.device;
     const label = describeDisk(range.disk);
     const id = options.jobId ?? defaultCommitJobId(range.disk);
-    const context = { jobId: id, disk: device };
+    const context = diskContext(range.disk, id);
     const args = commitArguments(range, id, options, context);
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const stop = startSignal(options);
@@ -124,22 +124,22 @@ export class CommitJob extends BlockJob<CommitResult> {
   static async attach(client: QmpClient, target: AttachTarget, options: AttachOptions = {}): Promise<CommitJob> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const range = target.range;
-    const disk = range?.disk.device;
+    const device = range?.disk.device;
     const byRange = target.jobId === undefined;
     let id = target.jobId;
     if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: [JOB_KINDS.commit.qemuType] })).device;
-    if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
-    const context = { jobId: id, disk };
+    if (id === undefined) throw new JobOptionError('attach needs a job id or a range', {});
+    const context = range ? diskContext(range.disk, id) : { jobId: id };
     const { info, error, stream, machine, verbs } = await attachRunningJob(
       client,
       id,
       {
         kind: JOB_KINDS.commit,
-        ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
+        ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${device ?? 'its disk'} is gone`, context) } : {}),
       },
       { timeoutMs, signal: options.signal },
     );
-    const job = new CommitJob(attachedJobInit(client, id, { info, stream, machine, verbs }, options, timeoutMs, disk), range);
+    const job = new CommitJob(attachedJobInit(client, id, { info, stream, machine, verbs }, options, timeoutMs, device), range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
     job.begin(error);
     job.cancelOn(options.cancelSignal);

@@ -5,7 +5,7 @@
  * guest stays on the source, the destination holds a full copy) or abort(). Whenever the job ends
  * without a pivot, the destination's node is removed again; its file is never deleted.
  */
-import { describeDisk } from '../block/chain.js';
+import { callerDiskName, describeDisk } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import { QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
@@ -14,7 +14,7 @@ import type { WaitOptions } from '../util/wait.js';
 import { BlockJob, type JobInit } from './core.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCopyJobId, preflight } from './discovery.js';
-import { JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
+import { diskContext, JobCommandError, JobStateError, JobUnsupportedError } from './errors.js';
 import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import { mirrorArguments, planMirror, type CopyMode, type MirrorOptions, type MirrorTarget } from './mirror-options.js';
 import { JobBitmaps } from './job-bitmaps.js';
@@ -48,7 +48,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
   private bitmaps: JobBitmaps | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, source: DiskChain | undefined, target: MirrorDestination) {
-    super({ ...init, kind: JOB_KINDS.copy.noun, label: init.label ?? (source ? describeDisk(source) : init.disk) });
+    super({ ...init, kind: JOB_KINDS.copy.noun, label: init.label ?? (source ? callerDiskName(source) : init.disk) });
     this.source = source;
     this.target = target;
   }
@@ -64,7 +64,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const id = options.jobId ?? defaultCopyJobId(disk);
     const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
     const plan = planMirror(disk, target, options, new Set(nodes.flatMap((n) => n['node-name'] ?? [])));
-    const context = { jobId: id, disk: disk.device };
+    const context = diskContext(disk, id);
     const found = await preflight(client, disk, id, timeoutMs);
     const busy = busyDiskError(JOB_KINDS.copy, disk, id, found, false);
     if (busy) throw busy;
@@ -179,7 +179,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const schema = await qmpSchema(this.client, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs });
     if (!schema.commands.has('block-job-change')) {
       throw new JobUnsupportedError(
-        `cannot switch copy job '${this.id}' on ${this.disk} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`,
+        `cannot switch copy job '${this.id}' on ${this.described} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`,
         this.context(),
         'block-job-change',
       );
@@ -238,7 +238,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
 
   protected interruptionImages(): { onDisk: string; pivotTarget: string } {
     const file = this.target.file ?? 'the destination';
-    const source = this.source ? (this.source.layers.at(-1)?.file ?? this.disk) : this.disk;
+    const source = this.source ? (this.source.layers.at(-1)?.file ?? this.described) : this.described;
     return {
       pivotTarget: file,
       onDisk: `on disk: the source ${source} is still the disk and reads right; ${file} holds a copy that is not finished${this.target.nodeName ? ` (node ${this.target.nodeName} still in QEMU)` : ''} — do not use it, delete nothing`,

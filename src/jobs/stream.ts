@@ -5,7 +5,7 @@
  * the chain already shows — but the pulled images leave the chain.
  */
 import path from 'node:path';
-import { describeDisk } from '../block/chain.js';
+import { callerDiskName, describeDisk } from '../block/chain.js';
 import type { PullRange } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { QmpCommandError } from '../errors.js';
@@ -14,7 +14,7 @@ import type { CommitOnError } from './commit-options.js';
 import { assertSpeed, BlockJob, type JobInit } from './core.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
-import { JobCommandError, JobOptionError } from './errors.js';
+import { diskContext, JobCommandError, JobOptionError } from './errors.js';
 import { attachedJobInit, attachRunningJob, launchJob, startJobCommand, startSignal } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 import { JobBitmaps } from './job-bitmaps.js';
@@ -43,7 +43,7 @@ export interface PullOptions {
 
 /** The backing string the active layer records after a pull onto base, relative to its folder (--keep-relative). */
 export function relativePullBacking(range: PullRange): string {
-  const context = { disk: range.disk.device };
+  const context = diskContext(range.disk);
   const active = range.disk.layers.at(-1);
   if (!range.base || !active) throw new JobOptionError('keep-relative needs a base: a pull of the whole chain leaves no backing link', context);
   if (active.backingFile === undefined || path.isAbsolute(active.backingFile)) {
@@ -61,7 +61,7 @@ export class StreamJob extends BlockJob<JobResult> {
   private bitmaps: JobBitmaps | undefined;
 
   private constructor(init: Omit<JobInit, 'kind' | 'label'> & { label?: string | undefined }, range: PullRange | undefined) {
-    super({ ...init, kind: JOB_KINDS.pull.noun, label: init.label ?? (range ? describeDisk(range.disk) : init.disk) });
+    super({ ...init, kind: JOB_KINDS.pull.noun, label: init.label ?? (range ? callerDiskName(range.disk) : init.disk) });
     this.range = range;
   }
 
@@ -70,7 +70,7 @@ export class StreamJob extends BlockJob<JobResult> {
     const device = range.disk.device;
     const label = describeDisk(range.disk);
     const id = options.jobId ?? defaultPullJobId(range.disk);
-    const context = { jobId: id, disk: device };
+    const context = diskContext(range.disk, id);
     if (options.speed !== undefined) assertSpeed(options.speed, context);
     const args: BlockStreamArguments = { 'job-id': id, device };
     if (range.base) args['base-node'] = range.base.nodeName;
