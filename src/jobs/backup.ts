@@ -34,13 +34,13 @@ export interface BackupSpec {
 
 export interface BackupOptions {
   /** Back up only what changed since this checkpoint (its bitmaps, merged down the chain). */
-  incremental?: string;
+  incremental?: string | undefined;
   /** Start this new checkpoint (a persistent bitmap on each disk's active image) at the backup's instant. */
-  checkpoint?: string;
+  checkpoint?: string | undefined;
   /** Bandwidth limit per disk in bytes per second; 0 (default) is unlimited. */
-  speed?: number;
-  commandTimeoutMs?: number;
-  signal?: AbortSignal;
+  speed?: number | undefined;
+  commandTimeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface BackupResult extends JobResult {

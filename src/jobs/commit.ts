@@ -25,7 +25,7 @@ import { commitBitmapSources } from '../block/bitmaps.js';
 import type { AttachOptions, JobOutcome, JobResult } from './types.js';
 
 export type CommitResult = JobResult;
-export type AttachTarget = { jobId: string; range?: CommitRange } | { range: CommitRange; jobId?: string };
+export type AttachTarget = { jobId: string; range?: CommitRange | undefined } | { range: CommitRange; jobId?: string | undefined };
 
 export class CommitJob extends BlockJob<CommitResult> {
   /** Undefined only for a job attached by id without its range. */

@@ -164,9 +164,9 @@ export interface FailureFacts {
   /** QEMU's name of the disk (the job's `device`). */
   device?: string | undefined;
   /** The job kind's noun (src/jobs/kinds.ts). Default: a commit's. */
-  kind?: JobNoun;
+  kind?: JobNoun | undefined;
   /** What the caller waited for when the job ended otherwise ("becoming ready"); undefined: its end. */
-  awaited?: string;
+  awaited?: string | undefined;
 }
 
 export class JobFailedError extends JobError {
@@ -210,7 +210,7 @@ export class JobStartUnknownError extends JobError {
 export interface InterruptionFacts {
   jobId: string;
   /** The job kind's noun (src/jobs/kinds.ts). Default: a commit's. */
-  kind?: JobNoun;
+  kind?: JobNoun | undefined;
   /** The disk as the caller named it (JobErrorContext.disk). */
   disk: string;
   /** QEMU's name of the disk (the `device` the job runs on). */

@@ -31,9 +31,9 @@ export interface MirrorDestination {
   /** Only the active layer was copied; the destination backs onto the disk's backing image. */
   shallow: boolean;
   /** Set once the job ended: removed after a finish, abort or failure; in-use after a pivot. */
-  node?: TargetNodeFate;
+  node?: TargetNodeFate | undefined;
   /** Why the node could not be removed (then it is left in QEMU: blockdev-del it by hand). */
-  nodeError?: string;
+  nodeError?: string | undefined;
 }
 
 export interface MirrorResult extends JobResult {

@@ -38,7 +38,7 @@ export interface JobResult {
   device: string;
   outcome: JobOutcome;
   /** QEMU's error text for the job (query-jobs first when we dismiss, else BLOCK_JOB_COMPLETED.error). */
-  error?: string;
+  error?: string | undefined;
   /** Every status the job went through, in order (from the attach-time status for a reattached job). */
   states: JobStatus[];
   history: JobStateChange[];
@@ -52,9 +52,9 @@ export interface JobResult {
   offset: number;
   len: number;
   /** The nodes that left the disk's chain, deleted once nothing used them (or kept, and why). */
-  nodes?: NodeCleanup;
+  nodes?: NodeCleanup | undefined;
   /** The persistent bitmaps the job carried into the image that stays ("bitmap chk1: top.qcow2 → base.qcow2 …"), and why it could not, if so. */
-  bitmaps?: { moved: string[]; error?: string };
+  bitmaps?: { moved: string[]; error?: string } | undefined;
 }
 
 export interface JobProgress {
