@@ -18,15 +18,15 @@ export interface RecorderOptions {
   socket: string | SocketAddress;
   /** Trace file. Connection n > 1 is written to FILE-n.jsonl beside it. */
   out: string;
-  note?: string;
+  note?: string | undefined;
   /** Goes into the header's "command"; default: this process's command line. */
-  command?: string;
+  command?: string | undefined;
   /** Called for trouble that does not stop forwarding (unparsable copy, upstream refused). */
-  onWarning?: (error: Error) => void;
+  onWarning?: ((error: Error) => void) | undefined;
   /** Replace existing trace files (default: refuse them, before listening). */
-  overwrite?: boolean;
+  overwrite?: boolean | undefined;
   /** Record secrets as sent instead of "<redacted>". */
-  keepSecrets?: boolean;
+  keepSecrets?: boolean | undefined;
 }
 
 export interface Recorder {

@@ -40,27 +40,27 @@ export interface MockQmpOptions {
   /** A trace file path, trace text is not accepted here: pass parseTrace(text) instead. */
   trace: string | Trace;
   /** UNIX socket path to listen on. Neither this nor `tcp`: a socket in a private temporary folder. */
-  socket?: string;
+  socket?: string | undefined;
   /** TCP address to listen on (port 0: any free port). */
-  tcp?: { host: string; port: number };
+  tcp?: { host: string; port: number } | undefined;
   /** Time scale: 2 plays twice as fast. Default 1. */
-  speed?: number;
+  speed?: number | undefined;
   /** No delays at all (order is kept). */
-  instant?: boolean;
+  instant?: boolean | undefined;
   /** Fail on the first deviation from the recorded command sequence. */
-  strict?: boolean;
-  faults?: readonly Fault[];
+  strict?: boolean | undefined;
+  faults?: readonly Fault[] | undefined;
   /**
    * Answer from a model of what QEMU had (block graph, jobs, refusals) built from the trace, so any
    * client's equivalent commands get QEMU's answers (docs/trace-format.md, "Model").
    */
-  model?: boolean;
+  model?: boolean | undefined;
   /** Model: events carry their recorded timestamps instead of the current time. */
-  recordedTime?: boolean;
+  recordedTime?: boolean | undefined;
   /** Model: a trace holding a query-qmp-schema reply, for traces that have none. */
-  schema?: string | Trace;
+  schema?: string | Trace | undefined;
   /** Strict-mode deviations and input errors. */
-  onError?: (error: QmpError) => void;
+  onError?: ((error: QmpError) => void) | undefined;
 }
 
 export interface MockQmpServer {

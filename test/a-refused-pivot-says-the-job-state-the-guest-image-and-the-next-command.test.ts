@@ -77,7 +77,7 @@ t.test("a pivot before READY is refused with the job's status, the guest's image
     'the next command',
   );
 
-  const job = await CommitJob.attach(client, { jobId: 'commit-drive0' }, { label: 'drive0' });
+  const job = await CommitJob.attach(client, { jobId: 'commit-drive0' }, { disk: 'drive0' });
   t.teardown(() => job.detach());
   const error = await job.pivot().then(
     () => undefined,
@@ -85,7 +85,7 @@ t.test("a pivot before READY is refused with the job's status, the guest's image
   );
   t.ok(error instanceof JobStateError && !(error instanceof JobCommandError), 'the library refuses before sending: a JobStateError');
   const e = error as JobStateError;
-  t.same([e.status, e.jobStatus, e.guestImage, e.label, e.verb], ['running', 'running', top, 'drive0', 'pivot'], 'its facts, as typed fields');
+  t.same([e.status, e.jobStatus, e.guestImage, e.disk, e.verb], ['running', 'running', top, 'drive0', 'pivot'], 'its facts, as typed fields');
   t.notMatch(e.message, /next:|--pivot|--abort/, 'the library gives facts, not CLI advice');
   t.equal((await client.execute('query-jobs'))[0]?.status, 'running', 'the job runs on');
   const aborted = await job.cancel({ timeoutMs: 30_000 });

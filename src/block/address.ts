@@ -204,7 +204,7 @@ export function resolveCommitRange(disk: DiskChain, spec: CommitRangeSpec, other
  * alone. The images between base and the active layer are what the pull copies, and what leaves
  * the chain.
  */
-export function resolvePullRange(disk: DiskChain, spec: { base?: string }, otherDisks: readonly DiskChain[] = []): PullRange {
+export function resolvePullRange(disk: DiskChain, spec: { base?: string | undefined }, otherDisks: readonly DiskChain[] = []): PullRange {
   const label = disk.requestedAs ?? diskLabel(disk);
   if (spec.base === '') throw new ConflictingArgumentsError(['base'], 'an empty base names no image (leave it out to pull the whole chain)', label);
   const active = disk.layers[disk.layers.length - 1];

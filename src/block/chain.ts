@@ -337,12 +337,24 @@ export function diskLabel(disk: DiskChain): string {
 }
 
 /**
+ * The disk as the caller named it (`requestedAs`), else the name it is best known by (diskLabel):
+ * what every `disk` field of the block and job layers holds.
+ */
+export function callerDiskName(disk: DiskChain): string {
+  return disk.requestedAs ?? diskLabel(disk);
+}
+
+/**
  * The disk as the user named it, then what QEMU calls it in brackets when that differs:
  * "vda [libvirt-1-format]". For messages.
  */
 export function describeDisk(disk: DiskChain): string {
-  const name = disk.requestedAs ?? diskLabel(disk);
-  return name === disk.device ? name : `${name} [${disk.device}]`;
+  return describeNames(callerDiskName(disk), disk.device);
+}
+
+/** describeDisk from the two names: the caller's `disk`, QEMU's `device` (in brackets when it differs). */
+export function describeNames(disk: string, device: string | undefined): string {
+  return device === undefined || disk === device ? disk : `${disk} [${device}]`;
 }
 
 /** Every name that designates this disk, most specific first. */

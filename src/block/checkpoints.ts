@@ -15,9 +15,9 @@ export class CheckpointError extends BlockError {}
 
 export interface CheckpointOptions extends ChainQueryOptions {
   /** The disks, as the block layer resolves them; default every disk a device, drive or export uses. */
-  disks?: readonly string[];
+  disks?: readonly string[] | undefined;
   /** Runs right before the transaction is sent (a guest freeze). */
-  beforeTransaction?: () => Promise<void>;
+  beforeTransaction?: (() => Promise<void>) | undefined;
 }
 
 /** One disk's images with the bitmaps each holds, base first. */

@@ -32,17 +32,17 @@ export interface DiskChain {
    */
   device: string;
   /** -drive id (query-block `device`), empty for -blockdev disks. */
-  driveId?: string;
+  driveId?: string | undefined;
   /** Guest device id (e.g. "vda" from /machine/peripheral/vda/virtio-backend), when a device is attached. */
-  qdevId?: string;
+  qdevId?: string | undefined;
   /** Full QOM path of the guest device, when attached. */
-  qdevPath?: string;
+  qdevPath?: string | undefined;
   /** The guest's name for the disk when a manager gives one (libvirt's target, e.g. "vda"). */
-  target?: string;
+  target?: string | undefined;
   /** Ids of the block exports (NBD, vhost-user-blk, FUSE: query-block-exports) that serve this chain. */
-  exports?: string[];
+  exports?: string[] | undefined;
   /** The name the caller looked the disk up by (findDisk), so messages say what the user typed. */
-  requestedAs?: string;
+  requestedAs?: string | undefined;
   /** Layers, base first (layers[0] is the bottom image, the last one is the active layer). */
   layers: ChainLayer[];
 }

@@ -23,7 +23,7 @@ export function advisedMessage(error: Error): string {
   if (error instanceof JobAlreadyRunningError && error.failure !== undefined)
     return after(message, `it failed: ${error.failure}`, "; 'jobs' shows and dismisses it");
   if (error instanceof JobStartUnknownError && error.maybeRunning) return message.replace("check QEMU's jobs", "check 'jobs'");
-  if (error instanceof JobInterruptedError && error.pivotRequested) return after(message, 'Check which image the disk runs on', ` with 'chain ${error.label}'`);
+  if (error instanceof JobInterruptedError && error.pivotRequested) return after(message, 'Check which image the disk runs on', ` with 'chain ${error.disk}'`);
   if (error instanceof SnapshotOutcomeUnknownError && error.chainsUnread) return `${message}; check with 'chain'`;
   if (error instanceof MirrorTargetError && error.refusal === 'exists') return after(message, '(give reuseExisting', ' / --reuse-external');
   if (error instanceof MirrorTargetError && error.refusal === 'holds-data') return after(message, '(allowExistingData', ' / --allow-existing-data');
@@ -31,18 +31,13 @@ export function advisedMessage(error: Error): string {
   return message;
 }
 
-/** The jobs' label is "NAME" or "NAME [device]" (describeDisk): the user's word is NAME. */
-function userName(label: string): string {
-  return label.replace(/ \[[^\]]*\]$/, '');
-}
-
 /**
  * What to do next after a refused pivot or abort (QEMU's refusal, or the library's before sending:
  * not READY yet), or undefined when the error is not one or carries no facts.
  */
 export function nextStep(error: unknown): string | undefined {
-  if (!(error instanceof JobCommandError || error instanceof JobStateError) || error.verb === undefined || error.label === undefined) return undefined;
-  const disk = userName(error.label);
+  if (!(error instanceof JobCommandError || error instanceof JobStateError) || error.verb === undefined || error.disk === undefined) return undefined;
+  const disk = error.disk;
   const on = error.guestImage !== undefined ? ` on ${error.guestImage}` : ' where it is';
   switch (error.jobStatus) {
     case undefined:

@@ -11,7 +11,7 @@
  */
 import { JOB_KINDS } from './kinds.js';
 import { readBitmaps } from '../block/bitmaps.js';
-import { describeDisk, diskLabel } from '../block/chain.js';
+import { callerDiskName, describeDisk, diskLabel } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import { QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
@@ -20,7 +20,7 @@ import { jobVerbs } from '../protocol/capabilities.js';
 import type { TransactionAction } from '../qapi/types.js';
 import { BlockJob, type JobInit } from './core.js';
 import { busyDiskError, preflight } from './discovery.js';
-import { JobCommandError, JobOptionError } from './errors.js';
+import { diskContext, JobCommandError, JobOptionError } from './errors.js';
 import { planMirror, type MirrorPlan } from './mirror-options.js';
 import { addTargetNode, prepareDestination, removeTargetNode } from './mirror-target.js';
 import { JOB_EVENT_NAMES, JobStateMachine } from './state.js';
@@ -34,13 +34,13 @@ export interface BackupSpec {
 
 export interface BackupOptions {
   /** Back up only what changed since this checkpoint (its bitmaps, merged down the chain). */
-  incremental?: string;
+  incremental?: string | undefined;
   /** Start this new checkpoint (a persistent bitmap on each disk's active image) at the backup's instant. */
-  checkpoint?: string;
+  checkpoint?: string | undefined;
   /** Bandwidth limit per disk in bytes per second; 0 (default) is unlimited. */
-  speed?: number;
-  commandTimeoutMs?: number;
-  signal?: AbortSignal;
+  speed?: number | undefined;
+  commandTimeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface BackupResult extends JobResult {
@@ -97,7 +97,7 @@ export class BackupJob extends BlockJob<BackupResult> {
     const planned: Planned[] = [];
     for (const spec of specs) {
       const id = `backup-${diskLabel(spec.disk)}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-      const context = { jobId: id, disk: spec.disk.device };
+      const context = diskContext(spec.disk, id);
       const plan = planMirror(spec.disk, { file: spec.target, format: 'qcow2' }, { jobId: id }, used);
       used.add(plan.nodeName);
       const busy = busyDiskError(JOB_KINDS.backup, spec.disk, id, await preflight(client, spec.disk, id, timeoutMs), false);
@@ -121,9 +121,9 @@ export class BackupJob extends BlockJob<BackupResult> {
     const created: Planned[] = [];
     try {
       for (const p of planned) {
-        await prepareDestination(p.plan, p.spec.target, { jobId: p.id, disk: p.spec.disk.device }, options.signal);
+        await prepareDestination(p.plan, p.spec.target, diskContext(p.spec.disk, p.id), options.signal);
         created.push(p);
-        await addTargetNode(client, p.plan, p.spec.target, true, { jobId: p.id, disk: p.spec.disk.device }, timeoutMs, options.signal);
+        await addTargetNode(client, p.plan, p.spec.target, true, diskContext(p.spec.disk, p.id), timeoutMs, options.signal);
       }
     } catch (error) {
       for (const p of created) await removeTargetNode(client, p.plan.nodeName, timeoutMs);
@@ -168,7 +168,7 @@ export class BackupJob extends BlockJob<BackupResult> {
       if (error instanceof QmpCommandError)
         throw new JobCommandError(
           `cannot start a backup of ${label} (the target files are left, empty: ${planned.map((p) => p.spec.target).join(', ')})`,
-          { disk: planned[0]!.spec.disk.device },
+          diskContext(planned[0]!.spec.disk),
           error,
         );
       throw error;
@@ -194,7 +194,7 @@ export class BackupJob extends BlockJob<BackupResult> {
         },
         p,
         options.checkpoint,
-        describeDisk(p.spec.disk),
+        callerDiskName(p.spec.disk),
         group,
       );
       return job;
@@ -245,6 +245,6 @@ export class BackupJob extends BlockJob<BackupResult> {
   }
 
   protected interruptionImages(): string {
-    return `a backup only reads the disk: every image of ${this.disk} still reads right; ${this.planned.spec.target} may hold part of the backup — do not trust it`;
+    return `a backup only reads the disk: every image of ${this.described} still reads right; ${this.planned.spec.target} may hold part of the backup — do not trust it`;
   }
 }

@@ -8,7 +8,7 @@ import { describeDisk, hasUser } from '../block/chain.js';
 import type { CommitRange } from '../block/types.js';
 import type { BlockCommitArguments } from '../qapi/types.js';
 import { assertSpeed } from './core.js';
-import { JobOptionError, JobStateError, type JobErrorContext } from './errors.js';
+import { diskContext, JobOptionError, JobStateError, type JobErrorContext } from './errors.js';
 
 export type CommitOnError = 'report' | 'stop' | 'ignore' | 'enospc';
 
@@ -61,7 +61,7 @@ export function assertOnError(onError: unknown, context: JobErrorContext): asser
 
 /** The relative backing string for the image above top after the commit (virsh --keep-relative). */
 export function relativeBackingFile(range: CommitRange): string {
-  const context = { disk: range.disk.device };
+  const context = diskContext(range.disk);
   if (range.active) throw new JobOptionError('keep-relative applies to an intermediate commit only: an active commit leaves no image above top', context);
   const {
     between,
@@ -117,7 +117,7 @@ export function assertPivotable(range: CommitRange, jobId?: string): void {
   if (hasUser(range.disk)) return;
   throw new JobStateError(
     `cannot pivot ${jobId ? `commit job '${jobId}'` : 'a commit'} on ${describeDisk(range.disk)}: no guest device, -drive or export uses that chain, so nothing would switch to base; keep the overlay instead (base then holds the merged data)`,
-    { ...(jobId ? { jobId } : {}), disk: range.disk.device },
+    diskContext(range.disk, jobId || undefined),
     'ready',
   );
 }

@@ -18,14 +18,14 @@ import { attachById, kindInit, requireReady, startedJobInit, startFacts, type Ki
 import { launchJob, startJobCommand, startSignal } from './launch.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultCommitJobId, findDiskJob, isActiveCommit, preflight } from './discovery.js';
-import { JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
+import { diskContext, JobAlreadyRunningError, JobCommandError, JobNotFoundError, JobOptionError, JobStateError, type InterruptionFacts } from './errors.js';
 import { invalidatedBy } from './invalidated.js';
 import { JobBitmaps } from './job-bitmaps.js';
 import { commitBitmapSources } from '../block/bitmaps.js';
 import type { AttachOptions, JobOutcome, JobResult } from './types.js';
 
 export type CommitResult = JobResult;
-export type AttachTarget = { jobId: string; range?: CommitRange } | { range: CommitRange; jobId?: string };
+export type AttachTarget = { jobId: string; range?: CommitRange | undefined } | { range: CommitRange; jobId?: string | undefined };
 
 export class CommitJob extends BlockJob<CommitResult> {
   /** Undefined only for a job attached by id without its range. */
@@ -108,15 +108,15 @@ export class CommitJob extends BlockJob<CommitResult> {
   static async attach(client: QmpClient, target: AttachTarget, options: AttachOptions = {}): Promise<CommitJob> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const range = target.range;
-    const disk = range?.disk.device;
+    const device = range?.disk.device;
     const byRange = target.jobId === undefined;
     let id = target.jobId;
     if (id === undefined && range) id = (await findDiskJob(client, range.disk, { timeoutMs, types: [JOB_KINDS.commit.qemuType] })).device;
-    if (id === undefined) throw new JobOptionError('attach needs a job id or a range', { disk });
-    const context = { jobId: id, disk };
+    if (id === undefined) throw new JobOptionError('attach needs a job id or a range', {});
+    const context = range ? diskContext(range.disk, id) : { jobId: id };
     const { init, info, error } = await attachById(client, JOB_KINDS.commit, id, options, {
-      disk,
-      ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${disk ?? 'its disk'} is gone`, context) } : {}),
+      device,
+      ...(byRange ? { whenGone: () => new JobNotFoundError(`commit job '${id}' on ${device ?? 'its disk'} is gone`, context) } : {}),
     });
     const job = new CommitJob(init, range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);

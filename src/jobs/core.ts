@@ -348,7 +348,7 @@ export abstract class BlockJob<R extends JobResult> extends JobView {
       this.settle(
         undefined,
         new JobVanishedError(
-          `${this.kind} job '${this.id}' on ${this.disk} disappeared (status null) without a completion or cancel event: how it ended is unknown`,
+          `${this.kind} job '${this.id}' on ${this.described} disappeared (status null) without a completion or cancel event: how it ended is unknown`,
           this.context(),
         ),
       );

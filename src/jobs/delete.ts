@@ -8,9 +8,9 @@ import { JOB_KINDS, type JobNoun } from './kinds.js';
 import { constants } from 'node:fs';
 import { open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { describeDisk, findSameDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
+import { findSameDisk, listDisks, type BlockQueryClient, type ChainQueryOptions } from '../block/chain.js';
 import type { CommitRange, InvalidatedImages } from '../block/types.js';
-import { ImageDeletionError } from './errors.js';
+import { diskContext, ImageDeletionError } from './errors.js';
 import type { JobOutcome } from './types.js';
 
 /** What deleteCommittedImages needs from a commit result. */
@@ -91,8 +91,8 @@ export async function deleteCommittedImages(
   options: ChainQueryOptions & { kind?: JobNoun } = {},
 ): Promise<string[]> {
   const kind = options.kind ?? JOB_KINDS.commit.noun;
-  const disk = describeDisk(range.disk);
-  const refuse = (why: string, keep: readonly string[] = []): ImageDeletionError => new ImageDeletionError(result.jobId, disk, why, [], keep, undefined, kind);
+  const context = { ...diskContext(range.disk), jobId: result.jobId };
+  const refuse = (why: string, keep: readonly string[] = []): ImageDeletionError => new ImageDeletionError(context, why, [], keep, undefined, kind);
   if (result.outcome !== 'completed' && result.outcome !== 'pivoted') {
     throw refuse(
       result.outcome === 'overlay-kept'
@@ -142,8 +142,7 @@ export async function deleteCommittedImages(
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // already gone: nothing to do
       throw new ImageDeletionError(
-        result.jobId,
-        disk,
+        context,
         `deleting ${file} failed (${(error as Error).message})`,
         deleted,
         candidates.filter((f) => !deleted.includes(f)),

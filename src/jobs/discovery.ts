@@ -8,7 +8,7 @@ import type { DiskChain } from '../block/types.js';
 import type { QmpClient } from '../protocol/client.js';
 import { jobVerbs, type JobVerbs } from '../protocol/capabilities.js';
 import type { BlockJobInfo } from '../qapi/types.js';
-import { JobAlreadyRunningError, JobNotFoundError } from './errors.js';
+import { diskContext, JobAlreadyRunningError, JobNotFoundError } from './errors.js';
 import { JOB_KINDS, type JobKind } from './kinds.js';
 
 /**
@@ -67,11 +67,11 @@ export async function findDiskJob(client: QmpClient, disk: DiskChain, options: {
     const ids = candidates.map((j) => j.device);
     throw new JobNotFoundError(
       `disk ${describeDisk(disk)} has a job, but ${candidates.length} ${kinds} run (${ids.join(', ')}): name the job id`,
-      { disk: disk.device },
+      diskContext(disk),
       ids,
     );
   }
-  throw new JobNotFoundError(`no ${options.types ? kinds.replace(/s$/, '') : 'block job'} runs on disk ${describeDisk(disk)}`, { disk: disk.device });
+  throw new JobNotFoundError(`no ${options.types ? kinds.replace(/s$/, '') : 'block job'} runs on disk ${describeDisk(disk)}`, diskContext(disk));
 }
 
 /**
@@ -126,7 +126,7 @@ export function busyDiskError(kind: JobKind, disk: DiskChain, jobId: string, fou
   const sameId = found.jobs.find((j) => j.device === jobId);
   if (!sameId && !found.diskBusy) return undefined;
   const label = describeDisk(disk);
-  const context = { jobId, disk: disk.device };
+  const context = diskContext(disk, jobId);
   if (sameId) {
     const failed = found.sameIdError ? `: it failed: ${found.sameIdError}` : '';
     return new JobAlreadyRunningError(

@@ -1,6 +1,7 @@
 /*
- * Errors of the job layer. All are QmpError subclasses carrying the job id and the disk, and, when
- * QEMU refused something, its error class and description.
+ * Errors of the job layer. All are QmpError subclasses carrying the job id, the disk in both its
+ * names (`disk`: the caller's; `device`: QEMU's), and, when QEMU refused something, its error class
+ * and description.
  *
  *   QmpError
  *    └── JobError
@@ -16,24 +17,45 @@
  *         ├── MirrorTargetError     a copy's destination could not be made ready (nothing was started)
  *         └── ImageDeletionError    --delete refused (or stopped): the files it kept, the ones it deleted
  */
+import { callerDiskName, describeNames } from '../block/chain.js';
+import type { DiskChain } from '../block/types.js';
 import { QmpCommandError, QmpError, type QmpErrorOptions } from '../errors.js';
 import type { JobStatus } from '../qapi/types.js';
 import { JOB_KINDS, type JobNoun } from './kinds.js';
 import type { JobOutcome, JobResult } from './types.js';
 
+/**
+ * Which job and disk an error is about. `disk` is always the caller's word for the disk, `device`
+ * always QEMU's: the two names of the one disk (diskContext builds both from a DiskChain).
+ */
 export interface JobErrorContext {
   jobId?: string | undefined;
-  /** The `device` the job was started on (drive id or active node name). */
+  /**
+   * The disk as the caller named it (DiskChain.requestedAs, else the name it is best known by: its
+   * libvirt target, qdev id, drive id, …). For a job attached by id with no `disk` given in
+   * AttachOptions, nothing else is known: then it is QEMU's name (the `device`, else the job id).
+   */
   disk?: string | undefined;
+  /** QEMU's name of the disk: the `device` the job was (or would have been) started on (a drive id or the active node's name). */
+  device?: string | undefined;
+}
+
+/** The context of an error about `disk` (and the job `jobId`): the caller's name and QEMU's. */
+export function diskContext(disk: DiskChain, jobId?: string): JobErrorContext & { disk: string; device: string } {
+  return { ...(jobId !== undefined ? { jobId } : {}), disk: callerDiskName(disk), device: disk.device };
 }
 
 export class JobError extends QmpError {
   readonly jobId: string | undefined;
+  /** The disk as the caller named it (see JobErrorContext.disk); undefined when the error is about no one disk. */
   readonly disk: string | undefined;
+  /** QEMU's name of the disk (the job's `device`: a drive id or node name); undefined when not known. */
+  readonly device: string | undefined;
   constructor(message: string, context: JobErrorContext, options?: QmpErrorOptions) {
     super(message, options);
     this.jobId = context.jobId;
     this.disk = context.disk;
+    this.device = context.device;
   }
 }
 
@@ -41,15 +63,13 @@ export class JobOptionError extends JobError {}
 
 /**
  * What was read back from QEMU right after it refused a pivot or an abort: where the data is. The
- * library states these facts; what to type next is the CLI's to say.
+ * library states these facts; what to type next is the CLI's to say. (The disk is the error's `disk`.)
  */
 export interface RefusalFacts {
   /** The job's status read back (query-jobs), `gone` when QEMU has no such job; undefined when it could not be read. */
   jobStatus?: JobStatus | 'gone' | undefined;
   /** The image the guest's disk runs on now (its active layer, read back); undefined when it could not be read. */
   guestImage?: string | undefined;
-  /** The disk as the caller named it. */
-  label?: string | undefined;
   /** What was refused: `pivot` (complete), `abort` (forced cancel), `finish` / `keep the overlay of` (cancel after READY). */
   verb?: string | undefined;
   /** The job has no READY phase (an intermediate commit): it ends by itself, nothing to pivot. */
@@ -65,8 +85,6 @@ export class JobCommandError extends JobError {
   readonly jobStatus: JobStatus | 'gone' | undefined;
   /** The image the guest runs on right after the refusal (pivot and abort only). */
   readonly guestImage: string | undefined;
-  /** The disk as the caller named it (pivot and abort only). */
-  readonly label: string | undefined;
   /** The refused verb (pivot and abort only). */
   readonly verb: string | undefined;
   constructor(what: string, context: JobErrorContext, cause: QmpCommandError, facts: RefusalFacts = {}) {
@@ -76,7 +94,6 @@ export class JobCommandError extends JobError {
     this.command = cause.command;
     this.jobStatus = facts.jobStatus;
     this.guestImage = facts.guestImage;
-    this.label = facts.label;
     this.verb = facts.verb;
   }
 }
@@ -125,8 +142,6 @@ export class JobStateError extends JobError {
   readonly jobStatus: JobStatus | 'gone' | undefined;
   /** For a pivot refused before sending: the image the guest runs on, read back then. */
   readonly guestImage: string | undefined;
-  /** The disk as the caller named it (with the facts only). */
-  readonly label: string | undefined;
   /** The refused verb (with the facts only). */
   readonly verb: string | undefined;
   /** The job has no READY phase (an intermediate commit): it ends by itself. */
@@ -136,7 +151,6 @@ export class JobStateError extends JobError {
     this.status = status;
     this.jobStatus = facts.jobStatus;
     this.guestImage = facts.guestImage;
-    this.label = facts.label;
     this.verb = facts.verb;
     this.completesByItself = facts.completesByItself ?? false;
   }
@@ -145,25 +159,26 @@ export class JobStateError extends JobError {
 /** The job ended but not as asked: QEMU's error text is in `result.error`. */
 export interface FailureFacts {
   jobId: string;
-  /** The disk as the caller named it. */
+  /** The disk as the caller named it (JobErrorContext.disk). */
   disk: string;
-  device?: string;
+  /** QEMU's name of the disk (the job's `device`). */
+  device?: string | undefined;
   /** The job kind's noun (src/jobs/kinds.ts). Default: a commit's. */
-  kind?: JobNoun;
+  kind?: JobNoun | undefined;
   /** What the caller waited for when the job ended otherwise ("becoming ready"); undefined: its end. */
-  awaited?: string;
+  awaited?: string | undefined;
 }
 
 export class JobFailedError extends JobError {
   readonly result: JobResult;
   constructor(facts: FailureFacts, result: JobResult) {
-    super(failureMessage(facts, result), { jobId: facts.jobId, disk: facts.device ?? facts.disk });
+    super(failureMessage(facts, result), { jobId: facts.jobId, disk: facts.disk, device: facts.device });
     this.result = result;
   }
 }
 
 function failureMessage(facts: FailureFacts, result: JobResult): string {
-  const head = `${facts.kind ?? JOB_KINDS.commit.noun} job '${facts.jobId}' on ${facts.disk}`;
+  const head = `${facts.kind ?? JOB_KINDS.commit.noun} job '${facts.jobId}' on ${describeNames(facts.disk, facts.device)}`;
   const ended =
     result.outcome === 'failed'
       ? `failed: ${result.error ?? 'QEMU gave no error text'}`
@@ -195,10 +210,10 @@ export class JobStartUnknownError extends JobError {
 export interface InterruptionFacts {
   jobId: string;
   /** The job kind's noun (src/jobs/kinds.ts). Default: a commit's. */
-  kind?: JobNoun;
-  /** The disk as the caller named it. */
+  kind?: JobNoun | undefined;
+  /** The disk as the caller named it (JobErrorContext.disk). */
   disk: string;
-  /** The `device` the job runs on. */
+  /** QEMU's name of the disk (the `device` the job runs on). */
   device?: string | undefined;
   /** The last status we saw. */
   lastStatus: JobStatus;
@@ -215,7 +230,7 @@ export interface InterruptionFacts {
 }
 
 function interruptionMessage(f: InterruptionFacts): string {
-  const head = `${f.kind ?? JOB_KINDS.commit.noun} job '${f.jobId}' on ${f.disk} was interrupted`;
+  const head = `${f.kind ?? JOB_KINDS.commit.noun} job '${f.jobId}' on ${describeNames(f.disk, f.device)} was interrupted`;
   if (f.pivotRequested) {
     const where = f.images
       ? `the disk now runs on base ${f.images.base} and the guest writes into it, so ${f.images.top} is no longer the disk: do not boot from it`
@@ -246,11 +261,8 @@ export class JobInterruptedError extends JobError {
   readonly stillValid: readonly string[];
   /** Files whose content is not to be trusted (base partly written, the intermediates). */
   readonly unreliable: readonly string[];
-  /** The disk as the caller named it. */
-  readonly label: string;
   constructor(facts: InterruptionFacts, options?: QmpErrorOptions) {
-    super(interruptionMessage(facts), { jobId: facts.jobId, disk: facts.device ?? facts.disk }, options);
-    this.label = facts.disk;
+    super(interruptionMessage(facts), { jobId: facts.jobId, disk: facts.disk, device: facts.device }, options);
     this.lastStatus = facts.lastStatus;
     this.pivotRequested = facts.pivotRequested;
     const images = facts.images;
@@ -264,8 +276,7 @@ export class ImageDeletionError extends JobError {
   readonly deleted: readonly string[];
   readonly kept: readonly string[];
   constructor(
-    jobId: string,
-    disk: string,
+    context: JobErrorContext & { jobId: string; disk: string },
     reason: string,
     deleted: readonly string[],
     kept: readonly string[],
@@ -274,7 +285,8 @@ export class ImageDeletionError extends JobError {
   ) {
     const done = deleted.length ? `deleted ${deleted.join(', ')}, then stopped` : 'nothing deleted';
     const left = kept.length ? `; kept ${kept.join(', ')}` : '';
-    super(`not deleting the images ${kind} job '${jobId}' on ${disk} took out of the chain (${done}): ${reason}${left}`, { jobId, disk }, options);
+    const on = describeNames(context.disk, context.device);
+    super(`not deleting the images ${kind} job '${context.jobId}' on ${on} took out of the chain (${done}): ${reason}${left}`, context, options);
     this.reason = reason;
     this.deleted = deleted;
     this.kept = kept;
@@ -312,7 +324,10 @@ export class MirrorTargetError extends JobError {
 
 /** How one disk of a group commit ended. */
 export interface GroupMemberOutcome {
+  /** The disk as the caller named it (JobErrorContext.disk). */
   disk: string;
+  /** QEMU's name of the disk (the job's `device`). */
+  device: string;
   jobId: string;
   outcome: JobOutcome | 'not started';
   /** Where the guest's data is now, in words. */
@@ -325,8 +340,8 @@ export class GroupPivotError extends JobError {
   readonly members: readonly GroupMemberOutcome[];
   constructor(why: string, members: readonly GroupMemberOutcome[], options?: QmpErrorOptions) {
     const pivoted = members.filter((m) => m.outcome === 'pivoted');
-    const head = pivoted.length ? `only ${pivoted.map((m) => m.disk).join(', ')} pivoted` : 'no disk pivoted';
-    super(`group commit: ${head}: ${why}; ${members.map((m) => `${m.disk}: ${m.where}`).join('; ')}`, {}, options);
+    const head = pivoted.length ? `only ${pivoted.map((m) => describeNames(m.disk, m.device)).join(', ')} pivoted` : 'no disk pivoted';
+    super(`group commit: ${head}: ${why}; ${members.map((m) => `${describeNames(m.disk, m.device)}: ${m.where}`).join('; ')}`, {}, options);
     this.members = members;
   }
 }

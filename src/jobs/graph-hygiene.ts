@@ -80,7 +80,7 @@ export async function removeNodesLeftBehind(client: QmpClient, nodeNames: readon
 }
 
 /** `result` with `nodes` deleted once unused (removeNodesLeftBehind), and what became of them. */
-export async function withNodesRemoved<R extends { nodes?: NodeCleanup }>(
+export async function withNodesRemoved<R extends { nodes?: NodeCleanup | undefined }>(
   client: QmpClient,
   result: R,
   nodes: readonly string[],

@@ -37,7 +37,7 @@ function base(job: CommitJob): string {
 async function cancelAll(jobs: readonly CommitJob[], finishTimeoutMs: number): Promise<GroupMemberOutcome[]> {
   return Promise.all(
     jobs.map(async (job): Promise<GroupMemberOutcome> => {
-      const member = { disk: job.disk, jobId: job.id };
+      const member = { disk: job.disk, device: job.device, jobId: job.id };
       try {
         // A job that already ended (the one that failed) refuses the cancel; its end is still known.
         await job.requestCancel().catch((error: unknown) => {
@@ -97,7 +97,7 @@ export async function pivotTogether(jobs: readonly CommitJob[], options: GroupPi
   if (settled.some((s) => s.status === 'rejected')) {
     const members = settled.map((s, i): GroupMemberOutcome => {
       const job = jobs[i] as CommitJob;
-      const member = { disk: job.disk, jobId: job.id };
+      const member = { disk: job.disk, device: job.device, jobId: job.id };
       if (s.status === 'fulfilled') return { ...member, outcome: s.value.outcome, where: `pivoted: the guest runs on ${base(job)}` };
       const error = s.reason as Error;
       return {

@@ -13,9 +13,9 @@ import type { JobStateMachine } from './state.js';
 export interface JobInit {
   client: QmpClient;
   id: string;
-  /** The `device` the job runs on. */
+  /** QEMU's name of the disk: the `device` the job runs on (the job's `device`). */
   disk: string;
-  /** The disk as the caller named it, for messages. */
+  /** The disk as the caller named it (callerDiskName): the job's `disk`. */
   label: string;
   /** What kind of job, for messages: its row's noun in src/jobs/kinds.ts. */
   kind: JobNoun;

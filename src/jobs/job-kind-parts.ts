@@ -4,12 +4,12 @@
  * attached by id, the kind's words filled in, and the READY rule of a pivot or finish. Each kind keeps
  * its own order of reads before the start, so the commands QEMU sees stay as they were.
  */
-import { describeDisk } from '../block/chain.js';
+import { callerDiskName, describeDisk } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import type { JobVerbs } from '../protocol/capabilities.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { BlockJobInfo, JobStatus } from '../qapi/types.js';
-import { JobStateError, type JobErrorContext } from './errors.js';
+import { diskContext, JobStateError, type JobErrorContext } from './errors.js';
 import type { JobInit } from './job-init.js';
 import type { JobKind } from './kinds.js';
 import { attachedJobInit, attachRunningJob, type Launched } from './launch.js';
@@ -21,14 +21,15 @@ export type KindlessInit = Omit<JobInit, 'kind' | 'label'> & { label?: string | 
 
 /** Each kind's constructor: its row's noun, and the disk's words unless the caller named it (or the device, attached by id). */
 export function kindInit(kind: JobKind, init: KindlessInit, disk: DiskChain | undefined): JobInit {
-  return { ...init, kind: kind.noun, label: init.label ?? (disk ? describeDisk(disk) : init.disk) };
+  return { ...init, kind: kind.noun, label: init.label ?? (disk ? callerDiskName(disk) : init.disk) };
 }
 
 export interface StartFacts {
   id: string;
   /** The disk in words, for messages. */
   label: string;
-  context: { jobId: string; disk: string };
+  /** The errors' context: the caller's name of the disk (`disk`) and QEMU's (`device`). */
+  context: JobErrorContext & { jobId: string; disk: string; device: string };
   timeoutMs: number;
 }
 
@@ -40,7 +41,7 @@ export function startFacts(
   defaultId: (disk: DiskChain) => string,
 ): StartFacts {
   const id = options.jobId ?? defaultId(disk);
-  return { id, label: describeDisk(disk), context: { jobId: id, disk: disk.device }, timeoutMs: options.commandTimeoutMs ?? client.commandTimeoutMs };
+  return { id, label: describeDisk(disk), context: { ...diskContext(disk), jobId: id }, timeoutMs: options.commandTimeoutMs ?? client.commandTimeoutMs };
 }
 
 /** A job just launched: followed from its first event, QEMU's auto-finalize and auto-dismiss as asked (both by default). */
@@ -54,7 +55,7 @@ export function startedJobInit(
   return {
     client,
     id: facts.id,
-    disk: facts.context.disk,
+    disk: facts.context.device,
     machine: launched.machine,
     stream: launched.stream,
     resyncing: false,
@@ -67,14 +68,14 @@ export function startedJobInit(
 
 /**
  * Attach by id, as every kind does: the running job read back (attachRunningJob: a job of another
- * kind or none is refused) and the init it is followed from; `disk` its device when the caller knows it.
+ * kind or none is refused) and the init it is followed from; `device` QEMU's name of the disk when the caller knows it.
  */
 export async function attachById(
   client: QmpClient,
   kind: JobKind,
   jobId: string,
   options: AttachOptions,
-  extra: { whenGone?: () => Error; disk?: string | undefined } = {},
+  extra: { whenGone?: () => Error; device?: string | undefined } = {},
 ): Promise<{ init: KindlessInit; info: BlockJobInfo; error: string | undefined; timeoutMs: number }> {
   const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
   const running = await attachRunningJob(
@@ -83,7 +84,7 @@ export async function attachById(
     { kind, ...(extra.whenGone ? { whenGone: extra.whenGone } : {}) },
     { timeoutMs, signal: options.signal },
   );
-  return { init: attachedJobInit(client, jobId, running, options, timeoutMs, extra.disk), info: running.info, error: running.error, timeoutMs };
+  return { init: attachedJobInit(client, jobId, running, options, timeoutMs, extra.device), info: running.info, error: running.error, timeoutMs };
 }
 
 /**

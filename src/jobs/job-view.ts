@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { QmpCommandError } from '../errors.js';
+import { describeNames } from '../block/chain.js';
 import type { QmpClient } from '../protocol/client.js';
 import type { JobVerbName, JobVerbs } from '../protocol/capabilities.js';
 import type { JobStatus } from '../qapi/types.js';
@@ -23,11 +24,17 @@ type BlockJobVerb = 'block-job-cancel' | 'block-job-set-speed' | 'block-job-chan
 export abstract class JobView extends EventEmitter<JobStateEvents> {
   readonly client: QmpClient;
   readonly id: string;
-  /** QEMU's name of the disk the job runs on (its block-job `device`: a qdev id, drive or node name). */
+  /** QEMU's name of the disk the job runs on: the `device` it was started on (a drive id or node name). */
   readonly device: string;
-  /** The disk as the caller named it, for messages ("vda [libvirt-1-format]"). */
+  /**
+   * The disk as the caller named it ("vda"): DiskChain.requestedAs, else the name the disk is best
+   * known by (diskLabel). A job attached by id with no AttachOptions.disk has only QEMU's name: then
+   * it is `device` (the job id when no device was given either).
+   */
   readonly disk: string;
   protected readonly kind: JobNoun;
+  /** Both names, for messages: "vda [libvirt-1-format]". */
+  protected readonly described: string;
   protected readonly machine: JobStateMachine;
   protected readonly commandTimeoutMs: number;
   protected request: JobRequest | undefined;
@@ -39,6 +46,7 @@ export abstract class JobView extends EventEmitter<JobStateEvents> {
     this.id = init.id;
     this.device = init.disk;
     this.disk = init.label;
+    this.described = describeNames(this.disk, this.device);
     this.kind = init.kind;
     this.machine = init.machine;
     this.commandTimeoutMs = init.commandTimeoutMs;
@@ -166,7 +174,7 @@ export abstract class JobView extends EventEmitter<JobStateEvents> {
   // ------------------------------------------------------------------ commands
 
   protected context(): JobErrorContext {
-    return { jobId: this.id, disk: this.device };
+    return { jobId: this.id, disk: this.disk, device: this.device };
   }
 
   /** The one wrapper for the commands a job sends: QEMU's refusal becomes JobCommandError with the job and disk. */
@@ -197,7 +205,7 @@ export abstract class JobView extends EventEmitter<JobStateEvents> {
     } catch (error) {
       if (!(error instanceof JobStateError)) throw error;
       return readRefusalFacts(this.client, this.id, this.device, this.commandTimeoutMs).then((facts) => {
-        throw new JobStateError(error.message, this.context(), error.status, { ...facts, label: this.disk, verb, completesByItself: error.completesByItself });
+        throw new JobStateError(error.message, this.context(), error.status, { ...facts, verb, completesByItself: error.completesByItself });
       });
     }
   }
@@ -219,9 +227,8 @@ export abstract class JobView extends EventEmitter<JobStateEvents> {
       if (!(error instanceof JobCommandError)) throw error;
       this.request = undefined;
       const facts = await readRefusalFacts(this.client, this.id, this.device, this.commandTimeoutMs, error.cause as QmpCommandError);
-      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error.cause as QmpCommandError, {
+      throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.described}`, this.context(), error.cause as QmpCommandError, {
         ...facts,
-        label: this.disk,
         verb,
       });
     }
@@ -234,7 +241,8 @@ export abstract class JobView extends EventEmitter<JobStateEvents> {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
-      if (error instanceof QmpCommandError) throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.disk}`, this.context(), error);
+      if (error instanceof QmpCommandError)
+        throw new JobCommandError(`cannot ${verb} ${this.kind} job '${this.id}' on ${this.described}`, this.context(), error);
       throw error;
     }
   }

@@ -10,7 +10,7 @@ import { isProtocolDriver } from '../protocol/capabilities.js';
 import type { BlockdevMirrorArguments, BlockdevOnError, BlockdevOptions } from '../qapi/types.js';
 import { assertSpeed } from './core.js';
 import { defaultCopyJobId } from './discovery.js';
-import { JobOptionError, type JobErrorContext } from './errors.js';
+import { diskContext, JobOptionError, type JobErrorContext } from './errors.js';
 
 export type CopyMode = 'background' | 'write-blocking';
 
@@ -107,7 +107,7 @@ export function targetNodeName(jobId: string, used: ReadonlySet<string>): string
 /** Checks target and options against the disk and builds the plan. Throws JobOptionError, nothing touched. */
 export function planMirror(disk: DiskChain, target: MirrorTarget, options: MirrorOptions, usedNodeNames: ReadonlySet<string>): MirrorPlan {
   const jobId = options.jobId ?? defaultCopyJobId(disk);
-  const context: JobErrorContext = { jobId, disk: disk.device };
+  const context: JobErrorContext = diskContext(disk, jobId);
   if (typeof jobId !== 'string' || jobId === '') throw new JobOptionError('job id must be a non-empty string', context);
   if (typeof target.file !== 'string' || !path.isAbsolute(target.file)) {
     throw new JobOptionError(

@@ -31,9 +31,9 @@ export interface MirrorDestination {
   /** Only the active layer was copied; the destination backs onto the disk's backing image. */
   shallow: boolean;
   /** Set once the job ended: removed after a finish, abort or failure; in-use after a pivot. */
-  node?: TargetNodeFate;
+  node?: TargetNodeFate | undefined;
   /** Why the node could not be removed (then it is left in QEMU: blockdev-del it by hand). */
-  nodeError?: string;
+  nodeError?: string | undefined;
 }
 
 export interface MirrorResult extends JobResult {
@@ -161,7 +161,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const schema = await qmpSchema(this.client, { timeoutMs: options.timeoutMs ?? this.commandTimeoutMs });
     if (!schema.commands.has('block-job-change')) {
       throw new JobUnsupportedError(
-        `cannot switch copy job '${this.id}' on ${this.disk} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`,
+        `cannot switch copy job '${this.id}' on ${this.described} to ${mode}: this QEMU has no block-job-change (QEMU 8.2+); start the copy with that copy mode instead`,
         this.context(),
         'block-job-change',
       );
@@ -220,7 +220,7 @@ export class MirrorJob extends BlockJob<MirrorResult> {
 
   protected interruptionImages(): { onDisk: string; pivotTarget: string } {
     const file = this.target.file ?? 'the destination';
-    const source = this.source ? (this.source.layers.at(-1)?.file ?? this.disk) : this.disk;
+    const source = this.source ? (this.source.layers.at(-1)?.file ?? this.described) : this.described;
     return {
       pivotTarget: file,
       onDisk: `on disk: the source ${source} is still the disk and reads right; ${file} holds a copy that is not finished${this.target.nodeName ? ` (node ${this.target.nodeName} still in QEMU)` : ''} — do not use it, delete nothing`,

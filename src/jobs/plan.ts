@@ -4,6 +4,7 @@
  * fed the chain's allocation (src/block/allocation.ts), so it is tested in milliseconds.
  */
 import type { JobKindName } from './kinds.js';
+import { callerDiskName } from '../block/chain.js';
 import { layersBetween } from '../block/address.js';
 import type { LayerAllocation } from '../block/allocation.js';
 import { subtract, totalBytes, union, type Extent } from '../block/extents.js';
@@ -102,7 +103,7 @@ export function planCommit(
   return {
     type: 'plan',
     job: range.active ? 'active-commit' : 'commit',
-    disk: range.disk.requestedAs ?? range.disk.device,
+    disk: callerDiskName(range.disk),
     virtualSize: size,
     copyBytes,
     // An active commit is a mirror of what is allocated; an intermediate commit walks the whole disk.
@@ -143,7 +144,7 @@ export function planPull(range: PullRange, allocation: readonly LayerAllocation[
   return {
     type: 'plan',
     job: 'pull',
-    disk: range.disk.requestedAs ?? range.disk.device,
+    disk: callerDiskName(range.disk),
     virtualSize: size,
     copyBytes,
     qemuLen: size,

@@ -14,7 +14,7 @@ import { assertSpeed, BlockJob } from './core.js';
 import { attachById, kindInit, startedJobInit, startFacts, type KindlessInit } from './job-kind-parts.js';
 import { JOB_KINDS } from './kinds.js';
 import { busyDiskError, defaultPullJobId, preflight } from './discovery.js';
-import { JobCommandError, JobOptionError } from './errors.js';
+import { diskContext, JobCommandError, JobOptionError } from './errors.js';
 import { launchJob, startJobCommand, startSignal } from './launch.js';
 import type { AttachOptions, JobResult } from './types.js';
 import { JobBitmaps } from './job-bitmaps.js';
@@ -43,7 +43,7 @@ export interface PullOptions {
 
 /** The backing string the active layer records after a pull onto base, relative to its folder (--keep-relative). */
 export function relativePullBacking(range: PullRange): string {
-  const context = { disk: range.disk.device };
+  const context = diskContext(range.disk);
   const active = range.disk.layers.at(-1);
   if (!range.base || !active) throw new JobOptionError('keep-relative needs a base: a pull of the whole chain leaves no backing link', context);
   if (active.backingFile === undefined || path.isAbsolute(active.backingFile)) {

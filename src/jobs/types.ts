@@ -29,13 +29,16 @@ export interface JobTimings {
 
 export interface JobResult {
   jobId: string;
-  /** The disk as the caller named it ("vda [libvirt-1-format]"): `disk` is always the user's word. */
+  /**
+   * The disk as the caller named it ("vda"): `disk` is always the user's word (BlockJob.disk; for a
+   * job attached by id with no AttachOptions.disk, QEMU's name, as nothing else is known).
+   */
   disk: string;
-  /** QEMU's name of the disk the job runs on (the job's `device`). */
+  /** QEMU's name of the disk the job runs on (the `device` it was started on). */
   device: string;
   outcome: JobOutcome;
   /** QEMU's error text for the job (query-jobs first when we dismiss, else BLOCK_JOB_COMPLETED.error). */
-  error?: string;
+  error?: string | undefined;
   /** Every status the job went through, in order (from the attach-time status for a reattached job). */
   states: JobStatus[];
   history: JobStateChange[];
@@ -49,9 +52,9 @@ export interface JobResult {
   offset: number;
   len: number;
   /** The nodes that left the disk's chain, deleted once nothing used them (or kept, and why). */
-  nodes?: NodeCleanup;
+  nodes?: NodeCleanup | undefined;
   /** The persistent bitmaps the job carried into the image that stays ("bitmap chk1: top.qcow2 → base.qcow2 …"), and why it could not, if so. */
-  bitmaps?: { moved: string[]; error?: string };
+  bitmaps?: { moved: string[]; error?: string } | undefined;
 }
 
 export interface JobProgress {
@@ -78,9 +81,12 @@ export interface ProgressOptions {
 
 export interface AttachOptions {
   commandTimeoutMs?: number | undefined;
-  /** How to name the disk in messages when attaching by id without a range (the caller's name for it). */
-  label?: string | undefined;
-  /** The `device` of the disk the job runs on, when the caller resolved it (else the job is known by id only). */
+  /**
+   * The caller's name for the disk, when attaching by id without a range: the job's and its errors'
+   * `disk` (without it, they fall back to `device`, else the job id).
+   */
+  disk?: string | undefined;
+  /** QEMU's name (`device`) of the disk the job runs on, when the caller resolved it (else the job is known by id only). */
   device?: string | undefined;
   /** Aborts the attach only (the job keeps running). */
   signal?: AbortSignal | undefined;

@@ -58,7 +58,7 @@ export function schemaFrom(entries: readonly SchemaInfo[]): QmpSchema {
 const schemas = new WeakMap<QmpClient, Promise<QmpSchema>>();
 
 /** This client's QEMU schema: one `query-qmp-schema` per client (a failed query is not cached). */
-export function qmpSchema(client: QmpClient, options: { timeoutMs?: number } = {}): Promise<QmpSchema> {
+export function qmpSchema(client: QmpClient, options: { timeoutMs?: number | undefined } = {}): Promise<QmpSchema> {
   let schema = schemas.get(client);
   if (!schema) {
     schema = (client.executeUntyped('query-qmp-schema', {}, { timeoutMs: options.timeoutMs ?? 30_000 }) as Promise<SchemaInfo[]>).then(schemaFrom);
@@ -69,7 +69,12 @@ export function qmpSchema(client: QmpClient, options: { timeoutMs?: number } = {
 }
 
 /** Does this QEMU's `command` take `argument`? E.g. `commandHasArgument(client, 'block-commit', 'backing-mask-protocol')` (QEMU 9.0+). */
-export async function commandHasArgument(client: QmpClient, command: string, argument: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
+export async function commandHasArgument(
+  client: QmpClient,
+  command: string,
+  argument: string,
+  options: { timeoutMs?: number | undefined } = {},
+): Promise<boolean> {
   return (await qmpSchema(client, options)).commandArguments(command)?.has(argument) ?? false;
 }
 

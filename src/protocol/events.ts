@@ -4,11 +4,11 @@ import { eventJobId, type QmpEvent } from '../qapi/types.js';
 /** Which events a subscriber wants. All given criteria must match. */
 export interface EventFilter {
   /** Event names to accept. */
-  names?: readonly string[];
+  names?: readonly string[] | undefined;
   /** Only events about this job (JOB_STATUS_CHANGE.id, BLOCK_JOB_*.device, BLOCK_JOB_PENDING.id). */
-  jobId?: string;
+  jobId?: string | undefined;
   /** Any further test. */
-  where?: (event: QmpEvent) => boolean;
+  where?: ((event: QmpEvent) => boolean) | undefined;
 }
 
 export function matchesFilter(event: QmpEvent, filter: EventFilter): boolean {

@@ -106,21 +106,21 @@ export interface BlockDeviceInfo extends BlockIoLimits {
  */
 export interface BlockIoThrottle extends BlockIoLimits {
   /** The guest device's qdev id or QOM path. */
-  id?: string;
-  bps_max?: number;
-  bps_rd_max?: number;
-  bps_wr_max?: number;
-  iops_max?: number;
-  iops_rd_max?: number;
-  iops_wr_max?: number;
-  bps_max_length?: number;
-  bps_rd_max_length?: number;
-  bps_wr_max_length?: number;
-  iops_max_length?: number;
-  iops_rd_max_length?: number;
-  iops_wr_max_length?: number;
-  iops_size?: number;
-  group?: string;
+  id?: string | undefined;
+  bps_max?: number | undefined;
+  bps_rd_max?: number | undefined;
+  bps_wr_max?: number | undefined;
+  iops_max?: number | undefined;
+  iops_rd_max?: number | undefined;
+  iops_wr_max?: number | undefined;
+  bps_max_length?: number | undefined;
+  bps_rd_max_length?: number | undefined;
+  bps_wr_max_length?: number | undefined;
+  iops_max_length?: number | undefined;
+  iops_rd_max_length?: number | undefined;
+  iops_wr_max_length?: number | undefined;
+  iops_size?: number | undefined;
+  group?: string | undefined;
 }
 
 /** One device's I/O counters (query-blockstats): what the guest read and wrote since start. */
@@ -196,37 +196,37 @@ export interface JobInfo {
 
 /** block-stream (qapi/block-core.json): copy the data of the images below `device` into it, down to `base-node`. */
 export interface BlockStreamArguments {
-  'job-id'?: string;
+  'job-id'?: string | undefined;
   /** The image streamed into: the active layer's node name or the drive id. */
   device: string;
   /** The image that stays as `device`'s backing; absent: everything below is pulled in. */
-  'base-node'?: string;
-  'backing-file'?: string;
-  speed?: number;
-  'on-error'?: BlockdevOnError;
-  'auto-finalize'?: boolean;
-  'auto-dismiss'?: boolean;
+  'base-node'?: string | undefined;
+  'backing-file'?: string | undefined;
+  speed?: number | undefined;
+  'on-error'?: BlockdevOnError | undefined;
+  'auto-finalize'?: boolean | undefined;
+  'auto-dismiss'?: boolean | undefined;
 }
 
 /** blockdev-mirror (qapi/block-core.json): copy `device`'s data to the node `target`, then keep both in sync. */
 export interface BlockdevMirrorArguments {
-  'job-id'?: string;
+  'job-id'?: string | undefined;
   device: string;
   /** Node name of the destination (blockdev-add'ed before). */
   target: string;
   /** full: the whole guest view; top: only the active layer (the target backs onto the same backing). */
   sync: 'full' | 'top' | 'none';
-  replaces?: string;
-  speed?: number;
-  granularity?: number;
-  'buf-size'?: number;
-  'on-source-error'?: BlockdevOnError;
-  'on-target-error'?: BlockdevOnError;
-  'filter-node-name'?: string;
+  replaces?: string | undefined;
+  speed?: number | undefined;
+  granularity?: number | undefined;
+  'buf-size'?: number | undefined;
+  'on-source-error'?: BlockdevOnError | undefined;
+  'on-target-error'?: BlockdevOnError | undefined;
+  'filter-node-name'?: string | undefined;
   /** background (default) or write-blocking: guest writes also go to the target at once (guaranteed convergence). */
-  'copy-mode'?: 'background' | 'write-blocking';
-  'auto-finalize'?: boolean;
-  'auto-dismiss'?: boolean;
+  'copy-mode'?: 'background' | 'write-blocking' | undefined;
+  'auto-finalize'?: boolean | undefined;
+  'auto-dismiss'?: boolean | undefined;
 }
 
 /** block-job-change (QEMU 8.2+): for a mirror, switch a running job to write-blocking. */
@@ -237,20 +237,20 @@ export interface BlockJobChangeArguments {
 }
 
 export interface BlockCommitArguments {
-  'job-id'?: string;
+  'job-id'?: string | undefined;
   device: string;
-  'base-node'?: string;
-  base?: string;
-  'top-node'?: string;
-  top?: string;
-  'backing-file'?: string;
+  'base-node'?: string | undefined;
+  base?: string | undefined;
+  'top-node'?: string | undefined;
+  top?: string | undefined;
+  'backing-file'?: string | undefined;
   /** QEMU 9.0+ (7.2's schema lacks it): passed only when commandHasArgument() finds it (src/protocol/capabilities.ts). */
-  'backing-mask-protocol'?: boolean;
-  speed?: number;
-  'on-error'?: BlockdevOnError;
-  'filter-node-name'?: string;
-  'auto-finalize'?: boolean;
-  'auto-dismiss'?: boolean;
+  'backing-mask-protocol'?: boolean | undefined;
+  speed?: number | undefined;
+  'on-error'?: BlockdevOnError | undefined;
+  'filter-node-name'?: string | undefined;
+  'auto-finalize'?: boolean | undefined;
+  'auto-dismiss'?: boolean | undefined;
 }
 
 // ---------------------------------------------------------------- snapshots & nodes
@@ -258,12 +258,12 @@ export interface BlockCommitArguments {
 export type NewImageMode = 'existing' | 'absolute-paths';
 
 export interface BlockdevSnapshotSyncArguments {
-  device?: string;
-  'node-name'?: string;
+  device?: string | undefined;
+  'node-name'?: string | undefined;
   'snapshot-file': string;
-  'snapshot-node-name'?: string;
-  format?: string;
-  mode?: NewImageMode;
+  'snapshot-node-name'?: string | undefined;
+  format?: string | undefined;
+  mode?: NewImageMode | undefined;
 }
 
 export interface BlockdevSnapshotArguments {
@@ -274,11 +274,11 @@ export interface BlockdevSnapshotArguments {
 /** blockdev-add takes a union keyed by driver; we type the common members and pass the rest through. */
 export interface BlockdevOptions {
   driver: string;
-  'node-name'?: string;
-  'read-only'?: boolean;
-  'auto-read-only'?: boolean;
-  discard?: 'ignore' | 'unmap';
-  'detect-zeroes'?: 'off' | 'on' | 'unmap';
+  'node-name'?: string | undefined;
+  'read-only'?: boolean | undefined;
+  'auto-read-only'?: boolean | undefined;
+  discard?: 'ignore' | 'unmap' | undefined;
+  'detect-zeroes'?: 'off' | 'on' | 'unmap' | undefined;
   [member: string]: unknown;
 }
 
@@ -290,7 +290,7 @@ export type TransactionAction =
 
 export interface TransactionArguments {
   actions: TransactionAction[];
-  properties?: { 'completion-mode'?: 'individual' | 'grouped' };
+  properties?: { 'completion-mode'?: 'individual' | 'grouped' } | undefined;
 }
 
 /** `x-debug-query-block-graph` (unstable API): the whole block graph with its edges. */
@@ -321,13 +321,13 @@ type Empty = Record<string, never>;
 
 /** Command name → arguments and return type. `execute` is typed from this map. */
 export interface QmpCommandMap {
-  qmp_capabilities: { args: { enable?: QmpCapability[] }; ret: Empty };
+  qmp_capabilities: { args: { enable?: QmpCapability[] | undefined }; ret: Empty };
   'query-version': { args: NoArgs; ret: VersionInfo };
   'query-status': { args: NoArgs; ret: StatusInfo };
   'query-commands': { args: NoArgs; ret: Array<{ name: string }> };
   'query-block': { args: NoArgs; ret: BlockInfo[] };
   'query-block-exports': { args: NoArgs; ret: BlockExportInfo[] };
-  'query-named-block-nodes': { args: { flat?: boolean }; ret: BlockDeviceInfo[] };
+  'query-named-block-nodes': { args: { flat?: boolean | undefined }; ret: BlockDeviceInfo[] };
   'query-block-jobs': { args: NoArgs; ret: BlockJobInfo[] };
   'x-debug-query-block-graph': { args: NoArgs; ret: XDbgBlockGraph };
   'query-jobs': { args: NoArgs; ret: JobInfo[] };
@@ -336,7 +336,7 @@ export interface QmpCommandMap {
   'blockdev-mirror': { args: BlockdevMirrorArguments; ret: Empty };
   'block-job-change': { args: BlockJobChangeArguments; ret: Empty };
   'block-job-complete': { args: { device: string }; ret: Empty };
-  'block-job-cancel': { args: { device: string; force?: boolean }; ret: Empty };
+  'block-job-cancel': { args: { device: string; force?: boolean | undefined }; ret: Empty };
   'block-job-pause': { args: { device: string }; ret: Empty };
   'block-job-resume': { args: { device: string }; ret: Empty };
   'block-job-set-speed': { args: { device: string; speed: number }; ret: Empty };
@@ -353,9 +353,9 @@ export interface QmpCommandMap {
   'blockdev-snapshot': { args: BlockdevSnapshotArguments; ret: Empty };
   'blockdev-snapshot-sync': { args: BlockdevSnapshotSyncArguments; ret: Empty };
   transaction: { args: TransactionArguments; ret: Empty };
-  'human-monitor-command': { args: { 'command-line': string; 'cpu-index'?: number }; ret: string };
+  'human-monitor-command': { args: { 'command-line': string; 'cpu-index'?: number | undefined }; ret: string };
   block_set_io_throttle: { args: BlockIoThrottle; ret: Empty };
-  'query-blockstats': { args: { 'query-nodes'?: boolean }; ret: BlockStats[] };
+  'query-blockstats': { args: { 'query-nodes'?: boolean | undefined }; ret: BlockStats[] };
   stop: { args: NoArgs; ret: Empty };
   cont: { args: NoArgs; ret: Empty };
   quit: { args: NoArgs; ret: Empty };

@@ -76,7 +76,7 @@ export function parseTrace(text: string, source = 'trace'): Trace {
 }
 
 /** Reads and validates a trace file, a line at a time, refusing files over MAX_TRACE_BYTES and lines over MAX_TRACE_LINE_BYTES. */
-export function readTrace(file: string, limits: { maxBytes?: number; maxLineBytes?: number } = {}): Trace {
+export function readTrace(file: string, limits: { maxBytes?: number | undefined; maxLineBytes?: number | undefined } = {}): Trace {
   const maxBytes = limits.maxBytes ?? MAX_TRACE_BYTES;
   const maxLineBytes = limits.maxLineBytes ?? MAX_TRACE_LINE_BYTES;
   let fd: number;

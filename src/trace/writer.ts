@@ -8,14 +8,14 @@ import { redactCommand } from './redact.js';
 import { openTraceFile, type TraceFileOptions } from './file.js';
 
 export interface TraceWriterOptions extends TraceFileOptions {
-  note?: string;
-  command?: string;
+  note?: string | undefined;
+  command?: string | undefined;
   /** Write no header line. */
-  noHeader?: boolean;
+  noHeader?: boolean | undefined;
   /** Bytes kept in memory before they are written out. Default 16 KiB. */
-  bufferBytes?: number;
+  bufferBytes?: number | undefined;
   /** Record secrets (object-add secret data, passwords) as sent instead of "<redacted>". */
-  keepSecrets?: boolean;
+  keepSecrets?: boolean | undefined;
 }
 
 /**

@@ -46,7 +46,10 @@ export class ProcessError extends QmpError {
   readonly stderr: string;
   readonly stdout: string;
   /** `what` names the program in the message (default: the command line). */
-  constructor(facts: { file: string; args: readonly string[]; end: ProcessEnd; stderr: string; stdout?: string; what?: string }, options?: QmpErrorOptions) {
+  constructor(
+    facts: { file: string; args: readonly string[]; end: ProcessEnd; stderr: string; stdout?: string | undefined; what?: string | undefined },
+    options?: QmpErrorOptions,
+  ) {
     const said = oneLine(facts.stderr);
     super(`${facts.what ?? [facts.file, ...facts.args].join(' ')} ${describeEnd(facts.end)}${said ? `: ${said}` : ''}`, options);
     this.file = facts.file;

@@ -13,14 +13,14 @@ function run(tool: string, args: readonly string[], okCodes: readonly number[] =
 }
 
 export interface CreateImageOptions {
-  format?: 'qcow2' | 'raw';
+  format?: 'qcow2' | 'raw' | undefined;
   /** Size such as "64M"; may be omitted for an overlay (it takes the backing file's size). */
-  size?: string;
-  backing?: string;
-  backingFormat?: string;
+  size?: string | undefined;
+  backing?: string | undefined;
+  backingFormat?: string | undefined;
   /** `-u`: do not open the backing file (a running QEMU holds it; the size is given). */
-  unsafeBacking?: boolean;
-  signal?: AbortSignal;
+  unsafeBacking?: boolean | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** `qemu-img create`. */
@@ -34,9 +34,9 @@ export async function createImage(file: string, options: CreateImageOptions = {}
 }
 
 export interface QemuIoOptions {
-  format?: string;
+  format?: string | undefined;
   /** Read an image that a running QEMU holds (`-U`). */
-  forceShare?: boolean;
+  forceShare?: boolean | undefined;
 }
 
 /**
@@ -57,7 +57,7 @@ export async function qemuIo(file: string, commands: readonly string[], options:
 }
 
 /** `qemu-img compare`: true when the guest-visible contents are identical. */
-export async function compareImages(a: string, b: string, options: { forceShare?: boolean } = {}): Promise<boolean> {
+export async function compareImages(a: string, b: string, options: { forceShare?: boolean | undefined } = {}): Promise<boolean> {
   const args = ['compare', '-q'];
   if (options.forceShare) args.push('-U');
   args.push(a, b);
@@ -76,7 +76,7 @@ export interface ImageInfoJson {
 }
 
 /** `qemu-img info --backing-chain --output=json`: the on-disk chain, top first. */
-export async function imageChain(file: string, options: { forceShare?: boolean } = {}): Promise<ImageInfoJson[]> {
+export async function imageChain(file: string, options: { forceShare?: boolean | undefined } = {}): Promise<ImageInfoJson[]> {
   const args = ['info', '--backing-chain', '--output=json'];
   if (options.forceShare) args.push('-U');
   args.push(file);
@@ -85,7 +85,12 @@ export async function imageChain(file: string, options: { forceShare?: boolean }
 }
 
 /** `qemu-img convert` to a standalone copy (flattens the chain). */
-export async function convertImage(source: string, target: string, format: 'qcow2' | 'raw' = 'raw', options: { forceShare?: boolean } = {}): Promise<void> {
+export async function convertImage(
+  source: string,
+  target: string,
+  format: 'qcow2' | 'raw' = 'raw',
+  options: { forceShare?: boolean | undefined } = {},
+): Promise<void> {
   const args = ['convert', '-O', format];
   if (options.forceShare) args.push('-U');
   args.push(source, target);

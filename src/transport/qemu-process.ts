@@ -7,23 +7,23 @@ export interface QemuLaunchOptions {
   /** Folder for the monitor socket (keep it short: UNIX socket paths are limited to 107 bytes). */
   dir: string;
   /** Extra arguments after the defaults (-nodefaults -display none -machine … -qmp …). */
-  args?: readonly string[];
+  args?: readonly string[] | undefined;
   /** Default "none": no guest hardware at all, the fastest QEMU that still runs block jobs. */
-  machine?: string;
-  binary?: string;
+  machine?: string | undefined;
+  binary?: string | undefined;
   /** Monitor socket file name inside `dir`. Default "qmp.sock". */
-  socketName?: string;
+  socketName?: string | undefined;
   /**
    * Start qemu-storage-daemon instead (binary default "qemu-storage-daemon"): no machine, the
    * monitor given as --chardev + --monitor, `args` in its own --blockdev/--export/--nbd-server syntax.
    */
-  storageDaemon?: boolean;
+  storageDaemon?: boolean | undefined;
   /**
    * QEMU's deprecation policy, passed as `-compat` (e.g. "deprecated-input=reject,deprecated-output=hide").
    * Default: the environment variable QMPBJ_QEMU_COMPAT (CI sets it on its newest stack); "" for none.
    * Not passed to qemu-storage-daemon, which has no such option (11.1: "unrecognized option '--compat'").
    */
-  compat?: string;
+  compat?: string | undefined;
 }
 
 /** The `-compat` setting the environment asks for (QMPBJ_QEMU_COMPAT), or undefined. */

@@ -29,7 +29,7 @@ export interface Transport {
    * Socket transports: stops reading and gives the open socket up with the bytes read and not
    * delivered, for another process to go on with (src/share/keeper.ts).
    */
-  release?(): { socket: unknown; unread: Buffer };
+  release?: (() => { socket: unknown; unread: Buffer }) | undefined;
 }
 
 /** How long reaching a monitor may take by default, retries, greeting and negotiation included. */

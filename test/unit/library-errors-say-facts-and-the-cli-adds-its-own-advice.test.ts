@@ -86,7 +86,7 @@ t.test('each library error: a message without CLI words; the CLI says what it sa
         pivotRequested: true,
         images: { top: '/i/top.qcow2', base: '/i/base.qcow2', above: [], between: [] },
       }),
-      "commit job 'j1' on vda was interrupted after the pivot was requested (block-job-complete sent, last status ready): the connection to QEMU was lost. If QEMU carried the pivot out (it normally does within milliseconds), the disk now runs on base /i/base.qcow2 and the guest writes into it, so /i/top.qcow2 is no longer the disk: do not boot from it. Check which image the disk runs on with 'chain vda' (query-block) before anything else; delete nothing.",
+      "commit job 'j1' on vda [drive0] was interrupted after the pivot was requested (block-job-complete sent, last status ready): the connection to QEMU was lost. If QEMU carried the pivot out (it normally does within milliseconds), the disk now runs on base /i/base.qcow2 and the guest writes into it, so /i/top.qcow2 is no longer the disk: do not boot from it. Check which image the disk runs on with 'chain vda' (query-block) before anything else; delete nothing.",
     ],
     [
       'a snapshot whose outcome and chains are unknown',

@@ -93,7 +93,7 @@ export const jobCommand: CommandSpec<typeof JOB_OPTIONS> = {
     }
     // A commit is an active commit or not (one query tells): the row's attach and title are the same for both.
     const kind = kindOfJob(info.type) ?? JOB_KINDS.commit;
-    const job = await attachJob(kind, client, { jobId: id }, { signal: context.signal, label: name, ...(disk ? { device: disk.device } : {}) });
+    const job = await attachJob(kind, client, { jobId: id }, { signal: context.signal, disk: name, ...(disk ? { device: disk.device } : {}) });
     const noun = kind.title;
     // A kind that may reach READY ends by a pivot or a finish; the library refuses one that has not (an intermediate commit).
     const pivotable = kindsOfType(info.type).some((k) => k.hasReady);
