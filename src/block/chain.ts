@@ -111,8 +111,10 @@ function filenameLinks(nodes: readonly NamedNode[]): Links {
     },
     activeOf(root, block) {
       if (!isFilterDriver(root.drv)) return root;
-      // query-block's `image` is already taken below the filters: match its file name and format.
-      const image = block.inserted?.image;
+      // query-block's `image` is taken below most filters: match its file name and format. Some
+      // (copy-before-write, a backup's) show as an image of their own, their child as its backing-image.
+      let image = block.inserted?.image;
+      for (let hops = 0; image && isFilterDriver(image.format) && hops < nodes.length; hops++) image = image['backing-image'];
       const candidates = nodes.filter((n) => image && n.file === image.filename && n.drv === image.format && !isFilterDriver(n.drv));
       const found = pick(candidates, `image '${image?.filename ?? '?'}' under filter node '${root['node-name']}'`);
       if (!found) throw new ChainResolutionError(`no image node found under filter node '${root['node-name']}'`);

@@ -16,6 +16,8 @@ import { JOB_KINDS, type JobKind } from './kinds.js';
  * mirror), commit_top for an intermediate commit, copy-on-read for a stream (QEMU 6.0+).
  */
 const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top', 'copy-on-read']);
+/** …and copy-before-write for a backup: a disk under any of them is busy. */
+const JOB_FILTER_DRIVERS = new Set([...COMMIT_FILTER_DRIVERS, 'copy-before-write']);
 
 /** `commit-<name>`: the disk's best-known name (commit-vda; see diskLabel). */
 export function defaultCommitJobId(disk: DiskChain | string): string {
@@ -32,7 +34,7 @@ export function defaultCopyJobId(disk: DiskChain): string {
   return `copy-${diskLabel(disk)}`;
 }
 
-/** Jobs QEMU runs now, whether one of them holds this disk (a commit filter on one of its images), and that filter's driver. */
+/** Jobs QEMU runs now, whether one of them holds this disk (a job's filter on one of its images), and that filter's driver. */
 export async function jobsOnDisk(
   client: QmpClient,
   disk: DiskChain,
@@ -43,7 +45,7 @@ export async function jobsOnDisk(
     client.execute('query-named-block-nodes', { flat: true }, { timeoutMs }),
   ]);
   const files = new Set(disk.layers.map((l) => l.file));
-  const filter = nodes.find((n) => COMMIT_FILTER_DRIVERS.has(n.drv) && files.has(n.file))?.drv;
+  const filter = nodes.find((n) => JOB_FILTER_DRIVERS.has(n.drv) && files.has(n.file))?.drv;
   return { jobs, diskBusy: filter !== undefined, filter };
 }
 /**
