@@ -124,7 +124,15 @@ export async function preflight(client: QmpClient, disk: DiskChain, jobId: strin
  * by another job), in words instead of QEMU's bare "Need a root block node"; undefined when free.
  * `attachable`: the caller could attach to it instead (commit's ifRunning: 'attach').
  */
-export function busyDiskError(kind: JobKind, disk: DiskChain, jobId: string, found: Preflight, attachable: boolean): JobAlreadyRunningError | undefined {
+export function busyDiskError(
+  kind: JobKind,
+  disk: DiskChain,
+  jobId: string,
+  found: Preflight,
+  attachable: boolean,
+  /** false: the caller cannot name another id (a backup's is its disk's). */
+  idChoosable = true,
+): JobAlreadyRunningError | undefined {
   const sameId = found.jobs.find((j) => j.device === jobId);
   if (!sameId && !found.diskBusy) return undefined;
   const label = describeDisk(disk);
@@ -132,7 +140,7 @@ export function busyDiskError(kind: JobKind, disk: DiskChain, jobId: string, fou
   if (sameId) {
     const failed = found.sameIdError ? `: it failed: ${found.sameIdError}` : '';
     return new JobAlreadyRunningError(
-      `cannot start ${kind.startNoun} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}choose another id`,
+      `cannot start ${kind.startNoun} on ${label}: job id '${jobId}' is already in use (status ${sameId.status}${failed}); ${attachable ? 'attach to it or ' : ''}${idChoosable ? 'choose another id' : 'end it, or wait for it to end'}`,
       context,
       [sameId.device],
       undefined,
