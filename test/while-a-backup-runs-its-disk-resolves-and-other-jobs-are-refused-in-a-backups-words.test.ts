@@ -41,7 +41,10 @@ t.test('other commands while a backup runs', async (t) => {
   const again = await q('backup', 'drive0', '--target', second);
   t.match(
     again,
-    { code: 1, stderr: /^error: cannot start a backup on drive0: job id 'backup-drive0' is already in use \(status running\); end it, or wait for it to end$/m },
+    {
+      code: 1,
+      stderr: /^error: cannot start a backup on drive0: job id 'backup-drive0' is already in use \(status running\); end it, or wait for it to end$/m,
+    },
     `a second backup is refused: ${again.stderr}`,
   );
   t.notOk(existsSync(second), 'and no second target was made');

@@ -161,13 +161,9 @@ export async function addTargetNode(
         removed.fate === 'removed' || removed.fate === 'gone'
           ? `its node ${plan.nodeName} is not in QEMU (${removed.fate})`
           : `its node ${plan.nodeName} may be left in QEMU (${removed.error ?? removed.fate}): blockdev-del it`;
-      throw new MirrorTargetError(
-        `${said.cannot}: ${error.message}; ${node}; nothing was started${created ? `; ${said.left}` : ''}`,
-        context,
-        file,
-        created,
-        { cause: error },
-      );
+      throw new MirrorTargetError(`${said.cannot}: ${error.message}; ${node}; nothing was started${created ? `; ${said.left}` : ''}`, context, file, created, {
+        cause: error,
+      });
     }
     if (!(error instanceof QmpCommandError)) throw error;
     throw new MirrorTargetError(
