@@ -45,4 +45,14 @@ export {
   type GuestAgent,
   type AgentCallOptions,
 } from './guest-agent.js';
-export { createQuiescedSnapshots, GuestFreezeError, FreezeTimeoutError, GuestThawError, type QuiesceOptions, type QuiescedSnapshots } from './quiesce.js';
+export {
+  createQuiescedSnapshots,
+  createQuiescedCheckpoint,
+  GuestFreezeError,
+  FreezeTimeoutError,
+  GuestThawError,
+  type QuiesceOptions,
+  type Quiesced,
+  type QuiescedSnapshots,
+  type QuiescedCheckpoint,
+} from './quiesce.js';

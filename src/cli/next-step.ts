@@ -25,7 +25,9 @@ export function advisedMessage(error: Error): string {
   if (error instanceof JobStartUnknownError && error.maybeRunning) return message.replace("check QEMU's jobs", "check 'jobs'");
   if (error instanceof JobInterruptedError && error.pivotRequested) return after(message, 'Check which image the disk runs on', ` with 'chain ${error.disk}'`);
   if (error instanceof SnapshotOutcomeUnknownError && error.chainsUnread) return `${message}; check with 'chain'`;
-  if (error instanceof MirrorTargetError && error.refusal === 'exists') return after(message, '(give reuseExisting', ' / --reuse-external');
+  // Only a copy's refusal offers reuse; a backup's target that exists has no flag to name.
+  if (error instanceof MirrorTargetError && error.refusal === 'exists' && message.includes('(give reuseExisting'))
+    return after(message, '(give reuseExisting', ' / --reuse-external');
   if (error instanceof MirrorTargetError && error.refusal === 'holds-data') return after(message, '(allowExistingData', ' / --allow-existing-data');
   if (error instanceof InvalidCommitRangeError && error.reason === 'active-not-requested') return message.replace('(active: true)', '(virsh --active)');
   return message;

@@ -100,7 +100,8 @@ export class BackupJob extends BlockJob<BackupResult> {
       const context = diskContext(spec.disk, id);
       const plan = planMirror(spec.disk, { file: spec.target, format: 'qcow2' }, { jobId: id }, used);
       used.add(plan.nodeName);
-      const busy = busyDiskError(JOB_KINDS.backup, spec.disk, id, await preflight(client, spec.disk, id, timeoutMs), false);
+      // The id is the disk's (no option chooses it): one taken means a backup of this disk runs already.
+      const busy = busyDiskError(JOB_KINDS.backup, spec.disk, id, await preflight(client, spec.disk, id, timeoutMs), false, false);
       if (busy) throw busy;
       const active = spec.disk.layers.at(-1)!.nodeName;
       if (options.checkpoint !== undefined && spec.disk.layers.some((l) => bitmaps.get(l.nodeName)?.some((b) => b.name === options.checkpoint))) {
@@ -121,9 +122,9 @@ export class BackupJob extends BlockJob<BackupResult> {
     const created: Planned[] = [];
     try {
       for (const p of planned) {
-        await prepareDestination(p.plan, p.spec.target, diskContext(p.spec.disk, p.id), options.signal);
+        await prepareDestination(p.plan, p.spec.target, diskContext(p.spec.disk, p.id), options.signal, JOB_KINDS.backup);
         created.push(p);
-        await addTargetNode(client, p.plan, p.spec.target, true, diskContext(p.spec.disk, p.id), timeoutMs, options.signal);
+        await addTargetNode(client, p.plan, p.spec.target, true, diskContext(p.spec.disk, p.id), timeoutMs, options.signal, JOB_KINDS.backup);
       }
     } catch (error) {
       for (const p of created) await removeTargetNode(client, p.plan.nodeName, timeoutMs);

@@ -1,5 +1,5 @@
 /*
- * A copy's destination on this host: created exclusively (O_EXCL: never clobbering a file, never
+ * A copy's (or a backup's) destination on this host: created exclusively (O_EXCL: never clobbering a file, never
  * following a link) or checked when reused, its node blockdev-add'ed, and that node removed again
  * once the copy ended without a pivot — after re-reading the live chains, so a node the guest runs
  * on is never removed.
@@ -13,7 +13,15 @@ import { executeCreating } from '../protocol/in-flight.js';
 import type { QmpClient } from '../protocol/client.js';
 import { createImage, imageChain, imageMap } from '../transport/qemu-img.js';
 import { MirrorTargetError, type JobErrorContext } from './errors.js';
+import { JOB_KINDS, type JobKind } from './kinds.js';
 import type { MirrorPlan } from './mirror-options.js';
+
+/** The words of `kind`'s refusals: a copy's as they always were, any other kind's from its row of the kinds table. */
+function words(kind: JobKind, file: string): { cannot: string; left: string } {
+  return kind === JOB_KINDS.copy
+    ? { cannot: `cannot copy to ${file}`, left: `the file it was to copy into is left at ${file}` }
+    : { cannot: `cannot start ${kind.startNoun} to ${file}`, left: `the file the ${kind.noun} was to write is left at ${file}` };
+}
 
 /** What became of the destination's node after the job: removed, still the disk's (pivoted, or in use), or already gone. */
 export type TargetNodeFate = 'removed' | 'in-use' | 'gone' | 'unknown';
@@ -22,7 +30,13 @@ export type TargetNodeFate = 'removed' | 'in-use' | 'gone' | 'unknown';
  * Makes the destination file ready: creates it (exclusively, 0600: it will hold the guest's data)
  * and formats it with qemu-img, or checks the reused one. Returns whether it was created.
  */
-export async function prepareDestination(plan: MirrorPlan, file: string, context: JobErrorContext, signal?: AbortSignal): Promise<boolean> {
+export async function prepareDestination(
+  plan: MirrorPlan,
+  file: string,
+  context: JobErrorContext,
+  signal?: AbortSignal,
+  kind: JobKind = JOB_KINDS.copy,
+): Promise<boolean> {
   if (!plan.create) {
     await checkReused(plan, file, context);
     return false;
@@ -34,8 +48,10 @@ export async function prepareDestination(plan: MirrorPlan, file: string, context
     await handle.close();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' ? 'it exists already (give reuseExisting to copy into it)' : `it cannot be created (${(error as Error).message})`;
-    throw new MirrorTargetError(`cannot copy to ${file}: ${why}`, context, file, false, { cause: error }, code === 'EEXIST' ? 'exists' : undefined);
+    // Only a copy can be told to reuse an existing file.
+    const reuse = kind === JOB_KINDS.copy ? ' (give reuseExisting to copy into it)' : '';
+    const why = code === 'EEXIST' ? `it exists already${reuse}` : `it cannot be created (${(error as Error).message})`;
+    throw new MirrorTargetError(`${words(kind, file).cannot}: ${why}`, context, file, false, { cause: error }, code === 'EEXIST' ? 'exists' : undefined);
   }
   const { create } = plan;
   try {
@@ -132,7 +148,9 @@ export async function addTargetNode(
   context: JobErrorContext,
   timeoutMs: number,
   signal?: AbortSignal,
+  kind: JobKind = JOB_KINDS.copy,
 ): Promise<void> {
+  const said = words(kind, file);
   try {
     await executeCreating(client, 'blockdev-add', plan.blockdev, { timeoutMs, signal });
   } catch (error) {
@@ -143,17 +161,13 @@ export async function addTargetNode(
         removed.fate === 'removed' || removed.fate === 'gone'
           ? `its node ${plan.nodeName} is not in QEMU (${removed.fate})`
           : `its node ${plan.nodeName} may be left in QEMU (${removed.error ?? removed.fate}): blockdev-del it`;
-      throw new MirrorTargetError(
-        `cannot copy to ${file}: ${error.message}; ${node}; nothing was started${created ? `; the file it was to copy into is left at ${file}` : ''}`,
-        context,
-        file,
-        created,
-        { cause: error },
-      );
+      throw new MirrorTargetError(`${said.cannot}: ${error.message}; ${node}; nothing was started${created ? `; ${said.left}` : ''}`, context, file, created, {
+        cause: error,
+      });
     }
     if (!(error instanceof QmpCommandError)) throw error;
     throw new MirrorTargetError(
-      `QEMU cannot open the destination ${file} (${error.errorClass}: ${error.desc})${created ? `; the file it was to copy into is left at ${file}` : ''}`,
+      `QEMU cannot open the destination ${file} (${error.errorClass}: ${error.desc})${created ? `; ${said.left}` : ''}`,
       context,
       file,
       created,
