@@ -10,14 +10,25 @@ import { isJsonObject as isObject } from '../../src/util/json.js';
 import { createsJob, jobNameOf } from '../job-names.js';
 import type { OutputQueue } from '../output.js';
 import { canonical, ReplayDeviationError, stripId, type Exchange } from '../script.js';
-import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat } from './graph.js';
+import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat, type GraphView } from './graph.js';
 import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
 import { LiveJob } from './live-job.js';
 import { blockstats, guestWrite } from './blockstats.js';
 import type { ModelWorld } from './world.js';
 import { addedNode, snapshotActions, type RecordedSnapshot, type SnapshotAction } from './snapshots.js';
 import type { TranscriptModel } from './model.js';
-import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
+import {
+  alreadyPaused,
+  jobIdInUse,
+  needRootNode,
+  nodeBusy,
+  notPaused,
+  unknownBitmap,
+  unknownDevice,
+  unknownJob,
+  verbRefusal,
+  type QmpErrorBody,
+} from './refusals.js';
 
 export interface ModelSessionOptions {
   strict: boolean;
@@ -28,6 +39,9 @@ type Reply = (body: QmpMessage) => QmpMessage;
 
 /** Job commands whose device must be a root node (QEMU's qmp_get_root_bs). */
 const ROOT_ONLY = new Set(['block-commit', 'drive-mirror', 'blockdev-mirror']);
+
+/** Job commands that take a bitmap and a target node as blockdev-backup does. */
+const BACKUP = new Set(['blockdev-backup']);
 
 export class ModelSession {
   negotiated = false;
@@ -131,9 +145,16 @@ export class ModelSession {
     if (device !== undefined && view.known) {
       const node = view.lookup(device);
       if (node === undefined) return refuse(this.recordedRefusal(name, args, 'DeviceNotFound') ?? unknownDevice(name, device));
-      const busy = this.live().find((j) => !j.ended && this.nodeOf(j) === node);
+      // A drive named as before the job: its root may be the job's filter by now (a backup's copy-before-write).
+      const busy = this.live().find((j) => !j.ended && this.holds(j, node, device));
       if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return refuse(this.recordedRefusal(name, args) ?? needRootNode);
-      if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(node, busy.type)));
+      const backup = BACKUP.has(name) ? this.backupRefusal(args, node, view) : undefined;
+      if (backup?.before) return refuse(this.recordedRefusal(name, args) ?? backup.before);
+      if (busy)
+        return refuse(
+          this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(view.deviceOrNodeName(node, device), busy.type)),
+        );
+      if (backup?.after) return refuse(this.recordedRefusal(name, args) ?? backup.after);
     }
     if (device !== undefined && !view.known) {
       // No graph recorded: the same device name is the only busy disk the model can tell.
@@ -184,6 +205,30 @@ export class ModelSession {
   private nodeOf(job: LiveJob): string | undefined {
     const device = job.recorded.command.args?.device;
     return typeof device === 'string' ? this.model.graph.view(job.recorded.epoch).lookup(device) : undefined;
+  }
+
+  /** The job holds the node the client named `named` (now, or as the graph stood when the job started). */
+  private holds(job: LiveJob, node: string, named: string): boolean {
+    const held = this.nodeOf(job);
+    return held !== undefined && (held === node || held === this.model.graph.view(job.recorded.epoch).lookup(named));
+  }
+
+  /**
+   * What QEMU's blockdev-backup refuses besides a busy disk (do_backup_common, backup_job_create): a
+   * bitmap the node does not have (checked first), a target another job writes (checked after the disk).
+   */
+  private backupRefusal(args: Record<string, unknown> | undefined, node: string, view: GraphView): { before?: QmpErrorBody; after?: QmpErrorBody } {
+    const bitmap = args?.bitmap;
+    if (typeof bitmap === 'string' && !view.bitmapsOf(node).includes(bitmap) && !this.world.bitmaps.has(`${node}\0${bitmap}`))
+      return { before: unknownBitmap(bitmap) };
+    const target = typeof args?.target === 'string' ? args.target : undefined;
+    const targetNode = target === undefined ? undefined : view.lookup(target);
+    if (target === undefined || targetNode === undefined) return {};
+    const writer = this.live().find((j) => {
+      const recorded = j.recorded.command.args?.target;
+      return !j.ended && typeof recorded === 'string' && this.model.graph.view(j.recorded.epoch).lookup(recorded) === targetNode;
+    });
+    return writer ? { after: nodeBusy(view.deviceOrNodeName(targetNode, target), writer.type) } : {};
   }
 
   /** An active commit or a mirror puts its filter over the device's root: the root is then that filter. */
@@ -273,6 +318,7 @@ export class ModelSession {
 
   private generic(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, message: QmpMessage): void {
     if (isGuestWrite(name, args)) for (const job of this.live()) job.writes += 1;
+    this.trackBitmap(name, args);
     const write = guestWrite(args);
     if (name === 'human-monitor-command' && write) this.world.written.set(write.device, (this.world.written.get(write.device) ?? 0) + write.bytes);
     // Replies QEMU gave after negotiation (a refusal before it is no answer to a negotiated client).
@@ -288,6 +334,15 @@ export class ModelSession {
       return answer({ error: { class: 'CommandNotFound', desc: `The command ${name} has not been found` } });
     }
     this.cannotAnswer(name, message, answer, `has no reply to ${name} with these arguments`, recorded[0]?.command);
+  }
+
+  /** A client's own bitmaps, which the recorded graph may not show: a backup of them is not refused. */
+  private trackBitmap(name: string, args: Record<string, unknown> | undefined): void {
+    if (name !== 'block-dirty-bitmap-add' && name !== 'block-dirty-bitmap-remove') return;
+    const node = typeof args?.node === 'string' ? this.model.graph.view(this.world.epoch).lookup(args.node) : undefined;
+    if (node === undefined || typeof args?.name !== 'string') return;
+    if (name === 'block-dirty-bitmap-add') this.world.bitmaps.add(`${node}\0${args.name}`);
+    else this.world.bitmaps.delete(`${node}\0${args.name}`);
   }
 
   /** What the transcript cannot answer: strict mode names the line and ends the connection. */
