@@ -137,6 +137,8 @@ export class MirrorJob extends BlockJob<MirrorResult> {
       created: false,
       shallow: false,
     });
+    // Its pivot carries the source's bitmaps onto the destination, as the started job's does.
+    job.bitmaps = JobBitmaps.ofRunningJob(client, jobId, job.disk, timeoutMs);
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;
