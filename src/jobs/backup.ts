@@ -49,6 +49,25 @@ export interface BackupResult extends JobResult {
   checkpoint?: { name: string; kept: boolean };
 }
 
+/** What a backup of one disk would do (BackupJob.plan, --dry-run). */
+export interface BackupPlan {
+  /** The disk as the caller named it. */
+  disk: string;
+  jobId: string;
+  /** The new qcow2 file it would write. */
+  target: string;
+  sync: 'full' | 'incremental';
+  /** The checkpoint an incremental backup starts from. */
+  incremental?: string;
+  /** That checkpoint's bitmaps down the chain, merged into the one the job reads. */
+  bitmaps: Array<{ file: string; node: string; dirtyBytes: number }>;
+  /** Bytes it copies: the disk for a full backup; for an incremental, the bitmaps' sum, capped at the disk. */
+  copyBytesAtMost: number;
+  virtualSize: number;
+  /** The checkpoint it would start at the same instant, on the disk's active image. */
+  checkpoint?: { name: string; file: string; node: string };
+}
+
 interface Planned {
   spec: BackupSpec;
   id: string;
@@ -89,6 +108,44 @@ export class BackupJob extends BlockJob<BackupResult> {
    * image of a disk (or unusable there).
    */
   static async start(client: QmpClient, specs: readonly BackupSpec[], options: BackupOptions = {}): Promise<BackupJob[]> {
+    return BackupJob.launch(client, (await BackupJob.prepare(client, specs, options)).planned, options);
+  }
+
+  /**
+   * What start() would do, refused as start() refuses, with nothing created or started (--dry-run):
+   * per disk its target, full or incremental since which checkpoint's bitmaps, and the new checkpoint.
+   */
+  static async plan(client: QmpClient, specs: readonly BackupSpec[], options: BackupOptions = {}): Promise<BackupPlan[]> {
+    const { planned, bitmaps } = await BackupJob.prepare(client, specs, options);
+    return planned.map((p) => {
+      const sources = p.sources.map((s) => bitmaps.get(s.node)!.find((b) => b.name === s.name)!);
+      const size = p.spec.disk.layers.at(-1)!.virtualSize;
+      return {
+        disk: describeDisk(p.spec.disk),
+        jobId: p.id,
+        target: p.spec.target,
+        sync: p.tempBitmap ? 'incremental' : 'full',
+        ...(options.incremental !== undefined ? { incremental: options.incremental } : {}),
+        bitmaps: sources.map((b) => ({ file: b.file, node: b.node, dirtyBytes: b.count })),
+        // An incremental copies the union of its checkpoint's bitmaps: at most their sum, at most the disk.
+        copyBytesAtMost: p.tempBitmap
+          ? Math.min(
+              size,
+              sources.reduce((sum, b) => sum + b.count, 0),
+            )
+          : size,
+        virtualSize: size,
+        ...(options.checkpoint !== undefined ? { checkpoint: { name: options.checkpoint, file: p.spec.disk.layers.at(-1)!.file, node: p.active } } : {}),
+      };
+    });
+  }
+
+  /** The checks and names start() and plan() share: nothing is created here. */
+  private static async prepare(
+    client: QmpClient,
+    specs: readonly BackupSpec[],
+    options: BackupOptions,
+  ): Promise<{ planned: Planned[]; bitmaps: Awaited<ReturnType<typeof readBitmaps>> }> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     if (specs.length === 0) throw new JobOptionError('no disk to back up', {});
     const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
@@ -118,6 +175,11 @@ export class BackupJob extends BlockJob<BackupResult> {
       }
       planned.push({ spec, id, plan, active, tempBitmap: options.incremental !== undefined ? `${id}-since` : undefined, sources });
     }
+    return { planned, bitmaps };
+  }
+
+  private static async launch(client: QmpClient, planned: Planned[], options: BackupOptions): Promise<BackupJob[]> {
+    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const created: Planned[] = [];
     try {
       for (const p of planned) {
