@@ -111,9 +111,12 @@ function filenameLinks(nodes: readonly NamedNode[]): Links {
     },
     activeOf(root, block) {
       if (!isFilterDriver(root.drv)) return root;
-      // query-block's `image` is already taken below the filters: match its file name and format.
+      // query-block's `image` is mostly taken below the filters: match its file name and format. A
+      // backup's copy-before-write filter shows as the image itself (format "copy-before-write",
+      // QEMU 7.2 to 11.1): then the file name alone, as for imageUnder.
       const image = block.inserted?.image;
-      const candidates = nodes.filter((n) => image && n.file === image.filename && n.drv === image.format && !isFilterDriver(n.drv));
+      const anyFormat = image !== undefined && isFilterDriver(image.format);
+      const candidates = nodes.filter((n) => image && n.file === image.filename && (anyFormat || n.drv === image.format) && !isFilterDriver(n.drv));
       const found = pick(candidates, `image '${image?.filename ?? '?'}' under filter node '${root['node-name']}'`);
       if (!found) throw new ChainResolutionError(`no image node found under filter node '${root['node-name']}'`);
       return found;

@@ -11,7 +11,7 @@
  */
 import { JOB_KINDS } from './kinds.js';
 import { readBitmaps } from '../block/bitmaps.js';
-import { describeDisk, diskLabel } from '../block/chain.js';
+import { describeDisk } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import { QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
@@ -19,7 +19,7 @@ import { executeCreating } from '../protocol/in-flight.js';
 import { jobVerbs } from '../protocol/capabilities.js';
 import type { TransactionAction } from '../qapi/types.js';
 import { BlockJob, type JobInit } from './core.js';
-import { busyDiskError, preflight } from './discovery.js';
+import { busyDiskError, defaultBackupJobId, preflight } from './discovery.js';
 import { JobCommandError, JobOptionError } from './errors.js';
 import { planMirror, type MirrorPlan } from './mirror-options.js';
 import { addTargetNode, prepareDestination, removeTargetNode } from './mirror-target.js';
@@ -153,7 +153,7 @@ export class BackupJob extends BlockJob<BackupResult> {
     const bitmaps = await readBitmaps(client, { timeoutMs });
     const planned: Planned[] = [];
     for (const spec of specs) {
-      const id = `backup-${diskLabel(spec.disk)}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+      const id = defaultBackupJobId(spec.disk);
       const context = { jobId: id, disk: spec.disk.device };
       const plan = planMirror(spec.disk, { file: spec.target, format: 'qcow2' }, { jobId: id }, used);
       used.add(plan.nodeName);

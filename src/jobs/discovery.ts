@@ -16,6 +16,8 @@ import { JOB_KINDS, type JobKind } from './kinds.js';
  * mirror), commit_top for an intermediate commit, copy-on-read for a stream (QEMU 6.0+).
  */
 const COMMIT_FILTER_DRIVERS = new Set(['commit_top', 'mirror_top', 'copy-on-read']);
+/** A backup's filter (QEMU 6.0+): it too says a job holds the disk, though not which commit. */
+const BACKUP_FILTER_DRIVER = 'copy-before-write';
 
 /** `commit-<name>`: the disk's best-known name (commit-vda; see diskLabel). */
 export function defaultCommitJobId(disk: DiskChain | string): string {
@@ -32,7 +34,12 @@ export function defaultCopyJobId(disk: DiskChain): string {
   return `copy-${diskLabel(disk)}`;
 }
 
-/** Jobs QEMU runs now, whether one of them holds this disk (a commit filter on one of its images), and that filter's driver. */
+/** `backup-<name>`: the id of a backup (blockdev-backup) job on `disk`, QEMU's id characters only. */
+export function defaultBackupJobId(disk: DiskChain): string {
+  return `backup-${diskLabel(disk)}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** Jobs QEMU runs now, whether one of them holds this disk (a job's filter on one of its images), and that filter's driver. */
 export async function jobsOnDisk(
   client: QmpClient,
   disk: DiskChain,
@@ -43,7 +50,8 @@ export async function jobsOnDisk(
     client.execute('query-named-block-nodes', { flat: true }, { timeoutMs }),
   ]);
   const files = new Set(disk.layers.map((l) => l.file));
-  const filter = nodes.find((n) => COMMIT_FILTER_DRIVERS.has(n.drv) && files.has(n.file))?.drv;
+  const onDisk = nodes.filter((n) => files.has(n.file));
+  const filter = (onDisk.find((n) => COMMIT_FILTER_DRIVERS.has(n.drv)) ?? onDisk.find((n) => n.drv === BACKUP_FILTER_DRIVER))?.drv;
   return { jobs, diskBusy: filter !== undefined, filter };
 }
 /**
@@ -54,9 +62,16 @@ export async function jobsOnDisk(
 export async function findDiskJob(client: QmpClient, disk: DiskChain, options: { timeoutMs?: number; types?: readonly string[] } = {}): Promise<BlockJobInfo> {
   const { jobs, diskBusy } = await jobsOnDisk(client, disk, options.timeoutMs ?? client.commandTimeoutMs);
   const names = new Set(
-    [defaultCommitJobId(disk), defaultCommitJobId(disk.device), defaultPullJobId(disk), defaultCopyJobId(disk), disk.device, disk.driveId, disk.qdevId].filter(
-      (n): n is string => !!n,
-    ),
+    [
+      defaultCommitJobId(disk),
+      defaultCommitJobId(disk.device),
+      defaultPullJobId(disk),
+      defaultCopyJobId(disk),
+      defaultBackupJobId(disk),
+      disk.device,
+      disk.driveId,
+      disk.qdevId,
+    ].filter((n): n is string => !!n),
   );
   const byName = jobs.find((j) => names.has(j.device));
   if (byName) return byName;
