@@ -210,6 +210,26 @@ async function backupFullThenIncremental({ client, chain }: ScenarioContext): Pr
   await client.execute('query-block-jobs');
 }
 
+/** Backups of drive0 and drive1 started by one transaction, completion-mode grouped: both jobs run to their end. */
+async function backupGrouped({ client, chain }: ScenarioContext): Promise<void> {
+  await addBackupTarget(client, chain, 'target0');
+  await addBackupTarget(client, chain, 'target1');
+  await recordGraph(client);
+  const since = client.eventCursor();
+  await client.execute('transaction', {
+    actions: [
+      { type: 'blockdev-backup', data: { device: 'drive0', 'job-id': 'commit-job', target: 'target0', sync: 'full' } },
+      { type: 'blockdev-backup', data: { device: 'drive1', 'job-id': 'commit-job-2', target: 'target1', sync: 'full' } },
+    ],
+    properties: { 'completion-mode': 'grouped' },
+  });
+  await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
+  await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job-2' }, { ...WAIT, since });
+  await waitJobGone(client, 'commit-job', since);
+  await waitJobGone(client, 'commit-job-2', since);
+  await client.execute('query-block-jobs');
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'active-commit-pivot',
@@ -293,6 +313,13 @@ export const scenarios: Scenario[] = [
     note: 'blockdev-backup of drive0: bitmap chk0, refusals (unknown bitmap, target in use, disk in use), throttled full backup (graph read while it runs), set-speed 0, guest write, incremental since chk0',
     qemuArgs: (chain) => [...driveArgs(chain), '-drive', `if=none,id=drive1,file=${chain.other},format=qcow2`],
     run: backupFullThenIncremental,
+  },
+  {
+    name: 'backup-grouped-transaction',
+    job: true,
+    note: 'one transaction of two blockdev-backup actions (drive0, drive1; job-ids commit-job, commit-job-2) with completion-mode grouped, both to their end',
+    qemuArgs: (chain) => [...driveArgs(chain), '-drive', `if=none,id=drive1,file=${chain.other},format=qcow2`],
+    run: backupGrouped,
   },
   {
     name: 'schema',

@@ -7,12 +7,13 @@ import { twinOf } from '../verb-twins.js';
 import type { QmpMessage } from '../../src/framing.js';
 import type { QmpError } from '../../src/errors.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
-import { createsJob, jobNameOf } from '../job-names.js';
+import { createsJob, jobNameOf, transactionJobs } from '../job-names.js';
 import type { OutputQueue } from '../output.js';
 import { canonical, ReplayDeviationError, stripId, type Exchange } from '../script.js';
 import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat, type GraphView } from './graph.js';
 import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
 import { LiveJob } from './live-job.js';
+import { JobGroup, recordedMicros } from './job-group.js';
 import { blockstats, guestWrite } from './blockstats.js';
 import type { ModelWorld } from './world.js';
 import { addedNode, snapshotActions, type RecordedSnapshot, type SnapshotAction } from './snapshots.js';
@@ -108,6 +109,7 @@ export class ModelSession {
       if (node && !this.model.byName.has('blockdev-add') && this.model.graph.view(this.world.epoch).lookup(node.node) === undefined)
         return answer({ return: {} });
     }
+    if (transactionJobs(name, args).length) return this.transactionJobs(args, answer, refuse, message);
     const snapshots = snapshotActions(name, args, this.world.added);
     if (snapshots && this.snapshot(snapshots, answer)) return;
     if (createsJob(name, args)) return this.createJob(name, args, answer, refuse, message);
@@ -140,55 +142,120 @@ export class ModelSession {
     message: QmpMessage,
   ): void {
     const view = this.model.graph.view(this.world.epoch);
+    const refusal = this.jobRefusal(name, args, view);
+    if (refusal) return refuse(refusal);
+    const recorded = this.recordedJob(name, args, view);
+    if (recorded && 'error' in recorded) return refuse(recorded.error);
+    if (!recorded) return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`);
+    if (!recorded.exact && this.options.strict)
+      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`, recorded.job.command.command);
+    const job = this.startLive(args, recorded.job);
+    job.beforeReply();
+    answer(stripId(recorded.job.command.reply!.msg));
+    job.continue();
+  }
+
+  /**
+   * A transaction with job actions (blockdev-backup …): each is checked and matched as its own
+   * command, the first refusal refuses them all (QEMU's transaction), and the jobs go as one group.
+   */
+  private transactionJobs(
+    args: Record<string, unknown> | undefined,
+    answer: (b: QmpMessage) => void,
+    refuse: (e: QmpErrorBody) => void,
+    message: QmpMessage,
+  ): void {
+    const actions = Array.isArray(args?.actions) ? args.actions.filter(isObject) : [];
+    // Bitmaps the transaction adds are there for its backups (an incremental's temporary bitmap).
+    for (const a of actions) if (typeof a.type === 'string' && isObject(a.data)) this.trackBitmap(a.type, a.data);
+    const view = this.model.graph.view(this.world.epoch);
+    const jobs = transactionJobs('transaction', args);
+    for (const j of jobs) {
+      const refusal = this.jobRefusal(j.name, j.args, view);
+      if (refusal) return refuse(refusal);
+    }
+    const picked: RecordedJob[] = [];
+    for (const j of jobs) {
+      const recorded = this.recordedJob(j.name, j.args, view);
+      if (recorded && 'error' in recorded) return refuse(recorded.error);
+      if (!recorded || (!recorded.exact && this.options.strict))
+        return this.cannotAnswer('transaction', message, answer, 'has no transaction like this one to replay');
+      this.world.used.add(recorded.job);
+      picked.push(recorded.job);
+    }
+    const group = new JobGroup();
+    const live = jobs.map((j, i) => this.startLive(j.args, picked[i]!, group));
+    // What QEMU sent before its reply, in its order across the jobs.
+    for (;;) {
+      const next = live.flatMap((job) => {
+        const step = job.nextBeforeReply();
+        return step ? [{ job, at: recordedMicros(step.event) }] : [];
+      });
+      if (!next.length) break;
+      next.reduce((a, b) => (b.at < a.at ? b : a)).job.emitNext();
+    }
+    answer(stripId(picked[0]!.command.reply!.msg));
+    for (const job of live) job.continue();
+    group.release();
+  }
+
+  /** QEMU's refusal of this job command where the graph stands, if it would refuse it. */
+  private jobRefusal(name: string, args: Record<string, unknown> | undefined, view: GraphView): QmpErrorBody | undefined {
     const device = typeof args?.device === 'string' ? args.device : undefined;
     const id = jobNameOf(args);
     if (device !== undefined && view.known) {
       const node = view.lookup(device);
-      if (node === undefined) return refuse(this.recordedRefusal(name, args, 'DeviceNotFound') ?? unknownDevice(name, device));
+      if (node === undefined) return this.recordedRefusal(name, args, 'DeviceNotFound') ?? unknownDevice(name, device);
       // A drive named as before the job: its root may be the job's filter by now (a backup's copy-before-write).
       const busy = this.live().find((j) => !j.ended && this.holds(j, node, device));
-      if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return refuse(this.recordedRefusal(name, args) ?? needRootNode);
+      if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return this.recordedRefusal(name, args) ?? needRootNode;
       const backup = BACKUP.has(name) ? this.backupRefusal(args, node, view) : undefined;
-      if (backup?.before) return refuse(this.recordedRefusal(name, args) ?? backup.before);
+      if (backup?.before) return this.recordedRefusal(name, args) ?? backup.before;
       if (busy)
-        return refuse(
-          this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(view.deviceOrNodeName(node, device), busy.type)),
-        );
-      if (backup?.after) return refuse(this.recordedRefusal(name, args) ?? backup.after);
+        return this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(view.deviceOrNodeName(node, device), busy.type));
+      if (backup?.after) return this.recordedRefusal(name, args) ?? backup.after;
     }
     if (device !== undefined && !view.known) {
       // No graph recorded: the same device name is the only busy disk the model can tell.
       const busy = this.live().find((j) => !j.ended && j.recorded.command.args?.device === device);
-      if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(device, busy.type)));
+      if (busy) return this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(device, busy.type));
     }
-    if (id !== undefined && this.live().some((j) => j.id === id)) return refuse(jobIdInUse(id));
+    if (id !== undefined && this.live().some((j) => j.id === id)) return jobIdInUse(id);
+    return undefined;
+  }
+
+  /** The recorded job a command replays, or the refusal the recording has for one like it. */
+  private recordedJob(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    view: GraphView,
+  ): { job: RecordedJob; exact: boolean } | { error: QmpErrorBody } | undefined {
     const what = jobWhat(name, args, view);
     const refused = this.model.script.exchanges.find(
       (x) => x.name === name && x.reply && isObject(x.reply.msg.error) && jobWhat(x.name, x.args, this.model.graph.view(this.epochOf(x))) === what,
     );
     const recorded = this.pick(name, what, refused === undefined);
-    if (!recorded) {
-      if (refused) return refuse(refused.reply!.msg.error as unknown as QmpErrorBody);
-      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`);
-    }
-    if (!recorded.exact && this.options.strict)
-      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`, recorded.job.command.command);
+    if (!recorded && refused) return { error: refused.reply!.msg.error as unknown as QmpErrorBody };
+    return recorded;
+  }
+
+  /** The client's job on the model, playing `recorded` under the client's id and arguments. */
+  private startLive(args: Record<string, unknown> | undefined, recorded: RecordedJob, group?: JobGroup): LiveJob {
     const job = new LiveJob(
-      id ?? recorded.job.id,
-      recorded.job,
+      jobNameOf(args) ?? recorded.id,
+      recorded,
       {
         speed: typeof args?.speed === 'number' ? args.speed : 0,
         autoFinalize: args?.['auto-finalize'] !== false,
         autoDismiss: args?.['auto-dismiss'] !== false,
       },
       this.world.sink(),
+      group,
     );
-    this.world.used.add(recorded.job);
+    this.world.used.add(recorded);
     this.world.jobs.push(job);
-    this.world.epoch = recorded.job.epochDuring;
-    job.beforeReply();
-    answer(stripId(recorded.job.command.reply!.msg));
-    job.continue();
+    this.world.epoch = recorded.epochDuring;
+    return job;
   }
 
   /** The recorded job this command replays: one that does the same (unused first), else in lenient mode any of the command. */
