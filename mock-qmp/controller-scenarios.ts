@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveCommitRange, resolvePullRange } from '../src/block/address.js';
 import { resolveDisk } from '../src/block/chain.js';
-import { CommitJob, MirrorJob, StreamJob, type CommitOptions } from '../src/jobs/index.js';
+import { BackupJob, CommitJob, MirrorJob, StreamJob, type CommitOptions } from '../src/jobs/index.js';
 import { JobInterruptedError } from '../src/jobs/errors.js';
 import { withoutBlips } from '../src/jobs/state.js';
 import type { QmpClient } from '../src/protocol/client.js';
@@ -52,12 +52,12 @@ async function activeCommit(
  * Where the copy scenario puts its destination, at recording and at replay alike: the replay must
  * send the recorded file name. A folder of our own (0700, no link) in the temporary directory.
  */
-function copyFixtureDestination(): string {
+function copyFixtureDestination(name = 'copy.qcow2'): string {
   const dir = path.join(os.tmpdir(), 'qmp-blockjob-copy-fixture');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const info = lstatSync(dir);
   if (!info.isDirectory() || (process.getuid && info.uid !== process.getuid())) throw new Error(`${dir} is not a folder of ours: not copying into it`);
-  const file = path.join(dir, 'copy.qcow2');
+  const file = path.join(dir, name);
   rmSync(file, { force: true });
   return file;
 }
@@ -154,6 +154,23 @@ export const controllerScenarios: ControllerScenario[] = [
         const job = await MirrorJob.start(client, await resolveDisk(client, 'drive0', WAIT), { file }, { nodeName: 'copy-dest', ...(jobId ? { jobId } : {}) });
         await job.waitUntilReady(WAIT);
         const result = await job.pivot(WAIT);
+        return { outcome: result.outcome, states: withoutBlips(result.history) };
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+  },
+  {
+    name: 'controller-backup',
+    note: 'BackupJob: full backup of drive0 into a new qcow2 (node backup-drive0-dest, one transaction), to completion',
+    setup: 'drive',
+    expect: { outcome: 'completed', states: ['created', 'running', 'waiting', 'pending', 'concluded', 'null'] },
+    // A backup's job id is the library's own (backup-drive0): the scenario's job id does not apply.
+    async run(client) {
+      const file = copyFixtureDestination('backup.qcow2');
+      try {
+        const [job] = await BackupJob.start(client, [{ disk: await resolveDisk(client, 'drive0', WAIT), target: file }]);
+        const result = await job!.wait(WAIT);
         return { outcome: result.outcome, states: withoutBlips(result.history) };
       } finally {
         rmSync(file, { force: true });

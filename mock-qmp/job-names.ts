@@ -27,6 +27,21 @@ export function createsJob(name: string, args: Record<string, unknown> | undefin
   return JOB_CREATING.has(name) || (args !== undefined && 'job-id' in args);
 }
 
+/** A transaction's job-creating actions (blockdev-backup …), each as the command it stands for. */
+export function transactionJobs(name: string, args: Record<string, unknown> | undefined): Array<{ name: string; args: Record<string, unknown> }> {
+  if (name !== 'transaction' || !Array.isArray(args?.actions)) return [];
+  return args.actions.flatMap((a) =>
+    isObject(a) && typeof a.type === 'string' && JOB_CREATING.has(a.type) && isObject(a.data) ? [{ name: a.type, args: a.data }] : [],
+  );
+}
+
+/** A transaction's arguments with its actions' job ids left out: the same transaction under other job names. */
+export function withoutActionJobIds(args: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!Array.isArray(args?.actions)) return args;
+  const actions = args.actions.map((a) => (isObject(a) && isObject(a.data) ? { ...a, data: { ...a.data, 'job-id': undefined } } : a));
+  return { ...args, actions };
+}
+
 /** The name QEMU gives the job a command creates: its job-id, or the device when there is none. */
 export function jobNameOf(args: Record<string, unknown> | undefined): string | undefined {
   const name = args?.['job-id'] ?? args?.device;

@@ -159,6 +159,77 @@ async function activeCommitPivot({ client }: ScenarioContext): Promise<void> {
   await client.execute('query-block-jobs');
 }
 
+/** A qcow2 file of 12 MiB in the scenario's folder, opened as node `node` (a backup's target). */
+async function addBackupTarget(client: QmpClient, chain: Chain, node: string): Promise<void> {
+  const file = path.join(chain.dir, `${node}.qcow2`);
+  await createImage(file, { format: 'qcow2', size: '12M' });
+  await client.execute('blockdev-add', { driver: 'qcow2', 'node-name': node, file: { driver: 'file', filename: file } });
+}
+
+/**
+ * blockdev-backup as QEMU runs it: a persistent bitmap chk0 on drive0, refusals (unknown bitmap, a
+ * second backup into a target in use, a second backup of the disk in use), a throttled full backup whose copy-before-write filter the
+ * graph shows while it runs, then a guest write and an incremental backup since chk0.
+ */
+async function backupFullThenIncremental({ client, chain }: ScenarioContext): Promise<void> {
+  await client.executeUntyped('block-dirty-bitmap-add', { node: 'drive0', name: 'chk0', persistent: true });
+  await addBackupTarget(client, chain, 'full-target');
+  await addBackupTarget(client, chain, 'inc-target');
+  await recordGraph(client);
+  await expectError(
+    client.executeUntyped('blockdev-backup', { device: 'drive0', 'job-id': 'commit-job', target: 'inc-target', sync: 'incremental', bitmap: 'no-such' }),
+    'GenericError',
+    'unknown bitmap',
+  );
+  let since = client.eventCursor();
+  // 1 MiB/s over 12 MiB: the job runs while the graph is read and the busy target is refused.
+  await client.executeUntyped('blockdev-backup', { device: 'drive0', 'job-id': 'commit-job', target: 'full-target', sync: 'full', speed: 1024 * 1024 });
+  await client.waitForEvent('JOB_STATUS_CHANGE', { id: 'commit-job', status: 'running' }, { ...WAIT, since });
+  await recordGraph(client);
+  await client.execute('query-block-jobs');
+  await expectError(
+    client.executeUntyped('blockdev-backup', { device: 'drive1', 'job-id': 'commit-job-2', target: 'full-target', sync: 'full' }),
+    'GenericError',
+    'target in use',
+  );
+  await expectError(
+    client.executeUntyped('blockdev-backup', { device: 'drive0', 'job-id': 'commit-job-2', target: 'inc-target', sync: 'full' }),
+    'GenericError',
+    'second backup of a disk in use',
+  );
+  await client.execute('block-job-set-speed', { device: 'commit-job', speed: 0 });
+  await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
+  await waitJobGone(client, 'commit-job', since);
+  await recordGraph(client);
+  const output = await client.execute('human-monitor-command', { 'command-line': 'qemu-io drive0 "write -P 0x45 3M 1M"' });
+  if (typeof output === 'string' && output.startsWith('Error')) throw new Error(`HMP qemu-io failed: ${output}`);
+  since = client.eventCursor();
+  await client.executeUntyped('blockdev-backup', { device: 'drive0', 'job-id': 'commit-job', target: 'inc-target', sync: 'incremental', bitmap: 'chk0' });
+  await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
+  await waitJobGone(client, 'commit-job', since);
+  await client.execute('query-block-jobs');
+}
+
+/** Backups of drive0 and drive1 started by one transaction, completion-mode grouped: both jobs run to their end. */
+async function backupGrouped({ client, chain }: ScenarioContext): Promise<void> {
+  await addBackupTarget(client, chain, 'target0');
+  await addBackupTarget(client, chain, 'target1');
+  await recordGraph(client);
+  const since = client.eventCursor();
+  await client.execute('transaction', {
+    actions: [
+      { type: 'blockdev-backup', data: { device: 'drive0', 'job-id': 'commit-job', target: 'target0', sync: 'full' } },
+      { type: 'blockdev-backup', data: { device: 'drive1', 'job-id': 'commit-job-2', target: 'target1', sync: 'full' } },
+    ],
+    properties: { 'completion-mode': 'grouped' },
+  });
+  await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job' }, { ...WAIT, since });
+  await client.waitForEvent('BLOCK_JOB_COMPLETED', { device: 'commit-job-2' }, { ...WAIT, since });
+  await waitJobGone(client, 'commit-job', since);
+  await waitJobGone(client, 'commit-job-2', since);
+  await client.execute('query-block-jobs');
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'active-commit-pivot',
@@ -235,6 +306,20 @@ export const scenarios: Scenario[] = [
       await client.execute('block-job-cancel', { device: 'commit-job', force: true });
       await waitJobGone(client, 'commit-job', since);
     },
+  },
+  {
+    name: 'backup-full-then-incremental',
+    job: true,
+    note: 'blockdev-backup of drive0: bitmap chk0, refusals (unknown bitmap, target in use, disk in use), throttled full backup (graph read while it runs), set-speed 0, guest write, incremental since chk0',
+    qemuArgs: (chain) => [...driveArgs(chain), '-drive', `if=none,id=drive1,file=${chain.other},format=qcow2`],
+    run: backupFullThenIncremental,
+  },
+  {
+    name: 'backup-grouped-transaction',
+    job: true,
+    note: 'one transaction of two blockdev-backup actions (drive0, drive1; job-ids commit-job, commit-job-2) with completion-mode grouped, both to their end',
+    qemuArgs: (chain) => [...driveArgs(chain), '-drive', `if=none,id=drive1,file=${chain.other},format=qcow2`],
+    run: backupGrouped,
   },
   {
     name: 'schema',

@@ -27,7 +27,7 @@ import {
   type TimedEvent,
 } from './script.js';
 import { twinArguments, twinOf, twinReply } from './verb-twins.js';
-import { createsJob, jobNameOf, JobNames } from './job-names.js';
+import { createsJob, jobNameOf, JobNames, transactionJobs, withoutActionJobIds } from './job-names.js';
 import { OutputQueue, type Outgoing } from './output.js';
 import { buildModel, policySchemaBeside } from './model/model.js';
 import { ModelWorld } from './model/world.js';
@@ -252,6 +252,7 @@ class Session {
       // The job's own name may differ (that is what the mapping is for), and so may a device-named job.
       return canonical(withoutKey(args, 'job-id')) === canonical(withoutKey(exchange.args, 'job-id'));
     }
+    if (transactionJobs(name, args).length) return canonical(withoutActionJobIds(args)) === canonical(withoutActionJobIds(exchange.args));
     // Compared as a trace records them: a redacted secret ("<redacted>") matches whatever the client sends.
     return canonical(redactArguments(name, this.jobs.mapIn(name, args)) ?? {}) === canonical(redactArguments(exchange.name, exchange.args) ?? {});
   }
@@ -260,6 +261,8 @@ class Session {
 
   private advanceTo(now: number, exchange: Exchange, name: string, args: Record<string, unknown> | undefined, reply: (body: QmpMessage) => QmpMessage): void {
     if (createsJob(name, args)) this.jobs.learn(jobNameOf(exchange.args), jobNameOf(args));
+    const recordedJobs = transactionJobs(exchange.name, exchange.args);
+    for (const [i, job] of transactionJobs(name, args).entries()) this.jobs.learn(jobNameOf(recordedJobs[i]?.args), jobNameOf(job.args));
     if (this.eventsUpTo > exchange.index) {
       // A query whose events already flowed on (see flowOn): only its reply is left to send.
       this.pos = exchange.index + 1;

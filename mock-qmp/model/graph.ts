@@ -126,6 +126,23 @@ export class GraphView {
     return typeof inserted?.['node-name'] === 'string' ? inserted['node-name'] : undefined;
   }
 
+  /** The names of the node's named dirty bitmaps, as query-named-block-nodes listed them. */
+  bitmapsOf(node: string): string[] {
+    const entry = this.nodes.find((n) => n['node-name'] === node);
+    const bitmaps = Array.isArray(entry?.['dirty-bitmaps']) ? entry['dirty-bitmaps'] : [];
+    return bitmaps.flatMap((b) => (isObject(b) && typeof b.name === 'string' ? [b.name] : []));
+  }
+
+  /**
+   * The name QEMU's errors give a node (bdrv_get_device_or_node_name): the drive whose root it is —
+   * or the drive the client named, whose root a job's filter may be by now — else the node name.
+   */
+  deviceOrNodeName(node: string, named: string): string {
+    if (this.blocks.some((b) => b.device === named && named !== '')) return named;
+    const block = this.blocks.find((b) => isObject(b.inserted) && b.inserted['node-name'] === node && typeof b.device === 'string' && b.device !== '');
+    return typeof block?.device === 'string' ? block.device : node;
+  }
+
   /** A node name, drive name or an image's file name (as block-commit's top/base take it). */
   resolve(name: string): string | undefined {
     return this.lookup(name) ?? this.formatNodeOf(name);

@@ -5,7 +5,7 @@
  */
 import type { QmpMessage } from '../../src/framing.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
-import { createsJob, jobNameOf } from '../job-names.js';
+import { createsJob, jobNameOf, transactionJobs } from '../job-names.js';
 import type { Exchange, Script } from '../script.js';
 import { Epochs, jobWhat, type JobSpan, type RecordedGraph } from './graph.js';
 
@@ -112,9 +112,9 @@ function extract(
     const x = script.exchanges[i]!;
     const xVerb = verbOf(x.name);
     const trigger =
-      x === creation ||
+      x.index === creation.index ||
       (xVerb !== undefined && WAITING_VERBS.has(xVerb) && jobArgOf(x.name, x.args) === id && x.reply !== undefined && 'return' in x.reply.msg);
-    if (x !== creation && trigger) {
+    if (x.index !== creation.index && trigger) {
       verb = xVerb;
       anchorT = x.t;
       if (ready && readyVerb === undefined) readyVerb = xVerb;
@@ -152,7 +152,7 @@ function extract(
   }
   dropDrainBlips(steps);
   const eofDelayMs = !gone && qemuEndT !== undefined ? Math.max(0, (qemuEndT - anchorT) * 1000) : undefined;
-  const eofAfterCommands = script.exchanges.filter((x) => x.t > anchorT && x !== creation).length;
+  const eofAfterCommands = script.exchanges.filter((x) => x.t > anchorT && x.index !== creation.index).length;
   return {
     id,
     type: type ?? 'unknown',
@@ -188,8 +188,11 @@ function dropDrainBlips(steps: JobStep[]): void {
 
 /** Every job the transcript's client started, in order. */
 export function recordedJobs(script: Script, graphFor: (epochs: Epochs) => RecordedGraph): { jobs: RecordedJob[]; graph: RecordedGraph; epochs: Epochs } {
+  // A transaction's job actions are jobs too, each standing as its own command (its reply: the transaction's).
   const partial = script.exchanges
-    .filter((x) => createsJob(x.name, x.args) && x.reply !== undefined && 'return' in x.reply.msg && jobNameOf(x.args) !== undefined)
+    .filter((x) => x.reply !== undefined && 'return' in x.reply.msg)
+    .flatMap((x) => (createsJob(x.name, x.args) ? [x] : transactionJobs(x.name, x.args).map((job): Exchange => ({ ...x, ...job }))))
+    .filter((x) => jobNameOf(x.args) !== undefined)
     .map((x) => extract(script, x, jobNameOf(x.args)!, script.qemuEndT));
   const epochs = new Epochs(
     script,

@@ -9,6 +9,7 @@ import { isJsonObject as isObject } from '../../src/util/json.js';
 import { setLongTimeout, type LongTimer } from '../../src/util/timers.js';
 import type { JobStep, RecordedEntry, RecordedJob } from './jobs.js';
 import { CopyProgress } from './progress.js';
+import type { JobGroup } from './job-group.js';
 
 export interface JobSink {
   /** Sends an event now. */
@@ -64,6 +65,8 @@ export class LiveJob {
     readonly recorded: RecordedJob,
     readonly args: JobArguments,
     private readonly sink: JobSink,
+    /** The jobs started by the same transaction, whose steps go out in QEMU's order. */
+    private readonly group?: JobGroup,
   ) {
     const full = recorded.steps.findIndex(
       ({ event: { event, data } }) =>
@@ -158,6 +161,15 @@ export class LiveJob {
       // A client's own speed paces the copy: the step that finishes it comes when the bytes are copied.
       const paced = this.next === this.doneStep && this.args.speed > 0 && this.copy !== undefined;
       const delay = paced ? this.copy!.remainingMs() : step.delayMs * this.sink.scale;
+      if (this.group && !step.beforeReply) {
+        // One of a transaction's jobs: its group sends the steps of all in QEMU's order.
+        this.group.schedule(this, step.event, delay, () => {
+          this.next += 1;
+          this.emitStep(step);
+          this.continue();
+        });
+        return;
+      }
       if (delay > 0 && !step.beforeReply) {
         this.after(delay, () => {
           this.next += 1;
@@ -226,6 +238,20 @@ export class LiveJob {
   stopTimer(): void {
     this.timer?.clear();
     this.timer = undefined;
+    this.group?.cancel(this);
+  }
+
+  /** The next step if it goes out before the reply that started or released the job (for a group's order). */
+  nextBeforeReply(): JobStep | undefined {
+    const step = this.recorded.steps[this.next];
+    return step && (step.beforeReply || this.immediate) && this.verdict(step) === 'emit' ? step : undefined;
+  }
+
+  /** Sends the step nextBeforeReply() gave. */
+  emitNext(): void {
+    const step = this.recorded.steps[this.next]!;
+    this.next += 1;
+    this.emitStep(step);
   }
 
   /** What query-block-jobs shows for this job now. */

@@ -1,6 +1,7 @@
 /*
  * What QEMU refuses, with its own error classes and texts: a job verb in a state that does not take it
- * (QEMU's job.c verb table), an unknown job or device, a job id in use, a second job on a busy disk.
+ * (QEMU's job.c verb table), an unknown job or device, a job id in use, a second job on a busy disk,
+ * a backup's unknown bitmap or busy target (texts recorded from QEMU 7.2, 10.0 and 11.1 alike).
  * A refusal the transcript recorded for the same command wins over these texts (session.ts).
  */
 
@@ -54,4 +55,9 @@ export const needRootNode: QmpErrorBody = { class: 'GenericError', desc: 'Need a
 
 export function nodeBusy(node: string, type: string): QmpErrorBody {
   return { class: 'GenericError', desc: `Node '${node}' is busy: block device is in use by block job: ${type}` };
+}
+
+/** blockdev-backup's bitmap is not on the node it backs up (do_backup_common). */
+export function unknownBitmap(bitmap: string): QmpErrorBody {
+  return { class: 'GenericError', desc: `Bitmap '${bitmap}' could not be found` };
 }

@@ -7,17 +7,29 @@ import { twinOf } from '../verb-twins.js';
 import type { QmpMessage } from '../../src/framing.js';
 import type { QmpError } from '../../src/errors.js';
 import { isJsonObject as isObject } from '../../src/util/json.js';
-import { createsJob, jobNameOf } from '../job-names.js';
+import { createsJob, jobNameOf, transactionJobs } from '../job-names.js';
 import type { OutputQueue } from '../output.js';
 import { canonical, ReplayDeviationError, stripId, type Exchange } from '../script.js';
-import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat } from './graph.js';
+import { GRAPH_CHANGING, GRAPH_QUERIES, jobWhat, type GraphView } from './graph.js';
 import { isGuestWrite, jobArgOf, verbOf, WAITING_VERBS, type RecordedJob } from './jobs.js';
 import { LiveJob } from './live-job.js';
+import { JobGroup, recordedMicros } from './job-group.js';
 import { blockstats, guestWrite } from './blockstats.js';
 import type { ModelWorld } from './world.js';
 import { addedNode, snapshotActions, type RecordedSnapshot, type SnapshotAction } from './snapshots.js';
 import type { TranscriptModel } from './model.js';
-import { alreadyPaused, jobIdInUse, needRootNode, nodeBusy, notPaused, unknownDevice, unknownJob, verbRefusal, type QmpErrorBody } from './refusals.js';
+import {
+  alreadyPaused,
+  jobIdInUse,
+  needRootNode,
+  nodeBusy,
+  notPaused,
+  unknownBitmap,
+  unknownDevice,
+  unknownJob,
+  verbRefusal,
+  type QmpErrorBody,
+} from './refusals.js';
 
 export interface ModelSessionOptions {
   strict: boolean;
@@ -28,6 +40,9 @@ type Reply = (body: QmpMessage) => QmpMessage;
 
 /** Job commands whose device must be a root node (QEMU's qmp_get_root_bs). */
 const ROOT_ONLY = new Set(['block-commit', 'drive-mirror', 'blockdev-mirror']);
+
+/** Job commands that take a bitmap and a target node as blockdev-backup does. */
+const BACKUP = new Set(['blockdev-backup']);
 
 export class ModelSession {
   negotiated = false;
@@ -94,6 +109,7 @@ export class ModelSession {
       if (node && !this.model.byName.has('blockdev-add') && this.model.graph.view(this.world.epoch).lookup(node.node) === undefined)
         return answer({ return: {} });
     }
+    if (transactionJobs(name, args).length) return this.transactionJobs(args, answer, refuse, message);
     const snapshots = snapshotActions(name, args, this.world.added);
     if (snapshots && this.snapshot(snapshots, answer)) return;
     if (createsJob(name, args)) return this.createJob(name, args, answer, refuse, message);
@@ -126,48 +142,120 @@ export class ModelSession {
     message: QmpMessage,
   ): void {
     const view = this.model.graph.view(this.world.epoch);
+    const refusal = this.jobRefusal(name, args, view);
+    if (refusal) return refuse(refusal);
+    const recorded = this.recordedJob(name, args, view);
+    if (recorded && 'error' in recorded) return refuse(recorded.error);
+    if (!recorded) return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`);
+    if (!recorded.exact && this.options.strict)
+      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`, recorded.job.command.command);
+    const job = this.startLive(args, recorded.job);
+    job.beforeReply();
+    answer(stripId(recorded.job.command.reply!.msg));
+    job.continue();
+  }
+
+  /**
+   * A transaction with job actions (blockdev-backup …): each is checked and matched as its own
+   * command, the first refusal refuses them all (QEMU's transaction), and the jobs go as one group.
+   */
+  private transactionJobs(
+    args: Record<string, unknown> | undefined,
+    answer: (b: QmpMessage) => void,
+    refuse: (e: QmpErrorBody) => void,
+    message: QmpMessage,
+  ): void {
+    const actions = Array.isArray(args?.actions) ? args.actions.filter(isObject) : [];
+    // Bitmaps the transaction adds are there for its backups (an incremental's temporary bitmap).
+    for (const a of actions) if (typeof a.type === 'string' && isObject(a.data)) this.trackBitmap(a.type, a.data);
+    const view = this.model.graph.view(this.world.epoch);
+    const jobs = transactionJobs('transaction', args);
+    for (const j of jobs) {
+      const refusal = this.jobRefusal(j.name, j.args, view);
+      if (refusal) return refuse(refusal);
+    }
+    const picked: RecordedJob[] = [];
+    for (const j of jobs) {
+      const recorded = this.recordedJob(j.name, j.args, view);
+      if (recorded && 'error' in recorded) return refuse(recorded.error);
+      if (!recorded || (!recorded.exact && this.options.strict))
+        return this.cannotAnswer('transaction', message, answer, 'has no transaction like this one to replay');
+      this.world.used.add(recorded.job);
+      picked.push(recorded.job);
+    }
+    const group = new JobGroup();
+    const live = jobs.map((j, i) => this.startLive(j.args, picked[i]!, group));
+    // What QEMU sent before its reply, in its order across the jobs.
+    for (;;) {
+      const next = live.flatMap((job) => {
+        const step = job.nextBeforeReply();
+        return step ? [{ job, at: recordedMicros(step.event) }] : [];
+      });
+      if (!next.length) break;
+      next.reduce((a, b) => (b.at < a.at ? b : a)).job.emitNext();
+    }
+    answer(stripId(picked[0]!.command.reply!.msg));
+    for (const job of live) job.continue();
+    group.release();
+  }
+
+  /** QEMU's refusal of this job command where the graph stands, if it would refuse it. */
+  private jobRefusal(name: string, args: Record<string, unknown> | undefined, view: GraphView): QmpErrorBody | undefined {
     const device = typeof args?.device === 'string' ? args.device : undefined;
     const id = jobNameOf(args);
     if (device !== undefined && view.known) {
       const node = view.lookup(device);
-      if (node === undefined) return refuse(this.recordedRefusal(name, args, 'DeviceNotFound') ?? unknownDevice(name, device));
-      const busy = this.live().find((j) => !j.ended && this.nodeOf(j) === node);
-      if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return refuse(this.recordedRefusal(name, args) ?? needRootNode);
-      if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(node, busy.type)));
+      if (node === undefined) return this.recordedRefusal(name, args, 'DeviceNotFound') ?? unknownDevice(name, device);
+      // A drive named as before the job: its root may be the job's filter by now (a backup's copy-before-write).
+      const busy = this.live().find((j) => !j.ended && this.holds(j, node, device));
+      if (!busy && ROOT_ONLY.has(name) && !view.isRoot(node)) return this.recordedRefusal(name, args) ?? needRootNode;
+      const backup = BACKUP.has(name) ? this.backupRefusal(args, node, view) : undefined;
+      if (backup?.before) return this.recordedRefusal(name, args) ?? backup.before;
+      if (busy)
+        return this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(view.deviceOrNodeName(node, device), busy.type));
+      if (backup?.after) return this.recordedRefusal(name, args) ?? backup.after;
     }
     if (device !== undefined && !view.known) {
       // No graph recorded: the same device name is the only busy disk the model can tell.
       const busy = this.live().find((j) => !j.ended && j.recorded.command.args?.device === device);
-      if (busy) return refuse(this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(device, busy.type)));
+      if (busy) return this.recordedRefusal(name, args) ?? (this.hasFilterOnTop(busy) ? needRootNode : nodeBusy(device, busy.type));
     }
-    if (id !== undefined && this.live().some((j) => j.id === id)) return refuse(jobIdInUse(id));
+    if (id !== undefined && this.live().some((j) => j.id === id)) return jobIdInUse(id);
+    return undefined;
+  }
+
+  /** The recorded job a command replays, or the refusal the recording has for one like it. */
+  private recordedJob(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    view: GraphView,
+  ): { job: RecordedJob; exact: boolean } | { error: QmpErrorBody } | undefined {
     const what = jobWhat(name, args, view);
     const refused = this.model.script.exchanges.find(
       (x) => x.name === name && x.reply && isObject(x.reply.msg.error) && jobWhat(x.name, x.args, this.model.graph.view(this.epochOf(x))) === what,
     );
     const recorded = this.pick(name, what, refused === undefined);
-    if (!recorded) {
-      if (refused) return refuse(refused.reply!.msg.error as unknown as QmpErrorBody);
-      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`);
-    }
-    if (!recorded.exact && this.options.strict)
-      return this.cannotAnswer(name, message, answer, `has no ${name} job like this one to replay`, recorded.job.command.command);
+    if (!recorded && refused) return { error: refused.reply!.msg.error as unknown as QmpErrorBody };
+    return recorded;
+  }
+
+  /** The client's job on the model, playing `recorded` under the client's id and arguments. */
+  private startLive(args: Record<string, unknown> | undefined, recorded: RecordedJob, group?: JobGroup): LiveJob {
     const job = new LiveJob(
-      id ?? recorded.job.id,
-      recorded.job,
+      jobNameOf(args) ?? recorded.id,
+      recorded,
       {
         speed: typeof args?.speed === 'number' ? args.speed : 0,
         autoFinalize: args?.['auto-finalize'] !== false,
         autoDismiss: args?.['auto-dismiss'] !== false,
       },
       this.world.sink(),
+      group,
     );
-    this.world.used.add(recorded.job);
+    this.world.used.add(recorded);
     this.world.jobs.push(job);
-    this.world.epoch = recorded.job.epochDuring;
-    job.beforeReply();
-    answer(stripId(recorded.job.command.reply!.msg));
-    job.continue();
+    this.world.epoch = recorded.epochDuring;
+    return job;
   }
 
   /** The recorded job this command replays: one that does the same (unused first), else in lenient mode any of the command. */
@@ -184,6 +272,30 @@ export class ModelSession {
   private nodeOf(job: LiveJob): string | undefined {
     const device = job.recorded.command.args?.device;
     return typeof device === 'string' ? this.model.graph.view(job.recorded.epoch).lookup(device) : undefined;
+  }
+
+  /** The job holds the node the client named `named` (now, or as the graph stood when the job started). */
+  private holds(job: LiveJob, node: string, named: string): boolean {
+    const held = this.nodeOf(job);
+    return held !== undefined && (held === node || held === this.model.graph.view(job.recorded.epoch).lookup(named));
+  }
+
+  /**
+   * What QEMU's blockdev-backup refuses besides a busy disk (do_backup_common, backup_job_create): a
+   * bitmap the node does not have (checked first), a target another job writes (checked after the disk).
+   */
+  private backupRefusal(args: Record<string, unknown> | undefined, node: string, view: GraphView): { before?: QmpErrorBody; after?: QmpErrorBody } {
+    const bitmap = args?.bitmap;
+    if (typeof bitmap === 'string' && !view.bitmapsOf(node).includes(bitmap) && !this.world.bitmaps.has(`${node}\0${bitmap}`))
+      return { before: unknownBitmap(bitmap) };
+    const target = typeof args?.target === 'string' ? args.target : undefined;
+    const targetNode = target === undefined ? undefined : view.lookup(target);
+    if (target === undefined || targetNode === undefined) return {};
+    const writer = this.live().find((j) => {
+      const recorded = j.recorded.command.args?.target;
+      return !j.ended && typeof recorded === 'string' && this.model.graph.view(j.recorded.epoch).lookup(recorded) === targetNode;
+    });
+    return writer ? { after: nodeBusy(view.deviceOrNodeName(targetNode, target), writer.type) } : {};
   }
 
   /** An active commit or a mirror puts its filter over the device's root: the root is then that filter. */
@@ -273,6 +385,7 @@ export class ModelSession {
 
   private generic(name: string, args: Record<string, unknown> | undefined, answer: (b: QmpMessage) => void, message: QmpMessage): void {
     if (isGuestWrite(name, args)) for (const job of this.live()) job.writes += 1;
+    this.trackBitmap(name, args);
     const write = guestWrite(args);
     if (name === 'human-monitor-command' && write) this.world.written.set(write.device, (this.world.written.get(write.device) ?? 0) + write.bytes);
     // Replies QEMU gave after negotiation (a refusal before it is no answer to a negotiated client).
@@ -288,6 +401,15 @@ export class ModelSession {
       return answer({ error: { class: 'CommandNotFound', desc: `The command ${name} has not been found` } });
     }
     this.cannotAnswer(name, message, answer, `has no reply to ${name} with these arguments`, recorded[0]?.command);
+  }
+
+  /** A client's own bitmaps, which the recorded graph may not show: a backup of them is not refused. */
+  private trackBitmap(name: string, args: Record<string, unknown> | undefined): void {
+    if (name !== 'block-dirty-bitmap-add' && name !== 'block-dirty-bitmap-remove') return;
+    const node = typeof args?.node === 'string' ? this.model.graph.view(this.world.epoch).lookup(args.node) : undefined;
+    if (node === undefined || typeof args?.name !== 'string') return;
+    if (name === 'block-dirty-bitmap-add') this.world.bitmaps.add(`${node}\0${args.name}`);
+    else this.world.bitmaps.delete(`${node}\0${args.name}`);
   }
 
   /** What the transcript cannot answer: strict mode names the line and ends the connection. */

@@ -23,6 +23,8 @@ export class ModelWorld {
   readonly jobs: LiveJob[] = [];
   /** Bytes clients wrote through the guest (HMP qemu-io), by the device name they gave (query-blockstats). */
   readonly written = new Map<string, number>();
+  /** Bitmaps clients added (block-dirty-bitmap-add), as "node\0name": a backup of one is not refused. */
+  readonly bitmaps = new Set<string>();
   /** Recorded jobs already replayed: a second equivalent command replays the next one. */
   readonly used = new Set<RecordedJob>();
   /** Recorded snapshots a client's own stands for, and the client's names for the recorded ones. */

@@ -195,6 +195,45 @@ export function describeBitmapMoves(moves: readonly BitmapMove[]): string[] {
   );
 }
 
+/**
+ * What a running active commit or copy `jobId` carries at its pivot, read from the block graph (so a
+ * job attached by id carries as a started one does): its target (the commit's base, the copy's
+ * destination) and, top first, the images whose data the target takes over — the job's source down
+ * to the target (commit), to the destination's own backing image (shallow copy), or to the bottom
+ * (full copy). QEMU 7.2 to 11.1 give the job node "source" and "target" edges. Undefined when the
+ * graph shows no such job.
+ */
+export async function runningJobBitmapHolders(
+  client: BlockQueryClient,
+  jobId: string,
+  options: ChainQueryOptions = {},
+): Promise<{ sources: BitmapHolder[]; target: BitmapHolder } | undefined> {
+  const [graph, nodes] = await Promise.all([
+    client.execute('x-debug-query-block-graph', undefined, options),
+    client.execute('query-named-block-nodes', { flat: true }, options),
+  ]);
+  const child = (parent: number | undefined, name: string) => {
+    const edge = graph.edges.find((e) => e.parent === parent && e.name === name);
+    return edge && graph.nodes.find((n) => n.id === edge.child);
+  };
+  const holder = (name: string): BitmapHolder => ({ nodeName: name, file: nodes.find((n) => n['node-name'] === name)?.file ?? name });
+  const job = graph.nodes.find((n) => n.type === 'block-job' && n.name === jobId);
+  const source = child(job?.id, 'source');
+  const target = child(job?.id, 'target');
+  if (!source?.name || !target?.name) return undefined;
+  const stop = new Set([target.id, child(target.id, 'backing')?.id]);
+  const sources: BitmapHolder[] = [];
+  // Bounded by the graph's size: a backing loop cannot exist, but a bad reply must not hang us.
+  for (
+    let node: typeof source | undefined = source;
+    node?.name && !stop.has(node.id) && sources.length < graph.nodes.length;
+    node = child(node.id, 'backing')
+  ) {
+    sources.push(holder(node.name));
+  }
+  return { sources, target: holder(target.name) };
+}
+
 /** The images whose bitmaps a commit merges into base: top, then down to just above base. */
 export function commitBitmapSources(range: CommitRange): ChainLayer[] {
   return [range.top, ...layersBetween(range.disk, range.base, range.top).between.reverse()];

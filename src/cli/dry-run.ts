@@ -1,4 +1,4 @@
-/* `commit … --dry-run` / `pull … --dry-run`: the plan, read from the live chain; nothing is started. */
+/* `commit … --dry-run` / `pull … --dry-run` / `backup … --dry-run`: the plan, read from the live chain; nothing is started. */
 import { readChainAllocation } from '../block/allocation.js';
 import { diskLabel, hasUser } from '../block/chain.js';
 import type { CommitRange, DiskChain, PullRange } from '../block/types.js';
@@ -6,7 +6,8 @@ import { checkBitmapMoves, commitBitmapSources, describeBitmapMoves, pullBitmapS
 import type { BlockQueryClient } from '../block/chain.js';
 import { planCommit, planPull, type JobPlan } from '../jobs/plan.js';
 import type { CliContext } from './context.js';
-import { renderPlan } from './plan-view.js';
+import { renderBackupPlan, renderPlan } from './plan-view.js';
+import type { BackupPlan } from '../jobs/backup.js';
 import { UsageError } from './args.js';
 import { stringOption } from './context.js';
 import { renderPlanHtml, renderPlanSvg } from './pictures/plan-picture.js';
@@ -67,6 +68,32 @@ export async function printPlan(
   } else {
     const moves = describeBitmapMoves(bitmaps);
     out.text(`${renderPlan(plan, out.columns).join('\n')}\n${moves.length ? `${moves.join('\n')}\n` : ''}`);
+  }
+  return 0;
+}
+
+/** `backup … --dry-run`: BackupJob.plan's answer (refused as the backup would be), as text or one record per disk. */
+export function printBackupPlan(context: CliContext, plans: readonly BackupPlan[]): number {
+  const out = context.out;
+  if (!out.json) {
+    out.text(`${renderBackupPlan(plans).join('\n')}\n`);
+    return 0;
+  }
+  for (const plan of plans) {
+    const { disk, jobId, target, sync, incremental, bitmaps, copyBytesAtMost, virtualSize, checkpoint } = plan;
+    out.result(undefined, {
+      type: 'backup-plan',
+      job: 'backup',
+      disk,
+      jobId,
+      target,
+      sync,
+      incremental: incremental ?? null,
+      bitmaps,
+      copyBytesAtMost,
+      virtualSize,
+      checkpoint: checkpoint ?? null,
+    });
   }
   return 0;
 }

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { overlaps, type Extent } from '../block/extents.js';
+import type { BackupPlan } from '../jobs/backup.js';
 import type { JobPlan } from '../jobs/plan.js';
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -115,5 +116,27 @@ export function renderPlan(plan: JobPlan, columns: number): string[] {
   lines.push('Stay valid:', ...explain(plan.stillValid));
   if (plan.leavesChain.length) lines.push(`Leave the chain (what --delete would remove): ${plan.leavesChain.join(', ')}`);
   for (const note of plan.notes) lines.push(`note: ${note}`);
+  return lines;
+}
+
+/** `backup … --dry-run`: per disk, where it goes, what it copies, which bitmaps and which new checkpoint. */
+export function renderBackupPlan(plans: readonly BackupPlan[]): string[] {
+  const lines: string[] = [];
+  for (const plan of plans) {
+    const what = plan.sync === 'full' ? 'full backup' : `incremental backup since checkpoint ${plan.incremental}`;
+    lines.push(`Plan for ${plan.disk}: ${what} (dry run: nothing started)`);
+    lines.push(`  into ${plan.target}: a new standalone qcow2 file (${humanBytes(plan.virtualSize)}), created exclusively, mode 0600`);
+    if (plan.sync === 'full') lines.push(`  copies the guest view as it is at the start: ${humanBytes(plan.virtualSize)}`);
+    else {
+      lines.push(`  copies what changed since ${plan.incremental}: at most ${humanBytes(plan.copyBytesAtMost)}, from the union of its bitmaps:`);
+      for (const b of plan.bitmaps) lines.push(`    bitmap ${plan.incremental} in ${b.file}: ${humanBytes(b.dirtyBytes)} dirty`);
+    }
+    lines.push(
+      plan.checkpoint
+        ? `  starts checkpoint ${plan.checkpoint.name} in ${plan.checkpoint.file} at the same instant, kept only if ${plans.length > 1 ? "every disk's backup completes" : 'the backup completes'}`
+        : '  starts no checkpoint (--checkpoint NAME would start one for the next incremental)',
+    );
+  }
+  if (plans.length > 1) lines.push(`The ${plans.length} disks would start in one transaction and complete as a group.`);
   return lines;
 }

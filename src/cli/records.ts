@@ -193,6 +193,26 @@ export type PlanRecord = Pick<
   bitmaps?: Array<{ name: string; from: string[]; to: string; create: boolean; disabled: boolean }>;
 };
 
+/** `backup … --dry-run`: what the backup of one disk would do (BackupJob.plan). */
+export interface BackupPlanRecord {
+  type: 'backup-plan';
+  job: 'backup';
+  /** The disk as the user named it. */
+  disk: string;
+  jobId: string;
+  target: string;
+  sync: 'full' | 'incremental';
+  /** The checkpoint an incremental backup starts from. */
+  incremental: string | null;
+  /** That checkpoint's bitmaps down the chain, merged into the one the job reads. */
+  bitmaps: Array<{ file: string; node: string; dirtyBytes: number }>;
+  /** The disk for a full backup; for an incremental, the bitmaps' sum, capped at the disk. */
+  copyBytesAtMost: number;
+  virtualSize: number;
+  /** The checkpoint started at the same instant, on the disk's active image. */
+  checkpoint: { name: string; file: string; node: string } | null;
+}
+
 /** `--converge`: the job stopped converging. */
 export interface ConvergenceRecord {
   type: 'convergence';
@@ -325,6 +345,7 @@ export type CliRecord =
   | JobsRecord
   | JobStatusRecord
   | PlanRecord
+  | BackupPlanRecord
   | ConvergenceRecord
   | ErrorStopRecord
   | ThrottlingRecord

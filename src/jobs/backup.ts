@@ -11,7 +11,7 @@
  */
 import { JOB_KINDS } from './kinds.js';
 import { readBitmaps } from '../block/bitmaps.js';
-import { callerDiskName, describeDisk, diskLabel } from '../block/chain.js';
+import { callerDiskName, describeDisk } from '../block/chain.js';
 import type { DiskChain } from '../block/types.js';
 import { QmpCommandError } from '../errors.js';
 import type { QmpClient } from '../protocol/client.js';
@@ -19,7 +19,7 @@ import { executeCreating } from '../protocol/in-flight.js';
 import { jobVerbs } from '../protocol/capabilities.js';
 import type { TransactionAction } from '../qapi/types.js';
 import { BlockJob, type JobInit } from './core.js';
-import { busyDiskError, preflight } from './discovery.js';
+import { busyDiskError, defaultBackupJobId, preflight } from './discovery.js';
 import { diskContext, JobCommandError, JobOptionError } from './errors.js';
 import { planMirror, type MirrorPlan } from './mirror-options.js';
 import { addTargetNode, prepareDestination, removeTargetNode } from './mirror-target.js';
@@ -47,6 +47,25 @@ export interface BackupResult extends JobResult {
   target: string;
   /** The checkpoint started with this backup, kept only when the backup completed. */
   checkpoint?: { name: string; kept: boolean };
+}
+
+/** What a backup of one disk would do (BackupJob.plan, --dry-run). */
+export interface BackupPlan {
+  /** The disk as the caller named it. */
+  disk: string;
+  jobId: string;
+  /** The new qcow2 file it would write. */
+  target: string;
+  sync: 'full' | 'incremental';
+  /** The checkpoint an incremental backup starts from. */
+  incremental?: string;
+  /** That checkpoint's bitmaps down the chain, merged into the one the job reads. */
+  bitmaps: Array<{ file: string; node: string; dirtyBytes: number }>;
+  /** Bytes it copies: the disk for a full backup; for an incremental, the bitmaps' sum, capped at the disk. */
+  copyBytesAtMost: number;
+  virtualSize: number;
+  /** The checkpoint it would start at the same instant, on the disk's active image. */
+  checkpoint?: { name: string; file: string; node: string };
 }
 
 interface Planned {
@@ -89,6 +108,44 @@ export class BackupJob extends BlockJob<BackupResult> {
    * image of a disk (or unusable there).
    */
   static async start(client: QmpClient, specs: readonly BackupSpec[], options: BackupOptions = {}): Promise<BackupJob[]> {
+    return BackupJob.launch(client, (await BackupJob.prepare(client, specs, options)).planned, options);
+  }
+
+  /**
+   * What start() would do, refused as start() refuses, with nothing created or started (--dry-run):
+   * per disk its target, full or incremental since which checkpoint's bitmaps, and the new checkpoint.
+   */
+  static async plan(client: QmpClient, specs: readonly BackupSpec[], options: BackupOptions = {}): Promise<BackupPlan[]> {
+    const { planned, bitmaps } = await BackupJob.prepare(client, specs, options);
+    return planned.map((p) => {
+      const sources = p.sources.map((s) => bitmaps.get(s.node)!.find((b) => b.name === s.name)!);
+      const size = p.spec.disk.layers.at(-1)!.virtualSize;
+      return {
+        disk: describeDisk(p.spec.disk),
+        jobId: p.id,
+        target: p.spec.target,
+        sync: p.tempBitmap ? 'incremental' : 'full',
+        ...(options.incremental !== undefined ? { incremental: options.incremental } : {}),
+        bitmaps: sources.map((b) => ({ file: b.file, node: b.node, dirtyBytes: b.count })),
+        // An incremental copies the union of its checkpoint's bitmaps: at most their sum, at most the disk.
+        copyBytesAtMost: p.tempBitmap
+          ? Math.min(
+              size,
+              sources.reduce((sum, b) => sum + b.count, 0),
+            )
+          : size,
+        virtualSize: size,
+        ...(options.checkpoint !== undefined ? { checkpoint: { name: options.checkpoint, file: p.spec.disk.layers.at(-1)!.file, node: p.active } } : {}),
+      };
+    });
+  }
+
+  /** The checks and names start() and plan() share: nothing is created here. */
+  private static async prepare(
+    client: QmpClient,
+    specs: readonly BackupSpec[],
+    options: BackupOptions,
+  ): Promise<{ planned: Planned[]; bitmaps: Awaited<ReturnType<typeof readBitmaps>> }> {
     const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     if (specs.length === 0) throw new JobOptionError('no disk to back up', {});
     const nodes = await client.execute('query-named-block-nodes', { flat: true }, { timeoutMs });
@@ -96,7 +153,7 @@ export class BackupJob extends BlockJob<BackupResult> {
     const bitmaps = await readBitmaps(client, { timeoutMs });
     const planned: Planned[] = [];
     for (const spec of specs) {
-      const id = `backup-${diskLabel(spec.disk)}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+      const id = defaultBackupJobId(spec.disk);
       const context = diskContext(spec.disk, id);
       const plan = planMirror(spec.disk, { file: spec.target, format: 'qcow2' }, { jobId: id }, used);
       used.add(plan.nodeName);
@@ -119,6 +176,11 @@ export class BackupJob extends BlockJob<BackupResult> {
       }
       planned.push({ spec, id, plan, active, tempBitmap: options.incremental !== undefined ? `${id}-since` : undefined, sources });
     }
+    return { planned, bitmaps };
+  }
+
+  private static async launch(client: QmpClient, planned: Planned[], options: BackupOptions): Promise<BackupJob[]> {
+    const timeoutMs = options.commandTimeoutMs ?? client.commandTimeoutMs;
     const created: Planned[] = [];
     try {
       for (const p of planned) {

@@ -120,6 +120,10 @@ export class CommitJob extends BlockJob<CommitResult> {
     });
     const job = new CommitJob(init, range);
     if (!range) job.attachedActive = await isActiveCommit(client, info, undefined, timeoutMs).catch(() => undefined);
+    // Its pivot carries the committed images' bitmaps into base, as the started job's does.
+    job.bitmaps = range
+      ? new JobBitmaps(client, commitBitmapSources(range), range.base, job.disk, timeoutMs)
+      : JobBitmaps.ofRunningJob(client, id, job.disk, timeoutMs);
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;

@@ -119,6 +119,8 @@ export class MirrorJob extends BlockJob<MirrorResult> {
     const { init, error, timeoutMs } = await attachById(client, JOB_KINDS.copy, target.jobId, options);
     const destination = await readTarget(client, target.jobId, timeoutMs).catch(() => ({ file: undefined, nodeName: undefined }));
     const job = new MirrorJob(init, undefined, { ...destination, created: false, shallow: false });
+    // Its pivot carries the source's bitmaps onto the destination, as the started job's does.
+    job.bitmaps = JobBitmaps.ofRunningJob(client, target.jobId, job.disk, timeoutMs);
     job.begin(error);
     job.cancelOn(options.cancelSignal);
     return job;

@@ -1,9 +1,10 @@
 // `backup DISK… --target FILE…` (virsh backup-begin, push mode): the library's BackupJob, always waited for.
 import { findDisk } from '../../block/chain.js';
 import { BackupJob } from '../../jobs/backup.js';
-import { stringOptions, UsageError, type OptionSpecs } from '../args.js';
+import { booleanOptions, stringOptions, UsageError, type OptionSpecs } from '../args.js';
 import type { CommandSpec } from '../context.js';
 import { cliDisks } from '../disks.js';
+import { printBackupPlan } from '../dry-run.js';
 import { reportUnfinishedJob } from '../job-ending.js';
 import { BOUNDED_OPTIONS, parseBandwidth, parseTimeout } from '../job-options.js';
 import { showProgress, stopSignals } from '../job-progress.js';
@@ -12,12 +13,13 @@ const BACKUP_OPTIONS = {
   target: { type: 'string', multiple: true },
   ...stringOptions('incremental', 'checkpoint'),
   ...BOUNDED_OPTIONS,
+  ...booleanOptions('dry-run'),
 } as const satisfies OptionSpecs;
 
 export const backupCommand: CommandSpec<typeof BACKUP_OPTIONS> = {
   name: 'backup',
   summary: 'back up disks, full or incremental since a checkpoint, into new qcow2 files (virsh backup-begin, push mode)',
-  usage: 'backup DISK… --target FILE… [--incremental CHECKPOINT] [--checkpoint NAME] [--verbose] [--timeout SECONDS] [--bandwidth N [--bytes]]',
+  usage: 'backup DISK… --target FILE… [--incremental CHECKPOINT] [--checkpoint NAME] [--verbose] [--timeout SECONDS] [--bandwidth N [--bytes]] [--dry-run]',
   details: `Each DISK's guest view as it is when the backup starts goes into its --target (one per DISK, in order): a new
 standalone qcow2 file, created exclusively (never over an existing file or through a link), mode 0600.
 --incremental C   only what changed since checkpoint C (its bitmaps in every image of the chain); rebase the file
@@ -26,6 +28,7 @@ standalone qcow2 file, created exclusively (never over an existing file or throu
 --verbose         progress: Block Backup: [ 42.00 %]
 --timeout S       abort if not done after S seconds; Ctrl-C aborts too
 --bandwidth N     MiB/s per disk (bytes/s with --bytes)
+--dry-run         start nothing: say per disk the target, full or incremental (which bitmaps), the new checkpoint
 Several disks start in one transaction and complete as a group: all succeed, or none does.`,
   examples: [
     'qmp-blockjob --socket /tmp/qmp.sock backup vda --target /backup/vda-full.qcow2 --checkpoint chk0',
@@ -47,12 +50,14 @@ Several disks start in one transaction and complete as a group: all succeed, or 
     const client = await context.connect();
     const all = await cliDisks(context, client);
     const specs = names.map((n, i) => ({ disk: findDisk(all, n), target: targets[i]! }));
-    const jobs = await BackupJob.start(client, specs, {
+    const options = {
       signal: context.signal,
       ...(incremental ? { incremental } : {}),
       ...(checkpoint ? { checkpoint } : {}),
       ...(speed !== undefined ? { speed } : {}),
-    });
+    };
+    if (o['dry-run']) return printBackupPlan(context, await BackupJob.plan(client, specs, options));
+    const jobs = await BackupJob.start(client, specs, options);
     for (const [i, job] of jobs.entries())
       out.result(undefined, {
         type: 'started',
