@@ -7,6 +7,7 @@ import path from 'node:path';
 import t from 'tap';
 import ts from 'typescript';
 import { repoRoot } from '../helpers/qemu.js';
+import { STRICT_EMBEDDER_OPTIONS } from '../helpers/strict-ts.js';
 
 const ENTRIES = ['src/index.ts', 'src/testing.ts', 'mock-qmp/index.ts'];
 
@@ -21,16 +22,7 @@ interface Field {
 function optionalInputFields(): Field[] {
   const program = ts.createProgram(
     ENTRIES.map((e) => path.join(repoRoot, e)),
-    {
-      strict: true,
-      exactOptionalPropertyTypes: true,
-      noEmit: true,
-      skipLibCheck: true,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2022,
-      types: ['node'],
-    },
+    STRICT_EMBEDDER_OPTIONS,
   );
   const checker = program.getTypeChecker();
   const fields = new Map<string, Field>();

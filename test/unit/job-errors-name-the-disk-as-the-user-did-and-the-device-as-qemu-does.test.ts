@@ -54,13 +54,7 @@ for (const set of fixtureSets()) {
   t.test(`${set.name}: an interrupted job`, async (t) => {
     // The connection ends where QEMU would say the pivoted job completed.
     const client = await modelled(t, set.dir, 'active-commit-pivot.jsonl', [{ kind: 'close-at-event', event: 'BLOCK_JOB_COMPLETED' }]);
-    const disk = await vda(client);
-    const job = await CommitJob.start(client, resolveCommitRange(disk, { active: true }));
-    await job.waitUntilReady(WAIT);
-    const error = await job.pivot(WAIT).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const { disk, error } = await pivotError(client);
     names(t, error, JobInterruptedError, disk.device, 'the interruption');
     t.ok((error as JobInterruptedError).pivotRequested, 'after the pivot was requested');
   });
@@ -81,15 +75,21 @@ for (const set of fixtureSets()) {
   t.test(`${set.name}: a refused pivot`, async (t) => {
     const refusal: Fault = { kind: 'error-reply', command: 'job-complete', errorClass: 'GenericError', desc: 'refused for this test' };
     const client = await modelled(t, set.dir, 'active-commit-pivot.jsonl', [refusal]);
-    const disk = await vda(client);
-    const job = await CommitJob.start(client, resolveCommitRange(disk, { active: true }));
-    await job.waitUntilReady(WAIT);
-    const error = await job.pivot(WAIT).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const { disk, job, error } = await pivotError(client);
     names(t, error, JobCommandError, disk.device, 'the refused pivot');
     t.equal((error as JobCommandError).verb, 'pivot', 'the refused verb');
     await job.cancel(WAIT);
   });
+}
+
+/** An active commit of vda started, waited to READY and pivoted: the pivot's error, if any. */
+async function pivotError(client: Parameters<typeof vda>[0]) {
+  const disk = await vda(client);
+  const job = await CommitJob.start(client, resolveCommitRange(disk, { active: true }));
+  await job.waitUntilReady(WAIT);
+  const error = await job.pivot(WAIT).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return { disk, job, error };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import t from 'tap';
 import ts from 'typescript';
 import { repoRoot } from '../helpers/qemu.js';
+import { STRICT_EMBEDDER_OPTIONS } from '../helpers/strict-ts.js';
 
 t.test('typed execute refuses misspelt arguments at compile time', (t) => {
   const file = path.join(repoRoot, 'test', 'compile-errors', 'misspelt-command-arguments.ts');
@@ -14,17 +15,7 @@ t.test('typed execute refuses misspelt arguments at compile time', (t) => {
     .split('\n')
     .flatMap((line, i) => (line.includes('// error expected') ? [i + 1] : []));
   t.equal(expected.length, 5, 'the file marks five mistakes');
-  const program = ts.createProgram([file], {
-    strict: true,
-    exactOptionalPropertyTypes: true,
-    noUncheckedIndexedAccess: true,
-    noEmit: true,
-    skipLibCheck: true,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    types: ['node'],
-  });
+  const program = ts.createProgram([file], STRICT_EMBEDDER_OPTIONS);
   const diagnostics = ts.getPreEmitDiagnostics(program);
   const inFile = diagnostics.filter((d) => d.file?.fileName === file);
   const elsewhere = diagnostics
