@@ -8,6 +8,10 @@ import { qemuIo, resolveDisk } from '../src/internal.js';
 import { finished, jsonLines, startCli, waitForLine } from './helpers/cli.js';
 import { CHUNK_KIB, ORIGINAL, guestWithOverlay, guestWriter } from './helpers/outpaced-guest.js';
 
+// Each subtest has its own QEMU and CLI and mostly waits (the guard's 4 s window, a 4 MiB/s copy):
+// all four at once (buffered), so the file takes about as long as its longest subtest.
+t.jobs = 4;
+
 t.test('not converging is said within 10 s, with both rates', async (t) => {
   const { client, cli } = await guestWithOverlay(t);
   const stop = new AbortController();
