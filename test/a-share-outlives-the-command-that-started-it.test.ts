@@ -85,6 +85,10 @@ async function checkData(
   }
 }
 
+// Each subtest has its own guest and monitor socket (so its own share) and mostly waits on
+// bandwidth-held commits: all three at once (buffered).
+t.jobs = 3;
+
 t.test('the holder ends first: the other commit, served by the keeper, still pivots', async (t) => {
   const g = await guestWithCliMonitor(t);
   const first = commit('vda', 5, g.cli);

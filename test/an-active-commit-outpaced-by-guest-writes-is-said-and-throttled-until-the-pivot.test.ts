@@ -8,6 +8,11 @@ import { qemuIo, resolveDisk } from '../src/internal.js';
 import { finished, jsonLines, startCli, waitForLine } from './helpers/cli.js';
 import { CHUNK_KIB, ORIGINAL, guestWithOverlay, guestWriter } from './helpers/outpaced-guest.js';
 
+// Each subtest has its own QEMU and CLI and mostly waits (the guard's 4 s window, a 4 MiB/s copy):
+// two at a time (buffered; four at once slowed the 10 s verdict past its bound on a loaded host),
+// in an order that pairs each long one (READY at 4 MiB/s) with a short one.
+t.jobs = 2;
+
 t.test('not converging is said within 10 s, with both rates', async (t) => {
   const { client, cli } = await guestWithOverlay(t);
   const stop = new AbortController();
@@ -69,6 +74,25 @@ t.test('--converge throttle=1 reaches READY, pivots, and restores the limits', a
   await t.resolves(qemuIo(base, checks, { format: 'raw' }), 'base holds the last write of every chunk the guest wrote');
 });
 
+t.test('a copy the guest outpaces: --converge throttle=1 gets it to READY and onto the destination', async (t) => {
+  const { client, cli } = await guestWithOverlay(t);
+  const stop = new AbortController();
+  const writer = guestWriter(client, stop.signal);
+  const dest = path.join(path.dirname(cli), 'copy.qcow2');
+  const copy = startCli(['copy', 'vda', '--dest', dest, '--pivot', '--bandwidth', '4', '--converge', 'throttle=1', '--json', '--socket', cli]);
+  const result = await finished(copy, 90_000);
+  stop.abort();
+  await writer.done;
+  t.equal(result.code, 0, `the copy pivots; stderr: ${result.stderr}`);
+  const types = jsonLines(result.stdout)
+    .map((l) => l.type)
+    .filter((x) => ['convergence', 'throttling', 'throttle'].includes(String(x)));
+  t.same(types, ['convergence', 'throttling', 'throttle'], 'not converging, the guest held, then released');
+  const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
+  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back');
+  t.same((await resolveDisk(client, 'vda')).layers.at(-1)?.file, dest, 'the guest runs on the destination');
+});
+
 t.test('Ctrl-C while the guest is throttled: the job is aborted and the limits restored', async (t) => {
   const { client, cli } = await guestWithOverlay(t);
   const stop = new AbortController();
@@ -91,23 +115,4 @@ t.test('Ctrl-C while the guest is throttled: the job is aborted and the limits r
   const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
   t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back after Ctrl-C');
   t.same(await client.execute('query-block-jobs'), [], 'no job remains');
-});
-
-t.test('a copy the guest outpaces: --converge throttle=1 gets it to READY and onto the destination', async (t) => {
-  const { client, cli } = await guestWithOverlay(t);
-  const stop = new AbortController();
-  const writer = guestWriter(client, stop.signal);
-  const dest = path.join(path.dirname(cli), 'copy.qcow2');
-  const copy = startCli(['copy', 'vda', '--dest', dest, '--pivot', '--bandwidth', '4', '--converge', 'throttle=1', '--json', '--socket', cli]);
-  const result = await finished(copy, 90_000);
-  stop.abort();
-  await writer.done;
-  t.equal(result.code, 0, `the copy pivots; stderr: ${result.stderr}`);
-  const types = jsonLines(result.stdout)
-    .map((l) => l.type)
-    .filter((x) => ['convergence', 'throttling', 'throttle'].includes(String(x)));
-  t.same(types, ['convergence', 'throttling', 'throttle'], 'not converging, the guest held, then released');
-  const inserted = (await client.execute('query-block')).find((b) => b.qdev?.includes('/vda/'))?.inserted;
-  t.same(inserted && Object.fromEntries(Object.keys(ORIGINAL).map((k) => [k, inserted[k]])), ORIGINAL, 'the original limits are back');
-  t.same((await resolveDisk(client, 'vda')).layers.at(-1)?.file, dest, 'the guest runs on the destination');
 });

@@ -67,6 +67,9 @@ const cases: Case[] = [
 
 const rawFile = (set: string, name: string): string => path.join(path.dirname(fixturePath('x', set)), 'raw', `${name}.jsonl`);
 
+// Each case is its own model server and CLI, mostly a CLI start: three at a time (buffered).
+t.jobs = 3;
+
 for (const set of fixtureSets())
   for (const c of cases) {
     t.test(`${set}/raw/${c.file}: qmp-blockjob ${c.args.join(' ')}`, async (t) => {

@@ -62,6 +62,9 @@ const cases: Array<[string, string[], RegExp]> = [
   ['copy --delete (not a copy option)', ['copy', 'vda', '--dest', '/d', '--delete', '--socket', '/x'], /--delete/],
 ];
 
+// Each case is a CLI start and little else: four at a time (buffered).
+t.jobs = 4;
+
 for (const [name, args, expected] of cases) {
   t.test(name, async (t) => {
     const result = await runCli(args, 20_000);

@@ -41,7 +41,11 @@ t.test('an AbortSignal stops the retrying at once', async (t) => {
 t.test('QEMU that refuses its arguments gives its own message, not a timeout', async (t) => {
   const dir = tempDir(t);
   const qemu = await QemuProcess.start({ dir, args: ['-blockdev', '{"driver":"nonsense"}'] });
-  const error = await qemu.failIfExits(connect({ path: qemu.socketPath }, { connectTimeoutMs: 20_000 })).catch((e: unknown) => e);
+  // failIfExits answers once QEMU is gone; the connect it raced would retry for its whole 20 s
+  // (keeping this file alive) unless stopped.
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const error = await qemu.failIfExits(connect({ path: qemu.socketPath }, { connectTimeoutMs: 20_000, signal: stop.signal })).catch((e: unknown) => e);
   t.ok(error instanceof ConnectError, 'should be ConnectError');
   t.match((error as Error).message, /nonsense/, "message should carry QEMU's complaint");
 });

@@ -22,6 +22,9 @@ async function guest(t: Test) {
 }
 
 if (await libvirtOrSkip(t)) {
+  // Each subtest has its own images and domain (a unique name) and mostly waits on libvirt and
+  // QEMU: three at a time (buffered).
+  t.jobs = 3;
   t.test('libvirt numbers a chain found at start from the top', async (t) => {
     const g = await guest(t);
     const chain = await g.chain();

@@ -4,18 +4,47 @@
 // QMPClient with its own command ids and job ids (job-* verbs where the recorder sent an accepted
 // block-job-* one), each once QMPClient has seen as many events as the recorder had. It gets every
 // reply and event QEMU gave, under its own job ids, and the server's EOF exactly where QEMU went away.
-import { readdirSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
-import { completed, peersScript, printed, python, qemuPython } from './helpers/qemu-peers.js';
-import { finished, startMockQmpCli } from './helpers/cli.js';
+import { batchPeer, peersScript, qemuPython } from './helpers/qemu-peers.js';
+import { finished, startMockQmpCli, type CliResult } from './helpers/cli.js';
 import { rawOutcomes, rawSteps } from './helpers/raw-transcript.js';
 import { drainBlips, readTrace, renameJob } from './helpers/replay.js';
 import { asOtherClient, recordedJobIds } from './helpers/other-client.js';
 
-// 18 transcripts × 3 sets, a python3 start each: past tap's default 120 s on a loaded 2-core runner (114 s seen).
-t.setTimeout(360_000);
+// One python3 per set replays its transcripts in turn (a python3 start per transcript made this file
+// 37–114 s a stack); each transcript keeps its own mock-qmp serve, started a few transcripts ahead.
+t.setTimeout(240_000);
+const AHEAD = 3;
+
+interface Served {
+  socket: string;
+  server: ChildProcess;
+  ended: Promise<CliResult>;
+  listening: Promise<void>;
+}
+
+function serve(trace: string, socket: string): Served {
+  const server = startMockQmpCli(['serve', '--trace', trace, '--socket', socket, '--instant']);
+  const ended = finished(server, 120_000);
+  // mock-qmp says on stderr once it listens.
+  const listening = new Promise<void>((resolve, reject) => {
+    let said = '';
+    const timer = setTimeout(() => reject(new Error(`mock-qmp serve did not listen within 15 s: ${said}`)), 15_000);
+    server.stderr?.on('data', (chunk: Buffer | string) => {
+      said += chunk.toString();
+      if (said.includes('serving')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  listening.catch(() => {}); // started ahead: awaited (and its failure reported) in its turn
+  return { socket, server, ended, listening };
+}
 
 for (const set of fixtureSets()) {
   const files = readdirSync(fixturePath('', set))
@@ -24,24 +53,20 @@ for (const set of fixtureSets()) {
   t.test(`${set}: QMPClient replays every library transcript against mock-qmp serve`, async (t) => {
     const py = qemuPython(t);
     if (!py) return;
-    for (const file of files) {
+    const dir = tempDir(t);
+    const servers: Served[] = [];
+    t.teardown(() => {
+      for (const { server } of servers) if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    });
+    const peer = batchPeer(py, [peersScript, 'replay']);
+    t.teardown(() => peer.end(5_000));
+    for (const [i, file] of files.entries()) {
+      for (let next = servers.length; next < Math.min(files.length, i + 1 + AHEAD); next++) {
+        servers.push(serve(fixturePath(files[next]!, set), path.join(dir, `${next}.sock`)));
+      }
+      const { socket, server, ended, listening } = servers[i]!;
+      await listening;
       const trace = readTrace(fixturePath(file, set));
-      const dir = tempDir(t);
-      const socket = path.join(dir, 'mock.sock');
-      const server = startMockQmpCli(['serve', '--trace', fixturePath(file, set), '--socket', socket, '--instant']);
-      const ended = finished(server, 120_000);
-      // mock-qmp says on stderr once it listens.
-      await new Promise<void>((resolve, reject) => {
-        let said = '';
-        const timer = setTimeout(() => reject(new Error(`mock-qmp serve did not listen within 15 s: ${said}`)), 15_000);
-        server.stderr?.on('data', (chunk: Buffer | string) => {
-          said += chunk.toString();
-          if (said.includes('serving')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
       const blips = drainBlips(trace);
       const ids = recordedJobIds(trace);
       const mine = (value: unknown): unknown => ids.reduce((v, id, i) => renameJob(v, id, `py-${i}`), value);
@@ -53,14 +78,12 @@ for (const set of fixtureSets()) {
       const events = trace.messages
         .filter((m) => m.dir === 'in' && 'event' in m.msg && !blips.has(m))
         .map(({ msg }) => mine({ event: msg.event, data: msg.data ?? {} }));
-      const stepsFile = path.join(dir, 'steps.json');
-      writeFileSync(stepsFile, JSON.stringify(steps));
       const qemuWent = trace.end?.end === 'qemu';
-      const run = await completed(python(py, [peersScript, 'replay', socket, stepsFile, String(events.length), qemuWent ? '1' : '0']));
+      const run = await peer.next(file, { socket, steps, events: events.length, close: qemuWent });
       server.kill('SIGTERM');
       await ended;
-      t.equal(run.code, 0, `${file}: QMPClient replayed it; stderr: ${run.stderr.slice(-600)}`);
-      const lines = printed(run.stdout);
+      t.equal(run.failed, undefined, `${file}: QMPClient replayed it`);
+      const lines = run.lines;
       t.same(
         lines.filter((l) => 'outcome' in l).map((l) => l.outcome),
         mine(outcomes),
@@ -73,5 +96,7 @@ for (const set of fixtureSets()) {
       );
       if (qemuWent) t.same(lines.at(-1), { closed: true }, `${file}: the server should close where QEMU went away`);
     }
+    const { code, stderr } = await peer.end();
+    t.equal(code, 0, `QMPClient's python3 should end cleanly once every transcript ran; stderr: ${stderr.slice(-600)}`);
   });
 }

@@ -10,13 +10,17 @@ PYTHONPATH, never copied here) as test peers. Prints one JSON object per line on
                                             block-commit, BLOCK_JOB_READY, block-job-complete,
                                             BLOCK_JOB_COMPLETED; prints each event of JOB and then
                                             {"image": the file DEVICE reads afterwards}
-  qemu-peers.py replay SOCKET STEPS.json EVENTS CLOSE
-                                            the asyncio QMPClient without its own negotiation sends
-                                            each step's command (the file: [{"command", "eventsBefore"}])
-                                            once it has seen that many events, prints {"outcome": reply
-                                            without id} for each and {"event", "data"} for each event;
-                                            then waits for EVENTS events, or (CLOSE "1") for the server
-                                            to close: {"closed": true}
+  qemu-peers.py replay                      transcripts in turn, one process for all (a python3 start
+                                            each was most of a test's time): reads one JSON line per
+                                            transcript on stdin, {"name", "socket", "steps": [{"command",
+                                            "eventsBefore"}], "events": N, "close": bool}; for each, a new
+                                            asyncio QMPClient without its own negotiation sends each
+                                            step's command once it has seen that many events, prints
+                                            {"outcome": reply without id} for each and {"event", "data"}
+                                            for each event; then waits for N events, or (close) for the
+                                            server to close: {"closed": true}. Every line carries
+                                            "transcript": name; each transcript ends in {"done": true}
+                                            or {"failed": traceback} (60 s at most), and the next begins.
   qemu-peers.py events SOCKET JOB           the asyncio QMPClient: prints {"ready": …} once listening,
                                             then every event naming JOB, until BLOCK_JOB_COMPLETED or
                                             BLOCK_JOB_CANCELLED for JOB (or 60 s)
@@ -96,10 +100,8 @@ async def events(socket_path, job):
         await client.disconnect()
 
 
-async def replay(socket_path, steps_file, settle, until_closed):
+async def replay(say, socket_path, steps, settle, until_closed):
     from qemu.qmp import QMPClient, ExecuteError, Runstate
-    with open(steps_file) as f:
-        steps = json.load(f)
     client = QMPClient("qmpbj-peer")
     client.negotiate = False  # the transcript's own qmp_capabilities is a step like any other
     await client.connect(socket_path)
@@ -109,7 +111,7 @@ async def replay(socket_path, steps_file, settle, until_closed):
     async def collect():
         nonlocal count
         async for event in client.events:
-            print(json.dumps({"event": event["event"], "data": event.get("data", {})}), flush=True)
+            say({"event": event["event"], "data": event.get("data", {})})
             async with seen:
                 count += 1
                 seen.notify_all()
@@ -127,9 +129,9 @@ async def replay(socket_path, steps_file, settle, until_closed):
             msg = client.make_execute_msg(command["execute"], command.get("arguments"))
             try:
                 ret = await asyncio.wait_for(client.execute_msg(msg), 30)
-                print(json.dumps({"outcome": {"return": ret}}), flush=True)
+                say({"outcome": {"return": ret}})
             except ExecuteError as err:
-                print(json.dumps({"outcome": {"error": dict(err.received)["error"]}}), flush=True)
+                say({"outcome": {"error": dict(err.received)["error"]}})
             except (EOFError, ConnectionError, Exception) as err:  # the server went away with this command in flight
                 if client.runstate == Runstate.RUNNING:
                     raise
@@ -144,7 +146,7 @@ async def replay(socket_path, steps_file, settle, until_closed):
         elif not until_closed:
             await asyncio.wait_for(events_at_least(settle), 30)
         if until_closed:
-            print(json.dumps({"closed": closed}), flush=True)
+            say({"closed": closed})
     finally:
         collector.cancel()
         try:
@@ -154,8 +156,26 @@ async def replay(socket_path, steps_file, settle, until_closed):
                 raise
 
 
+async def replay_each():
+    import traceback
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        job = json.loads(line)
+        name = job["name"]
+
+        def say(obj):
+            print(json.dumps({"transcript": name, **obj}), flush=True)
+
+        try:
+            await asyncio.wait_for(replay(say, job["socket"], job["steps"], job["events"], job["close"]), 60)
+            say({"done": True})
+        except Exception as err:  # this transcript failed: say how, go on with the next
+            say({"failed": "".join(traceback.format_exception(err))})
+
+
 def main():
-    mode, socket_path, *rest = sys.argv[1:]
+    mode, *args = sys.argv[1:]
+    socket_path, *rest = args or [None]
     if mode == "legacy":
         legacy(socket_path, rest)
     elif mode == "queries":
@@ -165,7 +185,7 @@ def main():
     elif mode == "events":
         asyncio.run(events(socket_path, rest[0]))
     elif mode == "replay":
-        asyncio.run(replay(socket_path, rest[0], int(rest[1]), rest[2] == "1"))
+        asyncio.run(replay_each())
     else:
         sys.exit(f"unknown mode {mode}")
 
