@@ -4,7 +4,7 @@
 // compiles its start-up functions again (docs/design.md, "The CLI bundle").
 //
 // A code cache is only good for the V8 that made it (another node rejects it), so it is keyed by V8's
-// version, the platform and the bundle's own hash:
+// version, the platform and the bundle's own hash (V8 itself compares only the source's length):
 //   1. the cache the build made beside the bundle, when the building node's key is this node's;
 //   2. else this user's cache (QMPBJ_CACHE_DIR, else $XDG_CACHE_HOME/qmp-blockjob, else
 //      ~/.cache/qmp-blockjob), written at the exit of the first run on this node.
@@ -45,10 +45,19 @@ function userCacheDir(env = process.env) {
   return path.join(base, 'qmp-blockjob');
 }
 
+/** The bundle's own hash: V8 checks only a source's length against a cache, so an edited bundle of the same length would run stale code. */
+function sourceHash(source) {
+  return createHash('sha256').update(source).digest('hex').slice(0, 16);
+}
+
+/** What a cache must match: this node's V8 and platform, and this very bundle. */
+function cacheKey(source) {
+  return `${key}-${sourceHash(source)}`;
+}
+
 /** The user's cache file for this node and this bundle. */
 function userCacheFile(source, env = process.env) {
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  return path.join(userCacheDir(env), `cli-${hash}-${key}.v8-cache`);
+  return path.join(userCacheDir(env), `cli-${sourceHash(source)}-${key}.v8-cache`);
 }
 
 /** The directory, when it is safe to use: a real directory (no link), this user's, writable by no one else. */
@@ -98,7 +107,7 @@ function chooseCache(source, env = process.env) {
   } catch {
     buildKey = undefined;
   }
-  if (buildKey === key) {
+  if (buildKey === cacheKey(source)) {
     try {
       return { kind: 'build', file: buildCacheFile, data: fs.readFileSync(buildCacheFile) };
     } catch {
@@ -136,5 +145,5 @@ function main() {
 if (require.main === module) {
   main();
 } else {
-  module.exports = { compile, run, key, buildCacheFile, buildKeyFile, chooseCache, userCacheFile, userCacheDir, writeCache, readSource };
+  module.exports = { compile, run, key, cacheKey, buildCacheFile, buildKeyFile, chooseCache, userCacheFile, userCacheDir, writeCache, readSource };
 }

@@ -18,6 +18,7 @@ const loader = createRequire(import.meta.url)(bin) as {
   buildCacheFile: string;
   buildKeyFile: string;
   key: string;
+  cacheKey(source: string): string;
 };
 
 t.equal(path.relative(repoRoot, bin), path.join('dist', 'cli.cjs'), 'the bin should be the loader of the bundle');
@@ -42,13 +43,13 @@ t.test('the code cache this node runs the CLI with is accepted by it', async (t)
   const source = loader.readSource();
   const built = readFileSync(loader.buildKeyFile, 'utf8').trim();
   const first = loader.chooseCache(source, env);
-  t.equal(first.kind, built === loader.key ? 'build' : 'create', `the build's cache is for ${built}, this node is ${loader.key}`);
+  t.equal(first.kind, built === loader.cacheKey(source) ? 'build' : 'create', `the build's cache is for ${built}, this node and bundle are ${loader.cacheKey(source)}`);
   if (first.kind === 'create') {
     const run = spawnSync(process.execPath, [bin, '--version'], { env, encoding: 'utf8', timeout: 30_000 });
     t.equal(run.status, 0, `the first run on this node works without a cache: ${run.stderr}`);
   }
   const now = loader.chooseCache(source, env);
-  t.equal(now.kind, built === loader.key ? 'build' : 'user', 'from then on a cache for this node is used');
+  t.equal(now.kind, built === loader.cacheKey(source) ? 'build' : 'user', 'from then on a cache for this node is used');
   t.equal(loader.compile(now.data).cachedDataRejected, false, 'and V8 accepts it');
   const again = spawnSync(process.execPath, [bin, '--version'], { env, encoding: 'utf8', timeout: 30_000 });
   t.equal(again.status, 0, 'the CLI runs with it');
@@ -57,4 +58,16 @@ t.test('the code cache this node runs the CLI with is accepted by it', async (t)
     spawnSync(process.execPath, [bin, '--version'], { env: { ...env, QMPBJ_NO_CODE_CACHE: '1' }, encoding: 'utf8' }).stdout,
     'and says what it says without one',
   );
+});
+
+// V8 accepts a cache for any source of the same length: an edited bundle must not run the old code.
+t.test('a bundle edited to the same length does not run with the cache of the one before', async (t) => {
+  const source = loader.readSource();
+  const edited = source.replace(/qmp-blockjob/, (m) => m.toUpperCase());
+  t.not(edited, source, 'the edit should change the bundle');
+  t.equal(edited.length, source.length, 'without changing its length');
+  t.not(loader.cacheKey(edited), loader.cacheKey(source), 'the cache key should tell the two bundles apart');
+  const env: NodeJS.ProcessEnv = { ...process.env, QMPBJ_CACHE_DIR: path.join(mkdtempSync(path.join(os.tmpdir(), 'qbj-cache-')), 'qmp-blockjob') };
+  t.teardown(() => rmSync(path.dirname(env.QMPBJ_CACHE_DIR!), { recursive: true, force: true }));
+  t.not(loader.chooseCache(edited, env).kind, 'build', "the build's cache should not be chosen for the edited bundle");
 });
