@@ -55,5 +55,6 @@ for (const args of [['--help'], ['--socket', path.join(dist, 'cli', 'no-such-soc
   if (result.error || result.signal)
     throw new Error(`the CLI's warm-up run (${args.join(' ')}) failed: ${result.error?.message ?? result.signal}: ${result.stderr}`);
 }
+const builtLoader = createRequire(import.meta.url)(bin);
 // Written last: a cache is only ever used with the key of the node that made it, for this very bundle.
-writeFileSync(path.join(dist, 'cli', 'bundle.cjs.v8-cache.key'), `${createRequire(import.meta.url)(bin).cacheKey(createRequire(import.meta.url)(bin).readSource())}\n`, { flag: 'wx', mode: 0o644 });
+writeFileSync(path.join(dist, 'cli', 'bundle.cjs.v8-cache.key'), `${builtLoader.cacheKey(builtLoader.readSource())}\n`, { flag: 'wx', mode: 0o644 });

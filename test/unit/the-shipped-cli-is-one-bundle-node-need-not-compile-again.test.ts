@@ -43,7 +43,11 @@ t.test('the code cache this node runs the CLI with is accepted by it', async (t)
   const source = loader.readSource();
   const built = readFileSync(loader.buildKeyFile, 'utf8').trim();
   const first = loader.chooseCache(source, env);
-  t.equal(first.kind, built === loader.cacheKey(source) ? 'build' : 'create', `the build's cache is for ${built}, this node and bundle are ${loader.cacheKey(source)}`);
+  t.equal(
+    first.kind,
+    built === loader.cacheKey(source) ? 'build' : 'create',
+    `the build's cache is for ${built}, this node and bundle are ${loader.cacheKey(source)}`,
+  );
   if (first.kind === 'create') {
     const run = spawnSync(process.execPath, [bin, '--version'], { env, encoding: 'utf8', timeout: 30_000 });
     t.equal(run.status, 0, `the first run on this node works without a cache: ${run.stderr}`);
