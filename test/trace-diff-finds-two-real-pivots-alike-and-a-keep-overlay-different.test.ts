@@ -45,7 +45,13 @@ t.test('two pivots alike, a keep-overlay different, the model alike in commands 
   const others = differ.record.differences.flatMap((d) => ('b' in d && d.b.kind === 'command' ? [d.b.text.split(' ')[1]] : []));
   t.ok(commands.includes('job-complete') || commands.includes('block-job-complete'), `the pivot's side has the completing verb; ${JSON.stringify(commands)}`);
   t.ok(others.includes('block-job-cancel') || others.includes('job-cancel'), `the keep-overlay's side cancels after READY; ${JSON.stringify(others)}`);
-  t.match(differ.text, /^.*\|│.*$/m, 'the side-by-side text marks the changed rows');
+  // Which side an inserted or deleted run is shown on first is the aligner's choice; each row is marked.
+  const marked = differ.text.split('\n').filter((line) => /[<>|]│/.test(line));
+  t.equal(marked.length, differ.record.differences.length, `the side-by-side text marks each of the ${differ.record.differences.length} differing rows`);
+  t.ok(
+    marked.some((line) => /<│/.test(line)) && marked.some((line) => />│/.test(line)),
+    'rows only in the pivot are marked <, rows only in the keep-overlay >',
+  );
 
   if (!fixtureSets().includes(first.set)) {
     t.comment(`no recorded fixture set ${first.set}: the model part is skipped`);
@@ -60,5 +66,8 @@ t.test('two pivots alike, a keep-overlay different, the model alike in commands 
     (d) => ('a' in d && !['reply', 'error'].includes(d.a.kind)) || ('b' in d && !['reply', 'error'].includes(d.b.kind)),
   );
   t.same(notReplies, [], `the model gets the same commands and gives the same events; ${model.text}`);
+  // A reply that differs for the same command (the model refuses what it does not model) is one changed row.
+  const changedReplies = model.record.differences.filter((d) => d.op === 'changed').length;
+  t.equal(model.text.split('\n').filter((line) => /\|│/.test(line)).length, changedReplies, 'a changed row (same command, another reply) is marked |');
   t.equal(model.code, model.record.differences.length ? 1 : 0, 'exit status follows the differences');
 });
