@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { connect } from '../src/connect.js';
 import { createSnapshots, listDisks } from '../src/block/index.js';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
-import { finished, startMockQmpCli } from './helpers/cli.js';
+import { finished, mockQmpListening, startMockQmpCli } from './helpers/cli.js';
 
 async function serve(t: Test, trace: string): Promise<string> {
   const socket = path.join(tempDir(t), 'mock.sock');
@@ -19,18 +19,7 @@ async function serve(t: Test, trace: string): Promise<string> {
     server.kill('SIGTERM');
     await ended;
   });
-  // mock-qmp says on stderr once it listens.
-  await new Promise<void>((resolve, reject) => {
-    let said = '';
-    const timer = setTimeout(() => reject(new Error(`mock-qmp serve did not listen within 15 s: ${said}`)), 15_000);
-    server.stderr?.on('data', (chunk: Buffer | string) => {
-      said += chunk.toString();
-      if (said.includes('serving')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  await mockQmpListening(server);
   return socket;
 }
 

@@ -7,7 +7,7 @@ import { connect } from '../src/connect.js';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
 import { readTrace } from './helpers/replay.js';
 import { playRaw, rawSteps } from './helpers/raw-transcript.js';
-import { finished, startMockQmpCli } from './helpers/cli.js';
+import { finished, mockQmpListening, startMockQmpCli } from './helpers/cli.js';
 import type { ChildProcess } from 'node:child_process';
 
 const raw = (set: string, name: string): string => path.join(path.dirname(fixturePath('x', set)), 'raw', `${name}.jsonl`);
@@ -20,14 +20,7 @@ async function serve(t: Test, args: string[]): Promise<string> {
     child.kill('SIGTERM');
     await done;
   });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('serving')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`mock-qmp exited: ${err}`)));
-  });
+  await mockQmpListening(child);
   return socket;
 }
 

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { connect } from '../src/connect.js';
-import { finished, jsonLines, runCli, startMockQmpCli } from './helpers/cli.js';
+import { finished, jsonLines, mockQmpListening, runCli, startMockQmpCli } from './helpers/cli.js';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
 
 for (const set of fixtureSets())
@@ -14,15 +14,7 @@ for (const set of fixtureSets())
     const trace = path.join(path.dirname(fixturePath('x', set)), 'raw', 'active-commit-pivot.jsonl');
     const server = startMockQmpCli(['serve', '--trace', trace, '--socket', socket, '--instant']);
     t.teardown(() => server.kill('SIGKILL'));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('mock-qmp did not start within 10 s')), 10_000);
-      server.stderr!.on('data', (d: Buffer) => {
-        if (d.toString().includes('serving')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await mockQmpListening(server, 10_000);
     const run = await runCli(['--json', 'commit', 'vd0', '--active', '--pivot', '--socket', socket], 30_000);
     t.equal(run.code, 0, `the CLI's commit ends as on QEMU; stderr: ${run.stderr}`);
     t.match(

@@ -10,7 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import { fixturePath, fixtureSets, tempDir } from './helpers/qemu.js';
 import { batchPeer, peersScript, qemuPython } from './helpers/qemu-peers.js';
-import { finished, startMockQmpCli, type CliResult } from './helpers/cli.js';
+import { finished, mockQmpListening, startMockQmpCli, type CliResult } from './helpers/cli.js';
 import { rawOutcomes, rawSteps } from './helpers/raw-transcript.js';
 import { drainBlips, readTrace, renameJob } from './helpers/replay.js';
 import { asOtherClient, recordedJobIds } from './helpers/other-client.js';
@@ -30,18 +30,7 @@ interface Served {
 function serve(trace: string, socket: string): Served {
   const server = startMockQmpCli(['serve', '--trace', trace, '--socket', socket, '--instant']);
   const ended = finished(server, 120_000);
-  // mock-qmp says on stderr once it listens.
-  const listening = new Promise<void>((resolve, reject) => {
-    let said = '';
-    const timer = setTimeout(() => reject(new Error(`mock-qmp serve did not listen within 15 s: ${said}`)), 15_000);
-    server.stderr?.on('data', (chunk: Buffer | string) => {
-      said += chunk.toString();
-      if (said.includes('serving')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  const listening = mockQmpListening(server);
   listening.catch(() => {}); // started ahead: awaited (and its failure reported) in its turn
   return { socket, server, ended, listening };
 }

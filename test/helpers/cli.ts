@@ -103,6 +103,29 @@ export function jsonLines(stdout: string): Array<Record<string, unknown>> {
   return cliRecords(stdout.endsWith('\n') ? stdout : `${stdout}\n`);
 }
 
+/**
+ * Resolves once a started `mock-qmp serve` says on stderr that it listens ("serving"); rejects when it
+ * exits first or says nothing of it within `ms`, with what it did say.
+ */
+export function mockQmpListening(server: ChildProcess, ms = 15_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let said = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`mock-qmp serve ${why}: ${said}`));
+    };
+    const timer = setTimeout(() => fail(`did not listen within ${ms / 1000} s`), ms);
+    server.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before listening`));
+    server.stderr?.on('data', (chunk: Buffer | string) => {
+      said += chunk.toString();
+      if (said.includes('serving')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
 /** Runs the real mock-qmp binary (`serve`, `record`) with its output piped. */
 export function startMockQmpCli(args: readonly string[]): ChildProcess {
   return spawn(process.execPath, [path.join(repoRoot, 'dist', 'mock-qmp', 'cli.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
